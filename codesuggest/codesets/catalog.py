@@ -1,0 +1,177 @@
+"""The loaded code sets: look-up, hierarchy, type-ahead search and versions."""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .files import LoadReport, file_fingerprint, read_codes_file, read_cpt_csv
+from .icd10cm import load_icd10cm, package_version_label
+from .records import Code, CodeSystem, InvalidCode, normalize_code
+
+log = logging.getLogger(__name__)
+_WORD_RE = re.compile(r"[a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class CodeSetSources:
+    """Where each system comes from; ``None`` means "not loaded" (PCS, CPT) or "the package" (CM)."""
+
+    pcs_file: Path | None = None
+    cpt_file: Path | None = None
+    cm_file: Path | None = None
+
+
+class CodeCatalog:
+    """All codes of the loaded systems, keyed by (system, normalised code)."""
+
+    def __init__(self, codes: Iterable[Code], versions: dict[str, str]):
+        self._codes: dict[tuple[str, str], Code] = {}
+        for code in codes:
+            self._codes[code.key] = code
+        self.versions = dict(versions)
+        self._sorted_keys: dict[str, list[str]] = defaultdict(list)
+        for system, code in sorted(self._codes):
+            self._sorted_keys[system].append(code)
+        self._word_index: dict[str, list[tuple[str, str]]] | None = None
+        self._sorted_words: list[str] = []
+
+    # -- loading -----------------------------------------------------------------
+    @classmethod
+    def load(cls, sources: CodeSetSources = CodeSetSources()) -> "CodeCatalog":
+        codes: list[Code] = []
+        versions: dict[str, str] = {}
+        if sources.cm_file:
+            cm_codes, report = read_codes_file(sources.cm_file, CodeSystem.ICD10CM)
+            codes += cm_codes
+            versions[CodeSystem.ICD10CM.value] = f"ICD10CM file {file_fingerprint(sources.cm_file)}"
+            _log_report(report)
+        else:
+            codes += load_icd10cm()
+            versions[CodeSystem.ICD10CM.value] = package_version_label()
+        if sources.pcs_file:
+            pcs_codes, report = read_codes_file(sources.pcs_file, CodeSystem.ICD10PCS)
+            codes += pcs_codes
+            versions[CodeSystem.ICD10PCS.value] = f"ICD10PCS file {file_fingerprint(sources.pcs_file)}"
+            _log_report(report)
+        else:
+            log.warning(
+                "No ICD-10-PCS codes file given (--pcs-file or CODESUGGEST_PCS_FILE): "
+                "procedures will not be coded in ICD-10-PCS. Download the CMS codes file to enable them."
+            )
+        if sources.cpt_file:
+            cpt_codes, report = read_cpt_csv(sources.cpt_file)
+            codes += cpt_codes
+            versions[CodeSystem.CPT.value] = f"CPT file {file_fingerprint(sources.cpt_file)}"
+            _log_report(report)
+        return cls(codes, versions)
+
+    # -- look-up -----------------------------------------------------------------
+    @property
+    def systems(self) -> list[CodeSystem]:
+        return [CodeSystem(s) for s in self._sorted_keys]
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+    def __iter__(self) -> Iterator[Code]:
+        return iter(self._codes.values())
+
+    def codes_of(self, system: CodeSystem) -> Iterator[Code]:
+        for code in self._sorted_keys.get(system.value, []):
+            yield self._codes[(system.value, code)]
+
+    def get(self, system: CodeSystem | str, code: str) -> Code | None:
+        """The code, or ``None`` when it is not in the loaded version (or not a valid code at all)."""
+        system = CodeSystem.parse(system) if not isinstance(system, CodeSystem) else system
+        try:
+            return self._codes.get((system.value, normalize_code(system, code)))
+        except InvalidCode:
+            return None
+
+    def __contains__(self, key: tuple[CodeSystem | str, str]) -> bool:
+        return self.get(*key) is not None
+
+    def with_prefix(self, system: CodeSystem, prefix: str) -> list[str]:
+        """Codes of ``system`` that start with ``prefix`` (normalised), in code order."""
+        keys = self._sorted_keys.get(system.value, [])
+        start = bisect.bisect_left(keys, prefix)
+        end = bisect.bisect_left(keys, prefix + "\uffff")
+        return keys[start:end]
+
+    def ancestors(self, code: Code) -> list[Code]:
+        """Parent, grandparent, ... (ICD-10-CM); PCS and CPT codes have none."""
+        chain = []
+        parent = code.parent
+        while parent:
+            found = self._codes.get((code.system.value, parent))
+            if found is None:
+                break
+            chain.append(found)
+            parent = found.parent
+        return chain
+
+    # -- type-ahead ----------------------------------------------------------------
+    def search(self, query: str, system: CodeSystem | None = None, limit: int = 20) -> list[Code]:
+        """Codes whose code starts with ``query`` or whose description has every query word
+        (each word as a prefix, for type-ahead). Billable codes first, then shorter codes."""
+        query = query.strip()
+        if not query:
+            return []
+        systems = [system] if system else self.systems
+        hits: list[Code] = []
+        compact = re.sub(r"[\s.]", "", query).upper()
+        if re.fullmatch(r"[A-Z0-9]{1,7}", compact) and any(ch.isdigit() for ch in compact):
+            for sys_ in systems:
+                display = normalize_display_prefix(sys_, compact)
+                hits += [self._codes[(sys_.value, c)] for c in self.with_prefix(sys_, display)[: limit * 5]]
+        if len(hits) < limit:
+            hits += [c for c in self._word_search(query, systems, limit * 5) if c not in hits]
+        hits.sort(key=lambda c: (not c.billable, len(c.code), c.code))
+        return hits[:limit]
+
+    def _word_search(self, query: str, systems: list[CodeSystem], cap: int) -> list[Code]:
+        words = _WORD_RE.findall(query.lower())
+        if not words:
+            return []
+        index = self._words()
+        wanted = {s.value for s in systems}
+        result: set[tuple[str, str]] | None = None
+        for word in sorted(set(words), key=len, reverse=True):
+            keys: set[tuple[str, str]] = set()
+            start = bisect.bisect_left(self._sorted_words, word)
+            for w in self._sorted_words[start:]:
+                if not w.startswith(word):
+                    break
+                keys.update(index[w])
+            result = keys if result is None else result & keys
+            if not result:
+                return []
+        assert result is not None
+        return [self._codes[k] for k in sorted(result) if k[0] in wanted][:cap]
+
+    def _words(self) -> dict[str, list[tuple[str, str]]]:
+        if self._word_index is None:
+            index: dict[str, list[tuple[str, str]]] = defaultdict(list)
+            for key, code in self._codes.items():
+                for word in set(_WORD_RE.findall(code.description.lower())):
+                    index[word].append(key)
+            self._word_index = dict(index)
+            self._sorted_words = sorted(index)
+        return self._word_index
+
+
+def normalize_display_prefix(system: CodeSystem, compact: str) -> str:
+    """A typed code prefix in the catalogue's display form (``E112`` -> ``E11.2``)."""
+    if system is CodeSystem.ICD10CM and len(compact) > 3:
+        return f"{compact[:3]}.{compact[3:]}"
+    return compact
+
+
+def _log_report(report: LoadReport) -> None:
+    log.info("%s: %d codes loaded, %d lines skipped", report.path, report.loaded, len(report.skipped))

@@ -1,0 +1,53 @@
+"""ICD-10-CM from the ``simple-icd-10-cm`` package (April 2026 tabular list).
+
+Every category, subcategory and billable code becomes a :class:`Code`, with
+its inclusion terms as aliases and its own coding notes; chapters and blocks
+are left out (they are not codes).
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+
+from .records import Code, CodeSystem
+
+SOURCE = "simple-icd-10-cm"
+
+
+def package_version_label() -> str:
+    return f"ICD10CM-2026 ({SOURCE} {version(SOURCE)})"
+
+
+def load_icd10cm() -> list[Code]:
+    import simple_icd_10_cm as cm
+
+    codes = []
+    for item in cm.get_all_codes(True):
+        if cm.is_chapter_or_block(item):
+            continue
+        parent = cm.get_parent(item)
+        seventh = cm.get_seven_chr_def(item)
+        codes.append(
+            Code(
+                system=CodeSystem.ICD10CM,
+                code=item,
+                description=cm.get_description(item),
+                billable=cm.is_leaf(item),
+                parent=parent if parent and not cm.is_chapter_or_block(parent) else None,
+                aliases=tuple(cm.get_inclusion_term(item)),
+                includes=tuple(cm.get_includes(item)),
+                excludes1=tuple(cm.get_excludes1(item)),
+                excludes2=tuple(cm.get_excludes2(item)),
+                use_additional=tuple(_as_list(cm.get_use_additional_code(item))),
+                code_first=tuple(_as_list(cm.get_code_first(item))),
+                code_also=tuple(_as_list(cm.get_code_also(item))),
+                seventh_characters=tuple(sorted(seventh.items())) if seventh else (),
+            )
+        )
+    return codes
+
+
+def _as_list(value: str | list[str] | None) -> list[str]:
+    if not value:
+        return []
+    return [value] if isinstance(value, str) else list(value)

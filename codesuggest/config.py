@@ -1,0 +1,42 @@
+"""Settings shared by the CLI and the service: environment variables prefixed ``CODESUGGEST_``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .codesets import CodeSetSources
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CODESUGGEST_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("var"), description="database, caches and models live here")
+    database_url: str | None = Field(default=None, description="default: SQLite in the data directory")
+    pcs_file: Path | None = Field(default=None, description="CMS ICD-10-PCS codes file (plain or .gz)")
+    cpt_file: Path | None = Field(default=None, description="your licensed CPT CSV: code,description")
+    cm_file: Path | None = Field(default=None, description="CDC ICD-10-CM codes file (default: the packaged release)")
+    max_note_chars: int = Field(default=200_000, gt=0)
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / "cache"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'codesuggest.db').resolve()}"
+
+    def code_set_sources(self) -> CodeSetSources:
+        return CodeSetSources(pcs_file=self.pcs_file, cpt_file=self.cpt_file, cm_file=self.cm_file)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
