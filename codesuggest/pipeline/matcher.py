@@ -1,0 +1,170 @@
+"""Terminology-driven mention detection over one sentence (pure Python, no spaCy).
+
+Two passes over the sentence's content words (abbreviations expanded,
+synonyms applied, stemmed; see :mod:`normalize`):
+
+1. exact: every run of 1..8 consecutive content words whose order-free key is
+   a term key ("cyst of kidney" = "renal cyst");
+2. window: terms of two or more words whose words all occur close together
+   ("stenosis in the right pyeloureteral junction" finds a term with
+   "stenosis" and "junction" a few words apart), scored by how tightly.
+
+spaCy's PhraseMatcher matches contiguous tokens in order, which misses both
+cases, hence this small matcher.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+
+from .normalize import KEEP_IN_KEY, STOP_WORDS, SYNONYMS, _SYN_MAX, bag_key, stem
+from .terminology import MAX_TERM_WORDS, TermIndex
+
+_TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:'s)?|[,;:()/]")
+_CLAUSE_BREAK = frozenset(";:()")
+WINDOW_SLACK = 3  # extra content words a window match may span
+MAX_CODES_PER_TERM = 40
+
+
+@dataclass(slots=True)
+class Word:
+    norm: str  # stemmed content word
+    start: int
+    end: int
+    abbreviation: str | None = None  # the long form, when this word came from an abbreviation
+    clause: int = 0
+
+
+@dataclass(slots=True)
+class RawMention:
+    start: int
+    end: int
+    codes: dict[tuple[str, str], tuple[float, str]] = field(default_factory=dict)  # -> (similarity, term)
+    expansions: dict[str, str] = field(default_factory=dict)  # short form -> long form
+
+    def add(self, codes: tuple[tuple[str, str, float], ...], similarity: float, term: str) -> None:
+        for system, code, quality in codes[:MAX_CODES_PER_TERM]:
+            score = similarity * quality
+            if score > self.codes.get((system, code), (0.0, ""))[0]:
+                self.codes[(system, code)] = (score, term)
+
+    def contains(self, other: "RawMention") -> bool:
+        return self.start <= other.start and other.end <= self.end
+
+    def absorb(self, inner: "RawMention", factor: float = 0.8) -> None:
+        """Take the candidates of a mention nested inside this one (scaled down a little)."""
+        for key, (score, term) in inner.codes.items():
+            if score * factor > self.codes.get(key, (0.0, ""))[0]:
+                self.codes[key] = (score * factor, term)
+        self.expansions.update(inner.expansions)
+
+
+@lru_cache(maxsize=1)
+def curated_abbreviations() -> dict[str, str]:
+    text = resources.files(__package__).joinpath("resources/abbreviations.tsv").read_text(encoding="utf-8")
+    table = {}
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            short, _, long_form = line.partition("\t")
+            if long_form.strip():
+                table[short.strip()] = long_form.strip()
+    return table
+
+
+def sentence_words(text: str, start: int, end: int, note_abbreviations: dict[str, str]) -> list[Word]:
+    """Content words of ``text[start:end]`` with their character offsets in ``text``."""
+    curated = curated_abbreviations()
+    raw: list[tuple[str, int, int, str | None, int]] = []
+    clause = 0
+    for m in _TOKEN_RE.finditer(text, start, end):
+        token = m.group()
+        if token in _CLAUSE_BREAK:
+            clause += 1
+            continue
+        if token in ",/":
+            continue
+        long_form = note_abbreviations.get(token) or (curated.get(token) if not token.islower() else None)
+        if long_form:
+            for w in re.findall(r"[a-z0-9]+", long_form.lower()):
+                raw.append((w, m.start(), m.end(), long_form, clause))
+        else:
+            raw.append((token.lower().removesuffix("'s"), m.start(), m.end(), None, clause))
+    words: list[Word] = []
+    i = 0
+    while i < len(raw):
+        for n in range(min(_SYN_MAX, len(raw) - i), 0, -1):
+            target = SYNONYMS.get(tuple(r[0] for r in raw[i : i + n]))
+            if target is not None:
+                first, last = raw[i], raw[i + n - 1]
+                for w in target:
+                    if w not in STOP_WORDS or w in KEEP_IN_KEY:
+                        words.append(Word(stem(w), first[1], last[2], first[3], first[4]))
+                i += n
+                break
+        else:
+            w, s, e, abbr, cl = raw[i]
+            if w not in STOP_WORDS or w in KEEP_IN_KEY:
+                words.append(Word(stem(w), s, e, abbr, cl))
+            i += 1
+    return words
+
+
+def match_sentence(words: list[Word], index: TermIndex) -> list[RawMention]:
+    mentions: dict[tuple[int, int], RawMention] = {}
+
+    def mention(i: int, j: int) -> RawMention:
+        span = (words[i].start, words[j].end)
+        found = mentions.get(span)
+        if found is None:
+            found = mentions[span] = RawMention(*span)
+            for w in words[i : j + 1]:
+                if w.abbreviation:
+                    found.expansions[w.abbreviation] = w.abbreviation
+        return found
+
+    n = len(words)
+    for i in range(n):
+        for j in range(i, min(n, i + MAX_TERM_WORDS)):
+            if words[j].clause != words[i].clause:
+                break
+            term = index.get(bag_key([w.norm for w in words[i : j + 1]]))
+            if term is not None:
+                mention(i, j).add(term.codes, 1.0, term.text)
+    norms = [w.norm for w in words]
+    for p, word in enumerate(words):
+        for key in index.triggered_by(word.norm):
+            term = index.terms[key]
+            width = len(term.words) + WINDOW_SLACK
+            lo, hi = max(0, p - width), min(n, p + width + 1)
+            positions = []
+            for needed in term.words:
+                best = None
+                for q in range(lo, hi):
+                    if norms[q] == needed and (best is None or abs(q - p) < abs(best - p)):
+                        best = q
+                if best is None:
+                    break
+                positions.append(best)
+            else:
+                i, j = min(positions), max(positions)
+                if words[i].clause == words[j].clause:
+                    span_words = j - i + 1
+                    similarity = 0.95 * len(term.words) / max(span_words, len(term.words))
+                    mention(i, j).add(term.codes, similarity, term.text)
+    return merge_nested(list(mentions.values()))
+
+
+def merge_nested(mentions: list[RawMention]) -> list[RawMention]:
+    """Keep the outermost spans; a span inside another gives its candidates to the smallest one
+    that contains it ("chest pain" keeps "pain" -> R52 as a weaker candidate)."""
+    kept: list[RawMention] = []
+    for m in sorted(mentions, key=lambda m: (m.start - m.end, m.start)):
+        containers = [k for k in kept if k.contains(m)]
+        if containers:
+            min(containers, key=lambda k: k.end - k.start).absorb(m)
+        else:
+            kept.append(m)
+    return sorted(kept, key=lambda m: (m.start, m.end))

@@ -1,0 +1,136 @@
+"""Assembling the pipeline and the one entry point the rest of the system calls.
+
+>>> analyzer = Analyzer.from_settings(get_settings())   # loads code sets / caches once
+>>> analysis = analyzer.analyze("Pt with HTN and DM2. Denies chest pain.")
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from ..codesets import CodeCatalog, CodeSetSources
+import scispacy.abbreviation  # noqa: F401  (registers "abbreviation_detector")
+
+from . import components  # noqa: F401  (registers the factories)
+from .components import MENTIONS
+from .resources import ensure_term_index, load_term_index
+from .schema import Assertion, Mention, NoteAnalysis
+
+log = logging.getLogger(__name__)
+MAX_TEXT_CHARS = 2_000_000
+
+
+class EmptyNoteError(ValueError):
+    """The note has no text to analyse."""
+
+
+def _optional_factories() -> dict[str, bool]:
+    """Sections and assertion come from their own modules; they register on import."""
+    available = {}
+    for module, factory in (("sections", "codesuggest_sections"), ("assertion", "codesuggest_assertion")):
+        try:
+            __import__(f"{__package__}.{module}")
+            available[factory] = True
+        except ImportError:
+            available[factory] = False
+    return available
+
+
+def build_nlp(index_path: Path, *, abbreviations: bool = True, sections: bool = True, assertion: bool = True) -> Language:
+    """The spaCy pipeline: sentences, sections, abbreviations, mentions, assertion."""
+    factories = _optional_factories()
+    nlp = spacy.blank("en")
+    nlp.max_length = MAX_TEXT_CHARS + 1
+    nlp.add_pipe("codesuggest_sentences")
+    if sections and factories["codesuggest_sections"]:
+        nlp.add_pipe("codesuggest_sections")
+    if abbreviations:
+        nlp.add_pipe("abbreviation_detector")
+    nlp.add_pipe("codesuggest_mentions", config={"index_path": str(index_path)})
+    if assertion and factories["codesuggest_assertion"]:
+        nlp.add_pipe("codesuggest_assertion")
+    return nlp
+
+
+class Analyzer:
+    """Note text -> :class:`NoteAnalysis`, with the pipeline and its indexes loaded once."""
+
+    def __init__(self, nlp: Language, code_set_versions: dict[str, str]):
+        self.nlp = nlp
+        self.code_set_versions = dict(code_set_versions)
+
+    @classmethod
+    def from_catalog(cls, catalog: CodeCatalog, cache_dir: Path, **options: bool) -> "Analyzer":
+        index_path = ensure_term_index(catalog, cache_dir)
+        return cls(build_nlp(index_path, **options), catalog.versions)
+
+    @classmethod
+    def from_sources(cls, sources: CodeSetSources, cache_dir: Path, **options: bool) -> "Analyzer":
+        return cls.from_catalog(CodeCatalog.load(sources), cache_dir, **options)
+
+    @classmethod
+    def from_index(cls, index_path: Path, **options: bool) -> "Analyzer":
+        """Reuse a built term index without loading the code sets (fast start)."""
+        return cls(build_nlp(index_path, **options), load_term_index(str(index_path)).versions)
+
+    def analyze(self, text: str) -> NoteAnalysis:
+        return self._to_analysis(self.nlp(clean_text(text)))
+
+    def analyze_many(self, texts: Iterable[str], batch_size: int = 32) -> Iterator[NoteAnalysis]:
+        for doc in self.nlp.pipe((clean_text(t) for t in texts), batch_size=batch_size):
+            yield self._to_analysis(doc)
+
+    def _to_analysis(self, doc: Doc) -> NoteAnalysis:
+        section_of, assertion_of = _readers()
+        mentions = []
+        for span in doc.spans.get(MENTIONS, []):
+            sent = span.sent
+            mentions.append(
+                Mention(
+                    text=span.text,
+                    start=span.start_char,
+                    end=span.end_char,
+                    kind=span.label_,
+                    section=section_of(span) if section_of else "unknown",
+                    sentence_start=sent.start_char,
+                    sentence_end=sent.end_char,
+                    assertion=assertion_of(span) if assertion_of else Assertion(),
+                    expanded=span._.expanded,
+                    candidates=span._.candidates,
+                )
+            )
+        mentions.sort(key=lambda m: (m.start, m.end, m.kind))
+        return NoteAnalysis(text=doc.text, mentions=tuple(mentions), code_set_versions=self.code_set_versions)
+
+
+def _readers():
+    try:
+        from .sections import section_of
+    except ImportError:
+        section_of = None
+    try:
+        from .assertion import assertion_of
+    except ImportError:
+        assertion_of = None
+    return section_of, assertion_of
+
+
+def clean_text(text: str) -> str:
+    """Validate a note's text once, at the edge.
+
+    Control characters other than tab/newline are replaced by spaces (same
+    length, so character offsets still point into the caller's text).
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"note text must be str, not {type(text).__name__}")
+    if not text.strip():
+        raise EmptyNoteError("the note is empty (no text other than white space)")
+    if len(text) > MAX_TEXT_CHARS:
+        raise ValueError(f"the note has {len(text):,} characters; the pipeline takes at most {MAX_TEXT_CHARS:,}")
+    return "".join(ch if ch.isprintable() or ch in "\t\n\r" else " " for ch in text)

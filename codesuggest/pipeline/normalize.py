@@ -1,0 +1,89 @@
+"""Word normalisation shared by the term index (code-set side) and the matcher (note side).
+
+Both sides go through the same function so that "right renal ultrasound" and
+"Ultrasonography of Right Kidney" meet on the same key: lower case, clinical
+synonyms mapped to code-set wording (``resources/synonyms.tsv``), stop words
+and filler dropped, a light suffix stemmer, and word order ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from importlib import resources
+
+WORD_RE = re.compile(r"[a-z0-9]+(?:'s)?")
+
+# Function words, and code-set filler that notes never say ("unspecified", "NOS").
+STOP_WORDS = frozenset(
+    """a an the of in on at to for from by with without and or as is are was were be been being
+    its it this that these those his her their patient patients unspecified nos nec specified
+    other site region part due use using than into onto per via not no""".split()
+)
+# "type 2", "with", "without", "not", "no" carry meaning in some descriptions; they are kept
+# when they are the whole content (handled by the caller) but dropped from keys otherwise.
+KEEP_IN_KEY = frozenset({"1", "2"})
+
+
+def _load_synonyms() -> tuple[dict[tuple[str, ...], tuple[str, ...]], int]:
+    table: dict[tuple[str, ...], tuple[str, ...]] = {}
+    text = resources.files(__package__).joinpath("resources/synonyms.tsv").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        clinical, _, coded = line.partition("\t")
+        source = tuple(WORD_RE.findall(clinical.lower()))
+        target = tuple(WORD_RE.findall(coded.lower()))
+        if source and target:
+            table[source] = target
+    longest = max((len(k) for k in table), default=1)
+    return table, longest
+
+
+SYNONYMS, _SYN_MAX = _load_synonyms()
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """A deliberately small stemmer: plurals and the adjective endings that matter in code text
+    ("diabetic"/"diabetes", "renal" is a synonym, not a stem)."""
+    if len(word) <= 3 or word.isdigit():
+        return word
+    for suffix, repl in (("ies", "y"), ("sses", "ss"), ("es", "e"), ("ic", ""), ("al", ""), ("s", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            if suffix == "s" and word.endswith(("ss", "us", "is")):
+                return word
+            word = word[: -len(suffix)] + repl
+            break
+    if word.endswith("e") and len(word) > 5:
+        word = word[:-1]
+    return word
+
+
+def apply_synonyms(words: list[str]) -> list[str]:
+    """Replace clinical wording by code-set wording, longest phrase first."""
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        for n in range(min(_SYN_MAX, len(words) - i), 0, -1):
+            target = SYNONYMS.get(tuple(words[i : i + n]))
+            if target is not None:
+                out.extend(target)
+                i += n
+                break
+        else:
+            out.append(words[i])
+            i += 1
+    return out
+
+
+def content_words(text_or_words: str | list[str]) -> list[str]:
+    """Stemmed content words of a phrase, synonyms applied, in order (duplicates kept)."""
+    words = WORD_RE.findall(text_or_words.lower()) if isinstance(text_or_words, str) else text_or_words
+    words = [w[:-2] if w.endswith("'s") else w for w in words]
+    return [stem(w) for w in apply_synonyms(words) if w not in STOP_WORDS or w in KEEP_IN_KEY]
+
+
+def bag_key(words: list[str]) -> str:
+    """Order-free key of a list of content words."""
+    return " ".join(sorted(set(words)))

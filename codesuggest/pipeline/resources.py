@@ -1,0 +1,61 @@
+"""Built resources cached on disk, keyed by the code-set versions they were built from.
+
+Building the term index takes seconds and the approximate-search index
+minutes; both are built once per code-set version under the cache directory
+and loaded (once per process) from there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+
+import joblib
+
+from ..codesets import CodeCatalog
+from .terminology import TermIndex
+
+log = logging.getLogger(__name__)
+TERM_INDEX_FORMAT = 3
+
+
+def versions_key(versions: dict[str, str]) -> str:
+    blob = json.dumps({"v": versions, "format": TERM_INDEX_FORMAT}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def term_index_path(cache_dir: Path, versions: dict[str, str]) -> Path:
+    return Path(cache_dir) / f"terms-{versions_key(versions)}.joblib"
+
+
+def ensure_term_index(catalog: CodeCatalog, cache_dir: Path, progress: bool = True) -> Path:
+    """Path of the term index for this catalogue's versions, building it if missing."""
+    path = term_index_path(cache_dir, catalog.versions)
+    if not path.exists():
+        log.info("building the term index for %s", catalog.versions)
+        index = TermIndex.build(catalog, progress=progress)
+        atomic_dump(index, path)
+    return path
+
+
+def atomic_dump(obj: object, path: Path) -> None:
+    """Write with joblib to a temporary file, then rename: a crash never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    os.close(fd)
+    try:
+        joblib.dump(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+@lru_cache(maxsize=4)
+def load_term_index(path: str) -> TermIndex:
+    return joblib.load(path)

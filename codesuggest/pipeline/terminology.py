@@ -1,0 +1,138 @@
+"""The term index: every wording of every code, keyed so that notes can find it.
+
+Each code contributes its description, the description without parenthetical
+non-essential modifiers, its aliases (inclusion terms), and for ICD-10-PCS the
+description without the approach/device/qualifier tail ("Resection of Right
+Kidney, Open Approach" -> "Resection of Right Kidney"), because notes name the
+operation and the body part, rarely the approach. Terms are stored by their
+order-free key (:func:`normalize.bag_key`), and each term of two or more words
+also under its rarest word, for window matching.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib import resources
+
+from tqdm import tqdm
+
+from ..codesets import Code, CodeCatalog, CodeSystem
+from .normalize import bag_key, content_words
+
+_PAREN_RE = re.compile(r"\s*\([^)]*\)")
+_PCS_TAIL_RE = re.compile(r",.*$|\s+(?:with|using|via)\s+.*$", re.IGNORECASE)
+MAX_TERM_WORDS = 8
+
+
+FILLER_RE = re.compile(r"\b(other|unspecified|specified|nos|nec)\b", re.IGNORECASE)
+FILLER_QUALITY = 0.9  # a wording that only matched once "other", "unspecified"... were dropped
+DEFAULT_CHILD_QUALITY = 0.85  # the billable "unspecified" child of a matched category
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    words: tuple[str, ...]  # distinct content words, in order
+    codes: tuple[tuple[str, str, float], ...]  # (system, code, quality in (0, 1])
+    text: str  # a readable wording of the term (the first one seen)
+
+
+def curated_aliases() -> dict[tuple[str, str], list[str]]:
+    """``resources/code_aliases.tsv``: wordings notes use that the tabular list lacks."""
+    table: dict[tuple[str, str], list[str]] = defaultdict(list)
+    text = resources.files(__package__).joinpath("resources/code_aliases.tsv").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            system, code, alias = (part.strip() for part in line.split("\t"))
+            table[(system, code)].append(alias)
+    return table
+
+
+def term_variants(code: Code, extra: list[str] = ()) -> list[str]:
+    """The wordings a note may use for this code (before normalisation)."""
+    variants = [code.description, *code.aliases, *extra]
+    variants.append(_PAREN_RE.sub("", code.description))
+    if code.system is CodeSystem.ICD10PCS:
+        variants.append(_PCS_TAIL_RE.sub("", _PAREN_RE.sub("", code.description)))
+    return list(dict.fromkeys(v.strip() for v in variants if v.strip()))
+
+
+class TermIndex:
+    """Order-free term keys -> codes, plus a rarest-word index for window matching."""
+
+    def __init__(self, terms: dict[str, Term], versions: dict[str, str], descriptions: dict[tuple[str, str], str]):
+        self.terms = terms  # bag key -> Term
+        self.descriptions = descriptions  # (system, code) -> description, so matching needs no catalogue
+        self.versions = dict(versions)
+        df = Counter(w for t in terms.values() for w in t.words)
+        self.idf = {w: math.log(len(terms) / n) for w, n in df.items()}
+        by_rarest: dict[str, list[str]] = defaultdict(list)
+        for key, term in terms.items():
+            if len(term.words) >= 2:
+                by_rarest[min(term.words, key=lambda w: (df[w], w))].append(key)
+        self.by_rarest = dict(by_rarest)
+
+    @classmethod
+    def build(cls, catalog: CodeCatalog, progress: bool = False) -> "TermIndex":
+        grouped: dict[str, dict[tuple[str, str], float]] = defaultdict(dict)
+        defaults = default_children(catalog)
+        curated = curated_aliases()
+        words_of: dict[str, tuple[str, ...]] = {}
+        text_of: dict[str, str] = {}
+        codes: Iterable[Code] = catalog
+        if progress:
+            codes = tqdm(codes, total=len(catalog), desc="term index", unit="code")
+        for code in codes:
+            for variant in term_variants(code, curated.get(code.key, [])):
+                words = tuple(dict.fromkeys(content_words(variant)))
+                if not words or len(words) > MAX_TERM_WORDS:
+                    continue
+                key = bag_key(list(words))
+                quality = FILLER_QUALITY if FILLER_RE.search(variant) else 1.0
+                _keep_best(grouped[key], code.key, quality)
+                for child in defaults.get(code.key, ()):
+                    _keep_best(grouped[key], child, quality * DEFAULT_CHILD_QUALITY)
+                words_of.setdefault(key, words)
+                text_of.setdefault(key, variant)
+        terms = {
+            k: Term(words_of[k], tuple((s, c, q) for (s, c), q in sorted(v.items(), key=lambda kv: -kv[1])), text_of[k])
+            for k, v in grouped.items()
+        }
+        descriptions = {code.key: code.description for code in catalog}
+        return cls(terms, catalog.versions, descriptions)
+
+    def get(self, key: str) -> Term | None:
+        return self.terms.get(key)
+
+    def triggered_by(self, word: str) -> list[str]:
+        return self.by_rarest.get(word, [])
+
+
+def _keep_best(codes: dict[tuple[str, str], float], key: tuple[str, str], quality: float) -> None:
+    if quality > codes.get(key, 0.0):
+        codes[key] = quality
+
+
+def default_children(catalog: CodeCatalog) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """For each non-billable ICD-10-CM code, the billable code a coder falls back to when the
+    note says no more (the "unspecified" / "without complications" descendant)."""
+    children: dict[str, list[Code]] = defaultdict(list)
+    for code in catalog.codes_of(CodeSystem.ICD10CM):
+        if code.parent:
+            children[code.parent].append(code)
+    fallback = re.compile(r"unspecified|without complication", re.IGNORECASE)
+
+    def resolve(code: Code, depth: int = 0) -> list[tuple[str, str]]:
+        if code.billable or depth > 3:
+            return [code.key] if code.billable else []
+        kids = [c for c in children.get(code.code, []) if fallback.search(c.description)]
+        return [k for kid in kids[:2] for k in resolve(kid, depth + 1)]
+
+    return {
+        code.key: resolved
+        for code in catalog.codes_of(CodeSystem.ICD10CM)
+        if not code.billable and (resolved := resolve(code))
+    }
