@@ -12,8 +12,8 @@ and is optional on read. Ties in score keep the order of the file, so the
 file order is the ranking the metrics see.
 
 Gold TSVs (``read_gold``): either CodiEsp's ``case_id<TAB>code`` with the
-system taken from the file name (``devD.tsv`` -> ICD10CM, ``devP.tsv`` ->
-ICD10PCS, also ``..._D.tsv``), or ``note_id<TAB>code<TAB>system`` (header
+system taken from the file name, which must end in an upper-case D or P
+(``devD.tsv`` -> ICD10CM, ``devP.tsv`` -> ICD10PCS, also ``gs_D.tsv``), or ``note_id<TAB>code<TAB>system`` (header
 optional). The same gold code twice for a note is kept once.
 
 Codes are normalised on read (``n44.8`` -> ``N44.8``); a line that cannot be
@@ -139,7 +139,8 @@ def read_gold(paths: str | Path | Iterable[str | Path]) -> pd.DataFrame:
             if len(fields) == 2:
                 if file_system is None:
                     raise DatasetError(
-                        f"{where}: a 2-column gold file needs a name ending in D or P (devD.tsv, devP.tsv) "
+                        f"{where}: a 2-column gold file needs a name ending in an upper-case D or P "
+                        "(devD.tsv, devP.tsv) "
                         "to tell the code system; or add a third column with the system"
                     )
                 note_id, raw, system = fields[0], fields[1], file_system
@@ -158,9 +159,11 @@ def read_gold(paths: str | Path | Iterable[str | Path]) -> pd.DataFrame:
 
 
 def _system_from_name(path: Path) -> str | None:
+    """``devD.tsv``, ``trainP.tsv``, ``gs_D.tsv``: an upper-case D or P ends the name (``gold.tsv`` does not count)."""
     stem = path.name.split(".")[0]
-    last = stem[-1:].upper()
-    return {"D": CodeSystem.ICD10CM.value, "P": CodeSystem.ICD10PCS.value}.get(last)
+    if len(stem) < 2 or stem[-1] not in "DP" or stem[-2].isupper():
+        return None
+    return CodeSystem.ICD10CM.value if stem[-1] == "D" else CodeSystem.ICD10PCS.value
 
 
 def _parse_code(system: str, raw: str, where: str) -> tuple[str, str]:
