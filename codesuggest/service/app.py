@@ -1,0 +1,91 @@
+"""The FastAPI application: ``create_app(settings, suggester_provider=..., registry=...)``.
+
+The lifespan migrates the database (``alembic upgrade head``), loads the code sets and
+the active model once, and keeps them in ``app.state.service``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from ..codesets import CodeCatalog
+from ..config import Settings, get_settings
+from ..models.interface import CodeSuggester, ModelRegistry
+from .db import Database
+from .errors import install_error_handlers
+from .metrics import Metrics
+from .middleware import ServiceMiddleware
+from .routers import admin, audit, codes, feedback, health, models, notes
+from .runtime import ModelHolder, ServiceState
+
+log = logging.getLogger(__name__)
+
+SuggesterProvider = Callable[[], CodeSuggester]
+CatalogProvider = Callable[[], CodeCatalog]
+
+
+def _default_suggester(settings: Settings) -> SuggesterProvider:
+    def load() -> CodeSuggester:
+        from ..models.registry import load_active_or_default  # written in models/; imported when first needed
+
+        return load_active_or_default(settings)
+
+    return load
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    suggester_provider: SuggesterProvider | None = None,
+    registry: ModelRegistry | None = None,
+    catalog: CodeCatalog | CatalogProvider | None = None,
+) -> FastAPI:
+    """The service. ``suggester_provider`` returns the model to serve at start-up (default: the
+    registry's active model, or a default one); ``registry`` enables ``POST /v1/models/{v}/activate``;
+    ``catalog`` is a loaded catalogue or a function that loads one (default: from ``settings``)."""
+    settings = settings or get_settings()
+    provide_suggester = suggester_provider or _default_suggester(settings)
+
+    def provide_catalog() -> CodeCatalog:
+        if isinstance(catalog, CodeCatalog):
+            return catalog
+        if catalog is not None:
+            return catalog()
+        return CodeCatalog.load(settings.code_set_sources())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(settings.resolved_database_url)
+        try:
+            await run_in_threadpool(db.migrate)
+            loaded_catalog = await run_in_threadpool(provide_catalog)
+            suggester = await run_in_threadpool(provide_suggester)
+            metrics = Metrics()
+            app.state.service = ServiceState(
+                settings=settings, db=db, catalog=loaded_catalog,
+                models=ModelHolder(suggester, registry, metrics), metrics=metrics,
+            )
+            log.info("serving model %s; code sets %s", suggester.version, loaded_catalog.versions)
+            yield
+        finally:
+            app.state.service = None
+            db.dispose()
+
+    app = FastAPI(
+        title="codesuggest",
+        version="1",
+        description="Ranked ICD-10-CM / ICD-10-PCS / CPT suggestions for clinical notes, and the coders' decisions.",
+        lifespan=lifespan,
+    )
+    app.state.service = None
+    install_error_handlers(app)
+    # A note of max_note_chars characters, JSON-escaped, fits well within this.
+    app.add_middleware(ServiceMiddleware, max_body_bytes=settings.max_note_chars * 6 + 1_000_000)
+    for router in (health.router, notes.router, codes.router, audit.router, feedback.router, models.router, admin.router):
+        app.include_router(router)
+    return app

@@ -1,0 +1,208 @@
+"""Notes, their suggestions and the coders' decisions; the final code set derived from the decision events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from ..codesets import CodeCatalog
+from ..models.interface import Suggestion as ModelSuggestion
+from . import schemas
+from .errors import NotFound, Unprocessable
+from .orm import DecisionEvent, Note, Suggestion, utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class FinalCode:
+    system: str
+    code: str
+    source: str  # suggestion | added | replacement
+    suggestion_id: int | None = None
+
+
+def final_code_set(events: Iterable[DecisionEvent]) -> list[FinalCode]:
+    """Replay decision events in id order; the latest decision on a code wins.
+
+    accept and add put a code in, reject takes it out, replace takes the target
+    out and puts the replacement in.
+    """
+    current: dict[tuple[str, str], FinalCode] = {}
+    for event in sorted(events, key=lambda e: e.id):
+        key = (event.system, event.code)
+        if event.action == "accept":
+            current[key] = FinalCode(event.system, event.code, "suggestion", event.suggestion_id)
+        elif event.action == "add":
+            current[key] = FinalCode(event.system, event.code, "added")
+        elif event.action == "reject":
+            current.pop(key, None)
+        elif event.action == "replace":
+            current.pop(key, None)
+            assert event.replacement_system and event.replacement_code
+            repl = (event.replacement_system, event.replacement_code)
+            current[repl] = FinalCode(*repl, "replacement", event.suggestion_id)
+    return list(current.values())
+
+
+def create_note(
+    session: Session,
+    *,
+    text: str,
+    external_id: str | None,
+    setting: str | None,
+    model_version: str,
+    suggestions: Sequence[ModelSuggestion],
+    actor: str,
+) -> Note:
+    note = Note(text=text, external_id=external_id, setting=setting, model_version=model_version, created_by=actor)
+    for rank, s in enumerate(suggestions):
+        note.suggestions.append(
+            Suggestion(
+                rank=rank,
+                system=str(getattr(s.system, "value", s.system)),
+                code=s.code,
+                description=s.description,
+                confidence=float(s.confidence),
+                needs_review=bool(s.needs_review),
+                evidence=[asdict(e) for e in s.evidence],
+                reason=s.reason or "",
+                model_version=model_version,
+            )
+        )
+    session.add(note)
+    session.flush()
+    return note
+
+
+def get_note(session: Session, note_id: str, *, full: bool = False) -> Note:
+    query = select(Note).where(Note.id == note_id)
+    if full:
+        query = query.options(selectinload(Note.suggestions), selectinload(Note.decisions))
+    note = session.scalar(query)
+    if note is None:
+        raise NotFound(f"note {note_id!r} not found")
+    return note
+
+
+def list_notes(session: Session, *, status: str | None, limit: int, offset: int) -> tuple[list[Note], int]:
+    query = select(Note)
+    count = select(func.count()).select_from(Note)
+    if status:
+        query = query.where(Note.status == status)
+        count = count.where(Note.status == status)
+    notes = session.scalars(query.order_by(Note.created_at.desc(), Note.id.desc()).limit(limit).offset(offset))
+    return list(notes), session.scalar(count) or 0
+
+
+def record_decisions(
+    session: Session, note: Note, decisions: Sequence[schemas.DecisionIn], catalog: CodeCatalog, actor: str
+) -> list[DecisionEvent]:
+    """Validate all decisions, then append one event each (all or none)."""
+    wanted = {d.suggestion_id for d in decisions if d.suggestion_id is not None}
+    found = {
+        s.id: s
+        for s in session.scalars(select(Suggestion).where(Suggestion.id.in_(wanted), Suggestion.note_id == note.id))
+    } if wanted else {}
+    missing = sorted(wanted - found.keys())
+    if missing:
+        raise Unprocessable(
+            f"suggestion id(s) {', '.join(map(str, missing))} are not suggestions of note {note.id}",
+            details=[{"suggestion_id": m} for m in missing],
+        )
+    unknown: list[str] = []
+
+    def known(system: str, code: str) -> str:
+        entry = catalog.get(system, code)
+        if entry is None:
+            unknown.append(f"{system} {code}")
+            return code
+        return entry.code
+
+    now = utcnow()
+    events = []
+    for d in decisions:
+        if d.suggestion_id is not None:
+            suggestion = found[d.suggestion_id]
+            system, code = suggestion.system, suggestion.code
+        else:
+            assert d.system is not None and d.code is not None
+            system, code = d.system, d.code
+            if d.action == "add":
+                code = known(system, code)
+        replacement = (d.replacement.system, known(d.replacement.system, d.replacement.code)) if d.replacement else (None, None)
+        events.append(
+            DecisionEvent(
+                note_id=note.id, suggestion_id=d.suggestion_id, action=d.action, system=system, code=code,
+                replacement_system=replacement[0], replacement_code=replacement[1], reason=d.reason,
+                actor=actor, created_at=now,
+            )
+        )
+    if unknown:
+        raise Unprocessable(
+            f"not in the loaded code sets: {', '.join(unknown)}", details=[{"code": c} for c in unknown]
+        )
+    session.add_all(events)
+    note.status = "coded"
+    note.coded_at = now
+    session.flush()
+    return events
+
+
+def note_events(session: Session, note_id: str) -> list[DecisionEvent]:
+    return list(session.scalars(select(DecisionEvent).where(DecisionEvent.note_id == note_id).order_by(DecisionEvent.id)))
+
+
+# -- API shapes ---------------------------------------------------------------------------------
+def _description(catalog: CodeCatalog | None, system: str, code: str) -> str:
+    entry = catalog.get(system, code) if catalog is not None else None
+    return entry.description if entry is not None else ""
+
+
+def suggestion_out(s: Suggestion) -> schemas.SuggestionOut:
+    return schemas.SuggestionOut(
+        suggestion_id=s.id, system=s.system, code=s.code, description=s.description, confidence=s.confidence,
+        needs_review=s.needs_review, evidence=[schemas.EvidenceOut(**e) for e in s.evidence or []], reason=s.reason,
+    )
+
+
+def decision_out(e: DecisionEvent, catalog: CodeCatalog | None) -> schemas.DecisionOut:
+    replacement = None
+    if e.replacement_system and e.replacement_code:
+        replacement = schemas.CodeOut(
+            system=e.replacement_system, code=e.replacement_code,
+            description=_description(catalog, e.replacement_system, e.replacement_code),
+        )
+    return schemas.DecisionOut(
+        decision_id=e.id, suggestion_id=e.suggestion_id, action=e.action, system=e.system, code=e.code,
+        replacement=replacement, reason=e.reason, actor=e.actor, created_at=e.created_at,
+    )
+
+
+def final_codes_out(events: Iterable[DecisionEvent], catalog: CodeCatalog | None) -> list[schemas.FinalCode]:
+    return [
+        schemas.FinalCode(
+            system=f.system, code=f.code, description=_description(catalog, f.system, f.code),
+            source=f.source, suggestion_id=f.suggestion_id,
+        )
+        for f in final_code_set(events)
+    ]
+
+
+def summary_out(note: Note) -> schemas.NoteSummary:
+    return schemas.NoteSummary(
+        note_id=note.id, external_id=note.external_id, setting=note.setting, status=note.status,
+        model_version=note.model_version, created_by=note.created_by, created_at=note.created_at,
+        coded_at=note.coded_at,
+    )
+
+
+def detail_out(note: Note, catalog: CodeCatalog | None) -> schemas.NoteDetail:
+    return schemas.NoteDetail(
+        **summary_out(note).model_dump(),
+        text=note.text,
+        suggestions=[suggestion_out(s) for s in note.suggestions],
+        decisions=[decision_out(e, catalog) for e in note.decisions],
+        final_codes=final_codes_out(note.decisions, catalog),
+    )

@@ -1,0 +1,115 @@
+"""One error shape for every 4xx (and 5xx): ``{"error": {"status", "code", "message", "details"}}``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+_CODES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+    409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type", 422: "validation_error",
+    429: "too_many_requests", 500: "internal_error", 503: "unavailable",
+}
+
+
+class ApiError(Exception):
+    """An error the API reports to the client with a status, a stable code and a readable message."""
+
+    status = 400
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        details: list[Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ):
+        super().__init__(message)
+        self.message = message
+        self.status = status or self.status
+        self.code = code or _CODES.get(self.status, "error")
+        self.details = details
+        self.headers = headers
+
+
+class Unauthorized(ApiError):
+    status = 401
+
+    def __init__(self, message: str = "missing or invalid API key (send 'Authorization: Bearer <key>')"):
+        super().__init__(message, headers={"WWW-Authenticate": "Bearer"})
+
+
+class Forbidden(ApiError):
+    status = 403
+
+
+class NotFound(ApiError):
+    status = 404
+
+
+class Conflict(ApiError):
+    status = 409
+
+
+class PayloadTooLarge(ApiError):
+    status = 413
+
+
+class Unprocessable(ApiError):
+    status = 422
+
+
+class Unavailable(ApiError):
+    status = 503
+
+
+def error_body(status: int, message: str, code: str | None = None, details: list[Any] | None = None) -> dict:
+    return {"error": {"status": status, "code": code or _CODES.get(status, "error"), "message": message, "details": details}}
+
+
+def _response(status: int, message: str, code: str | None = None, details=None, headers=None) -> JSONResponse:
+    return JSONResponse(error_body(status, message, code, details), status_code=status, headers=headers)
+
+
+def _clean_validation_errors(errors: list[dict]) -> list[dict]:
+    """Validation details without the offending input: it may be note text (PHI) or megabytes long."""
+    cleaned = []
+    for err in errors:
+        loc = [str(part) for part in err.get("loc", ())]
+        cleaned.append({"loc": loc, "msg": str(err.get("msg", "")), "type": str(err.get("type", ""))})
+    return cleaned
+
+
+def _summary(details: list[dict]) -> str:
+    parts = []
+    for err in details[:5]:
+        where = ".".join(p for p in err["loc"] if p != "body") or "request"
+        msg = err["msg"].removeprefix("Value error, ")
+        parts.append(f"{where}: {msg}")
+    more = f" (and {len(details) - 5} more)" if len(details) > 5 else ""
+    return "; ".join(parts) + more if parts else "invalid request"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        return _response(exc.status, exc.message, exc.code, exc.details, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = _clean_validation_errors(list(exc.errors()))
+        return _response(422, _summary(details), "validation_error", details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = exc.detail if isinstance(exc.detail, str) else _CODES.get(exc.status_code, "error")
+        return _response(exc.status_code, message, headers=getattr(exc, "headers", None))

@@ -1,0 +1,66 @@
+"""Coders' final code sets as training examples, in the generic JSONL format of ``codesuggest.training``:
+
+one object per note, ``{"note_id", "text", "codes": [{"system", "code"}]}``.
+
+Training reads them with ``--data feedback:DATABASE_URL`` through :func:`export_feedback`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import date, datetime, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .coding import final_code_set
+from .db import make_engine, make_session_factory
+from .orm import DecisionEvent, Note
+
+BATCH = 500
+
+
+def _as_datetime(since: datetime | date | str | None) -> datetime | None:
+    if since is None or since == "":
+        return None
+    if isinstance(since, str):
+        since = datetime.fromisoformat(since.replace("Z", "+00:00"))
+    if not isinstance(since, datetime):
+        since = datetime(since.year, since.month, since.day)
+    return since if since.tzinfo else since.replace(tzinfo=timezone.utc)
+
+
+def iter_feedback(session: Session, since: datetime | date | str | None = None) -> Iterator[dict]:
+    """Coded notes (whose latest decision is at or after ``since``), oldest decision first."""
+    since_dt = _as_datetime(since)
+    query = select(Note.id, Note.text).where(Note.status == "coded").order_by(Note.coded_at, Note.id)
+    if since_dt is not None:
+        query = query.where(Note.coded_at >= since_dt)
+    rows = session.execute(query).all()
+    for start in range(0, len(rows), BATCH):
+        batch = rows[start : start + BATCH]
+        events: dict[str, list[DecisionEvent]] = defaultdict(list)
+        ids = [r.id for r in batch]
+        for event in session.scalars(select(DecisionEvent).where(DecisionEvent.note_id.in_(ids)).order_by(DecisionEvent.id)):
+            events[event.note_id].append(event)
+        for row in batch:
+            codes = [{"system": f.system, "code": f.code} for f in final_code_set(events[row.id])]
+            yield {"note_id": row.id, "text": row.text, "codes": codes}
+
+
+def export_feedback(session_or_url: Session | str, since: datetime | date | str | None = None) -> list[dict]:
+    """Training examples from a service database (a session, or a database URL: read only, no migration)."""
+    if isinstance(session_or_url, Session):
+        return list(iter_feedback(session_or_url, since))
+    engine = make_engine(session_or_url)
+    try:
+        with make_session_factory(engine)() as session:
+            return list(iter_feedback(session, since))
+    finally:
+        engine.dispose()
+
+
+def to_jsonl(examples: Iterator[dict] | list[dict]) -> str:
+    return "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in examples)

@@ -1,0 +1,77 @@
+"""Notes: submit a note for suggestions, list and read notes, record coders' decisions."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, status
+
+from .. import coding, schemas
+from ..dependencies import Catalog, Coder, CoderOrAuditor, DbSession, State, Suggester, note_accessed
+from ..errors import PayloadTooLarge
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/v1/notes", tags=["notes"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=schemas.NoteCreated, name="notes.create")
+def create_note(
+    body: schemas.NoteIn, request: Request, principal: Coder, session: DbSession, suggester: Suggester, state: State
+) -> schemas.NoteCreated:
+    limit = state.settings.max_note_chars
+    if len(body.text) > limit:
+        raise PayloadTooLarge(f"note text has {len(body.text)} characters; the limit is {limit}")
+    started = time.perf_counter()
+    suggestions = suggester.suggest(body.text, setting=body.setting)
+    state.metrics.suggest_latency.labels(model_version=suggester.version).observe(time.perf_counter() - started)
+    note = coding.create_note(
+        session, text=body.text, external_id=body.external_id, setting=body.setting,
+        model_version=suggester.version, suggestions=suggestions, actor=principal.name,
+    )
+    session.commit()
+    note_accessed(request, note.id)
+    state.metrics.notes.labels(model_version=suggester.version).inc()
+    for s in note.suggestions:
+        state.metrics.suggestions.labels(system=s.system, model_version=suggester.version).inc()
+    log.info("note %s: %d suggestions from model %s", note.id, len(note.suggestions), suggester.version)
+    return schemas.NoteCreated(
+        note_id=note.id, model_version=note.model_version, suggestions=[coding.suggestion_out(s) for s in note.suggestions]
+    )
+
+
+@router.get("", response_model=schemas.NoteList, name="notes.list")
+def list_notes(
+    principal: CoderOrAuditor,
+    session: DbSession,
+    status: schemas.NoteStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> schemas.NoteList:
+    notes, total = coding.list_notes(session, status=status, limit=limit, offset=offset)
+    return schemas.NoteList(items=[coding.summary_out(n) for n in notes], total=total, limit=limit, offset=offset)
+
+
+@router.get("/{note_id}", response_model=schemas.NoteDetail, name="notes.read")
+def read_note(note_id: str, principal: CoderOrAuditor, session: DbSession, catalog: Catalog) -> schemas.NoteDetail:
+    return coding.detail_out(coding.get_note(session, note_id, full=True), catalog)
+
+
+@router.post(
+    "/{note_id}/decisions", status_code=status.HTTP_201_CREATED, response_model=schemas.DecisionsOut,
+    name="notes.decide",
+)
+def decide(
+    note_id: str, body: schemas.DecisionsIn, principal: Coder, session: DbSession, catalog: Catalog, state: State
+) -> schemas.DecisionsOut:
+    note = coding.get_note(session, note_id)
+    events = coding.record_decisions(session, note, body.decisions, catalog, principal.name)
+    session.commit()
+    for event in events:
+        state.metrics.decisions.labels(action=event.action).inc()
+    all_events = coding.note_events(session, note_id)
+    return schemas.DecisionsOut(
+        note_id=note_id, status=note.status, decisions=[coding.decision_out(e, catalog) for e in events],
+        final_codes=coding.final_codes_out(all_events, catalog),
+    )

@@ -1,0 +1,306 @@
+"""The API's request and response shapes (pydantic v2), kept apart from the ORM models.
+
+Request bodies reject unknown fields (422): a typo in a decision must not be silently dropped.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..codesets import CodeSystem, normalize_code
+
+Setting = Literal["inpatient", "outpatient"]
+Action = Literal["accept", "reject", "add", "replace"]
+Verdict = Literal["agree", "disagree"]
+Strategy = Literal["low_confidence", "disputed", "random"]
+NoteStatus = Literal["open", "coded"]
+
+
+class RequestModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class ResponseModel(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+def _system(value: str) -> str:
+    return CodeSystem.parse(value).value  # ValueError names the accepted systems
+
+
+# -- codes ------------------------------------------------------------------------------
+class CodeRef(RequestModel):
+    """A code of one system; normalised (``e1122`` -> ``E11.22``), existence is checked against the code sets."""
+
+    system: str
+    code: str = Field(min_length=1, max_length=16)
+
+    @model_validator(mode="after")
+    def _normalise(self) -> "CodeRef":
+        self.system = _system(self.system)
+        self.code = normalize_code(self.system, self.code)
+        return self
+
+
+class CodeOut(ResponseModel):
+    system: str
+    code: str
+    description: str = ""
+
+
+class CodeSearchHit(CodeOut):
+    billable: bool
+
+
+# -- notes ------------------------------------------------------------------------------
+class NoteIn(RequestModel):
+    text: str
+    external_id: str | None = Field(default=None, max_length=200)
+    setting: Setting | None = None
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("note text is empty (or only whitespace)")
+        return value
+
+
+class EvidenceOut(ResponseModel):
+    start: int
+    end: int
+    text: str
+    section: str
+    assertion: str
+
+
+class SuggestionOut(ResponseModel):
+    suggestion_id: int
+    system: str
+    code: str
+    description: str
+    confidence: float
+    needs_review: bool
+    evidence: list[EvidenceOut]
+    reason: str
+
+
+class NoteCreated(ResponseModel):
+    note_id: str
+    model_version: str
+    suggestions: list[SuggestionOut]
+
+
+class NoteSummary(ResponseModel):
+    note_id: str
+    external_id: str | None
+    setting: str | None
+    status: NoteStatus
+    model_version: str
+    created_by: str
+    created_at: datetime
+    coded_at: datetime | None
+
+
+class Page(ResponseModel):
+    total: int
+    limit: int
+    offset: int
+
+
+class NoteList(Page):
+    items: list[NoteSummary]
+
+
+class DecisionOut(ResponseModel):
+    decision_id: int
+    suggestion_id: int | None
+    action: Action
+    system: str
+    code: str
+    replacement: CodeOut | None
+    reason: str | None
+    actor: str
+    created_at: datetime
+
+
+class FinalCode(CodeOut):
+    source: Literal["suggestion", "added", "replacement"]
+    suggestion_id: int | None = None
+
+
+class NoteDetail(NoteSummary):
+    text: str
+    suggestions: list[SuggestionOut]
+    decisions: list[DecisionOut]
+    final_codes: list[FinalCode]
+
+
+# -- decisions --------------------------------------------------------------------------
+class DecisionIn(RequestModel):
+    """One decision: on a suggestion (``suggestion_id``) or on a code (``system`` + ``code``)."""
+
+    suggestion_id: int | None = None
+    system: str | None = None
+    code: str | None = Field(default=None, max_length=16)
+    action: Action
+    replacement: CodeRef | None = None
+    reason: str | None = Field(default=None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "DecisionIn":
+        by_code = self.system is not None or self.code is not None
+        if by_code and (self.system is None or self.code is None):
+            raise ValueError("give both 'system' and 'code'")
+        if by_code and self.suggestion_id is not None:
+            raise ValueError("give either 'suggestion_id' or 'system' and 'code', not both")
+        if self.action == "accept" and self.suggestion_id is None:
+            raise ValueError("'accept' needs a 'suggestion_id' (use 'add' for a code that was not suggested)")
+        if self.action == "add" and not by_code:
+            raise ValueError("'add' needs 'system' and 'code'")
+        if self.action in ("reject", "replace") and self.suggestion_id is None and not by_code:
+            raise ValueError(f"'{self.action}' needs a 'suggestion_id' or 'system' and 'code'")
+        if self.action == "replace" and self.replacement is None:
+            raise ValueError("'replace' needs a 'replacement': {'system', 'code'}")
+        if self.action != "replace" and self.replacement is not None:
+            raise ValueError("'replacement' is only allowed with action 'replace'")
+        if by_code:
+            assert self.system is not None and self.code is not None
+            self.system = _system(self.system)
+            self.code = normalize_code(self.system, self.code)
+        return self
+
+
+class DecisionsIn(RequestModel):
+    decisions: list[DecisionIn] = Field(min_length=1, max_length=500)
+
+
+class DecisionsOut(ResponseModel):
+    note_id: str
+    status: NoteStatus
+    decisions: list[DecisionOut]
+    final_codes: list[FinalCode]
+
+
+# -- audit ------------------------------------------------------------------------------
+class SampleItem(ResponseModel):
+    note_id: str
+    suggestion_id: int
+    system: str
+    code: str
+    description: str
+    confidence: float
+    needs_review: bool
+    model_version: str
+    latest_action: Action | None
+    latest_actor: str | None
+
+
+class AuditSample(ResponseModel):
+    strategy: Strategy
+    seed: int
+    size: int
+    population: int
+    items: list[SampleItem]
+
+
+class ReviewIn(RequestModel):
+    note_id: str = Field(min_length=1, max_length=32)
+    suggestion_id: int | None = None
+    verdict: Verdict
+    corrected: CodeRef | None = None
+    comment: str | None = Field(default=None, max_length=4000)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ReviewIn":
+        if self.corrected is not None and self.verdict != "disagree":
+            raise ValueError("'corrected' goes with verdict 'disagree'")
+        return self
+
+
+class ReviewOut(ResponseModel):
+    review_id: int
+    note_id: str
+    suggestion_id: int | None
+    verdict: Verdict
+    corrected: CodeOut | None
+    comment: str | None
+    auditor: str
+    created_at: datetime
+
+
+class RateRow(ResponseModel):
+    system: str
+    code: str | None = None
+    suggested: int
+    decided: int
+    accepted: int
+    rejected: int
+    replaced: int
+    added: int
+    acceptance_rate: float | None
+    override_rate: float | None
+    rejection_rate: float | None
+
+
+class Agreement(ResponseModel):
+    reviews: int
+    agree: int
+    disagree: int
+    agreement_rate: float | None
+
+
+class AuditStats(ResponseModel):
+    by_system: list[RateRow]
+    by_code: list[RateRow]
+    agreement: Agreement
+    agreement_by_system: dict[str, Agreement]
+
+
+# -- models, admin, health -----------------------------------------------------------------
+class ModelOut(ResponseModel):
+    version: str
+    created_at: str | None = None
+    active: bool
+    serving: bool
+    code_set_versions: dict[str, str] = {}
+    metrics: dict[str, float] = {}
+
+
+class ModelList(ResponseModel):
+    serving_version: str
+    models: list[ModelOut]
+
+
+class Activated(ResponseModel):
+    serving_version: str
+    previous_version: str
+
+
+class AccessLogOut(ResponseModel):
+    id: int
+    at: datetime
+    key_name: str | None
+    role: str | None
+    action: str
+    method: str
+    path: str
+    note_id: str | None
+    status_code: int
+
+
+class AccessLogPage(Page):
+    items: list[AccessLogOut]
+
+
+class Health(ResponseModel):
+    status: str
+
+
+class Ready(ResponseModel):
+    status: str
+    model_version: str
+    code_sets: dict[str, str]

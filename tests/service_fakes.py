@@ -1,0 +1,137 @@
+"""Test doubles for the service tests: a deterministic keyword suggester (real ICD-10-CM codes, real
+evidence offsets), a two-version registry, the real code catalogue loaded once, and a client factory."""
+
+from __future__ import annotations
+
+import re
+import threading
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from codesuggest.codesets import CodeCatalog
+from codesuggest.config import Settings
+from codesuggest.models.interface import Evidence, ModelInfo, Suggestion
+from codesuggest.service.app import create_app
+from codesuggest.service.db import Database
+from codesuggest.service.keys import create_api_key
+
+# keyword -> (code, description, confidence)
+KEYWORDS = {
+    "hypertension": ("I10", "Essential (primary) hypertension", 0.91),
+    "type 2 diabetes": ("E11.9", "Type 2 diabetes mellitus without complications", 0.84),
+    "chest pain": ("R07.9", "Chest pain, unspecified", 0.42),
+    "pneumonia": ("J18.9", "Pneumonia, unspecified organism", 0.35),
+    "atrial fibrillation": ("I48.91", "Unspecified atrial fibrillation", 0.18),
+    "headache": ("R51.9", "Headache, unspecified", 0.27),
+}
+REVIEW_THRESHOLD = 0.5
+
+
+class KeywordSuggester:
+    """Suggests a code for each keyword found in the note; ``confidence_shift`` tells versions apart."""
+
+    def __init__(self, version: str = "kw-1", confidence_shift: float = 0.0, delay: float = 0.0):
+        self.version = version
+        self.confidence_shift = confidence_shift
+        self.delay = delay
+        self.calls = 0
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.release.set()
+
+    def suggest(self, text: str, setting: str | None = None, top_k: int = 30) -> list[Suggestion]:
+        self.calls += 1
+        self.entered.set()
+        self.release.wait(10)
+        out = []
+        for keyword, (code, description, confidence) in KEYWORDS.items():
+            match = re.search(re.escape(keyword), text, re.IGNORECASE)
+            if not match:
+                continue
+            negated = re.search(r"\bno\s+" + re.escape(keyword), text, re.IGNORECASE) is not None
+            conf = round(min(1.0, max(0.0, confidence + self.confidence_shift - (0.3 if negated else 0.0))), 4)
+            evidence = Evidence(
+                start=match.start(), end=match.end(), text=text[match.start() : match.end()],
+                section="assessment", assertion="negated" if negated else "present",
+            )
+            out.append(
+                Suggestion(
+                    system="ICD10CM", code=code, description=description, confidence=conf,
+                    needs_review=conf < REVIEW_THRESHOLD, evidence=(evidence,), reason=f"keyword {keyword!r}",
+                )
+            )
+        out.sort(key=lambda s: -s.confidence)
+        return out[:top_k]
+
+    def suggest_many(self, texts: list[str], setting: str | None = None, top_k: int = 30) -> list[list[Suggestion]]:
+        return [self.suggest(t, setting, top_k) for t in texts]
+
+
+class FakeRegistry:
+    """Two (or more) suggester versions in memory, one active."""
+
+    def __init__(self, *suggesters: KeywordSuggester, active: str | None = None):
+        self.suggesters = {s.version: s for s in suggesters}
+        self._active = active or suggesters[0].version
+        self.loads: list[str] = []
+
+    def list(self) -> list[ModelInfo]:
+        return [
+            ModelInfo(version=v, created_at="2026-01-01T00:00:00Z", active=v == self._active, metrics={"map": 0.5})
+            for v in self.suggesters
+        ]
+
+    def active_version(self) -> str | None:
+        return self._active
+
+    def activate(self, version: str) -> None:
+        if version not in self.suggesters:
+            raise KeyError(version)
+        self._active = version
+
+    def load(self, version: str) -> KeywordSuggester:
+        self.loads.append(version)
+        return self.suggesters[version]
+
+
+@lru_cache(maxsize=1)
+def real_catalog() -> CodeCatalog:
+    return CodeCatalog.load()
+
+
+ROLES = ("coder", "auditor", "data_scientist", "admin")
+
+NOTE = (
+    "HISTORY: 64-year-old man with hypertension and type 2 diabetes.\n"
+    "ASSESSMENT: Chest pain, likely musculoskeletal. No pneumonia on chest x-ray.\n"
+)
+
+
+def make_keys(database_url: str, roles=ROLES, prefix: str = "") -> dict[str, str]:
+    db = Database(database_url)
+    db.migrate()
+    keys = {}
+    with db.session() as session:
+        for role in roles:
+            keys[role] = create_api_key(session, f"{prefix}{role}-key", role)
+    db.dispose()
+    return keys
+
+
+def auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+@contextmanager
+def service(tmp_path: Path, *, suggester=None, registry=None, database_url: str | None = None, **settings_kw):
+    """A started app (lifespan run) with one key per role: yields (client, keys, app)."""
+    url = database_url or f"sqlite:///{tmp_path / 'service.db'}"
+    settings = Settings(data_dir=tmp_path, database_url=url, **settings_kw)
+    suggester = suggester or KeywordSuggester()
+    keys = make_keys(url)
+    app = create_app(settings, suggester_provider=lambda: suggester, registry=registry, catalog=real_catalog)
+    with TestClient(app) as client:
+        yield client, keys, app
