@@ -59,3 +59,30 @@ class ModelRegistry(Protocol):
     def activate(self, version: str) -> None: ...
 
     def load(self, version: str) -> CodeSuggester: ...
+
+
+# -- between the ranker and the rest of models/ ---------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RankedCode:
+    """One code for one note, as a trained ranker scores it."""
+
+    system: str
+    code: str
+    score: float  # calibrated probability
+    mention_indexes: tuple[int, ...] = ()  # indexes into NoteAnalysis.mentions: the evidence
+    reason: str = ""  # the features that drove the score, in words
+
+
+class NoteRanker(Protocol):
+    """A fitted ranker (a scikit-learn-style estimator): ``NoteAnalysis`` in, ranked codes out.
+
+    ``thresholds_`` holds the per-system decision threshold chosen on held-out folds of the
+    training data; ``code_set_versions_`` the versions it was trained with.
+    """
+
+    thresholds_: dict[str, float]
+    code_set_versions_: dict[str, str]
+
+    def rank(self, analyses: list, top_k: int = 50) -> list[list[RankedCode]]: ...
