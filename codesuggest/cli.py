@@ -52,3 +52,50 @@ def run() -> None:
     except UserError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(2)
+
+
+# --- codesuggest evaluate (training/metrics.py) -------------------------------
+
+
+@app.command()
+def evaluate(
+    pred: Annotated[Path, typer.Option("--pred", help="predictions TSV: note_id, code, system, score")],
+    gold: Annotated[list[Path], typer.Option("--gold", help="gold TSV (CodiEsp *D.tsv / *P.tsv, or note_id, code, system); repeatable")],
+    threshold: Annotated[
+        list[str], typer.Option("--threshold", help="decision threshold, or SYSTEM=VALUE for one system; repeatable")
+    ] = ["0.5"],
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="also write the full report as JSON here")] = None,
+    k: Annotated[list[int], typer.Option("--k", help="cut-offs for precision@k and recall@k; repeatable")] = [1, 5, 10, 20],
+    bins: Annotated[int, typer.Option("--bins", min=1, help="calibration bins")] = 10,
+    pcs_prefix_match: Annotated[
+        bool, typer.Option("--pcs-prefix-match", help="let a 7-character PCS code match a 4-character gold prefix")
+    ] = False,
+) -> None:
+    """Score ranked predictions against gold codes: MAP, P/R@k, P/R/F1 at a threshold, calibration."""
+    from .codesets.records import CodeSystem
+    from .training.datasets import DatasetError
+    from .training.metrics import evaluate as run_evaluation
+    from .training.predictions import read_gold, read_predictions
+
+    thresholds: dict[str, float] = {}
+    for item in threshold:
+        name, sep, value = item.rpartition("=")
+        try:
+            key = CodeSystem.parse(name).value if sep else "default"
+            thresholds[key] = float(value)
+        except ValueError as exc:
+            fail(f"--threshold {item!r}: {exc}")
+    try:
+        predictions = read_predictions(pred)
+        gold_frame = read_gold(gold)
+        if gold_frame.empty:
+            fail("the gold files contain no codes")
+        report = run_evaluation(predictions, gold_frame, thresholds, k, n_bins=bins, pcs_prefix_match=pcs_prefix_match)
+    except (DatasetError, ValueError) as exc:
+        fail(str(exc))
+    typer.echo(report.to_table())
+    if json_out is not None:
+        try:
+            json_out.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+        except OSError as exc:
+            fail(f"cannot write {json_out}: {exc.strerror or exc}")

@@ -392,7 +392,7 @@ def evaluate(
     dropped = int((~in_universe).sum())
     if dropped:
         n = pred.loc[~in_universe, "note_id"].nunique()
-        warnings.append(f"{dropped} predictions for {n} notes that have no gold were dropped")
+        warnings.append(f"dropped {dropped} prediction rows for {n} note(s) absent from the gold")
     pred = pred[in_universe]
     pred["_row"] = np.arange(len(pred))
     pred = pred.sort_values(["system", "note_id", "score", "_row"], ascending=[True, True, False, True], kind="mergesort")
