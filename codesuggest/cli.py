@@ -99,3 +99,111 @@ def evaluate(
             json_out.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
         except OSError as exc:
             fail(f"cannot write {json_out}: {exc.strerror or exc}")
+
+
+# --- codesuggest keys / serve (service/) ---------------------------------------
+
+keys_app = typer.Typer(no_args_is_help=True, help="API keys of the service: a key is printed once, only its hash is kept.")
+app.add_typer(keys_app, name="keys")
+
+
+def _service_database():
+    from .service.db import Database
+
+    db = Database(get_settings().resolved_database_url)
+    db.migrate()
+    return db
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option("--name", help="who or what uses the key (unique)")],
+    role: Annotated[str, typer.Option("--role", help="coder | auditor | data_scientist | admin")],
+) -> None:
+    """Create a key and print it once (stdout); store it now, it cannot be shown again."""
+    from .service.keys import create_api_key
+
+    db = _service_database()
+    try:
+        with db.session() as session:
+            token = create_api_key(session, name, role)
+    except ValueError as exc:
+        fail(str(exc))
+    finally:
+        db.dispose()
+    typer.echo(token)
+    typer.echo(f"key {name!r} created; it is shown only this once", err=True)
+
+
+@keys_app.command("revoke")
+def keys_revoke(name: Annotated[str, typer.Option("--name", help="the key's name")]) -> None:
+    """Revoke a key: requests with it get 401 from now on."""
+    from .service.keys import revoke_api_key
+
+    db = _service_database()
+    try:
+        with db.session() as session:
+            revoked = revoke_api_key(session, name)
+    finally:
+        db.dispose()
+    if not revoked:
+        fail(f"no active key named {name!r}")
+    typer.echo(f"key {name!r} revoked")
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """Keys by name, role and state (never the keys themselves)."""
+    from .service.keys import list_api_keys
+
+    db = _service_database()
+    try:
+        with db.session() as session:
+            for key in list_api_keys(session):
+                state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
+                typer.echo(f"{key.name}\t{key.role}\t{key.prefix}...\t{state}")
+    finally:
+        db.dispose()
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+    pcs_file: PcsOption = None,
+    cpt_file: CptOption = None,
+) -> None:
+    """Run the HTTP service (uvicorn) with the active model and the code sets."""
+    if not _is_loopback(host):
+        typer.echo(
+            f"warning: listening on {host}, not on loopback: put TLS (a reverse proxy) in front; "
+            "API keys and note text cross the network",
+            err=True,
+        )
+    import uvicorn
+
+    from .service.app import create_app
+
+    try:
+        from .models import registry as model_registry
+        from .models.registry import load_active_or_default
+    except ImportError as exc:
+        fail(f"the model registry (codesuggest.models.registry) is not available: {exc}")
+    settings = _settings(pcs_file, cpt_file)
+    open_registry = getattr(model_registry, "open_registry", None)
+    registry = open_registry(settings) if open_registry else None
+    if registry is None:
+        typer.echo("warning: no model registry (models.registry.open_registry): model activation is off", err=True)
+    service = create_app(settings, suggester_provider=lambda: load_active_or_default(settings), registry=registry)
+    uvicorn.run(service, host=host, port=port, log_level="info")
