@@ -176,6 +176,10 @@ def test_parquet_round_trip_and_write_jsonl(tmp_path):
     notes = load_dataset(f"parquet:{tmp_path / 'notes.parquet'}")
     assert [n.codes for n in notes] == [(("ICD10CM", "R07.9"),), (("ICD10CM", "N43.3"), ("ICD10PCS", "BV40ZZZ"))]
 
+    nested = pd.DataFrame({"note_id": [7], "text": ["Hydrocele."], "codes": [[{"system": "ICD10CM", "code": "n43.3"}]]})
+    nested.to_parquet(tmp_path / "nested.parquet")
+    assert [(n.note_id, n.codes) for n in load_table(tmp_path / "nested.parquet")] == [("7", (("ICD10CM", "N43.3"),))]
+
     out = tmp_path / "export.jsonl"
     assert write_jsonl(notes, out) == 2
     first = json.loads(out.read_text(encoding="utf-8").splitlines()[0])

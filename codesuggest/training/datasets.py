@@ -38,7 +38,8 @@ JSON Lines, one object per line (blank lines are ignored, unknown keys too)::
 CSV / Parquet: one row per note with columns ``note_id``, ``text``,
 ``codes`` and optionally ``source``; ``codes`` is a string
 ``SYSTEM:CODE;SYSTEM:CODE`` (``ICD10CM:E11.22;ICD10PCS:BW03ZZZ``), empty for
-none. (The long format, one row per code, is not read: a note's text would
+none (in Parquet it may also be a list of ``{"system", "code"}`` structs, as
+in JSON Lines). (The long format, one row per code, is not read: a note's text would
 be repeated on every row.)
 
 Problems in the input
@@ -59,11 +60,13 @@ from __future__ import annotations
 
 import json
 import logging
+import numbers
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..codesets.records import CodeSystem, InvalidCode, normalize_code
@@ -334,7 +337,14 @@ def load_table(path: str | Path) -> Dataset:
             raise DatasetError(f"{where}: 'text' must be a string")
         source = record["source"] if has_source and not _is_missing(record["source"]) else builder.report.source
         builder.add_note(note_id, text, str(source), where)
-        codes = "" if _is_missing(record["codes"]) else str(record["codes"])
+        codes = record["codes"]
+        if _is_sequence(codes):  # Parquet may hold the JSON shape: a list of {"system", "code"}
+            for item in codes:
+                if not isinstance(item, dict) or "system" not in item or "code" not in item:
+                    raise DatasetError(f"{where}: each code must have 'system' and 'code', got {item!r}")
+                builder.add_code(note_id, str(item["system"]), str(item["code"]), where)
+            continue
+        codes = "" if _is_missing(codes) else str(codes)
         for item in filter(None, (part.strip() for part in codes.split(";"))):
             system, sep, raw = item.partition(":")
             if not sep:
@@ -345,12 +355,21 @@ def load_table(path: str | Path) -> Dataset:
     return builder.build()
 
 
+def _is_sequence(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) or (hasattr(value, "tolist") and getattr(value, "ndim", 0) == 1)
+
+
 def _is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and value != value)
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
 
 
 def _note_id(value: Any, where: str) -> str:
-    if isinstance(value, bool) or not isinstance(value, (str, int)) or not str(value).strip():
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (str, numbers.Integral)) or not str(value).strip():
         raise DatasetError(f"{where}: 'note_id' must be a non-empty string, got {value!r}")
     return str(value).strip()
 
