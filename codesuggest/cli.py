@@ -207,3 +207,52 @@ def serve(
         typer.echo("warning: no model registry (models.registry.open_registry): model activation is off", err=True)
     service = create_app(settings, suggester_provider=lambda: load_active_or_default(settings), registry=registry)
     uvicorn.run(service, host=host, port=port, log_level="info")
+
+
+# --- codesuggest check (codesets/rules.py) ------------------------------------
+
+
+@app.command()
+def check(
+    codes: Annotated[Optional[str], typer.Option("--codes", help="codes, comma-separated: E11.22,E11,S72.001")] = None,
+    file: Annotated[Optional[Path], typer.Option("--file", help="a file of codes (one a line, or comma-separated)")] = None,
+    system: Annotated[str, typer.Option("--system", help="code system of the codes: ICD10CM, ICD10PCS, CPT")] = "ICD10CM",
+    text: Annotated[Optional[Path], typer.Option("--text", help="the note's text, to suggest companion codes")] = None,
+    rule: Annotated[Optional[list[str]], typer.Option("--rule", help="run only this rule; repeatable")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="print the findings as JSON")] = False,
+    pcs_file: PcsOption = None,
+    cpt_file: CptOption = None,
+) -> None:
+    """Check one note's code set against ICD-10-CM rules; exit code 1 when there are findings."""
+    from .codesets import CodeCatalog, CodeSystem
+    from .codesets.rules import RULES, check_codes, parse_codes
+
+    try:
+        code_system = CodeSystem.parse(system)
+    except ValueError as exc:
+        fail(str(exc))
+    unknown_rules = [r for r in rule or [] if r not in RULES]
+    if unknown_rules:
+        fail(f"unknown rule {unknown_rules[0]!r} (known: {', '.join(RULES)})")
+    raw = codes or ""
+    for path, what in ((file, "--file"), (text, "--text")):
+        if path is not None and not path.is_file():
+            fail(f"{what} {path}: no such file")
+    if file is not None:
+        raw += "\n" + file.read_text(encoding="utf-8", errors="replace")
+    pairs = parse_codes(raw, code_system)
+    if not pairs:
+        fail("no codes given (use --codes or --file)")
+    note_text = text.read_text(encoding="utf-8", errors="replace") if text is not None else None
+    catalog = CodeCatalog.load(_settings(pcs_file, cpt_file).code_set_sources())
+    findings = check_codes(pairs, catalog, note_text=note_text, rules=rule or None)
+    if json_out:
+        typer.echo(json.dumps({"codes": [c for _, c in pairs], "findings": [f.to_dict() for f in findings]}, indent=2))
+    elif not findings:
+        typer.echo(f"{len(pairs)} code(s): no findings")
+    else:
+        for f in findings:
+            typer.echo(f"{f.severity:7} {f.rule:22} {' '.join(f.codes)}: {f.message}")
+            if f.suggestions:
+                typer.echo(f"{'':30} suggest: {', '.join(f.suggestions)}")
+    raise typer.Exit(1 if findings else 0)

@@ -1,0 +1,581 @@
+"""Code-set quality checks before billing: official ICD-10-CM conventions applied to one note's codes.
+
+Each check is a small named rule in :data:`RULES`; :func:`check_codes` runs
+them (all, or the ones a caller names) and returns :class:`Finding` objects::
+
+    findings = check_codes([("ICD10CM", "E11.22"), ("ICD10CM", "N18.30")], catalog)
+
+Notes written on a category, block or chapter apply to every code below it
+(E11's Excludes1 note covers E11.22): the rules read each code's own notes,
+its ancestors' (:meth:`CodeCatalog.ancestors`) and those of the blocks and
+chapter above its category (from ``simple-icd-10-cm``; they are not codes).
+
+What the rules do not do: they do not judge sequencing (which code is
+listed first), the Excludes1 exception for unrelated conditions (coding
+guideline I.A.12.a), or negation in the note text. Companion-code
+suggestions from the note text are word matches for a coder to confirm.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Literal
+
+from .catalog import CodeCatalog
+from .records import Code, CodeSystem, InvalidCode, normalize_code
+from .references import CodeRef, codes_in, compact, parse_references, references_text
+
+Severity = Literal["error", "warning"]
+MAX_SUGGESTIONS = 5
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem with a code set: which rule, how bad, which codes, and what to use instead."""
+
+    rule: str
+    severity: Severity
+    codes: tuple[str, ...]
+    message: str
+    suggestions: tuple[str, ...] = ()
+    system: str = CodeSystem.ICD10CM.value
+
+    def to_dict(self) -> dict:
+        return {
+            "rule": self.rule, "severity": self.severity, "system": self.system,
+            "codes": list(self.codes), "message": self.message, "suggestions": list(self.suggestions),
+        }
+
+
+# -- the code set as the rules see it ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One input code after normalisation: ``record`` is the catalogue's code when it is known."""
+
+    raw: str
+    system: CodeSystem | None
+    code: str | None  # normalised, None when the string is not a code of ``system``
+    record: Code | None
+    problem: str | None = None  # why it could not be normalised
+
+    @property
+    def label(self) -> str:
+        return self.code or self.raw
+
+
+@dataclass
+class CodeSet:
+    """What every rule receives: the entries (input order, duplicates kept), the catalogue, the note."""
+
+    entries: list[Entry]
+    catalog: CodeCatalog
+    note_text: str | None = None
+    _seventh: dict[str, "SeventhCharacter | None"] = field(default_factory=dict)
+
+    @property
+    def known(self) -> list[Entry]:
+        """Entries found in the catalogue, each code once."""
+        seen: set[tuple[str, str]] = set()
+        out = []
+        for e in self.entries:
+            if e.record is not None and e.record.key not in seen:
+                seen.add(e.record.key)
+                out.append(e)
+        return out
+
+    def seventh_character(self, entry: Entry) -> "SeventhCharacter | None":
+        if entry.system is not CodeSystem.ICD10CM or entry.code is None:
+            return None
+        if entry.code not in self._seventh:
+            self._seventh[entry.code] = _seventh_character(self.catalog, entry)
+        return self._seventh[entry.code]
+
+
+def parse_codes(text: str, system: CodeSystem | str = CodeSystem.ICD10CM) -> list[tuple[str, str]]:
+    """Split ``"E11.22, E11 S72.001"`` (commas, semicolons, white space, new lines) into (system, code) pairs."""
+    system = system.value if isinstance(system, CodeSystem) else str(system)
+    return [(system, c) for c in re.split(r"[\s,;]+", text) if c]
+
+
+def _entry(catalog: CodeCatalog, system: object, raw: object) -> Entry:
+    raw = str(raw).strip()
+    try:
+        sys_ = system if isinstance(system, CodeSystem) else CodeSystem.parse(str(system))
+    except ValueError as exc:
+        return Entry(raw, None, None, None, str(exc))
+    try:
+        code = normalize_code(sys_, raw)
+    except InvalidCode as exc:
+        return Entry(raw, sys_, None, None, str(exc))
+    return Entry(raw, sys_, code, catalog.get(sys_, code))
+
+
+# -- registry ---------------------------------------------------------------------
+
+RuleFunc = Callable[[CodeSet], Iterable[Finding]]
+RULES: dict[str, RuleFunc] = {}
+
+
+def rule(name: str) -> Callable[[RuleFunc], RuleFunc]:
+    """Register a rule under ``name`` (the name its findings carry)."""
+
+    def register(func: RuleFunc) -> RuleFunc:
+        RULES[name] = func
+        return func
+
+    return register
+
+
+def check_codes(
+    codes: Iterable[tuple[CodeSystem | str, str] | str],
+    catalog: CodeCatalog,
+    note_text: str | None = None,
+    rules: Iterable[str] | None = None,
+) -> list[Finding]:
+    """Run the named rules (default: all of :data:`RULES`, in registry order) on one note's codes.
+
+    ``codes`` are (system, code) pairs in any spelling (``("icd10cm", "e1122")``);
+    a bare string is an ICD-10-CM code. Strings that are not codes become
+    ``unknown_code`` findings. Raises ``ValueError`` only for an unknown rule name.
+    """
+    names = list(RULES) if rules is None else list(rules)
+    unknown = [n for n in names if n not in RULES]
+    if unknown:
+        raise ValueError(f"unknown rule(s) {', '.join(unknown)} (known: {', '.join(RULES)})")
+    entries = [
+        _entry(catalog, CodeSystem.ICD10CM, item) if isinstance(item, str) else _entry(catalog, *item)
+        for item in codes
+    ]
+    code_set = CodeSet(entries, catalog, note_text or None)
+    findings: list[Finding] = []
+    for name in names:
+        findings.extend(RULES[name](code_set))
+    return findings
+
+
+# -- unknown_code -----------------------------------------------------------------
+
+
+@rule("unknown_code")
+def unknown_code(cs: CodeSet) -> Iterator[Finding]:
+    """Strings that are not codes, and codes not in the loaded code-set version."""
+    loaded = {s.value for s in cs.catalog.systems}
+    for e in _unique(cs.entries):
+        if e.system is None or e.code is None:
+            yield Finding("unknown_code", "error", (e.raw,), f"{e.raw!r}: {e.problem}",
+                          system=e.system.value if e.system else "")
+            continue
+        if e.record is not None or cs.seventh_character(e) is not None or _pcs_prefix_codes(cs, e):
+            continue
+        system = e.system.value
+        if system not in loaded:
+            yield Finding("unknown_code", "warning", (e.code,),
+                          f"{e.code}: {system} codes are not loaded, so it cannot be checked", system=system)
+            continue
+        version = cs.catalog.versions.get(system, system)
+        message = f"{e.code} is not a code in {version}"
+        suggestions: tuple[str, ...] = ()
+        if e.system is CodeSystem.ICD10CM:
+            parent = _nearest_existing(cs.catalog, e.code)
+            if parent is not None:
+                message += f" (retired or mistyped? {parent.code} {parent.description!r} exists)"
+                suggestions = tuple(_billable_below(cs, parent))
+        yield Finding("unknown_code", "error", (e.code,), message, suggestions, system)
+
+
+def _nearest_existing(catalog: CodeCatalog, code: str) -> Code | None:
+    flat = compact(code)
+    for n in range(len(flat) - 1, 2, -1):
+        probe = flat[:n]
+        found = catalog.get(CodeSystem.ICD10CM, probe)
+        if found is not None:
+            return found
+    return None
+
+
+# -- not_billable -----------------------------------------------------------------
+
+
+@rule("not_billable")
+def not_billable(cs: CodeSet) -> Iterator[Finding]:
+    """A category or subcategory (E11, E11.2) where a billable code (E11.22) is required;
+    an ICD-10-PCS code shorter than 7 characters."""
+    for e in _unique(cs.entries):
+        if e.record is not None and not e.record.billable and cs.seventh_character(e) is None:
+            below = _billable_below(cs, e.record)
+            yield Finding(
+                "not_billable", "error", (e.code,),
+                f"{e.code} ({e.record.description}) is a header, not a billable code: "
+                f"use a code below it, e.g. {', '.join(below[:3])}",
+                tuple(below), e.system.value,
+            )
+        elif e.record is None and (codes := _pcs_prefix_codes(cs, e)):
+            yield Finding(
+                "not_billable", "error", (e.code,),
+                f"{e.code} is an ICD-10-PCS prefix; a billable PCS code has 7 characters "
+                f"({len(codes)} codes start with {e.code})",
+                tuple(codes[:MAX_SUGGESTIONS]), e.system.value,
+            )
+
+
+def _pcs_prefix_codes(cs: CodeSet, e: Entry) -> list[str]:
+    if e.system is not CodeSystem.ICD10PCS or e.code is None or len(e.code) >= 7:
+        return []
+    return cs.catalog.with_prefix(CodeSystem.ICD10PCS, e.code)
+
+
+def _billable_below(cs: CodeSet, parent: Code) -> list[str]:
+    """A few billable codes under ``parent``, best first: words shared with the note text, then the
+    shallowest codes in code order (the "unspecified" or "other" codes are usually there)."""
+    below = [
+        c for c in cs.catalog.with_prefix(parent.system, parent.code)
+        if c != parent.code and (rec := cs.catalog.get(parent.system, c)) is not None and rec.billable
+    ]
+    present = {e.code for e in cs.entries}
+    text_words = _words(cs.note_text) if cs.note_text else set()
+
+    def key(code: str) -> tuple:
+        rec = cs.catalog.get(parent.system, code)
+        overlap = len(_words(rec.description) & text_words) if rec and text_words else 0
+        return (code not in present, -overlap, len(code), code)
+
+    return sorted(below, key=key)[:MAX_SUGGESTIONS]
+
+
+# -- seventh_character ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SeventhCharacter:
+    """A code complete but for its 7th character: where the characters are defined and the valid ones."""
+
+    base: str  # the code with its placeholder X's, e.g. S02.0XX
+    defined_at: str
+    options: tuple[tuple[str, str, str], ...]  # (character, meaning, full code)
+
+
+def _seventh_character(catalog: CodeCatalog, e: Entry) -> SeventhCharacter | None:
+    assert e.code is not None
+    if e.record is not None and e.record.billable:
+        return None
+    flat = compact(e.code)
+    if len(flat) >= 7:
+        return None
+    definition = None
+    for n in range(len(flat), 2, -1):
+        anchor = catalog.get(CodeSystem.ICD10CM, flat[:n])
+        if anchor is not None:
+            for c in [anchor, *catalog.ancestors(anchor)]:
+                if c.seventh_characters:
+                    definition = c
+                    break
+            break
+    if definition is None:
+        return None
+    padded = flat.ljust(6, "X")
+    base = f"{padded[:3]}.{padded[3:]}"
+    options = tuple(
+        (ch, meaning, full)
+        for ch, meaning in definition.seventh_characters
+        if catalog.get(CodeSystem.ICD10CM, full := base + ch) is not None
+    )
+    if not options:
+        return None
+    return SeventhCharacter(base, definition.code, options)
+
+
+@rule("seventh_character")
+def seventh_character(cs: CodeSet) -> Iterator[Finding]:
+    """Injury, fracture, poisoning, pregnancy ... codes that need a 7th character (and placeholder X's)."""
+    for e in _unique(cs.entries):
+        if e.code is None or (seventh := cs.seventh_character(e)) is None:
+            continue
+        placeholder = (
+            f"; fill with the placeholder X up to 6 characters ({seventh.base})" if seventh.base != e.code else ""
+        )
+        meanings = "; ".join(f"{ch} = {' '.join(meaning.split())}" for ch, meaning, _ in seventh.options)
+        yield Finding(
+            "seventh_character", "error", (e.code,),
+            f"{e.code} needs a 7th character{placeholder} (defined at {seventh.defined_at}): {meanings}",
+            tuple(full for _, _, full in seventh.options), e.system.value,
+        )
+
+
+# -- excludes1_conflict -----------------------------------------------------------
+
+
+@rule("excludes1_conflict")
+def excludes1_conflict(cs: CodeSet) -> Iterator[Finding]:
+    """Two codes where an Excludes1 note ("NOT CODED HERE") of one, or of a category/block above it,
+    names the other: the two are never coded together."""
+    cm = [e for e in cs.known if e.system is CodeSystem.ICD10CM]
+    reported: set[frozenset[str]] = set()
+    for a in cm:
+        for b in cm:
+            pair = frozenset((a.code, b.code))
+            if a is b or pair in reported or _related(a.code, b.code):
+                continue
+            for owner, note in inherited_notes(cs.catalog, a.record, "excludes1"):
+                refs = [r for r in parse_references(note) if r.exact and r.covers(b.code)]
+                if refs:
+                    reported.add(pair)
+                    where = "" if owner == a.code else f" (note at {owner})"
+                    yield Finding(
+                        "excludes1_conflict", "error", (a.code, b.code),
+                        f"{a.code} and {b.code} are not coded together: Excludes1 of {a.code}{where}: "
+                        f"{' '.join(note.split())!r}",
+                    )
+                    break
+
+
+def _related(a: str, b: str) -> bool:
+    fa, fb = compact(a), compact(b)
+    return fa.startswith(fb) or fb.startswith(fa)
+
+
+# -- companion_code ---------------------------------------------------------------
+
+_NOTE_FIELDS = {"code_first": "code first", "use_additional": "use additional", "code_also": "code also"}
+_STOP = set(
+    "a an and any as associated by code codes first for from identify if known of or other the to type use "
+    "using additional also applicable such specific underlying stage severity with without in on "
+    "condition conditions disease diseases".split()
+)
+
+
+@dataclass(frozen=True)
+class _Instruction:
+    field: str
+    owner: str
+    text: str
+    refs: tuple[CodeRef, ...]
+
+
+def _instructions(field_: str, owner: str, note: str) -> list[_Instruction]:
+    """Split a note into instructions: a line starting with "code" starts a new one; the lines
+    after a header ending in ":" are its alternatives."""
+    groups: list[list[str]] = []
+    for line in note.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        if not groups or re.match(r"code\b", line, re.IGNORECASE):
+            groups.append([line])
+        else:
+            groups[-1].append(line)
+    out = []
+    for lines in groups:
+        text = "\n".join(lines)
+        refs = parse_references(text)
+        if refs:
+            out.append(_Instruction(field_, owner, text, refs))
+    return out
+
+
+@rule("companion_code")
+def companion_code(cs: CodeSet) -> Iterator[Finding]:
+    """"Code first", "use additional code" and "code also" notes with no matching code in the set.
+
+    Reported without the note text only when the note is certainly due: a manifestation code
+    ("... in diseases classified elsewhere") needs its underlying disease, and a note that
+    identifies something the code's own title already states (E11.22, "... with diabetic chronic
+    kidney disease": "use additional code to identify stage of chronic kidney disease") needs its
+    code. Other notes ("if applicable", "control using insulin") are reported only when the note
+    text mentions one of the codes they name.
+    """
+    reported: dict[tuple[str, str], int] = {}
+    findings: list[Finding] = []
+    cm = [e for e in cs.known if e.system is CodeSystem.ICD10CM]
+    for e in cm:
+        others = [o for o in cm if o is not e]
+        for field_ in _NOTE_FIELDS:
+            for owner, note in inherited_notes(cs.catalog, e.record, field_):
+                for ins in _instructions(field_, owner, note):
+                    if _satisfied(ins, e, others):
+                        continue
+                    required = _required(ins, e.record)
+                    suggestions = _from_text(cs, ins) if cs.note_text else ()
+                    if not required and not suggestions:
+                        continue
+                    key = (owner, ins.text)
+                    if key in reported:  # the same inherited note for a second code of the set
+                        i = reported[key]
+                        findings[i] = _with_code(findings[i], e.code)
+                        continue
+                    reported[key] = len(findings)
+                    findings.append(_companion_finding(e, ins, required, suggestions))
+    return findings
+
+
+def _companion_finding(e: Entry, ins: _Instruction, required: bool, suggestions: tuple[str, ...]) -> Finding:
+    wording = " ".join(ins.text.split()).lstrip(", ")
+    where = "" if ins.owner == e.code else f" (note at {ins.owner})"
+    message = f"{e.code}: {_NOTE_FIELDS[ins.field]} {wording}{where}; no code from {references_text(ins.refs)} in the set"
+    if suggestions:
+        message += f"; the note text supports {', '.join(suggestions)}"
+    severity: Severity = "error" if required and ins.field == "code_first" else "warning"
+    return Finding("companion_code", severity, (e.code,), message, suggestions)
+
+
+def _with_code(f: Finding, code: str) -> Finding:
+    return Finding(f.rule, f.severity, (*f.codes, code), f.message, f.suggestions, f.system)
+
+
+def _is_manifestation(code: Code) -> bool:
+    return "in diseases classified elsewhere" in code.description.lower()
+
+
+def _satisfied(ins: _Instruction, e: Entry, others: list[Entry]) -> bool:
+    if any(ref.covers(o.code, strict=ref.exact) for ref in ins.refs for o in others):
+        return True
+    # "code first underlying disease, such as: ..." lists examples: any other (etiology) code will do
+    if "such as" in ins.text and ins.field == "code_first":
+        return any(not _is_manifestation(o.record) for o in others)
+    return False
+
+
+def _required(ins: _Instruction, code: Code) -> bool:
+    if ins.field == "code_first":
+        return _is_manifestation(code)
+    if ins.field == "use_additional":
+        if re.search(r"\bif (applicable|known|present)\b", ins.text):
+            return False
+        prose = re.sub(r"\([^()]*\)", " ", ins.text)
+        wanted = _words(prose) - _STOP
+        return len(wanted) >= 2 and wanted <= _words(code.description)
+    return False
+
+
+def _from_text(cs: CodeSet, ins: _Instruction) -> tuple[str, ...]:
+    """Billable codes named by the note whose identifying description words (or word pairs) appear
+    in the text: words found in one candidate only ("3" and "stage 3" among N18.1-N18.6, "insulin"
+    among Z79.4, Z79.84, Z79.85), so that shared words ("drugs", "kidney") never decide."""
+    assert cs.note_text is not None
+    present = {e.code for e in cs.entries}
+    candidates: list[Code] = []
+    for ref in ins.refs:
+        covered = codes_in(ref, limit=300)
+        if covered is None:
+            return ()
+        for c in covered:
+            rec = cs.catalog.get(CodeSystem.ICD10CM, c)
+            if rec is not None and rec.billable and c not in present and rec not in candidates:
+                candidates.append(rec)
+    if not candidates:
+        return ()
+    text_tokens = _tokens(cs.note_text)
+    text_words, text_pairs = set(text_tokens), set(zip(text_tokens, text_tokens[1:]))
+    words = {c.code: set(_tokens(c.description)) - _STOP for c in candidates}
+    pairs = {c.code: set(zip(t := _tokens(c.description), t[1:])) for c in candidates}
+    word_df = Counter(w for ws in words.values() for w in ws)
+    pair_df = Counter(p for ps in pairs.values() for p in ps)
+    scored = []
+    for c in candidates:
+        hit_words = {w for w in words[c.code] & text_words if word_df[w] == 1}
+        hit_pairs = {p for p in pairs[c.code] & text_pairs if pair_df[p] == 1 and not set(p) <= _STOP}
+        if hit_pairs or any(w.isalpha() and len(w) > 2 for w in hit_words):
+            scored.append(((len(hit_pairs), len(hit_words)), c.code))
+    if not scored:
+        return ()
+    best = max(s for s, _ in scored)
+    return tuple(code for s, code in scored if s == best)[:MAX_SUGGESTIONS]
+
+
+# -- redundant_specificity --------------------------------------------------------
+
+
+@rule("redundant_specificity")
+def redundant_specificity(cs: CodeSet) -> Iterator[Finding]:
+    """The same condition coded twice: a code and a code below it (E11 and E11.9), or a code twice."""
+    valid = [e for e in cs.entries if e.code is not None and e.system is not None]
+    seen: set[tuple[str, str]] = set()
+    for e in valid:
+        key = (e.system.value, e.code)
+        if key in seen:
+            continue
+        seen.add(key)
+        if sum(1 for o in valid if (o.system, o.code) == (e.system, e.code)) > 1:
+            yield Finding("redundant_specificity", "warning", (e.code,), f"{e.code} is listed more than once",
+                          (e.code,), e.system.value)
+    done: set[tuple[str, str]] = set()
+    for a in valid:
+        for b in valid:
+            if a.system is not b.system or a.system is CodeSystem.CPT or a.code == b.code:
+                continue
+            if compact(b.code).startswith(compact(a.code)) and (a.code, b.code) not in done:
+                done.add((a.code, b.code))
+                yield Finding(
+                    "redundant_specificity", "warning", (a.code, b.code),
+                    f"{a.code} and {b.code} are the same code at two levels of detail: keep {b.code}, drop {a.code}",
+                    (b.code,), a.system.value,
+                )
+
+
+# -- helpers ----------------------------------------------------------------------
+
+
+def inherited_notes(catalog: CodeCatalog, code: Code, field_: str) -> list[tuple[str, str]]:
+    """(owner, note) for one kind of note (``excludes1``, ``use_additional``, ...): the code's own,
+    its ancestors', then its block(s) and chapter."""
+    out = [(code.code, n) for n in getattr(code, field_)]
+    chain = catalog.ancestors(code)
+    for anc in chain:
+        out += [(anc.code, n) for n in getattr(anc, field_)]
+    category = (chain[-1] if chain else code).code
+    out += list(block_notes(category, field_))
+    return out
+
+
+_CM_GETTERS = {
+    "excludes1": "get_excludes1", "excludes2": "get_excludes2", "use_additional": "get_use_additional_code",
+    "code_first": "get_code_first", "code_also": "get_code_also", "includes": "get_includes",
+}
+
+
+@lru_cache(maxsize=4096)
+def block_notes(category: str, field_: str) -> tuple[tuple[str, str], ...]:
+    """The notes of the blocks and the chapter above an ICD-10-CM category (not in the Code records)."""
+    import simple_icd_10_cm as cm
+
+    if not cm.is_valid_item(category):
+        return ()
+    getter = getattr(cm, _CM_GETTERS[field_])
+    out = []
+    for item in cm.get_ancestors(category):
+        if cm.is_chapter_or_block(item):
+            value = getter(item)
+            notes = [value] if isinstance(value, str) else list(value or [])
+            out += [(item, n) for n in notes if n]
+    return tuple(out)
+
+
+_TOKEN_RE = re.compile(r"non-[a-z0-9]+|[a-z0-9]+")
+
+
+def _tokens(text: str) -> list[str]:
+    return _TOKEN_RE.findall(text.lower())
+
+
+def _words(text: str) -> set[str]:
+    return set(_tokens(text))
+
+
+def _unique(entries: list[Entry]) -> Iterator[Entry]:
+    seen: set[tuple[str, str]] = set()
+    for e in entries:
+        key = (e.system.value if e.system else "", e.code or e.raw)
+        if key not in seen:
+            seen.add(key)
+            yield e
+
+
+__all__ = [
+    "CodeSet", "Entry", "Finding", "RULES", "SeventhCharacter", "block_notes", "check_codes",
+    "inherited_notes", "parse_codes", "rule",
+]
