@@ -135,3 +135,47 @@ def service(tmp_path: Path, *, suggester=None, registry=None, database_url: str 
     app = create_app(settings, suggester_provider=lambda: suggester, registry=registry, catalog=real_catalog)
     with TestClient(app) as client:
         yield client, keys, app
+
+
+# -- databases: SQLite always, PostgreSQL when CODESUGGEST_TEST_POSTGRES_URL is set -----------------
+import os
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+POSTGRES_URL_ENV = "CODESUGGEST_TEST_POSTGRES_URL"
+
+
+@contextmanager
+def postgres_schema_url():
+    """A fresh schema in the test PostgreSQL database (dropped afterwards), as a URL whose search_path is it."""
+    base = os.environ.get(POSTGRES_URL_ENV)
+    if not base:
+        pytest.skip(f"{POSTGRES_URL_ENV} is not set (see .ci/postgres.sh)")
+    parsed = make_url(base)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    schema = f"cs_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(parsed)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield parsed.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@contextmanager
+def database_url_for(kind: str, tmp_path: Path):
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path / 'service.db'}"
+    else:
+        with postgres_schema_url() as url:
+            yield url

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from ..codesets import CodeCatalog
 from . import schemas
+from .coding import billable_code, get_note
 from .errors import Unprocessable
 from .orm import AuditReview, DecisionEvent, Suggestion
 
@@ -78,7 +79,6 @@ def sample_suggestions(
 
 
 def add_review(session: Session, review: schemas.ReviewIn, catalog: CodeCatalog, auditor: str) -> AuditReview:
-    from .coding import get_note
 
     note = get_note(session, review.note_id)
     if review.suggestion_id is not None:
@@ -87,13 +87,8 @@ def add_review(session: Session, review: schemas.ReviewIn, catalog: CodeCatalog,
             raise Unprocessable(f"suggestion {review.suggestion_id} is not a suggestion of note {note.id}")
     corrected_system = corrected_code = None
     if review.corrected is not None:
-        entry = catalog.get(review.corrected.system, review.corrected.code)
-        if entry is None:
-            raise Unprocessable(
-                f"not in the loaded code sets: {review.corrected.system} {review.corrected.code}",
-                details=[{"code": f"{review.corrected.system} {review.corrected.code}"}],
-            )
-        corrected_system, corrected_code = entry.system.value, entry.code
+        corrected_system = review.corrected.system
+        corrected_code = billable_code(catalog, corrected_system, review.corrected.code)
     row = AuditReview(
         note_id=note.id, suggestion_id=review.suggestion_id, verdict=review.verdict,
         corrected_system=corrected_system, corrected_code=corrected_code, comment=review.comment, auditor=auditor,

@@ -96,6 +96,16 @@ def list_notes(session: Session, *, status: str | None, limit: int, offset: int)
     return list(notes), session.scalar(count) or 0
 
 
+def billable_code(catalog: CodeCatalog, system: str, code: str) -> str:
+    """The catalogue's form of a code a coder chose, or 422: it must be loaded and billable."""
+    entry = catalog.get(system, code)
+    if entry is None:
+        raise Unprocessable(f"{system} {code}: not in the loaded code sets")
+    if not entry.billable:
+        raise Unprocessable(f"{system} {code}: not billable (a category: choose a more specific code)")
+    return entry.code
+
+
 def record_decisions(
     session: Session, note: Note, decisions: Sequence[schemas.DecisionIn], catalog: CodeCatalog, actor: str
 ) -> list[DecisionEvent]:
@@ -114,11 +124,11 @@ def record_decisions(
     unknown: list[str] = []
 
     def known(system: str, code: str) -> str:
-        entry = catalog.get(system, code)
-        if entry is None:
-            unknown.append(f"{system} {code}")
+        try:
+            return billable_code(catalog, system, code)
+        except Unprocessable as exc:
+            unknown.append(exc.message)
             return code
-        return entry.code
 
     now = utcnow()
     events = []
@@ -140,9 +150,7 @@ def record_decisions(
             )
         )
     if unknown:
-        raise Unprocessable(
-            f"not in the loaded code sets: {', '.join(unknown)}", details=[{"code": c} for c in unknown]
-        )
+        raise Unprocessable("; ".join(unknown), details=[{"code": m.split(":")[0]} for m in unknown])
     session.add_all(events)
     note.status = "coded"
     note.coded_at = now

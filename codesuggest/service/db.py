@@ -22,9 +22,12 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 def make_engine(url: str, **kwargs) -> Engine:
     """An engine for ``url``; SQLite files get WAL mode, foreign keys and a busy timeout.
 
-    The folder of a SQLite file is created if needed.
+    The folder of a SQLite file is created if needed; ``postgresql://`` URLs use psycopg 3.
     """
     parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        # psycopg 3 is the driver we ship; SQLAlchemy would otherwise look for psycopg2.
+        url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
