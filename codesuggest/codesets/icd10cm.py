@@ -22,10 +22,15 @@ def load_icd10cm() -> list[Code]:
     import simple_icd_10_cm as cm
 
     codes = []
+    seen: set[str] = set()
     for item in cm.get_all_codes(True):
-        if cm.is_chapter_or_block(item):
+        # a block with a single category shares its name (B20, C50, T14): keep the category
+        if item in seen or not _is_code(cm, item):
             continue
+        seen.add(item)
         parent = cm.get_parent(item)
+        if parent == item:  # the category's own same-named block
+            parent = None
         seventh = cm.get_seven_chr_def(item)
         codes.append(
             Code(
@@ -33,7 +38,7 @@ def load_icd10cm() -> list[Code]:
                 code=item,
                 description=cm.get_description(item),
                 billable=cm.is_leaf(item),
-                parent=parent if parent and not cm.is_chapter_or_block(parent) else None,
+                parent=parent if parent and _is_code(cm, parent) else None,
                 aliases=tuple(cm.get_inclusion_term(item)),
                 includes=tuple(cm.get_includes(item)),
                 excludes1=tuple(cm.get_excludes1(item)),
@@ -45,6 +50,10 @@ def load_icd10cm() -> list[Code]:
             )
         )
     return codes
+
+
+def _is_code(cm, item: str) -> bool:
+    return cm.is_category(item) or not cm.is_chapter_or_block(item)
 
 
 def _as_list(value: str | list[str] | None) -> list[str]:
