@@ -269,3 +269,11 @@ def test_cli_check_user_errors_exit_2(runner: CliRunner, args: list[str]) -> Non
 
     result = runner.invoke(app, args)
     assert result.exit_code == 2, result.output
+
+
+def test_single_category_blocks_keep_their_category(catalog: CodeCatalog) -> None:
+    # B20, C50, T14 ... name both a block and its only category; the category is a code
+    assert catalog.get("ICD10CM", "B20").billable
+    assert [a.code for a in catalog.ancestors(catalog.get("ICD10CM", "C50.911"))][-1] == "C50"
+    (finding,) = check_codes(cm("T14.8"), catalog)
+    assert finding.rule == "seventh_character" and finding.suggestions == ("T14.8XXA", "T14.8XXD", "T14.8XXS")

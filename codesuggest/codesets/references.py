@@ -173,7 +173,8 @@ def _parse_qualifier(qualifier: str) -> tuple[dict, bool]:
 def _tabular() -> tuple[dict[str, int], list[str]]:
     import simple_icd_10_cm as cm
 
-    order = [c for c in cm.get_all_codes(True) if not cm.is_chapter_or_block(c)]
+    # a single-category block shares its category's name (B20, C50, T14): keep the name once
+    order = list(dict.fromkeys(c for c in cm.get_all_codes(True) if cm.is_category(c) or not cm.is_chapter_or_block(c)))
     return {c: i for i, c in enumerate(order)}, order
 
 

@@ -549,7 +549,7 @@ def block_notes(category: str, field_: str) -> tuple[tuple[str, str], ...]:
     out = []
     for item in cm.get_ancestors(category):
         if cm.is_chapter_or_block(item):
-            value = getter(item)
+            value = getter(item, prioritize_blocks=True)  # the block B20, not the category B20
             notes = [value] if isinstance(value, str) else list(value or [])
             out += [(item, n) for n in notes if n]
     return tuple(out)
