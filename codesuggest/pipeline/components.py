@@ -40,19 +40,59 @@ def split_sentences(doc: Doc) -> Doc:
 
 @Language.factory(
     "codesuggest_mentions",
-    default_config={"index_path": "", "max_candidates_per_mention": 25, "min_similarity": 0.5},
+    default_config={
+        "index_path": "",
+        "max_candidates_per_mention": 30,
+        "min_similarity": 0.4,
+        "sibling_factor": 0.6,
+        "max_siblings": 12,
+    },
 )
-def make_mention_matcher(nlp: Language, name: str, index_path: str, max_candidates_per_mention: int, min_similarity: float):
-    return MentionMatcher(index_path, max_candidates_per_mention, min_similarity)
+def make_mention_matcher(
+    nlp: Language,
+    name: str,
+    index_path: str,
+    max_candidates_per_mention: int,
+    min_similarity: float,
+    sibling_factor: float,
+    max_siblings: int,
+):
+    return MentionMatcher(index_path, max_candidates_per_mention, min_similarity, sibling_factor, max_siblings)
 
 
 class MentionMatcher:
-    def __init__(self, index_path: str, max_candidates_per_mention: int, min_similarity: float):
+    """Finds mentions and their candidate codes; ICD-10-CM candidates bring their siblings
+    (same parent, at most ``max_siblings``) at ``sibling_factor`` of their score, because
+    coders often pick a more specific or "other specified" code than the note's wording."""
+
+    def __init__(
+        self,
+        index_path: str,
+        max_candidates_per_mention: int,
+        min_similarity: float,
+        sibling_factor: float,
+        max_siblings: int,
+    ):
         if not index_path:
             raise ValueError("codesuggest_mentions needs index_path (see pipeline.resources.ensure_term_index)")
         self.index = load_term_index(index_path)
         self.max_candidates = max_candidates_per_mention
         self.min_similarity = min_similarity
+        self.sibling_factor = sibling_factor
+        self.max_siblings = max_siblings
+
+    def add_siblings(self, codes: dict[tuple[str, str], tuple[float, str]]) -> None:
+        for (system, code), (score, term) in sorted(codes.items(), key=lambda kv: -kv[1][0])[:3]:
+            if system != "ICD10CM":
+                continue
+            parent = self.index.parent_of(code)
+            kids = self.index.siblings.get(parent, ()) if parent else ()
+            if len(kids) > self.max_siblings:
+                continue
+            for kid in kids:
+                key = (system, kid)
+                if key not in codes or codes[key][0] < score * self.sibling_factor:
+                    codes[key] = (score * self.sibling_factor, term)
 
     def __call__(self, doc: Doc) -> Doc:
         text = doc.text
@@ -63,6 +103,7 @@ class MentionMatcher:
         for sent in doc.sents:
             words = sentence_words(text, sent.start_char, sent.end_char, note_abbreviations)
             for raw in match_sentence(words, self.index):
+                self.add_siblings(raw.codes)
                 by_kind: dict[str, list[Candidate]] = {}
                 for (system, code), (similarity, term) in raw.codes.items():
                     if similarity < self.min_similarity:

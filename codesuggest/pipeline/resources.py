@@ -21,7 +21,7 @@ from ..codesets import CodeCatalog
 from .terminology import TermIndex
 
 log = logging.getLogger(__name__)
-TERM_INDEX_FORMAT = 3
+TERM_INDEX_FORMAT = 5
 
 
 def versions_key(versions: dict[str, str]) -> str:

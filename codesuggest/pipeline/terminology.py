@@ -25,10 +25,12 @@ from .normalize import bag_key, content_words
 
 _PAREN_RE = re.compile(r"\s*\([^)]*\)")
 _PCS_TAIL_RE = re.compile(r",.*$|\s+(?:with|using|via)\s+.*$", re.IGNORECASE)
+_SIDE_RE = re.compile(r"\b(right|left|bilateral)\b", re.IGNORECASE)
 MAX_TERM_WORDS = 8
 
 
 FILLER_RE = re.compile(r"\b(other|unspecified|specified|nos|nec)\b", re.IGNORECASE)
+SIDE_QUALITY = 0.9  # a wording that only matched once the side (right/left/bilateral) was dropped
 FILLER_QUALITY = 0.9  # a wording that only matched once "other", "unspecified"... were dropped
 DEFAULT_CHILD_QUALITY = 0.85  # the billable "unspecified" child of a matched category
 
@@ -56,15 +58,25 @@ def term_variants(code: Code, extra: list[str] = ()) -> list[str]:
     variants = [code.description, *code.aliases, *extra]
     variants.append(_PAREN_RE.sub("", code.description))
     if code.system is CodeSystem.ICD10PCS:
-        variants.append(_PCS_TAIL_RE.sub("", _PAREN_RE.sub("", code.description)))
-    return list(dict.fromkeys(v.strip() for v in variants if v.strip()))
+        core = _PCS_TAIL_RE.sub("", _PAREN_RE.sub("", code.description))
+        variants += [core, _SIDE_RE.sub(" ", core)]
+    elif _SIDE_RE.search(code.description):
+        variants.append(_SIDE_RE.sub(" ", _PAREN_RE.sub("", code.description)))
+    return list(dict.fromkeys(" ".join(v.split()) for v in variants if v.strip()))
 
 
 class TermIndex:
     """Order-free term keys -> codes, plus a rarest-word index for window matching."""
 
-    def __init__(self, terms: dict[str, Term], versions: dict[str, str], descriptions: dict[tuple[str, str], str]):
+    def __init__(
+        self,
+        terms: dict[str, Term],
+        versions: dict[str, str],
+        descriptions: dict[tuple[str, str], str],
+        siblings: dict[str, tuple[str, ...]] | None = None,
+    ):
         self.terms = terms  # bag key -> Term
+        self.siblings = siblings or {}  # ICD-10-CM parent code -> its billable children
         self.descriptions = descriptions  # (system, code) -> description, so matching needs no catalogue
         self.versions = dict(versions)
         df = Counter(w for t in terms.values() for w in t.words)
@@ -92,6 +104,8 @@ class TermIndex:
                     continue
                 key = bag_key(list(words))
                 quality = FILLER_QUALITY if FILLER_RE.search(variant) else 1.0
+                if _SIDE_RE.search(code.description) and not _SIDE_RE.search(variant):
+                    quality *= SIDE_QUALITY
                 _keep_best(grouped[key], code.key, quality)
                 for child in defaults.get(code.key, ()):
                     _keep_best(grouped[key], child, quality * DEFAULT_CHILD_QUALITY)
@@ -102,7 +116,12 @@ class TermIndex:
             for k, v in grouped.items()
         }
         descriptions = {code.key: code.description for code in catalog}
-        return cls(terms, catalog.versions, descriptions)
+        return cls(terms, catalog.versions, descriptions, billable_children(catalog))
+
+    def parent_of(self, code: str) -> str | None:
+        """ICD-10-CM parent: the code one character shorter (``N28.89`` -> ``N28.8``)."""
+        parent = code[:-1].rstrip(".")
+        return parent if len(parent) >= 3 and parent in self.siblings else None
 
     def get(self, key: str) -> Term | None:
         return self.terms.get(key)
@@ -136,3 +155,13 @@ def default_children(catalog: CodeCatalog) -> dict[tuple[str, str], list[tuple[s
         for code in catalog.codes_of(CodeSystem.ICD10CM)
         if not code.billable and (resolved := resolve(code))
     }
+
+
+def billable_children(catalog: CodeCatalog) -> dict[str, tuple[str, ...]]:
+    """ICD-10-CM parent -> its billable children (for sibling candidates: the note says
+    "renal ectasia", the coder picks N28.89 "other specified disorders of kidney")."""
+    children: dict[str, list[str]] = defaultdict(list)
+    for code in catalog.codes_of(CodeSystem.ICD10CM):
+        if code.parent and code.billable:
+            children[code.parent].append(code.code)
+    return {parent: tuple(kids) for parent, kids in children.items()}
