@@ -29,3 +29,27 @@ def cdc_cm_file() -> Path:
 @pytest.fixture(scope="session")
 def codiesp_dir() -> Path:
     return _require(SHARED_DATA / "codiesp")
+
+
+# --- the pipeline over the packaged ICD-10-CM (models/ tests) -------------------------------
+
+
+@pytest.fixture(scope="session")
+def cm_data_dir(tmp_path_factory) -> Path:
+    """A data directory whose ``cache/`` holds the term index of the packaged ICD-10-CM."""
+    return tmp_path_factory.mktemp("cm-data")
+
+
+@pytest.fixture(scope="session")
+def cm_catalog():
+    from codesuggest.codesets import CodeCatalog, CodeSetSources
+
+    return CodeCatalog.load(CodeSetSources())
+
+
+@pytest.fixture(scope="session")
+def cm_analyzer(cm_catalog, cm_data_dir):
+    """An Analyzer over the packaged ICD-10-CM only (no PCS, no CPT); builds the index once (~10 s)."""
+    from codesuggest.pipeline.nlp import Analyzer
+
+    return Analyzer.from_catalog(cm_catalog, cm_data_dir / "cache")

@@ -1,0 +1,145 @@
+"""The embedded default model: ranked codes from the code sets alone, with no labelled corpus.
+
+:class:`DictionaryRanker` is a :class:`~.interface.NoteRanker` that scores each
+candidate code the pipeline linked to a mention from evidence the pipeline
+already measured, so ``codesuggest serve`` works before anyone has trained a
+model. It is built (not trained) in well under a second from a
+:class:`~codesuggest.codesets.CodeCatalog`.
+
+How a code is scored in one note:
+
+1. each supporting mention gives ``similarity x match x assertion``:
+
+   - ``similarity``: the candidate's link similarity (1.0 for a whole term,
+     less for a term found across a window of words, a filler-word variant or
+     a nested mention);
+   - ``match``: 1.0 when the note uses the code-set wording itself, 0.95 when
+     it is an order-free or synonym match, 0.9 when it went through an
+     abbreviation ("MS" has several long forms);
+   - ``assertion`` (:data:`ASSERTION_WEIGHTS`): present 1.0, historical 0.55
+     (the code for "history of" is usually a Z code), family 0.3 (a family
+     history code, not the condition), possible 0.15 (uncertain diagnoses are
+     not coded in outpatient care), negated 0.03;
+   - times 0.85 for a non-billable category code (the billable child should
+     rank above it);
+
+2. the code's raw score is its best mention's value plus 0.05 for each
+   further present mention (at most +0.15);
+3. the raw score goes through a fixed monotone piecewise-linear map
+   (:data:`CALIBRATION`) onto [0, 0.95]. The knots were set by judgment, not
+   fitted: a present, exact, billable mention maps to 0.85, a negated one to
+   about 0. These are therefore *heuristic* confidences; a model trained on
+   coded notes replaces them with calibrated ones.
+
+``thresholds_`` are fixed (:data:`THRESHOLDS`): 0.6 for ICD-10-CM and CPT,
+0.7 for ICD-10-PCS (procedure wording matches PCS descriptions less
+precisely). A code with a present, whole-term mention clears them; anything
+negated, uncertain, family or historical does not.
+
+When the trained :class:`~codesuggest.models.ranker.CodeRanker` supports
+distant supervision from the code descriptions, it can be fitted on those and
+replace this model as the default.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+from .interface import RankedCode
+
+ASSERTION_WEIGHTS: dict[str, float] = {
+    "present": 1.0, "historical": 0.55, "family": 0.3, "possible": 0.15, "negated": 0.03,
+}
+MATCH_WEIGHTS: dict[str, float] = {"wording": 1.0, "term": 0.95, "abbreviation": 0.9}
+NONBILLABLE_WEIGHT = 0.85
+EXTRA_MENTION_BONUS = 0.05
+MAX_EXTRA_MENTIONS = 3
+# raw score -> confidence, monotone (np.interp over these knots)
+CALIBRATION: tuple[tuple[float, ...], tuple[float, ...]] = (
+    (0.0, 0.1, 0.3, 0.5, 0.7, 0.8, 0.9, 1.0, 1.15),
+    (0.0, 0.01, 0.05, 0.2, 0.4, 0.55, 0.72, 0.85, 0.95),
+)
+THRESHOLDS: dict[str, float] = {"ICD10CM": 0.6, "ICD10PCS": 0.7, "CPT": 0.6}
+_WORDS_RE = re.compile(r"[a-z0-9]+")
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(_WORDS_RE.findall(text.lower()))
+
+
+def calibrate(raw: float | np.ndarray) -> float | np.ndarray:
+    return np.interp(raw, CALIBRATION[0], CALIBRATION[1])
+
+
+class DictionaryRanker(BaseEstimator):
+    """Scores pipeline candidates by link similarity, match type, mention count and assertion.
+
+    ``fit(catalog=...)`` records the code-set versions and the non-billable codes; analyses
+    and labels are accepted for the estimator interface and ignored.
+    """
+
+    def __init__(self, assertion_weights: dict[str, float] | None = None, thresholds: dict[str, float] | None = None):
+        self.assertion_weights = assertion_weights
+        self.thresholds = thresholds
+
+    def fit(self, analyses: Sequence[Any] | None = None, labels: Any = None, *, catalog: Any = None) -> "DictionaryRanker":
+        if catalog is None and not analyses:
+            raise ValueError("DictionaryRanker.fit needs the catalog (or analyses to take code-set versions from)")
+        if catalog is not None:
+            self.code_set_versions_ = dict(catalog.versions)
+            self.nonbillable_ = frozenset((c.system.value, c.code) for c in catalog if not c.billable)
+        else:
+            self.code_set_versions_ = dict(analyses[0].code_set_versions)
+            self.nonbillable_ = frozenset()
+        self.thresholds_ = {**THRESHOLDS, **(self.thresholds or {})}
+        self.assertion_weights_ = {**ASSERTION_WEIGHTS, **(self.assertion_weights or {})}
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "thresholds_"):
+            raise RuntimeError("DictionaryRanker is not fitted: call fit(catalog=...) first")
+
+    def rank(self, analyses: Sequence[Any], top_k: int = 50) -> list[list[RankedCode]]:
+        self._check_fitted()
+        return [self._rank_one(analysis, top_k) for analysis in analyses]
+
+    def _rank_one(self, analysis: Any, top_k: int) -> list[RankedCode]:
+        # (system, code) -> [(value, mention index, assertion label, match type)]
+        support: dict[tuple[str, str], list[tuple[float, int, str, str]]] = {}
+        for index, mention in enumerate(analysis.mentions):
+            label = mention.assertion.label
+            weight = self.assertion_weights_.get(label, 1.0)
+            mention_words = _words(mention.text)
+            for cand in mention.candidates:
+                match = _match_type(mention_words, mention.expanded, cand.matched_term or cand.description)
+                value = cand.similarity * MATCH_WEIGHTS[match] * weight
+                if (cand.system, cand.code) in self.nonbillable_:
+                    value *= NONBILLABLE_WEIGHT
+                support.setdefault((cand.system, cand.code), []).append((value, index, label, match))
+        ranked = []
+        for (system, code), items in support.items():
+            items.sort(key=lambda item: (-item[0], item[1]))
+            best = items[0]
+            extra = min(sum(1 for item in items[1:] if item[2] == "present"), MAX_EXTRA_MENTIONS)
+            raw = best[0] + EXTRA_MENTION_BONUS * extra
+            mentions = f"{len(items)} mentions" if len(items) > 1 else "1 mention"
+            reason = f"{best[3]} match, {best[2]}, {mentions}"
+            indexes = tuple(dict.fromkeys(item[1] for item in items))
+            ranked.append(RankedCode(system, code, float(calibrate(raw)), indexes, reason))
+        ranked.sort(key=lambda r: (-r.score, r.system, r.code))
+        return ranked[:top_k]
+
+
+def _match_type(mention_words: tuple[str, ...], expanded: str | None, term: str) -> str:
+    if expanded:
+        return "abbreviation"
+    return "wording" if mention_words == _words(term) else "term"
+
+
+def build_default_ranker(catalog: Any) -> DictionaryRanker:
+    return DictionaryRanker().fit(catalog=catalog)
