@@ -348,6 +348,12 @@ _STOP = set(
     "condition conditions disease diseases".split()
 )
 
+# words of code titles that never identify a condition in a note's text on their own
+_GENERIC = set(
+    "due encounter history personal unspecified unsp specified elsewhere classified nos nec initial "
+    "subsequent sequela status long term current".split()
+)
+
 
 @dataclass(frozen=True)
 class _Instruction:
@@ -400,7 +406,7 @@ def companion_code(cs: CodeSet) -> Iterator[Finding]:
                     if _satisfied(ins, e, others):
                         continue
                     required = _required(ins, e.record)
-                    suggestions = _from_text(cs, ins) if cs.note_text else ()
+                    suggestions = _from_text(cs, ins, required) if cs.note_text else ()
                     if not required and not suggestions:
                         continue
                     key = (owner, ins.text)
@@ -452,7 +458,7 @@ def _required(ins: _Instruction, code: Code) -> bool:
     return False
 
 
-def _from_text(cs: CodeSet, ins: _Instruction) -> tuple[str, ...]:
+def _from_text(cs: CodeSet, ins: _Instruction, required: bool) -> tuple[str, ...]:
     """Billable codes named by the note whose identifying description words (or word pairs) appear
     in the text: words found in one candidate only ("3" and "stage 3" among N18.1-N18.6, "insulin"
     among Z79.4, Z79.84, Z79.85), so that shared words ("drugs", "kidney") never decide."""
@@ -477,10 +483,18 @@ def _from_text(cs: CodeSet, ins: _Instruction) -> tuple[str, ...]:
     pair_df = Counter(p for ps in pairs.values() for p in ps)
     scored = []
     for c in candidates:
-        hit_words = {w for w in words[c.code] & text_words if word_df[w] == 1}
-        hit_pairs = {p for p in pairs[c.code] & text_pairs if pair_df[p] == 1 and not set(p) <= _STOP}
-        if hit_pairs or any(w.isalpha() and len(w) > 2 for w in hit_words):
-            scored.append(((len(hit_pairs), len(hit_words)), c.code))
+        identifying = {w for w in words[c.code] if word_df[w] == 1} - _GENERIC
+        hit_words = identifying & text_words
+        hit_pairs = {p for p in pairs[c.code] & text_pairs if pair_df[p] == 1 and not set(p) <= _STOP | _GENERIC}
+        strong = hit_pairs or any(w.isalpha() and len(w) > 2 for w in hit_words)
+        # most of what sets the code apart must be in the text, not one word of five
+        if not strong or not identifying or (len(hit_words) + len(hit_pairs)) / len(identifying) <= 0.5:
+            continue
+        # a note that may not apply ("if applicable") needs most of the code's title in the text
+        content = words[c.code] - _GENERIC
+        if not required and len(content & text_words) < 0.6 * len(content):
+            continue
+        scored.append(((len(hit_pairs), len(hit_words)), c.code))
     if not scored:
         return ()
     best = max(s for s, _ in scored)
