@@ -256,3 +256,165 @@ def check(
             if f.suggestions:
                 typer.echo(f"{'':30} suggest: {', '.join(f.suggestions)}")
     raise typer.Exit(1 if findings else 0)
+
+
+# --- codesuggest models / predict / extract (models/registry.py) ----------------
+
+models_app = typer.Typer(no_args_is_help=True, help="Model versions: list them, show a manifest, promote one to active.")
+app.add_typer(models_app, name="models")
+ModelsDirOption = Annotated[
+    Optional[Path], typer.Option("--models-dir", help="model versions folder [default: DATA_DIR/models]")
+]
+
+
+def _model_registry(models_dir: Path | None, settings: Settings | None = None):
+    from .models.registry import FileModelRegistry
+
+    settings = settings or get_settings()
+    return FileModelRegistry(models_dir or settings.models_dir, settings=settings)
+
+
+def _read_note(path: Path) -> str:
+    """A note file's text; user errors (missing, not UTF-8, empty) end with exit code 2."""
+    if not path.is_file():
+        fail(f"{path}: no such file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        fail(f"{path}: not UTF-8 text (byte {exc.start}); convert it to UTF-8 first")
+    except OSError as exc:
+        fail(f"{path}: cannot read it ({exc.strerror or exc})")
+    if not text.strip():
+        fail(f"{path}: the note is empty")
+    return text
+
+
+def _read_notes(source: Path) -> list[tuple[str, str]]:
+    """``(note_id, text)`` from a folder of ``*.txt`` (id = file name without .txt) or a JSONL file."""
+    if source.is_dir():
+        files = sorted(source.glob("*.txt"))
+        if not files:
+            fail(f"{source}: no .txt notes in this folder")
+        notes = []
+        for file in files:
+            try:
+                notes.append((file.stem, file.read_text(encoding="utf-8")))
+            except UnicodeDecodeError as exc:
+                fail(f"{file}: not UTF-8 text (byte {exc.start}); convert it to UTF-8 first")
+        return notes
+    if not source.is_file():
+        fail(f"{source}: no such file or folder")
+    from .training.datasets import DatasetError, load_jsonl
+
+    try:
+        return [(note.note_id, note.text) for note in load_jsonl(source)]
+    except (DatasetError, UnicodeDecodeError) as exc:
+        fail(f"{source}: {exc}")
+
+
+@models_app.command("list")
+def models_list(models_dir: ModelsDirOption = None) -> None:
+    """Model versions, oldest first: version, created, active, code sets, metrics."""
+    infos = _model_registry(models_dir).list()
+    if not infos:
+        typer.echo("no models yet (codesuggest serve builds the default one)", err=True)
+    for info in infos:
+        metrics = " ".join(f"{k}={v:.4g}" for k, v in sorted(info.metrics.items()))
+        code_sets = "; ".join(f"{k} {v}" for k, v in sorted(info.code_set_versions.items()))
+        typer.echo(f"{'*' if info.active else ' '} {info.version}\t{info.created_at}\t{code_sets}\t{metrics}")
+
+
+@models_app.command("show")
+def models_show(version: str, models_dir: ModelsDirOption = None) -> None:
+    """Print a version's manifest (JSON)."""
+    from .models.registry import UnknownModelVersion
+    from .models.artifact import ModelLoadError
+
+    try:
+        manifest = _model_registry(models_dir).show(version)
+    except (UnknownModelVersion, ModelLoadError) as exc:
+        fail(str(exc))
+    typer.echo(json.dumps(manifest, indent=2, sort_keys=True))
+
+
+@models_app.command("promote")
+def models_promote(version: str, models_dir: ModelsDirOption = None) -> None:
+    """Make VERSION the active model (its files are checked first); a running service picks it
+    up at its next start or through POST /v1/models/{version}/activate."""
+    from .models.registry import UnknownModelVersion
+    from .models.artifact import ModelLoadError
+
+    registry = _model_registry(models_dir)
+    previous = registry.active_version()
+    try:
+        registry.activate(version)
+    except (UnknownModelVersion, ModelLoadError) as exc:
+        fail(str(exc))
+    typer.echo(f"active model: {version} (was {previous or 'none'})")
+
+
+@app.command()
+def predict(
+    model: Annotated[str, typer.Option("--model", help="a model directory, or a version in --models-dir")],
+    notes: Annotated[Path, typer.Option("--notes", help="a folder of .txt notes, or a JSONL file (note_id, text)")],
+    out: Annotated[Path, typer.Option("--out", help="predictions TSV: note_id, code, system, score")],
+    top_k: Annotated[int, typer.Option("--top-k", min=1, help="codes per note")] = 50,
+    models_dir: ModelsDirOption = None,
+    pcs_file: PcsOption = None,
+    cpt_file: CptOption = None,
+) -> None:
+    """Rank codes for a batch of notes with one model (the file ``codesuggest evaluate --pred`` reads)."""
+    from tqdm import tqdm
+
+    from .models.artifact import ModelLoadError
+    from .models.registry import UnknownModelVersion
+    from .training.predictions import write_predictions
+
+    settings = _settings(pcs_file, cpt_file)
+    registry = _model_registry(models_dir, settings)
+    batch = _read_notes(notes)
+    try:
+        suggester = registry.load_path(Path(model)) if Path(model).is_dir() else registry.load(model)
+    except (UnknownModelVersion, ModelLoadError) as exc:
+        fail(str(exc))
+    kept = []
+    for note_id, text in batch:
+        if text.strip():
+            kept.append((note_id, text))
+        else:
+            typer.echo(f"warning: note {note_id} is empty; no predictions for it", err=True)
+    rows = []
+    with tqdm(total=len(kept), desc="notes", unit="note", disable=None) as progress:
+        for start in range(0, len(kept), 32):
+            chunk = kept[start : start + 32]
+            for (note_id, _), ranked in zip(chunk, suggester.rank_texts([t for _, t in chunk], top_k=top_k)):
+                rows += [(note_id, r.code, r.system, r.score) for r in ranked]
+            progress.update(len(chunk))
+    try:
+        count = write_predictions(rows, out)
+    except OSError as exc:
+        fail(f"cannot write {out}: {exc.strerror or exc}")
+    typer.echo(f"{count} predictions for {len(batch)} notes written to {out} (model {suggester.version})", err=True)
+
+
+@app.command()
+def extract(
+    note: Annotated[Path, typer.Argument(help="a note as a UTF-8 text file")],
+    json_out: Annotated[bool, typer.Option("--json", help="print NoteAnalysis.to_dict() as JSON")] = False,
+    pcs_file: PcsOption = None,
+    cpt_file: CptOption = None,
+) -> None:
+    """Run the pipeline on one note: mentions with offsets, section, assertion and candidate codes."""
+    from .models.registry import shared_resources
+
+    text = _read_note(note)
+    settings = _settings(pcs_file, cpt_file)
+    _, analyzer = shared_resources(settings.code_set_sources(), settings.cache_dir)
+    analysis = analyzer.analyze(text)
+    if json_out:
+        typer.echo(json.dumps(analysis.to_dict(), indent=2, ensure_ascii=False))
+        return
+    for m in analysis.mentions:
+        candidates = ", ".join(f"{c.code} {c.similarity:.2f}" for c in m.candidates[:5])
+        typer.echo(f"{m.start}-{m.end}\t{m.kind}\t{m.section}\t{m.assertion.label}\t{m.text!r}\t{candidates}")
+    typer.echo(f"{len(analysis.mentions)} mention(s)", err=True)
