@@ -252,7 +252,7 @@ def check(
         typer.echo(f"{len(pairs)} code(s): no findings")
     else:
         for f in findings:
-            typer.echo(f"{f.severity:7} {f.rule:22} {' '.join(f.codes)}: {f.message}")
+            typer.echo(f"{f.severity:7} {f.rule:22} {f.message}")
             if f.suggestions:
                 typer.echo(f"{'':30} suggest: {', '.join(f.suggestions)}")
     raise typer.Exit(1 if findings else 0)

@@ -277,3 +277,8 @@ def test_single_category_blocks_keep_their_category(catalog: CodeCatalog) -> Non
     assert [a.code for a in catalog.ancestors(catalog.get("ICD10CM", "C50.911"))][-1] == "C50"
     (finding,) = check_codes(cm("T14.8"), catalog)
     assert finding.rule == "seventh_character" and finding.suggestions == ("T14.8XXA", "T14.8XXD", "T14.8XXS")
+
+
+@pytest.mark.parametrize("item", [("ICD10CM",), 42, ("ICD10CM", "E11.9", "extra"), (None, None)])
+def test_malformed_items_are_findings_not_exceptions(catalog: CodeCatalog, item) -> None:
+    assert [f.rule for f in check_codes([item], catalog)] == ["unknown_code"]

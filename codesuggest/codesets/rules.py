@@ -103,6 +103,16 @@ def parse_codes(text: str, system: CodeSystem | str = CodeSystem.ICD10CM) -> lis
     return [(system, c) for c in re.split(r"[\s,;]+", text) if c]
 
 
+def _pair(item: object) -> tuple[object, object]:
+    if isinstance(item, str):
+        return CodeSystem.ICD10CM, item
+    try:
+        system, raw = item  # type: ignore[misc]
+    except (TypeError, ValueError):
+        return "", item
+    return system, raw
+
+
 def _entry(catalog: CodeCatalog, system: object, raw: object) -> Entry:
     raw = str(raw).strip()
     try:
@@ -148,10 +158,7 @@ def check_codes(
     unknown = [n for n in names if n not in RULES]
     if unknown:
         raise ValueError(f"unknown rule(s) {', '.join(unknown)} (known: {', '.join(RULES)})")
-    entries = [
-        _entry(catalog, CodeSystem.ICD10CM, item) if isinstance(item, str) else _entry(catalog, *item)
-        for item in codes
-    ]
+    entries = [_entry(catalog, *_pair(item)) for item in codes]
     code_set = CodeSet(entries, catalog, note_text or None)
     findings: list[Finding] = []
     for name in names:
