@@ -1,0 +1,81 @@
+"""`codesuggest keys ...` and `codesuggest serve` (uvicorn itself is replaced by a recorder)."""
+
+from __future__ import annotations
+
+import sys
+import types
+
+import pytest
+from typer.testing import CliRunner
+
+import codesuggest.models
+from codesuggest import cli
+from codesuggest.config import get_settings
+from codesuggest.service.db import Database
+from codesuggest.service.keys import authenticate
+from service_fakes import KeywordSuggester
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("CODESUGGEST_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("CODESUGGEST_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli.app, list(args))
+
+
+def test_keys_create_prints_the_key_once_and_revoke_disables_it(data_dir):
+    r = invoke("keys", "create", "--name", "alice", "--role", "auditor")
+    assert r.exit_code == 0, r.output
+    token = r.stdout.strip().splitlines()[0]
+    assert token.startswith("csk_")
+    db = Database(get_settings().resolved_database_url)
+    with db.sessions() as session:
+        assert authenticate(session, token).role.value == "auditor"
+
+    r = invoke("keys", "list")
+    assert "alice\tauditor\t" in r.stdout and token not in r.stdout and "active" in r.stdout
+    assert invoke("keys", "create", "--name", "alice", "--role", "coder").exit_code == 2
+    bad = invoke("keys", "create", "--name", "bob", "--role", "boss")
+    assert bad.exit_code == 2 and "unknown role" in bad.output
+
+    assert invoke("keys", "revoke", "--name", "alice").exit_code == 0
+    with db.sessions() as session:
+        assert authenticate(session, token) is None
+    assert invoke("keys", "revoke", "--name", "alice").exit_code == 2
+    db.dispose()
+
+
+@pytest.fixture
+def fake_models(monkeypatch):
+    """Stands in for codesuggest.models.registry (written by the models engineer) and for uvicorn.run."""
+    fake = types.ModuleType("codesuggest.models.registry")
+    fake.load_active_or_default = lambda settings: KeywordSuggester("default-1")
+    monkeypatch.setitem(sys.modules, "codesuggest.models.registry", fake)
+    monkeypatch.setattr(codesuggest.models, "registry", fake, raising=False)
+    calls = []
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
+    return calls
+
+
+def test_serve_runs_uvicorn_on_loopback_by_default(data_dir, fake_models):
+    r = invoke("serve")
+    assert r.exit_code == 0, r.output
+    (app, kw), = fake_models
+    assert kw["host"] == "127.0.0.1" and kw["port"] == 8000
+    assert "not on loopback" not in r.output
+    assert app.title == "codesuggest"
+
+
+def test_serve_warns_off_loopback(data_dir, fake_models):
+    r = invoke("serve", "--host", "0.0.0.0", "--port", "9000")
+    assert r.exit_code == 0, r.output
+    assert "not on loopback" in r.output and fake_models[0][1]["port"] == 9000
+    assert cli._is_loopback("::1") and cli._is_loopback("localhost") and not cli._is_loopback("10.0.0.5")
