@@ -1,0 +1,130 @@
+"""ModelSuggester: evidence spans point into the note, assertions lower confidence, settings filter systems."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from codesuggest.models.default import DictionaryRanker
+from codesuggest.models.interface import RankedCode
+from codesuggest.models.suggester import ModelSuggester, systems_for
+from codesuggest.pipeline.schema import Assertion, Candidate, Mention, NoteAnalysis
+
+
+@pytest.fixture(scope="module")
+def suggester(cm_analyzer, cm_catalog) -> ModelSuggester:
+    return ModelSuggester(cm_analyzer, DictionaryRanker().fit(catalog=cm_catalog), "test", catalog=cm_catalog)
+
+
+def by_code(suggestions):
+    return {s.code: s for s in suggestions}
+
+
+def test_evidence_offsets_point_at_the_note(suggester):
+    note = (
+        "CHIEF COMPLAINT: shortness of breath.\n"
+        "HISTORY OF PRESENT ILLNESS: 67 y/o with HTN and type 2 diabetes mellitus,\x0cpresents with pneumonia.\n"
+        "ASSESSMENT AND PLAN: Pneumonia, start antibiotics. Hypertension, continue lisinopril.\n"
+    )
+    suggestions = suggester.suggest(note, top_k=50)
+    assert suggestions
+    spans = [e for s in suggestions for e in s.evidence]
+    assert spans and all(e.text and note[e.start : e.end] == e.text for e in spans)
+    pneumonia = by_code(suggestions)["J18.9"]
+    assert {e.text for e in pneumonia.evidence} == {"pneumonia", "Pneumonia"}
+    assert {e.section for e in pneumonia.evidence} >= {"assessment_plan"}
+    assert pneumonia.description == "Pneumonia, unspecified organism"
+
+
+def test_htn_suggests_i10(suggester):
+    note = "Assessment: HTN, well controlled on lisinopril."
+    top = suggester.suggest(note, top_k=5)
+    i10 = by_code(top)["I10"]
+    assert top[0].code == "I10"
+    assert not i10.needs_review and i10.confidence >= suggester.ranker.thresholds_["ICD10CM"]
+    assert [(e.text, e.assertion) for e in i10.evidence] == [("HTN", "present")]
+    assert i10.description == "Essential (primary) hypertension"
+    assert i10.reason
+
+
+def test_negated_mention_is_not_confident(suggester):
+    present = by_code(suggester.suggest("Patient has pneumonia.", top_k=50))["J18.9"]
+    negated = by_code(suggester.suggest("Patient denies pneumonia.", top_k=50)).get("J18.9")
+    if negated is not None:  # listed at most for review, never as a confident code
+        assert negated.needs_review and negated.confidence < 0.1
+        assert [e.assertion for e in negated.evidence] == ["negated"]
+        assert negated.confidence < present.confidence
+    assert not present.needs_review
+
+
+def test_historical_and_family_score_below_present(suggester):
+    present = by_code(suggester.suggest("Pneumonia.", top_k=50))["J18.9"].confidence
+    for note in ("Mother had pneumonia.", "History of pneumonia."):
+        found = by_code(suggester.suggest(note, top_k=50)).get("J18.9")
+        assert found is None or (found.confidence < present and found.needs_review)
+
+
+# -- settings, thresholds and the review band, with stand-ins for the pipeline and the ranker --
+
+
+def _analysis(text: str) -> NoteAnalysis:
+    mention = Mention(
+        text="thing", start=text.index("thing"), end=text.index("thing") + 5, kind="procedure", section="unknown",
+        sentence_start=0, sentence_end=len(text), assertion=Assertion(),
+        candidates=(Candidate("CPT", "99213", "Office visit (candidate wording)", 1.0),),
+    )
+    return NoteAnalysis(text=text, mentions=(mention,), code_set_versions={"ICD10CM": "x"})
+
+
+class FakeAnalyzer:
+    code_set_versions = {"ICD10CM": "x"}
+
+    def analyze_many(self, texts):
+        return (_analysis(t) for t in texts)
+
+
+class FakeRanker:
+    thresholds_ = {"ICD10CM": 0.5, "ICD10PCS": 0.5, "CPT": 0.5}
+    code_set_versions_ = {"ICD10CM": "x"}
+
+    def rank(self, analyses, top_k=50):
+        codes = [
+            RankedCode("ICD10PCS", "0DTJ4ZZ", 0.9, (0,)),
+            RankedCode("CPT", "99213", 0.8, (0,)),
+            RankedCode("ICD10CM", "I10", 0.55, (0,)),
+            RankedCode("ICD10CM", "E11.9", 0.3, ()),
+        ]
+        return [codes[:top_k] for _ in analyses]
+
+
+@pytest.mark.parametrize(
+    "setting, systems",
+    [(None, {"ICD10PCS", "CPT", "ICD10CM"}), ("outpatient", {"CPT", "ICD10CM"}), ("inpatient", {"ICD10PCS", "ICD10CM"})],
+)
+def test_setting_selects_systems(setting, systems):
+    fake = ModelSuggester(FakeAnalyzer(), FakeRanker(), "fake")
+    suggestions = fake.suggest("one thing", setting=setting, top_k=3)
+    assert {s.system for s in suggestions} == systems
+    assert len(suggestions) == 3  # filtering does not cost the caller codes
+
+
+def test_unknown_setting_is_refused():
+    with pytest.raises(ValueError, match="unknown setting"):
+        systems_for("emergency")
+
+
+def test_review_band_and_thresholds():
+    banded = by_code(ModelSuggester(FakeAnalyzer(), FakeRanker(), "fake", review_band=0.6).suggest("one thing"))
+    assert banded["I10"].needs_review and not banded["99213"].needs_review
+    assert banded["E11.9"].needs_review  # below the ranker's threshold
+    open_band = by_code(ModelSuggester(FakeAnalyzer(), FakeRanker(), "fake", review_band=0.0).suggest("one thing"))
+    assert not open_band["I10"].needs_review and open_band["E11.9"].needs_review
+
+
+def test_description_falls_back_to_the_candidate_and_suggest_many_matches_suggest():
+    fake = ModelSuggester(FakeAnalyzer(), FakeRanker(), "fake", catalog=SimpleNamespace(get=lambda system, code: None))
+    one = fake.suggest("one thing")
+    assert by_code(one)["99213"].description == "Office visit (candidate wording)"
+    assert by_code(one)["99213"].evidence[0].text == "thing"
+    assert fake.suggest_many(["one thing", "other thing"]) == [one, fake.suggest("other thing")]
