@@ -1,0 +1,368 @@
+"""Assertion status of mentions: medspaCy's ConText over ``doc.spans["mentions"]``.
+
+Registered as the spaCy factory ``codesuggest_assertion``. It runs after the
+sentence splitter, ``codesuggest_sections`` and the mention matcher, and sets
+``Span._.assertion`` (a :class:`~codesuggest.pipeline.schema.Assertion`) and
+medspaCy's ``Span._.modifiers`` on every mention; read it with
+:func:`assertion_of`.
+
+What it adds to medspaCy's ConText:
+
+* its own rules (``resources/context_rules.json``, about 490): pseudo-triggers
+  ("no change", "gram negative", "not only", "3-day history of"), more
+  terminators ("which", "although", ";", "presents with"), backward negation
+  ("was not seen", "was ruled out", "HIV negative"), "rule out"/"evaluate
+  for"/"cannot be excluded" as possible, future procedures ("scheduled for")
+  as hypothetical, combined NEGATED_FAMILY ("no family history of");
+* a trigger of one category ends the scope of triggers of other categories
+  ("no pneumonia, possible atelectasis"), except that nothing but a
+  terminator ends a family trigger;
+* section status: mentions in past medical/surgical history are historical,
+  in family history family; "history of" inside HPI / chief complaint /
+  subjective does not make a mention historical;
+* ConText runs sentence by sentence (overlong sentences in windows of
+  ``max_sentence_tokens``), so a 2 MB note costs time linear in its length
+  instead of medspaCy's all-pairs modifier comparison over the whole doc.
+"""
+
+# No `from __future__ import annotations`: spaCy validates factory signatures at runtime.
+import itertools
+import math
+from bisect import bisect_right
+from pathlib import Path
+from typing import Iterable
+
+from medspacy.context import ConText, ConTextRule
+from medspacy.context.context_graph import ConTextGraph
+from medspacy.context.context_modifier import ConTextModifier
+from medspacy.common.regex_matcher import RegexMatcher
+from medspacy.common.util import prune_overlapping_matches
+from spacy.language import Language
+from spacy.matcher import Matcher, PhraseMatcher
+from spacy.tokens import Doc, Span
+
+from codesuggest.pipeline.schema import Assertion
+from codesuggest.pipeline.sections import section_of
+
+RULES_PATH = Path(__file__).with_name("resources") / "context_rules.json"
+
+# ConText category -> Assertion fields it sets.
+CATEGORY_FIELDS: dict[str, tuple[str, ...]] = {
+    "NEGATED_EXISTENCE": ("negated",),
+    "POSSIBLE_EXISTENCE": ("possible",),
+    "HYPOTHETICAL": ("possible",),
+    "HISTORICAL": ("historical",),
+    "FAMILY": ("family",),
+    "NEGATED_FAMILY": ("negated", "family"),
+}
+# Section category -> Assertion field every mention in it gets.
+SECTION_FIELDS: dict[str, str] = {
+    "past_medical_history": "historical",
+    "past_surgical_history": "historical",
+    "family_history": "family",
+}
+# Sections where "history of" describes the present illness (rules with metadata {"hpi_neutral": true}).
+PRESENT_ILLNESS_SECTIONS = frozenset({"history_present_illness", "chief_complaint", "subjective"})
+
+# PSEUDO triggers of this category end negation scopes only ("no fever secondary to ...").
+NEGATION_TERMINATE = "NEGATION_TERMINATE"
+# With cross_category_termination, a trigger of these categories ends the scope of a trigger of the key
+# category: "no pneumonia, possible atelectasis", "history of MI, no CHF". Family scopes end only at
+# terminators; a possible trigger does not end a historical one ("history of possible seizures").
+_TERMINATED_BY: dict[str, frozenset[str]] = {
+    "NEGATED_EXISTENCE": frozenset({"POSSIBLE_EXISTENCE", "HYPOTHETICAL", "HISTORICAL", "FAMILY", "NEGATED_FAMILY"}),
+    "POSSIBLE_EXISTENCE": frozenset({"NEGATED_EXISTENCE", "HYPOTHETICAL", "HISTORICAL", "FAMILY", "NEGATED_FAMILY"}),
+    "HYPOTHETICAL": frozenset({"NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HISTORICAL", "FAMILY", "NEGATED_FAMILY"}),
+    "HISTORICAL": frozenset({"NEGATED_EXISTENCE", "FAMILY", "NEGATED_FAMILY"}),
+}
+
+
+def _register_extensions() -> None:
+    if not Span.has_extension("assertion"):
+        Span.set_extension("assertion", default=None)
+
+
+_register_extensions()
+
+
+class _RuleMatcher:
+    """Finds ConTextRule matches: one PhraseMatcher key per rule, whatever its number of wordings.
+
+    A token pattern made only of words (``LOWER`` / ``LOWER IN``, optionally ``"OP": "?"``) is expanded
+    into its wordings (phrase Docs built from the words, no tokenizer call). spaCy's Matcher tries every
+    token pattern at every token (about 14 ms per 400-word note with medspaCy-style patterns); phrase
+    lookups cost well under 1 ms. Other patterns go to spaCy's Matcher or medspaCy's RegexMatcher.
+    """
+
+    def __init__(self, nlp: Language, max_wordings: int = 20000):
+        self.nlp = nlp
+        self.max_wordings = max_wordings
+        self.rules: list[ConTextRule] = []
+        self.rule_map: dict[str, ConTextRule] = {}
+        self._phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
+        self._tokens = Matcher(nlp.vocab)
+        self._regex = RegexMatcher(nlp.vocab)
+        self._has_regex = False
+
+    def add(self, rules: Iterable[ConTextRule]) -> None:
+        for rule in rules:
+            key = f"codesuggest_context_{len(self.rules)}"
+            rule._rule_id = key
+            self.rules.append(rule)
+            self.rule_map[key] = rule
+            if rule.pattern is None:
+                self._phrases.add(key, [self.nlp.make_doc(rule.literal.lower())])
+            elif isinstance(rule.pattern, str):
+                self._regex.add(key, [rule.pattern])
+                self._has_regex = True
+            else:
+                options = _phrase_options(rule.pattern)
+                if options is None or math.prod(len(words) for words in options) > self.max_wordings:
+                    self._tokens.add(key, [rule.pattern])
+                    continue
+                docs = []
+                for words in itertools.product(*options):
+                    words = [word for word in words if word]
+                    if words:
+                        docs.append(Doc(self.nlp.vocab, words=words))
+                self._phrases.add(key, docs)
+
+    def __call__(self, doc: Doc) -> list[tuple[int, int, int]]:
+        matches = list(self._phrases(doc))
+        if len(self._tokens):
+            matches += self._tokens(doc)
+        if self._has_regex:
+            matches += self._regex(doc)
+        return prune_overlapping_matches(matches) if matches else matches
+
+
+class _SentenceConText(ConText):
+    """medspaCy's ConText with a faster rule matcher and its graph built sentence by sentence.
+
+    Scopes, termination and target/modifier edges are medspaCy's (ConTextModifier, ConTextGraph);
+    only the matching and the grouping by sentence differ, so a 2 MB note costs linear time instead
+    of the all-pairs comparison of every modifier of the doc.
+    """
+
+    def __init__(self, nlp: Language, **kwargs):
+        self.matcher = _RuleMatcher(nlp)
+        super().__init__(nlp, **kwargs)
+
+    def add(self, rules) -> None:
+        if isinstance(rules, ConTextRule):
+            rules = [rules]
+        rules = list(rules)
+        for rule in rules:  # what ConText.add does, minus building medspaCy's (slower) matcher
+            if not isinstance(rule, ConTextRule):
+                raise TypeError(f"Rules must type ConTextRule, not {type(rule)}.")
+            for attr in ("allowed_types", "excluded_types", "max_scope", "max_targets"):
+                if getattr(self, attr) is not None and getattr(rule, attr) is None:
+                    setattr(rule, attr, getattr(self, attr))
+            for other in self.terminating_types.get(rule.category.upper(), ()):
+                rule.terminated_by.add(other.upper())
+        self.matcher.add(rules)
+
+    @property
+    def rules(self) -> list[ConTextRule]:
+        return list(self.matcher.rules)
+
+    @property
+    def categories(self) -> set[str]:
+        return {rule.category for rule in self.matcher.rules}
+
+    def graph_edges(self, doc: Doc, targets: list[Span], max_sentence_tokens: int) -> list[tuple[Span, ConTextModifier]]:
+        if not targets:
+            return []
+        bounds = _sentence_bounds(doc, max_sentence_tokens)
+        starts = [start for start, _ in bounds]
+
+        def sentence_index(token_i: int) -> int:
+            return bisect_right(starts, token_i) - 1
+
+        targets_by_sent: dict[int, list[Span]] = {}
+        for target in targets:
+            targets_by_sent.setdefault(sentence_index(target.start), []).append(target)
+        modifiers_by_sent: dict[int, list[ConTextModifier]] = {}
+        for match_id, start, end in self.matcher(doc):
+            index = sentence_index(start)
+            if index not in targets_by_sent:
+                continue
+            rule = self.matcher.rule_map[self.nlp.vocab.strings[match_id]]
+            sent_start, sent_end = bounds[index]
+            end = min(end, sent_end)
+            scope_start, scope_end = _scope(rule, start, end, sent_start, sent_end)
+            modifier = ConTextModifier(rule, start, end, None, scope_start=scope_start, scope_end=scope_end)
+            modifiers_by_sent.setdefault(index, []).append(modifier)
+
+        edges = []
+        for index, modifiers in modifiers_by_sent.items():
+            if self.prune_on_target_overlap:  # before update_scopes, so they do not terminate other modifiers either
+                spans = [(target.start, target.end) for target in targets_by_sent[index]]
+                modifiers = [m for m in modifiers if not any(_overlaps(m.modifier_span, span) for span in spans)]
+            graph = ConTextGraph(targets=targets_by_sent[index], modifiers=modifiers, prune_on_modifier_overlap=self.prune_on_target_overlap)
+            graph.update_scopes()
+            graph.apply_modifiers()
+            edges.extend(graph.edges)
+        return edges
+
+
+def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def _sentence_bounds(doc: Doc, max_tokens: int) -> list[tuple[int, int]]:
+    """Token ranges of the sentences (the whole doc when none are set), cut into windows of ``max_tokens``."""
+    if doc.has_annotation("SENT_START"):
+        sentences = [(sent.start, sent.end) for sent in doc.sents]
+    else:
+        sentences = [(0, len(doc))]
+    bounds = []
+    for start, end in sentences:
+        while end - start > max_tokens:
+            bounds.append((start, start + max_tokens))
+            start += max_tokens
+        bounds.append((start, end))
+    return bounds
+
+
+def _scope(rule: ConTextRule, start: int, end: int, sent_start: int, sent_end: int) -> tuple[int, int]:
+    """The scope medspaCy's ConTextModifier gives a match inside a sentence (see ``ConTextModifier.__set_scope``)."""
+    direction = rule.direction.upper()
+    if direction in ("TERMINATE", "PSEUDO"):
+        # Their own span: medspaCy's tuple_overlaps misses a scope nested inside another, so a
+        # sentence-wide terminator scope would not stop a modifier whose scope is capped by max_scope.
+        return start, end
+    limit = rule.max_scope
+    if direction == "FORWARD":
+        return end, sent_end if limit is None else min(sent_end, end + limit)
+    if direction == "BACKWARD":
+        return (sent_start if limit is None else max(sent_start, start - limit)), start
+    if limit is None:
+        return sent_start, sent_end
+    return max(sent_start, start - limit), min(sent_end, end + limit)
+
+
+def _phrase_options(pattern: list) -> list[list[str]] | None:
+    """Per token, the words it may be ("" when optional); None unless every token is LOWER / LOWER IN, optionally "?"."""
+    options = []
+    for token in pattern:
+        if set(token) - {"OP"} != {"LOWER"} or token.get("OP") not in (None, "?"):
+            return None
+        value = token["LOWER"]
+        if isinstance(value, str):
+            words = [value]
+        elif isinstance(value, dict) and set(value) == {"IN"}:
+            words = list(value["IN"])
+        else:
+            return None
+        options.append(words + ([""] if token.get("OP") == "?" else []))
+    return options
+
+
+def _rules_path(rules: str) -> str:
+    if rules == "codesuggest":
+        return str(RULES_PATH)
+    if rules == "medspacy":
+        return "default"
+    return rules
+
+
+class AssertionDetector:
+    """The ``codesuggest_assertion`` component (see the module docstring)."""
+
+    def __init__(
+        self,
+        nlp: Language,
+        name: str = "codesuggest_assertion",
+        rules: str = "codesuggest",
+        span_key: str = "mentions",
+        max_sentence_tokens: int = 250,
+        cross_category_termination: bool = True,
+        section_status: bool = True,
+    ):
+        self.name = name
+        self.span_key = span_key
+        self.max_sentence_tokens = max_sentence_tokens
+        self.section_status = section_status
+        self.context = _SentenceConText(
+            nlp,
+            name=name,
+            rules=_rules_path(rules),
+            input_span_type="group",
+            span_group_name=span_key,
+            span_attrs=None,
+            prune_on_target_overlap=True,  # a trigger inside a mention neither modifies nor terminates anything
+        )
+        for rule in self.context.rules:
+            if rule.direction in ("TERMINATE", "PSEUDO"):
+                continue
+            if rule.category.startswith("NEGATED"):
+                rule.terminated_by.add(NEGATION_TERMINATE)
+            if cross_category_termination:
+                rule.terminated_by.update(_TERMINATED_BY.get(rule.category, ()))
+
+    def __call__(self, doc: Doc) -> Doc:
+        if self.span_key not in doc.spans or len(doc.spans[self.span_key]) == 0:
+            return doc
+        targets = list(doc.spans[self.span_key])
+        edges = self.context.graph_edges(doc, targets, self.max_sentence_tokens)
+        modifiers: dict[tuple[int, int, str], list[ConTextModifier]] = {}
+        for target, modifier in edges:
+            modifiers.setdefault((target.start, target.end, target.label_), []).append(modifier)
+        for target in targets:
+            found = modifiers.get((target.start, target.end, target.label_), [])
+            target._.modifiers = tuple(found)
+            target._.assertion = self._assertion(target, found)
+        return doc
+
+    def _assertion(self, target: Span, modifiers: Iterable[ConTextModifier]) -> Assertion:
+        section = section_of(target)
+        fields: set[str] = set()
+        for modifier in modifiers:
+            metadata = modifier.rule.metadata or {}
+            if metadata.get("hpi_neutral") and section in PRESENT_ILLNESS_SECTIONS:
+                continue
+            fields.update(CATEGORY_FIELDS.get(modifier.category, ()))
+        if self.section_status and section in SECTION_FIELDS:
+            fields.add(SECTION_FIELDS[section])
+        return Assertion(**{field: True for field in fields})
+
+
+@Language.factory(
+    "codesuggest_assertion",
+    default_config={
+        "rules": "codesuggest",
+        "span_key": "mentions",
+        "max_sentence_tokens": 250,
+        "cross_category_termination": True,
+        "section_status": True,
+    },
+)
+def make_assertion(
+    nlp: Language,
+    name: str,
+    rules: str,
+    span_key: str,
+    max_sentence_tokens: int,
+    cross_category_termination: bool,
+    section_status: bool,
+) -> AssertionDetector:
+    """``rules``: "codesuggest" (packaged rules), "medspacy" (medspaCy's 102 default rules) or a path to a
+    ConText JSON rule file; ``span_key``: the span group of the mentions; ``max_sentence_tokens``: longer
+    sentences are cut into windows of this size; ``cross_category_termination``: a trigger of another
+    category ends a trigger's scope; ``section_status``: apply section-driven historical/family status."""
+    return AssertionDetector(
+        nlp,
+        name=name,
+        rules=rules,
+        span_key=span_key,
+        max_sentence_tokens=max_sentence_tokens,
+        cross_category_termination=cross_category_termination,
+        section_status=section_status,
+    )
+
+
+def assertion_of(span: Span) -> Assertion:
+    """The assertion the ``codesuggest_assertion`` component gave a mention (all False when none)."""
+    value = span._.assertion
+    return value if value is not None else Assertion()
