@@ -130,10 +130,13 @@ def test_two_coders_deciding_the_same_suggestion_concurrently_are_both_recorded(
         assert final == ([] if events[-1].action == "reject" else [coding.FinalCode("ICD10CM", "R07.9", "suggestion", sid)])
 
 
-def test_final_code_set_and_feedback_export(db):
+def test_final_code_set_and_feedback_export(db, monkeypatch):
+    from codesuggest.service import feedback
+
+    monkeypatch.setattr(feedback, "BATCH", 1)  # one note per batch: the batching is exercised
     catalog = real_catalog()
     with db.session() as session:
-        first, second, untouched = _note(session, "first"), _note(session, "second"), _note(session, "open note")
+        first, second, _open = _note(session, "first"), _note(session, "second"), _note(session, "open note")
         D = schemas.DecisionIn
         coding.record_decisions(session, first, [
             D(suggestion_id=first.suggestions[0].id, action="accept"),

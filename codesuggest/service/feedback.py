@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timezone
 
 from sqlalchemy import select
@@ -35,19 +35,19 @@ def _as_datetime(since: datetime | date | str | None) -> datetime | None:
 def iter_feedback(session: Session, since: datetime | date | str | None = None) -> Iterator[dict]:
     """Coded notes (whose latest decision is at or after ``since``), oldest decision first."""
     since_dt = _as_datetime(since)
-    query = select(Note.id, Note.text).where(Note.status == "coded").order_by(Note.coded_at, Note.id)
+    query = select(Note.id).where(Note.status == "coded").order_by(Note.coded_at, Note.id)
     if since_dt is not None:
         query = query.where(Note.coded_at >= since_dt)
-    rows = session.execute(query).all()
-    for start in range(0, len(rows), BATCH):
-        batch = rows[start : start + BATCH]
+    note_ids = list(session.scalars(query))  # ids first: texts are read a batch at a time
+    for start in range(0, len(note_ids), BATCH):
+        ids = note_ids[start : start + BATCH]
+        texts = {row.id: row.text for row in session.execute(select(Note.id, Note.text).where(Note.id.in_(ids)))}
         events: dict[str, list[DecisionEvent]] = defaultdict(list)
-        ids = [r.id for r in batch]
         for event in session.scalars(select(DecisionEvent).where(DecisionEvent.note_id.in_(ids)).order_by(DecisionEvent.id)):
             events[event.note_id].append(event)
-        for row in batch:
-            codes = [{"system": f.system, "code": f.code} for f in final_code_set(events[row.id])]
-            yield {"note_id": row.id, "text": row.text, "codes": codes}
+        for note_id in ids:
+            codes = [{"system": f.system, "code": f.code} for f in final_code_set(events[note_id])]
+            yield {"note_id": note_id, "text": texts[note_id], "codes": codes}
 
 
 def export_feedback(session_or_url: Session | str, since: datetime | date | str | None = None) -> list[dict]:
@@ -62,5 +62,6 @@ def export_feedback(session_or_url: Session | str, since: datetime | date | str 
         engine.dispose()
 
 
-def to_jsonl(examples: Iterator[dict] | list[dict]) -> str:
-    return "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in examples)
+def to_jsonl_lines(examples: Iterable[dict]) -> Iterator[str]:
+    for example in examples:
+        yield json.dumps(example, ensure_ascii=False) + "\n"

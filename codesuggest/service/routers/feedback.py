@@ -1,13 +1,15 @@
-"""Coders' final code sets as training examples (JSONL)."""
+"""Coders' final code sets as training examples (JSONL, streamed)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
 
 from .. import feedback
-from ..dependencies import DataScientist, DbSession
+from ..dependencies import DataScientist, State
 
 router = APIRouter(prefix="/v1/feedback", tags=["feedback"])
 
@@ -15,9 +17,13 @@ router = APIRouter(prefix="/v1/feedback", tags=["feedback"])
 @router.get(
     "/export",
     name="feedback.export",
-    response_class=Response,
+    response_class=StreamingResponse,
     responses={200: {"content": {"application/x-ndjson": {}}, "description": '{"note_id", "text", "codes"} per line'}},
 )
-def export(principal: DataScientist, session: DbSession, since: datetime | None = None) -> Response:
-    body = feedback.to_jsonl(feedback.iter_feedback(session, since))
-    return Response(body, media_type="application/x-ndjson")
+def export(principal: DataScientist, state: State, since: datetime | None = None) -> StreamingResponse:
+    def lines() -> Iterator[str]:
+        # its own session: the stream outlives the request's dependencies
+        with state.db.sessions() as session:
+            yield from feedback.to_jsonl_lines(feedback.iter_feedback(session, since))
+
+    return StreamingResponse(lines(), media_type="application/x-ndjson")
