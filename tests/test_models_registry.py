@@ -209,3 +209,9 @@ def test_load_active_or_default_builds_once_then_reuses(tmp_path, cm_analyzer, c
     manifest_file.write_text(json.dumps({**manifest, "code_set_versions": {"ICD10CM": "2019"}, "params": {"kind": "trained"}}))
     with pytest.raises(CodeSetMismatch):
         load_active_or_default(settings, progress=False)
+
+
+def test_nested_metrics_are_flattened(registry, ranker):
+    version = _save(registry, ranker, metrics={"ICD10CM": {"map": 0.4, "note": "x"}, "n_notes": 250, "skip": None})
+    assert registry.list()[0].metrics == {"ICD10CM.map": 0.4, "n_notes": 250.0}
+    assert registry.show(version)["metrics"] == {"ICD10CM.map": 0.4, "n_notes": 250.0}

@@ -123,6 +123,19 @@ def training_fingerprint(notes: Iterable[Any]) -> str:
     return digest.hexdigest()
 
 
+def flatten_metrics(metrics: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
+    """Numbers only, nested mappings as dotted keys: ``{"ICD10CM": {"map": 0.4}}`` -> ``{"ICD10CM.map": 0.4}``.
+    ``None`` and non-numbers are dropped (they have no place in ``ModelInfo.metrics``)."""
+    flat: dict[str, float] = {}
+    for key, value in metrics.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten_metrics(value, f"{name}."))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            flat[name] = float(value)
+    return flat
+
+
 def new_version(seed: str, now: datetime | None = None) -> str:
     """``YYYYMMDD-HHMM-xxxxxx``: the UTC time, then 6 hex digits of a hash of ``seed`` and a nonce."""
     now = now or datetime.now(timezone.utc)
@@ -174,7 +187,8 @@ def save_model(
     """Write ``ranker`` (and ``extras``: name -> object, each to ``<name>.joblib``) as a new
     version under ``models_dir``; return its directory. Never replaces an existing version.
 
-    ``code_set_versions`` default to the ranker's ``code_set_versions_``.
+    ``code_set_versions`` default to the ranker's ``code_set_versions_``; ``metrics`` may nest
+    (see :func:`flatten_metrics`); ``params`` must be JSON-serialisable (others are written as text).
     """
     models_dir = Path(models_dir)
     code_sets = dict(code_set_versions if code_set_versions is not None else getattr(ranker, "code_set_versions_", {}))
@@ -202,7 +216,7 @@ def save_model(
             "created_at": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "code_set_versions": code_sets,
             "training_fingerprint": training_fingerprint,
-            "metrics": {str(k): float(v) for k, v in (metrics or {}).items()},
+            "metrics": flatten_metrics(metrics or {}),
             "params": dict(params or {}),
             "ranker_class": f"{type(ranker).__module__}.{type(ranker).__qualname__}",
             "packages": package_versions(),
