@@ -193,19 +193,17 @@ def serve(
         )
     import uvicorn
 
+    from .models.registry import load_active_or_default, open_registry
     from .service.app import create_app
 
-    try:
-        from .models import registry as model_registry
-        from .models.registry import load_active_or_default
-    except ImportError as exc:
-        fail(f"the model registry (codesuggest.models.registry) is not available: {exc}")
     settings = _settings(pcs_file, cpt_file)
-    open_registry = getattr(model_registry, "open_registry", None)
-    registry = open_registry(settings) if open_registry else None
-    if registry is None:
-        typer.echo("warning: no model registry (models.registry.open_registry): model activation is off", err=True)
-    service = create_app(settings, suggester_provider=lambda: load_active_or_default(settings), registry=registry)
+    registry = open_registry(settings)
+    service = create_app(
+        settings,
+        suggester_provider=lambda: load_active_or_default(settings),
+        registry=registry,
+        catalog=lambda: registry.resources()[0],  # the catalogue the models use, loaded once per process
+    )
     uvicorn.run(service, host=host, port=port, log_level="info")
 
 

@@ -13,7 +13,7 @@ from codesuggest import cli
 from codesuggest.config import get_settings
 from codesuggest.service.db import Database
 from codesuggest.service.keys import authenticate
-from service_fakes import KeywordSuggester
+from service_fakes import FakeRegistry, KeywordSuggester
 
 
 @pytest.fixture
@@ -56,6 +56,7 @@ def fake_models(monkeypatch):
     """Stands in for codesuggest.models.registry (written by the models engineer) and for uvicorn.run."""
     fake = types.ModuleType("codesuggest.models.registry")
     fake.load_active_or_default = lambda settings: KeywordSuggester("default-1")
+    fake.open_registry = lambda settings: FakeRegistry(KeywordSuggester("default-1"))
     monkeypatch.setitem(sys.modules, "codesuggest.models.registry", fake)
     monkeypatch.setattr(codesuggest.models, "registry", fake, raising=False)
     calls = []
