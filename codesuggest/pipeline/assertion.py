@@ -36,13 +36,12 @@ from medspacy.context import ConText, ConTextRule
 from medspacy.context.context_graph import ConTextGraph
 from medspacy.context.context_modifier import ConTextModifier
 from medspacy.common.regex_matcher import RegexMatcher
-from medspacy.common.util import prune_overlapping_matches
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
 
 from codesuggest.pipeline.schema import Assertion
-from codesuggest.pipeline.sections import section_of
+from codesuggest.pipeline.sections import longest_matches, section_of
 
 RULES_PATH = Path(__file__).with_name("resources") / "context_rules.json"
 
@@ -133,7 +132,7 @@ class _RuleMatcher:
             matches += self._tokens(doc)
         if self._has_regex:
             matches += self._regex(doc)
-        return prune_overlapping_matches(matches) if matches else matches
+        return longest_matches(matches, len(doc)) if matches else matches
 
 
 class _SentenceConText(ConText):

@@ -71,12 +71,31 @@ def build_section_rules(path: Path | str = RULES_PATH) -> list[SectionRule]:
     return rules
 
 
+def longest_matches(matches, length: int) -> list[tuple[int, int, int]]:
+    """Overlapping matches pruned to the longest (ties: the earlier), in order; linear in the matched tokens.
+
+    Same choice as medspaCy's ``prune_overlapping_matches``, whose ``list.pop(0)`` loop is quadratic
+    (minutes on a 2 MB note).
+    """
+    taken = bytearray(length)
+    kept = []
+    for match in sorted(matches, key=lambda m: (m[1] - m[2], m[1])):
+        _, start, end = match[:3]
+        if not any(taken[start:end]):
+            taken[start:end] = b"\x01" * (end - start)
+            kept.append(match)
+    kept.sort(key=lambda m: (m[1], m[2]))
+    return kept
+
+
 class _PositionalSectionizer(Sectionizer):
     """Sectionizer whose start-of-line requirement depends on the rule's metadata."""
 
     def __init__(self, nlp: Language, name: str, rules: Iterable[SectionRule], **kwargs):
         super().__init__(nlp, name=name, rules=None, require_start_line=True, span_attrs=None, **kwargs)
         self.add(list(rules))
+        # Prune in filter_start_lines instead, after dropping misplaced headers (see longest_matches).
+        self._Sectionizer__matcher._prune = False
         self._position = {rule._rule_id: (rule.metadata or {}).get("position", _ANYWHERE) for rule in self.rules}
 
     @staticmethod
@@ -101,7 +120,7 @@ class _PositionalSectionizer(Sectionizer):
             previous = doc[start - 1]
             if _NEWLINE.search(previous.text_with_ws) or (position == _AFTER_BREAK and previous.text in _SEPARATORS):
                 kept.append(match)
-        return kept
+        return longest_matches(kept, len(doc))
 
 
 class SectionDetector:
