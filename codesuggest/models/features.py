@@ -1,0 +1,287 @@
+"""Candidate codes of a note and the features the re-ranker scores them on.
+
+A note's candidates come from four sources:
+
+- ``direct``: codes the pipeline linked to a mention (with the mentions as evidence);
+- ``derived``: the ICD-10-CM category / parent of a direct code, and the 4-character
+  ICD-10-PCS prefix of a direct code (CodiEsp codes about half of its procedures as
+  prefixes); their evidence is that of the codes under them;
+- ``classifier``: the top codes of the note-level text classifier;
+- ``history``: a Z80-Z87 history code for a condition mentioned only as family or past history.
+
+:class:`CodeStats` holds what the training labels say about codes (how often seen,
+how often a pipeline candidate turned out right, how often a prefix is used instead
+of a full code); it is fitted on the training folds only, like everything else.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..pipeline.schema import NoteAnalysis
+
+__all__ = ["CM", "PCS", "FEATURE_NAMES", "CandidateRow", "CodeStats", "build_candidates", "history_code", "parent_codes"]
+
+CM = "ICD10CM"
+PCS = "ICD10PCS"
+SYSTEMS = (CM, PCS)
+EXACT = 0.999
+
+SOURCE_DIRECT, SOURCE_DERIVED, SOURCE_CLASSIFIER, SOURCE_HISTORY = 0, 1, 2, 3
+
+FEATURE_NAMES = (
+    "is_pcs", "source", "max_sim", "mean_sim", "n_mentions", "n_exact", "first_pos", "n_present",
+    "n_negated", "n_possible", "n_historical", "n_family", "frac_asserted", "best_cand_rank", "n_top1",
+    "kind_match", "code_len", "log_train_count", "train_rate", "seen", "log_group_count", "prefix_rate",
+    "cand_precision", "log_cand_count", "clf_prob", "clf_rank", "has_clf", "n_children", "children_max_sim",
+    "pcs_section_b", "pcs_section_0", "n_history_section", "n_note_candidates", "is_category",
+)
+_F = {name: i for i, name in enumerate(FEATURE_NAMES)}
+
+
+def parent_codes(system: str, code: str) -> list[str]:
+    """Coarser codes a coder may use instead: CM category and parent levels, the PCS 4-character prefix."""
+    if system == CM:
+        compact = code.replace(".", "")
+        out = []
+        for n in range(len(compact) - 1, 2, -1):
+            part = compact[:n]
+            out.append(part if n <= 3 else f"{part[:3]}.{part[3:]}")
+        return out
+    if system == PCS and len(code) == 7:
+        return [code[:4]]
+    return []
+
+
+def history_code(code: str, family: bool) -> str | None:
+    """The Z80-Z87 code for a CM condition mentioned as family or personal history (coarse map)."""
+    letter, num = code[0], code[1:3]
+    if family:
+        if letter == "C":
+            return "Z80.9"
+        if letter == "I" and num in {"20", "21", "22", "23", "24", "25"}:
+            return "Z82.49"
+        if letter == "I" and num.startswith("6"):
+            return "Z82.3"
+        if letter == "E" and num in {"10", "11", "13"}:
+            return "Z83.3"
+        if letter == "F":
+            return "Z81.8"
+        return "Z84.89"
+    if letter == "C":
+        return "Z85.9"
+    if letter == "I" and num in {"21", "22"}:
+        return "I25.2"
+    if letter == "I" and num.startswith("6"):
+        return "Z86.73"
+    if letter == "D" and num in {"00", "01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11", "12", "13",
+                                 "14", "15", "16", "17", "18", "19", "20", "21", "22", "23", "24", "25", "26",
+                                 "27", "28", "29", "30", "31", "32", "33", "34", "35", "36", "37", "38", "39",
+                                 "40", "41", "42", "43", "44", "45", "46", "47", "48", "49"}:
+        return "Z86.01"
+    return "Z87.898"
+
+
+@dataclass
+class CodeStats:
+    """What the training labels say about codes; fitted on training folds only."""
+
+    n_notes: int = 0
+    code_count: Counter = field(default_factory=Counter)  # (system, code) -> notes labelled with it
+    group_count: Counter = field(default_factory=Counter)  # (system, group) -> labels in the group
+    exact_group_use: Counter = field(default_factory=Counter)  # (system, group) -> labels that are the group itself
+    cand_count: Counter = field(default_factory=Counter)  # (system, code) -> notes where it was a direct candidate
+    cand_hits: Counter = field(default_factory=Counter)  # ... and a gold code
+    cand_prior: float = 0.1
+
+    @staticmethod
+    def group_of(system: str, code: str) -> str:
+        return code[:3] if system == CM else code[:4]
+
+    @classmethod
+    def fit(cls, analyses: list[NoteAnalysis], labels: list[set[tuple[str, str]]]) -> "CodeStats":
+        stats = cls(n_notes=len(labels))
+        for codes in labels:
+            for system, code in codes:
+                stats.code_count[(system, code)] += 1
+                group = cls.group_of(system, code)
+                stats.group_count[(system, group)] += 1
+                if code.replace(".", "") == group:
+                    stats.exact_group_use[(system, group)] += 1
+        hits = total = 0
+        for analysis, codes in zip(analyses, labels):
+            for key in analysis.candidates():
+                stats.cand_count[key] += 1
+                total += 1
+                if key in codes:
+                    stats.cand_hits[key] += 1
+                    hits += 1
+        stats.cand_prior = (hits + 1) / (total + 10)
+        return stats
+
+    def precision(self, key: tuple[str, str], strength: float = 2.0) -> float:
+        return (self.cand_hits[key] + strength * self.cand_prior) / (self.cand_count[key] + strength)
+
+    def prefix_rate(self, system: str, group: str) -> float:
+        """Share of the labels under ``group`` that are the group itself (smoothed toward 0.5)."""
+        return (self.exact_group_use[(system, group)] + 0.5) / (self.group_count[(system, group)] + 1.0)
+
+
+@dataclass
+class CandidateRow:
+    system: str
+    code: str
+    features: np.ndarray
+    mention_indexes: tuple[int, ...]
+    matched_term: str = ""
+
+
+class _Acc:
+    __slots__ = ("sims", "mentions", "exact", "ranks", "top1", "kind_match", "terms", "source", "children",
+                 "children_sim")
+
+    def __init__(self, source: int):
+        self.sims: list[float] = []
+        self.mentions: list[int] = []
+        self.exact = 0
+        self.ranks: list[int] = []
+        self.top1 = 0
+        self.kind_match = 0
+        self.terms: list[str] = []
+        self.source = source
+        self.children: set[str] = set()
+        self.children_sim = 0.0
+
+
+def build_candidates(
+    analysis: NoteAnalysis,
+    stats: CodeStats,
+    clf_codes: list[tuple[str, str]] | None = None,
+    clf_probs: np.ndarray | None = None,
+    clf_top_n: int = 30,
+) -> list[CandidateRow]:
+    """Every candidate code of one note with its feature vector (``FEATURE_NAMES`` order)."""
+    text_len = max(len(analysis.text), 1)
+    accs: dict[tuple[str, str], _Acc] = {}
+    family_only: dict[tuple[str, str], list[int]] = defaultdict(list)
+    history_src: dict[tuple[str, str], list[int]] = defaultdict(list)
+    mentions = analysis.mentions
+    for i, mention in enumerate(mentions):
+        a = mention.assertion
+        for rank, cand in enumerate(mention.candidates):
+            key = (cand.system, cand.code)
+            acc = accs.get(key)
+            if acc is None:
+                acc = accs[key] = _Acc(SOURCE_DIRECT)
+            acc.sims.append(float(cand.similarity))
+            if not acc.mentions or acc.mentions[-1] != i:
+                acc.mentions.append(i)
+            acc.exact += cand.similarity >= EXACT
+            acc.ranks.append(rank)
+            acc.top1 += rank == 0
+            acc.kind_match += (mention.kind == "diagnosis") == (cand.system == CM)
+            if cand.matched_term:
+                acc.terms.append(cand.matched_term)
+            if cand.system == CM and rank == 0 and (a.family or a.historical):
+                hist = history_code(cand.code, family=a.family)
+                if hist:
+                    history_src[(CM, hist)].append(i)
+    # derived: parents / prefixes of direct codes
+    for (system, code), acc in list(accs.items()):
+        best = max(acc.sims)
+        for parent in parent_codes(system, code):
+            key = (system, parent)
+            pacc = accs.get(key)
+            if pacc is None:
+                pacc = accs[key] = _Acc(SOURCE_DERIVED)
+            if pacc.source == SOURCE_DERIVED:
+                pacc.children.add(code)
+                pacc.children_sim = max(pacc.children_sim, best)
+                for m in acc.mentions:
+                    if m not in pacc.mentions:
+                        pacc.mentions.append(m)
+            else:
+                pacc.children.add(code)
+                pacc.children_sim = max(pacc.children_sim, best)
+    for key, idxs in history_src.items():
+        if key not in accs:
+            acc = accs[key] = _Acc(SOURCE_HISTORY)
+            acc.mentions = sorted(set(idxs))
+    # classifier proposals
+    clf_prob: dict[tuple[str, str], float] = {}
+    clf_rank: dict[tuple[str, str], int] = {}
+    if clf_codes is not None and clf_probs is not None and len(clf_codes):
+        for system in SYSTEMS:
+            cols = [j for j, (s, _) in enumerate(clf_codes) if s == system]
+            if not cols:
+                continue
+            cols_arr = np.asarray(cols)
+            probs = clf_probs[cols_arr]
+            order = np.argsort(-probs, kind="stable")
+            for r, j in enumerate(order):
+                key = clf_codes[cols_arr[j]]
+                clf_prob[key] = float(probs[j])
+                clf_rank[key] = r
+                if r < clf_top_n and key not in accs:
+                    accs[key] = _Acc(SOURCE_CLASSIFIER)
+    n_cands = len(accs)
+    rows = []
+    for (system, code), acc in accs.items():
+        f = np.zeros(len(FEATURE_NAMES), dtype=np.float32)
+        ms = [mentions[i] for i in acc.mentions]
+        f[_F["is_pcs"]] = system == PCS
+        f[_F["source"]] = acc.source
+        if acc.sims:
+            f[_F["max_sim"]] = max(acc.sims)
+            f[_F["mean_sim"]] = sum(acc.sims) / len(acc.sims)
+            f[_F["best_cand_rank"]] = min(acc.ranks)
+        else:
+            f[_F["best_cand_rank"]] = 20
+        f[_F["n_mentions"]] = len(ms)
+        f[_F["n_exact"]] = acc.exact
+        f[_F["first_pos"]] = min((m.start for m in ms), default=text_len) / text_len
+        n_neg = sum(m.assertion.negated for m in ms)
+        n_pos = sum(m.assertion.possible for m in ms)
+        n_hist = sum(m.assertion.historical for m in ms)
+        n_fam = sum(m.assertion.family for m in ms)
+        n_present = sum(not (m.assertion.negated or m.assertion.possible or m.assertion.family or m.assertion.historical) for m in ms)
+        f[_F["n_present"]] = n_present
+        f[_F["n_negated"]] = n_neg
+        f[_F["n_possible"]] = n_pos
+        f[_F["n_historical"]] = n_hist
+        f[_F["n_family"]] = n_fam
+        f[_F["frac_asserted"]] = n_present / len(ms) if ms else -1
+        f[_F["n_top1"]] = acc.top1
+        f[_F["kind_match"]] = acc.kind_match
+        f[_F["code_len"]] = len(code.replace(".", ""))
+        count = stats.code_count[(system, code)]
+        f[_F["log_train_count"]] = math.log1p(count)
+        f[_F["train_rate"]] = count / max(stats.n_notes, 1)
+        f[_F["seen"]] = count > 0
+        group = CodeStats.group_of(system, code)
+        f[_F["log_group_count"]] = math.log1p(stats.group_count[(system, group)])
+        f[_F["prefix_rate"]] = stats.prefix_rate(system, group)
+        f[_F["cand_precision"]] = stats.precision((system, code))
+        f[_F["log_cand_count"]] = math.log1p(stats.cand_count[(system, code)])
+        key = (system, code)
+        f[_F["clf_prob"]] = clf_prob.get(key, 0.0)
+        f[_F["clf_rank"]] = min(clf_rank.get(key, 500), 500)
+        f[_F["has_clf"]] = key in clf_prob
+        f[_F["n_children"]] = len(acc.children)
+        f[_F["children_max_sim"]] = acc.children_sim
+        f[_F["pcs_section_b"]] = system == PCS and code[:1] == "B"
+        f[_F["pcs_section_0"]] = system == PCS and code[:1] == "0"
+        f[_F["n_history_section"]] = sum("history" in m.section for m in ms)
+        f[_F["n_note_candidates"]] = n_cands
+        f[_F["is_category"]] = system == CM and len(code) == 3
+        term = Counter(acc.terms).most_common(1)[0][0] if acc.terms else ""
+        rows.append(CandidateRow(system, code, f, tuple(acc.mentions), term))
+    return rows
+
+
+def feature_index(name: str) -> int:
+    return _F[name]

@@ -1,0 +1,71 @@
+"""A note-level multi-label text classifier: TF-IDF word n-grams + one-vs-rest ridge regression.
+
+It proposes frequent codes that the mention linker misses (machine-translated
+wording, codes implied by the whole case) and gives the re-ranker a
+text-based probability for every code it knows. Only codes with at least
+``min_count`` training notes get a classifier; the rest are left to the
+pipeline's evidence.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.utils.validation import check_is_fitted
+
+__all__ = ["NoteClassifier"]
+
+
+class NoteClassifier(BaseEstimator):
+    """``fit(texts, labels)``; ``predict_proba(texts)`` -> (n_notes, n_codes) scores in [0, 1] over ``codes_``.
+
+    ``labels`` are sets of ``(system, code)`` pairs; ``codes_`` lists the
+    pairs that got a classifier (at least ``min_count`` positive notes).
+    """
+
+    def __init__(self, min_count: int = 2, alpha: float = 1.0, ngram_max: int = 2, min_df: int = 2,
+                 max_features: int = 20_000, random_state: int = 0):
+        self.min_count = min_count
+        self.alpha = alpha
+        self.ngram_max = ngram_max
+        self.min_df = min_df
+        self.max_features = max_features
+        self.random_state = random_state
+
+    def fit(self, texts: list[str], labels: list[set[tuple[str, str]]]) -> "NoteClassifier":
+        counts = Counter(code for codes in labels for code in codes)
+        self.codes_ = sorted(code for code, n in counts.items() if n >= self.min_count)
+        self.vectorizer_ = TfidfVectorizer(
+            ngram_range=(1, self.ngram_max), min_df=self.min_df, max_features=self.max_features,
+            sublinear_tf=True, lowercase=True, dtype=np.float32,
+        )
+        X = self.vectorizer_.fit_transform(texts)
+        Y = np.zeros((len(labels), len(self.codes_)), dtype=np.float64)
+        column = {code: j for j, code in enumerate(self.codes_)}
+        for i, codes in enumerate(labels):
+            for code in codes:
+                j = column.get(code)
+                if j is not None:
+                    Y[i, j] = 1.0
+        # Ridge regression on 0/1 targets in its dual form: one n_notes x n_notes solve for all codes
+        # (n_notes is small next to the vocabulary); with an intercept per code (centred targets).
+        Xd = X.astype(np.float64)
+        K = np.asarray((Xd @ Xd.T).todense())
+        mean = Y.mean(axis=0)
+        alpha = np.linalg.solve(K + self.alpha * np.eye(K.shape[0]), Y - mean)
+        self.coef_ = np.asarray(Xd.T @ alpha, dtype=np.float32)  # (n_features, n_codes)
+        self.intercept_ = mean.astype(np.float32)
+        self.index_ = {code: j for j, code in enumerate(self.codes_)}
+        return self
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        """Per note and code (columns in ``codes_`` order), the classifier's probability (not calibrated)."""
+        check_is_fitted(self, "codes_")
+        if not self.codes_:
+            return np.zeros((len(texts), 0), dtype=np.float32)
+        X = self.vectorizer_.transform(texts)
+        scores = np.asarray(X @ self.coef_, dtype=np.float32) + self.intercept_
+        return np.clip(scores, 0.0, 1.0)

@@ -1,0 +1,325 @@
+"""The trained code ranker: candidates + features -> a re-ranker -> calibrated scores per code.
+
+>>> ranker = CodeRanker(random_state=0).fit(analyses, labels)     # labels: sets of (system, code)
+>>> ranker.rank(new_analyses, top_k=50)                            # list[list[RankedCode]]
+
+Training (all on the training notes; nothing is tuned on dev):
+
+1. The notes are split into ``n_folds`` folds. For each fold, the code statistics
+   (:class:`~codesuggest.models.features.CodeStats`) and the note classifier
+   (:class:`~codesuggest.models.note_classifier.NoteClassifier`) are fitted on the
+   other folds, and the fold's candidates get their features from those: the
+   re-ranker learns from features as they look on unseen notes (a code's training
+   frequency is not leaked into its own label).
+2. The re-ranker (gradient boosting, or logistic regression) is cross-fitted on
+   those rows with the same folds; its out-of-fold scores fit one isotonic (or
+   Platt) calibrator per system, and the per-system decision threshold is the one
+   that maximises micro F1 on them (gold codes that never became candidates count
+   as misses).
+3. The final re-ranker is fitted on all rows; statistics and classifier on all notes.
+
+At ranking time, a code whose every supporting mention is negated or hypothetical
+(and that has no other support) is capped at ``negated_cap`` times its system's
+threshold, so it never becomes a confident suggestion; family / past mentions point to
+Z80-Z87 history codes (candidates of their own) and their condition codes are capped
+the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import KFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_is_fitted
+
+from ..pipeline.schema import NoteAnalysis
+from .features import (
+    FEATURE_NAMES, SOURCE_CLASSIFIER, SOURCE_DERIVED, SOURCE_DIRECT, SOURCE_HISTORY, SYSTEMS, CandidateRow,
+    CodeStats, build_candidates, feature_index,
+)
+from .interface import RankedCode
+from .note_classifier import NoteClassifier
+
+__all__ = ["CodeRanker"]
+
+_SRC = feature_index("source")
+_NPRESENT = feature_index("n_present")
+_NMENT = feature_index("n_mentions")
+_CLF = feature_index("clf_prob")
+_COUNT = feature_index("log_train_count")
+_MAXSIM = feature_index("max_sim")
+_CHILDSIM = feature_index("children_max_sim")
+_NEXACT = feature_index("n_exact")
+_NNEG = feature_index("n_negated")
+_NPOSS = feature_index("n_possible")
+_NFAM = feature_index("n_family")
+_NHIST = feature_index("n_historical")
+
+
+class CodeRanker(BaseEstimator):
+    """Ranks ICD-10-CM / ICD-10-PCS codes for notes from their :class:`NoteAnalysis`.
+
+    Parameters
+    ----------
+    n_folds : cross-fitting folds for features, calibration and thresholds.
+    clf_min_count : a code needs this many training notes to get a text classifier.
+    clf_top_n : classifier codes added as candidates per note and system.
+    clf_alpha : ridge penalty of the text classifier.
+    use_classifier : False leaves the text classifier out (pipeline evidence only).
+    reranker : ``"hgb"`` (HistGradientBoostingClassifier) or ``"logreg"``.
+    max_iter, learning_rate, max_leaf_nodes, min_samples_leaf : for ``"hgb"``.
+    calibration : ``"isotonic"`` or ``"sigmoid"`` (Platt).
+    negated_cap : unsupported negated/hypothetical/family codes score at most this times the threshold.
+    random_state : seed of every random step (folds, classifier, re-ranker).
+    """
+
+    def __init__(
+        self,
+        n_folds: int = 5,
+        clf_min_count: int = 2,
+        clf_top_n: int = 30,
+        clf_alpha: float = 1.0,
+        use_classifier: bool = True,
+        reranker: str = "hgb",
+        max_iter: int = 300,
+        learning_rate: float = 0.05,
+        max_leaf_nodes: int = 31,
+        min_samples_leaf: int = 20,
+        calibration: str = "isotonic",
+        negated_cap: float = 0.5,
+        random_state: int = 0,
+    ):
+        self.n_folds = n_folds
+        self.clf_min_count = clf_min_count
+        self.clf_top_n = clf_top_n
+        self.clf_alpha = clf_alpha
+        self.use_classifier = use_classifier
+        self.reranker = reranker
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.max_leaf_nodes = max_leaf_nodes
+        self.min_samples_leaf = min_samples_leaf
+        self.calibration = calibration
+        self.negated_cap = negated_cap
+        self.random_state = random_state
+
+    # -- fitting -------------------------------------------------------------------------
+    def fit(self, analyses: Sequence[NoteAnalysis], labels: Sequence[set[tuple[str, str]]]) -> "CodeRanker":
+        analyses = list(analyses)
+        labels = [set((str(s), str(c)) for s, c in codes) for codes in labels]
+        if len(analyses) != len(labels):
+            raise ValueError(f"{len(analyses)} analyses but {len(labels)} label sets")
+        if len(analyses) < max(self.n_folds, 2):
+            raise ValueError(f"need at least {max(self.n_folds, 2)} notes to fit, got {len(analyses)}")
+        if not all(isinstance(a, NoteAnalysis) for a in analyses):
+            raise TypeError("analyses must be NoteAnalysis objects")
+        if self.reranker not in ("hgb", "logreg"):
+            raise ValueError(f"reranker must be 'hgb' or 'logreg', not {self.reranker!r}")
+        if self.calibration not in ("isotonic", "sigmoid"):
+            raise ValueError(f"calibration must be 'isotonic' or 'sigmoid', not {self.calibration!r}")
+
+        folds = list(KFold(self.n_folds, shuffle=True, random_state=self.random_state).split(np.arange(len(analyses))))
+        X_parts, y_parts, fold_of, sys_of, note_of = [], [], [], [], []
+        for k, (train_idx, held_idx) in enumerate(folds):
+            stats, clf = self._fit_sources([analyses[i] for i in train_idx], [labels[i] for i in train_idx])
+            held = [analyses[i] for i in held_idx]
+            for i, rows in zip(held_idx, self._candidates(held, stats, clf)):
+                for row in rows:
+                    X_parts.append(row.features)
+                    y_parts.append((row.system, row.code) in labels[i])
+                    fold_of.append(k)
+                    sys_of.append(row.system)
+                    note_of.append(i)
+        X = np.vstack(X_parts).astype(np.float32)
+        y = np.asarray(y_parts, dtype=bool)
+        fold_of = np.asarray(fold_of)
+        sys_of = np.asarray(sys_of)
+        note_of = np.asarray(note_of)
+
+        oof = np.zeros(len(y), dtype=np.float64)
+        for k in range(len(folds)):
+            mask = fold_of == k
+            model = self._new_reranker().fit(X[~mask], y[~mask])
+            oof[mask] = model.predict_proba(X[mask])[:, 1]
+        self.reranker_ = self._new_reranker().fit(X, y)
+
+        self.calibrators_ = {}
+        self.thresholds_ = {}
+        self.oof_scores_ = {}
+        for system in SYSTEMS:
+            mask = sys_of == system
+            if not mask.any() or y[mask].all() or not y[mask].any():
+                continue
+            calibrator = self._new_calibrator().fit(oof[mask], y[mask])
+            self.calibrators_[system] = calibrator
+            calibrated = self._calibrate(calibrator, oof[mask])
+            n_gold = sum(1 for codes in labels for s, _ in codes if s == system)
+            self.thresholds_[system] = _best_f1_threshold(calibrated, y[mask], n_gold)
+            self.oof_scores_[system] = (calibrated, y[mask], note_of[mask])
+        self.oof_candidate_recall_ = {
+            system: float(y[sys_of == system].sum()) / max(1, sum(1 for codes in labels for s, _ in codes if s == system))
+            for system in SYSTEMS
+        }
+
+        self.stats_, self.classifier_ = self._fit_sources(analyses, labels)
+        self.code_set_versions_ = dict(analyses[0].code_set_versions) if analyses else {}
+        self.feature_names_ = FEATURE_NAMES
+        self.n_training_notes_ = len(analyses)
+        return self
+
+    def _fit_sources(self, analyses, labels) -> tuple[CodeStats, NoteClassifier | None]:
+        stats = CodeStats.fit(analyses, labels)
+        clf = None
+        if self.use_classifier:
+            clf = NoteClassifier(min_count=self.clf_min_count, alpha=self.clf_alpha, random_state=self.random_state)
+            clf.fit([a.text for a in analyses], labels)
+        return stats, clf
+
+    def _candidates(self, analyses, stats: CodeStats, clf: NoteClassifier | None) -> list[list[CandidateRow]]:
+        if clf is not None and clf.codes_:
+            probs = clf.predict_proba([a.text for a in analyses])
+            codes = clf.codes_
+        else:
+            probs, codes = None, None
+        return [
+            build_candidates(a, stats, codes, probs[i] if probs is not None else None, self.clf_top_n)
+            for i, a in enumerate(analyses)
+        ]
+
+    def _new_reranker(self):
+        if self.reranker == "hgb":
+            return HistGradientBoostingClassifier(
+                max_iter=self.max_iter, learning_rate=self.learning_rate, max_leaf_nodes=self.max_leaf_nodes,
+                min_samples_leaf=self.min_samples_leaf, early_stopping=False, random_state=self.random_state,
+                categorical_features=[feature_index("source")],
+            )
+        return make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000, random_state=self.random_state))
+
+    def _new_calibrator(self):
+        if self.calibration == "isotonic":
+            return IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
+        return _Platt(self.random_state)
+
+    @staticmethod
+    def _calibrate(calibrator, raw: np.ndarray) -> np.ndarray:
+        return np.clip(np.asarray(calibrator.predict(raw), dtype=np.float64), 0.0, 1.0)
+
+    # -- scoring -------------------------------------------------------------------------
+    def score_candidates(self, analyses: Sequence[NoteAnalysis]) -> list[list[tuple[CandidateRow, float]]]:
+        """Every candidate of every note with its calibrated score (unsorted, uncut)."""
+        check_is_fitted(self, "reranker_")
+        analyses = list(analyses)
+        per_note = self._candidates(analyses, self.stats_, self.classifier_)
+        flat = [row for rows in per_note for row in rows]
+        if not flat:
+            return [[] for _ in analyses]
+        X = np.vstack([row.features for row in flat]).astype(np.float32)
+        raw = self.reranker_.predict_proba(X)[:, 1]
+        systems = np.asarray([row.system for row in flat])
+        scores = np.zeros(len(flat), dtype=np.float64)
+        for system in set(systems.tolist()):
+            mask = systems == system
+            calibrator = self.calibrators_.get(system)
+            scores[mask] = self._calibrate(calibrator, raw[mask]) if calibrator is not None else raw[mask]
+        # tie-break equal calibrated scores (isotonic steps) by the raw score, without changing calibration
+        scores = scores + 1e-6 * raw
+        for j, row in enumerate(flat):
+            scores[j] = self._cap(row, scores[j])
+        out, j = [], 0
+        for rows in per_note:
+            out.append([(row, float(min(max(scores[j + t], 0.0), 1.0))) for t, row in enumerate(rows)])
+            j += len(rows)
+        return out
+
+    def predict_proba(self, analyses: Sequence[NoteAnalysis]) -> list[dict[tuple[str, str], float]]:
+        """Per note, the calibrated probability of every candidate code."""
+        return [{(row.system, row.code): score for row, score in rows} for rows in self.score_candidates(analyses)]
+
+    def _cap(self, row: CandidateRow, score: float) -> float:
+        f = row.features
+        if f[_NMENT] == 0 or f[_NPRESENT] > 0 or int(f[_SRC]) == SOURCE_HISTORY:
+            return score
+        # every supporting mention is negated, hypothetical, family or past history
+        cap = self.negated_cap * self.thresholds_.get(row.system, 0.5)
+        return min(score, cap)
+
+    def rank(self, analyses: Sequence[NoteAnalysis], top_k: int = 50) -> list[list[RankedCode]]:
+        """Per note, the ``top_k`` best codes of each system merged by score, best first."""
+        results = []
+        for rows in self.score_candidates(analyses):
+            rows = sorted(rows, key=lambda rs: (-rs[1], rs[0].system, rs[0].code))
+            kept, per_system = [], {}
+            for row, score in rows:
+                if per_system.get(row.system, 0) >= top_k:
+                    continue
+                per_system[row.system] = per_system.get(row.system, 0) + 1
+                kept.append(RankedCode(row.system, row.code, score, row.mention_indexes, self._reason(row)))
+            results.append(kept)
+        return results
+
+    def _reason(self, row: CandidateRow) -> str:
+        f = row.features
+        parts = []
+        src = int(f[_SRC])
+        n = int(f[_NMENT])
+        if src == SOURCE_DIRECT:
+            how = "exact" if f[_NEXACT] > 0 else f"similar ({f[_MAXSIM]:.2f})"
+            term = f" to '{row.matched_term}'" if row.matched_term else ""
+            parts.append(f"{how} match{term} in {n} mention{'s' if n != 1 else ''}")
+        elif src == SOURCE_DERIVED:
+            parts.append(f"coarser code of linked codes ({n} mention{'s' if n != 1 else ''})")
+        elif src == SOURCE_HISTORY:
+            parts.append("condition mentioned as family or past history")
+        elif src == SOURCE_CLASSIFIER:
+            parts.append("suggested by the note text classifier")
+        flags = [name for name, idx in (("negated", _NNEG), ("possible", _NPOSS), ("family", _NFAM), ("historical", _NHIST)) if f[idx] > 0]
+        if flags:
+            parts.append("mentions " + "/".join(flags))
+        if f[_CLF] >= 0.05:
+            parts.append(f"text classifier p={f[_CLF]:.2f}")
+        count = int(round(math.expm1(f[_COUNT])))
+        parts.append(f"coded in {count} training notes" if count else "never coded in training")
+        return "; ".join(parts)
+
+
+class _Platt:
+    """Platt scaling on the logit of the raw score."""
+
+    def __init__(self, random_state: int):
+        self.random_state = random_state
+
+    def fit(self, raw: np.ndarray, y: np.ndarray) -> "_Platt":
+        self.model_ = LogisticRegression(C=1e6, random_state=self.random_state).fit(_logit(raw)[:, None], y)
+        return self
+
+    def predict(self, raw: np.ndarray) -> np.ndarray:
+        return self.model_.predict_proba(_logit(raw)[:, None])[:, 1]
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=np.float64), 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+def _best_f1_threshold(scores: np.ndarray, y: np.ndarray, n_gold: int) -> float:
+    """The score threshold that maximises micro F1; gold codes never scored count as misses."""
+    if n_gold == 0 or len(scores) == 0:
+        return 0.5
+    order = np.argsort(-scores, kind="stable")
+    s = scores[order]
+    tp = np.cumsum(y[order])
+    made = np.arange(1, len(s) + 1)
+    f1 = 2 * tp / (made + n_gold)
+    # only cut between distinct scores
+    last_of_run = np.r_[s[1:] != s[:-1], True]
+    f1 = np.where(last_of_run, f1, -1)
+    best = int(np.argmax(f1))
+    return float(s[best])
