@@ -58,11 +58,24 @@ def test_negated_mention_is_not_confident(suggester):
     assert not present.needs_review
 
 
-def test_historical_and_family_score_below_present(suggester):
-    present = by_code(suggester.suggest("Pneumonia.", top_k=50))["J18.9"].confidence
-    for note in ("Mother had pneumonia.", "History of pneumonia."):
-        found = by_code(suggester.suggest(note, top_k=50)).get("J18.9")
-        assert found is None or (found.confidence < present and found.needs_review)
+@pytest.mark.parametrize("similarity", [1.0, 0.9, 0.7])
+def test_dictionary_ranker_orders_assertions(cm_catalog, similarity):
+    """present > historical > family > possible > negated; only present clears the threshold."""
+    ranker = DictionaryRanker().fit(catalog=cm_catalog)
+    order = ["present", "historical", "family", "possible", "negated"]
+    scores = []
+    for label in order:
+        assertion = Assertion(**({} if label == "present" else {label: True}))
+        mention = Mention(
+            text="pneumonia", start=0, end=9, kind="diagnosis", section="unknown", sentence_start=0, sentence_end=9,
+            assertion=assertion, candidates=(Candidate("ICD10CM", "J18.9", "Pneumonia", similarity, "pneumonia"),),
+        )
+        (ranked,) = ranker.rank([NoteAnalysis(text="pneumonia", mentions=(mention,))])
+        assert ranked[0].code == "J18.9" and ranked[0].mention_indexes == (0,)
+        scores.append(ranked[0].score)
+    assert scores == sorted(scores, reverse=True) and len(set(scores)) == len(scores)
+    assert all(score < ranker.thresholds_["ICD10CM"] for score in scores[1:])
+    assert (scores[0] >= ranker.thresholds_["ICD10CM"]) == (similarity >= 0.9)
 
 
 # -- settings, thresholds and the review band, with stand-ins for the pipeline and the ranker --
@@ -128,3 +141,17 @@ def test_description_falls_back_to_the_candidate_and_suggest_many_matches_sugges
     assert by_code(one)["99213"].description == "Office visit (candidate wording)"
     assert by_code(one)["99213"].evidence[0].text == "thing"
     assert fake.suggest_many(["one thing", "other thing"]) == [one, fake.suggest("other thing")]
+
+
+def test_dictionary_ranker_prefers_unspecified_over_other_and_billable_over_category(cm_catalog):
+    ranker = DictionaryRanker().fit(catalog=cm_catalog)
+    candidates = tuple(
+        Candidate("ICD10CM", code, cm_catalog.get("ICD10CM", code).description, 0.9, "Pneumonia")
+        for code in ("J18", "J18.8", "J18.9")
+    )
+    mention = Mention(
+        text="Pneumonia", start=0, end=9, kind="diagnosis", section="unknown", sentence_start=0, sentence_end=9,
+        candidates=candidates,
+    )
+    (ranked,) = ranker.rank([NoteAnalysis(text="Pneumonia", mentions=(mention,))])
+    assert [r.code for r in ranked] == ["J18.9", "J18.8", "J18"]

@@ -14,21 +14,23 @@ How a code is scored in one note:
      less for a term found across a window of words, a filler-word variant or
      a nested mention);
    - ``match``: 1.0 when the note uses the code-set wording itself, 0.95 when
-     it is an order-free or synonym match, 0.9 when it went through an
+     it is an order-free or synonym match, 0.95 when it went through an
      abbreviation ("MS" has several long forms);
    - ``assertion`` (:data:`ASSERTION_WEIGHTS`): present 1.0, historical 0.55
      (the code for "history of" is usually a Z code), family 0.3 (a family
      history code, not the condition), possible 0.15 (uncertain diagnoses are
      not coded in outpatient care), negated 0.03;
    - times 0.85 for a non-billable category code (the billable child should
-     rank above it);
+     rank above it), and 0.93 for an "Other ..." code when the mention does
+     not say "other" (a note that just says "pneumonia" is coded with the
+     unspecified code J18.9, not J18.8 "Other pneumonia, ...");
 
 2. the code's raw score is its best mention's value plus 0.05 for each
    further present mention (at most +0.15);
 3. the raw score goes through a fixed monotone piecewise-linear map
    (:data:`CALIBRATION`) onto [0, 0.95]. The knots were set by judgment, not
-   fitted: a present, exact, billable mention maps to 0.85, a negated one to
-   about 0. These are therefore *heuristic* confidences; a model trained on
+   fitted: a present, exact, billable mention maps to 0.85, one at link
+   similarity 0.8 to 0.6, a negated one to about 0. These are therefore *heuristic* confidences; a model trained on
    coded notes replaces them with calibrated ones.
 
 ``thresholds_`` are fixed (:data:`THRESHOLDS`): 0.6 for ICD-10-CM and CPT,
@@ -55,17 +57,19 @@ from .interface import RankedCode
 ASSERTION_WEIGHTS: dict[str, float] = {
     "present": 1.0, "historical": 0.55, "family": 0.3, "possible": 0.15, "negated": 0.03,
 }
-MATCH_WEIGHTS: dict[str, float] = {"wording": 1.0, "term": 0.95, "abbreviation": 0.9}
+MATCH_WEIGHTS: dict[str, float] = {"wording": 1.0, "term": 0.95, "abbreviation": 0.95}
 NONBILLABLE_WEIGHT = 0.85
+OTHER_WEIGHT = 0.93
 EXTRA_MENTION_BONUS = 0.05
 MAX_EXTRA_MENTIONS = 3
 # raw score -> confidence, monotone (np.interp over these knots)
 CALIBRATION: tuple[tuple[float, ...], tuple[float, ...]] = (
     (0.0, 0.1, 0.3, 0.5, 0.7, 0.8, 0.9, 1.0, 1.15),
-    (0.0, 0.01, 0.05, 0.2, 0.4, 0.55, 0.72, 0.85, 0.95),
+    (0.0, 0.01, 0.05, 0.2, 0.45, 0.6, 0.75, 0.85, 0.95),
 )
 THRESHOLDS: dict[str, float] = {"ICD10CM": 0.6, "ICD10PCS": 0.7, "CPT": 0.6}
 _WORDS_RE = re.compile(r"[a-z0-9]+")
+_OTHER_RE = re.compile(r"^other\b|\bother specified\b", re.IGNORECASE)
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -120,6 +124,8 @@ class DictionaryRanker(BaseEstimator):
                 value = cand.similarity * MATCH_WEIGHTS[match] * weight
                 if (cand.system, cand.code) in self.nonbillable_:
                     value *= NONBILLABLE_WEIGHT
+                if "other" not in mention_words and _OTHER_RE.search(cand.description):
+                    value *= OTHER_WEIGHT
                 support.setdefault((cand.system, cand.code), []).append((value, index, label, match))
         ranked = []
         for (system, code), items in support.items():
