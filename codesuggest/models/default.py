@@ -13,9 +13,9 @@ How a code is scored in one note:
    - ``similarity``: the candidate's link similarity (1.0 for a whole term,
      less for a term found across a window of words, a filler-word variant or
      a nested mention);
-   - ``match``: 1.0 when the note uses the code-set wording itself, 0.95 when
-     it is an order-free or synonym match, 0.95 when it went through an
-     abbreviation ("MS" has several long forms);
+   - ``match``: 1.0 when the note uses the code-set wording itself, 0.95 for
+     an order-free or synonym match or one through an abbreviation ("MS" has
+     several long forms);
    - ``assertion`` (:data:`ASSERTION_WEIGHTS`): present 1.0, historical 0.55
      (the code for "history of" is usually a Z code), family 0.3 (a family
      history code, not the condition), possible 0.15 (uncertain diagnoses are
@@ -29,14 +29,15 @@ How a code is scored in one note:
    further present mention (at most +0.15);
 3. the raw score goes through a fixed monotone piecewise-linear map
    (:data:`CALIBRATION`) onto [0, 0.95]. The knots were set by judgment, not
-   fitted: a present, exact, billable mention maps to 0.85, one at link
-   similarity 0.8 to 0.6, a negated one to about 0. These are therefore *heuristic* confidences; a model trained on
-   coded notes replaces them with calibrated ones.
+   fitted: raw 1.0 (a present, exact, billable mention) maps to 0.85, raw
+   0.8 to 0.6, a negated mention to about 0. These are *heuristic*
+   confidences; a model trained on coded notes replaces them with calibrated
+   ones.
 
 ``thresholds_`` are fixed (:data:`THRESHOLDS`): 0.6 for ICD-10-CM and CPT,
 0.7 for ICD-10-PCS (procedure wording matches PCS descriptions less
-precisely). A code with a present, whole-term mention clears them; anything
-negated, uncertain, family or historical does not.
+precisely). A present mention linked at similarity 0.9 or more clears
+them; a negated, uncertain, family or historical one never does.
 
 When the trained :class:`~codesuggest.models.ranker.CodeRanker` supports
 distant supervision from the code descriptions, it can be fitted on those and
