@@ -13,7 +13,8 @@
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from .matcher import match_sentence, sentence_words
+from .linker import ApproximateMatcher
+from .matcher import RawMention, Word, match_sentence, sentence_words, uncovered_runs
 from .resources import load_term_index
 from .schema import Candidate
 
@@ -46,6 +47,9 @@ def split_sentences(doc: Doc) -> Doc:
         "min_similarity": 0.4,
         "sibling_factor": 0.6,
         "max_siblings": 12,
+        "ann_dir": "",
+        "ann_k": 5,
+        "ann_min_similarity": 0.7,
     },
 )
 def make_mention_matcher(
@@ -56,8 +60,14 @@ def make_mention_matcher(
     min_similarity: float,
     sibling_factor: float,
     max_siblings: int,
+    ann_dir: str,
+    ann_k: int,
+    ann_min_similarity: float,
 ):
-    return MentionMatcher(index_path, max_candidates_per_mention, min_similarity, sibling_factor, max_siblings)
+    return MentionMatcher(
+        index_path, max_candidates_per_mention, min_similarity, sibling_factor, max_siblings,
+        ann_dir, ann_k, ann_min_similarity,
+    )
 
 
 class MentionMatcher:
@@ -72,6 +82,9 @@ class MentionMatcher:
         min_similarity: float,
         sibling_factor: float,
         max_siblings: int,
+        ann_dir: str = "",
+        ann_k: int = 5,
+        ann_min_similarity: float = 0.7,
     ):
         if not index_path:
             raise ValueError("codesuggest_mentions needs index_path (see pipeline.resources.ensure_term_index)")
@@ -80,6 +93,7 @@ class MentionMatcher:
         self.min_similarity = min_similarity
         self.sibling_factor = sibling_factor
         self.max_siblings = max_siblings
+        self.approximate = ApproximateMatcher(self.index, ann_dir, ann_k, ann_min_similarity) if ann_dir else None
 
     def add_siblings(self, codes: dict[tuple[str, str], tuple[float, str]]) -> None:
         for (system, code), (score, term) in sorted(codes.items(), key=lambda kv: -kv[1][0])[:3]:
@@ -96,33 +110,48 @@ class MentionMatcher:
 
     def __call__(self, doc: Doc) -> Doc:
         text = doc.text
-        note_abbreviations = {
-            abbr.text: abbr._.long_form.text for abbr in getattr(doc._, "abbreviations", []) or []
-        } if Doc.has_extension("abbreviations") else {}
-        spans = []
+        note_abbreviations = (
+            {abbr.text: abbr._.long_form.text for abbr in doc._.abbreviations}
+            if Doc.has_extension("abbreviations")
+            else {}
+        )
+        raw_mentions: list[RawMention] = []
+        leftovers: list[list[Word]] = []
         for sent in doc.sents:
             words = sentence_words(text, sent.start_char, sent.end_char, note_abbreviations)
-            for raw in match_sentence(words, self.index):
-                self.add_siblings(raw.codes)
-                by_kind: dict[str, list[Candidate]] = {}
-                for (system, code), (similarity, term) in raw.codes.items():
-                    if similarity < self.min_similarity:
-                        continue
-                    kind = "diagnosis" if system == "ICD10CM" else "procedure"
-                    by_kind.setdefault(kind, []).append(
-                        Candidate(system, code, self.index.descriptions.get((system, code), ""), round(similarity, 4), term)
-                    )
-                for kind, candidates in by_kind.items():
-                    span = doc.char_span(raw.start, raw.end, label=kind, alignment_mode="expand")
-                    if span is None:
-                        continue
-                    candidates.sort(key=lambda c: (-c.similarity, len(c.code), c.code))
-                    span._.candidates = tuple(candidates[: self.max_candidates])
-                    if raw.expansions:
-                        span._.expanded = expand_text(text[span.start_char : span.end_char], raw.expansions, note_abbreviations)
-                    spans.append(span)
+            found = match_sentence(words, self.index)
+            raw_mentions += found
+            if self.approximate is not None:
+                leftovers += uncovered_runs(words, found)
+        if self.approximate is not None and leftovers:
+            raw_mentions += self.approximate.match(leftovers)
+        spans = []
+        for raw in raw_mentions:
+            self.add_siblings(raw.codes)
+            spans += self._spans(doc, raw, note_abbreviations)
         doc.spans[MENTIONS] = spans
         return doc
+
+    def _spans(self, doc: Doc, raw: RawMention, note_abbreviations: dict[str, str]) -> list[Span]:
+        """One span per kind (diagnosis, procedure) with its candidates, best first."""
+        by_kind: dict[str, list[Candidate]] = {}
+        for (system, code), (similarity, term) in raw.codes.items():
+            if similarity < self.min_similarity:
+                continue
+            kind = "diagnosis" if system == "ICD10CM" else "procedure"
+            description = self.index.descriptions.get((system, code), "")
+            by_kind.setdefault(kind, []).append(Candidate(system, code, description, round(similarity, 4), term))
+        spans = []
+        for kind, candidates in by_kind.items():
+            span = doc.char_span(raw.start, raw.end, label=kind, alignment_mode="expand")
+            if span is None:
+                continue
+            candidates.sort(key=lambda c: (-c.similarity, len(c.code), c.code))
+            span._.candidates = tuple(candidates[: self.max_candidates])
+            if raw.expansions:
+                span._.expanded = expand_text(span.text, raw.expansions, note_abbreviations)
+            spans.append(span)
+        return spans
 
 
 def expand_text(span_text: str, long_forms: dict[str, str], note_abbreviations: dict[str, str]) -> str:

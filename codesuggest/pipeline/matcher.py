@@ -134,27 +134,36 @@ def match_sentence(words: list[Word], index: TermIndex) -> list[RawMention]:
             if term is not None:
                 mention(i, j).add(term.codes, 1.0, term.text)
     norms = [w.norm for w in words]
-    for p, word in enumerate(words):
-        for key in index.triggered_by(word.norm):
+    present = set(norms)
+    positions: dict[str, list[int]] = {}
+    for q, norm in enumerate(norms):
+        positions.setdefault(norm, []).append(q)
+    for norm in present:
+        for key, needed in index.triggered_by(norm):
+            if not needed <= present:  # cheap set test first: most triggered terms stop here
+                continue
             term = index.terms[key]
             width = len(term.words) + WINDOW_SLACK
-            lo, hi = max(0, p - width), min(n, p + width + 1)
-            positions = []
-            for needed in term.words:
-                best = None
-                for q in range(lo, hi):
-                    if norms[q] == needed and (best is None or abs(q - p) < abs(best - p)):
-                        best = q
-                if best is None:
-                    break
-                positions.append(best)
-            else:
-                i, j = min(positions), max(positions)
+            for p in positions[norm]:
+                span = _window(p, term.words, positions, width)
+                if span is None:
+                    continue
+                i, j = span
                 if words[i].clause == words[j].clause:
-                    span_words = j - i + 1
-                    similarity = 0.95 * len(term.words) / max(span_words, len(term.words))
+                    similarity = 0.95 * len(term.words) / max(j - i + 1, len(term.words))
                     mention(i, j).add(term.codes, similarity, term.text)
     return merge_nested(list(mentions.values()))
+
+
+def _window(p: int, needed: tuple[str, ...], positions: dict[str, list[int]], width: int) -> tuple[int, int] | None:
+    """First and last position of the needed words nearest ``p``, if all lie within ``width``."""
+    lo = hi = p
+    for word in needed:
+        best = min(positions[word], key=lambda q: abs(q - p))
+        if abs(best - p) > width:
+            return None
+        lo, hi = min(lo, best), max(hi, best)
+    return lo, hi
 
 
 def merge_nested(mentions: list[RawMention]) -> list[RawMention]:
@@ -168,3 +177,21 @@ def merge_nested(mentions: list[RawMention]) -> list[RawMention]:
         else:
             kept.append(m)
     return sorted(kept, key=lambda m: (m.start, m.end))
+
+
+def uncovered_runs(words: list[Word], mentions: list[RawMention], max_words: int = 4) -> list[list[Word]]:
+    """Runs of content words that no mention covers, cut at clause breaks and at ``max_words``:
+    what approximate search gets to look at."""
+    covered = [any(m.start <= w.start and w.end <= m.end for m in mentions) for w in words]
+    runs: list[list[Word]] = []
+    current: list[Word] = []
+    for word, is_covered in zip(words, covered):
+        if is_covered or (current and (word.clause != current[-1].clause or len(current) == max_words)):
+            if current:
+                runs.append(current)
+            current = []
+        if not is_covered and len(word.norm) >= 4 and not word.norm.isdigit():
+            current.append(word)
+    if current:
+        runs.append(current)
+    return runs

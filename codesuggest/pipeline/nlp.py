@@ -19,7 +19,7 @@ import scispacy.abbreviation  # noqa: F401  (registers "abbreviation_detector")
 
 from . import components  # noqa: F401  (registers the factories)
 from .components import MENTIONS
-from .resources import ensure_term_index, load_term_index
+from .resources import ensure_ann_index, ensure_term_index, load_term_index
 from .schema import Assertion, Mention, NoteAnalysis
 
 log = logging.getLogger(__name__)
@@ -42,8 +42,16 @@ def _optional_factories() -> dict[str, bool]:
     return available
 
 
-def build_nlp(index_path: Path, *, abbreviations: bool = True, sections: bool = True, assertion: bool = True) -> Language:
-    """The spaCy pipeline: sentences, sections, abbreviations, mentions, assertion."""
+def build_nlp(
+    index_path: Path,
+    ann_dir: Path | None = None,
+    *,
+    abbreviations: bool = True,
+    sections: bool = True,
+    assertion: bool = True,
+) -> Language:
+    """The spaCy pipeline: sentences, sections, abbreviations, mentions (+ approximate search
+    when ``ann_dir`` is given), assertion."""
     factories = _optional_factories()
     nlp = spacy.blank("en")
     nlp.max_length = MAX_TEXT_CHARS + 1
@@ -52,7 +60,7 @@ def build_nlp(index_path: Path, *, abbreviations: bool = True, sections: bool = 
         nlp.add_pipe("codesuggest_sections")
     if abbreviations:
         nlp.add_pipe("abbreviation_detector")
-    nlp.add_pipe("codesuggest_mentions", config={"index_path": str(index_path)})
+    nlp.add_pipe("codesuggest_mentions", config={"index_path": str(index_path), "ann_dir": str(ann_dir or "")})
     if assertion and factories["codesuggest_assertion"]:
         nlp.add_pipe("codesuggest_assertion")
     return nlp
@@ -66,18 +74,21 @@ class Analyzer:
         self.code_set_versions = dict(code_set_versions)
 
     @classmethod
-    def from_catalog(cls, catalog: CodeCatalog, cache_dir: Path, **options: bool) -> "Analyzer":
+    def from_catalog(cls, catalog: CodeCatalog, cache_dir: Path, approximate: bool = True, **options: bool) -> "Analyzer":
+        """Build (once per code-set version, cached under ``cache_dir``) and load the indexes."""
         index_path = ensure_term_index(catalog, cache_dir)
-        return cls(build_nlp(index_path, **options), catalog.versions)
+        ann_dir = ensure_ann_index(index_path) if approximate else None
+        return cls(build_nlp(index_path, ann_dir, **options), catalog.versions)
 
     @classmethod
-    def from_sources(cls, sources: CodeSetSources, cache_dir: Path, **options: bool) -> "Analyzer":
-        return cls.from_catalog(CodeCatalog.load(sources), cache_dir, **options)
+    def from_sources(cls, sources: CodeSetSources, cache_dir: Path, approximate: bool = True, **options: bool) -> "Analyzer":
+        return cls.from_catalog(CodeCatalog.load(sources), cache_dir, approximate, **options)
 
     @classmethod
-    def from_index(cls, index_path: Path, **options: bool) -> "Analyzer":
+    def from_index(cls, index_path: Path, approximate: bool = True, **options: bool) -> "Analyzer":
         """Reuse a built term index without loading the code sets (fast start)."""
-        return cls(build_nlp(index_path, **options), load_term_index(str(index_path)).versions)
+        ann_dir = ensure_ann_index(index_path) if approximate else None
+        return cls(build_nlp(index_path, ann_dir, **options), load_term_index(str(index_path)).versions)
 
     def analyze(self, text: str) -> NoteAnalysis:
         return self._to_analysis(self.nlp(clean_text(text)))

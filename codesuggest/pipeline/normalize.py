@@ -36,6 +36,12 @@ def _load_synonyms() -> tuple[dict[tuple[str, ...], tuple[str, ...]], int]:
         target = tuple(WORD_RE.findall(coded.lower()))
         if source and target:
             table[source] = target
+    # Targets are code-set wording, but must also read as the rest of the code-set text does
+    # after normalisation ("measurement cardiac ..." -> "measurement heart ..."): map each
+    # target word through the one-word pairs once.
+    single = {k[0]: v for k, v in table.items() if len(k) == 1}
+    for source, target in list(table.items()):
+        table[source] = tuple(w for word in target for w in single.get(word, (word,)))
     longest = max((len(k) for k in table), default=1)
     return table, longest
 

@@ -23,7 +23,8 @@ from tqdm import tqdm
 from ..codesets import Code, CodeCatalog, CodeSystem
 from .normalize import bag_key, content_words
 
-_PAREN_RE = re.compile(r"\s*\([^)]*\)")
+_PAREN_RE = re.compile(r"\s*(\([^)]*\)|\[[^\]]*\])")
+_COMMA_HEAD_RE = re.compile(r"^([^,]+),")
 _PCS_TAIL_RE = re.compile(r",.*$|\s+(?:with|using|via)\s+.*$", re.IGNORECASE)
 _SIDE_RE = re.compile(r"\b(right|left|bilateral)\b", re.IGNORECASE)
 MAX_TERM_WORDS = 8
@@ -60,8 +61,13 @@ def term_variants(code: Code, extra: list[str] = ()) -> list[str]:
     if code.system is CodeSystem.ICD10PCS:
         core = _PCS_TAIL_RE.sub("", _PAREN_RE.sub("", code.description))
         variants += [core, _SIDE_RE.sub(" ", core)]
-    elif _SIDE_RE.search(code.description):
-        variants.append(_SIDE_RE.sub(" ", _PAREN_RE.sub("", code.description)))
+    else:
+        plain = _PAREN_RE.sub("", code.description)
+        if _SIDE_RE.search(plain):
+            variants.append(_SIDE_RE.sub(" ", plain))
+        head = _COMMA_HEAD_RE.match(plain)  # "Splenomegaly, not elsewhere classified" -> "Splenomegaly"
+        if head and len(head.group(1).split()) <= 3:
+            variants.append(head.group(1))
     return list(dict.fromkeys(" ".join(v.split()) for v in variants if v.strip()))
 
 
@@ -81,10 +87,10 @@ class TermIndex:
         self.versions = dict(versions)
         df = Counter(w for t in terms.values() for w in t.words)
         self.idf = {w: math.log(len(terms) / n) for w, n in df.items()}
-        by_rarest: dict[str, list[str]] = defaultdict(list)
+        by_rarest: dict[str, list[tuple[str, frozenset[str]]]] = defaultdict(list)
         for key, term in terms.items():
             if len(term.words) >= 2:
-                by_rarest[min(term.words, key=lambda w: (df[w], w))].append(key)
+                by_rarest[min(term.words, key=lambda w: (df[w], w))].append((key, frozenset(term.words)))
         self.by_rarest = dict(by_rarest)
 
     @classmethod
@@ -103,7 +109,7 @@ class TermIndex:
                 if not words or len(words) > MAX_TERM_WORDS:
                     continue
                 key = bag_key(list(words))
-                quality = FILLER_QUALITY if FILLER_RE.search(variant) else 1.0
+                quality = FILLER_QUALITY if FILLER_RE.search(variant) or len(variant) < len(_PAREN_RE.sub("", code.description)) - 1 else 1.0
                 if _SIDE_RE.search(code.description) and not _SIDE_RE.search(variant):
                     quality *= SIDE_QUALITY
                 _keep_best(grouped[key], code.key, quality)
@@ -126,7 +132,8 @@ class TermIndex:
     def get(self, key: str) -> Term | None:
         return self.terms.get(key)
 
-    def triggered_by(self, word: str) -> list[str]:
+    def triggered_by(self, word: str) -> list[tuple[str, frozenset[str]]]:
+        """Terms of two or more words whose rarest word is ``word``, with their word sets."""
         return self.by_rarest.get(word, [])
 
 

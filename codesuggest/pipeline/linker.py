@@ -1,0 +1,115 @@
+"""Approximate candidate search with scispacy's linking machinery over our own knowledge base.
+
+The concepts are the term index's keys (order-free, synonym-normalised,
+stemmed wordings of every code); the knowledge base maps each key to itself
+and the term index maps it to its codes. Mentions that exact and window
+matching missed are looked up here by character-3-gram TF-IDF cosine
+(``CandidateGenerator``), so "hemangiomas" or a misspelt word still find
+their term.
+
+scispacy's ``create_tfidf_ann_index`` stores float16 vectors, which scipy >=
+1.11 refuses, and uses HNSW settings (M=100, efConstruction=2000) that do not
+finish on two cores (STACK.md); :func:`build_ann_index` makes the same
+artefacts (``LinkerPaths`` layout) with float32 vectors and M=16,
+efConstruction=100, so scispacy loads them as it loads its own.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+
+import joblib
+import nmslib
+import numpy
+import scipy.sparse
+from scispacy.candidate_generation import CandidateGenerator, LinkerPaths
+from scispacy.linking_utils import Entity, KnowledgeBase
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from .matcher import RawMention, Word
+from .normalize import bag_key
+from .terminology import TermIndex
+
+log = logging.getLogger(__name__)
+HNSW_PARAMS = {"M": 16, "efConstruction": 100, "post": 0}
+
+
+def build_ann_index(index: TermIndex, out_dir: Path, progress: bool = True) -> Path:
+    """Write the TF-IDF vectorizer, vectors, alias list and HNSW index into ``out_dir`` (atomically)."""
+    out_dir = Path(out_dir)
+    if LinkerPaths.from_directory(out_dir).is_locally_cached() if out_dir.is_dir() else False:
+        return out_dir
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=out_dir.name + ".tmp"))
+    try:
+        paths = LinkerPaths.from_directory(tmp)
+        aliases = sorted(index.terms)
+        vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 3), min_df=2, dtype=numpy.float32)
+        vectors = vectorizer.fit_transform(aliases)
+        keep = numpy.asarray(vectors.sum(axis=1)).reshape(-1) != 0  # nmslib crashes on empty vectors
+        aliases = [a for a, k in zip(aliases, keep) if k]
+        vectors = vectors[keep]
+        if progress:
+            print(f"building the approximate-search index over {len(aliases):,} terms (a few minutes, once)", flush=True)
+        ann = nmslib.init(method="hnsw", space="cosinesimil_sparse", data_type=nmslib.DataType.SPARSE_VECTOR)
+        ann.addDataPointBatch(vectors)
+        ann.createIndex({**HNSW_PARAMS, "indexThreadQty": os.cpu_count() or 1}, print_progress=progress)
+        ann.saveIndex(paths.ann_index)
+        joblib.dump(vectorizer, paths.tfidf_vectorizer)
+        scipy.sparse.save_npz(paths.tfidf_vectors, vectors.astype(numpy.float32))
+        Path(paths.concept_aliases_list).write_text(json.dumps(aliases))
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.replace(tmp, out_dir)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out_dir
+
+
+@lru_cache(maxsize=2)
+def load_candidate_generator(ann_dir: str, ef_search: int = 64) -> CandidateGenerator:
+    paths = LinkerPaths.from_directory(ann_dir)
+    aliases, vectorizer, ann_index = paths.load(ef_search=ef_search)
+    kb = KnowledgeBase(Entity(concept_id=a, canonical_name=a, aliases=[a]) for a in aliases)
+    return CandidateGenerator(ann_index=ann_index, tfidf_vectorizer=vectorizer, ann_concept_aliases_list=aliases, kb=kb)
+
+
+class ApproximateMatcher:
+    """Looks up leftover word runs in the ANN index; remembers phrases it has seen."""
+
+    def __init__(self, index: TermIndex, ann_dir: str, k: int = 5, min_similarity: float = 0.7, cache_size: int = 50_000):
+        self.index = index
+        self.generator = load_candidate_generator(ann_dir)
+        self.k = k
+        self.min_similarity = min_similarity
+        self.cache: dict[str, list[tuple[str, float]]] = {}
+        self.cache_size = cache_size
+
+    def match(self, runs: list[list[Word]]) -> list[RawMention]:
+        queries = [bag_key([w.norm for w in run]) for run in runs]
+        missing = list(dict.fromkeys(q for q in queries if q not in self.cache))
+        if missing:
+            if len(self.cache) > self.cache_size:
+                self.cache.clear()
+            for query, found in zip(missing, self.generator(missing, self.k)):
+                self.cache[query] = [
+                    (c.concept_id, max(c.similarities)) for c in found if max(c.similarities) >= self.min_similarity
+                ]
+        mentions = []
+        for run, query in zip(runs, queries):
+            hits = self.cache[query]
+            if not hits:
+                continue
+            mention = RawMention(run[0].start, run[-1].end)
+            for key, similarity in hits:
+                term = self.index.terms[key]
+                mention.add(term.codes, 0.9 * similarity, term.text)
+            mentions.append(mention)
+        return mentions
