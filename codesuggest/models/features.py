@@ -39,6 +39,7 @@ FEATURE_NAMES = (
     "kind_match", "code_len", "log_train_count", "train_rate", "seen", "log_group_count", "prefix_rate",
     "cand_precision", "log_cand_count", "clf_prob", "clf_rank", "has_clf", "n_children", "children_max_sim",
     "pcs_section_b", "pcs_section_0", "n_history_section", "n_note_candidates", "is_category",
+    "knn_score", "clf_note_rank", "sim_note_rank",
 )
 _F = {name: i for i, name in enumerate(FEATURE_NAMES)}
 
@@ -163,6 +164,7 @@ def build_candidates(
     clf_codes: list[tuple[str, str]] | None = None,
     clf_probs: np.ndarray | None = None,
     clf_top_n: int = 30,
+    knn_scores: np.ndarray | None = None,
 ) -> list[CandidateRow]:
     """Every candidate code of one note with its feature vector (``FEATURE_NAMES`` order)."""
     text_len = max(len(analysis.text), 1)
@@ -214,6 +216,12 @@ def build_candidates(
     # classifier proposals
     clf_prob: dict[tuple[str, str], float] = {}
     clf_rank: dict[tuple[str, str], int] = {}
+    knn: dict[tuple[str, str], float] = {}
+    if clf_codes is not None and knn_scores is not None:
+        for j in np.flatnonzero(knn_scores > 0):
+            knn[clf_codes[j]] = float(knn_scores[j])
+            if clf_codes[j] not in accs:
+                accs[clf_codes[j]] = _Acc(SOURCE_CLASSIFIER)
     if clf_codes is not None and clf_probs is not None and len(clf_codes):
         for system in SYSTEMS:
             cols = [j for j, (s, _) in enumerate(clf_codes) if s == system]
@@ -278,8 +286,19 @@ def build_candidates(
         f[_F["n_history_section"]] = sum("history" in m.section for m in ms)
         f[_F["n_note_candidates"]] = n_cands
         f[_F["is_category"]] = system == CM and len(code) == 3
+        f[_F["knn_score"]] = knn.get(key, 0.0)
         term = Counter(acc.terms).most_common(1)[0][0] if acc.terms else ""
         rows.append(CandidateRow(system, code, f, tuple(acc.mentions), term))
+    # within-note ranks of the classifier score and of the best similarity, per system
+    for name, source in (("clf_note_rank", "clf_prob"), ("sim_note_rank", "max_sim")):
+        for system in SYSTEMS:
+            idx = [i for i, r in enumerate(rows) if r.system == system]
+            if not idx:
+                continue
+            vals = np.asarray([rows[i].features[_F[source]] for i in idx])
+            order = np.argsort(-vals, kind="stable")
+            for r, o in enumerate(order):
+                rows[idx[o]].features[_F[name]] = min(r, 200)
     return rows
 
 

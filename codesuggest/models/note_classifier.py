@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils.validation import check_is_fitted
@@ -27,12 +28,13 @@ class NoteClassifier(BaseEstimator):
     """
 
     def __init__(self, min_count: int = 2, alpha: float = 1.0, ngram_max: int = 2, min_df: int = 2,
-                 max_features: int = 20_000, random_state: int = 0):
+                 max_features: int = 20_000, n_neighbors: int = 10, random_state: int = 0):
         self.min_count = min_count
         self.alpha = alpha
         self.ngram_max = ngram_max
         self.min_df = min_df
         self.max_features = max_features
+        self.n_neighbors = n_neighbors
         self.random_state = random_state
 
     def fit(self, texts: list[str], labels: list[set[tuple[str, str]]]) -> "NoteClassifier":
@@ -58,6 +60,9 @@ class NoteClassifier(BaseEstimator):
         alpha = np.linalg.solve(K + self.alpha * np.eye(K.shape[0]), Y - mean)
         self.coef_ = np.asarray(Xd.T @ alpha, dtype=np.float32)  # (n_features, n_codes)
         self.intercept_ = mean.astype(np.float32)
+        # k nearest training notes (cosine of the TF-IDF vectors): their codes, weighted by similarity
+        self.train_X_ = X
+        self.train_Y_ = sparse.csr_matrix(Y.astype(np.float32))
         self.index_ = {code: j for j, code in enumerate(self.codes_)}
         return self
 
@@ -69,3 +74,16 @@ class NoteClassifier(BaseEstimator):
         X = self.vectorizer_.transform(texts)
         scores = np.asarray(X @ self.coef_, dtype=np.float32) + self.intercept_
         return np.clip(scores, 0.0, 1.0)
+
+    def predict_knn(self, texts: list[str], exclude_self: bool = False) -> np.ndarray:
+        """Per note and code, the similarity-weighted share of its ``n_neighbors`` nearest training notes coded with it."""
+        check_is_fitted(self, "codes_")
+        X = self.vectorizer_.transform(texts)
+        sims = np.asarray((X @ self.train_X_.T).todense(), dtype=np.float32)
+        k = min(self.n_neighbors, sims.shape[1])
+        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        weights = np.zeros_like(sims)
+        rows = np.arange(sims.shape[0])[:, None]
+        weights[rows, top] = sims[rows, top]
+        weights /= np.maximum(weights.sum(axis=1, keepdims=True), 1e-9)
+        return np.asarray(sparse.csr_matrix(weights) @ self.train_Y_.todense(), dtype=np.float32)

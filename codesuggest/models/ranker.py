@@ -39,6 +39,7 @@ from sklearn.model_selection import KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from ..pipeline.schema import NoteAnalysis
 from .features import (
@@ -73,11 +74,14 @@ class CodeRanker(BaseEstimator):
     clf_min_count : a code needs this many training notes to get a text classifier.
     clf_top_n : classifier codes added as candidates per note and system.
     clf_alpha : ridge penalty of the text classifier.
+    n_neighbors : codes of this many most similar training notes become candidates (0: off).
     use_classifier : False leaves the text classifier out (pipeline evidence only).
     reranker : ``"hgb"`` (HistGradientBoostingClassifier) or ``"logreg"``.
     max_iter, learning_rate, max_leaf_nodes, min_samples_leaf : for ``"hgb"``.
     calibration : ``"isotonic"`` or ``"sigmoid"`` (Platt).
     negated_cap : unsupported negated/hypothetical/family codes score at most this times the threshold.
+    n_threads : OpenMP / BLAS threads while fitting and scoring (None: the library default); one thread
+        is the fastest on a shared 2-core machine, where OpenMP threads otherwise spin against other jobs.
     random_state : seed of every random step (folds, classifier, re-ranker).
     """
 
@@ -87,6 +91,7 @@ class CodeRanker(BaseEstimator):
         clf_min_count: int = 2,
         clf_top_n: int = 30,
         clf_alpha: float = 1.0,
+        n_neighbors: int = 10,
         use_classifier: bool = True,
         reranker: str = "hgb",
         max_iter: int = 300,
@@ -95,12 +100,14 @@ class CodeRanker(BaseEstimator):
         min_samples_leaf: int = 20,
         calibration: str = "isotonic",
         negated_cap: float = 0.5,
+        n_threads: int | None = 1,
         random_state: int = 0,
     ):
         self.n_folds = n_folds
         self.clf_min_count = clf_min_count
         self.clf_top_n = clf_top_n
         self.clf_alpha = clf_alpha
+        self.n_neighbors = n_neighbors
         self.use_classifier = use_classifier
         self.reranker = reranker
         self.max_iter = max_iter
@@ -109,10 +116,15 @@ class CodeRanker(BaseEstimator):
         self.min_samples_leaf = min_samples_leaf
         self.calibration = calibration
         self.negated_cap = negated_cap
+        self.n_threads = n_threads
         self.random_state = random_state
 
     # -- fitting -------------------------------------------------------------------------
     def fit(self, analyses: Sequence[NoteAnalysis], labels: Sequence[set[tuple[str, str]]]) -> "CodeRanker":
+        with threadpool_limits(limits=self.n_threads):
+            return self._fit(analyses, labels)
+
+    def _fit(self, analyses: Sequence[NoteAnalysis], labels: Sequence[set[tuple[str, str]]]) -> "CodeRanker":
         analyses = list(analyses)
         labels = [set((str(s), str(c)) for s, c in codes) for codes in labels]
         if len(analyses) != len(labels):
@@ -179,18 +191,20 @@ class CodeRanker(BaseEstimator):
         stats = CodeStats.fit(analyses, labels)
         clf = None
         if self.use_classifier:
-            clf = NoteClassifier(min_count=self.clf_min_count, alpha=self.clf_alpha, random_state=self.random_state)
+            clf = NoteClassifier(min_count=self.clf_min_count, alpha=self.clf_alpha, n_neighbors=max(self.n_neighbors, 1), random_state=self.random_state)
             clf.fit([a.text for a in analyses], labels)
         return stats, clf
 
     def _candidates(self, analyses, stats: CodeStats, clf: NoteClassifier | None) -> list[list[CandidateRow]]:
+        probs = knn = codes = None
         if clf is not None and clf.codes_:
-            probs = clf.predict_proba([a.text for a in analyses])
+            texts = [a.text for a in analyses]
+            probs = clf.predict_proba(texts)
+            knn = clf.predict_knn(texts) if self.n_neighbors else None
             codes = clf.codes_
-        else:
-            probs, codes = None, None
         return [
-            build_candidates(a, stats, codes, probs[i] if probs is not None else None, self.clf_top_n)
+            build_candidates(a, stats, codes, probs[i] if probs is not None else None, self.clf_top_n,
+                             knn[i] if knn is not None else None)
             for i, a in enumerate(analyses)
         ]
 
@@ -216,7 +230,10 @@ class CodeRanker(BaseEstimator):
     def score_candidates(self, analyses: Sequence[NoteAnalysis]) -> list[list[tuple[CandidateRow, float]]]:
         """Every candidate of every note with its calibrated score (unsorted, uncut)."""
         check_is_fitted(self, "reranker_")
-        analyses = list(analyses)
+        with threadpool_limits(limits=self.n_threads):
+            return self._score_candidates(list(analyses))
+
+    def _score_candidates(self, analyses: list[NoteAnalysis]) -> list[list[tuple[CandidateRow, float]]]:
         per_note = self._candidates(analyses, self.stats_, self.classifier_)
         flat = [row for rows in per_note for row in rows]
         if not flat:
