@@ -39,7 +39,7 @@ FEATURE_NAMES = (
     "kind_match", "code_len", "log_train_count", "train_rate", "seen", "log_group_count", "prefix_rate",
     "cand_precision", "log_cand_count", "clf_prob", "clf_rank", "has_clf", "n_children", "children_max_sim",
     "pcs_section_b", "pcs_section_0", "n_history_section", "n_note_candidates", "is_category",
-    "knn_score", "clf_note_rank", "sim_note_rank",
+    "knn_score", "clf_note_rank", "sim_note_rank", "mention_prior_rank", "clf_rel", "knn_rel",
 )
 _F = {name: i for i, name in enumerate(FEATURE_NAMES)}
 
@@ -115,7 +115,9 @@ class CodeStats:
                     stats.exact_group_use[(system, group)] += 1
         hits = total = 0
         for analysis, codes in zip(analyses, labels):
-            for key in analysis.candidates():
+            keys = set(analysis.candidates())
+            keys |= {(system, parent) for system, code in list(keys) for parent in parent_codes(system, code)}
+            for key in keys:
                 stats.cand_count[key] += 1
                 total += 1
                 if key in codes:
@@ -143,7 +145,7 @@ class CandidateRow:
 
 class _Acc:
     __slots__ = ("sims", "mentions", "exact", "ranks", "top1", "kind_match", "terms", "source", "children",
-                 "children_sim")
+                 "children_sim", "prior_rank")
 
     def __init__(self, source: int):
         self.sims: list[float] = []
@@ -156,6 +158,32 @@ class _Acc:
         self.source = source
         self.children: set[str] = set()
         self.children_sim = 0.0
+        self.prior_rank = 50
+
+
+class _ColumnIndex:
+    def __init__(self, codes: list[tuple[str, str]]):
+        self.position = {key: j for j, key in enumerate(codes)}
+        self.system_columns: dict[str, np.ndarray] = {}
+        self.within = np.zeros(len(codes), dtype=np.int64)
+        for system in SYSTEMS:
+            cols = np.asarray([j for j, (s, _) in enumerate(codes) if s == system], dtype=np.int64)
+            if len(cols):
+                self.system_columns[system] = cols
+                self.within[cols] = np.arange(len(cols))
+
+
+_INDEX_CACHE: dict[int, tuple[list, _ColumnIndex]] = {}
+
+
+def _column_index(codes: list[tuple[str, str]]) -> _ColumnIndex:
+    """Column positions of a classifier's codes (cached per code list object)."""
+    cached = _INDEX_CACHE.get(id(codes))
+    if cached is None or cached[0] is not codes:
+        if len(_INDEX_CACHE) > 16:
+            _INDEX_CACHE.clear()
+        cached = _INDEX_CACHE[id(codes)] = (codes, _ColumnIndex(codes))
+    return cached[1]
 
 
 def build_candidates(
@@ -174,6 +202,10 @@ def build_candidates(
     mentions = analysis.mentions
     for i, mention in enumerate(mentions):
         a = mention.assertion
+        # how the mention's candidates compare by how often coders chose them in training
+        by_prior = sorted(range(len(mention.candidates)), key=lambda r: (
+            -stats.precision((mention.candidates[r].system, mention.candidates[r].code)), -mention.candidates[r].similarity, r))
+        prior_rank = {r: p for p, r in enumerate(by_prior)}
         for rank, cand in enumerate(mention.candidates):
             key = (cand.system, cand.code)
             acc = accs.get(key)
@@ -185,6 +217,7 @@ def build_candidates(
             acc.exact += cand.similarity >= EXACT
             acc.ranks.append(rank)
             acc.top1 += rank == 0
+            acc.prior_rank = min(acc.prior_rank, prior_rank[rank])
             acc.kind_match += (mention.kind == "diagnosis") == (cand.system == CM)
             if cand.matched_term:
                 acc.terms.append(cand.matched_term)
@@ -217,25 +250,31 @@ def build_candidates(
     clf_prob: dict[tuple[str, str], float] = {}
     clf_rank: dict[tuple[str, str], int] = {}
     knn: dict[tuple[str, str], float] = {}
-    if clf_codes is not None and knn_scores is not None:
-        for j in np.flatnonzero(knn_scores > 0):
-            knn[clf_codes[j]] = float(knn_scores[j])
-            if clf_codes[j] not in accs:
-                accs[clf_codes[j]] = _Acc(SOURCE_CLASSIFIER)
-    if clf_codes is not None and clf_probs is not None and len(clf_codes):
-        for system in SYSTEMS:
-            cols = [j for j, (s, _) in enumerate(clf_codes) if s == system]
-            if not cols:
-                continue
-            cols_arr = np.asarray(cols)
-            probs = clf_probs[cols_arr]
-            order = np.argsort(-probs, kind="stable")
-            for r, j in enumerate(order):
-                key = clf_codes[cols_arr[j]]
-                clf_prob[key] = float(probs[j])
-                clf_rank[key] = r
-                if r < clf_top_n and key not in accs:
-                    accs[key] = _Acc(SOURCE_CLASSIFIER)
+    clf_prob: dict[tuple[str, str], float] = {}
+    clf_rank: dict[tuple[str, str], int] = {}
+    if clf_codes is not None and len(clf_codes):
+        index = _column_index(clf_codes)
+        if knn_scores is not None:
+            for j in np.flatnonzero(knn_scores > 0):
+                knn[clf_codes[j]] = float(knn_scores[j])
+                if clf_codes[j] not in accs:
+                    accs[clf_codes[j]] = _Acc(SOURCE_CLASSIFIER)
+        if clf_probs is not None:
+            for system, cols in index.system_columns.items():
+                probs = clf_probs[cols]
+                order = np.argsort(-probs, kind="stable")
+                ranks = np.empty(len(order), dtype=np.int64)
+                ranks[order] = np.arange(len(order))
+                for j in order[:clf_top_n]:
+                    key = clf_codes[cols[j]]
+                    if key not in accs:
+                        accs[key] = _Acc(SOURCE_CLASSIFIER)
+                for key in accs:
+                    if key[0] == system:
+                        col = index.position.get(key)
+                        if col is not None:
+                            clf_prob[key] = float(clf_probs[col])
+                            clf_rank[key] = int(ranks[index.within[col]])
     n_cands = len(accs)
     rows = []
     for (system, code), acc in accs.items():
@@ -287,8 +326,16 @@ def build_candidates(
         f[_F["n_note_candidates"]] = n_cands
         f[_F["is_category"]] = system == CM and len(code) == 3
         f[_F["knn_score"]] = knn.get(key, 0.0)
+        f[_F["mention_prior_rank"]] = acc.prior_rank
         term = Counter(acc.terms).most_common(1)[0][0] if acc.terms else ""
         rows.append(CandidateRow(system, code, f, tuple(acc.mentions), term))
+    # scores relative to the note's best, per system
+    for name, source in (("clf_rel", "clf_prob"), ("knn_rel", "knn_score")):
+        for system in SYSTEMS:
+            idx = [i for i, r in enumerate(rows) if r.system == system]
+            top = max((rows[i].features[_F[source]] for i in idx), default=0.0)
+            for i in idx:
+                rows[i].features[_F[name]] = rows[i].features[_F[source]] / top if top > 0 else 0.0
     # within-note ranks of the classifier score and of the best similarity, per system
     for name, source in (("clf_note_rank", "clf_prob"), ("sim_note_rank", "max_sim")):
         for system in SYSTEMS:
