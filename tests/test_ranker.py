@@ -201,7 +201,8 @@ def test_codiesp_dev_map_floors(codiesp_dir, pcs_file, tmp_path_factory):
     pred = pd.DataFrame(rows, columns=["note_id", "code", "system", "score"])
     gold = pd.DataFrame([(n.note_id, c, s) for n in dev for s, c in n.codes], columns=["note_id", "code", "system"])
     report = evaluate(pred, gold, ranker.thresholds_)
-    # measured MAP_FLOOR_NOTE (see BENCHMARKS.md); floors leave room for pipeline changes
-    assert report[CM].map >= 0.40
-    assert report[PCS].map >= 0.40
+    # measured 0.464 (D) and 0.421 (P) on 2025-11-27 (BENCHMARKS.md, "Ranker on CodiEsp dev");
+    # the floors leave room for pipeline changes and seeds
+    assert report[CM].map >= 0.42
+    assert report[PCS].map >= 0.38
     assert report[CM].ece < 0.05 and report[PCS].ece < 0.05

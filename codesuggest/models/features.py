@@ -39,7 +39,7 @@ FEATURE_NAMES = (
     "kind_match", "code_len", "log_train_count", "train_rate", "seen", "log_group_count", "prefix_rate",
     "cand_precision", "log_cand_count", "clf_prob", "clf_rank", "has_clf", "n_children", "children_max_sim",
     "pcs_section_b", "pcs_section_0", "n_history_section", "n_note_candidates", "is_category",
-    "knn_score", "clf_note_rank", "sim_note_rank", "mention_prior_rank", "clf_rel", "knn_rel",
+    "knn_score", "clf_note_rank", "sim_note_rank", "mention_prior_rank", "clf_rel", "knn_rel", "group_prob",
 )
 _F = {name: i for i, name in enumerate(FEATURE_NAMES)}
 
@@ -101,6 +101,7 @@ class CodeStats:
 
     @staticmethod
     def group_of(system: str, code: str) -> str:
+        """The CM category (3 characters) or the PCS 4-character prefix: both are codes CodiEsp uses."""
         return code[:3] if system == CM else code[:4]
 
     @classmethod
@@ -193,6 +194,9 @@ def build_candidates(
     clf_probs: np.ndarray | None = None,
     clf_top_n: int = 30,
     knn_scores: np.ndarray | None = None,
+    group_codes: list[tuple[str, str]] | None = None,
+    group_probs: np.ndarray | None = None,
+    group_top_n: int = 10,
 ) -> list[CandidateRow]:
     """Every candidate code of one note with its feature vector (``FEATURE_NAMES`` order)."""
     text_len = max(len(analysis.text), 1)
@@ -275,6 +279,19 @@ def build_candidates(
                         if col is not None:
                             clf_prob[key] = float(clf_probs[col])
                             clf_rank[key] = int(ranks[index.within[col]])
+    group_prob: dict[tuple[str, str], float] = {}
+    if group_codes is not None and group_probs is not None and len(group_codes):
+        gindex = _column_index(group_codes)
+        for system, cols in gindex.system_columns.items():
+            probs = group_probs[cols]
+            for j in np.argsort(-probs, kind="stable")[:group_top_n]:
+                key = group_codes[cols[j]]
+                if key not in accs:
+                    accs[key] = _Acc(SOURCE_CLASSIFIER)
+        for key in accs:
+            col = gindex.position.get((key[0], CodeStats.group_of(*key)))
+            if col is not None:
+                group_prob[key] = float(group_probs[col])
     n_cands = len(accs)
     rows = []
     for (system, code), acc in accs.items():
@@ -327,6 +344,7 @@ def build_candidates(
         f[_F["is_category"]] = system == CM and len(code) == 3
         f[_F["knn_score"]] = knn.get(key, 0.0)
         f[_F["mention_prior_rank"]] = acc.prior_rank
+        f[_F["group_prob"]] = group_prob.get(key, 0.0)
         term = Counter(acc.terms).most_common(1)[0][0] if acc.terms else ""
         rows.append(CandidateRow(system, code, f, tuple(acc.mentions), term))
     # scores relative to the note's best, per system

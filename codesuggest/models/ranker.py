@@ -74,8 +74,11 @@ class CodeRanker(BaseEstimator):
     clf_min_count : a code needs this many training notes to get a text classifier.
     clf_top_n : classifier codes added as candidates per note and system.
     clf_alpha : ridge penalty of the text classifier.
+    group_top_n : top categories / PCS prefixes of a second classifier (over those groups) added as
+        candidates per note and system (-1: no group classifier feature either).
     n_neighbors : codes of this many most similar training notes become candidates (0: off).
     use_classifier : False leaves the text classifier out (pipeline evidence only).
+    per_system : one re-ranker per code system instead of one shared model.
     reranker : ``"hgb"`` (HistGradientBoostingClassifier) or ``"logreg"``.
     max_iter, learning_rate, max_leaf_nodes, min_samples_leaf : for ``"hgb"``.
     calibration : ``"isotonic"`` or ``"sigmoid"`` (Platt).
@@ -89,9 +92,11 @@ class CodeRanker(BaseEstimator):
         self,
         n_folds: int = 5,
         clf_min_count: int = 2,
-        clf_top_n: int = 100,
+        clf_top_n: int = 50,
         clf_alpha: float = 1.0,
         n_neighbors: int = 10,
+        group_top_n: int = -1,
+        per_system: bool = False,
         use_classifier: bool = True,
         reranker: str = "hgb",
         max_iter: int = 150,
@@ -108,6 +113,8 @@ class CodeRanker(BaseEstimator):
         self.clf_top_n = clf_top_n
         self.clf_alpha = clf_alpha
         self.n_neighbors = n_neighbors
+        self.group_top_n = group_top_n
+        self.per_system = per_system
         self.use_classifier = use_classifier
         self.reranker = reranker
         self.max_iter = max_iter
@@ -159,9 +166,9 @@ class CodeRanker(BaseEstimator):
         oof = np.zeros(len(y), dtype=np.float64)
         for k in range(len(folds)):
             mask = fold_of == k
-            model = self._new_reranker().fit(X[~mask], y[~mask])
-            oof[mask] = model.predict_proba(X[mask])[:, 1]
-        self.reranker_ = self._new_reranker().fit(X, y)
+            model = self._fit_reranker(X[~mask], y[~mask], sys_of[~mask])
+            oof[mask] = self._raw_scores(model, X[mask], sys_of[mask])
+        self.reranker_ = self._fit_reranker(X, y, sys_of)
 
         self.calibrators_ = {}
         self.thresholds_ = {}
@@ -187,26 +194,57 @@ class CodeRanker(BaseEstimator):
         self.n_training_notes_ = len(analyses)
         return self
 
-    def _fit_sources(self, analyses, labels) -> tuple[CodeStats, NoteClassifier | None]:
+    def _fit_sources(self, analyses, labels) -> tuple[CodeStats, tuple[NoteClassifier, NoteClassifier] | None]:
+        """Code statistics, the code-level classifier and one over CM categories / PCS 4-character prefixes."""
         stats = CodeStats.fit(analyses, labels)
         clf = None
         if self.use_classifier:
-            clf = NoteClassifier(min_count=self.clf_min_count, alpha=self.clf_alpha, n_neighbors=max(self.n_neighbors, 1), random_state=self.random_state)
-            clf.fit([a.text for a in analyses], labels)
+            texts = [a.text for a in analyses]
+            codes = NoteClassifier(min_count=self.clf_min_count, alpha=self.clf_alpha,
+                                   n_neighbors=max(self.n_neighbors, 1), random_state=self.random_state)
+            groups = NoteClassifier(min_count=self.clf_min_count, alpha=self.clf_alpha, random_state=self.random_state)
+            codes.fit(texts, labels)
+            groups.fit(texts, [{(s, CodeStats.group_of(s, c)) for s, c in codes_} for codes_ in labels])
+            clf = (codes, groups)
         return stats, clf
 
     def _candidates(self, analyses, stats: CodeStats, clf: NoteClassifier | None) -> list[list[CandidateRow]]:
-        probs = knn = codes = None
-        if clf is not None and clf.codes_:
+        probs = knn = codes = gprobs = gcodes = None
+        if clf is not None and clf[0].codes_:
             texts = [a.text for a in analyses]
-            probs = clf.predict_proba(texts)
-            knn = clf.predict_knn(texts) if self.n_neighbors else None
-            codes = clf.codes_
+            probs = clf[0].predict_proba(texts)
+            knn = clf[0].predict_knn(texts) if self.n_neighbors else None
+            codes = clf[0].codes_
+            if self.group_top_n >= 0 and clf[1].codes_:
+                gprobs, gcodes = clf[1].predict_proba(texts), clf[1].codes_
         return [
             build_candidates(a, stats, codes, probs[i] if probs is not None else None, self.clf_top_n,
-                             knn[i] if knn is not None else None)
+                             knn[i] if knn is not None else None, gcodes,
+                             gprobs[i] if gprobs is not None else None, max(self.group_top_n, 0))
             for i, a in enumerate(analyses)
         ]
+
+    def _fit_reranker(self, X: np.ndarray, y: np.ndarray, systems: np.ndarray):
+        """One model over all systems, or (``per_system``) a dict system -> model."""
+        if not self.per_system:
+            return self._new_reranker().fit(X, y)
+        models = {}
+        for system in SYSTEMS:
+            mask = systems == system
+            if mask.any() and y[mask].any() and not y[mask].all():
+                models[system] = self._new_reranker().fit(X[mask], y[mask])
+        return models
+
+    @staticmethod
+    def _raw_scores(model, X: np.ndarray, systems: np.ndarray) -> np.ndarray:
+        if not isinstance(model, dict):
+            return model.predict_proba(X)[:, 1]
+        raw = np.zeros(len(X), dtype=np.float64)
+        for system, sub in model.items():
+            mask = systems == system
+            if mask.any():
+                raw[mask] = sub.predict_proba(X[mask])[:, 1]
+        return raw
 
     def _new_reranker(self):
         if self.reranker == "hgb":
@@ -239,8 +277,8 @@ class CodeRanker(BaseEstimator):
         if not flat:
             return [[] for _ in analyses]
         X = np.vstack([row.features for row in flat]).astype(np.float32)
-        raw = self.reranker_.predict_proba(X)[:, 1]
         systems = np.asarray([row.system for row in flat])
+        raw = self._raw_scores(self.reranker_, X, systems)
         scores = np.zeros(len(flat), dtype=np.float64)
         for system in set(systems.tolist()):
             mask = systems == system
