@@ -182,7 +182,8 @@ def test_candidates_features_without_classifier(data):
 # -- slow: the real thing -------------------------------------------------------------------
 
 @pytest.mark.slow
-def test_codiesp_dev_map_floors(codiesp_dir, pcs_file, tmp_path_factory):
+def test_codiesp_dev_map_floors(codiesp_dir, pcs_file, request):
+    """Train on CodiEsp train, rank dev (about 1-2 min once the term index is cached)."""
     import pandas as pd
 
     from codesuggest.codesets import CodeCatalog, CodeSetSources
@@ -193,7 +194,8 @@ def test_codiesp_dev_map_floors(codiesp_dir, pcs_file, tmp_path_factory):
     from codesuggest.training.train import predict_rows, train_model
 
     catalog = CodeCatalog.load(CodeSetSources(pcs_file=pcs_file))
-    analyzer = Analyzer.from_index(ensure_term_index(catalog, tmp_path_factory.getbasetemp().parent / "cs-cache"))
+    # the same index cache as tests/test_pipeline.py (a few minutes to build the first time)
+    analyzer = Analyzer.from_index(ensure_term_index(catalog, request.config.cache.mkdir("codesuggest-index")))
     del catalog
     train, dev = load_codiesp(codiesp_dir / "train"), load_codiesp(codiesp_dir / "dev")
     ranker = train_model([train], analyzer, {"random_state": 0}, progress=False)
