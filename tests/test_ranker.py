@@ -208,3 +208,15 @@ def test_codiesp_dev_map_floors(codiesp_dir, pcs_file, request):
     assert report[CM].map >= 0.42
     assert report[PCS].map >= 0.38
     assert report[CM].ece < 0.05 and report[PCS].ece < 0.05
+
+
+def test_clone_and_joblib_roundtrip(fitted, data, tmp_path):
+    import joblib
+    from sklearn.base import clone
+
+    assert clone(fitted).get_params() == fitted.get_params()
+    path = tmp_path / "ranker.joblib"
+    joblib.dump(fitted, path)
+    loaded = joblib.load(path)
+    analyses, _ = data
+    assert loaded.rank(analyses[:3]) == fitted.rank(analyses[:3])
