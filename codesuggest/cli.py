@@ -14,6 +14,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from .codesets import CodeCatalog
 from .config import Settings, get_settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="NLP-assisted medical coding suggestions.")
@@ -43,6 +44,30 @@ CptOption = Annotated[Optional[Path], typer.Option("--cpt-file", help="your lice
 @app.callback()
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+@codesets_app.command("build")
+def codesets_build(
+    pcs_file: PcsOption = None,
+    cpt_file: CptOption = None,
+    approximate: Annotated[bool, typer.Option(help="also build the approximate-search index (minutes, once)")] = True,
+) -> None:
+    """Load the code sets and build (or reuse) the cached indexes for their versions."""
+    from .codesets import CodeFileError
+    from .pipeline.resources import ensure_ann_index, ensure_term_index
+
+    settings = _settings(pcs_file, cpt_file)
+    try:
+        catalog = CodeCatalog.load(settings.code_set_sources())
+    except CodeFileError as exc:
+        fail(str(exc))
+    index_path = ensure_term_index(catalog, settings.cache_dir)
+    typer.echo(f"term index: {index_path}")
+    if approximate:
+        typer.echo(f"approximate-search index: {ensure_ann_index(index_path)}")
+    for system in catalog.systems:
+        count = sum(1 for _ in catalog.codes_of(system))
+        typer.echo(f"{system.value}: {count:,} codes ({catalog.versions[system.value]})")
 
 
 def run() -> None:
@@ -416,3 +441,75 @@ def extract(
         candidates = ", ".join(f"{c.code} {c.similarity:.2f}" for c in m.candidates[:5])
         typer.echo(f"{m.start}-{m.end}\t{m.kind}\t{m.section}\t{m.assertion.label}\t{m.text!r}\t{candidates}")
     typer.echo(f"{len(analysis.mentions)} mention(s)", err=True)
+
+
+# --- codesuggest train (training/workflow.py) -----------------------------------
+
+
+@app.command()
+def train(
+    data: Annotated[
+        list[str],
+        typer.Option("--data", help="codiesp:DIR, jsonl:FILE, csv:FILE, parquet:FILE or feedback:DATABASE_URL; repeatable"),
+    ],
+    out: Annotated[
+        Optional[Path], typer.Option("--out", help="models folder to save the version in [default: DATA_DIR/models]")
+    ] = None,
+    activate: Annotated[bool, typer.Option("--activate", help="make the new version the active model once saved")] = False,
+    seed: Annotated[int, typer.Option("--seed", help="seed of every random step (same data + seed -> same model)")] = 0,
+    params: Annotated[Optional[str], typer.Option("--params", help='CodeRanker parameters as JSON, e.g. \'{"max_iter": 100}\'')] = None,
+    pcs_file: PcsOption = None,
+    cpt_file: CptOption = None,
+) -> None:
+    """Train the code ranker on coded notes and save it as a new model version (printed on stdout).
+
+    The version is written atomically: an interrupted run leaves the existing versions and the
+    active model untouched. Metrics in the manifest are out-of-fold on the training notes."""
+    from .models.artifact import MANIFEST, ManifestFormatError, ModelLoadError, read_manifest
+    from .models.registry import FileModelRegistry
+    from .training.datasets import DatasetError
+    from .training.workflow import load_training_data, train_and_save
+
+    settings = _settings(pcs_file, cpt_file)
+    models_dir = out or settings.models_dir
+    if models_dir.exists() and not models_dir.is_dir():
+        fail(f"--out {models_dir}: not a folder")
+    if (models_dir / MANIFEST).is_file():
+        try:
+            manifest = read_manifest(models_dir)
+        except ManifestFormatError as exc:
+            fail(f"--out {models_dir} is a model version directory, and an unusable one: {exc}")
+        fail(
+            f"--out {models_dir} is the model version directory {manifest['version']}; "
+            f"give the models folder that holds versions (e.g. {models_dir.parent})"
+        )
+    try:
+        ranker_params = json.loads(params) if params else {}
+    except json.JSONDecodeError as exc:
+        fail(f"--params: not JSON ({exc.msg})")
+    if not isinstance(ranker_params, dict):
+        fail("--params: expected a JSON object")
+
+    from .models.registry import shared_resources
+
+    catalog, analyzer = shared_resources(settings.code_set_sources(), settings.cache_dir)
+    try:
+        training_data = load_training_data(data, catalog)
+    except DatasetError as exc:
+        fail(str(exc))
+    typer.echo(training_data.summary(), err=True)
+    registry = FileModelRegistry(models_dir, settings=settings, analyzer=analyzer, catalog=catalog)
+    try:
+        result = train_and_save(training_data, analyzer, registry, seed=seed, params=ranker_params, activate=activate)
+    except (TypeError, ValueError) as exc:  # bad --params, too few notes to cross-fit
+        fail(f"training failed: {exc}")
+    except (OSError, ModelLoadError) as exc:
+        fail(f"cannot save the model in {models_dir}: {exc}")
+    oof = " ".join(f"{k.removeprefix('oof.')}={v:.3f}" for k, v in sorted(result.metrics.items())
+                   if k.startswith("oof.") and k.endswith((".map", ".f1")))
+    typer.echo(
+        f"saved model {result.version} in {models_dir} ({len(training_data.notes)} notes, {result.seconds:.0f} s; "
+        f"out-of-fold {oof}){'; active' if activate else ''}",
+        err=True,
+    )
+    typer.echo(result.version)

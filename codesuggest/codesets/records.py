@@ -37,7 +37,7 @@ class InvalidCode(ValueError):
     """A string that cannot be a code of the given system."""
 
 
-_CM_RE = re.compile(r"^[A-Z][0-9][0-9A-Z]{1,5}$")
+_CM_RE = re.compile(r"^[A-Z][0-9A-Z][0-9A-Z]{1,5}$")  # FY2026 has letters second too (QA0)
 _PCS_RE = re.compile(r"^[0-9A-HJ-NP-Z]{1,7}$")  # PCS never uses the letters I and O
 _CPT_RE = re.compile(r"^[0-9]{4}[0-9FTMU]$")
 

@@ -196,13 +196,19 @@ class _SentenceConText(ConText):
         edges = []
         for index, modifiers in modifiers_by_sent.items():
             if self.prune_on_target_overlap:  # before update_scopes, so they do not terminate other modifiers either
-                spans = [(target.start, target.end) for target in targets_by_sent[index]]
+                # A status mention ("family history of colon cancer" -> Z80.0) is made of trigger
+                # words: its trigger must still reach the condition nested inside it.
+                spans = [(t.start, t.end) for t in targets_by_sent[index] if not _is_status(t)]
                 modifiers = [m for m in modifiers if not any(_overlaps(m.modifier_span, span) for span in spans)]
-            graph = ConTextGraph(targets=targets_by_sent[index], modifiers=modifiers, prune_on_modifier_overlap=self.prune_on_target_overlap)
+            graph = ConTextGraph(targets=targets_by_sent[index], modifiers=modifiers, prune_on_modifier_overlap=False)
             graph.update_scopes()
             graph.apply_modifiers()
             edges.extend(graph.edges)
         return edges
+
+
+def _is_status(span: Span) -> bool:
+    return Span.has_extension("is_status") and bool(span._.is_status)
 
 
 def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:

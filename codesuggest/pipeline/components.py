@@ -23,6 +23,8 @@ if not Span.has_extension("candidates"):
     Span.set_extension("candidates", default=())
 if not Span.has_extension("expanded"):
     Span.set_extension("expanded", default=None)
+if not Span.has_extension("is_status"):
+    Span.set_extension("is_status", default=False)  # its best candidates are Z codes (history, status)
 
 _SENT_END = frozenset(".?!")
 
@@ -49,7 +51,7 @@ def split_sentences(doc: Doc) -> Doc:
         "max_siblings": 12,
         "ann_dir": "",
         "ann_k": 5,
-        "ann_min_similarity": 0.7,
+        "ann_min_similarity": 0.8,
     },
 )
 def make_mention_matcher(
@@ -115,6 +117,7 @@ class MentionMatcher:
             if Doc.has_extension("abbreviations")
             else {}
         )
+        headers = [(t.start_char, t.end_char) for t in doc._.section_titles] if Doc.has_extension("section_titles") else []
         raw_mentions: list[RawMention] = []
         leftovers: list[list[Word]] = []
         for sent in doc.sents:
@@ -127,6 +130,8 @@ class MentionMatcher:
             raw_mentions += self.approximate.match(leftovers)
         spans = []
         for raw in raw_mentions:
+            if any(start < raw.end and raw.start < end for start, end in headers):
+                continue  # "HISTORY OF PRESENT ILLNESS:" is a header, not an illness
             self.add_siblings(raw.codes)
             spans += self._spans(doc, raw, note_abbreviations)
         doc.spans[MENTIONS] = spans
@@ -148,6 +153,7 @@ class MentionMatcher:
                 continue
             candidates.sort(key=lambda c: (-c.similarity, len(c.code), c.code))
             span._.candidates = tuple(candidates[: self.max_candidates])
+            span._.is_status = raw.is_status()
             if raw.expansions:
                 span._.expanded = expand_text(span.text, raw.expansions, note_abbreviations)
             spans.append(span)

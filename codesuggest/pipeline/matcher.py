@@ -51,6 +51,13 @@ class RawMention:
             if score > self.codes.get((system, code), (0.0, ""))[0]:
                 self.codes[(system, code)] = (score, term)
 
+    def is_status(self) -> bool:
+        """Its best candidates are Z codes (history, status, encounter), not a condition."""
+        if not self.codes:
+            return False
+        best = max(score for score, _ in self.codes.values())
+        return any(sys_ == "ICD10CM" and code.startswith("Z") and score >= best for (sys_, code), (score, _) in self.codes.items())
+
     def contains(self, other: "RawMention") -> bool:
         return self.start <= other.start and other.end <= self.end
 
@@ -168,10 +175,14 @@ def _window(p: int, needed: tuple[str, ...], positions: dict[str, list[int]], wi
 
 def merge_nested(mentions: list[RawMention]) -> list[RawMention]:
     """Keep the outermost spans; a span inside another gives its candidates to the smallest one
-    that contains it ("chest pain" keeps "pain" -> R52 as a weaker candidate)."""
+    that contains it ("chest pain" keeps "pain" -> R52 as a weaker candidate).
+
+    A status mention (ICD-10-CM Z codes: "family history of colon cancer" -> Z80.0) keeps
+    the condition inside it as a mention of its own, so that ConText can mark the
+    condition as family or historical while the Z code stays present."""
     kept: list[RawMention] = []
     for m in sorted(mentions, key=lambda m: (m.start - m.end, m.start)):
-        containers = [k for k in kept if k.contains(m)]
+        containers = [k for k in kept if k.contains(m) and not k.is_status()]
         if containers:
             min(containers, key=lambda k: k.end - k.start).absorb(m)
         else:

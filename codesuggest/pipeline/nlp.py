@@ -98,7 +98,7 @@ class Analyzer:
             yield self._to_analysis(doc)
 
     def _to_analysis(self, doc: Doc) -> NoteAnalysis:
-        section_of, assertion_of = _readers()
+        section_of, sections_of, assertion_of = _readers()
         mentions = []
         for span in doc.spans.get(MENTIONS, []):
             sent = span.sent
@@ -117,19 +117,24 @@ class Analyzer:
                 )
             )
         mentions.sort(key=lambda m: (m.start, m.end, m.kind))
-        return NoteAnalysis(text=doc.text, mentions=tuple(mentions), code_set_versions=self.code_set_versions)
+        return NoteAnalysis(
+            text=doc.text,
+            mentions=tuple(mentions),
+            sections=sections_of(doc) if sections_of else (),
+            code_set_versions=self.code_set_versions,
+        )
 
 
 def _readers():
     try:
-        from .sections import section_of
+        from .sections import section_of, sections_of
     except ImportError:
-        section_of = None
+        section_of = sections_of = None
     try:
         from .assertion import assertion_of
     except ImportError:
         assertion_of = None
-    return section_of, assertion_of
+    return section_of, sections_of, assertion_of
 
 
 def clean_text(text: str) -> str:

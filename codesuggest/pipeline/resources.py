@@ -21,7 +21,7 @@ from ..codesets import CodeCatalog
 from .terminology import TermIndex
 
 log = logging.getLogger(__name__)
-TERM_INDEX_FORMAT = 8
+TERM_INDEX_FORMAT = 9
 
 
 def versions_key(versions: dict[str, str]) -> str:
@@ -65,9 +65,11 @@ def ensure_ann_index(index_path: Path, progress: bool = True) -> Path:
     """The approximate-search index beside a term index (``ann-<same key>/``), built if missing."""
     from .linker import build_ann_index
 
+    from scispacy.candidate_generation import LinkerPaths
+
     index_path = Path(index_path)
     ann_dir = index_path.with_name(index_path.stem.replace("terms-", "ann-"))
-    if not ann_dir.is_dir():
+    if not (ann_dir.is_dir() and LinkerPaths.from_directory(ann_dir).is_locally_cached()):
         log.info("building the approximate-search index in %s", ann_dir)
         build_ann_index(load_term_index(str(index_path)), ann_dir, progress=progress)
     return ann_dir

@@ -32,6 +32,7 @@ MAX_TERM_WORDS = 8
 
 FILLER_RE = re.compile(r"\b(other|unspecified|specified|nos|nec)\b", re.IGNORECASE)
 SIDE_QUALITY = 0.9  # a wording that only matched once the side (right/left/bilateral) was dropped
+HEAD_QUALITY = 0.9  # the part before the first comma ("Splenomegaly, not elsewhere classified")
 FILLER_QUALITY = 0.9  # a wording that only matched once "other", "unspecified"... were dropped
 DEFAULT_CHILD_QUALITY = 0.85  # the billable "unspecified" child of a matched category
 
@@ -54,21 +55,28 @@ def curated_aliases() -> dict[tuple[str, str], list[str]]:
     return table
 
 
-def term_variants(code: Code, extra: list[str] = ()) -> list[str]:
-    """The wordings a note may use for this code (before normalisation)."""
-    variants = [code.description, *code.aliases, *extra]
-    variants.append(_PAREN_RE.sub("", code.description))
+def term_variants(code: Code, extra: list[str] = ()) -> list[tuple[str, float]]:
+    """The wordings a note may use for this code (before normalisation), each with a quality:
+    1.0 for the code's own wording, less for a wording that dropped part of it."""
+    plain = _PAREN_RE.sub("", code.description)
+    variants = [(code.description, 1.0), *((a, 1.0) for a in (*code.aliases, *extra)), (plain, 1.0)]
     if code.system is CodeSystem.ICD10PCS:
-        core = _PCS_TAIL_RE.sub("", _PAREN_RE.sub("", code.description))
-        variants += [core, _SIDE_RE.sub(" ", core)]
+        core = _PCS_TAIL_RE.sub("", plain)
+        variants += [(core, 1.0), (_SIDE_RE.sub(" ", core), SIDE_QUALITY)]
     else:
-        plain = _PAREN_RE.sub("", code.description)
         if _SIDE_RE.search(plain):
-            variants.append(_SIDE_RE.sub(" ", plain))
+            variants.append((_SIDE_RE.sub(" ", plain), SIDE_QUALITY))
         head = _COMMA_HEAD_RE.match(plain)  # "Splenomegaly, not elsewhere classified" -> "Splenomegaly"
-        if head and len(head.group(1).split()) <= 3:
-            variants.append(head.group(1))
-    return list(dict.fromkeys(" ".join(v.split()) for v in variants if v.strip()))
+        if head and len(head.group(1).split()) <= 3 and code.code[0] not in "VWXY":  # not external causes
+            variants.append((head.group(1), HEAD_QUALITY))
+    best: dict[str, float] = {}
+    for text, quality in variants:
+        text = " ".join(text.split())
+        if FILLER_RE.search(text):
+            quality *= FILLER_QUALITY
+        if text and quality > best.get(text, 0.0):
+            best[text] = quality
+    return list(best.items())
 
 
 class TermIndex:
@@ -104,14 +112,11 @@ class TermIndex:
         if progress:
             codes = tqdm(codes, total=len(catalog), desc="term index", unit="code")
         for code in codes:
-            for variant in term_variants(code, curated.get(code.key, [])):
+            for variant, quality in term_variants(code, curated.get(code.key, [])):
                 words = tuple(dict.fromkeys(content_words(variant)))
                 if not words or len(words) > MAX_TERM_WORDS:
                     continue
                 key = bag_key(list(words))
-                quality = FILLER_QUALITY if FILLER_RE.search(variant) or len(variant) < len(_PAREN_RE.sub("", code.description)) - 1 else 1.0
-                if _SIDE_RE.search(code.description) and not _SIDE_RE.search(variant):
-                    quality *= SIDE_QUALITY
                 _keep_best(grouped[key], code.key, quality)
                 for child in defaults.get(code.key, ()):
                     _keep_best(grouped[key], child, quality * DEFAULT_CHILD_QUALITY)

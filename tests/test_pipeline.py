@@ -1,0 +1,133 @@
+"""The clinical-text pipeline: note -> mentions (section, assertion, abbreviation) -> candidate codes."""
+
+from __future__ import annotations
+
+import pytest
+
+from codesuggest.codesets import CodeCatalog, CodeSetSources
+from codesuggest.pipeline.nlp import Analyzer, EmptyNoteError, MAX_TEXT_CHARS
+
+
+@pytest.fixture(scope="session")
+def full_analyzer(pcs_file, request):
+    """ICD-10-CM + ICD-10-PCS with approximate search; indexes cached in pytest's cache folder
+    (a few minutes the first time, seconds afterwards)."""
+    cache = request.config.cache.mkdir("codesuggest-index")
+    return Analyzer.from_catalog(CodeCatalog.load(CodeSetSources(pcs_file=pcs_file)), cache)
+
+
+def mention(analysis, text):
+    found = [m for m in analysis.mentions if m.text == text]
+    assert found, f"no mention {text!r} in {[m.text for m in analysis.mentions]}"
+    return found[0]
+
+
+def codes(m, n=None):
+    return [c.code for c in m.candidates[:n]]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "span", "status"),
+    [
+        ("The patient denies chest pain.", "chest pain", "negated"),
+        ("His mother had breast cancer.", "breast cancer", "family"),
+        ("He has a history of MI.", "MI", "historical"),
+        ("Rule out pneumonia.", "pneumonia", "possible"),
+        ("Acute appendicitis was confirmed at surgery.", "Acute appendicitis", "present"),
+    ],
+)
+def test_assertion_status(cm_analyzer, sentence, span, status):
+    assert mention(cm_analyzer.analyze(sentence), span).assertion.label == status
+
+
+def test_abbreviations_are_expanded_and_linked(cm_analyzer):
+    analysis = cm_analyzer.analyze("Past history: HTN and DM2, both well controlled.")
+    htn, dm2 = mention(analysis, "HTN"), mention(analysis, "DM2")
+    assert htn.expanded == "hypertension" and "I10" in codes(htn, 3)
+    assert dm2.expanded == "type 2 diabetes mellitus" and any(c.startswith("E11") for c in codes(dm2, 3))
+
+
+def test_abbreviation_defined_in_the_note(cm_analyzer):
+    analysis = cm_analyzer.analyze("Known chronic kidney disease (CKD). Today the CKD is stable.")
+    later = [m for m in analysis.mentions if m.text == "CKD"]
+    assert later and later[-1].expanded == "chronic kidney disease" and "N18.9" in codes(later[-1])
+
+
+def test_specific_diabetes_code_is_among_the_top_three(cm_analyzer):
+    analysis = cm_analyzer.analyze("Type 2 diabetes mellitus with diabetic chronic kidney disease.")
+    assert "E11.22" in [c.code for m in analysis.mentions for c in m.candidates[:3]]
+
+
+def test_word_order_and_synonyms(cm_analyzer):
+    analysis = cm_analyzer.analyze("Ultrasound showed a renal cyst.")
+    assert "N28.1" in codes(mention(analysis, "renal cyst"))
+
+
+def test_offsets_point_into_the_original_text(cm_analyzer):
+    text = "\tFever.\n\nPLAN:  HTN\x07 control;  denies   chest pain.\r\n"
+    analysis = cm_analyzer.analyze(text)
+    assert analysis.mentions
+    for m in analysis.mentions:
+        assert text[m.start : m.end] == m.text
+        assert m.sentence_start <= m.start < m.end <= m.sentence_end
+
+
+def test_sections_are_named_and_headers_are_not_mentions(cm_analyzer):
+    text = (
+        "HISTORY OF PRESENT ILLNESS:\nCough for two weeks.\n"
+        "FAMILY HISTORY:\nMother had breast cancer.\n"
+        "ASSESSMENT AND PLAN:\nAcute bronchitis."
+    )
+    analysis = cm_analyzer.analyze(text)
+    assert [s[0] for s in analysis.sections] == ["history_present_illness", "family_history", "assessment_plan"]
+    assert mention(analysis, "breast cancer").section == "family_history"
+    bronchitis = mention(analysis, "Acute bronchitis")
+    assert bronchitis.section == "assessment_plan" and bronchitis.assertion.label == "present"
+    assert not [m for m in analysis.mentions if m.text.upper() == "ILLNESS"]
+
+
+def test_family_history_status_code_keeps_the_condition_separate(cm_analyzer):
+    analysis = cm_analyzer.analyze("Family history of colon cancer.")
+    condition = mention(analysis, "colon cancer")
+    assert condition.assertion.family
+    assert any(c.startswith("C18") for c in codes(condition))
+
+
+@pytest.mark.parametrize("text", ["", "   \n\t "])
+def test_empty_notes_are_refused(cm_analyzer, text):
+    with pytest.raises(EmptyNoteError):
+        cm_analyzer.analyze(text)
+
+
+def test_oversized_note_is_refused(cm_analyzer):
+    with pytest.raises(ValueError, match="at most"):
+        cm_analyzer.analyze("a" * (MAX_TEXT_CHARS + 1))
+
+
+def test_a_two_megabyte_note_is_analysed(cm_analyzer):
+    text = ("Patient with hypertension and type 2 diabetes. Denies chest pain. " * 40_000)[: MAX_TEXT_CHARS - 10]
+    analysis = cm_analyzer.analyze(text)
+    assert len(analysis.mentions) > 1000
+
+
+def test_batch_matches_single(cm_analyzer):
+    texts = ["Denies chest pain.", "History of MI.", "Renal cyst."]
+    assert list(cm_analyzer.analyze_many(texts)) == [cm_analyzer.analyze(t) for t in texts]
+
+
+def test_analysis_serialises_without_the_note_text(cm_analyzer):
+    data = cm_analyzer.analyze("Denies chest pain.").to_dict()
+    assert "text" not in data and data["mentions"][0]["assertion"]["label"] == "negated"
+
+
+@pytest.mark.slow
+def test_chest_xray_links_to_pcs_plain_radiography(full_analyzer):
+    analysis = full_analyzer.analyze("Chest x-ray showed a left lower lobe infiltrate.")
+    assert "BW03ZZZ" in codes(mention(analysis, "Chest x-ray"))
+    assert "ICD10PCS" in full_analyzer.code_set_versions
+
+
+@pytest.mark.slow
+def test_approximate_search_finds_what_exact_matching_misses(full_analyzer):
+    analysis = full_analyzer.analyze("Biopsy revealed hemangiomas.")
+    assert any(c.code.startswith("D18.0") for m in analysis.mentions for c in m.candidates)
