@@ -489,6 +489,12 @@ def train(
         fail(f"--params: not JSON ({exc.msg})")
     if not isinstance(ranker_params, dict):
         fail("--params: expected a JSON object")
+    from .models.ranker import CodeRanker
+
+    try:
+        CodeRanker().set_params(**ranker_params)
+    except ValueError as exc:
+        fail(f"--params: {exc}")
 
     from .models.registry import shared_resources
 

@@ -1,0 +1,64 @@
+"""``feedback:DATABASE_URL``: coders' final code sets from a service database, as a :class:`Dataset`.
+
+>>> import codesuggest.training.feedback_loader  # registers the scheme
+>>> notes = load_dataset("feedback:sqlite:///var/codesuggest.db")
+
+The records come from :func:`codesuggest.service.feedback.export_feedback` (the same
+generic format ``GET /v1/feedback/export`` streams). The service modules (SQLAlchemy,
+the ORM) are imported only when a feedback dataset is loaded, so importing training
+code never pulls in the service.
+"""
+
+from __future__ import annotations
+
+from .datasets import Dataset, DatasetError, _Builder, _note_id, register_loader, registered_schemes
+
+__all__ = ["load_feedback", "records_to_dataset"]
+
+SCHEME = "feedback"
+
+
+def _redacted(url: str) -> str:
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy can parse: report it as given, without a password guess
+        return url.split("@")[-1]
+
+
+def records_to_dataset(records, source: str) -> Dataset:
+    """Build a :class:`Dataset` from generic-format dicts (``note_id``, ``text``, ``codes``).
+
+    Problems are named ``SOURCE record N`` (1-based, in export order)."""
+    builder = _Builder(source=source)
+    for number, record in enumerate(records, start=1):
+        where = f"{source} record {number}"
+        if not isinstance(record, dict):
+            raise DatasetError(f"{where}: expected an object, got {type(record).__name__}")
+        note_id = _note_id(record.get("note_id"), where)
+        text = record.get("text")
+        if not isinstance(text, str):
+            raise DatasetError(f"{where}: 'text' must be a string")
+        builder.add_note(note_id, text, str(record.get("source") or SCHEME), where)
+        for item in record.get("codes") or []:
+            if not isinstance(item, dict) or "system" not in item or "code" not in item:
+                raise DatasetError(f"{where}: each code must be an object with 'system' and 'code', got {item!r}")
+            builder.add_code(note_id, str(item["system"]), str(item["code"]), where)
+    return builder.build()
+
+
+def load_feedback(url: str, since: str | None = None) -> Dataset:
+    """Coded notes of the service database at ``url`` (read only; no migration)."""
+    from ..service.feedback import export_feedback  # lazily: the service stack only when asked for
+
+    source = f"feedback:{_redacted(url)}"
+    try:
+        records = export_feedback(url, since)
+    except Exception as exc:  # SQLAlchemy raises many kinds (bad URL, no such table, connection refused)
+        raise DatasetError(f"{source}: cannot read the feedback ({type(exc).__name__}: {str(exc).splitlines()[0]})") from None
+    return records_to_dataset(records, source)
+
+
+if SCHEME not in registered_schemes():
+    register_loader(SCHEME, load_feedback)
