@@ -16,14 +16,28 @@ from starlette.concurrency import run_in_threadpool
 from ..codesets import CodeCatalog
 from ..config import Settings, get_settings
 from ..models.interface import CodeSuggester, ModelRegistry
+from . import schemas
 from .db import Database
 from .errors import install_error_handlers
 from .metrics import Metrics
 from .middleware import ServiceMiddleware
 from .routers import admin, audit, codes, feedback, health, models, notes
+from .routers.web import mount_web
 from .runtime import ModelHolder, ServiceState
 
 log = logging.getLogger(__name__)
+
+# Documented on every operation: any request may meet these (the middleware's size guard and last-resort
+# 500 included), and all of them have the one error shape of errors.py.
+ERROR_RESPONSES: dict[int | str, dict] = {
+    status: {"model": schemas.ErrorOut, "description": description}
+    for status, description in {
+        400: "the body could not be parsed (not UTF-8 or not JSON)", 401: "missing or invalid API key", 403: "the key's role may not do this", 404: "not found",
+        405: "method not allowed", 409: "conflict", 413: "request body or note text over the limit",
+        415: "unsupported media type", 422: "invalid request", 500: "internal error",
+        503: "starting, or the database is unreachable",
+    }.items()
+}
 
 SuggesterProvider = Callable[[], CodeSuggester]
 CatalogProvider = Callable[[], CodeCatalog]
@@ -87,5 +101,6 @@ def create_app(
     # A note of max_note_chars characters, JSON-escaped, fits well within this.
     app.add_middleware(ServiceMiddleware, max_body_bytes=settings.max_note_chars * 6 + 1_000_000)
     for router in (health.router, notes.router, codes.router, audit.router, feedback.router, models.router, admin.router):
-        app.include_router(router)
+        app.include_router(router, responses=ERROR_RESPONSES)
+    mount_web(app)  # the coder's and auditor's pages, /static
     return app

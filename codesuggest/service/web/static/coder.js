@@ -1,0 +1,52 @@
+"use strict";
+(() => {
+  if (!CS.requireKey()) return;
+  const { el, api, clear } = CS;
+  const body = document.querySelector("#queue tbody");
+  const filter = document.getElementById("queue-filter");
+  const info = document.getElementById("page-info");
+  const prev = document.getElementById("prev-page");
+  const next = document.getElementById("next-page");
+  const LIMIT = 25;
+  let offset = 0;
+
+  async function load() {
+    const params = new URLSearchParams({ limit: LIMIT, offset });
+    if (filter.value) params.set("status", filter.value);
+    let page;
+    try { page = await api("/v1/notes?" + params); } catch (e) { CS.status(e.message, "error"); return; }
+    clear(body);
+    for (const n of page.items) {
+      const link = el("a", { href: "/coder/notes/" + encodeURIComponent(n.note_id), text: n.note_id });
+      body.append(el("tr", {},
+        el("td", {}, link), el("td", { text: n.external_id || "" }), el("td", { text: n.setting || "" }),
+        el("td", {}, el("span", { class: "badge st-" + n.status, text: n.status })),
+        el("td", { text: n.model_version }), el("td", { text: CS.formatDate(n.created_at) })));
+    }
+    document.getElementById("queue-empty").hidden = page.items.length > 0;
+    const last = Math.min(page.total, offset + page.items.length);
+    info.textContent = page.total ? `${offset + 1}–${last} of ${page.total}` : "";
+    prev.disabled = offset === 0;
+    next.disabled = last >= page.total;
+  }
+
+  filter.addEventListener("change", () => { offset = 0; load(); });
+  prev.addEventListener("click", () => { offset = Math.max(0, offset - LIMIT); load(); });
+  next.addEventListener("click", () => { offset += LIMIT; load(); });
+
+  document.getElementById("new-note-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const text = document.getElementById("new-text").value;
+    const external = document.getElementById("new-external").value.trim();
+    const setting = document.getElementById("new-setting").value;
+    const payload = { text };
+    if (external) payload.external_id = external;
+    if (setting) payload.setting = setting;
+    try {
+      const created = await api("/v1/notes", { method: "POST", body: payload });
+      window.location.assign("/coder/notes/" + encodeURIComponent(created.note_id));
+    } catch (e) { CS.status("Could not submit the note: " + e.message, "error"); }
+  });
+
+  load();
+})();
