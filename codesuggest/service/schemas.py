@@ -296,6 +296,19 @@ class AccessLogPage(Page):
     items: list[AccessLogOut]
 
 
+class ErrorBody(ResponseModel):
+    status: int
+    code: str
+    message: str
+    details: list | None = None
+
+
+class ErrorOut(ResponseModel):
+    """Every 4xx and 5xx: ``{"error": {"status", "code", "message", "details"}}``."""
+
+    error: ErrorBody
+
+
 class Health(ResponseModel):
     status: str
 
