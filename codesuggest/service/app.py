@@ -17,7 +17,6 @@ from ..codesets import CodeCatalog
 from ..config import Settings, get_settings
 from ..models.interface import CodeSuggester, ModelRegistry
 from . import schemas
-from . import schemas
 from .db import Database
 from .errors import install_error_handlers
 from .metrics import Metrics
@@ -27,18 +26,6 @@ from .routers.web import mount_web
 from .runtime import ModelHolder, ServiceState
 
 log = logging.getLogger(__name__)
-
-# Documented on every operation: any request may meet these (the middleware's size guard and last-resort
-# 500 included), and all of them have the one error shape of errors.py.
-ERROR_RESPONSES: dict[int | str, dict] = {
-    status: {"model": schemas.ErrorOut, "description": description}
-    for status, description in {
-        400: "the body could not be parsed (not UTF-8 or not JSON)", 401: "missing or invalid API key", 403: "the key's role may not do this", 404: "not found",
-        405: "method not allowed", 409: "conflict", 413: "request body or note text over the limit",
-        415: "unsupported media type", 422: "invalid request", 500: "internal error",
-        503: "starting, or the database is unreachable",
-    }.items()
-}
 
 # Documented on every operation: any request may meet these (the middleware's size guard and last-resort
 # 500 included), and all of them have the one error shape of errors.py.
