@@ -1,0 +1,296 @@
+"""The coder's and auditor's pages end to end in headless Chromium (Playwright's Python API driving Debian's
+/usr/bin/chromium): the app runs under uvicorn on 127.0.0.1 with a temporary SQLite database, the real
+ICD-10-CM catalogue and the keyword test-double suggester. Screenshots go to docs/ (coder, note, auditor).
+
+Skips when /usr/bin/chromium (or CODESUGGEST_CHROMIUM) or the ``playwright`` package is absent."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from codesuggest.config import Settings
+from codesuggest.service.app import create_app
+from service_fakes import NOTE, KeywordSuggester, auth, make_keys
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("CODESUGGEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+KEYBOARD_NOTE = "ASSESSMENT: Headache since Monday. Atrial fibrillation, rate controlled. Chest pain at rest.\n"
+XSS_NOTE = 'Hypertension <img src=x onerror="window.__xss=1"> <script>window.__xss=2</script>\n'
+TIMEOUT = 10_000
+
+
+def _requirements():
+    if not Path(CHROMIUM).exists() and not shutil.which(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is absent (apt-get install chromium, or set CODESUGGEST_CHROMIUM)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("the playwright package is absent (pip install playwright; no browser download needed)")
+    return sync_playwright
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, cm_catalog):
+    _requirements()
+    import uvicorn
+
+    data = tmp_path_factory.mktemp("web-browser")
+    url = f"sqlite:///{data / 'service.db'}"
+    keys = make_keys(url)
+    app = create_app(Settings(data_dir=data, database_url=url), suggester_provider=KeywordSuggester,
+                     catalog=cm_catalog)
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not srv.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.05)
+    base = f"http://127.0.0.1:{port}"
+    api = httpx.Client(base_url=base, timeout=30)
+    notes = {}
+    for name, text, external in (("mouse", NOTE, "enc-1001"), ("keyboard", KEYBOARD_NOTE, "enc-1002"),
+                                 ("xss", XSS_NOTE, "<b>enc-1003</b>")):
+        r = api.post("/v1/notes", json={"text": text, "external_id": external, "setting": "outpatient"},
+                     headers=auth(keys["coder"]))
+        assert r.status_code == 201, r.text
+        notes[name] = r.json()
+    yield {"base": base, "keys": keys, "notes": notes, "api": api}
+    api.close()
+    srv.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    sync_playwright = _requirements()
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    context.close()
+    assert not errors, f"JavaScript errors: {errors}"
+
+
+def sign_in(page, server, role, dest="/coder"):
+    page.goto(server["base"] + "/")
+    page.get_by_label("API key").fill(server["keys"][role])
+    page.locator(f"input[name=dest][value='{dest}']").check()
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(server["base"] + dest)
+    assert server["keys"][role] not in page.url
+    assert page.evaluate("sessionStorage.getItem('codesuggest.apiKey')") == server["keys"][role]
+
+
+def suggestion(page, code):
+    return page.locator(f"li.sugg[data-code='{code}']")
+
+
+def final_codes(page):
+    return page.locator("#final-codes li").evaluate_all("items => items.map(li => li.dataset.code)")
+
+
+def shot(page, name):
+    DOCS.mkdir(exist_ok=True)
+    page.screenshot(path=str(DOCS / name))
+
+
+def test_sign_in_rejects_a_bad_key_and_pages_need_one(page, server):
+    page.goto(server["base"] + "/coder")
+    page.wait_for_url(server["base"] + "/")  # no key in this tab: back to sign-in
+    page.get_by_label("API key").fill("csk_not-a-key")
+    page.get_by_role("button", name="Sign in").click()
+    page.locator("#signin-error").filter(has_text="not valid").wait_for()
+    # a data scientist's key may read stats but not notes: refused at sign-in, with the role named
+    page.get_by_label("API key").fill(server["keys"]["data_scientist"])
+    page.get_by_role("button", name="Sign in").click()
+    page.locator("#signin-error").filter(has_text="role 'data_scientist' may not").wait_for()
+    assert page.url == server["base"] + "/"
+    assert page.evaluate("sessionStorage.getItem('codesuggest.apiKey')") is None
+
+
+def test_coder_codes_a_note_with_the_mouse(page, server):
+    note = server["notes"]["mouse"]
+    sign_in(page, server, "coder")
+    rows = page.locator("#queue tbody tr")
+    rows.first.wait_for()
+    assert rows.count() == 3
+    page.locator("#queue").get_by_text("enc-1001").wait_for()
+    shot(page, "coder.png")
+
+    page.get_by_role("link", name=note["note_id"]).click()
+    page.wait_for_url(f"{server['base']}/coder/notes/{note['note_id']}")
+    suggestion(page, "I10").wait_for()
+    # best first, with confidence, reason and the needs-review mark on low confidence
+    codes = page.locator("li.sugg").evaluate_all("items => items.map(li => li.dataset.code)")
+    assert codes == ["I10", "E11.9", "R07.9", "J18.9"]
+    assert suggestion(page, "I10").locator(".pct").inner_text() == "91%"
+    assert suggestion(page, "I10").locator(".badge.review").count() == 0
+    assert suggestion(page, "J18.9").locator(".badge.review").inner_text() == "needs review"
+    assert "keyword 'pneumonia'" in suggestion(page, "J18.9").locator(".reason").inner_text()
+    # every evidence span highlighted, coloured by system; the negated one struck through
+    marks = page.locator("#note-text mark")
+    assert marks.count() == 4
+    assert sorted(marks.all_inner_texts()) == sorted(["hypertension", "type 2 diabetes", "Chest pain", "pneumonia"])
+    negated = page.locator("#note-text mark.as-negated")
+    assert negated.inner_text() == "pneumonia"
+    assert "line-through" in negated.evaluate("m => getComputedStyle(m).textDecorationLine")
+    assert page.locator("#note-text mark.sys-ICD10CM").count() == 4
+    # clicking a code highlights its evidence
+    suggestion(page, "R07.9").locator(".sugg-main").click()
+    active = page.locator("#note-text mark.active")
+    assert active.count() == 1 and active.inner_text() == "Chest pain"
+    assert active.evaluate("m => { const r = m.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; }")
+
+    # accept one, replace another through the code search, add a missed code
+    suggestion(page, "I10").get_by_role("button", name="Accept").click()
+    assert "accepted (not submitted)" in suggestion(page, "I10").locator(".state").inner_text()
+    suggestion(page, "E11.9").get_by_role("button", name="Replace…").click()
+    dialog = page.locator("#search-dialog")
+    dialog.get_by_label("Code or words").fill("type 2 diabetes mellitus with hyperglycemia")
+    dialog.locator(".code-option[data-code='E11.65']").click()
+    assert not dialog.is_visible()
+    assert "replaced by E11.65" in suggestion(page, "E11.9").locator(".state").inner_text()
+    suggestion(page, "J18.9").get_by_role("button", name="Reject").click()
+    page.get_by_role("button", name="Add a code (n)").click()
+    dialog.get_by_label("Code or words").fill("E78.5")
+    dialog.locator(".code-option[data-code='E78.5']").wait_for()
+    dialog.get_by_label("Reason (optional)").fill("statin on the medication list")
+    dialog.get_by_role("button", name="Choose").click()
+    assert final_codes(page) == ["I10", "E11.65", "E78.5"]
+    assert page.locator("#final-codes li.pending").count() == 3
+    suggestion(page, "I10").locator(".sugg-main").click()
+    shot(page, "note.png")
+
+    page.get_by_role("button", name="Submit decisions (s)").click()
+    page.locator("#status").filter(has_text="Submitted 4 decision(s)").wait_for()
+    page.reload()
+    suggestion(page, "I10").wait_for()
+    assert final_codes(page) == ["I10", "E11.65", "E78.5"]
+    assert page.locator("#final-codes li.pending").count() == 0
+    assert suggestion(page, "I10").locator(".state").inner_text() == "accepted"
+    assert suggestion(page, "E11.9").locator(".state").inner_text() == "replaced by E11.65"
+    assert suggestion(page, "J18.9").locator(".state").inner_text() == "rejected"
+    assert suggestion(page, "R07.9").locator(".state").inner_text() == "not decided"
+
+    stored = server["api"].get(f"/v1/notes/{note['note_id']}", headers=auth(server["keys"]["coder"])).json()
+    assert stored["status"] == "coded"
+    assert [(d["action"], d["code"]) for d in stored["decisions"]] == [
+        ("accept", "I10"), ("replace", "E11.9"), ("reject", "J18.9"), ("add", "E78.5")]
+    assert stored["decisions"][3]["reason"] == "statin on the medication list"
+
+
+def test_coder_codes_a_note_with_the_keyboard_alone(page, server):
+    note = server["notes"]["keyboard"]
+    sign_in(page, server, "coder")
+    page.goto(f"{server['base']}/coder/notes/{note['note_id']}")
+    suggestion(page, "R51.9").wait_for()
+    codes = page.locator("li.sugg").evaluate_all("items => items.map(li => li.dataset.code)")
+    assert codes == ["R07.9", "R51.9", "I48.91"]
+    kb = page.keyboard
+    assert page.evaluate("document.activeElement.closest('li.sugg').dataset.code") == "R07.9"
+    kb.press("e")  # replace chest pain, unspecified
+    page.locator("#search-dialog").wait_for(state="visible")
+    kb.type("R07.89")
+    page.locator("#code-results .code-option.active[data-code='R07.89']").wait_for()
+    kb.press("Enter")
+    page.locator("#search-dialog").wait_for(state="hidden")
+    kb.press("j")
+    assert page.locator("li.sugg.selected").get_attribute("data-code") == "R51.9"
+    assert page.locator("#note-text mark.active").inner_text() == "Headache"
+    kb.press("a")
+    kb.press("ArrowDown")
+    kb.press("r")
+    kb.press("k")
+    assert page.locator("li.sugg.selected").get_attribute("data-code") == "R51.9"
+    kb.press("n")
+    page.locator("#search-dialog").wait_for(state="visible")
+    kb.type("I10")
+    page.locator("#code-results .code-option.active[data-code='I10']").wait_for()
+    kb.press("Enter")
+    page.locator("#search-dialog").wait_for(state="hidden")
+    kb.press("?")
+    page.locator("#help-dialog").wait_for(state="visible")
+    kb.press("Escape")
+    page.locator("#help-dialog").wait_for(state="hidden")
+    assert final_codes(page) == ["R07.89", "R51.9", "I10"]
+    kb.press("s")
+    page.locator("#status").filter(has_text="Submitted 4 decision(s)").wait_for()
+    stored = server["api"].get(f"/v1/notes/{note['note_id']}", headers=auth(server["keys"]["coder"])).json()
+    assert [(d["action"], d["code"]) for d in stored["decisions"]] == [
+        ("replace", "R07.9"), ("accept", "R51.9"), ("reject", "I48.91"), ("add", "I10")]
+    assert sorted(c["code"] for c in stored["final_codes"]) == ["I10", "R07.89", "R51.9"]
+
+
+def test_stored_strings_are_shown_as_text(page, server):
+    note = server["notes"]["xss"]
+    sign_in(page, server, "coder")
+    page.locator("#queue").get_by_text("<b>enc-1003</b>").wait_for()  # shown literally, not as bold
+    assert page.locator("#queue b").count() == 0
+    page.goto(f"{server['base']}/coder/notes/{note['note_id']}")
+    suggestion(page, "I10").wait_for()
+    assert page.locator("#note-text img, #note-text script").count() == 0
+    assert '<img src=x onerror="window.__xss=1">' in page.locator("#note-text").inner_text()
+    assert page.evaluate("window.__xss") is None
+    assert page.locator("#note-meta").inner_text().startswith("external id <b>enc-1003</b>")
+
+
+def test_auditor_draws_a_sample_and_records_a_review(page, server):
+    sign_in(page, server, "auditor", "/auditor")
+    page.get_by_label("Strategy").select_option("disputed")
+    page.get_by_label("Size").fill("10")
+    page.get_by_label("Seed (optional, same seed same sample)").fill("7")
+    page.get_by_role("button", name="Draw").click()
+    items = page.locator("#sample .sample-item")
+    items.first.wait_for()
+    assert sorted(items.evaluate_all("bs => bs.map(b => b.dataset.code)")) == ["E11.9", "I48.91", "J18.9", "R07.9"]
+    assert "seed 7" in page.locator("#sample-info").inner_text()
+    page.locator("#sample .sample-item[data-code='E11.9']").click()
+    page.locator("#rv-code").filter(has_text="E11.9").wait_for()
+    assert page.locator("#rv-evidence mark").inner_text() == "type 2 diabetes"
+    page.locator("#rv-decision").filter(has_text="replace → E11.65").wait_for()
+    page.get_by_role("radio", name="Disagree").check()
+    page.get_by_label("Corrected code (optional, with disagree)").fill("E11.69")
+    page.locator("#corrected-results .code-option[data-code='E11.69']").click()
+    assert page.locator("#corrected-chosen").inner_text().startswith("E11.69")
+    page.get_by_label("Comment (optional)").fill("the note documents a complication")
+    page.get_by_role("button", name="Record review").click()
+    page.locator("#status").filter(has_text="Review recorded: disagree on E11.9").wait_for()
+    page.locator("#agreement").filter(has_text="1 review(s)").wait_for()
+    assert page.locator("#stats-table tbody tr").count() == 1
+    assert page.locator("#chart svg rect").count() >= 3
+    page.locator("#sample .sample-item[data-code='E11.9']").click()
+    shot(page, "auditor.png")
+
+    stats = server["api"].get("/v1/audit/stats", headers=auth(server["keys"]["auditor"])).json()
+    assert stats["agreement"]["reviews"] == 1 and stats["agreement"]["disagree"] == 1
