@@ -53,3 +53,92 @@ def create() -> FastAPI:
         settings, suggester_provider=lambda: registry.load(registry.active_version()), registry=registry,
         catalog=real_catalog,
     )
+
+
+# -- running it as a server (uvicorn in a subprocess, loopback only) ---------------------------------------
+import signal  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import httpx  # noqa: E402
+
+TESTS_DIR = Path(__file__).resolve().parent
+HOST = "127.0.0.1"  # the reliability tests and the load benchmark never listen beyond loopback
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """``uvicorn --factory reliability_app:create`` on 127.0.0.1, output to ``log_path``."""
+
+    def __init__(self, data_dir: Path, database_url: str, log_path: Path, *, delay: float = 0.0,
+                 real_model: bool = False, port: int | None = None):
+        self.port = port or free_port()
+        self.base_url = f"http://{HOST}:{self.port}"
+        self.log_path = log_path
+        env = {**os.environ, "CODESUGGEST_DATA_DIR": str(data_dir), "CODESUGGEST_DATABASE_URL": database_url,
+               "CODESUGGEST_TEST_SUGGEST_DELAY": str(delay), "CODESUGGEST_TEST_REAL_MODEL": "1" if real_model else "0",
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS_DIR), os.environ.get("PYTHONPATH")]))}
+        self._log = open(log_path, "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", "reliability_app:create", "--app-dir", str(TESTS_DIR),
+             "--host", HOST, "--port", str(self.port), "--log-level", "info"],
+            stdout=self._log, stderr=subprocess.STDOUT, env=env,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def wait_ready(self, timeout: float = 120.0) -> float:
+        """Seconds until ``/readyz`` answered 200."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}: {self.log_tail()}")
+            try:
+                if httpx.get(f"{self.base_url}/readyz", timeout=1.0).status_code == 200:
+                    return time.monotonic() - started
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise TimeoutError(f"server not ready after {timeout} s: {self.log_tail()}")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no lifespan exit, no flush."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+        self._log.close()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        self._log.close()
+
+    def log_tail(self, chars: int = 3000) -> str:
+        if not self._log.closed:
+            self._log.flush()
+        return self.log_path.read_text(errors="replace")[-chars:]
+
+
+@contextmanager
+def running_server(data_dir: Path, database_url: str, log_path: Path | None = None, **kw):
+    server = Server(data_dir, database_url, log_path or data_dir / "server.log", **kw)
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
