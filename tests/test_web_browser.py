@@ -266,19 +266,36 @@ def test_stored_strings_are_shown_as_text(page, server):
 
 
 def test_auditor_draws_a_sample_and_records_a_review(page, server):
+    # a note of its own, coded through the API (the same API the pages use), so this test stands alone
+    api, coder = server["api"], auth(server["keys"]["coder"])
+    created = api.post("/v1/notes", json={"text": NOTE, "external_id": "enc-2001"}, headers=coder).json()
+    note_id = created["note_id"]
+    sid = {s["code"]: s["suggestion_id"] for s in created["suggestions"]}
+    r = api.post(f"/v1/notes/{note_id}/decisions", headers=coder, json={"decisions": [
+        {"suggestion_id": sid["I10"], "action": "accept"},
+        {"suggestion_id": sid["E11.9"], "action": "replace", "replacement": {"system": "ICD10CM", "code": "E11.65"},
+         "reason": "hyperglycemia documented"},
+        {"suggestion_id": sid["J18.9"], "action": "reject"}]})
+    assert r.status_code == 201, r.text
+    reviews_before = api.get("/v1/audit/stats", headers=auth(server["keys"]["auditor"])).json()["agreement"]["reviews"]
+
     sign_in(page, server, "auditor", "/auditor")
     page.get_by_label("Strategy").select_option("disputed")
-    page.get_by_label("Size").fill("10")
+    page.get_by_label("Size").fill("50")
     page.get_by_label("Seed (optional, same seed same sample)").fill("7")
     page.get_by_role("button", name="Draw").click()
     items = page.locator("#sample .sample-item")
     items.first.wait_for()
-    assert sorted(items.evaluate_all("bs => bs.map(b => b.dataset.code)")) == ["E11.9", "I48.91", "J18.9", "R07.9"]
+    mine = page.locator(f"#sample .sample-item[data-note='{note_id}']")
+    assert sorted(mine.evaluate_all("bs => bs.map(b => b.dataset.code)")) == ["E11.9", "J18.9"]
     assert "seed 7" in page.locator("#sample-info").inner_text()
-    page.locator("#sample .sample-item[data-code='E11.9']").click()
+    target = page.locator(f"#sample .sample-item[data-note='{note_id}'][data-code='E11.9']")
+    target.click()
     page.locator("#rv-code").filter(has_text="E11.9").wait_for()
+    page.locator("#rv-note-link").filter(has_text=note_id).wait_for()
     assert page.locator("#rv-evidence mark").inner_text() == "type 2 diabetes"
     page.locator("#rv-decision").filter(has_text="replace → E11.65").wait_for()
+    assert "hyperglycemia documented" in page.locator("#rv-decision").inner_text()
     page.get_by_role("radio", name="Disagree").check()
     page.get_by_label("Corrected code (optional, with disagree)").fill("E11.69")
     page.locator("#corrected-results .code-option[data-code='E11.69']").click()
@@ -286,11 +303,14 @@ def test_auditor_draws_a_sample_and_records_a_review(page, server):
     page.get_by_label("Comment (optional)").fill("the note documents a complication")
     page.get_by_role("button", name="Record review").click()
     page.locator("#status").filter(has_text="Review recorded: disagree on E11.9").wait_for()
-    page.locator("#agreement").filter(has_text="1 review(s)").wait_for()
+    page.locator("#agreement").filter(has_text=f"of {reviews_before + 1} review(s)").wait_for()
     assert page.locator("#stats-table tbody tr").count() == 1
     assert page.locator("#chart svg rect").count() >= 3
-    page.locator("#sample .sample-item[data-code='E11.9']").click()
+    target.click()
+    page.locator("#rv-note-link").filter(has_text=note_id).wait_for()
+    page.locator("#rv-code").filter(has_text="E11.9").wait_for()
+    assert page.locator("#sample .badge.verdict-disagree").count() == 1
     shot(page, "auditor.png")
 
-    stats = server["api"].get("/v1/audit/stats", headers=auth(server["keys"]["auditor"])).json()
-    assert stats["agreement"]["reviews"] == 1 and stats["agreement"]["disagree"] == 1
+    stats = api.get("/v1/audit/stats", headers=auth(server["keys"]["auditor"])).json()
+    assert stats["agreement"]["reviews"] == reviews_before + 1 and stats["agreement"]["disagree"] >= 1

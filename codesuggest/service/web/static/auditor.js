@@ -36,13 +36,13 @@
       const verdict = reviewed.get(it.suggestion_id);
       sampleList.append(el("li", { class: current === i ? "selected" : "" },
         el("button", { type: "button", class: "sample-item", "aria-current": current === i ? "true" : null,
-                       onclick: () => open(i), dataset: { code: it.code } },
+                       onclick: () => open(i), dataset: { code: it.code, note: it.note_id } },
           el("span", { class: "code", text: it.code }), " ",
           el("span", { class: "pct", text: CS.percent(it.confidence) }), " ",
           it.needs_review ? el("span", { class: "badge review", text: "needs review" }) : null, " ",
           el("span", { class: "badge act-" + (it.latest_action || "none"), text: it.latest_action || "not decided" }),
           verdict ? el("span", { class: "badge verdict-" + verdict, text: "reviewed: " + verdict }) : null,
-          el("span", { class: "desc small", text: it.description }))));
+          el("span", { class: "desc small", text: it.description + " · note " + it.note_id.slice(0, 8) }))));
     });
   }
 
@@ -55,6 +55,7 @@
     try { note = await api("/v1/notes/" + encodeURIComponent(it.note_id)); } catch (err) { CS.status(err.message, "error"); return; }
     if (current !== i) return;
     document.getElementById("review-empty").hidden = true;
+    reviewBox.closest(".card").scrollTop = 0;
     reviewBox.hidden = false;
     document.getElementById("rv-code").textContent = it.code;
     document.getElementById("rv-desc").textContent = it.description;
@@ -132,16 +133,19 @@
     clear(body);
     for (const r of stats.by_system) {
       body.append(el("tr", {}, el("th", { scope: "row", text: CS.systemLabel(r.system) }),
-        el("td", { text: r.suggested }), el("td", { text: r.decided }),
-        el("td", { text: `${r.accepted} (${CS.percent(r.acceptance_rate)})` }),
-        el("td", { text: `${r.replaced} (${CS.percent(r.override_rate)})` }),
-        el("td", { text: `${r.rejected} (${CS.percent(r.rejection_rate)})` }),
+        el("td", { text: `${r.decided} of ${r.suggested}` }),
+        rateCell(r.acceptance_rate, r.accepted), rateCell(r.override_rate, r.replaced),
+        rateCell(r.rejection_rate, r.rejected),
         el("td", { text: r.added })));
     }
     const a = stats.agreement;
     document.getElementById("agreement").textContent =
       `Audit agreement: ${CS.percent(a.agreement_rate)} (${a.agree} agree, ${a.disagree} disagree of ${a.reviews} review(s))`;
     renderChart(stats);
+  }
+
+  function rateCell(rate, count) {
+    return el("td", {}, el("span", { class: "rate", text: CS.percent(rate) }), el("span", { class: "count small muted", text: count }));
   }
 
   function svg(tag, attrs, text) {
@@ -163,7 +167,7 @@
     const a = stats.agreement;
     if (a.reviews > 0) rows.push({ label: "Audit", parts: [["agree", a.agree / a.reviews], ["disagree", a.disagree / a.reviews]] });
     if (!rows.length) { box.append(el("p", { class: "muted", text: "No decisions or reviews yet." })); return; }
-    const W = 360, left = 86, barW = W - left - 8, rowH = 28, H = rows.length * rowH + 34;
+    const W = 360, left = 86, barW = W - left - 8, rowH = 28, H = rows.length * rowH + 4;
     const chart = svg("svg", { viewBox: `0 0 ${W} ${H}`, width: "100%", role: "img", "aria-labelledby": "chart-title" });
     chart.append(svg("title", { id: "chart-title" }, "Share of decided suggestions accepted, overridden and rejected, by system; audit agreement"));
     rows.forEach((row, i) => {
@@ -180,13 +184,10 @@
         x += w;
       }
     });
-    const legendY = rows.length * rowH + 18;
-    [["accepted", "accepted / agree"], ["overridden", "overridden"], ["rejected", "rejected / disagree"]].forEach(([name, label], i) => {
-      const x = left + i * 92;
-      chart.append(svg("rect", { x, y: legendY - 9, width: 10, height: 10, class: "seg-" + name }));
-      chart.append(svg("text", { x: x + 14, y: legendY, class: "chart-legend" }, label));
-    });
     box.append(chart);
+    box.append(el("ul", { class: "chart-legend-html" },
+      [["accepted", "accepted / agree"], ["overridden", "overridden (replaced)"], ["rejected", "rejected / disagree"]]
+        .map(([name, label]) => el("li", {}, el("span", { class: "swatch seg-" + name, "aria-hidden": "true" }), label))));
   }
 
   document.getElementById("refresh-stats").addEventListener("click", loadStats);
