@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 from fastapi import FastAPI
 
@@ -38,6 +39,26 @@ def make_registry(delay: float = 0.0) -> FakeRegistry:
     )
 
 
+def cached_catalog():
+    """The real catalogue, pickled once into ``CODESUGGEST_TEST_CATALOG_CACHE`` when that is set: a restarted
+    server then starts in about a second instead of parsing the code sets again."""
+    import pickle
+
+    cache = os.environ.get("CODESUGGEST_TEST_CATALOG_CACHE")
+    if not cache:
+        return real_catalog()
+    path = Path(cache)
+    if path.exists():
+        with path.open("rb") as f:
+            return pickle.load(f)
+    catalog = real_catalog()
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    with tmp.open("wb") as f:
+        pickle.dump(catalog, f, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, path)
+    return catalog
+
+
 def create() -> FastAPI:
     settings = Settings()
     if os.environ.get("CODESUGGEST_TEST_REAL_MODEL") == "1":
@@ -51,7 +72,7 @@ def create() -> FastAPI:
     registry = make_registry(float(os.environ.get("CODESUGGEST_TEST_SUGGEST_DELAY", "0") or 0))
     return create_app(
         settings, suggester_provider=lambda: registry.load(registry.active_version()), registry=registry,
-        catalog=real_catalog,
+        catalog=cached_catalog,
     )
 
 
@@ -60,12 +81,14 @@ import signal  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
+import tempfile  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
-from pathlib import Path  # noqa: E402
+
 
 import httpx  # noqa: E402
 
 TESTS_DIR = Path(__file__).resolve().parent
+CATALOG_CACHE = Path(os.environ.get("CODESUGGEST_TEST_CATALOG_CACHE") or Path(tempfile.gettempdir()) / "codesuggest-test-catalog.pickle")
 HOST = "127.0.0.1"  # the reliability tests and the load benchmark never listen beyond loopback
 
 
@@ -83,7 +106,8 @@ class Server:
         self.port = port or free_port()
         self.base_url = f"http://{HOST}:{self.port}"
         self.log_path = log_path
-        env = {**os.environ, "CODESUGGEST_DATA_DIR": str(data_dir), "CODESUGGEST_DATABASE_URL": database_url,
+        env = {**os.environ, "CODESUGGEST_DATA_DIR": str(data_dir),
+               "CODESUGGEST_TEST_CATALOG_CACHE": str(CATALOG_CACHE), "CODESUGGEST_DATABASE_URL": database_url,
                "CODESUGGEST_TEST_SUGGEST_DELAY": str(delay), "CODESUGGEST_TEST_REAL_MODEL": "1" if real_model else "0",
                "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS_DIR), os.environ.get("PYTHONPATH")]))}
         self._log = open(log_path, "ab")
