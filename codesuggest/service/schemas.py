@@ -6,7 +6,7 @@ Request bodies reject unknown fields (422): a typo in a decision must not be sil
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -17,6 +17,10 @@ Action = Literal["accept", "reject", "add", "replace"]
 Verdict = Literal["agree", "disagree"]
 Strategy = Literal["low_confidence", "disputed", "random"]
 NoteStatus = Literal["open", "coded"]
+# Ids and offsets the database can hold (suggestions.id is a 32-bit INTEGER on PostgreSQL, SQLite integers
+# are 64-bit): a larger number cannot name a row, and would overflow the driver (a 500) instead of a 422.
+MAX_DB_INT = 2**31 - 1
+SuggestionId = Annotated[int, Field(ge=1, le=MAX_DB_INT)]
 
 
 class RequestModel(BaseModel):
@@ -143,7 +147,7 @@ class NoteDetail(NoteSummary):
 class DecisionIn(RequestModel):
     """One decision: on a suggestion (``suggestion_id``) or on a code (``system`` + ``code``)."""
 
-    suggestion_id: int | None = None
+    suggestion_id: SuggestionId | None = None
     system: str | None = None
     code: str | None = Field(default=None, max_length=16)
     action: Action
@@ -209,7 +213,7 @@ class AuditSample(ResponseModel):
 
 class ReviewIn(RequestModel):
     note_id: str = Field(min_length=1, max_length=32)
-    suggestion_id: int | None = None
+    suggestion_id: SuggestionId | None = None
     verdict: Verdict
     corrected: CodeRef | None = None
     comment: str | None = Field(default=None, max_length=4000)

@@ -23,7 +23,7 @@ def access_log(
     note_id: str | None = None,
     since: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=schemas.MAX_DB_INT)] = 0,
 ) -> schemas.AccessLogPage:
     conditions = []
     if key_name:

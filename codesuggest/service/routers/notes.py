@@ -47,7 +47,7 @@ def list_notes(
     session: DbSession,
     status: schemas.NoteStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=schemas.MAX_DB_INT)] = 0,
 ) -> schemas.NoteList:
     notes, total = coding.list_notes(session, status=status, limit=limit, offset=offset)
     return schemas.NoteList(items=[coding.summary_out(n) for n in notes], total=total, limit=limit, offset=offset)
