@@ -186,3 +186,46 @@ def test_out_is_an_older_model_directory(data_dir, train_file, tmp_path):
 def test_bad_params(data_dir, train_file):
     assert_user_error(invoke("--data", str(train_file), "--params", "{nope"), "--params")
     assert_user_error(invoke("--data", str(train_file), "--params", '{"no_such_param": 1}'), "no_such_param")
+
+
+def test_feedback_source(data_dir, train_file, tmp_path, monkeypatch):
+    """``--data feedback:URL`` reads the export of a service database (here a stand-in export)."""
+    from codesuggest.service import feedback
+
+    calls = []
+
+    def fake_export(url, since=None):
+        calls.append(url)
+        return [
+            {"note_id": "fb-1", "text": "Hypertension and atrial fibrillation.", "codes": [
+                {"system": "ICD10CM", "code": "I10"}, {"system": "ICD10CM", "code": "I48.91"}]},
+            {"note_id": "fb-2", "text": "Headache for two days, no fever.", "codes": [{"system": "ICD10CM", "code": "R51.9"}]},
+        ]
+
+    monkeypatch.setattr(feedback, "export_feedback", fake_export)
+    url = f"sqlite:///{tmp_path / 'service.db'}"
+    result = invoke("--data", str(train_file), "--data", f"feedback:{url}")
+    assert result.exit_code == 0, result.output
+    assert calls == [url]
+    manifest = FileModelRegistry(data_dir / "models").show(result.stdout.strip().splitlines()[-1])
+    assert manifest["params"]["data"][1] == f"feedback:{url}"
+    assert manifest["metrics"]["training.notes"] == len(NOTES) + 2
+
+
+def test_feedback_source_errors_name_the_record(data_dir, train_file, monkeypatch):
+    from codesuggest.service import feedback
+
+    monkeypatch.setattr(feedback, "export_feedback", lambda url, since=None: [{"note_id": "fb-1", "text": " ", "codes": []}])
+    assert_user_error(invoke("--data", str(train_file), "--data", "feedback:sqlite:///x.db"), "feedback:sqlite:///x.db record 1", "empty")
+
+
+def test_training_does_not_import_the_service():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, codesuggest.training.workflow, codesuggest.training.feedback_loader; "
+        "bad = [m for m in ('fastapi', 'codesuggest.service.app', 'codesuggest.service.feedback') if m in sys.modules]; "
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
