@@ -12,7 +12,8 @@ Checks (:class:`~.datasets.DatasetError`, naming the file and line or record):
 - the same ``note_id`` in two data sources is an error (within one source the loader
   merges same-text records and rejects different texts);
 - a well-formed code that is not in the loaded code sets (CodiEsp follows the 2018
-  release) is dropped from the labels, counted in :attr:`TrainingData.dropped_codes`:
+  release; its 4-character ICD-10-PCS table prefixes are kept when a loaded code
+  starts with them) is dropped from the labels, counted in :attr:`TrainingData.dropped_codes`:
   a model must not learn to suggest codes coders cannot choose.
 
 Metrics saved with the model are out-of-fold (the ranker's cross-fitting on the
@@ -105,11 +106,16 @@ def load_training_data(specs: Sequence[str], catalog: Any = None) -> TrainingDat
         reports.append(report)
     data = TrainingData(notes=notes, reports=reports, specs=list(specs))
     if catalog is not None:
+        # CodiEsp (and coders) may give a 4-character ICD-10-PCS table prefix: known when a loaded code starts with it
+        from ..codesets.records import CodeSystem
+
+        pcs = CodeSystem.ICD10PCS
+        pcs_prefixes = {c.code[:4] for c in catalog.codes_of(pcs)} if pcs.value in catalog.versions else set()
         kept_notes = []
         for note in notes:
             kept = []
             for system, code in note.codes:
-                if catalog.get(system, code) is None:
+                if catalog.get(system, code) is None and not (system == "ICD10PCS" and code in pcs_prefixes):
                     data.dropped_codes[(system, code)] = data.dropped_codes.get((system, code), 0) + 1
                     data.dropped_example = data.dropped_example or f"{system} {code} in note {note.note_id} ({note.source})"
                 else:
