@@ -10,6 +10,8 @@
 """
 
 
+import numpy
+from spacy.attrs import SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
@@ -31,13 +33,20 @@ _SENT_END = frozenset(".?!")
 
 @Language.component("codesuggest_sentences")
 def split_sentences(doc: Doc) -> Doc:
+    """Sentence starts after a line break and after . ? ! (set in one array: setting
+    ``Token.is_sent_start`` one token at a time is quadratic in spaCy)."""
+    starts = numpy.full((len(doc), 1), -1, dtype="int64")
+    previous = None
     for i, token in enumerate(doc):
-        if i == 0:
-            token.is_sent_start = True
-            continue
-        prev = doc[i - 1]
-        after_break = (prev.is_space and "\n" in prev.text) or (prev.text in _SENT_END and not token.is_punct)
-        token.is_sent_start = after_break and not token.is_space
+        if previous is None:
+            starts[i, 0] = 1
+        elif not token.is_space and (
+            (previous.is_space and "\n" in previous.text) or (previous.text in _SENT_END and not token.is_punct)
+        ):
+            starts[i, 0] = 1
+        previous = token
+    if len(doc):
+        doc.from_array([SENT_START], starts.astype("uint64"))  # spaCy's array type; -1 wraps and back
     return doc
 
 

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import bisect
 import logging
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -100,8 +101,10 @@ class Analyzer:
     def _to_analysis(self, doc: Doc) -> NoteAnalysis:
         section_of, sections_of, assertion_of = _readers()
         mentions = []
+        sentences = list(doc.sents)  # Span.sent walks the doc each time: quadratic on long notes
+        sentence_starts = [sent.start for sent in sentences]
         for span in doc.spans.get(MENTIONS, []):
-            sent = span.sent
+            sent = sentences[bisect.bisect_right(sentence_starts, span.start) - 1]
             mentions.append(
                 Mention(
                     text=span.text,
