@@ -519,3 +519,49 @@ def train(
         err=True,
     )
     typer.echo(result.version)
+
+
+# --- codesuggest batch (batch.py) ---------------------------------------------
+
+
+@app.command()
+def batch(
+    input_path: Annotated[Path, typer.Option("--input", help="notes .parquet / .csv / .jsonl with note_id and text columns")],
+    output_path: Annotated[Path, typer.Option("--output", help="suggestions Parquet: one row per (note, code)")],
+    model: Annotated[str, typer.Option("--model", help="a model directory, or a version in --models-dir")],
+    engine: Annotated[str, typer.Option("--engine", help="local (a process pool) or spark (mapInPandas)")] = "local",
+    top_k: Annotated[int, typer.Option("--top-k", min=1, help="codes per note")] = 30,
+    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="local engine: processes [default: all cores]")] = None,
+    master: Annotated[Optional[str], typer.Option("--master", help="spark engine: master URL, e.g. local[*] [default: spark-submit's]")] = None,
+    models_dir: ModelsDirOption = None,
+    pcs_file: PcsOption = None,
+    cpt_file: CptOption = None,
+) -> None:
+    """Code a file of notes in parallel; failed notes get a row with the error instead of stopping the run."""
+    from .batch import ENGINES, ModelSpec, read_notes, run_batch
+    from .models.artifact import ModelLoadError
+    from .models.registry import UnknownModelVersion
+    from .training.datasets import DatasetError
+
+    if engine not in ENGINES:
+        fail(f"--engine {engine!r}: expected {' or '.join(ENGINES)}")
+    if engine == "local":
+        try:
+            read_notes(input_path)  # check the input before the workers start (read again by run_batch)
+        except DatasetError as exc:
+            fail(str(exc))
+    elif "://" not in str(input_path) and not input_path.exists():
+        fail(f"{input_path}: no such file or folder")
+    settings = _settings(pcs_file, cpt_file)
+    try:
+        spec = ModelSpec.resolve(model, settings, models_dir=models_dir)
+    except (UnknownModelVersion, ModelLoadError) as exc:
+        fail(str(exc))
+    try:
+        result = run_batch(input_path, output_path, spec, engine=engine, top_k=top_k, workers=workers, spark_master=master)
+    except DatasetError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot write {output_path}: {exc.strerror or exc}")
+    failed = "" if result.failed is None else f", {result.failed} failed (see the error column)"
+    typer.echo(f"{result.notes} notes coded with model {result.model_version}{failed}: {output_path}", err=True)

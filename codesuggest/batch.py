@@ -1,0 +1,466 @@
+"""Batch coding: a file of notes in, one Parquet row per (note, suggested code) out.
+
+>>> run_batch("notes.parquet", "suggestions.parquet", model="var/models/20261128-0910-77f0e1")
+>>> run_batch("s3a://bucket/notes/", "s3a://bucket/suggestions/", model=..., engine="spark",
+...           spark_master="spark://head:7077")
+
+Input
+-----
+``notes.parquet`` / ``.csv`` / ``.jsonl`` with (at least) the columns ``note_id`` and
+``text``: the generic dataset format of :mod:`codesuggest.training.datasets`, whose
+``codes`` column is optional here and ignored. Unlike the dataset loaders (which skip
+empty notes), a note that cannot be coded (empty, too long, a pipeline error) is kept
+and reported on its output row, so every input note is accounted for. The same
+``note_id`` twice is refused (:class:`~codesuggest.training.datasets.DatasetError`).
+
+Output
+------
+One row per (note, code), :data:`OUTPUT_COLUMNS`; a note that failed gets one row with
+``code`` null and the message in ``error``; a note with no suggestion gets one row with
+``code`` and ``error`` null. Rows are sorted by ``note_id`` then ``rank``, so a re-run
+over the same input and model writes the same rows. ``score`` is exactly the score
+``codesuggest predict`` writes for the note and code (``ModelSuggester.suggest_many``
+over all code systems).
+
+The output is written atomically: to a hidden temporary file (local engine) or folder
+(Spark engine) next to the target, then renamed over it. The local engine writes one
+Parquet file; Spark writes a folder of part files (``pandas.read_parquet`` and
+``spark.read.parquet`` read both).
+
+Engines
+-------
+``local``  a pool of ``workers`` processes (default: all cores); each loads the model once
+           (pool initializer) and codes chunks of :data:`CHUNK` notes; tqdm shows progress.
+           ``workers=1`` runs in this process.
+``spark``  ``mapInPandas`` over the notes; each executor's Python worker loads the model
+           once (:func:`cached_suggester`, a module-level cache keyed by the model spec)
+           and keeps it across tasks (``spark.python.worker.reuse``, on by default).
+           Progress is in Spark's UI and logs. See the "Batch coding" section of
+           README.md for ``spark-submit`` and what the executors need.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import shutil
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .training.datasets import DatasetError
+
+log = logging.getLogger(__name__)
+
+CHUNK = 32  # notes per call to suggest_many (the batch size of codesuggest predict)
+ENGINES = ("local", "spark")
+NOTE_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl"}
+
+EVIDENCE_TYPE = pa.list_(
+    pa.struct([("start", pa.int32()), ("end", pa.int32()), ("section", pa.string()), ("assertion", pa.string())])
+)
+OUTPUT_SCHEMA = pa.schema(
+    [
+        ("note_id", pa.string()),
+        ("system", pa.string()),
+        ("code", pa.string()),
+        ("description", pa.string()),
+        ("score", pa.float64()),
+        ("rank", pa.int32()),
+        ("needs_review", pa.bool_()),
+        ("evidence", EVIDENCE_TYPE),
+        ("model_version", pa.string()),
+        ("error", pa.string()),
+    ]
+)
+OUTPUT_COLUMNS = tuple(OUTPUT_SCHEMA.names)
+SPARK_OUTPUT_DDL = (
+    "note_id string, system string, code string, description string, score double, rank int, "
+    "needs_review boolean, evidence array<struct<start:int,end:int,section:string,assertion:string>>, "
+    "model_version string, error string"
+)
+
+__all__ = [
+    "BatchResult", "ModelSpec", "OUTPUT_COLUMNS", "OUTPUT_SCHEMA", "cached_suggester",
+    "code_notes", "read_notes", "run_batch",
+]
+
+
+# -- the model, as a worker process loads it ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What a worker process needs to load the model itself: plain paths, picklable.
+
+    Every path must be readable where the workers run (on a cluster: a shared path).
+    ``approximate`` builds the pipeline with approximate (ANN) search as the service and
+    ``codesuggest predict`` do; turn it off only to match an analyzer built without it.
+    """
+
+    model_dir: str  # an absolute model directory (a version is resolved on the driver)
+    cache_dir: str  # the code-set caches (term index, ANN index)
+    pcs_file: str | None = None
+    cpt_file: str | None = None
+    cm_file: str | None = None
+    approximate: bool = True
+
+    @classmethod
+    def resolve(cls, model: str | Path, settings: Any, *, models_dir: str | Path | None = None, approximate: bool = True) -> "ModelSpec":
+        """``model`` is a model directory or a version in ``models_dir`` (default
+        ``settings.models_dir``); raises ``UnknownModelVersion`` / ``ModelLoadError``."""
+        from .models.artifact import read_manifest
+        from .models.registry import FileModelRegistry
+
+        path = Path(model)
+        if not path.is_dir():
+            path = FileModelRegistry(models_dir or settings.models_dir).path_of(str(model))
+        read_manifest(path)  # fail on the driver, not in every worker
+        optional = lambda value: str(Path(value).resolve()) if value is not None else None  # noqa: E731
+        return cls(
+            model_dir=str(path.resolve()),
+            cache_dir=str(Path(settings.cache_dir).resolve()),
+            pcs_file=optional(settings.pcs_file),
+            cpt_file=optional(settings.cpt_file),
+            cm_file=optional(settings.cm_file),
+            approximate=approximate,
+        )
+
+    def load(self) -> Any:
+        """A fresh :class:`~codesuggest.models.suggester.ModelSuggester` (seconds to minutes)."""
+        from .codesets import CodeCatalog, CodeSetSources
+        from .models.registry import FileModelRegistry
+        from .pipeline.nlp import Analyzer
+
+        sources = CodeSetSources(pcs_file=self.pcs_file, cpt_file=self.cpt_file, cm_file=self.cm_file)
+        catalog = CodeCatalog.load(sources)
+        analyzer = Analyzer.from_catalog(catalog, Path(self.cache_dir), approximate=self.approximate)
+        registry = FileModelRegistry(Path(self.model_dir).parent, analyzer=analyzer, catalog=catalog)
+        return registry.load_path(self.model_dir)
+
+
+_SUGGESTERS: dict[ModelSpec, Any] = {}
+
+
+def cached_suggester(spec: ModelSpec) -> Any:
+    """The suggester for ``spec``, loaded once per process (pool worker, Spark Python worker)."""
+    suggester = _SUGGESTERS.get(spec)
+    if suggester is None:
+        log.info("pid %d: loading model %s", os.getpid(), spec.model_dir)
+        suggester = _SUGGESTERS[spec] = spec.load()
+    return suggester
+
+
+# -- coding notes: the same function for every engine ----------------------------------------
+
+
+def _rows_for(note_id: str, suggestions: Sequence[Any], version: str) -> list[dict[str, Any]]:
+    if not suggestions:
+        return [_empty_row(note_id, version, None)]
+    return [
+        {
+            "note_id": note_id,
+            "system": s.system,
+            "code": s.code,
+            "description": s.description,
+            "score": float(s.confidence),
+            "rank": rank,
+            "needs_review": bool(s.needs_review),
+            "evidence": [
+                {"start": e.start, "end": e.end, "section": e.section, "assertion": e.assertion} for e in s.evidence
+            ],
+            "model_version": version,
+            "error": None,
+        }
+        for rank, s in enumerate(suggestions, start=1)
+    ]
+
+
+def _empty_row(note_id: str, version: str, error: str | None) -> dict[str, Any]:
+    row = dict.fromkeys(OUTPUT_COLUMNS)
+    row.update(note_id=note_id, model_version=version, error=error)
+    return row
+
+
+def _error_message(exc: BaseException) -> str:
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+def code_notes(suggester: Any, notes: Sequence[tuple[str, Any]], top_k: int) -> list[dict[str, Any]]:
+    """Output rows for ``(note_id, text)`` pairs. A chunk that fails is retried note by note,
+    so one bad note costs one error row, not the chunk."""
+    rows: list[dict[str, Any]] = []
+    for start in range(0, len(notes), CHUNK):
+        chunk = notes[start : start + CHUNK]
+        try:
+            results = suggester.suggest_many([text for _, text in chunk], None, top_k)
+        except Exception:  # noqa: BLE001 - isolate the note(s) that fail below
+            results = None
+        for position, (note_id, text) in enumerate(chunk):
+            if results is not None:
+                rows += _rows_for(note_id, results[position], suggester.version)
+                continue
+            try:
+                rows += _rows_for(note_id, suggester.suggest(text, None, top_k), suggester.version)
+            except Exception as exc:  # noqa: BLE001 - reported on the note's row
+                log.warning("note %s failed: %s", note_id, _error_message(exc))
+                rows.append(_empty_row(note_id, suggester.version, _error_message(exc)))
+    return rows
+
+
+def _sorted_table(rows: Iterable[dict[str, Any]]) -> pa.Table:
+    table = pa.Table.from_pylist(list(rows), schema=OUTPUT_SCHEMA)
+    return table.sort_by([("note_id", "ascending"), ("rank", "ascending")])
+
+
+# -- input ----------------------------------------------------------------------------------
+
+
+def _format_of(path: str | Path) -> str:
+    suffix = Path(str(path).rstrip("/")).suffix.lower()
+    if suffix not in NOTE_FORMATS:
+        raise DatasetError(f"{path}: unknown notes format {suffix or '(no suffix)'!r} (expected .parquet, .csv or .jsonl)")
+    return NOTE_FORMATS[suffix]
+
+
+def read_notes(path: str | Path) -> list[tuple[str, Any]]:
+    """``(note_id, text)`` pairs of a notes file, in file order; raises ``DatasetError``."""
+    path = Path(path)
+    kind = _format_of(path)
+    if not path.exists():
+        raise DatasetError(f"{path}: no such file")
+    try:
+        if kind == "parquet":
+            frame = pd.read_parquet(path, columns=None)
+        elif kind == "csv":
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+        else:
+            frame = pd.read_json(path, lines=True, dtype=False, encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    except Exception as exc:  # pandas / pyarrow parse errors have many types
+        raise DatasetError(f"{path}: cannot read as {kind} ({exc})") from None
+    missing = [c for c in ("note_id", "text") if c not in frame.columns]
+    if missing:
+        raise DatasetError(f"{path}: missing column(s) {', '.join(missing)} (expected note_id and text)")
+    notes = []
+    seen: set[str] = set()
+    for row, (note_id, text) in enumerate(zip(frame["note_id"], frame["text"]), start=1):
+        if note_id is None or (isinstance(note_id, float) and note_id != note_id) or not str(note_id).strip():
+            raise DatasetError(f"{path}: row {row}: 'note_id' must be a non-empty string, got {note_id!r}")
+        note_id = str(note_id).strip()
+        if note_id in seen:
+            raise DatasetError(f"{path}: row {row}: note_id {note_id!r} appears twice")
+        seen.add(note_id)
+        notes.append((note_id, text if isinstance(text, str) else None))
+    return notes
+
+
+# -- atomic output --------------------------------------------------------------------------
+
+
+def _temporary_sibling(output: Path) -> Path:
+    return output.parent / f".{output.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
+
+
+def _replace(tmp: Path, output: Path) -> None:
+    """Move ``tmp`` (file or folder) over ``output``; readers see the old or the new, whole."""
+    if output.is_dir() and not output.is_symlink():
+        old = _temporary_sibling(output)
+        os.replace(output, old)  # a folder cannot be replaced in one rename: two renames
+        os.replace(tmp, output)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, output)
+
+
+def _write_table(table: pa.Table, output: Path) -> None:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temporary_sibling(output)
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        _replace(tmp, output)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+# -- engines --------------------------------------------------------------------------------
+
+
+_WORKER_SPEC: ModelSpec | None = None
+
+
+def _init_worker(spec: ModelSpec) -> None:
+    global _WORKER_SPEC
+    _WORKER_SPEC = spec
+    cached_suggester(spec)
+
+
+def _work(chunk: list[tuple[str, Any]], top_k: int) -> list[dict[str, Any]]:
+    assert _WORKER_SPEC is not None, "pool worker without an initializer"
+    return code_notes(cached_suggester(_WORKER_SPEC), chunk, top_k)
+
+
+def _run_local(notes: list[tuple[str, Any]], spec: ModelSpec, top_k: int, workers: int, progress: bool) -> list[dict]:
+    from tqdm import tqdm
+
+    chunks = [notes[i : i + CHUNK] for i in range(0, len(notes), CHUNK)]
+    rows: list[dict[str, Any]] = []
+    with tqdm(total=len(notes), desc="notes", unit="note", disable=not progress) as bar:
+        if workers == 1 or len(chunks) <= 1:
+            suggester = cached_suggester(spec)
+            for chunk in chunks:
+                rows += code_notes(suggester, chunk, top_k)
+                bar.update(len(chunk))
+            return rows
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        # spawn: a clean interpreter per worker (no inherited threads or locks); each loads the model
+        # once. A worker that dies (or whose initializer fails) raises BrokenProcessPool, never hangs.
+        context = multiprocessing.get_context("spawn")
+        results: list[list[dict[str, Any]] | None] = [None] * len(chunks)
+        with ProcessPoolExecutor(min(workers, len(chunks)), mp_context=context, initializer=_init_worker, initargs=(spec,)) as pool:
+            futures = {pool.submit(_work, chunk, top_k): i for i, chunk in enumerate(chunks)}
+            for future in as_completed(futures):
+                index = futures[future]
+                results[index] = future.result()
+                bar.update(len(chunks[index]))
+        for chunk_rows in results:
+            rows += chunk_rows or []
+    return rows
+
+
+def _spark_partition(batches: Iterator[pd.DataFrame], spec: ModelSpec, top_k: int) -> Iterator[pd.DataFrame]:
+    """``mapInPandas`` function: runs in the executors' Python workers."""
+    suggester = cached_suggester(spec)
+    for batch in batches:
+        notes = [
+            (str(note_id), text if isinstance(text, str) else None)
+            for note_id, text in zip(batch["note_id"], batch["text"])
+        ]
+        rows = code_notes(suggester, notes, top_k)
+        yield pa.Table.from_pylist(rows, schema=OUTPUT_SCHEMA).to_pandas()
+
+
+def _spark_read(spark: Any, path: str, kind: str) -> Any:
+    reader = spark.read
+    if kind == "parquet":
+        frame = reader.parquet(path)
+    elif kind == "csv":
+        frame = reader.options(header=True, multiLine=True, escape='"', encoding="UTF-8").csv(path)
+    else:
+        frame = reader.json(path)  # JSON Lines
+    missing = [c for c in ("note_id", "text") if c not in frame.columns]
+    if missing:
+        raise DatasetError(f"{path}: missing column(s) {', '.join(missing)} (expected note_id and text)")
+    return frame.selectExpr("trim(cast(note_id as string)) as note_id", "cast(text as string) as text")
+
+
+def _is_uri(path: str) -> bool:
+    return "://" in path and not path.startswith("file://")
+
+
+def _run_spark(input_path: str, output_path: str, spec: ModelSpec, top_k: int, master: str | None, partitions: int | None) -> int:
+    from pyspark.sql import SparkSession, functions as F
+
+    builder = SparkSession.builder.appName("codesuggest-batch")
+    if master:
+        builder = builder.master(master)
+    spark = builder.getOrCreate()
+    notes = _spark_read(spark, input_path, _format_of(input_path)).cache()
+    bad = notes.where(F.col("note_id").isNull() | (F.col("note_id") == "")).limit(1).collect()
+    if bad:
+        raise DatasetError(f"{input_path}: a row has no note_id")
+    twice = notes.groupBy("note_id").count().where("count > 1").limit(1).collect()
+    if twice:
+        raise DatasetError(f"{input_path}: note_id {twice[0]['note_id']!r} appears twice")
+    count = notes.count()
+    # enough partitions to keep every core busy; each Python worker still loads the model once
+    n = partitions or max(1, min(count, 2 * spark.sparkContext.defaultParallelism))
+    suggestions = (
+        notes.repartition(n)
+        .mapInPandas(partial(_spark_partition, spec=spec, top_k=top_k), SPARK_OUTPUT_DDL)
+        .orderBy(F.col("note_id").asc(), F.col("rank").asc_nulls_first())
+    )
+    if _is_uri(output_path):  # HDFS, S3, ...: Spark's committer (_temporary, then _SUCCESS)
+        suggestions.write.mode("overwrite").parquet(output_path)
+    else:
+        output = Path(output_path.removeprefix("file://"))
+        output.parent.mkdir(parents=True, exist_ok=True)
+        tmp = _temporary_sibling(output)
+        try:
+            suggestions.write.parquet(str(tmp.resolve()))
+            _replace(tmp, output)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    notes.unpersist()
+    return count
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    notes: int
+    rows: int | None  # None for Spark (counting would re-read the output)
+    failed: int | None
+    model_version: str
+    output: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def run_batch(
+    input_path: str | Path,
+    output_path: str | Path,
+    model: str | Path | ModelSpec,
+    *,
+    engine: str = "local",
+    top_k: int = 30,
+    workers: int | None = None,
+    spark_master: str | None = None,
+    settings: Any = None,
+    progress: bool = True,
+    spark_partitions: int | None = None,
+) -> BatchResult:
+    """Code every note of ``input_path`` and write ``output_path`` (see the module docstring).
+
+    ``model`` is a model directory, a version in ``settings.models_dir``, or a
+    :class:`ModelSpec`. ``settings`` default to :func:`codesuggest.config.get_settings`.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r} (expected {' or '.join(ENGINES)})")
+    if top_k < 1:
+        raise ValueError(f"top_k must be at least 1, got {top_k}")
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    if isinstance(model, ModelSpec):
+        spec = model
+    else:
+        if settings is None:
+            from .config import get_settings
+
+            settings = get_settings()
+        spec = ModelSpec.resolve(model, settings)
+    from .models.artifact import read_manifest
+
+    version = read_manifest(Path(spec.model_dir))["version"]
+    if engine == "spark":
+        count = _run_spark(str(input_path), str(output_path), spec, top_k, spark_master, spark_partitions)
+        return BatchResult(notes=count, rows=None, failed=None, model_version=version, output=str(output_path))
+    notes = read_notes(input_path)
+    rows = _run_local(notes, spec, top_k, workers or os.cpu_count() or 1, progress)
+    table = _sorted_table(rows)
+    _write_table(table, Path(output_path))
+    failed = sum(1 for row in rows if row["error"] is not None)
+    return BatchResult(notes=len(notes), rows=table.num_rows, failed=failed, model_version=version, output=str(output_path))
+
