@@ -54,7 +54,7 @@ def split_sentences(doc: Doc) -> Doc:
     "codesuggest_mentions",
     default_config={
         "index_path": "",
-        "max_candidates_per_mention": 30,
+        "max_candidates_per_mention": 40,
         "min_similarity": 0.4,
         "sibling_factor": 0.6,
         "max_siblings": 12,
@@ -137,36 +137,41 @@ class MentionMatcher:
                 leftovers += uncovered_runs(words, found)
         if self.approximate is not None and leftovers:
             raw_mentions += self.approximate.match(leftovers)
-        spans = []
+        spans: dict[tuple[int, int], Span] = {}
         for raw in raw_mentions:
             if any(start < raw.end and raw.start < end for start, end in headers):
                 continue  # "HISTORY OF PRESENT ILLNESS:" is a header, not an illness
             self.add_siblings(raw.codes)
-            spans += self._spans(doc, raw, note_abbreviations)
-        doc.spans[MENTIONS] = spans
+            for span in self._spans(doc, raw, note_abbreviations):
+                same = spans.get((span.start, span.end))
+                if same is not None:  # two matches aligned to the same tokens: one mention
+                    merged = {(c.system, c.code): c for c in (*span._.candidates, *same._.candidates)}
+                    span._.candidates = tuple(sorted(merged.values(), key=lambda c: (-c.similarity, len(c.code), c.code)))
+                spans[(span.start, span.end)] = span
+        doc.spans[MENTIONS] = sorted(spans.values(), key=lambda s: (s.start, s.end))
         return doc
 
     def _spans(self, doc: Doc, raw: RawMention, note_abbreviations: dict[str, str]) -> list[Span]:
-        """One span per kind (diagnosis, procedure) with its candidates, best first."""
-        by_kind: dict[str, list[Candidate]] = {}
-        for (system, code), (similarity, term) in raw.codes.items():
-            if similarity < self.min_similarity:
-                continue
-            kind = "diagnosis" if system == "ICD10CM" else "procedure"
-            description = self.index.descriptions.get((system, code), "")
-            by_kind.setdefault(kind, []).append(Candidate(system, code, description, round(similarity, 4), term))
-        spans = []
-        for kind, candidates in by_kind.items():
-            span = doc.char_span(raw.start, raw.end, label=kind, alignment_mode="expand")
-            if span is None:
-                continue
-            candidates.sort(key=lambda c: (-c.similarity, len(c.code), c.code))
-            span._.candidates = tuple(candidates[: self.max_candidates])
-            span._.is_status = raw.is_status()
-            if raw.expansions:
-                span._.expanded = expand_text(span.text, raw.expansions, note_abbreviations)
-            spans.append(span)
-        return spans
+        """The mention as a span labelled by its best candidate's kind (diagnosis or procedure),
+        with its candidates best first. One span per offsets: spaCy keys span extensions by
+        offsets, so two spans on the same words would share their candidates."""
+        candidates = [
+            Candidate(system, code, self.index.descriptions.get((system, code), ""), round(similarity, 4), term)
+            for (system, code), (similarity, term) in raw.codes.items()
+            if similarity >= self.min_similarity
+        ]
+        if not candidates:
+            return []
+        candidates.sort(key=lambda c: (-c.similarity, len(c.code), c.code))
+        kind = "diagnosis" if candidates[0].system == "ICD10CM" else "procedure"
+        span = doc.char_span(raw.start, raw.end, label=kind, alignment_mode="expand")
+        if span is None:
+            return []
+        span._.candidates = tuple(candidates[: self.max_candidates])
+        span._.is_status = raw.is_status()
+        if raw.expansions:
+            span._.expanded = expand_text(span.text, raw.expansions, note_abbreviations)
+        return [span]
 
 
 def expand_text(span_text: str, long_forms: dict[str, str], note_abbreviations: dict[str, str]) -> str:

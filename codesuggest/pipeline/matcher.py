@@ -44,6 +44,7 @@ class RawMention:
     end: int
     codes: dict[tuple[str, str], tuple[float, str]] = field(default_factory=dict)  # -> (similarity, term)
     expansions: dict[str, str] = field(default_factory=dict)  # short form -> long form
+    exact: bool = False  # some term matched these words exactly (not only as a window)
 
     def add(self, codes: tuple[tuple[str, str, float], ...], similarity: float, term: str) -> None:
         for system, code, quality in codes[:MAX_CODES_PER_TERM]:
@@ -139,7 +140,9 @@ def match_sentence(words: list[Word], index: TermIndex) -> list[RawMention]:
                 break
             term = index.get(bag_key([w.norm for w in words[i : j + 1]]))
             if term is not None:
-                mention(i, j).add(term.codes, 1.0, term.text)
+                found = mention(i, j)
+                found.add(term.codes, 1.0, term.text)
+                found.exact = True
     norms = [w.norm for w in words]
     present = set(norms)
     positions: dict[str, list[int]] = {}
@@ -175,14 +178,16 @@ def _window(p: int, needed: tuple[str, ...], positions: dict[str, list[int]], wi
 
 def merge_nested(mentions: list[RawMention]) -> list[RawMention]:
     """Keep the outermost spans; a span inside another gives its candidates to the smallest one
-    that contains it ("chest pain" keeps "pain" -> R52 as a weaker candidate).
+    that contains it ("chest pain" keeps "pain" -> R52 as a weaker candidate). Only exact
+    matches absorb: a loose window match ("ECG showed sinus rhythm") must not swallow the
+    exact mention inside it ("ECG").
 
     A status mention (ICD-10-CM Z codes: "family history of colon cancer" -> Z80.0) keeps
     the condition inside it as a mention of its own, so that ConText can mark the
     condition as family or historical while the Z code stays present."""
     kept: list[RawMention] = []
     for m in sorted(mentions, key=lambda m: (m.start - m.end, m.start)):
-        containers = [k for k in kept if k.contains(m) and not k.is_status()]
+        containers = [k for k in kept if k.contains(m) and k.exact and not k.is_status()]
         if containers:
             min(containers, key=lambda k: k.end - k.start).absorb(m)
         else:
