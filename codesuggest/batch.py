@@ -45,6 +45,7 @@ import logging
 import os
 import secrets
 import shutil
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from functools import partial
@@ -376,6 +377,10 @@ def _run_spark(input_path: str, output_path: str, spec: ModelSpec, top_k: int, m
     builder = SparkSession.builder.appName("codesuggest-batch")
     if master:
         builder = builder.master(master)
+    if (master or "local").startswith("local") and not os.environ.get("PYSPARK_PYTHON"):
+        # local workers run this interpreter (the one with codesuggest installed), not `python3` on PATH;
+        # PySpark reads the variable when the SparkContext starts
+        os.environ["PYSPARK_PYTHON"] = sys.executable
     spark = builder.getOrCreate()
     notes = _spark_read(spark, input_path, _format_of(input_path)).cache()
     bad = notes.where(F.col("note_id").isNull() | (F.col("note_id") == "")).limit(1).collect()
