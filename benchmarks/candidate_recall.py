@@ -37,12 +37,16 @@ def main() -> None:
     parser.add_argument("--cache-dir", type=Path, default=Path("var/cache"))
     parser.add_argument("--misses", type=Path)
     parser.add_argument("--limit", type=int)
+    parser.add_argument("--index", type=Path, help="a built term index: skip loading the code sets (RSS of serving)")
     args = parser.parse_args()
 
     t0 = time.perf_counter()
-    catalog = CodeCatalog.load(CodeSetSources(pcs_file=args.pcs_file))
-    index_path = ensure_term_index(catalog, args.cache_dir)
-    del catalog
+    if args.index:
+        index_path = args.index
+    else:
+        catalog = CodeCatalog.load(CodeSetSources(pcs_file=args.pcs_file))
+        index_path = ensure_term_index(catalog, args.cache_dir)
+        del catalog
     t1 = time.perf_counter()
     analyzer = Analyzer.from_index(index_path)
     t2 = time.perf_counter()
