@@ -289,3 +289,19 @@ def test_note_text_never_reaches_the_logs(tmp_path, caplog):
         assert_error(client.post("/v1/notes", json={"text": secret}, headers=auth(keys["coder"])), 500, "internal")
     assert "RuntimeError" in caplog.text
     assert "Zebediah" not in caplog.text and "4417" not in caplog.text
+
+
+def test_findings_come_with_suggestions_and_the_final_code_set(svc):
+    """Issue 8: code-set checks reach the coder with the suggestions and the final code set."""
+    client, keys, _app = svc
+    created = submit(client, keys["coder"], text="Type 2 diabetes with hypertension.")
+    assert isinstance(created["findings"], list)
+    decided = client.post(
+        f"/v1/notes/{created['note_id']}/decisions",
+        json={"decisions": [{"system": "ICD10CM", "code": "E11.22", "action": "add"}]},
+        headers=auth(keys["coder"]),
+    )
+    assert decided.status_code == 201, decided.text
+    detail = client.get(f"/v1/notes/{created['note_id']}", headers=auth(keys["coder"])).json()
+    companion = [f for f in detail["findings"] if f["rule"] == "companion_code"]
+    assert companion and "E11.22" in companion[0]["codes"]  # asks for the CKD stage (N18.1-N18.6)

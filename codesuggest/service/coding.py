@@ -207,10 +207,21 @@ def summary_out(note: Note) -> schemas.NoteSummary:
 
 
 def detail_out(note: Note, catalog: CodeCatalog | None) -> schemas.NoteDetail:
+    final_codes = final_codes_out(note.decisions, catalog)
     return schemas.NoteDetail(
         **summary_out(note).model_dump(),
         text=note.text,
         suggestions=[suggestion_out(s) for s in note.suggestions],
         decisions=[decision_out(e, catalog) for e in note.decisions],
-        final_codes=final_codes_out(note.decisions, catalog),
+        final_codes=final_codes,
+        findings=findings_out([(c.system, c.code) for c in final_codes], catalog, note.text),
     )
+
+
+def findings_out(codes: Sequence[tuple[str, str]], catalog: CodeCatalog | None, text: str | None) -> list[schemas.FindingOut]:
+    """The code-set checks (billable, 7th character, Excludes1, companion codes, ...) on a code set."""
+    if catalog is None or not codes:
+        return []
+    from ..codesets.rules import check_codes
+
+    return [schemas.FindingOut(**f.to_dict()) for f in check_codes(codes, catalog, note_text=text)]

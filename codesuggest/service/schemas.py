@@ -92,10 +92,22 @@ class SuggestionOut(ResponseModel):
     reason: str
 
 
+class FindingOut(ResponseModel):
+    """A code-set check (codesuggest.codesets.rules): a billing rule the codes break."""
+
+    rule: str
+    severity: Literal["error", "warning"]
+    system: str
+    codes: list[str]
+    message: str
+    suggestions: list[str]
+
+
 class NoteCreated(ResponseModel):
     note_id: str
     model_version: str
     suggestions: list[SuggestionOut]
+    findings: list[FindingOut] = Field(default_factory=list, description="checks on the confident suggestions (needs_review false)")
 
 
 class NoteSummary(ResponseModel):
@@ -141,6 +153,7 @@ class NoteDetail(NoteSummary):
     suggestions: list[SuggestionOut]
     decisions: list[DecisionOut]
     final_codes: list[FinalCode]
+    findings: list[FindingOut] = Field(default_factory=list, description="checks on the current final code set")
 
 
 # -- decisions --------------------------------------------------------------------------

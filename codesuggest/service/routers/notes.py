@@ -18,7 +18,13 @@ router = APIRouter(prefix="/v1/notes", tags=["notes"])
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=schemas.NoteCreated, name="notes.create")
 def create_note(
-    body: schemas.NoteIn, request: Request, principal: Coder, session: DbSession, suggester: Suggester, state: State
+    body: schemas.NoteIn,
+    request: Request,
+    principal: Coder,
+    session: DbSession,
+    suggester: Suggester,
+    state: State,
+    catalog: Catalog,
 ) -> schemas.NoteCreated:
     limit = state.settings.max_note_chars
     if len(body.text) > limit:
@@ -36,8 +42,12 @@ def create_note(
     for s in note.suggestions:
         state.metrics.suggestions.labels(system=s.system, model_version=suggester.version).inc()
     log.info("note %s: %d suggestions from model %s", note.id, len(note.suggestions), suggester.version)
+    confident = [(s.system, s.code) for s in note.suggestions if not s.needs_review]
     return schemas.NoteCreated(
-        note_id=note.id, model_version=note.model_version, suggestions=[coding.suggestion_out(s) for s in note.suggestions]
+        note_id=note.id,
+        model_version=note.model_version,
+        suggestions=[coding.suggestion_out(s) for s in note.suggestions],
+        findings=coding.findings_out(confident, catalog, body.text),
     )
 
 
