@@ -85,7 +85,7 @@ class ModelSuggester:
         thresholds = getattr(self.ranker, "thresholds_", {}) or {}
         out = []
         for rc in codes:
-            confidence = min(1.0, max(0.0, float(rc.score)))
+            confidence = round(min(1.0, max(0.0, float(rc.score))), 4)
             threshold = thresholds.get(rc.system, thresholds.get("default", 0.5))
             mentions = [analysis.mentions[i] for i in rc.mention_indexes if 0 <= i < len(analysis.mentions)]
             evidence = tuple(
