@@ -374,10 +374,12 @@ def _is_uri(path: str) -> bool:
 def _run_spark(input_path: str, output_path: str, spec: ModelSpec, top_k: int, master: str | None, partitions: int | None) -> int:
     from pyspark.sql import SparkSession, functions as F
 
+    if master is None and "PYSPARK_GATEWAY_PORT" not in os.environ:
+        master = "local[*]"  # not under spark-submit, which brings its own master
     builder = SparkSession.builder.appName("codesuggest-batch")
     if master:
         builder = builder.master(master)
-    if (master or "local").startswith("local") and not os.environ.get("PYSPARK_PYTHON"):
+    if master and master.startswith("local") and not os.environ.get("PYSPARK_PYTHON"):
         # local workers run this interpreter (the one with codesuggest installed), not `python3` on PATH;
         # PySpark reads the variable when the SparkContext starts
         os.environ["PYSPARK_PYTHON"] = sys.executable

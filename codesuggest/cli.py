@@ -532,7 +532,7 @@ def batch(
     engine: Annotated[str, typer.Option("--engine", help="local (a process pool) or spark (mapInPandas)")] = "local",
     top_k: Annotated[int, typer.Option("--top-k", min=1, help="codes per note")] = 30,
     workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="local engine: processes [default: all cores]")] = None,
-    master: Annotated[Optional[str], typer.Option("--master", help="spark engine: master URL, e.g. local[*] [default: spark-submit's]")] = None,
+    master: Annotated[Optional[str], typer.Option("--master", help="spark engine: master URL [default: local[*]; under spark-submit, its --master]")] = None,
     models_dir: ModelsDirOption = None,
     pcs_file: PcsOption = None,
     cpt_file: CptOption = None,
