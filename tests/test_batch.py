@@ -176,6 +176,15 @@ def test_cli_batch(notes_parquet, model_dir, cm_analyzer, cm_catalog, tmp_path, 
         assert ok.exit_code == 0, ok.output
         frame = pd.read_parquet(out)
         assert frame.groupby("note_id")["rank"].max().max() == 3
+        # the same (note, system, code, score) rows as `codesuggest predict` on the same notes
+        jsonl = tmp_path / "notes.jsonl"
+        jsonl.write_text("".join(json.dumps({"note_id": i, "text": t}) + "\n" for i, t in NOTES), encoding="utf-8")
+        tsv = tmp_path / "preds.tsv"
+        pred = runner.invoke(app, ["predict", "--model", str(model_dir), "--notes", str(jsonl), "--out", str(tsv), "--top-k", "3"])
+        assert pred.exit_code == 0, pred.output
+        predicted = pd.read_csv(tsv, sep="\t", dtype={"note_id": str, "code": str}, float_precision="round_trip")
+        print(sorted(_triples(frame))); print(sorted(set(zip(predicted["note_id"], predicted["system"], predicted["code"], predicted["score"]))))
+        assert _triples(frame) == set(zip(predicted["note_id"], predicted["system"], predicted["code"], predicted["score"]))
         missing = runner.invoke(app, ["batch", "--input", str(tmp_path / "nope.parquet"), "--output", str(out), "--model", str(model_dir)])
         assert missing.exit_code == 2 and "nope.parquet" in missing.stderr
         version = runner.invoke(app, ["batch", "--input", str(notes_parquet), "--output", str(out), "--model", "20990101-0000-abcdef"])

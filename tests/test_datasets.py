@@ -53,7 +53,7 @@ def test_codiesp_mini_normalises_codes_and_reports_problems():
     assert report.duplicate_codes == 1
     assert report.skipped_empty_notes == 1
     problems = "\n".join(report.problems)
-    assert "miniD.tsv:5" in problems and "'xx.9'" in problems
+    assert "miniD.tsv:5" in problems and "'1x.9'" in problems
     assert "miniP.tsv:3" in problems and "'0i0'" in problems
     assert "c3.txt" in problems and "empty" in problems
     assert "2 notes" in str(report)
