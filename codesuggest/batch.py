@@ -19,8 +19,9 @@ One row per (note, code), :data:`OUTPUT_COLUMNS`; a note that failed gets one ro
 ``code`` null and the message in ``error``; a note with no suggestion gets one row with
 ``code`` and ``error`` null. Rows are sorted by ``note_id`` then ``rank``, so a re-run
 over the same input and model writes the same rows. ``score`` is exactly the score
-``codesuggest predict`` writes for the note and code (``ModelSuggester.suggest_many``
-over all code systems).
+``codesuggest predict`` writes for the note and code (the ranker's, unrounded); the codes,
+``description``, ``needs_review`` and ``evidence`` are ``ModelSuggester.suggest_many``'s over
+all code systems.
 
 The output is written atomically: to a hidden temporary file (local engine) or folder
 (Spark engine) next to the target, then renamed over it. The local engine writes one
@@ -162,7 +163,18 @@ def cached_suggester(spec: ModelSpec) -> Any:
 # -- coding notes: the same function for every engine ----------------------------------------
 
 
-def _rows_for(note_id: str, suggestions: Sequence[Any], version: str) -> list[dict[str, Any]]:
+def _suggest(suggester: Any, texts: list[str], top_k: int) -> list[list[tuple[Any, float]]]:
+    """``(Suggestion, ranker score)`` per code per note: what ``suggest_many`` gives (all systems),
+    with the ranker's unrounded score, the number ``codesuggest predict`` writes."""
+    analyses = list(suggester.analyzer.analyze_many(texts))
+    ranked = suggester.ranker.rank(analyses, top_k=top_k)
+    return [
+        list(zip(suggester._suggestions(text, analysis, codes), (float(rc.score) for rc in codes)))
+        for text, analysis, codes in zip(texts, analyses, ranked)
+    ]
+
+
+def _rows_for(note_id: str, suggestions: Sequence[tuple[Any, float]], version: str) -> list[dict[str, Any]]:
     if not suggestions:
         return [_empty_row(note_id, version, None)]
     return [
@@ -171,7 +183,7 @@ def _rows_for(note_id: str, suggestions: Sequence[Any], version: str) -> list[di
             "system": s.system,
             "code": s.code,
             "description": s.description,
-            "score": float(s.confidence),
+            "score": score,
             "rank": rank,
             "needs_review": bool(s.needs_review),
             "evidence": [
@@ -180,7 +192,7 @@ def _rows_for(note_id: str, suggestions: Sequence[Any], version: str) -> list[di
             "model_version": version,
             "error": None,
         }
-        for rank, s in enumerate(suggestions, start=1)
+        for rank, (s, score) in enumerate(suggestions, start=1)
     ]
 
 
@@ -202,7 +214,7 @@ def code_notes(suggester: Any, notes: Sequence[tuple[str, Any]], top_k: int) -> 
     for start in range(0, len(notes), CHUNK):
         chunk = notes[start : start + CHUNK]
         try:
-            results = suggester.suggest_many([text for _, text in chunk], None, top_k)
+            results = _suggest(suggester, [text for _, text in chunk], top_k)
         except Exception:  # noqa: BLE001 - isolate the note(s) that fail below
             results = None
         for position, (note_id, text) in enumerate(chunk):
@@ -210,7 +222,7 @@ def code_notes(suggester: Any, notes: Sequence[tuple[str, Any]], top_k: int) -> 
                 rows += _rows_for(note_id, results[position], suggester.version)
                 continue
             try:
-                rows += _rows_for(note_id, suggester.suggest(text, None, top_k), suggester.version)
+                rows += _rows_for(note_id, _suggest(suggester, [text], top_k)[0], suggester.version)
             except Exception as exc:  # noqa: BLE001 - reported on the note's row
                 log.warning("note %s failed: %s", note_id, _error_message(exc))
                 rows.append(_empty_row(note_id, suggester.version, _error_message(exc)))
@@ -392,12 +404,15 @@ def _run_spark(input_path: str, output_path: str, spec: ModelSpec, top_k: int, m
     if twice:
         raise DatasetError(f"{input_path}: note_id {twice[0]['note_id']!r} appears twice")
     count = notes.count()
-    # enough partitions to keep every core busy; each Python worker still loads the model once
+    # enough partitions to keep every core busy; each Python worker still loads the model once.
+    # Range-partition the *notes* by note_id, then sort within partitions: the part files come out
+    # in note_id order and the model runs once per note (a global orderBy after mapInPandas would
+    # run the model a second time to sample the sort keys).
     n = partitions or max(1, min(count, 2 * spark.sparkContext.defaultParallelism))
     suggestions = (
-        notes.repartition(n)
+        notes.repartitionByRange(n, "note_id")
         .mapInPandas(partial(_spark_partition, spec=spec, top_k=top_k), SPARK_OUTPUT_DDL)
-        .orderBy(F.col("note_id").asc(), F.col("rank").asc_nulls_first())
+        .sortWithinPartitions(F.col("note_id").asc(), F.col("rank").asc_nulls_first())
     )
     if _is_uri(output_path):  # HDFS, S3, ...: Spark's committer (_temporary, then _SUCCESS)
         suggestions.write.mode("overwrite").parquet(output_path)

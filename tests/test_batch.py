@@ -125,18 +125,17 @@ def test_local_pool_same_rows_and_rerun_is_identical(notes_parquet, spec, refere
 
 
 def test_a_note_that_raises_is_reported_not_fatal(spec, reference, monkeypatch):
-    class Flaky:
-        version = reference.version
+    class FlakyAnalyzer:
+        code_set_versions = reference.analyzer.code_set_versions
 
-        def suggest_many(self, texts, setting=None, top_k=30):
-            return [self.suggest(t, setting, top_k) for t in texts]
+        def analyze_many(self, texts, batch_size=32):
+            for text in texts:
+                if "boom" in text:
+                    raise RuntimeError("pipeline exploded\nsecond line")
+                yield reference.analyzer.analyze(text)
 
-        def suggest(self, text, setting=None, top_k=30):
-            if "boom" in text:
-                raise RuntimeError("pipeline exploded\nsecond line")
-            return reference.suggest(text, setting, top_k)
-
-    rows = batch.code_notes(Flaky(), [("a", "HTN."), ("b", "boom"), ("c", "Pneumonia.")], top_k=5)
+    flaky = ModelSuggester(FlakyAnalyzer(), reference.ranker, reference.version, catalog=reference.catalog)
+    rows = batch.code_notes(flaky, [("a", "HTN."), ("b", "boom"), ("c", "Pneumonia.")], top_k=5)
     by_note = {}
     for row in rows:
         by_note.setdefault(row["note_id"], []).append(row)
@@ -183,7 +182,6 @@ def test_cli_batch(notes_parquet, model_dir, cm_analyzer, cm_catalog, tmp_path, 
         pred = runner.invoke(app, ["predict", "--model", str(model_dir), "--notes", str(jsonl), "--out", str(tsv), "--top-k", "3"])
         assert pred.exit_code == 0, pred.output
         predicted = pd.read_csv(tsv, sep="\t", dtype={"note_id": str, "code": str}, float_precision="round_trip")
-        print(sorted(_triples(frame))); print(sorted(set(zip(predicted["note_id"], predicted["system"], predicted["code"], predicted["score"]))))
         assert _triples(frame) == set(zip(predicted["note_id"], predicted["system"], predicted["code"], predicted["score"]))
         missing = runner.invoke(app, ["batch", "--input", str(tmp_path / "nope.parquet"), "--output", str(out), "--model", str(model_dir)])
         assert missing.exit_code == 2 and "nope.parquet" in missing.stderr
