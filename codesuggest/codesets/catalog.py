@@ -46,29 +46,27 @@ class CodeCatalog:
     def load(cls, sources: CodeSetSources = CodeSetSources()) -> "CodeCatalog":
         codes: list[Code] = []
         versions: dict[str, str] = {}
-        if sources.cm_file:
-            cm_codes, report = read_codes_file(sources.cm_file, CodeSystem.ICD10CM)
-            codes += cm_codes
-            versions[CodeSystem.ICD10CM.value] = f"ICD10CM file {file_fingerprint(sources.cm_file)}"
+
+        def add_file(system: CodeSystem, path: Path) -> None:
+            loaded, report = read_cpt_csv(path) if system is CodeSystem.CPT else read_codes_file(path, system)
+            codes.extend(loaded)
+            versions[system.value] = f"{system.value} file {file_fingerprint(path)}"
             _log_report(report)
+
+        if sources.cm_file:
+            add_file(CodeSystem.ICD10CM, sources.cm_file)
         else:
-            codes += load_icd10cm()
+            codes.extend(load_icd10cm())
             versions[CodeSystem.ICD10CM.value] = package_version_label()
         if sources.pcs_file:
-            pcs_codes, report = read_codes_file(sources.pcs_file, CodeSystem.ICD10PCS)
-            codes += pcs_codes
-            versions[CodeSystem.ICD10PCS.value] = f"ICD10PCS file {file_fingerprint(sources.pcs_file)}"
-            _log_report(report)
+            add_file(CodeSystem.ICD10PCS, sources.pcs_file)
         else:
             log.warning(
                 "No ICD-10-PCS codes file given (--pcs-file or CODESUGGEST_PCS_FILE): "
                 "procedures will not be coded in ICD-10-PCS. Download the CMS codes file to enable them."
             )
         if sources.cpt_file:
-            cpt_codes, report = read_cpt_csv(sources.cpt_file)
-            codes += cpt_codes
-            versions[CodeSystem.CPT.value] = f"CPT file {file_fingerprint(sources.cpt_file)}"
-            _log_report(report)
+            add_file(CodeSystem.CPT, sources.cpt_file)
         return cls(codes, versions)
 
     # -- look-up -----------------------------------------------------------------
