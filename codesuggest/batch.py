@@ -458,6 +458,9 @@ def run_batch(
 
     ``model`` is a model directory, a version in ``settings.models_dir``, or a
     :class:`ModelSpec`. ``settings`` default to :func:`codesuggest.config.get_settings`.
+    The local pool spawns its workers: a script that calls this needs the usual
+    ``if __name__ == "__main__":`` guard. The local engine keeps the output rows in memory
+    until it writes them (fine up to a few million rows; beyond, use Spark).
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r} (expected {' or '.join(ENGINES)})")
