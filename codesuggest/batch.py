@@ -366,13 +366,18 @@ def _spark_partition(batches: Iterator[pd.DataFrame], spec: ModelSpec, top_k: in
 
 
 def _spark_read(spark: Any, path: str, kind: str) -> Any:
+    from pyspark.errors import AnalysisException
+
     reader = spark.read
-    if kind == "parquet":
-        frame = reader.parquet(path)
-    elif kind == "csv":
-        frame = reader.options(header=True, multiLine=True, escape='"', encoding="UTF-8").csv(path)
-    else:
-        frame = reader.json(path)  # JSON Lines
+    try:
+        if kind == "parquet":
+            frame = reader.parquet(path)
+        elif kind == "csv":
+            frame = reader.options(header=True, multiLine=True, escape='"', encoding="UTF-8").csv(path)
+        else:
+            frame = reader.json(path)  # JSON Lines
+    except AnalysisException as exc:  # no such path, not Parquet, ...
+        raise DatasetError(f"{path}: cannot read as {kind} ({str(exc).strip().splitlines()[0]})") from None
     missing = [c for c in ("note_id", "text") if c not in frame.columns]
     if missing:
         raise DatasetError(f"{path}: missing column(s) {', '.join(missing)} (expected note_id and text)")
