@@ -24,14 +24,23 @@ from codesuggest.training.datasets import (
 from codesuggest.training.predictions import read_gold, read_predictions, write_predictions
 
 DATA = Path(__file__).parent / "data"
-MINI = DATA / "codiesp_mini"
+MINI_SOURCE = DATA / "codiesp_mini_src"  # hand-written notes; the CodiEsp layout is built per test run
+
+
+@pytest.fixture(scope="module")
+def mini(tmp_path_factory) -> Path:
+    """A tiny corpus in the CodiEsp layout (``text_files_en/`` + ``*D.tsv`` / ``*P.tsv``)."""
+    root = tmp_path_factory.mktemp("corpora") / "codiesp_mini"
+    shutil.copytree(MINI_SOURCE, root)
+    (root / "texts").rename(root / "text_files_en")
+    return root
 
 
 # --- CodiEsp layout ----------------------------------------------------------
 
 
-def test_codiesp_mini_normalises_codes_and_reports_problems():
-    notes = load_codiesp(MINI)
+def test_codiesp_mini_normalises_codes_and_reports_problems(mini):
+    notes = load_codiesp(mini)
     assert isinstance(notes, list) and isinstance(notes, Dataset)
     by_id = {n.note_id: n for n in notes}
     assert sorted(by_id) == ["c1", "c2"]  # c3 is blank: skipped
@@ -59,26 +68,26 @@ def test_codiesp_mini_normalises_codes_and_reports_problems():
     assert "2 notes" in str(report)
 
 
-def test_codiesp_code_row_without_text_file(tmp_path):
+def test_codiesp_code_row_without_text_file(tmp_path, mini):
     split = tmp_path / "split"
-    shutil.copytree(MINI, split)
+    shutil.copytree(mini, split)
     with (split / "miniD.tsv").open("a") as out:
         out.write("c9\tr10.9\n")
     with pytest.raises(DatasetError, match=r"miniD\.tsv:7: no text file for case 'c9'.*c9\.txt"):
         load_codiesp(split)
 
 
-def test_codiesp_non_utf8_text_names_the_file(tmp_path):
+def test_codiesp_non_utf8_text_names_the_file(tmp_path, mini):
     split = tmp_path / "split"
-    shutil.copytree(MINI, split)
+    shutil.copytree(mini, split)
     (split / "text_files_en" / "c2.txt").write_bytes(b"first line\nfi\xe8vre\n")
     with pytest.raises(DatasetError, match=r"c2\.txt:2: not UTF-8"):
         load_codiesp(split)
 
 
-def test_codiesp_malformed_line_and_wrong_folder(tmp_path):
+def test_codiesp_malformed_line_and_wrong_folder(tmp_path, mini):
     split = tmp_path / "split"
-    shutil.copytree(MINI, split)
+    shutil.copytree(mini, split)
     with (split / "miniP.tsv").open("a") as out:
         out.write("c1 bw03zzz\n")
     with pytest.raises(DatasetError, match=r"miniP\.tsv:4: expected 'case_id<TAB>code'"):
@@ -191,9 +200,9 @@ def test_parquet_round_trip_and_write_jsonl(tmp_path):
 # --- specs and registry ------------------------------------------------------------
 
 
-def test_load_dataset_specs_and_guessing():
-    assert len(load_dataset(f"codiesp:{MINI}")) == 2
-    assert len(load_dataset(str(MINI))) == 2  # a folder: CodiEsp
+def test_load_dataset_specs_and_guessing(mini):
+    assert len(load_dataset(f"codiesp:{mini}")) == 2
+    assert len(load_dataset(str(mini))) == 2  # a folder: CodiEsp
     assert len(load_dataset(f"jsonl:{DATA / 'notes.jsonl'}")) == 3
     assert len(load_dataset(str(DATA / "notes.csv"))) == 3
     with pytest.raises(DatasetError, match="cannot tell how to load 'foo:bar'"):
