@@ -201,7 +201,6 @@ def build_candidates(
     """Every candidate code of one note with its feature vector (``FEATURE_NAMES`` order)."""
     text_len = max(len(analysis.text), 1)
     accs: dict[tuple[str, str], _Acc] = {}
-    family_only: dict[tuple[str, str], list[int]] = defaultdict(list)
     history_src: dict[tuple[str, str], list[int]] = defaultdict(list)
     mentions = analysis.mentions
     for i, mention in enumerate(mentions):
