@@ -10,6 +10,8 @@
 """
 
 
+import re
+
 import numpy
 from spacy.attrs import SENT_START
 from spacy.language import Language
@@ -55,6 +57,7 @@ def split_sentences(doc: Doc) -> Doc:
     default_config={
         "index_path": "",
         "max_candidates_per_mention": 40,
+        "max_candidates_per_note": 300,
         "min_similarity": 0.4,
         "sibling_factor": 0.6,
         "max_siblings": 12,
@@ -68,6 +71,7 @@ def make_mention_matcher(
     name: str,
     index_path: str,
     max_candidates_per_mention: int,
+    max_candidates_per_note: int,
     min_similarity: float,
     sibling_factor: float,
     max_siblings: int,
@@ -77,7 +81,7 @@ def make_mention_matcher(
 ):
     return MentionMatcher(
         index_path, max_candidates_per_mention, min_similarity, sibling_factor, max_siblings,
-        ann_dir, ann_k, ann_min_similarity,
+        ann_dir, ann_k, ann_min_similarity, max_candidates_per_note,
     )
 
 
@@ -96,11 +100,13 @@ class MentionMatcher:
         ann_dir: str = "",
         ann_k: int = 5,
         ann_min_similarity: float = 0.7,
+        max_candidates_per_note: int = 300,
     ):
         if not index_path:
             raise ValueError("codesuggest_mentions needs index_path (see pipeline.resources.ensure_term_index)")
         self.index = load_term_index(index_path)
         self.max_candidates = max_candidates_per_mention
+        self.max_per_note = max_candidates_per_note
         self.min_similarity = min_similarity
         self.sibling_factor = sibling_factor
         self.max_siblings = max_siblings
@@ -142,16 +148,17 @@ class MentionMatcher:
             if any(start < raw.end and raw.start < end for start, end in headers):
                 continue  # "HISTORY OF PRESENT ILLNESS:" is a header, not an illness
             self.add_siblings(raw.codes)
-            for span in self._spans(doc, raw, note_abbreviations):
+            for span in self._spans(doc, raw):
                 same = spans.get((span.start, span.end))
                 if same is not None:  # two matches aligned to the same tokens: one mention
                     merged = {(c.system, c.code): c for c in (*span._.candidates, *same._.candidates)}
                     span._.candidates = tuple(sorted(merged.values(), key=lambda c: (-c.similarity, len(c.code), c.code)))
                 spans[(span.start, span.end)] = span
-        doc.spans[MENTIONS] = sorted(spans.values(), key=lambda s: (s.start, s.end))
+        limit_candidates(list(spans.values()), self.max_per_note)
+        doc.spans[MENTIONS] = sorted((s for s in spans.values() if s._.candidates), key=lambda s: (s.start, s.end))
         return doc
 
-    def _spans(self, doc: Doc, raw: RawMention, note_abbreviations: dict[str, str]) -> list[Span]:
+    def _spans(self, doc: Doc, raw: RawMention) -> list[Span]:
         """The mention as a span labelled by its best candidate's kind (diagnosis or procedure),
         with its candidates best first. One span per offsets: spaCy keys span extensions by
         offsets, so two spans on the same words would share their candidates."""
@@ -170,14 +177,25 @@ class MentionMatcher:
         span._.candidates = tuple(candidates[: self.max_candidates])
         span._.is_status = raw.is_status()
         if raw.expansions:
-            span._.expanded = expand_text(span.text, raw.expansions, note_abbreviations)
+            span._.expanded = expand_text(span.text, raw.expansions)
         return [span]
 
 
-def expand_text(span_text: str, long_forms: dict[str, str], note_abbreviations: dict[str, str]) -> str:
-    """The mention text with its abbreviations written out ("HTN" -> "hypertension")."""
-    from .matcher import curated_abbreviations
+def limit_candidates(spans: list[Span], limit: int) -> None:
+    """Keep the note's ``limit`` best distinct codes (by their best similarity in the note)."""
+    best: dict[tuple[str, str], float] = {}
+    for span in spans:
+        for c in span._.candidates:
+            best[(c.system, c.code)] = max(best.get((c.system, c.code), 0.0), c.similarity)
+    if len(best) <= limit:
+        return
+    kept = set(sorted(best, key=lambda k: (-best[k], k))[:limit])
+    for span in spans:
+        span._.candidates = tuple(c for c in span._.candidates if (c.system, c.code) in kept)
 
-    table = {**curated_abbreviations(), **note_abbreviations}
-    words = [table.get(w, w) if table.get(w) in long_forms else w for w in span_text.split()]
-    return " ".join(words)
+
+def expand_text(span_text: str, expansions: dict[str, str]) -> str:
+    """The mention text with its abbreviations written out ("HTN" -> "hypertension")."""
+    for short, long_form in expansions.items():
+        span_text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(short)}(?![A-Za-z0-9])", long_form, span_text)
+    return span_text

@@ -94,17 +94,21 @@ class ApproximateMatcher:
 
     def match(self, runs: list[list[Word]]) -> list[RawMention]:
         queries = [bag_key([w.norm for w in run]) for run in runs]
-        missing = list(dict.fromkeys(q for q in queries if q not in self.cache))
+        # Read into a local dict: the cache is shared by the service's request threads and may be
+        # cleared by one of them between our write and our read.
+        resolved = {q: self.cache[q] for q in dict.fromkeys(queries) if q in self.cache}
+        missing = [q for q in dict.fromkeys(queries) if q not in resolved]
         if missing:
-            if len(self.cache) > self.cache_size:
-                self.cache.clear()
             for query, found in zip(missing, self.generator(missing, self.k)):
-                self.cache[query] = [
+                resolved[query] = [
                     (c.concept_id, max(c.similarities)) for c in found if max(c.similarities) >= self.min_similarity
                 ]
+            if len(self.cache) > self.cache_size:
+                self.cache.clear()
+            self.cache.update((q, resolved[q]) for q in missing)
         mentions = []
         for run, query in zip(runs, queries):
-            hits = self.cache[query]
+            hits = resolved[query]
             if not hits:
                 continue
             mention = RawMention(run[0].start, run[-1].end)

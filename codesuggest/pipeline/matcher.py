@@ -34,7 +34,7 @@ class Word:
     norm: str  # stemmed content word
     start: int
     end: int
-    abbreviation: str | None = None  # the long form, when this word came from an abbreviation
+    abbreviation: tuple[str, str] | None = None  # (short, long form) when it came from an abbreviation
     clause: int = 0
 
 
@@ -97,7 +97,7 @@ def sentence_words(text: str, start: int, end: int, note_abbreviations: dict[str
         long_form = note_abbreviations.get(token) or (curated.get(token) if not token.islower() else None)
         if long_form:
             for w in re.findall(r"[a-z0-9]+", long_form.lower()):
-                raw.append((w, m.start(), m.end(), long_form, clause))
+                raw.append((w, m.start(), m.end(), (token, long_form), clause))
         else:
             raw.append((token.lower().removesuffix("'s"), m.start(), m.end(), None, clause))
     words: list[Word] = []
@@ -130,7 +130,8 @@ def match_sentence(words: list[Word], index: TermIndex) -> list[RawMention]:
             found = mentions[span] = RawMention(*span)
             for w in words[i : j + 1]:
                 if w.abbreviation:
-                    found.expansions[w.abbreviation] = w.abbreviation
+                    short, long_form = w.abbreviation
+                    found.expansions[short] = long_form
         return found
 
     n = len(words)

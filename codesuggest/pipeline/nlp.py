@@ -19,9 +19,11 @@ from ..codesets import CodeCatalog, CodeSetSources
 import scispacy.abbreviation  # noqa: F401  (registers "abbreviation_detector")
 
 from . import components  # noqa: F401  (registers the factories)
+from .assertion import assertion_of
+from .sections import section_of, sections_of
 from .components import MENTIONS
 from .resources import ensure_ann_index, ensure_term_index, load_term_index
-from .schema import Assertion, Mention, NoteAnalysis
+from .schema import Mention, NoteAnalysis
 
 log = logging.getLogger(__name__)
 MAX_TEXT_CHARS = 2_000_000
@@ -29,18 +31,6 @@ MAX_TEXT_CHARS = 2_000_000
 
 class EmptyNoteError(ValueError):
     """The note has no text to analyse."""
-
-
-def _optional_factories() -> dict[str, bool]:
-    """Sections and assertion come from their own modules; they register on import."""
-    available = {}
-    for module, factory in (("sections", "codesuggest_sections"), ("assertion", "codesuggest_assertion")):
-        try:
-            __import__(f"{__package__}.{module}")
-            available[factory] = True
-        except ImportError:
-            available[factory] = False
-    return available
 
 
 def build_nlp(
@@ -53,16 +43,15 @@ def build_nlp(
 ) -> Language:
     """The spaCy pipeline: sentences, sections, abbreviations, mentions (+ approximate search
     when ``ann_dir`` is given), assertion."""
-    factories = _optional_factories()
     nlp = spacy.blank("en")
     nlp.max_length = MAX_TEXT_CHARS + 1
     nlp.add_pipe("codesuggest_sentences")
-    if sections and factories["codesuggest_sections"]:
+    if sections:
         nlp.add_pipe("codesuggest_sections")
     if abbreviations:
         nlp.add_pipe("abbreviation_detector")
     nlp.add_pipe("codesuggest_mentions", config={"index_path": str(index_path), "ann_dir": str(ann_dir or "")})
-    if assertion and factories["codesuggest_assertion"]:
+    if assertion:
         nlp.add_pipe("codesuggest_assertion")
     return nlp
 
@@ -99,7 +88,6 @@ class Analyzer:
             yield self._to_analysis(doc)
 
     def _to_analysis(self, doc: Doc) -> NoteAnalysis:
-        section_of, sections_of, assertion_of = _readers()
         mentions = []
         sentences = list(doc.sents)  # Span.sent walks the doc each time: quadratic on long notes
         sentence_starts = [sent.start for sent in sentences]
@@ -111,10 +99,10 @@ class Analyzer:
                     start=span.start_char,
                     end=span.end_char,
                     kind=span.label_,
-                    section=section_of(span) if section_of else "unknown",
+                    section=section_of(span),
                     sentence_start=sent.start_char,
                     sentence_end=sent.end_char,
-                    assertion=assertion_of(span) if assertion_of else Assertion(),
+                    assertion=assertion_of(span),
                     expanded=span._.expanded,
                     candidates=span._.candidates,
                 )
@@ -123,21 +111,9 @@ class Analyzer:
         return NoteAnalysis(
             text=doc.text,
             mentions=tuple(mentions),
-            sections=sections_of(doc) if sections_of else (),
+            sections=sections_of(doc),
             code_set_versions=self.code_set_versions,
         )
-
-
-def _readers():
-    try:
-        from .sections import section_of, sections_of
-    except ImportError:
-        section_of = sections_of = None
-    try:
-        from .assertion import assertion_of
-    except ImportError:
-        assertion_of = None
-    return section_of, sections_of, assertion_of
 
 
 def clean_text(text: str) -> str:

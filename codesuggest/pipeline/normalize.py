@@ -20,8 +20,7 @@ STOP_WORDS = frozenset(
     its it this that these those his her their patient patients unspecified nos nec specified
     other site region part due use using than into onto per via not no""".split()
 )
-# "type 2", "with", "without", "not", "no" carry meaning in some descriptions; they are kept
-# when they are the whole content (handled by the caller) but dropped from keys otherwise.
+# The digits of "type 1" / "type 2" diabetes are content, not noise.
 KEEP_IN_KEY = frozenset({"1", "2"})
 
 

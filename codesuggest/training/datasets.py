@@ -289,21 +289,35 @@ def load_jsonl(path: str | Path) -> Dataset:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             raise DatasetError(f"{where}: not JSON ({exc.msg})") from None
-        if not isinstance(record, dict):
-            raise DatasetError(f"{where}: expected a JSON object, got {type(record).__name__}")
-        note_id = _note_id(record.get("note_id"), where)
-        text = record.get("text")
-        if not isinstance(text, str):
-            raise DatasetError(f"{where}: 'text' must be a string")
-        builder.add_note(note_id, text, str(record.get("source") or builder.report.source), where)
-        codes = record.get("codes") or []
-        if not isinstance(codes, list):
-            raise DatasetError(f"{where}: 'codes' must be a list of {{\"system\", \"code\"}} objects")
-        for item in codes:
-            if not isinstance(item, dict) or "system" not in item or "code" not in item:
-                raise DatasetError(f"{where}: each code must be an object with 'system' and 'code', got {item!r}")
-            builder.add_code(note_id, str(item["system"]), str(item["code"]), where)
+        _add_record(builder, record, where, builder.report.source)
     return builder.build()
+
+
+def records_to_dataset(records: Iterable[Any], source: str) -> Dataset:
+    """A :class:`Dataset` from generic-format records already parsed (dicts with ``note_id``,
+    ``text``, ``codes``), e.g. a feedback export; problems are named ``SOURCE record N``."""
+    builder = _Builder(source=source)
+    for number, record in enumerate(records, start=1):
+        _add_record(builder, record, f"{source} record {number}", source)
+    return builder.build()
+
+
+def _add_record(builder: "_Builder", record: Any, where: str, default_source: str) -> None:
+    """One generic-format record (JSON Lines line or export item) into the builder."""
+    if not isinstance(record, dict):
+        raise DatasetError(f"{where}: expected a JSON object, got {type(record).__name__}")
+    note_id = _note_id(record.get("note_id"), where)
+    text = record.get("text")
+    if not isinstance(text, str):
+        raise DatasetError(f"{where}: 'text' must be a string")
+    builder.add_note(note_id, text, str(record.get("source") or default_source), where)
+    codes = record.get("codes") or []
+    if not isinstance(codes, list):
+        raise DatasetError(f"{where}: 'codes' must be a list of {{\"system\", \"code\"}} objects")
+    for item in codes:
+        if not isinstance(item, dict) or "system" not in item or "code" not in item:
+            raise DatasetError(f"{where}: each code must be an object with 'system' and 'code', got {item!r}")
+        builder.add_code(note_id, str(item["system"]), str(item["code"]), where)
 
 
 def load_table(path: str | Path) -> Dataset:

@@ -11,9 +11,9 @@ code never pulls in the service.
 
 from __future__ import annotations
 
-from .datasets import Dataset, DatasetError, _Builder, _note_id, register_loader, registered_schemes
+from .datasets import Dataset, DatasetError, records_to_dataset, register_loader, registered_schemes
 
-__all__ = ["load_feedback", "records_to_dataset"]
+__all__ = ["load_feedback"]
 
 SCHEME = "feedback"
 
@@ -25,27 +25,6 @@ def _redacted(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # not a URL SQLAlchemy can parse: report it as given, without a password guess
         return url.split("@")[-1]
-
-
-def records_to_dataset(records, source: str) -> Dataset:
-    """Build a :class:`Dataset` from generic-format dicts (``note_id``, ``text``, ``codes``).
-
-    Problems are named ``SOURCE record N`` (1-based, in export order)."""
-    builder = _Builder(source=source)
-    for number, record in enumerate(records, start=1):
-        where = f"{source} record {number}"
-        if not isinstance(record, dict):
-            raise DatasetError(f"{where}: expected an object, got {type(record).__name__}")
-        note_id = _note_id(record.get("note_id"), where)
-        text = record.get("text")
-        if not isinstance(text, str):
-            raise DatasetError(f"{where}: 'text' must be a string")
-        builder.add_note(note_id, text, str(record.get("source") or SCHEME), where)
-        for item in record.get("codes") or []:
-            if not isinstance(item, dict) or "system" not in item or "code" not in item:
-                raise DatasetError(f"{where}: each code must be an object with 'system' and 'code', got {item!r}")
-            builder.add_code(note_id, str(item["system"]), str(item["code"]), where)
-    return builder.build()
 
 
 def load_feedback(url: str, since: str | None = None) -> Dataset:
