@@ -19,7 +19,11 @@ if ! pg_lsclusters -h | awk -v v="$VERSION" '$1 == v && $2 == "main"' | grep -q 
     pg_createcluster "$VERSION" main
 fi
 if ! pg_lsclusters -h | awk -v v="$VERSION" '$1 == v && $2 == "main" && $4 == "online"' | grep -q .; then
-    pg_ctlcluster "$VERSION" main start
+    # The server outlives this script: start it with every descriptor above 2 closed (Python's
+    # subprocess does that), or it keeps fd 3 -- the pipe of the caller's "$(...)" -- open and
+    # `eval "$(bash .ci/postgres.sh)"` waits for ever (a fresh CI machine hung here).
+    python3 -c 'import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:], stdin=subprocess.DEVNULL).returncode)' \
+        pg_ctlcluster "$VERSION" main start
 fi
 PORT=$(pg_lsclusters -h | awk -v v="$VERSION" '$1 == v && $2 == "main" {print $3}')
 
