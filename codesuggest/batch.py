@@ -164,14 +164,8 @@ def cached_suggester(spec: ModelSpec) -> Any:
 
 
 def _suggest(suggester: Any, texts: list[str], top_k: int) -> list[list[tuple[Any, float]]]:
-    """``(Suggestion, ranker score)`` per code per note: what ``suggest_many`` gives (all systems),
-    with the ranker's unrounded score, the number ``codesuggest predict`` writes."""
-    analyses = list(suggester.analyzer.analyze_many(texts))
-    ranked = suggester.ranker.rank(analyses, top_k=top_k)
-    return [
-        list(zip(suggester._suggestions(text, analysis, codes), (float(rc.score) for rc in codes)))
-        for text, analysis, codes in zip(texts, analyses, ranked)
-    ]
+    """``(Suggestion, ranker score)`` per code per note, all systems."""
+    return suggester.suggest_scored(texts, top_k=top_k)
 
 
 def _rows_for(note_id: str, suggestions: Sequence[tuple[Any, float]], version: str) -> list[dict[str, Any]]:

@@ -382,6 +382,14 @@ def predict(
     notes: Annotated[Path, typer.Option("--notes", help="a folder of .txt notes, or a JSONL file (note_id, text)")],
     out: Annotated[Path, typer.Option("--out", help="predictions TSV: note_id, code, system, score")],
     top_k: Annotated[int, typer.Option("--top-k", min=1, help="codes per note")] = 50,
+    billable: Annotated[
+        bool,
+        typer.Option(
+            "--billable/--as-trained",
+            help="replace codes that cannot be billed (headers, missing 7th characters, retired codes) as the "
+            "service and `batch` do; default: the ranker's codes as trained, comparable with the corpus's gold",
+        ),
+    ] = False,
     models_dir: ModelsDirOption = None,
     pcs_file: PcsOption = None,
     cpt_file: CptOption = None,
@@ -410,7 +418,7 @@ def predict(
     with tqdm(total=len(kept), desc="notes", unit="note", disable=None) as progress:
         for start in range(0, len(kept), 32):
             chunk = kept[start : start + 32]
-            for (note_id, _), ranked in zip(chunk, suggester.rank_texts([t for _, t in chunk], top_k=top_k)):
+            for (note_id, _), ranked in zip(chunk, suggester.rank_texts([t for _, t in chunk], top_k, billable)):
                 rows += [(note_id, r.code, r.system, r.score) for r in ranked]
             progress.update(len(chunk))
     try:

@@ -81,7 +81,7 @@ def _triples(frame: pd.DataFrame) -> set[tuple[str, str, str, float]]:
 
 def _expected(reference: ModelSuggester) -> set[tuple[str, str, str, float]]:
     good = [(i, t) for i, t in NOTES if t.strip()]
-    ranked = reference.rank_texts([t for _, t in good], top_k=TOP_K)
+    ranked = reference.rank_texts([t for _, t in good], top_k=TOP_K, billable=True)
     return {(i, r.system, r.code, float(r.score)) for (i, _), codes in zip(good, ranked) for r in codes}
 
 
@@ -179,7 +179,7 @@ def test_cli_batch(notes_parquet, model_dir, cm_analyzer, cm_catalog, tmp_path, 
         jsonl = tmp_path / "notes.jsonl"
         jsonl.write_text("".join(json.dumps({"note_id": i, "text": t}) + "\n" for i, t in NOTES), encoding="utf-8")
         tsv = tmp_path / "preds.tsv"
-        pred = runner.invoke(app, ["predict", "--model", str(model_dir), "--notes", str(jsonl), "--out", str(tsv), "--top-k", "3"])
+        pred = runner.invoke(app, ["predict", "--model", str(model_dir), "--notes", str(jsonl), "--out", str(tsv), "--top-k", "3", "--billable"])
         assert pred.exit_code == 0, pred.output
         predicted = pd.read_csv(tsv, sep="\t", dtype={"note_id": str, "code": str}, float_precision="round_trip")
         assert _triples(frame) == set(zip(predicted["note_id"], predicted["system"], predicted["code"], predicted["score"]))

@@ -136,7 +136,9 @@ def test_review_band_and_thresholds():
 
 
 def test_description_falls_back_to_the_candidate_and_suggest_many_matches_suggest():
-    fake = ModelSuggester(FakeAnalyzer(), FakeRanker(), "fake", catalog=SimpleNamespace(get=lambda system, code: None))
+    fake = ModelSuggester(
+        FakeAnalyzer(), FakeRanker(), "fake", catalog=SimpleNamespace(get=lambda system, code: None), billable_only=False
+    )
     one = fake.suggest("one thing")
     assert by_code(one)["99213"].description == "Office visit (candidate wording)"
     assert by_code(one)["99213"].evidence[0].text == "thing"

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from .billable import candidate_scores, make_billable
 from .interface import Evidence, RankedCode, Suggestion
 
 DEFAULT_REVIEW_BAND = 0.5
@@ -34,7 +35,12 @@ class ModelSuggester:
     """A :class:`~.interface.CodeSuggester` over an analyzer and a ranker.
 
     ``needs_review`` is set when the confidence is below the ranker's threshold for the
-    code's system or below ``review_band`` (0 turns the band off).
+    code's system or below ``review_band`` (0 turns the band off), and on a billable code
+    the rules chose with no support from the note.
+
+    With a ``catalog`` and ``billable_only`` (the default), codes a coder cannot bill
+    (headers, missing 7th characters, codes not in the loaded release) are replaced by a
+    billable code below them (:mod:`.billable`).
     """
 
     def __init__(
@@ -46,6 +52,7 @@ class ModelSuggester:
         catalog: Any = None,
         review_band: float = DEFAULT_REVIEW_BAND,
         manifest: dict[str, Any] | None = None,
+        billable_only: bool = True,
     ):
         if not 0.0 <= review_band <= 1.0:
             raise ValueError(f"review_band must be within [0, 1], got {review_band}")
@@ -55,6 +62,7 @@ class ModelSuggester:
         self.catalog = catalog
         self.review_band = review_band
         self.manifest = dict(manifest or {})
+        self.billable_only = billable_only
 
     @property
     def code_set_versions(self) -> dict[str, str]:
@@ -64,24 +72,46 @@ class ModelSuggester:
         return self.suggest_many([text], setting, top_k)[0]
 
     def suggest_many(self, texts: list[str], setting: str | None = None, top_k: int = 30) -> list[list[Suggestion]]:
-        allowed = systems_for(setting)
+        scored = self.suggest_scored(texts, systems_for(setting), top_k)
+        return [[suggestion for suggestion, _ in note] for note in scored]
+
+    def suggest_scored(
+        self, texts: Sequence[str], systems: frozenset[str] = ALL_SYSTEMS, top_k: int = 30
+    ) -> list[list[tuple[Suggestion, float]]]:
+        """``(Suggestion, ranker score)`` per code per note: the score unrounded (what batch
+        coding and ``codesuggest predict`` write)."""
         if top_k < 1:
             raise ValueError(f"top_k must be at least 1, got {top_k}")
         analyses = list(self.analyzer.analyze_many(texts))
         # over-fetch when a setting filters systems out, so filtering still leaves top_k codes
-        fetch = top_k if allowed >= ALL_SYSTEMS else max(3 * top_k, top_k + 50)
+        fetch = top_k if systems >= ALL_SYSTEMS else max(3 * top_k, top_k + 50)
         ranked = self.ranker.rank(analyses, top_k=fetch)
-        return [
-            self._suggestions(text, analysis, [r for r in codes if r.system in allowed][:top_k])
-            for text, analysis, codes in zip(texts, analyses, ranked)
-        ]
+        out = []
+        for text, analysis, codes in zip(texts, analyses, ranked):
+            codes, guessed = self._billable(text, analysis, codes)
+            kept = [r for r in codes if r.system in systems][:top_k]
+            out.append(list(zip(self._suggestions(text, analysis, kept, guessed), (float(r.score) for r in kept))))
+        return out
 
-    def rank_texts(self, texts: Sequence[str], top_k: int = 50) -> list[list[RankedCode]]:
-        """The ranker's output for each note, every system (what ``codesuggest predict`` writes)."""
-        return self.ranker.rank(list(self.analyzer.analyze_many(texts)), top_k=top_k)
+    def rank_texts(self, texts: Sequence[str], top_k: int = 50, billable: bool = False) -> list[list[RankedCode]]:
+        """The ranker's output for each note, every system (what ``codesuggest predict`` writes):
+        as trained (comparable with the corpus's gold), or with ``billable`` codes only."""
+        analyses = list(self.analyzer.analyze_many(texts))
+        ranked = self.ranker.rank(analyses, top_k=top_k)
+        if not billable:
+            return ranked
+        return [self._billable(t, a, codes)[0] for t, a, codes in zip(texts, analyses, ranked)]
+
+    def _billable(self, text: str, analysis: Any, codes: list[RankedCode]) -> tuple[list[RankedCode], frozenset]:
+        if not self.billable_only or self.catalog is None:
+            return codes, frozenset()
+        result = make_billable(codes, self.catalog, text, candidate_scores(analysis))
+        return result.codes, result.guessed
 
     # -- building suggestions ---------------------------------------------------------------
-    def _suggestions(self, text: str, analysis: Any, codes: Iterable[RankedCode]) -> list[Suggestion]:
+    def _suggestions(
+        self, text: str, analysis: Any, codes: Iterable[RankedCode], guessed: frozenset = frozenset()
+    ) -> list[Suggestion]:
         thresholds = getattr(self.ranker, "thresholds_", {}) or {}
         out = []
         for rc in codes:
@@ -97,7 +127,9 @@ class ModelSuggester:
                     code=rc.code,
                     description=self._description(rc, mentions),
                     confidence=confidence,
-                    needs_review=confidence < threshold or confidence < self.review_band,
+                    needs_review=(
+                        confidence < threshold or confidence < self.review_band or (rc.system, rc.code) in guessed
+                    ),
                     evidence=evidence,
                     reason=rc.reason,
                 )

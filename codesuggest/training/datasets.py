@@ -225,7 +225,7 @@ def _read_text(path: Path) -> str:
         raise DatasetError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
-def _lines(path: Path) -> Iterable[tuple[int, str]]:
+def numbered_lines(path: Path) -> Iterable[tuple[int, str]]:
     """Numbered non-blank lines of a UTF-8 text file, without the line end."""
     for number, line in enumerate(_read_text(path).splitlines(), start=1):
         if line.strip():
@@ -263,7 +263,7 @@ def load_codiesp(directory: str | Path) -> Dataset:
         if not files:
             builder.report.warn(f"{directory}: no *{suffix}.tsv file, no {system.value} codes")
             continue
-        for number, line in _lines(files[0]):
+        for number, line in numbered_lines(files[0]):
             where = f"{files[0]}:{number}"
             fields = line.split("\t")
             if len(fields) != 2:
@@ -283,7 +283,7 @@ def load_jsonl(path: str | Path) -> Dataset:
     """Load the generic format from JSON Lines (see the module docstring)."""
     path = Path(path)
     builder = _Builder(source=f"jsonl:{path.name}")
-    for number, line in _lines(path):
+    for number, line in numbered_lines(path):
         where = f"{path}:{number}"
         try:
             record = json.loads(line)

@@ -32,7 +32,7 @@ from typing import Any
 import pandas as pd
 
 from ..codesets.records import CodeSystem, InvalidCode, normalize_code
-from .datasets import DatasetError, _lines
+from .datasets import DatasetError, numbered_lines
 
 __all__ = ["PREDICTION_COLUMNS", "GOLD_COLUMNS", "write_predictions", "read_predictions", "read_gold"]
 
@@ -89,7 +89,7 @@ def read_predictions(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     _require_file(path)
     rows = []
-    for index, (number, line) in enumerate(_lines(path)):
+    for index, (number, line) in enumerate(numbered_lines(path)):
         fields = [f.strip() for f in line.split("\t")]
         if index == 0 and [f.lower() for f in fields] == PREDICTION_COLUMNS:
             continue
@@ -131,7 +131,7 @@ def read_gold(paths: str | Path | Iterable[str | Path]) -> pd.DataFrame:
     for path in map(Path, paths):
         _require_file(path)
         file_system = _system_from_name(path)
-        for index, (number, line) in enumerate(_lines(path)):
+        for index, (number, line) in enumerate(numbered_lines(path)):
             fields = [f.strip() for f in line.split("\t")]
             where = f"{path}:{number}"
             if index == 0 and [f.lower() for f in fields] in (GOLD_COLUMNS, ["note_id", "code"]):

@@ -1,0 +1,129 @@
+"""Make a ranked code list billable with the code-set rules (issue 8).
+
+A ranker trained on CodiEsp learns the corpus's habits: ICD-10-PCS 4-character
+prefixes (``BW20``), ICD-10-CM codes split since 2018 (``R51``), injury codes
+without their 7th character (``T14.8``). A coder cannot bill any of them, so the
+suggester replaces each one with a billable code below it:
+
+1. a billable code below it that the ranker also ranked (the best-scored), else
+2. one the note's mentions put forward as a candidate (the best-matched), else
+3. the first code the rule itself proposes (words shared with the note text, then
+   the "unspecified" or initial-encounter code). That one is a guess: it is
+   returned in ``guessed`` so the suggester flags it for review.
+
+Codes not in the loaded release with nothing billable below them are dropped.
+Duplicates that the replacement creates are merged (best score, all evidence).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ..codesets import CodeCatalog, CodeSystem, InvalidCode, normalize_code
+from ..codesets.rules import check_codes
+from .interface import RankedCode
+
+REPLACING_RULES = ("unknown_code", "not_billable", "seventh_character")
+
+Key = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class BillableRanking:
+    codes: list[RankedCode]  # score order, every code billable in the loaded release
+    guessed: frozenset[Key]  # replacements the note gives no support for: to be reviewed
+    replaced: dict[Key, Key]  # original (system, code) -> its replacement
+
+
+def make_billable(
+    ranked: Sequence[RankedCode],
+    catalog: CodeCatalog,
+    note_text: str | None = None,
+    candidates: dict[Key, float] | None = None,
+) -> BillableRanking:
+    """Replace every code that cannot be billed as it is; ``candidates`` maps the note's
+    candidate codes to how well they matched (higher is better)."""
+    keys = [_key(r) for r in ranked]
+    findings = check_codes(keys, catalog, note_text, rules=REPLACING_RULES)
+    proposals: dict[Key, tuple[str, ...]] = {}
+    for f in findings:
+        if f.severity == "error" and f.codes:
+            proposals.setdefault((f.system, f.codes[0]), f.suggestions)
+    if not proposals:
+        return BillableRanking(list(ranked), frozenset(), {})
+
+    rank_of = {k: i for i, k in reversed(list(enumerate(keys)))}
+    merged: dict[Key, RankedCode] = {}
+    guessed: set[Key] = set()
+    replaced: dict[Key, Key] = {}
+    for rc, key in zip(ranked, keys):
+        if key in proposals:
+            target, supported = _replacement(key, proposals[key], catalog, rank_of, candidates or {})
+            if target is None:
+                continue
+            replaced[key] = target
+            if not supported:
+                guessed.add(target)
+            rc, key = replace(rc, code=target[1], reason=_reason(key, target, supported, rc.reason)), target
+        _merge(merged, key, rc)
+    codes = sorted(merged.values(), key=lambda r: -r.score)
+    return BillableRanking(codes, frozenset(guessed), replaced)
+
+
+def candidate_scores(analysis: Any) -> dict[Key, float]:
+    """The best match quality of each candidate code of a ``NoteAnalysis``."""
+    best: dict[Key, float] = {}
+    for mention in analysis.mentions:
+        for cand in mention.candidates:
+            key = (cand.system, cand.code)
+            best[key] = max(best.get(key, 0.0), cand.similarity)
+    return best
+
+
+def _key(rc: RankedCode) -> Key:
+    try:
+        return rc.system, normalize_code(rc.system, rc.code)
+    except (InvalidCode, ValueError):
+        return rc.system, rc.code
+
+
+def _replacement(
+    key: Key, proposed: tuple[str, ...], catalog: CodeCatalog, rank_of: dict[Key, int], candidates: dict[Key, float]
+) -> tuple[Key | None, bool]:
+    options = set(_billable_below(catalog, key)) | {(key[0], c) for c in proposed}
+    ranked = sorted((rank_of[k], k) for k in options if k in rank_of)
+    if ranked:
+        return ranked[0][1], True
+    supported = sorted(((-candidates[k], k) for k in options if k in candidates))
+    if supported:
+        return supported[0][1], True
+    if proposed:
+        return (key[0], proposed[0]), False
+    return None, False
+
+
+def _billable_below(catalog: CodeCatalog, key: Key) -> list[Key]:
+    """Every billable code below a header (the rule itself proposes only a few)."""
+    system, code = key
+    return [
+        (system, c) for c in catalog.with_prefix(CodeSystem.parse(system), code)
+        if c != code and (rec := catalog.get(system, c)) is not None and rec.billable
+    ]
+
+
+def _reason(original: Key, target: Key, supported: bool, reason: str) -> str:
+    how = "supported by the note" if supported else "a default: check it"
+    note = f"{original[1]} is not billable in the loaded code set; {target[1]} below it ({how})"
+    return f"{note}. {reason}" if reason else note
+
+
+def _merge(merged: dict[Key, RankedCode], key: Key, rc: RankedCode) -> None:
+    old = merged.get(key)
+    if old is None:
+        merged[key] = rc
+        return
+    best, other = (old, rc) if old.score >= rc.score else (rc, old)
+    indexes = tuple(dict.fromkeys(best.mention_indexes + other.mention_indexes))
+    merged[key] = replace(best, mention_indexes=indexes)
