@@ -64,6 +64,9 @@ def split_sentences(doc: Doc) -> Doc:
         "ann_dir": "",
         "ann_k": 5,
         "ann_min_similarity": 0.8,
+        "expansion_factor": 0.3,
+        "pcs_expansion_factor": 0.38,
+        "max_category_codes": 100,
     },
 )
 def make_mention_matcher(
@@ -78,17 +81,31 @@ def make_mention_matcher(
     ann_dir: str,
     ann_k: int,
     ann_min_similarity: float,
+    expansion_factor: float,
+    pcs_expansion_factor: float,
+    max_category_codes: int,
 ):
     return MentionMatcher(
         index_path, max_candidates_per_mention, min_similarity, sibling_factor, max_siblings,
-        ann_dir, ann_k, ann_min_similarity, max_candidates_per_note,
+        ann_dir, ann_k, ann_min_similarity, max_candidates_per_note, expansion_factor, max_category_codes,
+        pcs_expansion_factor,
     )
 
 
 class MentionMatcher:
     """Finds mentions and their candidate codes; ICD-10-CM candidates bring their siblings
     (same parent, at most ``max_siblings``) at ``sibling_factor`` of their score, because
-    coders often pick a more specific or "other specified" code than the note's wording."""
+    coders often pick a more specific or "other specified" code than the note's wording.
+
+    Each mention's candidates are then widened below the matched ones (scaled down so that they
+    stay under ``min_similarity``, and kept only while the note's cap leaves room): an
+    ICD-10-CM candidate brings the other codes of its three-character category (categories of
+    at most ``max_category_codes`` codes) at ``expansion_factor`` of its score, an ICD-10-PCS
+    candidate, at ``pcs_expansion_factor`` (higher: the cap favours them), one code for each
+    four-character root (section, body system, operation, body part) that shares its first
+    three characters, because notes name the operation but the body part or the imaging
+    region the coder picks often differs from the wording matched ("CT scan" -> CT of chest
+    and abdomen)."""
 
     def __init__(
         self,
@@ -101,6 +118,9 @@ class MentionMatcher:
         ann_k: int = 5,
         ann_min_similarity: float = 0.7,
         max_candidates_per_note: int = 300,
+        expansion_factor: float = 0.3,
+        max_category_codes: int = 100,
+        pcs_expansion_factor: float = 0.38,
     ):
         if not index_path:
             raise ValueError("codesuggest_mentions needs index_path (see pipeline.resources.ensure_term_index)")
@@ -111,6 +131,9 @@ class MentionMatcher:
         self.sibling_factor = sibling_factor
         self.max_siblings = max_siblings
         self.approximate = ApproximateMatcher(self.index, ann_dir, ann_k, ann_min_similarity) if ann_dir else None
+        self.expansion_factor = expansion_factor
+        self.pcs_expansion_factor = pcs_expansion_factor
+        self.categories, self.pcs_roots = expansion_tables(self.index.descriptions, max_category_codes)
 
     def add_siblings(self, codes: dict[tuple[str, str], tuple[float, str]]) -> None:
         for (system, code), (score, term) in sorted(codes.items(), key=lambda kv: -kv[1][0])[:3]:
@@ -151,9 +174,14 @@ class MentionMatcher:
             for span in self._spans(doc, raw):
                 same = spans.get((span.start, span.end))
                 if same is not None:  # two matches aligned to the same tokens: one mention
-                    merged = {(c.system, c.code): c for c in (*span._.candidates, *same._.candidates)}
+                    merged: dict[tuple[str, str], Candidate] = {}
+                    for c in (*span._.candidates, *same._.candidates):
+                        if c.similarity > getattr(merged.get((c.system, c.code)), "similarity", -1.0):
+                            merged[(c.system, c.code)] = c
                     span._.candidates = tuple(sorted(merged.values(), key=lambda c: (-c.similarity, len(c.code), c.code)))
                 spans[(span.start, span.end)] = span
+        if self.expansion_factor > 0 or self.pcs_expansion_factor > 0:
+            self.add_expansions(list(spans.values()))
         limit_candidates(list(spans.values()), self.max_per_note)
         doc.spans[MENTIONS] = sorted((s for s in spans.values() if s._.candidates), key=lambda s: (s.start, s.end))
         return doc
@@ -179,6 +207,81 @@ class MentionMatcher:
         if raw.expansions:
             span._.expanded = expand_text(span.text, raw.expansions)
         return [span]
+
+    def add_expansions(self, spans: list[Span]) -> None:
+        """Related codes of the note's candidates, scored below them (see the class docstring).
+
+        Done once per note: each category (ICD-10-CM) or three-character PCS prefix is widened
+        from its best-scoring candidate in the note, onto that candidate's mention, and only the
+        codes that fit under the note's cap become candidates."""
+        direct: dict[tuple[str, str], float] = {}
+        sources: dict[tuple[str, str, str], tuple[float, int, str]] = {}  # group -> (score, span, term)
+        for i, span in enumerate(spans):
+            for c in span._.candidates:
+                key = (c.system, c.code)
+                if c.similarity > direct.get(key, 0.0):
+                    direct[key] = c.similarity
+                if c.system == "ICD10CM":
+                    group, score = (c.system, c.code[:3], ""), c.similarity * self.expansion_factor
+                elif c.system == "ICD10PCS":
+                    group, score = (c.system, c.code[:3], c.code[4:]), c.similarity * self.pcs_expansion_factor
+                else:
+                    continue
+                if score > 0 and score > sources.get(group, (0.0,))[0]:
+                    sources[group] = (score, i, c.matched_term)
+        added: dict[tuple[str, str], tuple[float, int, str]] = {}
+        descriptions = self.index.descriptions
+        for (system, three, tail), (score, i, term) in sources.items():
+            if system == "ICD10CM":
+                related = self.categories.get(three, ())
+            else:  # keep the candidate's approach, device and qualifier where that code exists
+                related = [
+                    root + tail if (system, root + tail) in descriptions else fallback
+                    for root, fallback in self.pcs_roots.get(three, ())
+                ]
+            for code in related:
+                key = (system, code)
+                if key not in direct and score > added.get(key, (0.0,))[0]:
+                    added[key] = (score, i, term)
+        if not added:
+            return
+        if len(direct) + len(added) > self.max_per_note:  # the ordering of limit_candidates
+            scores = {**{k: v[0] for k, v in added.items()}, **direct}
+            kept = sorted(scores, key=lambda k: (-round(scores[k], 4), k))[: self.max_per_note]
+            added = {k: added[k] for k in kept if k in added}
+        extra: dict[int, list[Candidate]] = {}
+        for (system, code), (score, i, term) in added.items():
+            extra.setdefault(i, []).append(
+                Candidate(system, code, descriptions.get((system, code), ""), round(score, 4), term)
+            )
+        for i, candidates in extra.items():
+            candidates.sort(key=lambda c: (-c.similarity, len(c.code), c.code))
+            spans[i]._.candidates = (*spans[i]._.candidates, *candidates)
+
+
+def expansion_tables(
+    descriptions: dict[tuple[str, str], str], max_category_codes: int
+) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[tuple[str, str], ...]]]:
+    """ICD-10-CM category (``N28``) -> its codes, for categories of at most ``max_category_codes``
+    codes; ICD-10-PCS first three characters (``BW2``) -> the four-character roots under them,
+    each with a fallback code: the root's code with the most "Z" (no device, no qualifier, no
+    contrast) characters."""
+    categories: dict[str, list[str]] = {}
+    roots: dict[str, str] = {}
+    for system, code in descriptions:
+        if system == "ICD10CM":
+            categories.setdefault(code[:3], []).append(code)
+        elif system == "ICD10PCS" and len(code) == 7:
+            best = roots.get(code[:4])
+            if best is None or (code.count("Z"), best) > (best.count("Z"), code):
+                roots[code[:4]] = code
+    by_three: dict[str, list[tuple[str, str]]] = {}
+    for root in sorted(roots):
+        by_three.setdefault(root[:3], []).append((root, roots[root]))
+    return (
+        {cat: tuple(sorted(codes)) for cat, codes in categories.items() if len(codes) <= max_category_codes},
+        {three: tuple(codes) for three, codes in by_three.items()},
+    )
 
 
 def limit_candidates(spans: list[Span], limit: int) -> None:
