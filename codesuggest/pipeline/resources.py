@@ -21,7 +21,7 @@ from ..codesets import CodeCatalog
 from .terminology import TermIndex
 
 log = logging.getLogger(__name__)
-TERM_INDEX_FORMAT = 9
+TERM_INDEX_FORMAT = 11
 
 
 def versions_key(versions: dict[str, str]) -> str:
