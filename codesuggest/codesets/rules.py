@@ -77,6 +77,7 @@ class CodeSet:
     catalog: CodeCatalog
     note_text: str | None = None
     _seventh: dict[str, "SeventhCharacter | None"] = field(default_factory=dict)
+    _text: tuple[list[str], set[str], set[tuple[str, str]]] | None = None
 
     @property
     def known(self) -> list[Entry]:
@@ -88,6 +89,14 @@ class CodeSet:
                 seen.add(e.record.key)
                 out.append(e)
         return out
+
+    @property
+    def text_tokens(self) -> tuple[list[str], set[str], set[tuple[str, str]]]:
+        """The note's tokens, words and word pairs, tokenised once for every rule and code."""
+        if self._text is None:
+            tokens = _tokens(self.note_text or "")
+            self._text = (tokens, set(tokens), set(zip(tokens, tokens[1:])))
+        return self._text
 
     def seventh_character(self, entry: Entry) -> "SeventhCharacter | None":
         if entry.system is not CodeSystem.ICD10CM or entry.code is None:
@@ -482,10 +491,9 @@ def _from_text(cs: CodeSet, ins: _Instruction, required: bool) -> tuple[str, ...
                 candidates.append(rec)
     if not candidates:
         return ()
-    text_tokens = _tokens(cs.note_text)
-    text_words, text_pairs = set(text_tokens), set(zip(text_tokens, text_tokens[1:]))
-    words = {c.code: set(_tokens(c.description)) - _STOP for c in candidates}
-    pairs = {c.code: set(zip(t := _tokens(c.description), t[1:])) for c in candidates}
+    _, text_words, text_pairs = cs.text_tokens
+    words = {c.code: set(_description_tokens(c.description)) - _STOP for c in candidates}
+    pairs = {c.code: set(zip(t := _description_tokens(c.description), t[1:])) for c in candidates}
     word_df = Counter(w for ws in words.values() for w in ws)
     pair_df = Counter(p for ps in pairs.values() for p in ps)
     scored = []
@@ -581,6 +589,12 @@ _TOKEN_RE = re.compile(r"non-[a-z0-9]+|[a-z0-9]+")
 
 def _tokens(text: str) -> list[str]:
     return _TOKEN_RE.findall(text.lower())
+
+
+@lru_cache(maxsize=32768)
+def _description_tokens(description: str) -> tuple[str, ...]:
+    """Tokens of a code description (a bounded cache: the same descriptions come up note after note)."""
+    return tuple(_tokens(description))
 
 
 def _words(text: str) -> set[str]:

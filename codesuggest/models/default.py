@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -73,6 +74,7 @@ _WORDS_RE = re.compile(r"[a-z0-9]+")
 _OTHER_RE = re.compile(r"^other\b|\bother specified\b", re.IGNORECASE)
 
 
+@lru_cache(maxsize=65536)  # code-set wordings recur note after note
 def _words(text: str) -> tuple[str, ...]:
     return tuple(_WORDS_RE.findall(text.lower()))
 
@@ -128,16 +130,21 @@ class DictionaryRanker(BaseEstimator):
                 if "other" not in mention_words and _OTHER_RE.search(cand.description):
                     value *= OTHER_WEIGHT
                 support.setdefault((cand.system, cand.code), []).append((value, index, label, match))
-        ranked = []
+        scored = []
         for (system, code), items in support.items():
             items.sort(key=lambda item: (-item[0], item[1]))
             best = items[0]
             extra = min(sum(1 for item in items[1:] if item[2] == "present"), MAX_EXTRA_MENTIONS)
-            raw = best[0] + EXTRA_MENTION_BONUS * extra
             mentions = f"{len(items)} mentions" if len(items) > 1 else "1 mention"
             reason = f"{best[3]} match, {best[2]}, {mentions}"
             indexes = tuple(dict.fromkeys(item[1] for item in items))
-            ranked.append(RankedCode(system, code, float(calibrate(raw)), indexes, reason))
+            scored.append((system, code, best[0] + EXTRA_MENTION_BONUS * extra, indexes, reason))
+        # one vectorised calibration per note (np.interp one scalar at a time was ~10 % of a request)
+        probabilities = calibrate(np.array([raw for _, _, raw, _, _ in scored], dtype=float))
+        ranked = [
+            RankedCode(system, code, float(p), indexes, reason)
+            for (system, code, _, indexes, reason), p in zip(scored, probabilities)
+        ]
         ranked.sort(key=lambda r: (-r.score, r.system, r.code))
         return ranked[:top_k]
 
