@@ -254,11 +254,11 @@ def _billable_below(cs: CodeSet, parent: Code) -> list[str]:
         if c != parent.code and (rec := cs.catalog.get(parent.system, c)) is not None and rec.billable
     ]
     present = {e.code for e in cs.entries}
-    text_words = _words(cs.note_text) if cs.note_text else set()
+    text_words = cs.text_tokens[1]
 
     def key(code: str) -> tuple:
         rec = cs.catalog.get(parent.system, code)
-        overlap = len(_words(rec.description) & text_words) if rec and text_words else 0
+        overlap = len(set(_description_tokens(rec.description)) & text_words) if rec and text_words else 0
         return (code not in present, -overlap, len(code), code)
 
     return sorted(below, key=key)[:MAX_SUGGESTIONS]

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..codesets import CodeCatalog, CodeSystem, InvalidCode, normalize_code
+from ..codesets import CodeCatalog, InvalidCode, normalize_code
 from ..codesets.rules import check_codes
 from .interface import RankedCode
 
@@ -46,21 +46,14 @@ def make_billable(
     """Replace every code that cannot be billed as it is; ``candidates`` maps the note's
     candidate codes to how well they matched (higher is better)."""
     keys = [_key(r) for r in ranked]
-    findings = check_codes(keys, catalog, note_text, rules=REPLACING_RULES)
-    proposals: dict[Key, tuple[str, ...]] = {}
-    for f in findings:
-        if f.severity == "error" and f.codes:
-            proposals.setdefault((f.system, f.codes[0]), f.suggestions)
-    if not proposals:
-        return BillableRanking(list(ranked), frozenset(), {})
-
+    loaded = {s.value for s in catalog.systems}
     rank_of = {k: i for i, k in reversed(list(enumerate(keys)))}
     merged: dict[Key, RankedCode] = {}
     guessed: set[Key] = set()
     replaced: dict[Key, Key] = {}
     for rc, key in zip(ranked, keys):
-        if key in proposals:
-            target, supported = _replacement(key, proposals[key], catalog, rank_of, candidates or {})
+        if key[0] in loaded and not _billable(catalog, key):
+            target, supported = _replacement(key, catalog, note_text, rank_of, candidates or {})
             if target is None:
                 continue
             replaced[key] = target
@@ -89,28 +82,35 @@ def _key(rc: RankedCode) -> Key:
         return rc.system, rc.code
 
 
+def _billable(catalog: CodeCatalog, key: Key) -> bool:
+    record = catalog.get(*key)
+    return record is not None and record.billable
+
+
 def _replacement(
-    key: Key, proposed: tuple[str, ...], catalog: CodeCatalog, rank_of: dict[Key, int], candidates: dict[Key, float]
+    key: Key, catalog: CodeCatalog, note_text: str | None, rank_of: dict[Key, int], candidates: dict[Key, float]
 ) -> tuple[Key | None, bool]:
-    options = set(_billable_below(catalog, key)) | {(key[0], c) for c in proposed}
-    ranked = sorted((rank_of[k], k) for k in options if k in rank_of)
-    if ranked:
+    """A billable code below ``key`` that the ranking or the note supports; else the rules'
+    first proposal (asked only then: the rule ranks every code below by the note's words)."""
+
+    def below(k: Key) -> bool:
+        return k[0] == key[0] and k[1].startswith(key[1]) and k != key and _billable(catalog, k)
+
+    if ranked := sorted((i, k) for k, i in rank_of.items() if below(k)):
         return ranked[0][1], True
-    supported = sorted(((-candidates[k], k) for k in options if k in candidates))
-    if supported:
+    if supported := sorted((-score, k) for k, score in candidates.items() if below(k)):
         return supported[0][1], True
-    if proposed:
-        return (key[0], proposed[0]), False
-    return None, False
-
-
-def _billable_below(catalog: CodeCatalog, key: Key) -> list[Key]:
-    """Every billable code below a header (the rule itself proposes only a few)."""
-    system, code = key
-    return [
-        (system, c) for c in catalog.with_prefix(CodeSystem.parse(system), code)
-        if c != code and (rec := catalog.get(system, c)) is not None and rec.billable
+    proposed = [
+        (f.system, code)
+        for f in check_codes([key], catalog, note_text, rules=REPLACING_RULES)
+        if f.severity == "error"
+        for code in f.suggestions
     ]
+    if ranked := sorted((rank_of[k], k) for k in proposed if k in rank_of):
+        return ranked[0][1], True
+    if supported := sorted((-candidates[k], k) for k in proposed if k in candidates):
+        return supported[0][1], True
+    return (proposed[0], False) if proposed else (None, False)
 
 
 def _reason(original: Key, target: Key, supported: bool, reason: str) -> str:
