@@ -92,6 +92,27 @@ class ApproximateMatcher:
         self.cache: dict[str, list[tuple[str, float]]] = {}
         self.cache_size = cache_size
 
+    def nearest_terms(self, queries: list[str]) -> list[list[tuple[str, float]]]:
+        """The term keys within ``min_similarity`` of each query, sorted by key, with their cosine.
+
+        What ``CandidateGenerator.__call__`` returns for our identity knowledge base (each alias
+        is its own concept), without building its candidate objects, and with the HNSW search on
+        the calling thread: nmslib's default uses every core per call, which oversubscribes the
+        cores when batch workers or request threads run side by side.
+        """
+        generator = self.generator
+        vectors = generator.vectorizer.transform(queries)
+        found: list[list[tuple[str, float]]] = [[] for _ in queries]
+        nonempty = numpy.flatnonzero(vectors.getnnz(axis=1))  # nmslib crashes on all-zero vectors
+        if len(nonempty) == 0:
+            return found
+        results = generator.ann_index.knnQueryBatch(vectors[nonempty], k=self.k, num_threads=1)
+        aliases = generator.ann_concept_aliases_list
+        for row, (ids, distances) in zip(nonempty, results):
+            hits = ((aliases[i], 1.0 - d) for i, d in zip(ids.tolist(), distances.tolist()))
+            found[row] = sorted((alias, s) for alias, s in hits if s >= self.min_similarity)
+        return found
+
     def match(self, runs: list[list[Word]]) -> list[RawMention]:
         queries = [bag_key([w.norm for w in run]) for run in runs]
         # Read into a local dict: the cache is shared by the service's request threads and may be
@@ -99,10 +120,7 @@ class ApproximateMatcher:
         resolved = {q: self.cache[q] for q in dict.fromkeys(queries) if q in self.cache}
         missing = [q for q in dict.fromkeys(queries) if q not in resolved]
         if missing:
-            for query, found in zip(missing, self.generator(missing, self.k)):
-                resolved[query] = [
-                    (c.concept_id, max(c.similarities)) for c in found if max(c.similarities) >= self.min_similarity
-                ]
+            resolved.update(zip(missing, self.nearest_terms(missing)))
             if len(self.cache) > self.cache_size:
                 self.cache.clear()
             self.cache.update((q, resolved[q]) for q in missing)
