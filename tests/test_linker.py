@@ -1,0 +1,40 @@
+"""Approximate search: our single-threaded query returns what scispacy's CandidateGenerator returns."""
+
+from __future__ import annotations
+
+import pytest
+
+from codesuggest.codesets import Code, CodeCatalog, CodeSystem
+from codesuggest.pipeline.linker import ApproximateMatcher, build_ann_index
+from codesuggest.pipeline.terminology import TermIndex
+
+TERMS = [
+    ("D18.00", "Hemangioma unspecified site"), ("J18.9", "Pneumonia, unspecified organism"),
+    ("E11.9", "Type 2 diabetes mellitus without complications"), ("N17.9", "Acute kidney failure, unspecified"),
+    ("N18.30", "Chronic kidney disease, stage 3 unspecified"), ("I10", "Essential (primary) hypertension"),
+    ("K35.80", "Unspecified acute appendicitis"), ("R50.9", "Fever, unspecified"),
+]
+
+
+@pytest.fixture(scope="module")
+def matcher(tmp_path_factory) -> ApproximateMatcher:
+    catalog = CodeCatalog([Code(CodeSystem.ICD10CM, c, d) for c, d in TERMS], {"ICD10CM": "test"})
+    index = TermIndex.build(catalog)
+    ann_dir = build_ann_index(index, tmp_path_factory.mktemp("ann") / "ann", progress=False)
+    return ApproximateMatcher(index, str(ann_dir), min_similarity=0.3)
+
+
+def test_nearest_terms_equals_the_candidate_generator(matcher):
+    queries = ["hemangiomas", "pnemonia", "diabetis type two", "kidney failur acute", "qqqq", "hypertensoin"]
+    expected = [
+        sorted((c.concept_id, max(c.similarities)) for c in found if max(c.similarities) >= matcher.min_similarity)
+        for found in matcher.generator(queries, matcher.k)
+    ]
+    assert matcher.nearest_terms(queries) == expected
+    assert any(expected) and expected[4] == []  # something found, and nothing for a query sharing no 3-gram
+
+
+def test_misspelt_word_finds_its_term(matcher):
+    (hits,) = matcher.nearest_terms(["pnemonia"])
+    assert hits and all(s >= matcher.min_similarity for _, s in hits)
+    assert any("pneumonia" in key for key, _ in hits)
