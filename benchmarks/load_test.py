@@ -2,7 +2,8 @@
 decisions, code searches and audit samples; optionally activating model versions while requests flow.
 
     .venv/bin/python benchmarks/load_test.py --clients 16 --duration 60          # test-double model
-    .venv/bin/python benchmarks/load_test.py --clients 16 --duration 60 --real-model
+    .venv/bin/python benchmarks/load_test.py --clients 16 --duration 60 --real-model --data-dir DIR
+    eval "$(bash .ci/postgres.sh)"; .venv/bin/python benchmarks/load_test.py --clients 16 --duration 60 --postgres
 
 Prints (and with --json writes) error count, p50/p95/p99 latency per operation and the server's RSS sampled
 every second. Bounded: stops after --duration seconds or --max-requests requests, whichever comes first, and
@@ -14,12 +15,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import statistics
 import sys
 import tempfile
 import time
 from collections import defaultdict
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -28,7 +31,7 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from reliability_app import running_server  # noqa: E402
-from service_fakes import auth, make_keys  # noqa: E402
+from service_fakes import POSTGRES_URL_ENV, auth, make_keys, postgres_schema_url  # noqa: E402
 
 NOTES = [
     "ASSESSMENT: hypertension, type 2 diabetes. Plan: continue metformin.",
@@ -149,6 +152,18 @@ def summarize(results, rss, elapsed, clients, swaps):
     }
 
 
+def thin(samples: list[tuple[float, float]], every: float) -> list[tuple[float, float]]:
+    """The first sample, one per ``every`` seconds, and the last."""
+    out, next_t = [], 0.0
+    for t, mb in samples:
+        if t >= next_t:
+            out.append((t, mb))
+            next_t = t + every
+    if samples and out[-1] != samples[-1]:
+        out.append(samples[-1])
+    return out
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=16)
@@ -157,14 +172,45 @@ def main(argv=None) -> int:
     parser.add_argument("--swap-every", type=float, default=0.0, help="activate kw-2/kw-1 alternately every S s")
     parser.add_argument("--real-model", action="store_true", help="serve load_active_or_default instead of the test double")
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temporary folder")
+    parser.add_argument("--postgres", action="store_true",
+                        help="a fresh schema (dropped afterwards) in $CODESUGGEST_TEST_POSTGRES_URL (.ci/postgres.sh)")
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="the server's data folder (models, caches); default: the temporary folder. With "
+                             "--real-model, a folder holding a built default model saves the minutes of building one")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--rss-every", type=float, default=30.0, help="print the server's RSS every S s of the run")
+    parser.add_argument("--tracemalloc", type=Path, default=None, metavar="DIR",
+                        help="trace the server's allocations and write snapshots to DIR (slows the server)")
+    parser.add_argument("--tracemalloc-every", type=float, default=60.0, help="seconds between snapshots")
+    parser.add_argument("--tracemalloc-start", type=float, default=30.0,
+                        help="start tracing S s after the server starts (after the warm-up: tracing it is slow)")
+    parser.add_argument("--memstats", type=Path, default=None, metavar="FILE",
+                        help="the server appends RSS, SQLite's and glibc's heap figures to FILE every second (JSON lines)")
+    parser.add_argument("--malloc-trim-every", type=float, default=0.0, metavar="S",
+                        help="with --memstats: the server calls malloc_trim(0) every S s and records its RSS after")
     args = parser.parse_args(argv)
+    if args.memstats:
+        os.environ["CODESUGGEST_TEST_MEMSTATS"] = str(args.memstats.resolve())
+        os.environ["CODESUGGEST_TEST_MALLOC_TRIM_EVERY"] = str(args.malloc_trim_every)
+    if args.tracemalloc:
+        os.environ["CODESUGGEST_TEST_TRACEMALLOC"] = str(args.tracemalloc.resolve())
+        os.environ["CODESUGGEST_TEST_TRACEMALLOC_EVERY"] = str(args.tracemalloc_every)
+        os.environ["CODESUGGEST_TEST_TRACEMALLOC_START"] = str(args.tracemalloc_start)
     duration = min(args.duration, 600.0)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         tmp_path = Path(tmp)
-        url = args.database_url or f"sqlite:///{tmp_path / 'load.db'}"
+        if args.postgres:
+            if not os.environ.get(POSTGRES_URL_ENV):
+                parser.error(f"--postgres needs {POSTGRES_URL_ENV} (eval \"$(bash .ci/postgres.sh)\")")
+            url = stack.enter_context(postgres_schema_url())
+        else:
+            url = args.database_url or f"sqlite:///{tmp_path / 'load.db'}"
         keys = make_keys(url, prefix=f"load-{int(time.time())}-")
-        with running_server(tmp_path, url, real_model=args.real_model) as server:
+        started = time.monotonic()
+        data_dir = args.data_dir.resolve() if args.data_dir else tmp_path
+        with running_server(data_dir, url, log_path=tmp_path / "server.log", real_model=args.real_model,
+                            ready_timeout=900.0 if args.real_model else 120.0) as server:
+            print(f"server ready after {time.monotonic() - started:.0f} s", flush=True)
             summary, _ = asyncio.run(run_load(server.base_url, keys, server.pid, clients=args.clients, duration=duration,
                                               max_requests=args.max_requests, swap_every=args.swap_every))
     summary["model"] = "real default (load_active_or_default)" if args.real_model else "test double (KeywordSuggester)"
@@ -177,6 +223,7 @@ def main(argv=None) -> int:
         print(f"  {op:7s} {s['requests']:6d} req  {s['errors']} err  p50 {s['p50_ms']}  p95 {s['p95_ms']}  p99 {s['p99_ms']}")
     print(f"server RSS MB: first {rss['first']}, first-third mean {rss['first_third_mean']}, "
           f"last-third mean {rss['last_third_mean']}, max {rss['max']}")
+    print("server RSS MB over time: " + ", ".join(f"{t:.0f} s {mb}" for t, mb in thin(rss["samples"], args.rss_every)))
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2))
     return 1 if summary["errors"] else 0
