@@ -82,7 +82,7 @@ async def write_until_killed(server: Server, key: str, rng: random.Random) -> tu
     killed = asyncio.Event()
     sent = 0
 
-    async with httpx.AsyncClient(base_url=server.base_url, headers=auth(key), timeout=10) as client:
+    async with httpx.AsyncClient(base_url=server.base_url, headers=auth(key), timeout=60) as client:  # the first note of a restarted server on a loaded machine
         notes = []
         for _ in range(WRITERS):
             r = await client.post("/v1/notes", json={"text": NOTE})

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from ..codesets import CodeCatalog
+from ..codesets.rules import check_codes
 from ..config import Settings, get_settings
 from ..models.interface import CodeSuggester, ModelRegistry
 from . import schemas
@@ -53,6 +54,20 @@ def _default_suggester(settings: Settings) -> SuggesterProvider:
     return load
 
 
+WARM_UP_NOTE = "Assessment: type 2 diabetes with chronic kidney disease stage 3. Hypertension."
+
+
+def warm_up(catalog: CodeCatalog, suggester: CodeSuggester) -> None:
+    """Run once what the first requests would otherwise pay for (the coding rules' notes, the
+    type-ahead word index, the pipeline's lazy parts), so that ready means fast."""
+    check_codes([("ICD10CM", "E11.22"), ("ICD10CM", "I10")], catalog, WARM_UP_NOTE)
+    catalog.search("diabetes")
+    try:
+        suggester.suggest(WARM_UP_NOTE)
+    except Exception as exc:  # a model that fails here fails per request too: say so, keep serving the rest
+        log.warning("warm-up: the model failed on a test note (%s); POST /v1/notes will fail", type(exc).__name__)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -80,6 +95,7 @@ def create_app(
             await run_in_threadpool(db.migrate)
             loaded_catalog = await run_in_threadpool(provide_catalog)
             suggester = await run_in_threadpool(provide_suggester)
+            await run_in_threadpool(warm_up, loaded_catalog, suggester)
             metrics = Metrics()
             app.state.service = ServiceState(
                 settings=settings, db=db, catalog=loaded_catalog,
