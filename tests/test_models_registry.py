@@ -62,7 +62,8 @@ def test_roundtrip_keeps_the_ranker_and_writes_the_manifest(registry, ranker, cm
 
     suggester = registry.load(version)
     assert suggester.version == version
-    assert [s.code for s in suggester.suggest(NOTE)] == [r.code for r in ranker.rank([analysis], top_k=30)[0]]
+    assert [s.code for s in suggester.suggest(NOTE)] == [r.code for r in suggester.rank_texts([NOTE], 30, billable=True)[0]]
+    assert suggester.rank_texts([NOTE], 30) == ranker.rank([analysis], top_k=30)  # as trained: the ranker itself
     assert registry.show(version)["version"] == version
 
 
