@@ -38,3 +38,17 @@ def test_misspelt_word_finds_its_term(matcher):
     (hits,) = matcher.nearest_terms(["pnemonia"])
     assert hits and all(s >= matcher.min_similarity for _, s in hits)
     assert any("pneumonia" in key for key, _ in hits)
+
+
+def test_index_cache_key_changes_with_the_curated_resources(monkeypatch):
+    """An edited alias file must not reuse an index built from the old one."""
+    from codesuggest.pipeline import resources
+
+    before = resources.versions_key({"ICD10CM": "2026"})
+    resources.resources_digest.cache_clear()
+    monkeypatch.setattr(resources, "INDEX_RESOURCES", ("synonyms.tsv", "code_aliases.tsv"))
+    try:
+        assert resources.versions_key({"ICD10CM": "2026"}) != before
+        assert resources.versions_key({"ICD10CM": "2026"}) == resources.versions_key({"ICD10CM": "2026"})
+    finally:
+        resources.resources_digest.cache_clear()

@@ -13,6 +13,7 @@ import logging
 import os
 import tempfile
 from functools import lru_cache
+from importlib.resources import files
 from pathlib import Path
 
 import joblib
@@ -24,9 +25,23 @@ log = logging.getLogger(__name__)
 TERM_INDEX_FORMAT = 11
 
 
+# the curated wordings the term index is built from: editing one must not reuse an index built before
+INDEX_RESOURCES = ("synonyms.tsv", "code_aliases.tsv", "abbreviations.tsv")
+
+
 def versions_key(versions: dict[str, str]) -> str:
-    blob = json.dumps({"v": versions, "format": TERM_INDEX_FORMAT}, sort_keys=True)
+    """The cache key of the indexes: code-set versions, index format and the curated resources."""
+    blob = json.dumps({"v": versions, "format": TERM_INDEX_FORMAT, "resources": resources_digest()}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+@lru_cache(maxsize=1)
+def resources_digest() -> str:
+    digest = hashlib.sha256()
+    for name in INDEX_RESOURCES:
+        digest.update(name.encode())
+        digest.update(files(__package__).joinpath(f"resources/{name}").read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def term_index_path(cache_dir: Path, versions: dict[str, str]) -> Path:
