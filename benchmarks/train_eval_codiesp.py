@@ -27,6 +27,7 @@ from codesuggest.training.datasets import load_codiesp
 from codesuggest.training.metrics import evaluate, mean_average_precision
 from codesuggest.training.predictions import write_predictions
 from codesuggest.training.train import predict_rows, train_model
+from codesuggest.training.workflow import oof_metrics
 
 SYSTEMS = ("ICD10CM", "ICD10PCS")
 
@@ -84,6 +85,8 @@ def main() -> None:
             f"{m.micro['precision']:.3f}/{m.micro['recall']:.3f}/{m.micro['f1']:.3f}; R@20 {m.recall_at_k[20]:.3f}"
         )
     print(f"OOF candidate recall on train: {ranker.oof_candidate_recall_}")
+    oof = oof_metrics(ranker, train)  # what to choose settings by: train folds, not dev
+    print("OOF MAP on train (5 folds): " + ", ".join(f"{s} {m['map']:.4f}" for s, m in oof.items()))
     print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 

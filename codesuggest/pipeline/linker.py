@@ -84,9 +84,12 @@ def load_candidate_generator(ann_dir: str, ef_search: int = 64) -> CandidateGene
 class ApproximateMatcher:
     """Looks up leftover word runs in the ANN index; remembers phrases it has seen."""
 
-    def __init__(self, index: TermIndex, ann_dir: str, k: int = 5, min_similarity: float = 0.7, cache_size: int = 50_000):
+    def __init__(
+        self, index: TermIndex, ann_dir: str, k: int = 5, min_similarity: float = 0.7, cache_size: int = 50_000,
+        ef_search: int = 16,
+    ):
         self.index = index
-        self.generator = load_candidate_generator(ann_dir)
+        self.generator = load_candidate_generator(ann_dir, ef_search)
         self.k = k
         self.min_similarity = min_similarity
         self.cache: dict[str, list[tuple[str, float]]] = {}
