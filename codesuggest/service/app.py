@@ -20,6 +20,7 @@ from ..models.interface import CodeSuggester, ModelRegistry
 from . import schemas
 from .db import Database
 from .errors import install_error_handlers
+from .memory import limit_malloc_arenas
 from .metrics import Metrics
 from .middleware import ServiceMiddleware
 from .routers import admin, audit, codes, feedback, health, models, notes
@@ -90,6 +91,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        limit_malloc_arenas()
         db = Database(settings.resolved_database_url)
         try:
             await run_in_threadpool(db.migrate)
