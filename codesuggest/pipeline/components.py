@@ -11,10 +11,12 @@
 
 
 import re
+import threading
 
 import numpy
 from spacy.attrs import SENT_START
 from spacy.language import Language
+from scispacy.abbreviation import AbbreviationDetector
 from spacy.tokens import Doc, Span
 
 from .linker import ApproximateMatcher
@@ -307,3 +309,24 @@ def expand_text(span_text: str, expansions: dict[str, str]) -> str:
     for short, long_form in expansions.items():
         span_text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(short)}(?![A-Za-z0-9])", long_form, span_text)
     return span_text
+
+
+@Language.factory("codesuggest_abbreviations")
+def make_abbreviations(nlp: Language, name: str) -> "OneDocAtATime":
+    """scispaCy's abbreviation detector, one doc at a time across threads: it adds each doc's
+    short forms to a matcher it shares between calls and removes them after, so two request
+    threads in it at once raised KeyError (seen under 16 concurrent POST /v1/notes)."""
+    return OneDocAtATime(AbbreviationDetector(nlp, name=name))
+
+
+class OneDocAtATime:
+    """Runs a component that keeps per-call state on itself under a lock."""
+
+    def __init__(self, component):
+        self.component = component
+        self.lock = threading.Lock()
+
+    def __call__(self, doc: Doc) -> Doc:
+        with self.lock:
+            return self.component(doc)
+

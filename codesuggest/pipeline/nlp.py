@@ -16,7 +16,6 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from ..codesets import CodeCatalog, CodeSetSources
-import scispacy.abbreviation  # noqa: F401  (registers "abbreviation_detector")
 
 from . import components  # noqa: F401  (registers the factories)
 from .assertion import assertion_of
@@ -49,7 +48,7 @@ def build_nlp(
     if sections:
         nlp.add_pipe("codesuggest_sections")
     if abbreviations:
-        nlp.add_pipe("abbreviation_detector")
+        nlp.add_pipe("codesuggest_abbreviations")
     nlp.add_pipe("codesuggest_mentions", config={"index_path": str(index_path), "ann_dir": str(ann_dir or "")})
     if assertion:
         nlp.add_pipe("codesuggest_assertion")
