@@ -96,21 +96,28 @@ def _replacement(
     def below(k: Key) -> bool:
         return k[0] == key[0] and k[1].startswith(key[1]) and k != key and _billable(catalog, k)
 
-    if ranked := sorted((i, k) for k, i in rank_of.items() if below(k)):
-        return ranked[0][1], True
-    if supported := sorted((-score, k) for k, score in candidates.items() if below(k)):
-        return supported[0][1], True
+    supported = _best_supported([k for k in {**rank_of, **candidates} if below(k)], rank_of, candidates)
+    if supported is not None:
+        return supported, True
     proposed = [
         (f.system, code)
         for f in check_codes([key], catalog, note_text, rules=REPLACING_RULES)
         if f.severity == "error"
         for code in f.suggestions
     ]
-    if ranked := sorted((rank_of[k], k) for k in proposed if k in rank_of):
-        return ranked[0][1], True
-    if supported := sorted((-candidates[k], k) for k in proposed if k in candidates):
-        return supported[0][1], True
+    supported = _best_supported(proposed, rank_of, candidates)
+    if supported is not None:
+        return supported, True
     return (proposed[0], False) if proposed else (None, False)
+
+
+def _best_supported(options: list[Key], rank_of: dict[Key, int], candidates: dict[Key, float]) -> Key | None:
+    """The best-ranked option, else the best-matched candidate among them, else None."""
+    if ranked := [k for k in options if k in rank_of]:
+        return min(ranked, key=lambda k: (rank_of[k], k))
+    if matched := [k for k in options if k in candidates]:
+        return min(matched, key=lambda k: (-candidates[k], k))
+    return None
 
 
 def _reason(original: Key, target: Key, supported: bool, reason: str) -> str:
