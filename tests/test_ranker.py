@@ -175,8 +175,12 @@ def test_parent_codes_and_history_map():
 def test_candidates_features_without_classifier(data):
     analyses, labels = data
     stats = CodeStats.fit(analyses, labels)
-    rows = build_candidates(analyses[0], stats)
-    assert rows and all(r.features.shape == (len(FEATURE_NAMES),) for r in rows)
+    note = build_candidates(analyses[0], stats)
+    assert len(note) and note.X.shape == (len(note), len(FEATURE_NAMES)) and note.X.dtype == np.float32
+    rows = list(note)
+    assert [(r.system, r.code) for r in rows] == note.keys
+    assert all(r.features.shape == (len(FEATURE_NAMES),) for r in rows)
+    assert all(0 <= i < len(analyses[0].mentions) for r in rows for i in r.mention_indexes)
 
 
 # -- slow: the real thing -------------------------------------------------------------------

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..pipeline.schema import NoteAnalysis
 
-__all__ = ["CM", "PCS", "FEATURE_NAMES", "CandidateRow", "CodeStats", "build_candidates", "history_code", "parent_codes"]
+__all__ = ["CM", "PCS", "FEATURE_NAMES", "CandidateRow", "CodeStats", "NoteCandidates", "build_candidates", "history_code", "parent_codes"]
 
 CM = "ICD10CM"
 PCS = "ICD10PCS"
@@ -128,20 +129,54 @@ class CodeStats:
         return stats
 
     def precision(self, key: tuple[str, str], strength: float = 2.0) -> float:
-        return (self.cand_hits[key] + strength * self.cand_prior) / (self.cand_count[key] + strength)
+        # .get, not [ ]: a Counter's missing key is a Python-level __missing__ call (hot path)
+        return (self.cand_hits.get(key, 0) + strength * self.cand_prior) / (self.cand_count.get(key, 0) + strength)
 
     def prefix_rate(self, system: str, group: str) -> float:
         """Share of the labels under ``group`` that are the group itself (smoothed toward 0.5)."""
-        return (self.exact_group_use[(system, group)] + 0.5) / (self.group_count[(system, group)] + 1.0)
+        key = (system, group)
+        return (self.exact_group_use.get(key, 0) + 0.5) / (self.group_count.get(key, 0) + 1.0)
 
 
 @dataclass
 class CandidateRow:
+    """One candidate code of a note: its feature vector and evidence."""
+
     system: str
     code: str
     features: np.ndarray
     mention_indexes: tuple[int, ...]
     matched_term: str = ""
+
+
+@dataclass
+class NoteCandidates:
+    """Every candidate code of one note: ``X`` holds one row of ``FEATURE_NAMES`` features per key.
+
+    One matrix per note rather than one array per candidate: a note has a few hundred
+    candidates, and the re-ranker scores them all at once.
+    """
+
+    keys: list[tuple[str, str]]
+    X: np.ndarray
+    mention_indexes: list[tuple[int, ...]]
+    terms: list[list[str]]
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __iter__(self) -> Iterator[CandidateRow]:
+        return (self.row(j) for j in range(len(self.keys)))
+
+    @property
+    def systems(self) -> list[str]:
+        return [system for system, _ in self.keys]
+
+    def row(self, j: int) -> CandidateRow:
+        terms = self.terms[j]
+        term = Counter(terms).most_common(1)[0][0] if terms else ""
+        system, code = self.keys[j]
+        return CandidateRow(system, code, self.X[j], self.mention_indexes[j], term)
 
 
 class _Acc:
@@ -187,6 +222,16 @@ def _column_index(codes: list[tuple[str, str]]) -> _ColumnIndex:
     return cached[1]
 
 
+def _mention_facts(analysis: NoteAnalysis) -> list[tuple[int, int, int, int, int, int, int]]:
+    """Per mention: negated, possible, historical, family, plainly present, in a history section, start."""
+    facts = []
+    for m in analysis.mentions:
+        a = m.assertion
+        present = not (a.negated or a.possible or a.family or a.historical)
+        facts.append((a.negated, a.possible, a.historical, a.family, present, "history" in m.section, m.start))
+    return facts
+
+
 def build_candidates(
     analysis: NoteAnalysis,
     stats: CodeStats,
@@ -197,20 +242,35 @@ def build_candidates(
     group_codes: list[tuple[str, str]] | None = None,
     group_probs: np.ndarray | None = None,
     group_top_n: int = 10,
-) -> list[CandidateRow]:
-    """Every candidate code of one note with its feature vector (``FEATURE_NAMES`` order)."""
-    text_len = max(len(analysis.text), 1)
+) -> NoteCandidates:
+    """Every candidate code of one note with its features (``FEATURE_NAMES`` columns)."""
+    accs = _direct_and_derived(analysis, stats)
+    clf_prob, clf_rank, knn = _classifier_proposals(accs, clf_codes, clf_probs, clf_top_n, knn_scores)
+    group_prob = _group_proposals(accs, group_codes, group_probs, group_top_n)
+    keys = list(accs)
+    X = _feature_matrix(analysis, stats, accs, clf_prob, clf_rank, knn, group_prob)
+    return NoteCandidates(keys, X, [tuple(acc.mentions) for acc in accs.values()], [acc.terms for acc in accs.values()])
+
+
+def _direct_and_derived(analysis: NoteAnalysis, stats: CodeStats) -> dict[tuple[str, str], _Acc]:
+    """The pipeline's codes (direct), their parents / prefixes (derived) and history codes."""
     accs: dict[tuple[str, str], _Acc] = {}
     history_src: dict[tuple[str, str], list[int]] = defaultdict(list)
-    mentions = analysis.mentions
-    for i, mention in enumerate(mentions):
+    precision: dict[tuple[str, str], float] = {}
+    for i, mention in enumerate(analysis.mentions):
         a = mention.assertion
+        cands = mention.candidates
+        keys = [(cand.system, cand.code) for cand in cands]
+        for key in keys:
+            if key not in precision:
+                precision[key] = stats.precision(key)
         # how the mention's candidates compare by how often coders chose them in training
-        by_prior = sorted(range(len(mention.candidates)), key=lambda r: (
-            -stats.precision((mention.candidates[r].system, mention.candidates[r].code)), -mention.candidates[r].similarity, r))
-        prior_rank = {r: p for p, r in enumerate(by_prior)}
-        for rank, cand in enumerate(mention.candidates):
-            key = (cand.system, cand.code)
+        by_prior = sorted(range(len(cands)), key=lambda r: (-precision[keys[r]], -cands[r].similarity, r))
+        prior_rank = [0] * len(cands)
+        for p, r in enumerate(by_prior):
+            prior_rank[r] = p
+        is_diagnosis = mention.kind == "diagnosis"
+        for rank, (cand, key) in enumerate(zip(cands, keys)):
             acc = accs.get(key)
             if acc is None:
                 acc = accs[key] = _Acc(SOURCE_DIRECT)
@@ -221,14 +281,13 @@ def build_candidates(
             acc.ranks.append(rank)
             acc.top1 += rank == 0
             acc.prior_rank = min(acc.prior_rank, prior_rank[rank])
-            acc.kind_match += (mention.kind == "diagnosis") == (cand.system == CM)
+            acc.kind_match += is_diagnosis == (cand.system == CM)
             if cand.matched_term:
                 acc.terms.append(cand.matched_term)
             if cand.system == CM and rank == 0 and (a.family or a.historical):
                 hist = history_code(cand.code, family=a.family)
                 if hist:
                     history_src[(CM, hist)].append(i)
-    # derived: parents / prefixes of direct codes
     for (system, code), acc in list(accs.items()):
         best = max(acc.sims)
         for parent in parent_codes(system, code):
@@ -237,133 +296,153 @@ def build_candidates(
             if pacc is None:
                 pacc = accs[key] = _Acc(SOURCE_DERIVED)
             if pacc.source == SOURCE_DERIVED:
-                pacc.children.add(code)
-                pacc.children_sim = max(pacc.children_sim, best)
                 for m in acc.mentions:
                     if m not in pacc.mentions:
                         pacc.mentions.append(m)
-            else:
-                pacc.children.add(code)
-                pacc.children_sim = max(pacc.children_sim, best)
+            pacc.children.add(code)
+            pacc.children_sim = max(pacc.children_sim, best)
     for key, idxs in history_src.items():
         if key not in accs:
             acc = accs[key] = _Acc(SOURCE_HISTORY)
             acc.mentions = sorted(set(idxs))
-    # classifier proposals
+    return accs
+
+
+def _classifier_proposals(accs, clf_codes, clf_probs, clf_top_n, knn_scores):
+    """Add the text classifier's top codes and the neighbours' codes; their scores per candidate."""
     clf_prob: dict[tuple[str, str], float] = {}
     clf_rank: dict[tuple[str, str], int] = {}
     knn: dict[tuple[str, str], float] = {}
-    clf_prob: dict[tuple[str, str], float] = {}
-    clf_rank: dict[tuple[str, str], int] = {}
-    if clf_codes is not None and len(clf_codes):
-        index = _column_index(clf_codes)
-        if knn_scores is not None:
-            for j in np.flatnonzero(knn_scores > 0):
-                knn[clf_codes[j]] = float(knn_scores[j])
-                if clf_codes[j] not in accs:
-                    accs[clf_codes[j]] = _Acc(SOURCE_CLASSIFIER)
-        if clf_probs is not None:
-            for system, cols in index.system_columns.items():
-                probs = clf_probs[cols]
-                order = np.argsort(-probs, kind="stable")
-                ranks = np.empty(len(order), dtype=np.int64)
-                ranks[order] = np.arange(len(order))
-                for j in order[:clf_top_n]:
-                    key = clf_codes[cols[j]]
-                    if key not in accs:
-                        accs[key] = _Acc(SOURCE_CLASSIFIER)
-                for key in accs:
-                    if key[0] == system:
-                        col = index.position.get(key)
-                        if col is not None:
-                            clf_prob[key] = float(clf_probs[col])
-                            clf_rank[key] = int(ranks[index.within[col]])
-    group_prob: dict[tuple[str, str], float] = {}
-    if group_codes is not None and group_probs is not None and len(group_codes):
-        gindex = _column_index(group_codes)
-        for system, cols in gindex.system_columns.items():
-            probs = group_probs[cols]
-            for j in np.argsort(-probs, kind="stable")[:group_top_n]:
-                key = group_codes[cols[j]]
+    if clf_codes is None or not len(clf_codes):
+        return clf_prob, clf_rank, knn
+    index = _column_index(clf_codes)
+    if knn_scores is not None:
+        for j in np.flatnonzero(knn_scores > 0):
+            knn[clf_codes[j]] = float(knn_scores[j])
+            if clf_codes[j] not in accs:
+                accs[clf_codes[j]] = _Acc(SOURCE_CLASSIFIER)
+    if clf_probs is not None:
+        for system, cols in index.system_columns.items():
+            probs = clf_probs[cols]
+            order = np.argsort(-probs, kind="stable")
+            ranks = np.empty(len(order), dtype=np.int64)
+            ranks[order] = np.arange(len(order))
+            for j in order[:clf_top_n]:
+                key = clf_codes[cols[j]]
                 if key not in accs:
                     accs[key] = _Acc(SOURCE_CLASSIFIER)
-        for key in accs:
-            col = gindex.position.get((key[0], CodeStats.group_of(*key)))
-            if col is not None:
-                group_prob[key] = float(group_probs[col])
+            for key in accs:
+                if key[0] == system:
+                    col = index.position.get(key)
+                    if col is not None:
+                        clf_prob[key] = float(clf_probs[col])
+                        clf_rank[key] = int(ranks[index.within[col]])
+    return clf_prob, clf_rank, knn
+
+
+def _group_proposals(accs, group_codes, group_probs, group_top_n) -> dict[tuple[str, str], float]:
+    """Add the group classifier's top categories / prefixes; each candidate's group probability."""
+    group_prob: dict[tuple[str, str], float] = {}
+    if group_codes is None or group_probs is None or not len(group_codes):
+        return group_prob
+    gindex = _column_index(group_codes)
+    for system, cols in gindex.system_columns.items():
+        probs = group_probs[cols]
+        for j in np.argsort(-probs, kind="stable")[:group_top_n]:
+            key = group_codes[cols[j]]
+            if key not in accs:
+                accs[key] = _Acc(SOURCE_CLASSIFIER)
+    for key in accs:
+        col = gindex.position.get((key[0], CodeStats.group_of(*key)))
+        if col is not None:
+            group_prob[key] = float(group_probs[col])
+    return group_prob
+
+
+def _feature_matrix(analysis, stats, accs, clf_prob, clf_rank, knn, group_prob) -> np.ndarray:
+    """One row of ``FEATURE_NAMES`` per candidate (Python lists first: one array at the end)."""
+    text_len = max(len(analysis.text), 1)
+    facts = _mention_facts(analysis)
     n_cands = len(accs)
+    n_notes = max(stats.n_notes, 1)
+    code_count, group_count, cand_count = stats.code_count, stats.group_count, stats.cand_count
     rows = []
-    for (system, code), acc in accs.items():
-        f = np.zeros(len(FEATURE_NAMES), dtype=np.float32)
-        ms = [mentions[i] for i in acc.mentions]
-        f[_F["is_pcs"]] = system == PCS
-        f[_F["source"]] = acc.source
-        if acc.sims:
-            f[_F["max_sim"]] = max(acc.sims)
-            f[_F["mean_sim"]] = sum(acc.sims) / len(acc.sims)
-            f[_F["best_cand_rank"]] = min(acc.ranks)
-        else:
-            f[_F["best_cand_rank"]] = 20
-        f[_F["n_mentions"]] = len(ms)
-        f[_F["n_exact"]] = acc.exact
-        f[_F["first_pos"]] = min((m.start for m in ms), default=text_len) / text_len
-        n_neg = sum(m.assertion.negated for m in ms)
-        n_pos = sum(m.assertion.possible for m in ms)
-        n_hist = sum(m.assertion.historical for m in ms)
-        n_fam = sum(m.assertion.family for m in ms)
-        n_present = sum(not (m.assertion.negated or m.assertion.possible or m.assertion.family or m.assertion.historical) for m in ms)
-        f[_F["n_present"]] = n_present
-        f[_F["n_negated"]] = n_neg
-        f[_F["n_possible"]] = n_pos
-        f[_F["n_historical"]] = n_hist
-        f[_F["n_family"]] = n_fam
-        f[_F["frac_asserted"]] = n_present / len(ms) if ms else -1
-        f[_F["n_top1"]] = acc.top1
-        f[_F["kind_match"]] = acc.kind_match
-        f[_F["code_len"]] = len(code.replace(".", ""))
-        count = stats.code_count[(system, code)]
-        f[_F["log_train_count"]] = math.log1p(count)
-        f[_F["train_rate"]] = count / max(stats.n_notes, 1)
-        f[_F["seen"]] = count > 0
-        group = CodeStats.group_of(system, code)
-        f[_F["log_group_count"]] = math.log1p(stats.group_count[(system, group)])
-        f[_F["prefix_rate"]] = stats.prefix_rate(system, group)
-        f[_F["cand_precision"]] = stats.precision((system, code))
-        f[_F["log_cand_count"]] = math.log1p(stats.cand_count[(system, code)])
-        key = (system, code)
-        f[_F["clf_prob"]] = clf_prob.get(key, 0.0)
-        f[_F["clf_rank"]] = min(clf_rank.get(key, 500), 500)
-        f[_F["has_clf"]] = key in clf_prob
-        f[_F["n_children"]] = len(acc.children)
-        f[_F["children_max_sim"]] = acc.children_sim
-        f[_F["pcs_section_b"]] = system == PCS and code[:1] == "B"
-        f[_F["pcs_section_0"]] = system == PCS and code[:1] == "0"
-        f[_F["n_history_section"]] = sum("history" in m.section for m in ms)
-        f[_F["n_note_candidates"]] = n_cands
-        f[_F["is_category"]] = system == CM and len(code) == 3
-        f[_F["knn_score"]] = knn.get(key, 0.0)
-        f[_F["mention_prior_rank"]] = acc.prior_rank
-        f[_F["group_prob"]] = group_prob.get(key, 0.0)
-        term = Counter(acc.terms).most_common(1)[0][0] if acc.terms else ""
-        rows.append(CandidateRow(system, code, f, tuple(acc.mentions), term))
-    # scores relative to the note's best, per system
-    for name, source in (("clf_rel", "clf_prob"), ("knn_rel", "knn_score")):
-        for system in SYSTEMS:
-            idx = [i for i, r in enumerate(rows) if r.system == system]
-            top = max((rows[i].features[_F[source]] for i in idx), default=0.0)
-            for i in idx:
-                rows[i].features[_F[name]] = rows[i].features[_F[source]] / top if top > 0 else 0.0
-    # within-note ranks of the classifier score and of the best similarity, per system
-    for name, source in (("clf_note_rank", "clf_prob"), ("sim_note_rank", "max_sim")):
-        for system in SYSTEMS:
-            idx = [i for i, r in enumerate(rows) if r.system == system]
-            if not idx:
-                continue
-            vals = np.asarray([rows[i].features[_F[source]] for i in idx])
-            order = np.argsort(-vals, kind="stable")
-            for r, o in enumerate(order):
-                rows[idx[o]].features[_F[name]] = min(r, 200)
-    return rows
+    for key, acc in accs.items():
+        system, code = key
+        is_cm = system == CM
+        neg = poss = hist = fam = present = in_history = 0
+        first = text_len
+        for i in acc.mentions:
+            fact = facts[i]
+            neg += fact[0]
+            poss += fact[1]
+            hist += fact[2]
+            fam += fact[3]
+            present += fact[4]
+            in_history += fact[5]
+            first = min(first, fact[6])
+        n_ment = len(acc.mentions)
+        sims = acc.sims
+        count = code_count.get(key, 0)
+        group = code[:3] if is_cm else code[:4]
+        rows.append((
+            not is_cm,                                                  # is_pcs
+            acc.source,
+            max(sims) if sims else 0.0,                                 # max_sim
+            sum(sims) / len(sims) if sims else 0.0,                     # mean_sim
+            n_ment,
+            acc.exact,
+            first / text_len,                                           # first_pos
+            present, neg, poss, hist, fam,
+            present / n_ment if n_ment else -1,                         # frac_asserted
+            min(acc.ranks) if sims else 20,                             # best_cand_rank
+            acc.top1,
+            acc.kind_match,
+            len(code.replace(".", "")),                                 # code_len
+            math.log1p(count),                                          # log_train_count
+            count / n_notes,                                            # train_rate
+            count > 0,                                                  # seen
+            math.log1p(group_count.get((system, group), 0)),            # log_group_count
+            stats.prefix_rate(system, group),
+            stats.precision(key),                                       # cand_precision
+            math.log1p(cand_count.get(key, 0)),                         # log_cand_count
+            clf_prob.get(key, 0.0),
+            min(clf_rank.get(key, 500), 500),
+            key in clf_prob,                                            # has_clf
+            len(acc.children),
+            acc.children_sim,
+            not is_cm and code[:1] == "B",                              # pcs_section_b
+            not is_cm and code[:1] == "0",                              # pcs_section_0
+            in_history,                                                 # n_history_section
+            n_cands,
+            is_cm and len(code) == 3,                                   # is_category
+            knn.get(key, 0.0),                                          # knn_score
+            0, 0,                                                       # clf_note_rank, sim_note_rank: below
+            acc.prior_rank,                                             # mention_prior_rank
+            0, 0,                                                       # clf_rel, knn_rel: below
+            group_prob.get(key, 0.0),
+        ))
+    X = np.array(rows, dtype=np.float32).reshape(len(rows), len(FEATURE_NAMES))
+    _within_note_features(X)
+    return X
+
+
+def _within_note_features(X: np.ndarray) -> None:
+    """Scores relative to the note's best and within-note ranks, per system (in place)."""
+    is_pcs = X[:, _F["is_pcs"]] > 0
+    for mask in (~is_pcs, is_pcs):
+        idx = np.flatnonzero(mask)
+        if not len(idx):
+            continue
+        for name, source in (("clf_rel", "clf_prob"), ("knn_rel", "knn_score")):
+            values = X[idx, _F[source]]
+            top = values.max()
+            X[idx, _F[name]] = values / top if top > 0 else 0.0
+        for name, source in (("clf_note_rank", "clf_prob"), ("sim_note_rank", "max_sim")):
+            order = np.argsort(-X[idx, _F[source]], kind="stable")
+            ranks = np.empty(len(idx), dtype=np.float32)
+            ranks[order] = np.minimum(np.arange(len(idx)), 200)
+            X[idx, _F[name]] = ranks
 
 
 def feature_index(name: str) -> int:

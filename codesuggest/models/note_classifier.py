@@ -66,24 +66,32 @@ class NoteClassifier(BaseEstimator):
         self.index_ = {code: j for j, code in enumerate(self.codes_)}
         return self
 
+    def transform(self, texts: list[str]) -> sparse.csr_matrix:
+        """The notes' TF-IDF vectors (what both ``predict_*`` methods start from: compute them once)."""
+        check_is_fitted(self, "codes_")
+        return self.vectorizer_.transform(texts)
+
     def predict_proba(self, texts: list[str]) -> np.ndarray:
         """Per note and code (columns in ``codes_`` order), the classifier's probability (not calibrated)."""
-        check_is_fitted(self, "codes_")
+        return self.proba_from_tfidf(self.transform(texts))
+
+    def predict_knn(self, texts: list[str]) -> np.ndarray:
+        """Per note and code, the similarity-weighted share of its ``n_neighbors`` nearest training notes coded with it."""
+        return self.knn_from_tfidf(self.transform(texts))
+
+    def proba_from_tfidf(self, X: sparse.csr_matrix) -> np.ndarray:
         if not self.codes_:
-            return np.zeros((len(texts), 0), dtype=np.float32)
-        X = self.vectorizer_.transform(texts)
+            return np.zeros((X.shape[0], 0), dtype=np.float32)
         scores = np.asarray(X @ self.coef_, dtype=np.float32) + self.intercept_
         return np.clip(scores, 0.0, 1.0)
 
-    def predict_knn(self, texts: list[str], exclude_self: bool = False) -> np.ndarray:
-        """Per note and code, the similarity-weighted share of its ``n_neighbors`` nearest training notes coded with it."""
-        check_is_fitted(self, "codes_")
-        X = self.vectorizer_.transform(texts)
-        sims = np.asarray((X @ self.train_X_.T).todense(), dtype=np.float32)
+    def knn_from_tfidf(self, X: sparse.csr_matrix) -> np.ndarray:
+        # training rows times the notes' columns: transposing the small matrix, not the training one
+        sims = np.asarray((self.train_X_ @ X.T).T.toarray(), dtype=np.float32)
         k = min(self.n_neighbors, sims.shape[1])
         top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
         weights = np.zeros_like(sims)
         rows = np.arange(sims.shape[0])[:, None]
         weights[rows, top] = sims[rows, top]
         weights /= np.maximum(weights.sum(axis=1, keepdims=True), 1e-9)
-        return np.asarray(sparse.csr_matrix(weights) @ self.train_Y_.todense(), dtype=np.float32)
+        return np.asarray((sparse.csr_matrix(weights) @ self.train_Y_).toarray(), dtype=np.float32)

@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
+from functools import lru_cache
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -39,12 +41,12 @@ from sklearn.model_selection import KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from ..pipeline.schema import NoteAnalysis
 from .features import (
     FEATURE_NAMES, SOURCE_CLASSIFIER, SOURCE_DERIVED, SOURCE_DIRECT, SOURCE_HISTORY, SYSTEMS, CandidateRow,
-    CodeStats, build_candidates, feature_index,
+    CodeStats, NoteCandidates, build_candidates, feature_index,
 )
 from .interface import RankedCode
 from .note_classifier import NoteClassifier
@@ -128,7 +130,7 @@ class CodeRanker(BaseEstimator):
 
     # -- fitting -------------------------------------------------------------------------
     def fit(self, analyses: Sequence[NoteAnalysis], labels: Sequence[set[tuple[str, str]]]) -> "CodeRanker":
-        with threadpool_limits(limits=self.n_threads):
+        with _thread_limit(self.n_threads):
             return self._fit(analyses, labels)
 
     def _fit(self, analyses: Sequence[NoteAnalysis], labels: Sequence[set[tuple[str, str]]]) -> "CodeRanker":
@@ -150,13 +152,12 @@ class CodeRanker(BaseEstimator):
         for k, (train_idx, held_idx) in enumerate(folds):
             stats, clf = self._fit_sources([analyses[i] for i in train_idx], [labels[i] for i in train_idx])
             held = [analyses[i] for i in held_idx]
-            for i, rows in zip(held_idx, self._candidates(held, stats, clf)):
-                for row in rows:
-                    X_parts.append(row.features)
-                    y_parts.append((row.system, row.code) in labels[i])
-                    fold_of.append(k)
-                    sys_of.append(row.system)
-                    note_of.append(i)
+            for i, note in zip(held_idx, self._candidates(held, stats, clf)):
+                X_parts.append(note.X)
+                y_parts.extend(key in labels[i] for key in note.keys)
+                fold_of.extend([k] * len(note))
+                sys_of.extend(note.systems)
+                note_of.extend([i] * len(note))
         X = np.vstack(X_parts).astype(np.float32)
         y = np.asarray(y_parts, dtype=bool)
         fold_of = np.asarray(fold_of)
@@ -208,12 +209,13 @@ class CodeRanker(BaseEstimator):
             clf = (codes, groups)
         return stats, clf
 
-    def _candidates(self, analyses, stats: CodeStats, clf: NoteClassifier | None) -> list[list[CandidateRow]]:
+    def _candidates(self, analyses, stats: CodeStats, clf: NoteClassifier | None) -> list[NoteCandidates]:
         probs = knn = codes = gprobs = gcodes = None
         if clf is not None and clf[0].codes_:
             texts = [a.text for a in analyses]
-            probs = clf[0].predict_proba(texts)
-            knn = clf[0].predict_knn(texts) if self.n_neighbors else None
+            tfidf = clf[0].transform(texts)
+            probs = clf[0].proba_from_tfidf(tfidf)
+            knn = clf[0].knn_from_tfidf(tfidf) if self.n_neighbors else None
             codes = clf[0].codes_
             if self.group_top_n >= 0 and clf[1].codes_:
                 gprobs, gcodes = clf[1].predict_proba(texts), clf[1].codes_
@@ -267,56 +269,55 @@ class CodeRanker(BaseEstimator):
     # -- scoring -------------------------------------------------------------------------
     def score_candidates(self, analyses: Sequence[NoteAnalysis]) -> list[list[tuple[CandidateRow, float]]]:
         """Every candidate of every note with its calibrated score (unsorted, uncut)."""
-        check_is_fitted(self, "reranker_")
-        with threadpool_limits(limits=self.n_threads):
-            return self._score_candidates(list(analyses))
+        return [[(note.row(j), float(s)) for j, s in enumerate(scores)] for note, scores in self._scored(analyses)]
 
-    def _score_candidates(self, analyses: list[NoteAnalysis]) -> list[list[tuple[CandidateRow, float]]]:
-        per_note = self._candidates(analyses, self.stats_, self.classifier_)
-        flat = [row for rows in per_note for row in rows]
-        if not flat:
-            return [[] for _ in analyses]
-        X = np.vstack([row.features for row in flat]).astype(np.float32)
-        systems = np.asarray([row.system for row in flat])
+    def _scored(self, analyses: Sequence[NoteAnalysis]) -> list[tuple[NoteCandidates, np.ndarray]]:
+        """Each note's candidates with their calibrated, capped scores (one array per note)."""
+        check_is_fitted(self, "reranker_")
+        with _thread_limit(self.n_threads):
+            per_note = self._candidates(list(analyses), self.stats_, self.classifier_)
+            if not per_note:
+                return []
+            X = np.vstack([note.X for note in per_note]).astype(np.float32, copy=False)
+            systems = np.asarray([system for note in per_note for system in note.systems])
+            scores = self._scores(X, systems) if len(X) else np.zeros(0)
+        bounds = np.cumsum([0] + [len(note) for note in per_note])
+        return [(note, scores[bounds[i] : bounds[i + 1]]) for i, note in enumerate(per_note)]
+
+    def _scores(self, X: np.ndarray, systems: np.ndarray) -> np.ndarray:
         raw = self._raw_scores(self.reranker_, X, systems)
-        scores = np.zeros(len(flat), dtype=np.float64)
+        scores = np.zeros(len(X), dtype=np.float64)
+        caps = np.ones(len(X), dtype=np.float64)
         for system in set(systems.tolist()):
             mask = systems == system
             calibrator = self.calibrators_.get(system)
             scores[mask] = self._calibrate(calibrator, raw[mask]) if calibrator is not None else raw[mask]
+            caps[mask] = self.negated_cap * self.thresholds_.get(system, 0.5)
         # tie-break equal calibrated scores (isotonic steps) by the raw score, without changing calibration
         scores = scores + 1e-6 * raw
-        for j, row in enumerate(flat):
-            scores[j] = self._cap(row, scores[j])
-        out, j = [], 0
-        for rows in per_note:
-            out.append([(row, float(min(max(scores[j + t], 0.0), 1.0))) for t, row in enumerate(rows)])
-            j += len(rows)
-        return out
+        # a code whose every supporting mention is negated, hypothetical, family or past history
+        unsupported = (X[:, _NMENT] != 0) & (X[:, _NPRESENT] == 0) & (X[:, _SRC].astype(int) != SOURCE_HISTORY)
+        scores = np.where(unsupported, np.minimum(scores, caps), scores)
+        return np.clip(scores, 0.0, 1.0)
 
     def predict_proba(self, analyses: Sequence[NoteAnalysis]) -> list[dict[tuple[str, str], float]]:
         """Per note, the calibrated probability of every candidate code."""
-        return [{(row.system, row.code): score for row, score in rows} for rows in self.score_candidates(analyses)]
-
-    def _cap(self, row: CandidateRow, score: float) -> float:
-        f = row.features
-        if f[_NMENT] == 0 or f[_NPRESENT] > 0 or int(f[_SRC]) == SOURCE_HISTORY:
-            return score
-        # every supporting mention is negated, hypothetical, family or past history
-        cap = self.negated_cap * self.thresholds_.get(row.system, 0.5)
-        return min(score, cap)
+        return [dict(zip(note.keys, scores.tolist())) for note, scores in self._scored(analyses)]
 
     def rank(self, analyses: Sequence[NoteAnalysis], top_k: int = 50) -> list[list[RankedCode]]:
         """Per note, the ``top_k`` best codes of each system merged by score, best first."""
         results = []
-        for rows in self.score_candidates(analyses):
-            rows = sorted(rows, key=lambda rs: (-rs[1], rs[0].system, rs[0].code))
+        for note, scores in self._scored(analyses):
+            values = scores.tolist()
+            order = sorted(range(len(values)), key=lambda j: (-values[j], note.keys[j]))
             kept, per_system = [], {}
-            for row, score in rows:
-                if per_system.get(row.system, 0) >= top_k:
+            for j in order:
+                system = note.keys[j][0]
+                if per_system.get(system, 0) >= top_k:
                     continue
-                per_system[row.system] = per_system.get(row.system, 0) + 1
-                kept.append(RankedCode(row.system, row.code, score, row.mention_indexes, self._reason(row)))
+                per_system[system] = per_system.get(system, 0) + 1
+                row = note.row(j)
+                kept.append(RankedCode(row.system, row.code, values[j], row.mention_indexes, self._reason(row)))
             results.append(kept)
         return results
 
@@ -343,6 +344,17 @@ class CodeRanker(BaseEstimator):
         count = int(round(math.expm1(f[_COUNT])))
         parts.append(f"coded in {count} training notes" if count else "never coded in training")
         return "; ".join(parts)
+
+
+@lru_cache(maxsize=1)
+def _threadpools() -> ThreadpoolController:
+    """The process's BLAS / OpenMP thread pools, found once: ``threadpool_limits()`` scans the
+    loaded libraries on every call (about 2 ms, per request in the service)."""
+    return ThreadpoolController()
+
+
+def _thread_limit(n_threads: int | None) -> AbstractContextManager:
+    return nullcontext() if n_threads is None else _threadpools().limit(limits=n_threads)
 
 
 class _Platt:
