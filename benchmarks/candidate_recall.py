@@ -50,6 +50,7 @@ def main() -> None:
     parser.add_argument("--misses", type=Path)
     parser.add_argument("--limit", type=int)
     parser.add_argument("--index", type=Path, help="a built term index: skip loading the code sets (RSS of serving)")
+    parser.add_argument("--approximate", action="store_true", help="with the approximate (ANN) linker (off by default)")
     args = parser.parse_args()
 
     t0 = time.perf_counter()
@@ -60,9 +61,10 @@ def main() -> None:
         index_path = ensure_term_index(catalog, args.cache_dir)
         del catalog
     t1 = time.perf_counter()
-    ensure_ann_index(index_path)  # built here if missing, so its time is reported on its own
+    if args.approximate:
+        ensure_ann_index(index_path)  # built here if missing, so its time is reported on its own
     t_ann = time.perf_counter()
-    analyzer = Analyzer.from_index(index_path)
+    analyzer = Analyzer.from_index(index_path, approximate=args.approximate)
     t2 = time.perf_counter()
     notes = load_codiesp(args.split)[: args.limit]
     texts = [n.text for n in notes]

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/train_eval_codiesp.py \
         --codiesp ../shared/data/codiesp --pcs-file ../shared/data/codesets/icd10pcs-codes-2026.txt.gz \
-        --cache-dir /tmp/cs-cache [--params '{"reranker": "logreg"}'] [--pred benchmarks/out/dev_pred.tsv]
+        --cache-dir /tmp/cs-cache [--params '{"reranker": "logreg"}'] [--pred benchmarks/out/dev_pred.tsv] [--approximate]
 
 "Unseen MAP": per dev note with at least one gold code of the system that is
 never coded in train, the AP of the note's full ranking against those unseen
@@ -40,13 +40,14 @@ def main() -> None:
     parser.add_argument("--params", default="{}", help="CodeRanker parameters as JSON")
     parser.add_argument("--top-k", type=int, default=100)
     parser.add_argument("--pred", type=Path, help="write the dev predictions TSV here")
+    parser.add_argument("--approximate", action="store_true", help="with the approximate (ANN) linker (off by default)")
     args = parser.parse_args()
     params = {"random_state": 0, **json.loads(args.params)}
 
     catalog = CodeCatalog.load(CodeSetSources(pcs_file=args.pcs_file))
     index_path = ensure_term_index(catalog, args.cache_dir)
     del catalog
-    analyzer = Analyzer.from_index(index_path)
+    analyzer = Analyzer.from_index(index_path, approximate=args.approximate)
     train = load_codiesp(args.codiesp / "train")
     dev = load_codiesp(args.codiesp / "dev")
 

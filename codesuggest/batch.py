@@ -103,8 +103,8 @@ class ModelSpec:
     """What a worker process needs to load the model itself: plain paths, picklable.
 
     Every path must be readable where the workers run (on a cluster: a shared path).
-    ``approximate`` builds the pipeline with approximate (ANN) search as the service and
-    ``codesuggest predict`` do; turn it off only to match an analyzer built without it.
+    ``approximate`` builds the pipeline with approximate (ANN) search; ``resolve`` takes it from
+    the settings (``CODESUGGEST_APPROXIMATE_SEARCH``), as the service and ``codesuggest predict`` do.
     """
 
     model_dir: str  # an absolute model directory (a version is resolved on the driver)
@@ -112,10 +112,10 @@ class ModelSpec:
     pcs_file: str | None = None
     cpt_file: str | None = None
     cm_file: str | None = None
-    approximate: bool = True
+    approximate: bool = False
 
     @classmethod
-    def resolve(cls, model: str | Path, settings: Any, *, models_dir: str | Path | None = None, approximate: bool = True) -> "ModelSpec":
+    def resolve(cls, model: str | Path, settings: Any, *, models_dir: str | Path | None = None, approximate: bool | None = None) -> "ModelSpec":
         """``model`` is a model directory or a version in ``models_dir`` (default
         ``settings.models_dir``); raises ``UnknownModelVersion`` / ``ModelLoadError``."""
         from .models.artifact import read_manifest
@@ -132,7 +132,7 @@ class ModelSpec:
             pcs_file=optional(settings.pcs_file),
             cpt_file=optional(settings.cpt_file),
             cm_file=optional(settings.cm_file),
-            approximate=approximate,
+            approximate=settings.approximate_search if approximate is None else approximate,
         )
 
     def load(self) -> Any:

@@ -50,7 +50,10 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> N
 def codesets_build(
     pcs_file: PcsOption = None,
     cpt_file: CptOption = None,
-    approximate: Annotated[bool, typer.Option(help="also build the approximate-search index (minutes, once)")] = True,
+    approximate: Annotated[
+        Optional[bool],
+        typer.Option(help="also build the approximate-search index (minutes, once) [default: CODESUGGEST_APPROXIMATE_SEARCH]"),
+    ] = None,
 ) -> None:
     """Load the code sets and build (or reuse) the cached indexes for their versions."""
     from .codesets import CodeFileError
@@ -63,7 +66,7 @@ def codesets_build(
         fail(str(exc))
     index_path = ensure_term_index(catalog, settings.cache_dir)
     typer.echo(f"term index: {index_path}")
-    if approximate:
+    if settings.approximate_search if approximate is None else approximate:
         typer.echo(f"approximate-search index: {ensure_ann_index(index_path)}")
     for system in catalog.systems:
         count = sum(1 for _ in catalog.codes_of(system))
@@ -440,7 +443,7 @@ def extract(
 
     text = _read_note(note)
     settings = _settings(pcs_file, cpt_file)
-    _, analyzer = shared_resources(settings.code_set_sources(), settings.cache_dir)
+    _, analyzer = shared_resources(settings.code_set_sources(), settings.cache_dir, settings.approximate_search)
     analysis = analyzer.analyze(text)
     if json_out:
         typer.echo(json.dumps(analysis.to_dict(), indent=2, ensure_ascii=False))
@@ -506,7 +509,7 @@ def train(
 
     from .models.registry import shared_resources
 
-    catalog, analyzer = shared_resources(settings.code_set_sources(), settings.cache_dir)
+    catalog, analyzer = shared_resources(settings.code_set_sources(), settings.cache_dir, settings.approximate_search)
     try:
         training_data = load_training_data(data, catalog)
     except DatasetError as exc:

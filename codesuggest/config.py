@@ -20,6 +20,11 @@ class Settings(BaseSettings):
     cpt_file: Path | None = Field(default=None, description="your licensed CPT CSV: code,description")
     cm_file: Path | None = Field(default=None, description="CDC ICD-10-CM codes file (default: the packaged release)")
     max_note_chars: int = Field(default=200_000, gt=0)
+    approximate_search: bool = Field(
+        default=False,
+        description="also look leftover words up in the approximate (scispaCy ANN) linker; off by default: "
+        "no measured gain in ranking quality for ~45% of the pipeline's time (BENCHMARKS.md)",
+    )
     audit_low_confidence_max: float = Field(
         default=0.5, ge=0.0, le=1.0, description="upper edge of the low-confidence band the audit sampler draws from"
     )

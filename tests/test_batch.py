@@ -164,8 +164,8 @@ def test_input_formats_and_errors(tmp_path):
 
 def test_cli_batch(notes_parquet, model_dir, cm_analyzer, cm_catalog, tmp_path, monkeypatch):
     monkeypatch.setenv("CODESUGGEST_DATA_DIR", str(tmp_path))
-    monkeypatch.setattr(registry_module, "shared_resources", lambda sources, cache_dir: (cm_catalog, cm_analyzer))
-    # the CLI builds the workers' pipeline with approximate search; keep this test's pipeline instead
+    monkeypatch.setattr(registry_module, "shared_resources", lambda sources, cache_dir, approximate=False: (cm_catalog, cm_analyzer))
+    # keep this test's pipeline (the CLI would load the code sets in every worker)
     monkeypatch.setattr(ModelSpec, "load", lambda self: FileModelRegistry(model_dir.parent, analyzer=cm_analyzer, catalog=cm_catalog).load_path(self.model_dir))
     config.get_settings.cache_clear()
     try:

@@ -15,7 +15,7 @@ from codesuggest.pipeline.nlp import Analyzer
 def full_analyzer(pcs_file, request):
     """ICD-10-CM + ICD-10-PCS with approximate search (the same cached indexes as test_pipeline)."""
     cache = request.config.cache.mkdir("codesuggest-index")
-    return Analyzer.from_catalog(CodeCatalog.load(CodeSetSources(pcs_file=pcs_file)), cache)
+    return Analyzer.from_catalog(CodeCatalog.load(CodeSetSources(pcs_file=pcs_file)), cache, approximate=True)
 
 
 def all_codes(analysis, system=None):

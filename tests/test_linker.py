@@ -52,3 +52,21 @@ def test_index_cache_key_changes_with_the_curated_resources(monkeypatch):
         assert resources.versions_key({"ICD10CM": "2026"}) == resources.versions_key({"ICD10CM": "2026"})
     finally:
         resources.resources_digest.cache_clear()
+
+
+def test_approximate_search_is_opt_in(tmp_path, monkeypatch):
+    """Off by default (no ANN index built or loaded); CODESUGGEST_APPROXIMATE_SEARCH turns it on."""
+    from codesuggest.config import Settings
+    from codesuggest.pipeline.nlp import Analyzer
+
+    catalog = CodeCatalog([Code(CodeSystem.ICD10CM, c, d) for c, d in TERMS], {"ICD10CM": "test"})
+    monkeypatch.delenv("CODESUGGEST_APPROXIMATE_SEARCH", raising=False)
+    assert Settings().approximate_search is False
+    default = Analyzer.from_catalog(catalog, tmp_path)
+    assert dict(default.nlp.pipeline)["codesuggest_mentions"].approximate is None
+    assert not list(tmp_path.glob("ann-*"))
+    monkeypatch.setenv("CODESUGGEST_APPROXIMATE_SEARCH", "1")
+    assert Settings().approximate_search is True
+    linked = Analyzer.from_catalog(catalog, tmp_path, approximate=Settings().approximate_search)
+    assert dict(linked.nlp.pipeline)["codesuggest_mentions"].approximate is not None
+    assert any(c.code == "J18.9" for m in linked.analyze("Pnemonia of the left lung.").mentions for c in m.candidates)

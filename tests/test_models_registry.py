@@ -189,8 +189,10 @@ def test_training_fingerprint_ignores_order_but_not_content():
 
 
 def test_load_active_or_default_builds_once_then_reuses(tmp_path, cm_analyzer, cm_catalog, monkeypatch):
-    monkeypatch.setattr(registry_module, "shared_resources", lambda sources, cache_dir: (cm_catalog, cm_analyzer))
-    settings = SimpleNamespace(models_dir=tmp_path / "models", cache_dir=tmp_path / "cache", code_set_sources=lambda: None)
+    monkeypatch.setattr(registry_module, "shared_resources", lambda sources, cache_dir, approximate=False: (cm_catalog, cm_analyzer))
+    settings = SimpleNamespace(
+        models_dir=tmp_path / "models", cache_dir=tmp_path / "cache", code_set_sources=lambda: None, approximate_search=False
+    )
     suggester = load_active_or_default(settings, progress=False)
     registry = FileModelRegistry(settings.models_dir, analyzer=cm_analyzer)
     assert registry.active_version() == suggester.version

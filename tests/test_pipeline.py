@@ -13,7 +13,7 @@ def full_analyzer(pcs_file, request):
     """ICD-10-CM + ICD-10-PCS with approximate search; indexes cached in pytest's cache folder
     (a few minutes the first time, seconds afterwards)."""
     cache = request.config.cache.mkdir("codesuggest-index")
-    return Analyzer.from_catalog(CodeCatalog.load(CodeSetSources(pcs_file=pcs_file)), cache)
+    return Analyzer.from_catalog(CodeCatalog.load(CodeSetSources(pcs_file=pcs_file)), cache, approximate=True)
 
 
 def mention(analysis, text):

@@ -51,7 +51,7 @@ def data_dir(tmp_path, monkeypatch, cm_analyzer, cm_catalog):
     monkeypatch.setenv("CODESUGGEST_DATA_DIR", str(tmp_path / "data"))
     for name in ("CODESUGGEST_PCS_FILE", "CODESUGGEST_CPT_FILE", "CODESUGGEST_CM_FILE"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(registry_module, "shared_resources", lambda sources, cache_dir: (cm_catalog, cm_analyzer))
+    monkeypatch.setattr(registry_module, "shared_resources", lambda sources, cache_dir, approximate=False: (cm_catalog, cm_analyzer))
     config.get_settings.cache_clear()
     yield tmp_path / "data"
     config.get_settings.cache_clear()

@@ -56,13 +56,13 @@ class UnknownModelVersion(KeyError):
 
 
 @lru_cache(maxsize=2)
-def shared_resources(sources: Any, cache_dir: Path) -> tuple[Any, Any]:
-    """``(CodeCatalog, Analyzer)`` for these code-set sources, loaded once per process."""
+def shared_resources(sources: Any, cache_dir: Path, approximate: bool = False) -> tuple[Any, Any]:
+    """``(CodeCatalog, Analyzer)`` for these code-set sources (``approximate``: with the ANN linker)."""
     from ..codesets import CodeCatalog
     from ..pipeline.nlp import Analyzer
 
     catalog = CodeCatalog.load(sources)
-    return catalog, Analyzer.from_catalog(catalog, Path(cache_dir))
+    return catalog, Analyzer.from_catalog(catalog, Path(cache_dir), approximate=approximate)
 
 
 class FileModelRegistry:
@@ -93,7 +93,9 @@ class FileModelRegistry:
         if self._analyzer is None:
             if self.settings is None:
                 raise RuntimeError("FileModelRegistry needs an analyzer or settings to load models")
-            self._catalog, self._analyzer = shared_resources(self.settings.code_set_sources(), self.settings.cache_dir)
+            self._catalog, self._analyzer = shared_resources(
+                self.settings.code_set_sources(), self.settings.cache_dir, self.settings.approximate_search
+            )
         return self._catalog, self._analyzer
 
     # -- the ModelRegistry protocol ---------------------------------------------------------

@@ -63,18 +63,18 @@ class Analyzer:
         self.code_set_versions = dict(code_set_versions)
 
     @classmethod
-    def from_catalog(cls, catalog: CodeCatalog, cache_dir: Path, approximate: bool = True, **options: bool) -> "Analyzer":
+    def from_catalog(cls, catalog: CodeCatalog, cache_dir: Path, approximate: bool = False, **options: bool) -> "Analyzer":
         """Build (once per code-set version, cached under ``cache_dir``) and load the indexes."""
         index_path = ensure_term_index(catalog, cache_dir)
         ann_dir = ensure_ann_index(index_path) if approximate else None
         return cls(build_nlp(index_path, ann_dir, **options), catalog.versions)
 
     @classmethod
-    def from_sources(cls, sources: CodeSetSources, cache_dir: Path, approximate: bool = True, **options: bool) -> "Analyzer":
+    def from_sources(cls, sources: CodeSetSources, cache_dir: Path, approximate: bool = False, **options: bool) -> "Analyzer":
         return cls.from_catalog(CodeCatalog.load(sources), cache_dir, approximate, **options)
 
     @classmethod
-    def from_index(cls, index_path: Path, approximate: bool = True, **options: bool) -> "Analyzer":
+    def from_index(cls, index_path: Path, approximate: bool = False, **options: bool) -> "Analyzer":
         """Reuse a built term index without loading the code sets (fast start)."""
         ann_dir = ensure_ann_index(index_path) if approximate else None
         return cls(build_nlp(index_path, ann_dir, **options), load_term_index(str(index_path)).versions)
