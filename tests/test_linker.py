@@ -70,3 +70,20 @@ def test_approximate_search_is_opt_in(tmp_path, monkeypatch):
     linked = Analyzer.from_catalog(catalog, tmp_path, approximate=Settings().approximate_search)
     assert dict(linked.nlp.pipeline)["codesuggest_mentions"].approximate is not None
     assert any(c.code == "J18.9" for m in linked.analyze("Pnemonia of the left lung.").mentions for c in m.candidates)
+
+
+def test_exact_matching_stops_windows_no_term_can_fill():
+    """A window grows while some term may still hold all its words; repeated words count once."""
+    from codesuggest.pipeline.matcher import match_sentence, sentence_words
+
+    catalog = CodeCatalog([Code(CodeSystem.ICD10CM, c, d) for c, d in TERMS], {"ICD10CM": "test"})
+    index = TermIndex.build(catalog)
+    assert index.longest_term_with["pneumonia"] == 2 and "zebra" not in index.longest_term_with
+
+    def found(text: str) -> dict[str, set[str]]:
+        mentions = match_sentence(sentence_words(text, 0, len(text), {}), index)
+        return {text[m.start : m.end]: {code for _, code in m.codes} for m in mentions}
+
+    assert found("acute kidney failure acute") == {"acute kidney failure acute": {"N17.9"}}
+    assert found("zebra hypertension zebra") == {"hypertension": {"I10"}}
+    assert "E11.9" in found("diabetes mellitus type 2")["diabetes mellitus type 2"]

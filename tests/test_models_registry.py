@@ -67,6 +67,18 @@ def test_roundtrip_keeps_the_ranker_and_writes_the_manifest(registry, ranker, cm
     assert registry.show(version)["version"] == version
 
 
+def test_loading_a_model_freezes_what_is_loaded(registry, ranker):
+    """The loaded indexes and model leave the cyclic collector's generations (gc.freeze)."""
+    import gc
+
+    version = _save(registry, ranker)
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    suggester = registry.load(version)
+    assert gc.get_freeze_count() > 0
+    assert suggester.suggest(NOTE)  # frozen objects still work
+
+
 def test_version_names_carry_time_and_hash(registry, ranker):
     version = _save(registry, ranker)
     day, minute, short = version.split("-")

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import secrets
@@ -44,7 +45,7 @@ DEFAULT_MODEL_KIND = "dictionary-default"
 
 __all__ = [
     "ACTIVE", "FileModelRegistry", "ModelLoadError", "UnknownModelVersion",
-    "load_active_or_default", "open_registry", "shared_resources",
+    "load_active_or_default", "open_registry", "settle_heap", "shared_resources",
 ]
 
 
@@ -227,9 +228,24 @@ class FileModelRegistry:
             return False
 
     def _suggester(self, model: LoadedModel, analyzer: Any, catalog: Any) -> ModelSuggester:
-        return ModelSuggester(
+        suggester = ModelSuggester(
             analyzer, model.ranker, model.version, catalog=catalog, review_band=self.review_band, manifest=model.manifest
         )
+        settle_heap()
+        return suggester
+
+
+def settle_heap() -> None:
+    """Move what is loaded now (code sets, indexes, models: millions of long-lived objects) out of
+    the cyclic garbage collector's sight.
+
+    Every full collection otherwise walks them all, and coding a note allocates enough to trigger
+    collections: ranking took 13.6 ms/note with them tracked, 10.6 without (BENCHMARKS.md).
+    Frozen objects are still freed by reference counting when dropped (an old model after an
+    activation); only reference cycles among them would stay.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def open_registry(settings: Any) -> FileModelRegistry:

@@ -130,6 +130,7 @@ class MentionMatcher:
         if not index_path:
             raise ValueError("codesuggest_mentions needs index_path (see pipeline.resources.ensure_term_index)")
         self.index = load_term_index(index_path)
+        self.index.longest_term_with  # noqa: B018  (built at load, not on the first note)
         self.max_candidates = max_candidates_per_mention
         self.max_per_note = max_candidates_per_note
         self.min_similarity = min_similarity

@@ -23,6 +23,7 @@ from importlib import resources
 from .normalize import KEEP_IN_KEY, STOP_WORDS, SYNONYMS, _SYN_MAX, bag_key, stem
 from .terminology import MAX_TERM_WORDS, TermIndex
 
+_SYN_FIRST_WORDS = frozenset(words[0] for words in SYNONYMS if len(words) > 1)
 _TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:'s)?|[,;:()/]")
 _CLAUSE_BREAK = frozenset(";:()")
 WINDOW_SLACK = 3  # extra content words a window match may span
@@ -103,7 +104,8 @@ def sentence_words(text: str, start: int, end: int, note_abbreviations: dict[str
     words: list[Word] = []
     i = 0
     while i < len(raw):
-        for n in range(min(_SYN_MAX, len(raw) - i), 0, -1):
+        longest = _SYN_MAX if raw[i][0] in _SYN_FIRST_WORDS else 1
+        for n in range(min(longest, len(raw) - i), 0, -1):
             target = SYNONYMS.get(tuple(r[0] for r in raw[i : i + n]))
             if target is not None:
                 first, last = raw[i], raw[i + n - 1]
@@ -134,12 +136,19 @@ def match_sentence(words: list[Word], index: TermIndex) -> list[RawMention]:
                     found.expansions[short] = long_form
         return found
 
+    longest = index.longest_term_with
     n = len(words)
     for i in range(n):
+        distinct: set[str] = set()
+        room = MAX_TERM_WORDS
         for j in range(i, min(n, i + MAX_TERM_WORDS)):
             if words[j].clause != words[i].clause:
                 break
-            term = index.get(bag_key([w.norm for w in words[i : j + 1]]))
+            distinct.add(words[j].norm)
+            room = min(room, longest.get(words[j].norm, 0))
+            if len(distinct) > room:
+                break  # no term has all these words, so no longer window from i has them either
+            term = index.get(" ".join(sorted(distinct)))  # bag_key of words[i..j]
             if term is not None:
                 found = mention(i, j)
                 found.add(term.codes, 1.0, term.text)

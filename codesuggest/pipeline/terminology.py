@@ -16,6 +16,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 
 from tqdm import tqdm
@@ -133,6 +134,16 @@ class TermIndex:
         """ICD-10-CM parent: the code one character shorter (``N28.89`` -> ``N28.8``)."""
         parent = code[:-1].rstrip(".")
         return parent if len(parent) >= 3 and parent in self.siblings else None
+
+    @cached_property
+    def longest_term_with(self) -> dict[str, int]:
+        """Word -> the most words of a term that has it (absent: no term has it). Exact matching
+        stops growing a window once its distinct words outnumber this for one of them."""
+        longest: dict[str, int] = {}
+        for term in self.terms.values():
+            for word in term.words:
+                longest[word] = max(longest.get(word, 0), len(term.words))
+        return longest
 
     def get(self, key: str) -> Term | None:
         return self.terms.get(key)
