@@ -159,7 +159,7 @@ def match_sentence(words: list[Word], index: TermIndex) -> list[RawMention]:
     for q, norm in enumerate(norms):
         positions.setdefault(norm, []).append(q)
     for norm in present:
-        for key, needed in index.triggered_by(norm):
+        for key, needed in index.triggered_by(norm, present):
             if not needed <= present:  # cheap set test first: most triggered terms stop here
                 continue
             term = index.terms[key]

@@ -96,10 +96,12 @@ class TermIndex:
         self.versions = dict(versions)
         df = Counter(w for t in terms.values() for w in t.words)
         self.idf = {w: math.log(len(terms) / n) for w, n in df.items()}
-        by_rarest: dict[str, list[tuple[str, frozenset[str]]]] = defaultdict(list)
-        for key, term in terms.items():
+        # multi-word terms by their rarest, then second-rarest word (with their order, to keep it)
+        by_rarest: dict[str, dict[str, list[tuple[int, str, frozenset[str]]]]] = defaultdict(dict)
+        for order, (key, term) in enumerate(terms.items()):
             if len(term.words) >= 2:
-                by_rarest[min(term.words, key=lambda w: (df[w], w))].append((key, frozenset(term.words)))
+                rarest, second = sorted(term.words, key=lambda w: (df[w], w))[:2]
+                by_rarest[rarest].setdefault(second, []).append((order, key, frozenset(term.words)))
         self.by_rarest = dict(by_rarest)
 
     @classmethod
@@ -148,9 +150,18 @@ class TermIndex:
     def get(self, key: str) -> Term | None:
         return self.terms.get(key)
 
-    def triggered_by(self, word: str) -> list[tuple[str, frozenset[str]]]:
-        """Terms of two or more words whose rarest word is ``word``, with their word sets."""
-        return self.by_rarest.get(word, [])
+    def triggered_by(self, word: str, present: set[str]) -> list[tuple[str, frozenset[str]]]:
+        """Terms of two or more words whose rarest word is ``word`` and whose second-rarest word
+        is in ``present``, with their word sets, in index order."""
+        by_second = self.by_rarest.get(word)
+        if not by_second:
+            return []
+        if len(by_second) < len(present):
+            found = [e for second, entries in by_second.items() if second in present for e in entries]
+        else:
+            found = [e for second in present for e in by_second.get(second, ())]
+        found.sort()
+        return [(key, needed) for _, key, needed in found]
 
 
 def _keep_best(codes: dict[tuple[str, str], float], key: tuple[str, str], quality: float) -> None:
