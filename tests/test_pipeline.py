@@ -131,3 +131,13 @@ def test_chest_xray_links_to_pcs_plain_radiography(full_analyzer):
 def test_approximate_search_finds_what_exact_matching_misses(full_analyzer):
     analysis = full_analyzer.analyze("Biopsy revealed hemangiomas.")
     assert any(c.code.startswith("D18.0") for m in analysis.mentions for c in m.candidates)
+
+
+def test_clean_text_blanks_exactly_the_unprintable_characters():
+    """Same length; tab, newline and CR kept; every other character Python calls unprintable -> space."""
+    from codesuggest.pipeline.nlp import clean_text
+
+    text = "".join(chr(c) for c in range(0x3000)) + "Dx: HTN\u2028NBSP\u00a0\u200bend\U0001F600"
+    expected = "".join(ch if ch.isprintable() or ch in "\t\n\r" else " " for ch in text)
+    assert clean_text(text) == expected and len(expected) == len(text)
+    assert clean_text("Plain ASCII note.\n") == "Plain ASCII note.\n"
