@@ -147,6 +147,20 @@ def test_companion_code_suggests_what_the_text_supports(catalog: CodeCatalog) ->
     assert check_codes(cm("E11.22", "N18.30"), catalog, note_text="no drugs") == []
 
 
+def test_companion_candidates_are_cached_per_catalogue(catalog: CodeCatalog) -> None:
+    """The codes an instruction names are cached per catalogue: another catalogue's codes count."""
+    text = "Type 2 diabetes, CKD stage 3. On insulin."
+
+    def stage(cat: CodeCatalog) -> tuple[str, ...]:
+        (finding,) = [f for f in check_codes(cm("E11.22"), cat, note_text=text) if "N18.1-N18.6" in f.message]
+        return finding.suggestions
+
+    assert stage(catalog) == ("N18.30",)
+    without = CodeCatalog([c for c in catalog if c.code != "N18.30"], catalog.versions)
+    assert stage(without) == ()
+    assert stage(catalog) == ("N18.30",)
+
+
 def test_manifestation_code_needs_its_underlying_disease(catalog: CodeCatalog) -> None:
     (finding,) = check_codes(cm("G63"), catalog)
     assert finding.rule == "companion_code" and finding.severity == "error"

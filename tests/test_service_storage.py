@@ -62,6 +62,29 @@ def test_decision_events_and_access_log_are_append_only(db):
         assert session.scalar(select(DecisionEvent.action)) == "accept"
 
 
+def test_a_notes_suggestions_are_stored_in_one_batch_with_their_ids_in_rank_order(db):
+    suggestions = [
+        ModelSuggestion("ICD10CM", f"R{rank:02d}.9", f"code {rank}", 1 - rank / 100, rank % 3 == 0,
+                        (Evidence(rank, rank + 4, "text", "hpi", "present"),), f"reason {rank}")
+        for rank in range(30)
+    ]
+    with db.session() as session:
+        note = coding.create_note(session, text="t", external_id=None, setting=None, model_version="m1",
+                                  suggestions=suggestions, actor="c")
+        returned = [(s.id, s.rank, s.code, s.needs_review, s.evidence) for s in note.suggestions]
+        empty = coding.create_note(session, text="none", external_id=None, setting=None, model_version="m1",
+                                   suggestions=[], actor="c")
+        assert empty.suggestions == []
+        note_id, empty_id = note.id, empty.id
+    assert [r[1:3] for r in returned] == [(rank, s.code) for rank, s in enumerate(suggestions)]
+    with db.session() as session:
+        stored = coding.get_note(session, note_id, full=True).suggestions
+        assert [(s.id, s.rank, s.code, s.needs_review, s.evidence) for s in stored] == returned
+        assert stored[1].evidence == [{"start": 1, "end": 5, "text": "text", "section": "hpi", "assertion": "present"}]
+        assert stored[0].created_at.tzinfo is not None and stored[0].model_version == "m1"
+        assert coding.get_note(session, empty_id, full=True).suggestions == []
+
+
 def test_foreign_keys_are_enforced(db):
     with pytest.raises(DBAPIError):
         with db.session() as session:

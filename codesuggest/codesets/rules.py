@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
+from weakref import WeakKeyDictionary
 
 from .catalog import CodeCatalog
 from .records import Code, CodeSystem, InvalidCode, normalize_code
@@ -333,14 +334,17 @@ def excludes1_conflict(cs: CodeSet) -> Iterator[Finding]:
     cm = [e for e in cs.known if e.system is CodeSystem.ICD10CM]
     reported: set[frozenset[str]] = set()
     for a in cm:
+        refs = [
+            (owner, note, ref)
+            for owner, note in inherited_notes(cs.catalog, a.record, "excludes1")
+            for ref in parse_references(note) if ref.exact
+        ]
         for b in cm:
-            pair = frozenset((a.code, b.code))
-            if a is b or pair in reported or _related(a.code, b.code):
+            if a is b or not refs or _related(a.code, b.code) or frozenset((a.code, b.code)) in reported:
                 continue
-            for owner, note in inherited_notes(cs.catalog, a.record, "excludes1"):
-                refs = [r for r in parse_references(note) if r.exact and r.covers(b.code)]
-                if refs:
-                    reported.add(pair)
+            for owner, note, ref in refs:
+                if ref.covers(b.code):
+                    reported.add(frozenset((a.code, b.code)))
                     where = "" if owner == a.code else f" (note at {owner})"
                     yield Finding(
                         "excludes1_conflict", "error", (a.code, b.code),
@@ -379,9 +383,10 @@ class _Instruction:
     refs: tuple[CodeRef, ...]
 
 
-def _instructions(field_: str, owner: str, note: str) -> list[_Instruction]:
+@lru_cache(maxsize=8192)
+def _instructions(field_: str, owner: str, note: str) -> tuple[_Instruction, ...]:
     """Split a note into instructions: a line starting with "code" starts a new one; the lines
-    after a header ending in ":" are its alternatives."""
+    after a header ending in ":" are its alternatives. (Cached: the same notes come up note after note.)"""
     groups: list[list[str]] = []
     for line in note.splitlines():
         line = line.strip()
@@ -397,7 +402,7 @@ def _instructions(field_: str, owner: str, note: str) -> list[_Instruction]:
         refs = parse_references(text)
         if refs:
             out.append(_Instruction(field_, owner, text, refs))
-    return out
+    return tuple(out)
 
 
 @rule("companion_code")
@@ -479,34 +484,25 @@ def _from_text(cs: CodeSet, ins: _Instruction, required: bool) -> tuple[str, ...
     in the text: words found in one candidate only ("3" and "stage 3" among N18.1-N18.6, "insulin"
     among Z79.4, Z79.84, Z79.85), so that shared words ("drugs", "kidney") never decide."""
     assert cs.note_text is not None
+    named = _candidates(cs.catalog, ins.refs)
     present = {e.code for e in cs.entries}
-    candidates: list[Code] = []
-    for ref in ins.refs:
-        covered = codes_in(ref, limit=300)
-        if covered is None:
-            return ()
-        for c in covered:
-            rec = cs.catalog.get(CodeSystem.ICD10CM, c)
-            if rec is not None and rec.billable and c not in present and rec not in candidates:
-                candidates.append(rec)
-    if not candidates:
+    if named is not None and not named.codes.isdisjoint(present):  # count words without the coded ones
+        named = _Candidates.of([c for c in named.candidates if c.code not in present])
+    if named is None or not named.candidates:
         return ()
     _, text_words, text_pairs = cs.text_tokens
-    words = {c.code: set(_description_tokens(c.description)) - _STOP for c in candidates}
-    pairs = {c.code: set(zip(t := _description_tokens(c.description), t[1:])) for c in candidates}
-    word_df = Counter(w for ws in words.values() for w in ws)
-    pair_df = Counter(p for ps in pairs.values() for p in ps)
+    word_df, pair_df = named.word_df, named.pair_df
     scored = []
-    for c in candidates:
-        identifying = {w for w in words[c.code] if word_df[w] == 1} - _GENERIC
+    for c in named.candidates:
+        identifying = {w for w in c.words if word_df[w] == 1} - _GENERIC
         hit_words = identifying & text_words
-        hit_pairs = {p for p in pairs[c.code] & text_pairs if pair_df[p] == 1 and not set(p) <= _STOP | _GENERIC}
+        hit_pairs = {p for p in c.pairs & text_pairs if pair_df[p] == 1 and not set(p) <= _STOP | _GENERIC}
         strong = hit_pairs or any(w.isalpha() and len(w) > 2 for w in hit_words)
         # most of what sets the code apart must be in the text, not one word of five
         if not strong or not identifying or (len(hit_words) + len(hit_pairs)) / len(identifying) <= 0.5:
             continue
         # a note that may not apply ("if applicable") needs most of the code's title in the text
-        content = words[c.code] - _GENERIC
+        content = c.words - _GENERIC
         if not required and len(content & text_words) < 0.6 * len(content):
             continue
         scored.append(((len(hit_pairs), len(hit_words)), c.code))
@@ -514,6 +510,60 @@ def _from_text(cs: CodeSet, ins: _Instruction, required: bool) -> tuple[str, ...
         return ()
     best = max(s for s, _ in scored)
     return tuple(code for s, code in scored if s == best)[:MAX_SUGGESTIONS]
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """A billable code an instruction names: its description's words (stop words out) and word pairs."""
+
+    code: str
+    words: frozenset[str]
+    pairs: frozenset[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class _Candidates:
+    """The billable codes an instruction names, and in how many of them each word and word pair occurs."""
+
+    candidates: tuple[_Candidate, ...]
+    codes: frozenset[str]
+    word_df: Counter[str]
+    pair_df: Counter[tuple[str, str]]
+
+    @classmethod
+    def of(cls, candidates: list[_Candidate]) -> _Candidates:
+        return cls(
+            tuple(candidates), frozenset(c.code for c in candidates),
+            Counter(w for c in candidates for w in c.words), Counter(p for c in candidates for p in c.pairs),
+        )
+
+
+# per catalogue (a CDC file may differ from the package), per instruction's references: a few
+# hundred distinct reference lists in ICD-10-CM, so the cache stays small
+_CANDIDATES: WeakKeyDictionary[CodeCatalog, dict[tuple[CodeRef, ...], _Candidates | None]] = WeakKeyDictionary()
+
+
+def _candidates(catalog: CodeCatalog, refs: tuple[CodeRef, ...]) -> _Candidates | None:
+    """The billable codes ``refs`` cover, in tabular order (``None`` when one covers too many), once
+    per catalogue: walking the tabular list for them was most of the checks' time on every note."""
+    cache = _CANDIDATES.setdefault(catalog, {})
+    if refs not in cache:
+        cache[refs] = _covered_billable(catalog, refs)
+    return cache[refs]
+
+
+def _covered_billable(catalog: CodeCatalog, refs: tuple[CodeRef, ...]) -> _Candidates | None:
+    found: dict[str, _Candidate] = {}
+    for ref in refs:
+        covered = codes_in(ref, limit=300)
+        if covered is None:
+            return None
+        for c in covered:
+            rec = catalog.get(CodeSystem.ICD10CM, c)
+            if rec is not None and rec.billable and rec.code not in found:
+                tokens = _description_tokens(rec.description)
+                found[rec.code] = _Candidate(rec.code, frozenset(tokens) - _STOP, frozenset(zip(tokens, tokens[1:])))
+    return _Candidates.of(list(found.values()))
 
 
 # -- redundant_specificity --------------------------------------------------------

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..codesets import CodeCatalog
+from ..models.interface import Evidence
 from ..models.interface import Suggestion as ModelSuggestion
 from . import schemas
 from .errors import NotFound, Unprocessable
@@ -56,24 +59,35 @@ def create_note(
     suggestions: Sequence[ModelSuggestion],
     actor: str,
 ) -> Note:
+    """Store a note and its suggestions; ``note.suggestions`` holds them, ids set, in rank order.
+
+    The suggestion rows go in as one multi-row INSERT ... RETURNING (SQLAlchemy's ORM bulk insert,
+    "insertmanyvalues") rather than through the unit of work, which flushed one INSERT per row.
+    """
     note = Note(text=text, external_id=external_id, setting=setting, model_version=model_version, created_by=actor)
-    for rank, s in enumerate(suggestions):
-        note.suggestions.append(
-            Suggestion(
-                rank=rank,
-                system=str(getattr(s.system, "value", s.system)),
-                code=s.code,
-                description=s.description,
-                confidence=float(s.confidence),
-                needs_review=bool(s.needs_review),
-                evidence=[asdict(e) for e in s.evidence],
-                reason=s.reason or "",
-                model_version=model_version,
-            )
-        )
     session.add(note)
     session.flush()
+    rows = [_suggestion_row(note.id, rank, s, model_version) for rank, s in enumerate(suggestions)]
+    returning = insert(Suggestion).returning(Suggestion, sort_by_parameter_order=True)
+    stored = list(session.scalars(returning, rows)) if rows else []
+    set_committed_value(note, "suggestions", stored)  # as loaded: no lazy load, no second flush
     return note
+
+
+def _suggestion_row(note_id: str, rank: int, s: ModelSuggestion, model_version: str) -> dict[str, Any]:
+    return {
+        "note_id": note_id, "rank": rank, "system": str(getattr(s.system, "value", s.system)), "code": s.code,
+        "description": s.description, "confidence": float(s.confidence), "needs_review": bool(s.needs_review),
+        "evidence": [_evidence_dict(e) for e in s.evidence], "reason": s.reason or "", "model_version": model_version,
+    }
+
+
+def _evidence_dict(evidence: Evidence) -> dict[str, Any]:
+    """``asdict`` without its recursive deep copy (the fields are ints and strings): ~10x faster."""
+    return {name: getattr(evidence, name) for name in _EVIDENCE_FIELDS}
+
+
+_EVIDENCE_FIELDS = tuple(f.name for f in fields(Evidence))
 
 
 def get_note(session: Session, note_id: str, *, full: bool = False) -> Note:
