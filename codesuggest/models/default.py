@@ -74,6 +74,11 @@ _WORDS_RE = re.compile(r"[a-z0-9]+")
 _OTHER_RE = re.compile(r"^other\b|\bother specified\b", re.IGNORECASE)
 
 
+@lru_cache(maxsize=65536)
+def _is_other(description: str) -> bool:
+    return _OTHER_RE.search(description) is not None
+
+
 @lru_cache(maxsize=65536)  # code-set wordings recur note after note
 def _words(text: str) -> tuple[str, ...]:
     return tuple(_WORDS_RE.findall(text.lower()))
@@ -127,26 +132,27 @@ class DictionaryRanker(BaseEstimator):
                 value = cand.similarity * MATCH_WEIGHTS[match] * weight
                 if (cand.system, cand.code) in self.nonbillable_:
                     value *= NONBILLABLE_WEIGHT
-                if "other" not in mention_words and _OTHER_RE.search(cand.description):
+                if "other" not in mention_words and _is_other(cand.description):
                     value *= OTHER_WEIGHT
                 support.setdefault((cand.system, cand.code), []).append((value, index, label, match))
-        scored = []
-        for (system, code), items in support.items():
+        keys = list(support)
+        raw = []
+        for items in support.values():
             items.sort(key=lambda item: (-item[0], item[1]))
-            best = items[0]
             extra = min(sum(1 for item in items[1:] if item[2] == "present"), MAX_EXTRA_MENTIONS)
-            mentions = f"{len(items)} mentions" if len(items) > 1 else "1 mention"
-            reason = f"{best[3]} match, {best[2]}, {mentions}"
-            indexes = tuple(dict.fromkeys(item[1] for item in items))
-            scored.append((system, code, best[0] + EXTRA_MENTION_BONUS * extra, indexes, reason))
+            raw.append(items[0][0] + EXTRA_MENTION_BONUS * extra)
         # one vectorised calibration per note (np.interp one scalar at a time was ~10 % of a request)
-        probabilities = calibrate(np.array([raw for _, _, raw, _, _ in scored], dtype=float))
-        ranked = [
-            RankedCode(system, code, float(p), indexes, reason)
-            for (system, code, _, indexes, reason), p in zip(scored, probabilities)
-        ]
-        ranked.sort(key=lambda r: (-r.score, r.system, r.code))
-        return ranked[:top_k]
+        probabilities = calibrate(np.array(raw, dtype=float)).tolist()
+        order = sorted(range(len(keys)), key=lambda j: (-probabilities[j], keys[j]))[:top_k]
+        return [self._ranked(keys[j], probabilities[j], support[keys[j]]) for j in order]
+
+    @staticmethod
+    def _ranked(key: tuple[str, str], probability: float, items: list[tuple[float, int, str, str]]) -> RankedCode:
+        """The code with its evidence and reason (built for the kept codes only)."""
+        best = items[0]
+        mentions = f"{len(items)} mentions" if len(items) > 1 else "1 mention"
+        indexes = tuple(dict.fromkeys(item[1] for item in items))
+        return RankedCode(key[0], key[1], float(probability), indexes, f"{best[3]} match, {best[2]}, {mentions}")
 
 
 def _match_type(mention_words: tuple[str, ...], expanded: str | None, term: str) -> str:
