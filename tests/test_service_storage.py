@@ -179,3 +179,37 @@ def test_final_code_set_and_feedback_export(db, monkeypatch):
         assert export_feedback(session, datetime.now(timezone.utc) + timedelta(seconds=5)) == []
         assert export_feedback(session, "2000-01-01") == examples
         assert session.scalar(select(func.count()).select_from(Note)) == 3
+
+
+def test_sqlite_writers_in_one_process_take_turns_instead_of_meeting_the_busy_handler(tmp_path):
+    """With SQLite's busy timeout at 0, concurrent writers would fail at once ("database is
+    locked"); taking the process's write turn, all of them get through."""
+    from sqlalchemy import event
+
+    db = Database(f"sqlite:///{tmp_path / 'turns.db'}")
+    db.migrate()
+    db.engine.dispose()
+    event.listen(db.engine, "connect", lambda connection, _record: connection.execute("PRAGMA busy_timeout=0"))
+    errors: list[Exception] = []
+    start = threading.Barrier(8)
+
+    def writer(n: int) -> None:
+        start.wait(5)
+        for i in range(15):
+            try:
+                with db.write_turn(), db.session() as session:
+                    session.add(AccessLogEntry(action="test", method="POST", path=f"/w{n}/{i}", status_code=201))
+                    session.flush()
+                    session.add(AccessLogEntry(action="test", method="POST", path=f"/w{n}/{i}b", status_code=201))
+            except Exception as exc:  # noqa: BLE001 - counted below
+                errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(AccessLogEntry)) == 8 * 15 * 2
+    db.dispose()

@@ -94,7 +94,7 @@ class ServiceMiddleware:
 
 
 def _write(db, entry: AccessLogEntry) -> None:
-    with db.session() as session:
+    with db.write_turn(), db.session() as session:
         session.add(entry)
 
 

@@ -44,11 +44,12 @@ def sample(
 
 @router.post("/reviews", status_code=status.HTTP_201_CREATED, response_model=schemas.ReviewOut, name="audit.review")
 def review(
-    body: schemas.ReviewIn, request: Request, principal: Auditor, session: DbSession, catalog: Catalog
+    body: schemas.ReviewIn, request: Request, principal: Auditor, session: DbSession, catalog: Catalog, state: State
 ) -> schemas.ReviewOut:
     note_accessed(request, body.note_id)
-    row = auditing.add_review(session, body, catalog, principal.name)
-    session.commit()
+    with state.db.write_turn():
+        row = auditing.add_review(session, body, catalog, principal.name)
+        session.commit()
     return auditing.review_out(row, catalog)
 
 

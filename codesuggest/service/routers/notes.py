@@ -32,11 +32,12 @@ def create_note(
     started = time.perf_counter()
     suggestions = suggester.suggest(body.text, setting=body.setting)
     state.metrics.suggest_latency.labels(model_version=suggester.version).observe(time.perf_counter() - started)
-    note = coding.create_note(
-        session, text=body.text, external_id=body.external_id, setting=body.setting,
-        model_version=suggester.version, suggestions=suggestions, actor=principal.name,
-    )
-    session.commit()
+    with state.db.write_turn():
+        note = coding.create_note(
+            session, text=body.text, external_id=body.external_id, setting=body.setting,
+            model_version=suggester.version, suggestions=suggestions, actor=principal.name,
+        )
+        session.commit()
     note_accessed(request, note.id)
     state.metrics.notes.labels(model_version=suggester.version).inc()
     for s in note.suggestions:
@@ -75,9 +76,10 @@ def read_note(note_id: str, principal: CoderOrAuditor, session: DbSession, catal
 def decide(
     note_id: str, body: schemas.DecisionsIn, principal: Coder, session: DbSession, catalog: Catalog, state: State
 ) -> schemas.DecisionsOut:
-    note = coding.get_note(session, note_id)
-    events = coding.record_decisions(session, note, body.decisions, catalog, principal.name)
-    session.commit()
+    with state.db.write_turn():
+        note = coding.get_note(session, note_id)
+        events = coding.record_decisions(session, note, body.decisions, catalog, principal.name)
+        session.commit()
     for event in events:
         state.metrics.decisions.labels(action=event.action).inc()
     all_events = coding.note_events(session, note_id)
