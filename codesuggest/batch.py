@@ -328,11 +328,13 @@ def _run_local(notes: list[tuple[str, Any]], spec: ModelSpec, top_k: int, worker
     with tqdm(total=len(notes), desc="notes", unit="note", disable=not progress) as bar:
         if workers == 1 or len(chunks) <= 1:
             suggester = cached_suggester(spec)
-            rows: list[dict[str, Any]] = []
+            tables = []
             for chunk in chunks:
-                rows += code_notes(suggester, chunk, top_k)
+                # each chunk's rows go to Arrow at once, as in the pool's workers: a list of every
+                # row's dict is several times their size in Arrow (peak RSS at 4,000 notes 747 -> 696 MB)
+                tables.append(_table(code_notes(suggester, chunk, top_k)))
                 bar.update(len(chunk))
-            return _table(rows)
+            return pa.concat_tables(tables) if tables else _table([])
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
