@@ -87,3 +87,18 @@ def test_exact_matching_stops_windows_no_term_can_fill():
     assert found("acute kidney failure acute") == {"acute kidney failure acute": {"N17.9"}}
     assert found("zebra hypertension zebra") == {"hypertension": {"I10"}}
     assert "E11.9" in found("diabetes mellitus type 2")["diabetes mellitus type 2"]
+
+
+def test_term_index_round_trips_through_its_cache_file(tmp_path):
+    import gc
+
+    from codesuggest.pipeline.resources import atomic_dump, load_term_index
+
+    catalog = CodeCatalog([Code(CodeSystem.ICD10CM, c, d) for c, d in TERMS], {"ICD10CM": "test"})
+    index = TermIndex.build(catalog)
+    path = tmp_path / "terms-x.pickle"
+    atomic_dump(index, path)
+    assert [p.name for p in tmp_path.iterdir()] == ["terms-x.pickle"]  # no temporary file left
+    loaded = load_term_index(str(path))
+    assert loaded.terms == index.terms and loaded.by_rarest == index.by_rarest
+    assert gc.isenabled()  # the collector is paused only while unpickling

@@ -44,6 +44,8 @@ from typing import Any
 
 import joblib
 
+from ..pipeline.resources import paused_gc
+
 MANIFEST = "manifest.json"
 RANKER_FILE = "ranker.joblib"
 MANIFEST_FORMAT = 1  # bump when the layout or the meaning of a field changes
@@ -345,10 +347,13 @@ def load_model(
         check_code_sets(manifest, code_set_versions)
     verify_files(path, manifest)
     try:
-        ranker = joblib.load(path / RANKER_FILE)
-        extras = {
-            name.removesuffix(".joblib"): joblib.load(path / name) for name in sorted(manifest["files"]) if name != RANKER_FILE
-        }
+        with paused_gc():
+            ranker = joblib.load(path / RANKER_FILE)
+            extras = {
+                name.removesuffix(".joblib"): joblib.load(path / name)
+                for name in sorted(manifest["files"])
+                if name != RANKER_FILE
+            }
     except Exception as exc:
         raise ModelLoadError(f"{path}: could not unpickle the model ({type(exc).__name__}: {exc})") from exc
     if not callable(getattr(ranker, "rank", None)) or not isinstance(getattr(ranker, "thresholds_", None), dict):

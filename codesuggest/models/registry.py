@@ -61,9 +61,11 @@ def shared_resources(sources: Any, cache_dir: Path, approximate: bool = False) -
     """``(CodeCatalog, Analyzer)`` for these code-set sources (``approximate``: with the ANN linker)."""
     from ..codesets import CodeCatalog
     from ..pipeline.nlp import Analyzer
+    from ..pipeline.resources import paused_gc
 
-    catalog = CodeCatalog.load(sources)
-    return catalog, Analyzer.from_catalog(catalog, Path(cache_dir), approximate=approximate)
+    with paused_gc():
+        catalog = CodeCatalog.load(sources)
+        return catalog, Analyzer.from_catalog(catalog, Path(cache_dir), approximate=approximate)
 
 
 class FileModelRegistry:

@@ -7,22 +7,24 @@ and loaded (once per process) from there.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import logging
 import os
+import pickle
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
-
-import joblib
 
 from ..codesets import CodeCatalog
 from .terminology import TermIndex
 
 log = logging.getLogger(__name__)
-TERM_INDEX_FORMAT = 12
+TERM_INDEX_FORMAT = 13
 
 
 # the curated wordings the term index is built from: editing one must not reuse an index built before
@@ -45,7 +47,7 @@ def resources_digest() -> str:
 
 
 def term_index_path(cache_dir: Path, versions: dict[str, str]) -> Path:
-    return Path(cache_dir) / f"terms-{versions_key(versions)}.joblib"
+    return Path(cache_dir) / f"terms-{versions_key(versions)}.pickle"
 
 
 def ensure_term_index(catalog: CodeCatalog, cache_dir: Path, progress: bool = True) -> Path:
@@ -59,12 +61,12 @@ def ensure_term_index(catalog: CodeCatalog, cache_dir: Path, progress: bool = Tr
 
 
 def atomic_dump(obj: object, path: Path) -> None:
-    """Write with joblib to a temporary file, then rename: a crash never leaves half a file."""
+    """Pickle to a temporary file, then rename: a crash never leaves half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(fd)
     try:
-        joblib.dump(obj, tmp)
+        with os.fdopen(fd, "wb") as out:
+            pickle.dump(obj, out, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -73,7 +75,23 @@ def atomic_dump(obj: object, path: Path) -> None:
 
 @lru_cache(maxsize=4)
 def load_term_index(path: str) -> TermIndex:
-    return joblib.load(path)
+    """The cached term index. Plain pickle, not joblib: joblib unpickles with Python's pure-Python
+    unpickler (7.6 s for the CM+PCS index against 0.9 s here, with the collector paused)."""
+    with open(path, "rb") as f, paused_gc():
+        return pickle.load(f)
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection while a large object graph is built: each of the many
+    collections its allocations trigger walks everything built so far."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def ensure_ann_index(index_path: Path, progress: bool = True) -> Path:
