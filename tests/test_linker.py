@@ -64,11 +64,13 @@ def test_approximate_search_is_opt_in(tmp_path, monkeypatch):
     assert Settings().approximate_search is False
     default = Analyzer.from_catalog(catalog, tmp_path)
     assert dict(default.nlp.pipeline)["codesuggest_mentions"].approximate is None
+    assert default.settings == {"approximate_search": False}
     assert not list(tmp_path.glob("ann-*"))
     monkeypatch.setenv("CODESUGGEST_APPROXIMATE_SEARCH", "1")
     assert Settings().approximate_search is True
     linked = Analyzer.from_catalog(catalog, tmp_path, approximate=Settings().approximate_search)
     assert dict(linked.nlp.pipeline)["codesuggest_mentions"].approximate is not None
+    assert linked.settings == {"approximate_search": True}
     assert any(c.code == "J18.9" for m in linked.analyze("Pnemonia of the left lung.").mentions for c in m.candidates)
 
 

@@ -230,3 +230,26 @@ def test_training_does_not_import_the_service():
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_manifest_records_the_pipeline_settings_and_loading_elsewhere_warns(data_dir, train_file, caplog):
+    result = invoke("--data", f"jsonl:{train_file}")
+    assert result.exit_code == 0, result.output
+    version = result.stdout.strip().splitlines()[-1]
+    registry = FileModelRegistry(data_dir / "models", settings=config.get_settings())
+    assert registry.show(version)["params"]["pipeline"] == {"approximate_search": False}
+    with caplog.at_level("WARNING", logger="codesuggest.models.registry"):
+        registry.load(version)
+    assert not [r for r in caplog.records if "pipeline settings" in r.getMessage()]
+    catalog, analyzer = registry.resources()
+
+    class WithLinker:  # the same pipeline, reporting approximate search on
+        def __getattr__(self, name):
+            return getattr(analyzer, name)
+
+        settings = {"approximate_search": True}
+
+    other = FileModelRegistry(data_dir / "models", analyzer=WithLinker(), catalog=catalog)
+    with caplog.at_level("WARNING", logger="codesuggest.models.registry"):
+        other.load(version)
+    assert any("approximate_search" in r.getMessage() and version in r.getMessage() for r in caplog.records)

@@ -230,11 +230,27 @@ class FileModelRegistry:
             return False
 
     def _suggester(self, model: LoadedModel, analyzer: Any, catalog: Any) -> ModelSuggester:
+        _warn_on_other_pipeline(model, analyzer)
         suggester = ModelSuggester(
             analyzer, model.ranker, model.version, catalog=catalog, review_band=self.review_band, manifest=model.manifest
         )
         settle_heap()
         return suggester
+
+
+def _warn_on_other_pipeline(model: LoadedModel, analyzer: Any) -> None:
+    """A model trained on candidates from other pipeline settings still ranks, a little worse:
+    say so (models saved before the settings were recorded say nothing)."""
+    trained = (model.manifest.get("params") or {}).get("pipeline")
+    serving = getattr(analyzer, "settings", None)
+    if isinstance(trained, dict) and isinstance(serving, dict):
+        differ = sorted(k for k in trained.keys() & serving.keys() if trained[k] != serving[k])
+        if differ:
+            log.warning(
+                "model %s was trained with pipeline settings %s, this pipeline has %s: its candidates differ "
+                "(CODESUGGEST_APPROXIMATE_SEARCH sets approximate_search)",
+                model.version, {k: trained[k] for k in differ}, {k: serving[k] for k in differ},
+            )
 
 
 def settle_heap() -> None:

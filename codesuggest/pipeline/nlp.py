@@ -80,6 +80,12 @@ class Analyzer:
         ann_dir = ensure_ann_index(index_path) if approximate else None
         return cls(build_nlp(index_path, ann_dir, **options), load_term_index(str(index_path)).versions)
 
+    @property
+    def settings(self) -> dict[str, bool]:
+        """The pipeline settings a model's candidates depend on (a trained model records them)."""
+        mentions = dict(self.nlp.pipeline).get("codesuggest_mentions")
+        return {"approximate_search": getattr(mentions, "approximate", None) is not None}
+
     def analyze(self, text: str) -> NoteAnalysis:
         return self._to_analysis(self.nlp(clean_text(text)))
 

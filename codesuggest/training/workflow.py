@@ -192,6 +192,7 @@ def train_and_save(
         "data": data.specs,
         "sources": [r.to_dict() | {"problems": r.problems[:20]} for r in data.reports],
         "dropped_codes": len(data.dropped_codes),
+        "pipeline": dict(getattr(analyzer, "settings", {})),
     }
     fingerprint = data.fingerprint
     version = registry.save(ranker, training_fingerprint=fingerprint, metrics=metrics, params=saved_params)
