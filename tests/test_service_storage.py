@@ -30,6 +30,13 @@ def db(request, tmp_path):
         database.dispose()
 
 
+def run_together(threads: list[threading.Thread], timeout: float) -> None:
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+
+
 def _note(session, text="Hypertension and chest pain.", actor="coder-a") -> Note:
     suggestions = [
         ModelSuggestion("ICD10CM", "I10", "Essential (primary) hypertension", 0.9, False, (Evidence(0, 12, "Hypertension", "hpi", "present"),)),
@@ -138,11 +145,7 @@ def test_two_coders_deciding_the_same_suggestion_concurrently_are_both_recorded(
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=coder, args=("coder-a", "accept")), threading.Thread(target=coder, args=("coder-b", "reject"))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(20)
+    run_together([threading.Thread(target=coder, args=("coder-a", "accept")), threading.Thread(target=coder, args=("coder-b", "reject"))], 20)
     assert errors == []
     with db.session() as session:
         events = coding.note_events(session, note_id)
@@ -204,11 +207,7 @@ def test_sqlite_writers_in_one_process_take_turns_instead_of_meeting_the_busy_ha
             except Exception as exc:  # noqa: BLE001 - counted below
                 errors.append(exc)
 
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    run_together([threading.Thread(target=writer, args=(n,)) for n in range(8)], 30)
     assert errors == []
     with db.session() as session:
         assert session.scalar(select(func.count()).select_from(AccessLogEntry)) == 8 * 15 * 2

@@ -384,7 +384,7 @@ def _feature_matrix(analysis, stats, accs, clf_prob, clf_rank, knn, group_prob) 
         n_ment = len(acc.mentions)
         sims = acc.sims
         count = code_count.get(key, 0)
-        group = code[:3] if is_cm else code[:4]
+        group = CodeStats.group_of(system, code)
         rows.append((
             not is_cm,                                                  # is_pcs
             acc.source,

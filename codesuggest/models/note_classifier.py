@@ -67,17 +67,13 @@ class NoteClassifier(BaseEstimator):
         return self
 
     def transform(self, texts: list[str]) -> sparse.csr_matrix:
-        """The notes' TF-IDF vectors (what both ``predict_*`` methods start from: compute them once)."""
+        """The notes' TF-IDF vectors (what ``proba_from_tfidf`` and ``knn_from_tfidf`` start from: compute them once)."""
         check_is_fitted(self, "codes_")
         return self.vectorizer_.transform(texts)
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
         """Per note and code (columns in ``codes_`` order), the classifier's probability (not calibrated)."""
         return self.proba_from_tfidf(self.transform(texts))
-
-    def predict_knn(self, texts: list[str]) -> np.ndarray:
-        """Per note and code, the similarity-weighted share of its ``n_neighbors`` nearest training notes coded with it."""
-        return self.knn_from_tfidf(self.transform(texts))
 
     def proba_from_tfidf(self, X: sparse.csr_matrix) -> np.ndarray:
         if not self.codes_:
@@ -86,6 +82,7 @@ class NoteClassifier(BaseEstimator):
         return np.clip(scores, 0.0, 1.0)
 
     def knn_from_tfidf(self, X: sparse.csr_matrix) -> np.ndarray:
+        """Per note and code, the similarity-weighted share of its ``n_neighbors`` nearest training notes coded with it."""
         # training rows times the notes' vectors made dense: a sparse-dense product is a tenth of the
         # cost of the sparse-sparse one, and converting the training matrix is avoided
         sims = np.asarray((self.train_X_ @ X.T.toarray()).T, dtype=np.float32)

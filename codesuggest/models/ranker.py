@@ -267,10 +267,6 @@ class CodeRanker(BaseEstimator):
         return np.clip(np.asarray(calibrator.predict(raw), dtype=np.float64), 0.0, 1.0)
 
     # -- scoring -------------------------------------------------------------------------
-    def score_candidates(self, analyses: Sequence[NoteAnalysis]) -> list[list[tuple[CandidateRow, float]]]:
-        """Every candidate of every note with its calibrated score (unsorted, uncut)."""
-        return [[(note.row(j), float(s)) for j, s in enumerate(scores)] for note, scores in self._scored(analyses)]
-
     def _scored(self, analyses: Sequence[NoteAnalysis]) -> list[tuple[NoteCandidates, np.ndarray]]:
         """Each note's candidates with their calibrated, capped scores (one array per note)."""
         check_is_fitted(self, "reranker_")

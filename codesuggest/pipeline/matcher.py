@@ -148,7 +148,7 @@ def match_sentence(words: list[Word], index: TermIndex) -> list[RawMention]:
             room = min(room, longest.get(words[j].norm, 0))
             if len(distinct) > room:
                 break  # no term has all these words, so no longer window from i has them either
-            term = index.get(" ".join(sorted(distinct)))  # bag_key of words[i..j]
+            term = index.get(bag_key(distinct))
             if term is not None:
                 found = mention(i, j)
                 found.add(term.codes, 1.0, term.text)

@@ -9,6 +9,7 @@ and filler dropped, a light suffix stemmer, and word order ignored.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 
@@ -89,6 +90,6 @@ def content_words(text_or_words: str | list[str]) -> list[str]:
     return [stem(w) for w in apply_synonyms(words) if w not in STOP_WORDS or w in KEEP_IN_KEY]
 
 
-def bag_key(words: list[str]) -> str:
+def bag_key(words: Iterable[str]) -> str:
     """Order-free key of a list of content words."""
     return " ".join(sorted(set(words)))
