@@ -2,7 +2,9 @@
 
 Starts the real service (uvicorn, the active model of the data directory, its cached indexes)
 on 127.0.0.1, times start -> /readyz 200, then sends CodiEsp-sized notes with 1, 4 and 16
-concurrent clients for a bounded number of requests each. Loopback only; stops the server.
+concurrent clients for a bounded number of requests each, and reads the memory of the server and
+its model worker processes. Loopback only; stops the server. ``--model-processes 0 2`` serves
+once in-process and once with two model workers, back to back.
 
     .venv/bin/python benchmarks/service_latency.py --data-dir var --notes ../shared/data/codiesp/dev/text_files_en
 """
@@ -24,8 +26,10 @@ import httpx
 CLI = str(Path(sys.executable).parent / "codesuggest")
 
 
-def start(data_dir: Path, port: int) -> tuple[subprocess.Popen, float]:
+def start(data_dir: Path, port: int, model_processes: int | None) -> tuple[subprocess.Popen, float]:
     env = {**os.environ, "CODESUGGEST_DATA_DIR": str(data_dir)}
+    if model_processes is not None:
+        env["CODESUGGEST_MODEL_PROCESSES"] = str(model_processes)
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         [CLI, "serve", "--port", str(port)],
@@ -42,20 +46,37 @@ def start(data_dir: Path, port: int) -> tuple[subprocess.Popen, float]:
     raise SystemExit("the service did not become ready in 600 s")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, default=Path("var"))
-    parser.add_argument("--notes", type=Path, required=True)
-    parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--requests", type=int, default=200, help="per concurrency level")
-    args = parser.parse_args()
-    texts = [p.read_text() for p in sorted(args.notes.glob("*.txt"))]
-    key = subprocess.run(
-        [CLI, "keys", "create", "--name", f"bench-{time.time_ns()}", "--role", "coder"],
-        env={**os.environ, "CODESUGGEST_DATA_DIR": str(args.data_dir)}, capture_output=True, text=True, check=True,
-    ).stdout.split()[-1]
-    proc, cold = start(args.data_dir, args.port)
-    print(f"cold start to ready: {cold:.1f} s; notes: {len(texts)}, {statistics.mean(len(t.split()) for t in texts):.0f} words on average")
+def memory_mb(pid: int) -> tuple[float, float]:
+    """(RSS, PSS) of a process and its children, in MB: PSS counts a shared page once in all."""
+    rss = pss = 0
+    for p in [pid, *_children(pid)]:
+        try:
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Rss:"):
+                    rss += int(line.split()[1])
+                elif line.startswith("Pss:"):
+                    pss += int(line.split()[1])
+        except OSError:
+            pass
+    return rss / 1024, pss / 1024
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        direct = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+    return [c for d in direct for c in (d, *_children(d))]
+
+
+def _quantile(ordered: list[float], q: float) -> float:
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def run(args: argparse.Namespace, texts: list[str], key: str, model_processes: int | None) -> None:
+    proc, cold = start(args.data_dir, args.port, model_processes)
+    label = "default" if model_processes is None else str(model_processes)
+    print(f"model processes {label}: cold start to ready {cold:.1f} s")
     headers = {"Authorization": f"Bearer {key}"}
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{args.port}", headers=headers, timeout=60) as client:
@@ -67,16 +88,41 @@ def main() -> None:
                 assert r.status_code == 201, r.text
                 return (time.perf_counter() - t) * 1000
 
-            for clients in (1, 4, 16):
+            for clients in args.clients:
                 t0 = time.perf_counter()
                 with ThreadPoolExecutor(clients) as pool:
                     lat = sorted(pool.map(one, range(args.requests)))
                 wall = time.perf_counter() - t0
-                p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]  # noqa: E731
-                print(f"{clients:>2} clients: p50 {p(0.5):.0f} ms, p95 {p(0.95):.0f} ms, {args.requests / wall:.1f} notes/s")
+                print(f"  {clients:>2} clients: p50 {_quantile(lat, 0.5):.0f} ms, p95 {_quantile(lat, 0.95):.0f} ms, "
+                      f"{args.requests / wall:.1f} notes/s")
+        rss, pss = memory_mb(proc.pid)
+        print(f"  memory after the run, server and its model workers: RSS {rss:.0f} MB, PSS {pss:.0f} MB")
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, default=Path("var"))
+    parser.add_argument("--notes", type=Path, required=True)
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--requests", type=int, default=200, help="per concurrency level")
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 4, 16])
+    parser.add_argument(
+        "--model-processes", type=int, nargs="*", default=[],
+        help="serve once per value, back to back (CODESUGGEST_MODEL_PROCESSES); none: the default",
+    )
+    args = parser.parse_args()
+    texts = [p.read_text() for p in sorted(args.notes.glob("*.txt"))]
+    key = subprocess.run(
+        [CLI, "keys", "create", "--name", f"bench-{time.time_ns()}", "--role", "coder"],
+        env={**os.environ, "CODESUGGEST_DATA_DIR": str(args.data_dir)}, capture_output=True, text=True, check=True,
+    ).stdout.split()[-1]
+    print(f"notes: {len(texts)}, {statistics.mean(len(t.split()) for t in texts):.0f} words on average; "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
+    for model_processes in args.model_processes or [None]:
+        run(args, texts, key, model_processes)
 
 
 if __name__ == "__main__":

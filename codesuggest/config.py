@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -25,6 +27,11 @@ class Settings(BaseSettings):
         description="also look leftover words up in the approximate (scispaCy ANN) linker; off by default: "
         "no measured gain in ranking quality for ~45% of the pipeline's time (BENCHMARKS.md)",
     )
+    model_processes: int | None = Field(
+        default=None, ge=0, le=64,
+        description="worker processes the service runs the model in (forked, sharing its memory); 0: in the "
+        "server process; default: one per CPU core, at most 4, where fork is available",
+    )
     audit_low_confidence_max: float = Field(
         default=0.5, ge=0.0, le=1.0, description="upper edge of the low-confidence band the audit sampler draws from"
     )
@@ -40,6 +47,13 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'codesuggest.db').resolve()}"
+
+    @property
+    def resolved_model_processes(self) -> int:
+        if self.model_processes is not None:
+            return self.model_processes
+        cores = os.cpu_count() or 1
+        return min(cores, 4) if cores > 1 and "fork" in multiprocessing.get_all_start_methods() else 0
 
     def code_set_sources(self) -> CodeSetSources:
         return CodeSetSources(pcs_file=self.pcs_file, cpt_file=self.cpt_file, cm_file=self.cm_file)

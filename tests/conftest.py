@@ -7,6 +7,10 @@ from pathlib import Path
 
 import pytest
 
+# Service tests run the model in the server process (their fakes coordinate with threads);
+# tests/test_model_processes.py covers the worker processes the service uses by default.
+os.environ.setdefault("CODESUGGEST_MODEL_PROCESSES", "0")
+
 SHARED_DATA = Path(os.environ.get("CODESUGGEST_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
 
 

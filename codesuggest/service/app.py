@@ -25,7 +25,7 @@ from .metrics import Metrics
 from .middleware import ServiceMiddleware
 from .routers import admin, audit, codes, feedback, health, models, notes
 from .routers.web import mount_web
-from .runtime import ModelHolder, ServiceState
+from .runtime import WARM_UP_NOTE, ModelHolder, ServiceState, warm_up_model
 
 log = logging.getLogger(__name__)
 
@@ -55,18 +55,12 @@ def _default_suggester(settings: Settings) -> SuggesterProvider:
     return load
 
 
-WARM_UP_NOTE = "Assessment: type 2 diabetes with chronic kidney disease stage 3. Hypertension."
-
-
 def warm_up(catalog: CodeCatalog, suggester: CodeSuggester) -> None:
     """Run once what the first requests would otherwise pay for (the coding rules' notes, the
     type-ahead word index, the pipeline's lazy parts), so that ready means fast."""
     check_codes([("ICD10CM", "E11.22"), ("ICD10CM", "I10")], catalog, WARM_UP_NOTE)
     catalog.search("diabetes")
-    try:
-        suggester.suggest(WARM_UP_NOTE)
-    except Exception as exc:  # a model that fails here fails per request too: say so, keep serving the rest
-        log.warning("warm-up: the model failed on a test note (%s); POST /v1/notes will fail", type(exc).__name__)
+    warm_up_model(suggester)
 
 
 def create_app(
@@ -101,12 +95,16 @@ def create_app(
             metrics = Metrics()
             app.state.service = ServiceState(
                 settings=settings, db=db, catalog=loaded_catalog,
-                models=ModelHolder(suggester, registry, metrics), metrics=metrics,
+                models=ModelHolder(suggester, registry, metrics, processes=settings.resolved_model_processes),
+                metrics=metrics,
             )
             log.info("serving model %s; code sets %s", suggester.version, loaded_catalog.versions)
             yield
         finally:
+            state = app.state.service
             app.state.service = None
+            if state is not None:
+                state.models.close()
             db.dispose()
 
     app = FastAPI(

@@ -2,28 +2,67 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 
 from ..codesets import CodeCatalog
 from ..config import Settings
 from ..models.interface import CodeSuggester, ModelRegistry
+from ..models.processes import SuggesterProcesses
 from .db import Database
 from .errors import Conflict, NotFound, Unprocessable
 from .metrics import Metrics
 
+log = logging.getLogger(__name__)
+
+
+WARM_UP_NOTE = "Assessment: type 2 diabetes with chronic kidney disease stage 3. Hypertension."
+
+
+def warm_up_model(suggester: CodeSuggester) -> None:
+    """Suggest codes for one test note, so that the pipeline's lazy parts are built before the first request."""
+    try:
+        suggester.suggest(WARM_UP_NOTE)
+    except Exception as exc:  # a model that fails here fails per request too: say so, keep serving the rest
+        log.warning("warm-up: model %s failed on a test note (%s)", suggester.version, type(exc).__name__)
+
 
 class ModelHolder:
     """The model being served. A request takes :attr:`current` once and keeps that reference,
-    so an activation swaps the model for new requests while requests in flight finish on the old one."""
+    so an activation swaps the model for new requests while requests in flight finish on the old one.
 
-    def __init__(self, suggester: CodeSuggester, registry: ModelRegistry | None = None, metrics: Metrics | None = None):
-        self._current = suggester
+    With ``processes`` > 0 the model runs in that many worker processes forked from this one
+    (:class:`SuggesterProcesses`), so that concurrent requests use every core; with 0, here.
+    """
+
+    def __init__(
+        self,
+        suggester: CodeSuggester,
+        registry: ModelRegistry | None = None,
+        metrics: Metrics | None = None,
+        processes: int = 0,
+    ):
         self.registry = registry
+        self.processes = processes
         self._metrics = metrics
         self._lock = threading.Lock()
+        self._current = self._serve(suggester)
         if metrics:
             metrics.serving(suggester.version)
+
+    def _serve(self, suggester: CodeSuggester) -> CodeSuggester:
+        return SuggesterProcesses(suggester, self.processes) if self.processes > 0 else suggester
+
+    @staticmethod
+    def _retire(suggester: CodeSuggester) -> None:
+        """Stop the old model's workers once its requests in flight are done, without making the caller wait."""
+        if isinstance(suggester, SuggesterProcesses):
+            threading.Thread(target=suggester.close, name=f"retire-{suggester.version}", daemon=True).start()
+
+    def close(self) -> None:
+        if isinstance(self._current, SuggesterProcesses):
+            self._current.close()
 
     @property
     def current(self) -> CodeSuggester:
@@ -42,8 +81,10 @@ class ModelHolder:
                 suggester = self.registry.load(version)
             except Exception as exc:  # a broken artefact must not take the service down
                 raise Unprocessable(f"model version {version!r} could not be loaded: {type(exc).__name__}") from exc
+            warm_up_model(suggester)  # before forking workers, so that they share what it builds
             self.registry.activate(version)
-            self._current = suggester  # one reference assignment: atomic for readers
+            retired, self._current = self._current, self._serve(suggester)  # one assignment: atomic for readers
+            self._retire(retired)
             if self._metrics:
                 self._metrics.serving(suggester.version, previous)
             return previous, suggester.version

@@ -1,0 +1,206 @@
+"""A loaded model served by worker processes, so that one server process can use every core.
+
+The model's ``suggest`` is CPU-bound Python: in one process, concurrent requests take turns on
+the GIL (BENCHMARKS.md, issue 4: a trained model's request costs ~33 ms of CPU, so 4 clients
+queued behind each other). :class:`SuggesterProcesses` forks ``n`` workers from the process that
+loaded the model: they share its memory page for page (copy-on-write; the loader froze the heap
+with ``gc.freeze()``), load nothing themselves, and start in milliseconds. Each worker owns one
+pipe; a request borrows an idle worker, sends it the text, and blocks on the answer with the GIL
+released. No manager threads sit between the two, so a hand-off costs two pipe writes.
+
+Fork only: the point is to share the loaded model. On platforms without ``fork``, or with ``n``
+of 0, the service calls the model in its own process (``ModelHolder`` decides).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import queue
+import signal
+import stat
+import threading
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+
+from .interface import CodeSuggester, Suggestion
+
+log = logging.getLogger(__name__)
+
+
+class ModelWorkerError(RuntimeError):
+    """A worker process died while it held a request; a fresh worker has replaced it."""
+
+
+def can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def _release_inherited_sockets(keep: int) -> None:
+    """Point every inherited socket but ours at /dev/null.
+
+    A worker forked while the server runs holds copies of its listening socket and of its clients'
+    connections; a connection the server closes would stay open (no FIN) as long as the worker
+    lives. dup2 rather than close: the fd numbers stay taken, so an inherited object that closes
+    "its" fd later cannot close something else's.
+    """
+    devnull = os.open(os.devnull, os.O_RDWR)
+    try:
+        for name in os.listdir("/proc/self/fd"):
+            fd = int(name)
+            if fd in (keep, devnull):
+                continue
+            try:
+                if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                    os.dup2(devnull, fd)
+            except OSError:
+                pass
+    finally:
+        os.close(devnull)
+
+
+def _serve(suggester: CodeSuggester, conn: Connection) -> None:
+    """A worker's loop: a request in, its answer (or the exception it raised) out, until told to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server, which then stops us
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the server's handler, inherited
+    if os.path.isdir("/proc/self/fd"):
+        _release_inherited_sockets(keep=conn.fileno())
+    while True:
+        try:
+            request = conn.recv()
+        except (EOFError, OSError):  # the server went away
+            return
+        if request is None:
+            return
+        method, args = request
+        try:
+            answer = ("ok", getattr(suggester, method)(*args))
+        except Exception as exc:  # the caller re-raises it: a bad note fails its request, not the worker
+            answer = ("error", exc)
+        try:
+            conn.send(answer)
+        except Exception as exc:  # an exception that cannot be pickled still reaches the caller, in words
+            conn.send(("error", RuntimeError(f"{type(answer[1]).__name__}: {answer[1]}; {exc}")))
+
+
+@dataclass(eq=False)
+class _Worker:
+    process: multiprocessing.process.BaseProcess
+    conn: Connection
+
+    def stop(self) -> None:
+        try:
+            self.conn.send(None)
+        except OSError:
+            pass
+        self.conn.close()
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(timeout=1)
+
+
+class SuggesterProcesses:
+    """A :class:`CodeSuggester` that runs ``suggester`` in ``n`` forked worker processes.
+
+    Thread-safe: as many requests run at once as there are workers; the rest wait for one.
+    :meth:`close` waits for requests in flight, then stops the workers.
+    """
+
+    def __init__(self, suggester: CodeSuggester, n: int):
+        if n < 1:
+            raise ValueError("SuggesterProcesses needs at least one worker")
+        if not can_fork():
+            raise RuntimeError("model worker processes need the 'fork' start method")
+        self.suggester = suggester
+        self.version = suggester.version
+        self._context = multiprocessing.get_context("fork")
+        self._lock = threading.Lock()
+        self._workers: list[_Worker] = []  # every live worker, idle or busy
+        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._closed = threading.Event()
+        for _ in range(n):
+            self._idle.put(self._start_worker())
+
+    def _start_worker(self) -> _Worker:
+        parent_end, child_end = self._context.Pipe(duplex=True)
+        process = self._context.Process(
+            target=_serve, args=(self.suggester, child_end), name=f"codesuggest-model-{self.version}", daemon=True
+        )
+        process.start()
+        child_end.close()
+        worker = _Worker(process, parent_end)
+        with self._lock:
+            self._workers.append(worker)
+        return worker
+
+    @property
+    def pids(self) -> list[int]:
+        """The worker processes' ids."""
+        with self._lock:
+            return [w.process.pid for w in self._workers]
+
+    def _call(self, method: str, *args):
+        if self._closed.is_set():
+            raise RuntimeError(f"model {self.version} is no longer served")
+        worker = self._idle.get()
+        try:
+            worker.conn.send((method, args))
+            status, value = worker.conn.recv()
+        except (EOFError, OSError) as exc:
+            code = self._replace(worker)
+            raise ModelWorkerError(f"a model worker process exited (code {code}) during this request") from exc
+        except BaseException:
+            # Interrupted between send and recv: the pipe's state is unknown, so the worker is not reused.
+            self._replace(worker)
+            raise
+        self._idle.put(worker)
+        if status == "error":
+            raise value
+        return value
+
+    def _replace(self, worker: _Worker) -> int | None:
+        """Stop a worker that cannot be reused and, unless closing, start another in its place."""
+        with self._lock:
+            if worker in self._workers:  # close() may have given up on it already
+                self._workers.remove(worker)
+        worker.conn.close()
+        worker.process.join(timeout=1)
+        if worker.process.is_alive():
+            worker.process.kill()
+            worker.process.join(timeout=1)
+        code = worker.process.exitcode
+        log.error("model worker %s exited (code %s)", worker.process.pid, code)
+        if not self._closed.is_set():
+            self._idle.put(self._start_worker())
+        return code
+
+    def suggest(self, text: str, setting: str | None = None, top_k: int = 30) -> list[Suggestion]:
+        return self._call("suggest", text, setting, top_k)
+
+    def suggest_many(self, texts: list[str], setting: str | None = None, top_k: int = 30) -> list[list[Suggestion]]:
+        return self._call("suggest_many", texts, setting, top_k)
+
+    def close(self, timeout: float = 60.0) -> None:
+        """Stop taking requests, let those in flight finish (up to ``timeout`` s), stop the workers."""
+        self._closed.set()
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                if not self._workers:
+                    return
+            try:
+                worker = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            with self._lock:
+                self._workers.remove(worker)
+            worker.stop()
+        with self._lock:
+            busy, self._workers = self._workers, []
+        log.warning("model %s: %d request(s) still running after %.0f s; stopping their workers", self.version, len(busy), timeout)
+        for worker in busy:
+            worker.process.kill()
+            worker.process.join(timeout=1)
