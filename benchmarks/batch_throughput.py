@@ -6,12 +6,16 @@ mode, then repeat 2, ...) so that load from other jobs on the machine hits all m
 and reports medians:
 
 - ``single``  local engine, 1 process (in-process, no pool)
-- ``pool2``   local engine, 2 spawned workers
+- ``pool2``   local engine, 2 worker processes forked once the model is loaded
 - ``spark1``  Spark ``local[1]``;  ``spark2``  Spark ``local[2]``
 
+Each mode runs on as many CPUs as it claims (``--pin``, the default: CPU affinity, which the
+JVM and every worker inherit). Unpinned on a 2-core machine, a "1-core" mode is not one core:
+Spark's JVM (JIT, GC, Arrow, Parquet) and the parent of a pool run on the idle second core.
+
 For each mode: wall time on N notes and on a tiny input (startup: interpreter, JVM, model
-load in every worker), notes/s end to end and net of startup, and the peak RSS of each
-Python worker (psutil, sampled every 0.2 s) and of the JVM. Then a per-stage profile of one
+load), notes/s end to end and net of startup, the peak RSS of each Python worker (psutil,
+sampled every 0.2 s) and of the JVM, and the peak PSS of all the mode's processes together. Then a per-stage profile of one
 process: the tokenizer and every spaCy component of ``nlp.pipeline`` timed one by one
 (the mention matcher split into exact matching and approximate search), the conversion to
 ``NoteAnalysis``, and the ranker.
@@ -36,6 +40,7 @@ import time
 from pathlib import Path
 
 MODES = {"single": ("local", 1, None), "pool2": ("local", 2, None), "spark1": ("spark", None, "local[1]"), "spark2": ("spark", None, "local[2]")}
+CORES = {"single": 1, "pool2": 2, "spark1": 1, "spark2": 2}  # CPUs a mode may run on with --pin
 TINY = 8
 
 
@@ -66,11 +71,13 @@ def spec_for(model: str | None):
 
 
 class RssSampler(threading.Thread):
-    """Peak RSS of every process in a tree, sampled while the tree runs."""
+    """Peak RSS of every process in a tree, and the peak PSS of the whole tree (a page shared by
+    forked workers counted once in all), sampled while the tree runs."""
 
     def __init__(self, pid: int, every: float = 0.2):
         super().__init__(daemon=True)
         self.pid, self.every, self.peaks, self.kinds = pid, every, {}, {}
+        self.tree_pss = 0
         self.stop = threading.Event()
 
     def run(self) -> None:
@@ -82,6 +89,7 @@ class RssSampler(threading.Thread):
                 procs = [root, *root.children(recursive=True)]
             except psutil.NoSuchProcess:
                 return
+            self.tree_pss = max(self.tree_pss, sum(_pss(p.pid) for p in procs))
             for p in procs:
                 try:
                     rss = p.memory_info().rss
@@ -100,15 +108,32 @@ class RssSampler(threading.Thread):
             "max_worker_mb": max(workers, default=0.0),
             "workers": sum(1 for w in workers if w > 300),  # processes that hold a model
             "jvm_mb": max(jvm, default=0.0),
+            "tree_pss_mb": self.tree_pss / mb,
         }
 
 
-def run_child(mode: str, notes: Path, out: Path, model: str | None) -> tuple[float, dict]:
+def _pss(pid: int) -> int:
+    """Proportional set size in bytes (0 if unreadable): /proc/PID/smaps_rollup, Linux."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def run_child(mode: str, notes: Path, out: Path, model: str | None, pin: bool) -> tuple[float, dict]:
     cmd = [sys.executable, __file__, "--child", mode, "--input", str(notes), "--output", str(out)]
     if model:
         cmd += ["--model", model]
+    cpus = set(sorted(os.sched_getaffinity(0))[: CORES[mode]]) if pin else None
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,  # inherited by the JVM and workers
+    )
     sampler = RssSampler(proc.pid)
     sampler.start()
     stdout, _ = proc.communicate()
@@ -193,6 +218,11 @@ def main() -> None:
     parser.add_argument("--model", help="model directory or version [default: the active model]")
     parser.add_argument("--workdir", type=Path, default=Path("benchmarks/out/batch"))
     parser.add_argument("--profile-notes", type=int, default=250, help="0 skips the per-stage profile")
+    parser.add_argument(
+        "--pin", action=argparse.BooleanOptionalAction, default=True,
+        help="run each mode on as many CPUs as it claims (CPU affinity, inherited by Spark's JVM and "
+        "Python workers), so that a 1-core mode cannot borrow the idle second core [default: on]",
+    )
     parser.add_argument("--json", type=Path)
     parser.add_argument("--child", choices=list(MODES), help=argparse.SUPPRESS)
     parser.add_argument("--input", type=Path, help=argparse.SUPPRESS)
@@ -207,14 +237,15 @@ def main() -> None:
     runs: dict[str, list[dict]] = {m: [] for m in modes}
     for repeat in range(1, args.repeats + 1):
         for mode in modes:
-            startup, _ = run_child(mode, tiny, args.workdir / f"out-{mode}-tiny.parquet", args.model)
-            seconds, rss = run_child(mode, big, args.workdir / f"out-{mode}.parquet", args.model)
+            startup, _ = run_child(mode, tiny, args.workdir / f"out-{mode}-tiny.parquet", args.model, args.pin)
+            seconds, rss = run_child(mode, big, args.workdir / f"out-{mode}.parquet", args.model, args.pin)
             runs[mode].append({"seconds": seconds, "startup_seconds": startup, **rss})
             net = _net(args.notes, seconds, startup)
             print(f"repeat {repeat} {mode:7} {seconds:6.1f} s (startup {startup:5.1f} s): "
                   f"{args.notes / seconds:5.1f} notes/s end to end, {net:5.1f} net; "
-                  f"worker peak {rss['max_worker_mb']:.0f} MB x{rss['workers']}, JVM {rss['jvm_mb']:.0f} MB", flush=True)
-    report: dict = {"notes": args.notes, "repeats": args.repeats, "cpu_count": os.cpu_count(),
+                  f"worker peak {rss['max_worker_mb']:.0f} MB x{rss['workers']}, JVM {rss['jvm_mb']:.0f} MB, "
+                  f"all processes PSS {rss['tree_pss_mb']:.0f} MB", flush=True)
+    report: dict = {"notes": args.notes, "repeats": args.repeats, "cpu_count": os.cpu_count(), "pinned": args.pin,
                     "load_average_at_end": os.getloadavg(), "modes": {}}
     print(f"\nmedians of {args.repeats} interleaved repeats, {args.notes} notes")
     for mode, items in runs.items():
@@ -223,7 +254,8 @@ def main() -> None:
         med["net_notes_per_s"] = statistics.median(_net(args.notes, i["seconds"], i["startup_seconds"]) for i in items)
         report["modes"][mode] = {"median": med, "runs": items}
         print(f"{mode:7} {med['seconds']:6.1f} s  startup {med['startup_seconds']:5.1f} s  {med['notes_per_s']:5.1f} notes/s "
-              f"(net {med['net_notes_per_s']:5.1f})  worker peak {med['max_worker_mb']:.0f} MB  JVM {med['jvm_mb']:.0f} MB")
+              f"(net {med['net_notes_per_s']:5.1f})  worker peak {med['max_worker_mb']:.0f} MB  JVM {med['jvm_mb']:.0f} MB  "
+              f"all processes PSS {med['tree_pss_mb']:.0f} MB")
     for one, two in (("single", "pool2"), ("spark1", "spark2")):
         if one in runs and two in runs:
             a, b = report["modes"][one]["median"], report["modes"][two]["median"]

@@ -30,9 +30,9 @@ Parquet file; Spark writes a folder of part files (``pandas.read_parquet`` and
 
 Engines
 -------
-``local``  a pool of ``workers`` processes (default: all cores); each loads the model once
-           (pool initializer) and codes chunks of :data:`CHUNK` notes; tqdm shows progress.
-           ``workers=1`` runs in this process.
+``local``  loads the model once, then forks ``workers`` processes (default: all cores) that
+           share it (:class:`~codesuggest.models.processes.SuggesterProcesses`) and code chunks
+           of :data:`CHUNK` notes; tqdm shows progress. ``workers=1`` runs in this process.
 ``spark``  ``mapInPandas`` over the notes; each executor's Python worker loads the model
            once (:func:`cached_suggester`, a module-level cache keyed by the model spec)
            and keeps it across tasks (``spark.python.worker.reuse``, on by default).
@@ -306,48 +306,63 @@ def _write_table(table: pa.Table, output: Path) -> None:
 # -- engines --------------------------------------------------------------------------------
 
 
-_WORKER_SPEC: ModelSpec | None = None
+def _code_chunk(suggester: Any, chunk: list[tuple[str, Any]], top_k: int) -> pa.Table:
+    """A chunk's rows as an Arrow table (in a worker: pickling it back costs a tenth of a list of dicts;
+    in one process: a list of every row's dict is several times their size in Arrow)."""
+    return _table(code_notes(suggester, chunk, top_k))
 
 
-def _init_worker(spec: ModelSpec) -> None:
-    global _WORKER_SPEC
-    _WORKER_SPEC = spec
-    cached_suggester(spec)
+def _code_chunk_in(processes: Any, chunk: list[tuple[str, Any]], top_k: int) -> pa.Table:
+    """A chunk coded in a worker process. If the worker dies (a note that crashes the pipeline's native
+    code, the kernel's OOM killer), the chunk is coded again note by note, so that only the notes that
+    kill a worker get an error row."""
+    from .models.processes import ModelWorkerError
 
-
-def _work(chunk: list[tuple[str, Any]], top_k: int) -> pa.Table:
-    assert _WORKER_SPEC is not None, "pool worker without an initializer"
-    # an Arrow table, built here in parallel: pickling it back costs the parent a tenth of a list of dicts
-    return _table(code_notes(cached_suggester(_WORKER_SPEC), chunk, top_k))
+    try:
+        return processes.run(_code_chunk, chunk, top_k)
+    except ModelWorkerError:
+        log.warning("a worker died on a chunk of %d notes; coding them one by one", len(chunk))
+    tables = []
+    for note in chunk:
+        try:
+            tables.append(processes.run(_code_chunk, [note], top_k))
+        except ModelWorkerError as exc:
+            log.warning("note %s: %s", note[0], exc)
+            tables.append(_table([_empty_row(note[0], processes.version, f"{type(exc).__name__}: {exc}")]))
+    return pa.concat_tables(tables)
 
 
 def _run_local(notes: list[tuple[str, Any]], spec: ModelSpec, top_k: int, workers: int, progress: bool) -> pa.Table:
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
     from tqdm import tqdm
 
+    from .models.processes import SuggesterProcesses, can_fork
+
     chunks = [notes[i : i + CHUNK] for i in range(0, len(notes), CHUNK)]
-    with tqdm(total=len(notes), desc="notes", unit="note", disable=not progress) as bar:
-        if workers == 1 or len(chunks) <= 1:
-            suggester = cached_suggester(spec)
+    suggester = cached_suggester(spec)  # loaded once, here: forked workers share it page for page
+    workers = min(workers, len(chunks))
+    if workers > 1 and not can_fork():
+        log.warning("this platform cannot fork: coding in one process (use --engine spark for more)")
+        workers = 1
+    if workers <= 1:
+        with tqdm(total=len(notes), desc="notes", unit="note", disable=not progress) as bar:
             tables = []
             for chunk in chunks:
-                # each chunk's rows go to Arrow at once, as in the pool's workers: a list of every
-                # row's dict is several times their size in Arrow (peak RSS at 4,000 notes 747 -> 696 MB)
-                tables.append(_table(code_notes(suggester, chunk, top_k)))
+                tables.append(_code_chunk(suggester, chunk, top_k))
                 bar.update(len(chunk))
-            return pa.concat_tables(tables) if tables else _table([])
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        # spawn: a clean interpreter per worker (no inherited threads or locks); each loads the model
-        # once. A worker that dies (or whose initializer fails) raises BrokenProcessPool, never hangs.
-        context = multiprocessing.get_context("spawn")
-        results: list[pa.Table] = [_table([])] * len(chunks)
-        with ProcessPoolExecutor(min(workers, len(chunks)), mp_context=context, initializer=_init_worker, initargs=(spec,)) as pool:
-            futures = {pool.submit(_work, chunk, top_k): i for i, chunk in enumerate(chunks)}
+        return pa.concat_tables(tables) if tables else _table([])
+    processes = SuggesterProcesses(suggester, workers)  # forked before tqdm starts its monitor thread
+    results: list[pa.Table] = [_table([])] * len(chunks)
+    try:
+        with tqdm(total=len(notes), desc="notes", unit="note", disable=not progress) as bar, ThreadPoolExecutor(workers) as threads:
+            futures = {threads.submit(_code_chunk_in, processes, chunk, top_k): i for i, chunk in enumerate(chunks)}
             for future in as_completed(futures):
                 index = futures[future]
                 results[index] = future.result()
                 bar.update(len(chunks[index]))
+    finally:
+        processes.close()
     return pa.concat_tables(results)
 
 
@@ -461,8 +476,7 @@ def run_batch(
 
     ``model`` is a model directory, a version in ``settings.models_dir``, or a
     :class:`ModelSpec`. ``settings`` default to :func:`codesuggest.config.get_settings`.
-    The local pool spawns its workers: a script that calls this needs the usual
-    ``if __name__ == "__main__":`` guard. The local engine keeps the output rows in memory
+    The local engine keeps the output rows in memory
     until it writes them (fine up to a few million rows; beyond, use Spark).
     """
     if engine not in ENGINES:

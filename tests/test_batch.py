@@ -4,6 +4,7 @@ failing notes are reported in the error column, a re-run writes the same output.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 
@@ -112,7 +113,7 @@ def test_same_rows_as_the_suggester_in_process(notes_parquet, spec, reference, t
 
 
 def test_local_pool_same_rows_and_rerun_is_identical(notes_parquet, spec, reference, tmp_path, monkeypatch):
-    monkeypatch.setattr(batch, "CHUNK", 2)  # 4 chunks over 2 spawned workers
+    monkeypatch.setattr(batch, "CHUNK", 2)  # 4 chunks over 2 forked workers
     out = tmp_path / "suggestions.parquet"
     run_batch(notes_parquet, out, spec, workers=2, top_k=TOP_K, progress=False)
     first = out.read_bytes()
@@ -141,6 +142,32 @@ def test_a_note_that_raises_is_reported_not_fatal(spec, reference, monkeypatch):
         by_note.setdefault(row["note_id"], []).append(row)
     assert by_note["b"] == [dict(batch._empty_row("b", reference.version, "RuntimeError: pipeline exploded"))]
     assert by_note["a"][0]["code"] == "I10" and by_note["c"][0]["code"] == "J18.9"
+
+
+def test_a_note_that_kills_a_worker_costs_that_note_only(spec, reference, tmp_path, monkeypatch):
+    class KillingAnalyzer:
+        code_set_versions = reference.analyzer.code_set_versions
+
+        def analyze_many(self, texts, batch_size=32):
+            for text in texts:
+                if "segfault" in text:
+                    os._exit(11)  # what a crash in native code looks like from outside
+                yield reference.analyzer.analyze(text)
+
+    killer = ModelSuggester(KillingAnalyzer(), reference.ranker, reference.version, catalog=reference.catalog)
+    monkeypatch.setitem(batch._SUGGESTERS, spec, killer)  # the model run_batch loads for spec
+    monkeypatch.setattr(batch, "CHUNK", 2)
+    notes = tmp_path / "notes.jsonl"
+    rows = [("a", "HTN."), ("b", "the segfault note"), ("c", "Pneumonia."), ("d", "Type 2 diabetes.")]
+    notes.write_text("".join(json.dumps({"note_id": i, "text": t}) + "\n" for i, t in rows), encoding="utf-8")
+    result = run_batch(notes, tmp_path / "out.parquet", spec, workers=2, top_k=TOP_K, progress=False)
+    frame = pd.read_parquet(tmp_path / "out.parquet")
+    assert result.notes == 4 and result.failed == 1
+    failed = frame[frame["error"].notna()]
+    assert failed["note_id"].tolist() == ["b"] and "ModelWorkerError" in failed["error"].iloc[0]
+    assert "code 11" in failed["error"].iloc[0]
+    coded = frame[frame["code"].notna()].groupby("note_id")["code"].first().to_dict()
+    assert coded["a"] == "I10" and coded["c"] == "J18.9" and coded["d"].startswith("E11")
 
 
 def test_input_formats_and_errors(tmp_path):

@@ -22,12 +22,15 @@ import signal
 import stat
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from typing import TypeVar
 
 from .interface import CodeSuggester, Suggestion
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class ModelWorkerError(RuntimeError):
@@ -74,15 +77,23 @@ def _serve(suggester: CodeSuggester, conn: Connection) -> None:
             return
         if request is None:
             return
-        method, args = request
+        function, args = request
         try:
-            answer = ("ok", getattr(suggester, method)(*args))
+            answer = ("ok", function(suggester, *args))
         except Exception as exc:  # the caller re-raises it: a bad note fails its request, not the worker
             answer = ("error", exc)
         try:
             conn.send(answer)
         except Exception as exc:  # an exception that cannot be pickled still reaches the caller, in words
             conn.send(("error", RuntimeError(f"{type(answer[1]).__name__}: {answer[1]}; {exc}")))
+
+
+def _suggest(suggester: CodeSuggester, text: str, setting: str | None, top_k: int) -> list[Suggestion]:
+    return suggester.suggest(text, setting=setting, top_k=top_k)
+
+
+def _suggest_many(suggester: CodeSuggester, texts: list[str], setting: str | None, top_k: int) -> list[list[Suggestion]]:
+    return suggester.suggest_many(texts, setting=setting, top_k=top_k)
 
 
 @dataclass(eq=False)
@@ -103,7 +114,8 @@ class _Worker:
 
 
 class SuggesterProcesses:
-    """A :class:`CodeSuggester` that runs ``suggester`` in ``n`` forked worker processes.
+    """A :class:`CodeSuggester` that runs ``suggester`` in ``n`` forked worker processes; :meth:`run`
+    runs any function of the suggester there (batch jobs code a chunk of notes into a table).
 
     Thread-safe: as many requests run at once as there are workers; the rest wait for one.
     :meth:`close` waits for requests in flight, then stops the workers.
@@ -142,12 +154,15 @@ class SuggesterProcesses:
         with self._lock:
             return [w.process.pid for w in self._workers]
 
-    def _call(self, method: str, *args):
+    def run(self, function: Callable[..., T], *args) -> T:
+        """``function(suggester, *args)`` in a worker: ``function`` is pickled by reference (a module-level
+        function), ``args`` and the result by value. Raises what ``function`` raised, or
+        :class:`ModelWorkerError` if the worker died meanwhile."""
         if self._closed.is_set():
             raise RuntimeError(f"model {self.version} is no longer served")
         worker = self._idle.get()
         try:
-            worker.conn.send((method, args))
+            worker.conn.send((function, args))
             status, value = worker.conn.recv()
         except (EOFError, OSError) as exc:
             code = self._replace(worker)
@@ -178,10 +193,10 @@ class SuggesterProcesses:
         return code
 
     def suggest(self, text: str, setting: str | None = None, top_k: int = 30) -> list[Suggestion]:
-        return self._call("suggest", text, setting, top_k)
+        return self.run(_suggest, text, setting, top_k)
 
     def suggest_many(self, texts: list[str], setting: str | None = None, top_k: int = 30) -> list[list[Suggestion]]:
-        return self._call("suggest_many", texts, setting, top_k)
+        return self.run(_suggest_many, texts, setting, top_k)
 
     def close(self, timeout: float = 60.0) -> None:
         """Stop taking requests, let those in flight finish (up to ``timeout`` s), stop the workers."""
