@@ -143,3 +143,37 @@ def test_workers_do_not_hold_the_servers_sockets_open():
         pool.close(timeout=5)
         client.close()
         listener.close()
+
+
+class PickyError(Exception):
+    def __init__(self, code, detail):  # pickles, but cannot be unpickled: args holds only the message
+        super().__init__(f"{code}: {detail}")
+
+
+class PickySuggester(PidSuggester):
+    def suggest(self, text, setting=None, top_k=30):
+        if text == "picky":
+            raise PickyError(7, "odd")
+        return super().suggest(text, setting, top_k)
+
+
+def test_an_exception_that_cannot_cross_arrives_in_words_and_the_worker_stays():
+    pool = SuggesterProcesses(PickySuggester("kw-p"), 1)
+    try:
+        pid = pool.pids
+        with pytest.raises(RuntimeError, match="PickyError: 7: odd"):
+            pool.suggest("picky")
+        assert pool.pids == pid and pool.suggest("hypertension")[0].code == "I10"
+    finally:
+        pool.close(timeout=5)
+
+
+def test_a_worker_dying_on_a_note_is_a_503_to_retry_and_nothing_is_stored(tmp_path):
+    real_catalog()
+    with service(tmp_path, suggester=PidSuggester("kw-1"), model_processes=1) as (client, keys, app):
+        r = client.post("/v1/notes", json={"text": "die"}, headers=auth(keys["coder"]))
+        assert r.status_code == 503 and r.headers["retry-after"] == "1"
+        assert "restarted" in r.json()["error"]["message"]
+        assert client.get("/v1/notes", headers=auth(keys["coder"])).json()["total"] == 0
+        again = client.post("/v1/notes", json={"text": NOTE}, headers=auth(keys["coder"]))
+        assert again.status_code == 201 and again.json()["suggestions"][0]["code"] == "I10"

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import pickle
 import queue
 import signal
 import stat
@@ -81,11 +82,21 @@ def _serve(suggester: CodeSuggester, conn: Connection) -> None:
         try:
             answer = ("ok", function(suggester, *args))
         except Exception as exc:  # the caller re-raises it: a bad note fails its request, not the worker
-            answer = ("error", exc)
+            answer = ("error", _portable(exc))
         try:
             conn.send(answer)
-        except Exception as exc:  # an exception that cannot be pickled still reaches the caller, in words
-            conn.send(("error", RuntimeError(f"{type(answer[1]).__name__}: {answer[1]}; {exc}")))
+        except Exception as exc:  # a result that cannot be pickled still reaches the caller, in words
+            conn.send(("error", RuntimeError(f"the model's answer could not be sent back: {type(exc).__name__}: {exc}")))
+
+
+def _portable(exc: Exception) -> Exception:
+    """``exc`` if it survives pickling both ways (an exception class with a custom ``__init__`` may
+    not), else a RuntimeError that says what it was."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
 
 
 def _suggest(suggester: CodeSuggester, text: str, setting: str | None, top_k: int) -> list[Suggestion]:

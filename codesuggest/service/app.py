@@ -38,7 +38,7 @@ ERROR_RESPONSES: dict[int | str, dict] = {
         403: "the key's role may not do this", 404: "not found",
         405: "method not allowed", 409: "conflict", 413: "request body or note text over the limit",
         415: "unsupported media type", 422: "invalid request", 500: "internal error",
-        503: "starting, or the database is unreachable",
+        503: "starting, the database is unreachable, or a model worker restarted mid-request (retry)",
     }.items()
 }
 

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Query, Request, status
 
 from .. import coding, schemas
 from ..dependencies import Catalog, Coder, CoderOrAuditor, DbSession, State, Suggester, note_accessed
-from ..errors import PayloadTooLarge
+from ...models.processes import ModelWorkerError
+from ..errors import PayloadTooLarge, Unavailable
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/notes", tags=["notes"])
@@ -30,7 +31,13 @@ def create_note(
     if len(body.text) > limit:
         raise PayloadTooLarge(f"note text has {len(body.text)} characters; the limit is {limit}")
     started = time.perf_counter()
-    suggestions = suggester.suggest(body.text, setting=body.setting)
+    try:
+        suggestions = suggester.suggest(body.text, setting=body.setting)
+    except ModelWorkerError as exc:  # nothing was stored: the coder can send the note again at once
+        raise Unavailable(
+            "the model's worker process stopped while coding this note and has been restarted; send it again",
+            headers={"Retry-After": "1"},
+        ) from exc
     state.metrics.suggest_latency.labels(model_version=suggester.version).observe(time.perf_counter() - started)
     with state.db.write_turn():
         note = coding.create_note(
