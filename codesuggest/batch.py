@@ -142,7 +142,7 @@ class ModelSpec:
         from .pipeline.nlp import Analyzer
 
         sources = CodeSetSources(pcs_file=self.pcs_file, cpt_file=self.cpt_file, cm_file=self.cm_file)
-        catalog = CodeCatalog.load(sources)
+        catalog = CodeCatalog.load(sources, Path(self.cache_dir))
         analyzer = Analyzer.from_catalog(catalog, Path(self.cache_dir), approximate=self.approximate)
         registry = FileModelRegistry(Path(self.model_dir).parent, analyzer=analyzer, catalog=catalog)
         return registry.load_path(self.model_dir)

@@ -61,7 +61,7 @@ def codesets_build(
 
     settings = _settings(pcs_file, cpt_file)
     try:
-        catalog = CodeCatalog.load(settings.code_set_sources())
+        catalog = CodeCatalog.load(settings.code_set_sources(), settings.cache_dir)
     except CodeFileError as exc:
         fail(str(exc))
     index_path = ensure_term_index(catalog, settings.cache_dir)
@@ -270,7 +270,8 @@ def check(
     if not pairs:
         fail("no codes given (use --codes or --file)")
     note_text = text.read_text(encoding="utf-8", errors="replace") if text is not None else None
-    catalog = CodeCatalog.load(_settings(pcs_file, cpt_file).code_set_sources())
+    settings = _settings(pcs_file, cpt_file)
+    catalog = CodeCatalog.load(settings.code_set_sources(), settings.cache_dir)
     findings = check_codes(pairs, catalog, note_text=note_text, rules=rule or None)
     if json_out:
         typer.echo(json.dumps({"codes": [c for _, c in pairs], "findings": [f.to_dict() for f in findings]}, indent=2))

@@ -240,7 +240,7 @@ def test_pcs_with_no_code_file_loaded_is_a_warning(catalog: CodeCatalog) -> None
 
 @pytest.fixture()
 def runner(catalog: CodeCatalog, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setattr(CodeCatalog, "load", classmethod(lambda cls, sources=None: catalog))
+    monkeypatch.setattr(CodeCatalog, "load", classmethod(lambda cls, sources=None, cache_dir=None: catalog))
     return CliRunner()
 
 

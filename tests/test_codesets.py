@@ -116,3 +116,36 @@ def test_catalog_with_pcs_file_records_its_version(pcs_file):
     assert catalog.get("ICD10PCS", "bw03zzz").description == "Plain Radiography of Chest"
     assert catalog.versions["ICD10PCS"].startswith("ICD10PCS file icd10pcs-codes-2026.txt.gz:")
     assert len(catalog.with_prefix(CodeSystem.ICD10PCS, "BW03")) >= 1
+
+
+def test_packaged_icd10cm_is_cached_and_rebuilt_when_unreadable(tmp_path, monkeypatch, caplog):
+    from codesuggest.codesets import icd10cm
+
+    built = CodeCatalog.load(cache_dir=tmp_path)
+    cached = list(tmp_path.glob("icd10cm-*.pickle"))
+    assert len(cached) == 1
+
+    def no_package():
+        raise AssertionError("the package was read although the cache holds its codes")
+
+    monkeypatch.setattr(icd10cm, "_from_package", no_package)
+    again = CodeCatalog.load(cache_dir=tmp_path)
+    assert list(again) == list(built) and again.versions == built.versions
+    assert again.get("ICD10CM", "E11.22").excludes1 == built.get("ICD10CM", "E11.22").excludes1
+    monkeypatch.undo()
+
+    cached[0].write_bytes(b"not a pickle")
+    with caplog.at_level("WARNING"):
+        rebuilt = CodeCatalog.load(cache_dir=tmp_path)
+    assert list(rebuilt) == list(built) and "rebuilding" in caplog.text
+    assert cached[0].read_bytes() != b"not a pickle"
+
+
+def test_a_read_only_cache_folder_is_not_an_error(tmp_path, monkeypatch):
+    from codesuggest import pickles
+
+    def refuse(obj, path):
+        raise PermissionError(13, "read-only", str(path))
+
+    monkeypatch.setattr(pickles, "atomic_dump", refuse)
+    assert CodeCatalog.load(cache_dir=tmp_path).get("ICD10CM", "I10") is not None

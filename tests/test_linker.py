@@ -94,7 +94,8 @@ def test_exact_matching_stops_windows_no_term_can_fill():
 def test_term_index_round_trips_through_its_cache_file(tmp_path):
     import gc
 
-    from codesuggest.pipeline.resources import atomic_dump, load_term_index
+    from codesuggest.pickles import atomic_dump
+    from codesuggest.pipeline.resources import load_term_index
 
     catalog = CodeCatalog([Code(CodeSystem.ICD10CM, c, d) for c, d in TERMS], {"ICD10CM": "test"})
     index = TermIndex.build(catalog)

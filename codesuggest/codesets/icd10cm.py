@@ -7,10 +7,16 @@ are left out (they are not codes).
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from importlib.metadata import version
+from pathlib import Path
 
+from .. import pickles
+from . import records
 from .records import Code, CodeSystem
 
+log = logging.getLogger(__name__)
 SOURCE = "simple-icd-10-cm"
 
 
@@ -18,7 +24,37 @@ def package_version_label() -> str:
     return f"ICD10CM-2026 ({SOURCE} {version(SOURCE)})"
 
 
-def load_icd10cm() -> list[Code]:
+def load_icd10cm(cache_dir: Path | None = None) -> list[Code]:
+    """Every ICD-10-CM code of the packaged release.
+
+    Importing ``simple_icd_10_cm`` parses its XML and walking it takes ~2.5 s; with ``cache_dir``
+    the records are read back from a pickle (~0.3 s) built on first use, keyed by the package
+    version and by this module's and ``records.py``'s source (a change to either rebuilds it).
+    """
+    if cache_dir is None:
+        return _from_package()
+    path = Path(cache_dir) / f"icd10cm-{_cache_key()}.pickle"
+    if path.exists():
+        try:
+            return pickles.load(path)
+        except Exception as exc:  # unreadable (another Python, a damaged disk): rebuild it
+            log.warning("rebuilding %s (%s: %s)", path.name, type(exc).__name__, exc)
+    codes = _from_package()
+    try:
+        pickles.atomic_dump(codes, path)
+    except OSError as exc:  # a read-only cache folder costs the next start its 2.5 s, nothing else
+        log.warning("could not cache ICD-10-CM in %s (%s)", path.parent, exc)
+    return codes
+
+
+def _cache_key() -> str:
+    digest = hashlib.sha256(package_version_label().encode())
+    for module in (__file__, records.__file__):
+        digest.update(Path(module).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _from_package() -> list[Code]:
     import simple_icd_10_cm as cm
 
     codes = []

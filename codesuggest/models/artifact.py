@@ -44,7 +44,7 @@ from typing import Any
 
 import joblib
 
-from ..pipeline.resources import paused_gc
+from ..pickles import paused_gc
 
 MANIFEST = "manifest.json"
 RANKER_FILE = "ranker.joblib"

@@ -61,10 +61,10 @@ def shared_resources(sources: Any, cache_dir: Path, approximate: bool = False) -
     """``(CodeCatalog, Analyzer)`` for these code-set sources (``approximate``: with the ANN linker)."""
     from ..codesets import CodeCatalog
     from ..pipeline.nlp import Analyzer
-    from ..pipeline.resources import paused_gc
+    from ..pickles import paused_gc
 
     with paused_gc():
-        catalog = CodeCatalog.load(sources)
+        catalog = CodeCatalog.load(sources, Path(cache_dir))
         return catalog, Analyzer.from_catalog(catalog, Path(cache_dir), approximate=approximate)
 
 

@@ -72,7 +72,7 @@ class Analyzer:
 
     @classmethod
     def from_sources(cls, sources: CodeSetSources, cache_dir: Path, approximate: bool = False, **options: bool) -> "Analyzer":
-        return cls.from_catalog(CodeCatalog.load(sources), cache_dir, approximate, **options)
+        return cls.from_catalog(CodeCatalog.load(sources, cache_dir), cache_dir, approximate, **options)
 
     @classmethod
     def from_index(cls, index_path: Path, approximate: bool = False, **options: bool) -> "Analyzer":

@@ -81,7 +81,7 @@ def create_app(
             return catalog
         if catalog is not None:
             return catalog()
-        return CodeCatalog.load(settings.code_set_sources())
+        return CodeCatalog.load(settings.code_set_sources(), settings.cache_dir)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

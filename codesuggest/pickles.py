@@ -1,0 +1,48 @@
+"""Pickle files for built resources: written atomically, read with the cyclic collector paused.
+
+Used for what is slow to build and cheap to read back (the term index, the ICD-10-CM records
+of the packaged release). Plain pickle, not joblib: joblib unpickles with Python's pure-Python
+unpickler (7.6 s for the CM+PCS term index against 0.9 s with this).
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import pickle
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+
+def atomic_dump(obj: object, path: Path) -> None:
+    """Pickle to a temporary file, then rename: a crash never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            pickle.dump(obj, out, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def load(path: str | Path) -> Any:
+    with open(path, "rb") as f, paused_gc():
+        return pickle.load(f)
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection while a large object graph is built: each of the many
+    collections its allocations trigger walks everything built so far."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
