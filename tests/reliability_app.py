@@ -49,23 +49,12 @@ def make_registry(delay: float = 0.0) -> FakeRegistry:
 
 
 def cached_catalog():
-    """The real catalogue, pickled once into ``CODESUGGEST_TEST_CATALOG_CACHE`` when that is set: a restarted
-    server then starts in about a second instead of parsing the code sets again."""
-    import pickle
+    """The real catalogue, its ICD-10-CM read from the cache folder ``CODESUGGEST_TEST_CATALOG_CACHE`` when
+    that is set (CodeCatalog's own cache): a restarted server then starts in about a second."""
+    from codesuggest.codesets import CodeCatalog
 
     cache = os.environ.get("CODESUGGEST_TEST_CATALOG_CACHE")
-    if not cache:
-        return real_catalog()
-    path = Path(cache)
-    if path.exists():
-        with path.open("rb") as f:
-            return pickle.load(f)
-    catalog = real_catalog()
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    with tmp.open("wb") as f:
-        pickle.dump(catalog, f, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(tmp, path)
-    return catalog
+    return CodeCatalog.load(cache_dir=Path(cache)) if cache else real_catalog()
 
 
 def start_tracemalloc_snapshots(folder: Path, every: float, start_after: float = 0.0, frames: int = 4) -> None:
@@ -212,7 +201,7 @@ from contextlib import contextmanager  # noqa: E402
 import httpx  # noqa: E402
 
 TESTS_DIR = Path(__file__).resolve().parent
-CATALOG_CACHE = Path(os.environ.get("CODESUGGEST_TEST_CATALOG_CACHE") or Path(tempfile.gettempdir()) / "codesuggest-test-catalog.pickle")
+CATALOG_CACHE = Path(os.environ.get("CODESUGGEST_TEST_CATALOG_CACHE") or Path(tempfile.gettempdir()) / "codesuggest-test-cache")
 HOST = "127.0.0.1"  # the reliability tests and the load benchmark never listen beyond loopback
 
 

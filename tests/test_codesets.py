@@ -132,6 +132,9 @@ def test_packaged_icd10cm_is_cached_and_rebuilt_when_unreadable(tmp_path, monkey
     again = CodeCatalog.load(cache_dir=tmp_path)
     assert list(again) == list(built) and again.versions == built.versions
     assert again.get("ICD10CM", "E11.22").excludes1 == built.get("ICD10CM", "E11.22").excludes1
+    # the notes of blocks and chapters (not codes) come from the cache too: E08-E13's Excludes1, say
+    assert again.block_notes.of("E11", "excludes1") == built.block_notes.of("E11", "excludes1") != ()
+    assert {owner for owner, _ in built.block_notes.of("E11", "excludes1")} <= {"E08-E13", "4"}
     monkeypatch.undo()
 
     cached[0].write_bytes(b"not a pickle")

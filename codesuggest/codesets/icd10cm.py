@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
 
@@ -24,27 +25,79 @@ def package_version_label() -> str:
     return f"ICD10CM-2026 ({SOURCE} {version(SOURCE)})"
 
 
-def load_icd10cm(cache_dir: Path | None = None) -> list[Code]:
-    """Every ICD-10-CM code of the packaged release.
+@dataclass(frozen=True)
+class BlockNotes:
+    """The coding notes of ICD-10-CM blocks and chapters, which are not codes (so not in the
+    :class:`Code` records) but whose notes (Excludes1, "use additional code", ...) apply to every
+    code below them."""
+
+    above: dict[str, tuple[str, ...]] = field(default_factory=dict)  # category -> its blocks and chapter
+    notes: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)  # block/chapter -> kind -> notes
+
+    def of(self, category: str, kind: str) -> tuple[tuple[str, str], ...]:
+        """(block or chapter, note) for one kind of note (``excludes1``, ``use_additional``, ...)."""
+        return tuple((item, note) for item in self.above.get(category, ()) for note in self.notes.get(item, {}).get(kind, ()))
+
+
+NOTE_GETTERS = {
+    "excludes1": "get_excludes1", "excludes2": "get_excludes2", "use_additional": "get_use_additional_code",
+    "code_first": "get_code_first", "code_also": "get_code_also", "includes": "get_includes",
+}
+
+
+_loaded_order: list[str] | None = None  # the packaged release's codes, once this process has loaded them
+
+
+def tabular_order() -> list[str]:
+    """The packaged release's codes in tabular-list order (chapters and blocks left out): from the
+    release this process loaded (cache or package), else from the package."""
+    if _loaded_order is None:
+        _remember_order(_from_package()[0])
+    return _loaded_order
+
+
+def _remember_order(codes: list[Code]) -> None:
+    global _loaded_order
+    _loaded_order = [c.code for c in codes]
+
+
+def load_icd10cm(cache_dir: Path | None = None) -> tuple[list[Code], BlockNotes]:
+    """Every ICD-10-CM code of the packaged release, and its block and chapter notes.
 
     Importing ``simple_icd_10_cm`` parses its XML and walking it takes ~2.5 s; with ``cache_dir``
     the records are read back from a pickle (~0.3 s) built on first use, keyed by the package
     version and by this module's and ``records.py``'s source (a change to either rebuilds it).
     """
-    if cache_dir is None:
-        return _from_package()
-    path = Path(cache_dir) / f"icd10cm-{_cache_key()}.pickle"
-    if path.exists():
-        try:
-            return pickles.load(path)
-        except Exception as exc:  # unreadable (another Python, a damaged disk): rebuild it
-            log.warning("rebuilding %s (%s: %s)", path.name, type(exc).__name__, exc)
-    codes = _from_package()
+    release = _cached(Path(cache_dir)) if cache_dir is not None else None
+    if release is None:
+        release = _from_package()
+        if cache_dir is not None:
+            _write_cache(release, Path(cache_dir))
+    _remember_order(release[0])
+    return release
+
+
+def _cache_path(cache_dir: Path) -> Path:
+    return cache_dir / f"icd10cm-{_cache_key()}.pickle"
+
+
+def _cached(cache_dir: Path) -> tuple[list[Code], BlockNotes] | None:
+    path = _cache_path(cache_dir)
+    if not path.exists():
+        return None
     try:
-        pickles.atomic_dump(codes, path)
+        return pickles.load(path)
+    except Exception as exc:  # unreadable (another Python, a damaged disk): rebuild it
+        log.warning("rebuilding %s (%s: %s)", path.name, type(exc).__name__, exc)
+        return None
+
+
+def _write_cache(release: tuple[list[Code], BlockNotes], cache_dir: Path) -> None:
+    path = _cache_path(cache_dir)
+    try:
+        pickles.atomic_dump(release, path)
     except OSError as exc:  # a read-only cache folder costs the next start its 2.5 s, nothing else
         log.warning("could not cache ICD-10-CM in %s (%s)", path.parent, exc)
-    return codes
 
 
 def _cache_key() -> str:
@@ -54,7 +107,7 @@ def _cache_key() -> str:
     return digest.hexdigest()[:16]
 
 
-def _from_package() -> list[Code]:
+def _from_package() -> tuple[list[Code], BlockNotes]:
     import simple_icd_10_cm as cm
 
     codes = []
@@ -85,7 +138,25 @@ def _from_package() -> list[Code]:
                 seventh_characters=tuple(sorted(seventh.items())) if seventh else (),
             )
         )
-    return codes
+    return codes, _block_notes(cm, [c.code for c in codes if c.parent is None])
+
+
+def _block_notes(cm, categories: list[str]) -> BlockNotes:
+    above: dict[str, tuple[str, ...]] = {}
+    notes: dict[str, dict[str, tuple[str, ...]]] = {}
+    for category in categories:
+        items = tuple(item for item in cm.get_ancestors(category) if cm.is_chapter_or_block(item))
+        above[category] = items
+        for item in items:
+            if item in notes:
+                continue
+            notes[item] = {}
+            for kind, getter in NOTE_GETTERS.items():
+                value = getattr(cm, getter)(item, prioritize_blocks=True)  # the block B20, not the category B20
+                found = tuple(n for n in ([value] if isinstance(value, str) else list(value or [])) if n)
+                if found:
+                    notes[item][kind] = found
+    return BlockNotes(above, notes)
 
 
 def _is_code(cm, item: str) -> bool:

@@ -24,6 +24,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .icd10cm import tabular_order
+
 _CODE = r"[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?"
 # a code, an optional stray dot ("J96.", "D29.2.-"), then either a range to a
 # second code ("N18.1-N18.6", "S12.0--S12.6.-") or a trailing dash ("E10.-")
@@ -171,10 +173,7 @@ def _parse_qualifier(qualifier: str) -> tuple[dict, bool]:
 
 @lru_cache(maxsize=1)
 def _tabular() -> tuple[dict[str, int], list[str]]:
-    import simple_icd_10_cm as cm
-
-    # a single-category block shares its category's name (B20, C50, T14): keep the name once
-    order = list(dict.fromkeys(c for c in cm.get_all_codes(True) if cm.is_category(c) or not cm.is_chapter_or_block(c)))
+    order = tabular_order()
     return {c: i for i, c in enumerate(order)}, order
 
 

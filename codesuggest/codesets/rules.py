@@ -607,31 +607,8 @@ def inherited_notes(catalog: CodeCatalog, code: Code, field_: str) -> list[tuple
     for anc in chain:
         out += [(anc.code, n) for n in getattr(anc, field_)]
     category = (chain[-1] if chain else code).code
-    out += list(block_notes(category, field_))
+    out += list(catalog.block_notes.of(category, field_))
     return out
-
-
-_CM_GETTERS = {
-    "excludes1": "get_excludes1", "excludes2": "get_excludes2", "use_additional": "get_use_additional_code",
-    "code_first": "get_code_first", "code_also": "get_code_also", "includes": "get_includes",
-}
-
-
-@lru_cache(maxsize=4096)
-def block_notes(category: str, field_: str) -> tuple[tuple[str, str], ...]:
-    """The notes of the blocks and the chapter above an ICD-10-CM category (not in the Code records)."""
-    import simple_icd_10_cm as cm
-
-    if not cm.is_valid_item(category):
-        return ()
-    getter = getattr(cm, _CM_GETTERS[field_])
-    out = []
-    for item in cm.get_ancestors(category):
-        if cm.is_chapter_or_block(item):
-            value = getter(item, prioritize_blocks=True)  # the block B20, not the category B20
-            notes = [value] if isinstance(value, str) else list(value or [])
-            out += [(item, n) for n in notes if n]
-    return tuple(out)
 
 
 _TOKEN_RE = re.compile(r"non-[a-z0-9]+|[a-z0-9]+")
@@ -661,6 +638,6 @@ def _unique(entries: list[Entry]) -> Iterator[Entry]:
 
 
 __all__ = [
-    "CodeSet", "Entry", "Finding", "RULES", "SeventhCharacter", "block_notes", "check_codes",
+    "CodeSet", "Entry", "Finding", "RULES", "SeventhCharacter", "check_codes",
     "inherited_notes", "parse_codes", "rule",
 ]

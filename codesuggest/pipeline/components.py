@@ -19,7 +19,6 @@ from spacy.language import Language
 from scispacy.abbreviation import AbbreviationDetector
 from spacy.tokens import Doc, Span
 
-from .linker import ApproximateMatcher
 from .matcher import RawMention, Word, match_sentence, sentence_words, uncovered_runs
 from .resources import load_term_index
 from .schema import Candidate
@@ -137,7 +136,7 @@ class MentionMatcher:
         self.sibling_factor = sibling_factor
         self.max_siblings = max_siblings
         self.approximate = (
-            ApproximateMatcher(self.index, ann_dir, ann_k, ann_min_similarity, ef_search=ann_ef_search) if ann_dir else None
+            _approximate_matcher(self.index, ann_dir, ann_k, ann_min_similarity, ann_ef_search) if ann_dir else None
         )
         self.expansion_factor = expansion_factor
         self.pcs_expansion_factor = pcs_expansion_factor
@@ -331,3 +330,10 @@ class OneDocAtATime:
         with self.lock:
             return self.component(doc)
 
+
+def _approximate_matcher(index, ann_dir, k, min_similarity, ef_search):
+    """Imported here: scispacy's linker, nmslib and their imports cost ~0.6 s of every start-up
+    that leaves approximate search off (the default)."""
+    from .linker import ApproximateMatcher
+
+    return ApproximateMatcher(index, ann_dir, k, min_similarity, ef_search=ef_search)
