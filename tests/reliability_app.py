@@ -215,7 +215,7 @@ class Server:
     """``uvicorn --factory reliability_app:create`` on 127.0.0.1, output to ``log_path``."""
 
     def __init__(self, data_dir: Path, database_url: str, log_path: Path, *, delay: float = 0.0,
-                 real_model: bool = False, port: int | None = None):
+                 real_model: bool = False, port: int | None = None, model_processes: int | None = None):
         self.port = port or free_port()
         self.base_url = f"http://{HOST}:{self.port}"
         self.log_path = log_path
@@ -223,6 +223,8 @@ class Server:
                "CODESUGGEST_TEST_CATALOG_CACHE": str(CATALOG_CACHE), "CODESUGGEST_DATABASE_URL": database_url,
                "CODESUGGEST_TEST_SUGGEST_DELAY": str(delay), "CODESUGGEST_TEST_REAL_MODEL": "1" if real_model else "0",
                "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS_DIR), os.environ.get("PYTHONPATH")]))}
+        if model_processes is not None:
+            env["CODESUGGEST_MODEL_PROCESSES"] = str(model_processes)
         self._log = open(log_path, "ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory", "reliability_app:create", "--app-dir", str(TESTS_DIR),

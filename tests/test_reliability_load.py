@@ -22,11 +22,11 @@ CLIENTS = int(os.environ.get("CODESUGGEST_LOAD_CLIENTS", "8"))
 SECONDS = float(os.environ.get("CODESUGGEST_LOAD_SECONDS", "10"))
 
 
-@pytest.fixture
-def server(tmp_path):
+@pytest.fixture(params=[0, 2], ids=["model-in-server", "2-model-processes"])
+def server(tmp_path, request):
     url = f"sqlite:///{tmp_path / 'load.db'}"
     keys = make_keys(url)
-    with running_server(tmp_path, url) as srv:
+    with running_server(tmp_path, url, model_processes=request.param) as srv:
         yield srv, keys, url
 
 

@@ -129,7 +129,8 @@ class SuggesterProcesses:
     runs any function of the suggester there (batch jobs code a chunk of notes into a table).
 
     Thread-safe: as many requests run at once as there are workers; the rest wait for one.
-    :meth:`close` waits for requests in flight, then stops the workers.
+    :meth:`close` waits for requests in flight, then stops the workers; a call after that runs
+    in this process.
     """
 
     def __init__(self, suggester: CodeSuggester, n: int):
@@ -170,7 +171,9 @@ class SuggesterProcesses:
         function), ``args`` and the result by value. Raises what ``function`` raised, or
         :class:`ModelWorkerError` if the worker died meanwhile."""
         if self._closed.is_set():
-            raise RuntimeError(f"model {self.version} is no longer served")
+            # A request that took this model before an activation retired it: it still gets this
+            # model's answer, computed here (the workers are stopping).
+            return function(self.suggester, *args)
         worker = self._idle.get()
         try:
             worker.conn.send((function, args))
