@@ -177,3 +177,19 @@ def test_a_worker_dying_on_a_note_is_a_503_to_retry_and_nothing_is_stored(tmp_pa
         assert client.get("/v1/notes", headers=auth(keys["coder"])).json()["total"] == 0
         again = client.post("/v1/notes", json={"text": NOTE}, headers=auth(keys["coder"]))
         assert again.status_code == 201 and again.json()["suggestions"][0]["code"] == "I10"
+
+
+def test_a_request_waiting_for_a_worker_when_the_model_is_retired_is_answered_not_stranded():
+    pool = SuggesterProcesses(PidSuggester("kw-p"), 1)
+    results = {}
+    busy = threading.Thread(target=lambda: results.setdefault("busy", pool.suggest("sleep 0.5 hypertension")))
+    waiting = threading.Thread(target=lambda: results.setdefault("waiting", pool.suggest("headache")))
+    busy.start()
+    time.sleep(0.1)
+    waiting.start()  # queued behind the only worker
+    time.sleep(0.1)
+    pool.close(timeout=10)  # takes the worker back when the first request is done
+    waiting.join(timeout=5)
+    busy.join(timeout=5)
+    assert not waiting.is_alive(), "a queued request hung after the model was retired"
+    assert results["busy"][0].code == "I10" and results["waiting"][0].code == "R51.9"

@@ -170,11 +170,11 @@ class SuggesterProcesses:
         """``function(suggester, *args)`` in a worker: ``function`` is pickled by reference (a module-level
         function), ``args`` and the result by value. Raises what ``function`` raised, or
         :class:`ModelWorkerError` if the worker died meanwhile."""
-        if self._closed.is_set():
+        worker = self._take()
+        if worker is None:
             # A request that took this model before an activation retired it: it still gets this
             # model's answer, computed here (the workers are stopping).
             return function(self.suggester, *args)
-        worker = self._idle.get()
         try:
             worker.conn.send((function, args))
             status, value = worker.conn.recv()
@@ -189,6 +189,15 @@ class SuggesterProcesses:
         if status == "error":
             raise value
         return value
+
+    def _take(self) -> _Worker | None:
+        """An idle worker, waiting for one if all are busy; None once closing (close() takes the idle ones)."""
+        while not self._closed.is_set():
+            try:
+                return self._idle.get(timeout=0.1)
+            except queue.Empty:
+                continue
+        return None
 
     def _replace(self, worker: _Worker) -> int | None:
         """Stop a worker that cannot be reused and, unless closing, start another in its place."""
