@@ -22,6 +22,7 @@ from spacy.tokens import Doc, Span
 from .matcher import RawMention, Word, match_sentence, sentence_words, uncovered_runs
 from .resources import load_term_index
 from .schema import Candidate
+from .terminology import TermIndex
 
 MENTIONS = "mentions"
 if not Span.has_extension("candidates"):
@@ -331,7 +332,7 @@ class OneDocAtATime:
             return self.component(doc)
 
 
-def _approximate_matcher(index, ann_dir, k, min_similarity, ef_search):
+def _approximate_matcher(index: TermIndex, ann_dir: str, k: int, min_similarity: float, ef_search: int) -> "ApproximateMatcher":  # noqa: F821
     """Imported here: scispacy's linker, nmslib and their imports cost ~0.6 s of every start-up
     that leaves approximate search off (the default)."""
     from .linker import ApproximateMatcher
