@@ -89,14 +89,16 @@ class RssSampler(threading.Thread):
                 procs = [root, *root.children(recursive=True)]
             except psutil.NoSuchProcess:
                 return
-            self.tree_pss = max(self.tree_pss, sum(_pss(p.pid) for p in procs))
+            tree_pss = 0
             for p in procs:
                 try:
-                    rss = p.memory_info().rss
+                    memory = p.memory_full_info()  # RSS and PSS from /proc/PID/smaps_rollup
                     self.kinds[p.pid] = "jvm" if "java" in p.name() else "python"  # spark-submit execs java
                 except psutil.Error:
                     continue
-                self.peaks[p.pid] = max(self.peaks.get(p.pid, 0), rss)
+                self.peaks[p.pid] = max(self.peaks.get(p.pid, 0), memory.rss)
+                tree_pss += memory.pss
+            self.tree_pss = max(self.tree_pss, tree_pss)
             self.stop.wait(self.every)
 
     def summary(self) -> dict[str, float]:
@@ -110,18 +112,6 @@ class RssSampler(threading.Thread):
             "jvm_mb": max(jvm, default=0.0),
             "tree_pss_mb": self.tree_pss / mb,
         }
-
-
-def _pss(pid: int) -> int:
-    """Proportional set size in bytes (0 if unreadable): /proc/PID/smaps_rollup, Linux."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as f:
-            for line in f:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
 
 
 def run_child(mode: str, notes: Path, out: Path, model: str | None, pin: bool) -> tuple[float, dict]:

@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import psutil
 
 CLI = str(Path(sys.executable).parent / "codesuggest")
 
@@ -48,25 +49,9 @@ def start(data_dir: Path, port: int, model_processes: int | None) -> tuple[subpr
 
 def memory_mb(pid: int) -> tuple[float, float]:
     """(RSS, PSS) of a process and its children, in MB: PSS counts a shared page once in all."""
-    rss = pss = 0
-    for p in [pid, *_children(pid)]:
-        try:
-            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Rss:"):
-                    rss += int(line.split()[1])
-                elif line.startswith("Pss:"):
-                    pss += int(line.split()[1])
-        except OSError:
-            pass
-    return rss / 1024, pss / 1024
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        direct = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
-    return [c for d in direct for c in (d, *_children(d))]
+    root = psutil.Process(pid)
+    infos = [p.memory_full_info() for p in [root, *root.children(recursive=True)]]
+    return sum(i.rss for i in infos) / 2**20, sum(i.pss for i in infos) / 2**20
 
 
 def _quantile(ordered: list[float], q: float) -> float:

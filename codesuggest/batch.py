@@ -51,13 +51,16 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .training.datasets import DatasetError
+
+if TYPE_CHECKING:
+    from .models.processes import SuggesterProcesses
 
 log = logging.getLogger(__name__)
 
@@ -136,14 +139,13 @@ class ModelSpec:
         )
 
     def load(self) -> Any:
-        """A fresh :class:`~codesuggest.models.suggester.ModelSuggester` (seconds to minutes)."""
-        from .codesets import CodeCatalog, CodeSetSources
-        from .models.registry import FileModelRegistry
-        from .pipeline.nlp import Analyzer
+        """A fresh :class:`~codesuggest.models.suggester.ModelSuggester` (seconds to minutes) over the
+        process's code sets and pipeline (:func:`~codesuggest.models.registry.shared_resources`)."""
+        from .codesets import CodeSetSources
+        from .models.registry import FileModelRegistry, shared_resources
 
         sources = CodeSetSources(pcs_file=self.pcs_file, cpt_file=self.cpt_file, cm_file=self.cm_file)
-        catalog = CodeCatalog.load(sources, Path(self.cache_dir))
-        analyzer = Analyzer.from_catalog(catalog, Path(self.cache_dir), approximate=self.approximate)
+        catalog, analyzer = shared_resources(sources, Path(self.cache_dir), self.approximate)
         registry = FileModelRegistry(Path(self.model_dir).parent, analyzer=analyzer, catalog=catalog)
         return registry.load_path(self.model_dir)
 
@@ -312,7 +314,7 @@ def _code_chunk(suggester: Any, chunk: list[tuple[str, Any]], top_k: int) -> pa.
     return _table(code_notes(suggester, chunk, top_k))
 
 
-def _code_chunk_in(processes: Any, chunk: list[tuple[str, Any]], top_k: int) -> pa.Table:
+def _code_chunk_in(processes: SuggesterProcesses, chunk: list[tuple[str, Any]], top_k: int) -> pa.Table:
     """A chunk coded in a worker process. If the worker dies (a note that crashes the pipeline's native
     code, the kernel's OOM killer), the chunk is coded again note by note, so that only the notes that
     kill a worker get an error row."""

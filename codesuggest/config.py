@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -52,8 +51,10 @@ class Settings(BaseSettings):
     def resolved_model_processes(self) -> int:
         if self.model_processes is not None:
             return self.model_processes
+        from .models.processes import can_fork
+
         cores = os.cpu_count() or 1
-        return min(cores, 4) if cores > 1 and "fork" in multiprocessing.get_all_start_methods() else 0
+        return min(cores, 4) if cores > 1 and can_fork() else 0
 
     def code_set_sources(self) -> CodeSetSources:
         return CodeSetSources(pcs_file=self.pcs_file, cpt_file=self.cpt_file, cm_file=self.cm_file)

@@ -46,7 +46,7 @@ class CodeCatalog:
     @classmethod
     def load(cls, sources: CodeSetSources = CodeSetSources(), cache_dir: Path | None = None) -> "CodeCatalog":
         """The code sets of ``sources``; with ``cache_dir``, the packaged ICD-10-CM is read from
-        (and on first use written to) a cache there: start-up ~2.5 s -> ~0.3 s."""
+        (and on first use written to) a cache there instead of being parsed from the package."""
         codes: list[Code] = []
         versions: dict[str, str] = {}
         package_codes, block_notes = load_icd10cm(cache_dir)  # a CDC file has no block notes: the package's apply

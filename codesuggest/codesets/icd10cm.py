@@ -64,9 +64,10 @@ def _remember_order(codes: list[Code]) -> None:
 def load_icd10cm(cache_dir: Path | None = None) -> tuple[list[Code], BlockNotes]:
     """Every ICD-10-CM code of the packaged release, and its block and chapter notes.
 
-    Importing ``simple_icd_10_cm`` parses its XML and walking it takes ~2.5 s; with ``cache_dir``
-    the records are read back from a pickle (~0.3 s) built on first use, keyed by the package
-    version and by this module's and ``records.py``'s source (a change to either rebuilds it).
+    Importing ``simple_icd_10_cm`` parses its XML, and walking it takes seconds; with ``cache_dir``
+    the release is read back from a pickle built on first use (a fraction of that; service cold
+    start in BENCHMARKS.md), keyed by the package version and by this module's and ``records.py``'s
+    source (a change to either rebuilds it).
     """
     release = _cached(Path(cache_dir)) if cache_dir is not None else None
     if release is None:
@@ -96,7 +97,7 @@ def _write_cache(release: tuple[list[Code], BlockNotes], cache_dir: Path) -> Non
     path = _cache_path(cache_dir)
     try:
         pickles.atomic_dump(release, path)
-    except OSError as exc:  # a read-only cache folder costs the next start its 2.5 s, nothing else
+    except OSError as exc:  # a read-only cache folder costs the next start the parse, nothing else
         log.warning("could not cache ICD-10-CM in %s (%s)", path.parent, exc)
 
 

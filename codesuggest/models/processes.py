@@ -113,15 +113,21 @@ class _Worker:
     conn: Connection
 
     def stop(self) -> None:
+        """Ask the worker to exit, and make sure it does."""
         try:
             self.conn.send(None)
         except OSError:
             pass
+        self.end(grace=5)
+
+    def end(self, grace: float) -> int | None:
+        """Close our end, give the process ``grace`` seconds to exit, then kill it; its exit code."""
         self.conn.close()
-        self.process.join(timeout=5)
+        self.process.join(timeout=grace)
         if self.process.is_alive():
             self.process.kill()
             self.process.join(timeout=1)
+        return self.process.exitcode
 
 
 class SuggesterProcesses:
@@ -204,12 +210,7 @@ class SuggesterProcesses:
         with self._lock:
             if worker in self._workers:  # close() may have given up on it already
                 self._workers.remove(worker)
-        worker.conn.close()
-        worker.process.join(timeout=1)
-        if worker.process.is_alive():
-            worker.process.kill()
-            worker.process.join(timeout=1)
-        code = worker.process.exitcode
+        code = worker.end(grace=1)
         log.error("model worker %s exited (code %s)", worker.process.pid, code)
         if not self._closed.is_set():
             self._idle.put(self._start_worker())
@@ -238,7 +239,7 @@ class SuggesterProcesses:
             worker.stop()
         with self._lock:
             busy, self._workers = self._workers, []
-        log.warning("model %s: %d request(s) still running after %.0f s; stopping their workers", self.version, len(busy), timeout)
+        if busy:
+            log.warning("model %s: %d request(s) still running after %.0f s; stopping their workers", self.version, len(busy), timeout)
         for worker in busy:
-            worker.process.kill()
-            worker.process.join(timeout=1)
+            worker.end(grace=0)

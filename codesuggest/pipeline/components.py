@@ -333,8 +333,8 @@ class OneDocAtATime:
 
 
 def _approximate_matcher(index: TermIndex, ann_dir: str, k: int, min_similarity: float, ef_search: int) -> "ApproximateMatcher":  # noqa: F821
-    """Imported here: scispacy's linker, nmslib and their imports cost ~0.6 s of every start-up
-    that leaves approximate search off (the default)."""
+    """Imported here: scispacy's linker, nmslib and their own imports would otherwise slow every
+    start-up that leaves approximate search off (the default)."""
     from .linker import ApproximateMatcher
 
     return ApproximateMatcher(index, ann_dir, k, min_similarity, ef_search=ef_search)

@@ -82,8 +82,9 @@ class ModelHolder:
             except Exception as exc:  # a broken artefact must not take the service down
                 raise Unprocessable(f"model version {version!r} could not be loaded: {type(exc).__name__}") from exc
             warm_up_model(suggester)  # before forking workers, so that they share what it builds
+            served = self._serve(suggester)  # workers started before the registry says "active"
             self.registry.activate(version)
-            retired, self._current = self._current, self._serve(suggester)  # one assignment: atomic for readers
+            retired, self._current = self._current, served  # one assignment: atomic for readers
             self._retire(retired)
             if self._metrics:
                 self._metrics.serving(suggester.version, previous)
