@@ -174,58 +174,76 @@ class MentionMatcher:
                 leftovers += uncovered_runs(words, found)
         if self.approximate is not None and leftovers:
             raw_mentions += self.approximate.match(leftovers)
-        spans: dict[tuple[int, int], Span] = {}
+        # a mention's candidates live in this dict until the end: reading or writing a span
+        # extension builds an Underscore object each time (~1 us, dozens per mention)
+        by_tokens: dict[tuple[int, int], tuple[Span, tuple[Candidate, ...]]] = {}
         for raw in raw_mentions:
             if any(start < raw.end and raw.start < end for start, end in headers):
                 continue  # "HISTORY OF PRESENT ILLNESS:" is a header, not an illness
             self.add_siblings(raw.codes)
-            for span in self._spans(doc, raw):
-                same = spans.get((span.start, span.end))
-                if same is not None:  # two matches aligned to the same tokens: one mention
-                    merged: dict[tuple[str, str], Candidate] = {}
-                    for c in (*span._.candidates, *same._.candidates):
-                        if c.similarity > getattr(merged.get((c.system, c.code)), "similarity", -1.0):
-                            merged[(c.system, c.code)] = c
-                    span._.candidates = tuple(sorted(merged.values(), key=lambda c: (-c.similarity, len(c.code), c.code)))
-                spans[(span.start, span.end)] = span
+            made = self._span(doc, raw)
+            if made is None:
+                continue
+            span, candidates = made
+            same = by_tokens.get((span.start, span.end))
+            if same is not None:  # two matches aligned to the same tokens: one mention
+                merged: dict[tuple[str, str], Candidate] = {}
+                for c in (*candidates, *same[1]):
+                    if c.similarity > getattr(merged.get((c.system, c.code)), "similarity", -1.0):
+                        merged[(c.system, c.code)] = c
+                candidates = tuple(sorted(merged.values(), key=lambda c: (-c.similarity, len(c.code), c.code)))
+            by_tokens[(span.start, span.end)] = (span, candidates)
+        mentions = [[span, candidates] for span, candidates in by_tokens.values()]
         if self.expansion_factor > 0 or self.pcs_expansion_factor > 0:
-            self.add_expansions(list(spans.values()))
-        limit_candidates(list(spans.values()), self.max_per_note)
-        doc.spans[MENTIONS] = sorted((s for s in spans.values() if s._.candidates), key=lambda s: (s.start, s.end))
+            self.add_expansions(mentions)
+        limit_candidates(mentions, self.max_per_note)
+        kept = []
+        for span, candidates in mentions:
+            span._.candidates = candidates
+            if candidates:
+                kept.append(span)
+        doc.spans[MENTIONS] = sorted(kept, key=lambda s: (s.start, s.end))
         return doc
 
-    def _spans(self, doc: Doc, raw: RawMention) -> list[Span]:
+    def _span(self, doc: Doc, raw: RawMention) -> tuple[Span, tuple[Candidate, ...]] | None:
         """The mention as a span labelled by its best candidate's kind (diagnosis or procedure),
         with its candidates best first. One span per offsets: spaCy keys span extensions by
         offsets, so two spans on the same words would share their candidates."""
-        candidates = [
-            Candidate(system, code, self.index.descriptions.get((system, code), ""), round(similarity, 4), term)
+        # the best max_candidates first, then Candidate objects for those only (a frozen
+        # dataclass costs about a microsecond to build; a mention may have hundreds of codes)
+        scored = [
+            (round(similarity, 4), system, code, term)
             for (system, code), (similarity, term) in raw.codes.items()
             if similarity >= self.min_similarity
         ]
-        if not candidates:
-            return []
-        candidates.sort(key=lambda c: (-c.similarity, len(c.code), c.code))
-        kind = "diagnosis" if candidates[0].system == "ICD10CM" else "procedure"
+        if not scored:
+            return None
+        scored.sort(key=lambda c: (-c[0], len(c[2]), c[2]))
+        kind = "diagnosis" if scored[0][1] == "ICD10CM" else "procedure"
         span = doc.char_span(raw.start, raw.end, label=kind, alignment_mode="expand")
         if span is None:
-            return []
-        span._.candidates = tuple(candidates[: self.max_candidates])
+            return None
         span._.is_status = raw.is_status()
         if raw.expansions:
             span._.expanded = expand_text(span.text, raw.expansions)
-        return [span]
+        descriptions = self.index.descriptions
+        candidates = tuple(
+            Candidate(system, code, descriptions.get((system, code), ""), similarity, term)
+            for similarity, system, code, term in scored[: self.max_candidates]
+        )
+        return span, candidates
 
-    def add_expansions(self, spans: list[Span]) -> None:
+    def add_expansions(self, mentions: list[list]) -> None:
         """Related codes of the note's candidates, scored below them (see the class docstring).
+        ``mentions`` holds ``[span, candidates]`` pairs; the candidates are replaced in place.
 
         Done once per note: each category (ICD-10-CM) or three-character PCS prefix is widened
         from its best-scoring candidate in the note, onto that candidate's mention, and only the
         codes that fit under the note's cap become candidates."""
         direct: dict[tuple[str, str], float] = {}
-        sources: dict[tuple[str, str, str], tuple[float, int, str]] = {}  # group -> (score, span, term)
-        for i, span in enumerate(spans):
-            for c in span._.candidates:
+        sources: dict[tuple[str, str, str], tuple[float, int, str]] = {}  # group -> (score, mention, term)
+        for i, (_, candidates) in enumerate(mentions):
+            for c in candidates:
                 key = (c.system, c.code)
                 if c.similarity > direct.get(key, 0.0):
                     direct[key] = c.similarity
@@ -239,7 +257,7 @@ class MentionMatcher:
                     sources[group] = (score, i, c.matched_term)
         added: dict[tuple[str, str], tuple[float, int, str]] = {}
         descriptions = self.index.descriptions
-        for (system, three, tail), (score, i, term) in sources.items():
+        for (system, three, tail), value in sources.items():
             if system == "ICD10CM":
                 related = self.categories.get(three, ())
             else:  # keep the candidate's approach, device and qualifier where that code exists
@@ -247,15 +265,16 @@ class MentionMatcher:
                     root + tail if (system, root + tail) in descriptions else fallback
                     for root, fallback in self.pcs_roots.get(three, ())
                 ]
+            score = value[0]
             for code in related:
                 key = (system, code)
                 if key not in direct and score > added.get(key, (0.0,))[0]:
-                    added[key] = (score, i, term)
+                    added[key] = value
         if not added:
             return
         if len(direct) + len(added) > self.max_per_note:  # the ordering of limit_candidates
             scores = {**{k: v[0] for k, v in added.items()}, **direct}
-            kept = sorted(scores, key=lambda k: (-round(scores[k], 4), k))[: self.max_per_note]
+            kept = [k for _, k in sorted((-round(v, 4), k) for k, v in scores.items())[: self.max_per_note]]
             added = {k: added[k] for k in kept if k in added}
         extra: dict[int, list[Candidate]] = {}
         for (system, code), (score, i, term) in added.items():
@@ -264,7 +283,7 @@ class MentionMatcher:
             )
         for i, candidates in extra.items():
             candidates.sort(key=lambda c: (-c.similarity, len(c.code), c.code))
-            spans[i]._.candidates = (*spans[i]._.candidates, *candidates)
+            mentions[i][1] = (*mentions[i][1], *candidates)
 
 
 def expansion_tables(
@@ -292,17 +311,18 @@ def expansion_tables(
     )
 
 
-def limit_candidates(spans: list[Span], limit: int) -> None:
-    """Keep the note's ``limit`` best distinct codes (by their best similarity in the note)."""
+def limit_candidates(mentions: list[list], limit: int) -> None:
+    """Keep the note's ``limit`` best distinct codes (by their best similarity in the note);
+    ``mentions`` holds ``[span, candidates]`` pairs, whose candidates are replaced in place."""
     best: dict[tuple[str, str], float] = {}
-    for span in spans:
-        for c in span._.candidates:
+    for _, candidates in mentions:
+        for c in candidates:
             best[(c.system, c.code)] = max(best.get((c.system, c.code), 0.0), c.similarity)
     if len(best) <= limit:
         return
     kept = set(sorted(best, key=lambda k: (-best[k], k))[:limit])
-    for span in spans:
-        span._.candidates = tuple(c for c in span._.candidates if (c.system, c.code) in kept)
+    for mention in mentions:
+        mention[1] = tuple(c for c in mention[1] if (c.system, c.code) in kept)
 
 
 def expand_text(span_text: str, expansions: dict[str, str]) -> str:

@@ -16,11 +16,12 @@ cases, hence this small matcher.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
-from .normalize import KEEP_IN_KEY, STOP_WORDS, SYNONYMS, _SYN_MAX, bag_key, stem
+from .normalize import KEEP_IN_KEY, STOP_WORDS, SYNONYMS, _SYN_MAX, stem
 from .terminology import MAX_TERM_WORDS, TermIndex
 
 _SYN_FIRST_WORDS = frozenset(words[0] for words in SYNONYMS if len(words) > 1)
@@ -101,17 +102,28 @@ def sentence_words(text: str, start: int, end: int, note_abbreviations: dict[str
                 raw.append((w, m.start(), m.end(), (token, long_form), clause))
         else:
             raw.append((token.lower().removesuffix("'s"), m.start(), m.end(), None, clause))
+    return _content_words(raw)
+
+
+def _content_words(raw: list[tuple[str, int, int, tuple[str, str] | None, int]]) -> list[Word]:
+    """Synonyms applied (longest phrase first), stop words dropped, stemmed."""
+    lowered = [r[0] for r in raw]
     words: list[Word] = []
-    i = 0
-    while i < len(raw):
-        longest = _SYN_MAX if raw[i][0] in _SYN_FIRST_WORDS else 1
-        for n in range(min(longest, len(raw) - i), 0, -1):
-            target = SYNONYMS.get(tuple(r[0] for r in raw[i : i + n]))
+    i, n_raw = 0, len(raw)
+    while i < n_raw:
+        first = lowered[i]
+        # most words start no synonym phrase: one lookup, no slicing
+        if first in _SYN_FIRST_WORDS:
+            longest = min(_SYN_MAX, n_raw - i)
+        else:
+            longest = 1 if (first,) in SYNONYMS else 0
+        for n in range(longest, 0, -1):
+            target = SYNONYMS.get(tuple(lowered[i : i + n]))
             if target is not None:
-                first, last = raw[i], raw[i + n - 1]
+                start, last = raw[i], raw[i + n - 1]
                 for w in target:
                     if w not in STOP_WORDS or w in KEEP_IN_KEY:
-                        words.append(Word(stem(w), first[1], last[2], first[3], first[4]))
+                        words.append(Word(stem(w), start[1], last[2], start[3], start[4]))
                 i += n
                 break
         else:
@@ -137,18 +149,26 @@ def match_sentence(words: list[Word], index: TermIndex) -> list[RawMention]:
         return found
 
     longest = index.longest_term_with
+    terms = index.terms
     n = len(words)
     for i in range(n):
-        distinct: set[str] = set()
+        if not longest.get(words[i].norm):
+            continue  # no term has this word: no window starting here can match
+        clause = words[i].clause
+        distinct: list[str] = []  # the window's distinct words, sorted: joined, the bag key
         room = MAX_TERM_WORDS
         for j in range(i, min(n, i + MAX_TERM_WORDS)):
-            if words[j].clause != words[i].clause:
+            word = words[j]
+            if word.clause != clause:
                 break
-            distinct.add(words[j].norm)
-            room = min(room, longest.get(words[j].norm, 0))
+            norm = word.norm
+            at = bisect_left(distinct, norm)
+            if at == len(distinct) or distinct[at] != norm:
+                distinct.insert(at, norm)
+            room = min(room, longest.get(norm, 0))
             if len(distinct) > room:
                 break  # no term has all these words, so no longer window from i has them either
-            term = index.get(bag_key(distinct))
+            term = terms.get(" ".join(distinct))
             if term is not None:
                 found = mention(i, j)
                 found.add(term.codes, 1.0, term.text)
@@ -158,8 +178,8 @@ def match_sentence(words: list[Word], index: TermIndex) -> list[RawMention]:
     positions: dict[str, list[int]] = {}
     for q, norm in enumerate(norms):
         positions.setdefault(norm, []).append(q)
-    for norm in present:
-        for key, needed in index.triggered_by(norm, present):
+    for norm in dict.fromkeys(norms):  # in sentence order: a set's order changes with the hash seed
+        for _, key, needed in index.triggered_by(norm, present):
             if not needed <= present:  # cheap set test first: most triggered terms stop here
                 continue
             term = index.terms[key]

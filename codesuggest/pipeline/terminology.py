@@ -150,9 +150,9 @@ class TermIndex:
     def get(self, key: str) -> Term | None:
         return self.terms.get(key)
 
-    def triggered_by(self, word: str, present: set[str]) -> list[tuple[str, frozenset[str]]]:
+    def triggered_by(self, word: str, present: set[str]) -> list[tuple[int, str, frozenset[str]]]:
         """Terms of two or more words whose rarest word is ``word`` and whose second-rarest word
-        is in ``present``, with their word sets, in index order."""
+        is in ``present``: ``(order, key, words)`` in index order."""
         by_second = self.by_rarest.get(word)
         if not by_second:
             return []
@@ -160,8 +160,9 @@ class TermIndex:
             found = [e for second, entries in by_second.items() if second in present for e in entries]
         else:
             found = [e for second in present for e in by_second.get(second, ())]
-        found.sort()
-        return [(key, needed) for _, key, needed in found]
+        if len(found) > 1:
+            found.sort()
+        return found
 
 
 def _keep_best(codes: dict[tuple[str, str], float], key: tuple[str, str], quality: float) -> None:
