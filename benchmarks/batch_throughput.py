@@ -173,23 +173,28 @@ def profile(notes: Path, model: str | None, limit: int) -> dict[str, float]:
                 totals[split] += time.perf_counter() - t
 
         approximate.match = timed_match
-    totals["to NoteAnalysis"] = totals["ranker"] = totals["suggestions (evidence, descriptions)"] = 0.0
+    totals["to NoteAnalysis"] = totals["ranker"] = totals["billable codes"] = 0.0
+    totals["suggestions (evidence, descriptions)"] = 0.0
     for text in texts:
         t = time.perf_counter()
-        doc = nlp.make_doc(clean_text(text))
+        cleaned = clean_text(text)
+        doc = nlp.make_doc(cleaned)
         totals["tokenizer"] += time.perf_counter() - t
         for name, proc in nlp.pipeline:
             t = time.perf_counter()
             doc = proc(doc)
             totals[name] += time.perf_counter() - t
         t = time.perf_counter()
-        analysis = analyzer._to_analysis(doc)
+        analysis = analyzer._to_analysis(doc, cleaned)
         totals["to NoteAnalysis"] += time.perf_counter() - t
         t = time.perf_counter()
         ranked = suggester.ranker.rank([analysis], top_k=30)[0]
         totals["ranker"] += time.perf_counter() - t
         t = time.perf_counter()
-        suggester._suggestions(text, analysis, ranked)
+        ranked, guessed = suggester._billable(text, analysis, ranked)
+        totals["billable codes"] += time.perf_counter() - t
+        t = time.perf_counter()
+        suggester._suggestions(text, analysis, ranked, guessed)
         totals["suggestions (evidence, descriptions)"] += time.perf_counter() - t
     return {k: 1000 * v / len(texts) for k, v in totals.items()} | {"notes": len(texts)}
 

@@ -87,13 +87,16 @@ class Analyzer:
         return {"approximate_search": getattr(mentions, "approximate", None) is not None}
 
     def analyze(self, text: str) -> NoteAnalysis:
-        return self._to_analysis(self.nlp(clean_text(text)))
+        text = clean_text(text)
+        return self._to_analysis(self.nlp(text), text)
 
     def analyze_many(self, texts: Iterable[str], batch_size: int = 32) -> Iterator[NoteAnalysis]:
-        for doc in self.nlp.pipe((clean_text(t) for t in texts), batch_size=batch_size):
-            yield self._to_analysis(doc)
+        cleaned = ((text, text) for text in map(clean_text, texts))
+        for doc, text in self.nlp.pipe(cleaned, batch_size=batch_size, as_tuples=True):
+            yield self._to_analysis(doc, text)
 
-    def _to_analysis(self, doc: Doc) -> NoteAnalysis:
+    def _to_analysis(self, doc: Doc, text: str) -> NoteAnalysis:
+        """``text`` is the doc's text (``doc.text`` joins every token again: ~0.1 ms a note)."""
         mentions = []
         sentences = list(doc.sents)  # Span.sent walks the doc each time: quadratic on long notes
         sentence_starts = [sent.start for sent in sentences]
@@ -101,7 +104,7 @@ class Analyzer:
             sent = sentences[bisect.bisect_right(sentence_starts, span.start) - 1]
             mentions.append(
                 Mention(
-                    text=span.text,
+                    text=text[span.start_char : span.end_char],
                     start=span.start_char,
                     end=span.end_char,
                     kind=span.label_,
@@ -115,7 +118,7 @@ class Analyzer:
             )
         mentions.sort(key=lambda m: (m.start, m.end, m.kind))
         return NoteAnalysis(
-            text=doc.text,
+            text=text,
             mentions=tuple(mentions),
             sections=sections_of(doc),
             code_set_versions=self.code_set_versions,
