@@ -39,6 +39,7 @@ class CodeCatalog:
         self._sorted_keys: dict[str, list[str]] = defaultdict(list)
         for system, code in sorted(self._codes):
             self._sorted_keys[system].append(code)
+        self._systems = tuple(CodeSystem(s) for s in self._sorted_keys)
         self._word_index: dict[str, list[tuple[str, str]]] | None = None
         self._sorted_words: list[str] = []
 
@@ -76,7 +77,7 @@ class CodeCatalog:
     # -- look-up -----------------------------------------------------------------
     @property
     def systems(self) -> list[CodeSystem]:
-        return [CodeSystem(s) for s in self._sorted_keys]
+        return list(self._systems)
 
     def __len__(self) -> int:
         return len(self._codes)
@@ -90,6 +91,12 @@ class CodeCatalog:
 
     def get(self, system: CodeSystem | str, code: str) -> Code | None:
         """The code, or ``None`` when it is not in the loaded version (or not a valid code at all)."""
+        if isinstance(system, str) and isinstance(code, str):  # a CodeSystem is a str too
+            # the usual call names the system and code canonically: the keys are canonical, so a
+            # hit is what normalising would find, and a miss is normalised below
+            found = self._codes.get((system, code))
+            if found is not None:
+                return found
         system = CodeSystem.parse(system) if not isinstance(system, CodeSystem) else system
         try:
             return self._codes.get((system.value, normalize_code(system, code)))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import lru_cache
 
 
 class CodeSystem(str, Enum):
@@ -22,15 +23,24 @@ class CodeSystem(str, Enum):
     @classmethod
     def parse(cls, value: str) -> "CodeSystem":
         """Accept the usual spellings: ``icd10cm``, ``ICD-10-CM``, ``pcs``, ``D``/``P`` (CodiEsp)."""
-        key = re.sub(r"[^A-Z0-9]", "", str(value).upper())
-        aliases = {
-            "ICD10CM": cls.ICD10CM, "CM": cls.ICD10CM, "D": cls.ICD10CM, "DIAGNOSIS": cls.ICD10CM,
-            "ICD10PCS": cls.ICD10PCS, "PCS": cls.ICD10PCS, "P": cls.ICD10PCS, "PROCEDURE": cls.ICD10PCS,
-            "CPT": cls.CPT, "CPT4": cls.CPT,
-        }
-        if key not in aliases:
+        system = _system_named(str(value))
+        if system is None:
             raise ValueError(f"unknown code system {value!r} (expected ICD10CM, ICD10PCS or CPT)")
-        return aliases[key]
+        return system
+
+
+_SYSTEM_ALIASES = {
+    **dict.fromkeys(("ICD10CM", "CM", "D", "DIAGNOSIS"), CodeSystem.ICD10CM),
+    **dict.fromkeys(("ICD10PCS", "PCS", "P", "PROCEDURE"), CodeSystem.ICD10PCS),
+    **dict.fromkeys(("CPT", "CPT4"), CodeSystem.CPT),
+}
+
+
+@lru_cache(maxsize=256)
+def _system_named(name: str) -> CodeSystem | None:
+    """The system ``name`` spells, or ``None``. Cached: every code look-up by a system's name
+    (``catalog.get("ICD10CM", ...)``) parses the name."""
+    return _SYSTEM_ALIASES.get(re.sub(r"[^A-Z0-9]", "", name.upper()))
 
 
 class InvalidCode(ValueError):
@@ -40,22 +50,32 @@ class InvalidCode(ValueError):
 _CM_RE = re.compile(r"^[A-Z][0-9A-Z][0-9A-Z]{1,5}$")  # FY2026 has letters second too (QA0)
 _PCS_RE = re.compile(r"^[0-9A-HJ-NP-Z]{1,7}$")  # PCS never uses the letters I and O
 _CPT_RE = re.compile(r"^[0-9]{4}[0-9FTMU]$")
+_SEPARATORS_RE = re.compile(r"[\s.\-]")
+_FORMS = {  # system -> (the pattern of its compact codes, what is not a code when it does not match)
+    CodeSystem.ICD10CM: (_CM_RE, "an ICD-10-CM code"),
+    CodeSystem.ICD10PCS: (_PCS_RE, "an ICD-10-PCS code (up to 7 characters, no I or O)"),
+    CodeSystem.CPT: (_CPT_RE, "a CPT code (five characters)"),
+}
 
 
 def normalize_code(system: CodeSystem | str, raw: str) -> str:
     """Return the canonical form of ``raw`` in ``system`` or raise :class:`InvalidCode`."""
     system = CodeSystem.parse(system) if not isinstance(system, CodeSystem) else system
-    compact = re.sub(r"[\s.\-]", "", str(raw)).upper()
-    if system is CodeSystem.ICD10CM:
-        if not _CM_RE.match(compact):
-            raise InvalidCode(f"{raw!r} is not an ICD-10-CM code")
-        return compact if len(compact) <= 3 else f"{compact[:3]}.{compact[3:]}"
-    if system is CodeSystem.ICD10PCS:
-        if not _PCS_RE.match(compact):
-            raise InvalidCode(f"{raw!r} is not an ICD-10-PCS code (up to 7 characters, no I or O)")
-        return compact
-    if not _CPT_RE.match(compact):
-        raise InvalidCode(f"{raw!r} is not a CPT code (five characters)")
+    code = _canonical(system, str(raw))
+    if code is None:
+        raise InvalidCode(f"{raw!r} is not {_FORMS[system][1]}")
+    return code
+
+
+@lru_cache(maxsize=2**14)
+def _canonical(system: CodeSystem, raw: str) -> str | None:
+    """The canonical form of ``raw``, or ``None``. Cached: a batch looks up the same few thousand
+    codes note after note (the ranker's, the rules' probes), each several times."""
+    compact = _SEPARATORS_RE.sub("", raw).upper()
+    if not _FORMS[system][0].match(compact):
+        return None
+    if system is CodeSystem.ICD10CM and len(compact) > 3:
+        return f"{compact[:3]}.{compact[3:]}"
     return compact
 
 

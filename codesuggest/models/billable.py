@@ -17,8 +17,11 @@ Duplicates that the replacement creates are merged (best score, all evidence).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property, lru_cache
 from typing import Any
 
 from ..codesets import CodeCatalog, InvalidCode, normalize_code
@@ -45,15 +48,15 @@ def make_billable(
 ) -> BillableRanking:
     """Replace every code that cannot be billed as it is; ``candidates`` maps the note's
     candidate codes to how well they matched (higher is better)."""
-    keys = [_key(r) for r in ranked]
+    keys = [_key(r.system, r.code) for r in ranked]
     loaded = {s.value for s in catalog.systems}
-    rank_of = {k: i for i, k in reversed(list(enumerate(keys)))}
+    support = _Support({k: i for i, k in reversed(list(enumerate(keys)))}, candidates or {})
     merged: dict[Key, RankedCode] = {}
     guessed: set[Key] = set()
     replaced: dict[Key, Key] = {}
     for rc, key in zip(ranked, keys):
         if key[0] in loaded and not _billable(catalog, key):
-            target, supported = _replacement(key, catalog, note_text, rank_of, candidates or {})
+            target, supported = _replacement(key, catalog, note_text, support)
             if target is None:
                 continue
             replaced[key] = target
@@ -70,16 +73,20 @@ def candidate_scores(analysis: Any) -> dict[Key, float]:
     best: dict[Key, float] = {}
     for mention in analysis.mentions:
         for cand in mention.candidates:
-            key = (cand.system, cand.code)
-            best[key] = max(best.get(key, 0.0), cand.similarity)
+            key, similarity = (cand.system, cand.code), cand.similarity
+            old = best.get(key, 0.0)
+            best[key] = similarity if similarity > old else old  # max(old, similarity), without the call
     return best
 
 
-def _key(rc: RankedCode) -> Key:
+@lru_cache(maxsize=2**14)
+def _key(system: str, code: str) -> Key:
+    """The code normalised, or as it is when it is not one. Cached: the ranker puts the same
+    codes forward note after note."""
     try:
-        return rc.system, normalize_code(rc.system, rc.code)
+        return system, normalize_code(system, code)
     except (InvalidCode, ValueError):
-        return rc.system, rc.code
+        return system, code
 
 
 def _billable(catalog: CodeCatalog, key: Key) -> bool:
@@ -87,16 +94,49 @@ def _billable(catalog: CodeCatalog, key: Key) -> bool:
     return record is not None and record.billable
 
 
-def _replacement(
-    key: Key, catalog: CodeCatalog, note_text: str | None, rank_of: dict[Key, int], candidates: dict[Key, float]
-) -> tuple[Key | None, bool]:
+@dataclass
+class _Support:
+    """What supports a replacement in one note: the ranking (code -> its first rank) and the
+    note's candidates (code -> best match)."""
+
+    rank_of: dict[Key, int]
+    candidates: dict[Key, float]
+
+    @cached_property
+    def _sorted_codes(self) -> dict[str, list[str]]:
+        """The supported codes of each system, sorted: the codes below one are a run of them.
+        Built once per note, on the first code to replace."""
+        by_system: dict[str, list[str]] = defaultdict(list)
+        for system, code in {**self.rank_of, **self.candidates}:
+            by_system[system].append(code)
+        for codes in by_system.values():
+            codes.sort()
+        return by_system
+
+    def below(self, key: Key) -> Iterator[Key]:
+        """The supported codes strictly below ``key``: same system, code starting with its code."""
+        system, prefix = key
+        codes = self._sorted_codes.get(system, [])
+        for i in range(bisect_left(codes, prefix), len(codes)):
+            if not codes[i].startswith(prefix):
+                break
+            if codes[i] != prefix:
+                yield system, codes[i]
+
+    def best(self, options: list[Key]) -> Key | None:
+        """The best-ranked option, else the best-matched candidate among them, else None. The order
+        of ``options`` does not matter: (rank, key) and (-match, key) order distinct keys totally."""
+        if ranked := [k for k in options if k in self.rank_of]:
+            return min(ranked, key=lambda k: (self.rank_of[k], k))
+        if matched := [k for k in options if k in self.candidates]:
+            return min(matched, key=lambda k: (-self.candidates[k], k))
+        return None
+
+
+def _replacement(key: Key, catalog: CodeCatalog, note_text: str | None, support: _Support) -> tuple[Key | None, bool]:
     """A billable code below ``key`` that the ranking or the note supports; else the rules'
     first proposal (asked only then: the rule ranks every code below by the note's words)."""
-
-    def below(k: Key) -> bool:
-        return k[0] == key[0] and k[1].startswith(key[1]) and k != key and _billable(catalog, k)
-
-    supported = _best_supported([k for k in {**rank_of, **candidates} if below(k)], rank_of, candidates)
+    supported = support.best([k for k in support.below(key) if _billable(catalog, k)])
     if supported is not None:
         return supported, True
     proposed = [
@@ -105,19 +145,10 @@ def _replacement(
         if f.severity == "error"
         for code in f.suggestions
     ]
-    supported = _best_supported(proposed, rank_of, candidates)
+    supported = support.best(proposed)
     if supported is not None:
         return supported, True
     return (proposed[0], False) if proposed else (None, False)
-
-
-def _best_supported(options: list[Key], rank_of: dict[Key, int], candidates: dict[Key, float]) -> Key | None:
-    """The best-ranked option, else the best-matched candidate among them, else None."""
-    if ranked := [k for k in options if k in rank_of]:
-        return min(ranked, key=lambda k: (rank_of[k], k))
-    if matched := [k for k in options if k in candidates]:
-        return min(matched, key=lambda k: (-candidates[k], k))
-    return None
 
 
 def _reason(original: Key, target: Key, supported: bool, reason: str) -> str:

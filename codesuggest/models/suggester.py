@@ -113,36 +113,44 @@ class ModelSuggester:
         self, text: str, analysis: Any, codes: Iterable[RankedCode], guessed: frozenset = frozenset()
     ) -> list[Suggestion]:
         thresholds = getattr(self.ranker, "thresholds_", {}) or {}
+        mentions = analysis.mentions
+        evidence_of: dict[int, Evidence] = {}  # by mention index: a mention often backs several codes
         out = []
         for rc in codes:
             confidence = round(min(1.0, max(0.0, float(rc.score))), 4)
             threshold = thresholds.get(rc.system, thresholds.get("default", 0.5))
-            mentions = [analysis.mentions[i] for i in rc.mention_indexes if 0 <= i < len(analysis.mentions)]
-            evidence = tuple(
-                Evidence(m.start, m.end, text[m.start : m.end], m.section, m.assertion.label) for m in mentions
-            )
+            indexes = [i for i in rc.mention_indexes if 0 <= i < len(mentions)]
+            for i in indexes:
+                if i not in evidence_of:
+                    evidence_of[i] = _evidence(text, mentions[i])
             out.append(
                 Suggestion(
                     system=rc.system,
                     code=rc.code,
-                    description=self._description(rc, mentions),
+                    description=self._description(rc, mentions, indexes),
                     confidence=confidence,
                     needs_review=(
                         confidence < threshold or confidence < self.review_band or (rc.system, rc.code) in guessed
                     ),
-                    evidence=evidence,
+                    evidence=tuple([evidence_of[i] for i in indexes]),
                     reason=rc.reason,
                 )
             )
         return out
 
-    def _description(self, rc: RankedCode, mentions: Sequence[Any]) -> str:
+    def _description(self, rc: RankedCode, mentions: Sequence[Any], indexes: list[int]) -> str:
+        """The catalogue's description, else that of a candidate of the code's mentions (``indexes``)."""
         if self.catalog is not None:
             code = self.catalog.get(rc.system, rc.code)
             if code is not None:
                 return code.description
-        for mention in mentions:
+        for mention in (mentions[i] for i in indexes):
             for cand in mention.candidates:
                 if cand.system == rc.system and cand.code == rc.code and cand.description:
                     return cand.description
         return ""
+
+
+def _evidence(text: str, mention: Any) -> Evidence:
+    start, end = mention.start, mention.end
+    return Evidence(start, end, text[start:end], mention.section, mention.assertion.label)
