@@ -141,3 +141,25 @@ def test_clean_text_blanks_exactly_the_unprintable_characters():
     expected = "".join(ch if ch.isprintable() or ch in "\t\n\r" else " " for ch in text)
     assert clean_text(text) == expected and len(expected) == len(text)
     assert clean_text("Plain ASCII note.\n") == "Plain ASCII note.\n"
+
+
+def _tokens(tokenizer, text: str) -> list[tuple]:
+    return [(t.text, t.whitespace_, t.idx, t.norm_, t.is_space) for t in tokenizer(text)]
+
+
+def test_the_tokenizer_splits_notes_as_spacys_english_tokenizer_does(codiesp_dir):
+    """The pipeline drops the no-op special cases for a space, tab and newline (for speed); the
+    tokens must not change, on real notes and on white-space corner cases."""
+    import spacy
+
+    from codesuggest.pipeline.nlp import drop_no_op_space_cases
+    from codesuggest.training.datasets import load_codiesp
+
+    english, ours = spacy.blank("en").tokenizer, spacy.blank("en").tokenizer
+    drop_no_op_space_cases(ours)
+    assert len(ours.rules) == len(english.rules) - 3
+    texts = [note.text for note in load_codiesp(codiesp_dir / "train")][:200]
+    texts += ["a\nb", "a \n b", "a\n\nb", "\n", " \n\t x", "a\tb  c   d", "don't\nstop", "Dr. A\n(HTN)\n", "x\xa0y"]
+    for text in texts:
+        for _ in range(2):  # the second time from the tokenizer's cache
+            assert _tokens(ours, text) == _tokens(english, text)

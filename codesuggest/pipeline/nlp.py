@@ -13,7 +13,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import spacy
+from spacy.attrs import ORTH
 from spacy.language import Language
+from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
 
 from ..codesets import CodeCatalog, CodeSetSources
@@ -45,6 +47,7 @@ def build_nlp(
     when ``ann_dir`` is given), assertion."""
     nlp = spacy.blank("en")
     nlp.max_length = MAX_TEXT_CHARS + 1
+    drop_no_op_space_cases(nlp.tokenizer)
     nlp.add_pipe("codesuggest_sentences")
     if sections:
         nlp.add_pipe("codesuggest_sections")
@@ -54,6 +57,17 @@ def build_nlp(
     if assertion:
         nlp.add_pipe("codesuggest_assertion")
     return nlp
+
+
+def drop_no_op_space_cases(tokenizer: Tokenizer) -> None:
+    """Remove the tokenizer's special cases for a lone space, tab or newline: each makes a token
+    of itself, as the tokenizer does without them. spaCy stops caching a doc's words once the doc
+    has hit a special case (explosion/spaCy#1250), and nearly every note has a newline: with these
+    cases gone, the tokenizer takes a quarter of the time for the same tokens."""
+    rules = tokenizer.rules or {}
+    kept = {text: case for text, case in rules.items() if not (text in (" ", "\t", "\n") and case == [{ORTH: text}])}
+    if len(kept) < len(rules):
+        tokenizer.rules = kept
 
 
 class Analyzer:
