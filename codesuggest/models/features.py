@@ -17,15 +17,18 @@ of a full code); it is fitted on the training folds only, like everything else.
 from __future__ import annotations
 
 import math
+import struct
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
 
-from ..pipeline.schema import NoteAnalysis
+from ..pipeline.schema import Candidate, NoteAnalysis
 
-__all__ = ["CM", "PCS", "FEATURE_NAMES", "CandidateRow", "CodeStats", "NoteCandidates", "build_candidates", "history_code", "parent_codes"]
+__all__ = ["CM", "PCS", "FEATURE_NAMES", "KEY_FEATURES", "CandidateRow", "CodeStats", "NoteCandidates", "build_candidates", "history_code", "parent_codes"]
 
 CM = "ICD10CM"
 PCS = "ICD10PCS"
@@ -43,6 +46,32 @@ FEATURE_NAMES = (
     "knn_score", "clf_note_rank", "sim_note_rank", "mention_prior_rank", "clf_rel", "knn_rel", "group_prob",
 )
 _F = {name: i for i, name in enumerate(FEATURE_NAMES)}
+
+# The matrix is filled a group of columns at a time: what depends on the code alone (memoised per
+# code), on the note's evidence for it, on the classifiers' scores, and on the note as a whole.
+KEY_FEATURES = ("is_pcs", "code_len", "log_train_count", "train_rate", "seen", "log_group_count", "prefix_rate",
+                "cand_precision", "log_cand_count", "pcs_section_b", "pcs_section_0", "is_category")
+_EVIDENCE_FEATURES = ("source", "max_sim", "mean_sim", "n_mentions", "n_exact", "first_pos", "n_present",
+                      "n_negated", "n_possible", "n_historical", "n_family", "frac_asserted", "best_cand_rank",
+                      "n_top1", "kind_match", "n_children", "children_max_sim", "n_history_section",
+                      "mention_prior_rank")
+_CLASSIFIER_FEATURES = ("clf_prob", "clf_rank", "has_clf", "knn_score", "group_prob")
+_NOTE_FEATURES = ("n_note_candidates", "clf_note_rank", "sim_note_rank", "clf_rel", "knn_rel")
+assert sorted(KEY_FEATURES + _EVIDENCE_FEATURES + _CLASSIFIER_FEATURES + _NOTE_FEATURES) == sorted(FEATURE_NAMES)
+_KEY_COLUMNS = [_F[name] for name in KEY_FEATURES]
+_EVIDENCE_COLUMNS = [_F[name] for name in _EVIDENCE_FEATURES]
+# Rows are packed as float32 by ``struct`` (C's double-to-float cast: NumPy's rounding; every value
+# here is far inside float32's range) and a note's rows read as one buffer: ``np.array`` over
+# Python tuples converts element by element, at 20-30 ns each.
+_KEY_ROW = struct.Struct(f"={len(KEY_FEATURES)}f")
+_EVIDENCE_ROW = struct.Struct(f"={len(_EVIDENCE_FEATURES)}f")
+_UNRANKED = 500  # the clf_rank of a code the text classifier does not score
+_NO_CAND_RANK, _NO_PRIOR_RANK = 20, 50  # best_cand_rank, mention_prior_rank of a code no mention linked
+# the evidence columns of a code only a classifier proposed (no mentions, no linked children)
+_NO_EVIDENCE = np.array(
+    (SOURCE_CLASSIFIER, 0.0, 0.0, 0, 0, 1.0, 0, 0, 0, 0, 0, -1, _NO_CAND_RANK, 0, 0, 0, 0.0, 0, _NO_PRIOR_RANK),
+    dtype=np.float32,
+)
 
 
 def parent_codes(system: str, code: str) -> list[str]:
@@ -88,9 +117,17 @@ def history_code(code: str, family: bool) -> str | None:
     return "Z87.898"
 
 
+class KeyFacts(NamedTuple):
+    """What a candidate code brings to any note, given the code statistics."""
+
+    row: bytes  # its KEY_FEATURES, packed as float32 (see _KEY_ROW)
+    precision: float  # CodeStats.precision
+    parents: tuple[tuple[str, str], ...]  # parent_codes, as keys
+
+
 @dataclass
 class CodeStats:
-    """What the training labels say about codes; fitted on training folds only."""
+    """What the training labels say about codes; fitted on training folds only (read-only once fitted)."""
 
     n_notes: int = 0
     code_count: Counter = field(default_factory=Counter)  # (system, code) -> notes labelled with it
@@ -137,6 +174,59 @@ class CodeStats:
         key = (system, group)
         return (self.exact_group_use.get(key, 0) + 0.5) / (self.group_count.get(key, 0) + 1.0)
 
+    def key_facts(self, keys: list[tuple[str, str]]) -> list[KeyFacts]:
+        """The :class:`KeyFacts` of each key.
+
+        Memoised for the codes these statistics know (all but a few percent of a note's
+        candidates), so the memo is bounded by the fitted counts; other codes are computed
+        on every call. The memo is derived at run time and never pickled: models saved
+        before it existed load and score the same.
+        """
+        memo = self._key_memo
+        return [memo.get(key) or self._new_key_facts(key) for key in keys]
+
+    @cached_property
+    def _key_memo(self) -> dict[tuple[str, str], KeyFacts]:
+        return {}
+
+    def _new_key_facts(self, key: tuple[str, str]) -> KeyFacts:
+        system, code = key
+        facts = KeyFacts(
+            _KEY_ROW.pack(*self.key_features(key)),
+            self.precision(key),
+            tuple((system, parent) for parent in parent_codes(system, code)),
+        )
+        if key in self.cand_count or key in self.code_count:
+            self._key_memo[key] = facts
+        return facts
+
+    def key_features(self, key: tuple[str, str]) -> tuple[float, ...]:
+        """A candidate's features that depend on its code alone, in ``KEY_FEATURES`` order."""
+        system, code = key
+        is_cm = system == CM
+        count = self.code_count.get(key, 0)
+        group = self.group_of(system, code)
+        return (
+            not is_cm,                                                  # is_pcs
+            len(code.replace(".", "")),                                 # code_len
+            math.log1p(count),                                          # log_train_count
+            count / max(self.n_notes, 1),                               # train_rate
+            count > 0,                                                  # seen
+            math.log1p(self.group_count.get((system, group), 0)),       # log_group_count
+            self.prefix_rate(system, group),
+            self.precision(key),                                        # cand_precision
+            math.log1p(self.cand_count.get(key, 0)),                    # log_cand_count
+            not is_cm and code[:1] == "B",                              # pcs_section_b
+            not is_cm and code[:1] == "0",                              # pcs_section_0
+            is_cm and len(code) == 3,                                   # is_category
+        )
+
+    def __getstate__(self) -> dict:
+        """The fitted counts, without the run-time memo."""
+        state = self.__dict__.copy()
+        state.pop("_key_memo", None)
+        return state
+
 
 @dataclass
 class CandidateRow:
@@ -173,40 +263,52 @@ class NoteCandidates:
         return [system for system, _ in self.keys]
 
     def row(self, j: int) -> CandidateRow:
-        terms = self.terms[j]
-        term = Counter(terms).most_common(1)[0][0] if terms else ""
         system, code = self.keys[j]
-        return CandidateRow(system, code, self.X[j], self.mention_indexes[j], term)
+        return CandidateRow(system, code, self.X[j], self.mention_indexes[j], self.matched_term(j))
+
+    def matched_term(self, j: int) -> str:
+        """The code-set wording that matched candidate ``j`` most often (the first of equals), or ``""``."""
+        terms = self.terms[j]
+        if len(terms) < 2:  # most candidates (a Counter would cost more than the rest of a ranked code)
+            return terms[0] if terms else ""
+        return Counter(terms).most_common(1)[0][0]
 
 
 class _Acc:
-    __slots__ = ("sims", "mentions", "exact", "ranks", "top1", "kind_match", "terms", "source", "children",
+    """What a note's mentions say about one candidate code (direct, derived or history)."""
+
+    __slots__ = ("source", "sims", "mentions", "exact", "best_rank", "top1", "kind_match", "terms", "n_children",
                  "children_sim", "prior_rank")
 
-    def __init__(self, source: int):
+    def __init__(self, source: int, best_rank: int = _NO_CAND_RANK):
+        self.source = source
         self.sims: list[float] = []
-        self.mentions: list[int] = []
+        self.mentions: tuple[int, ...] = ()  # a tuple: what NoteCandidates keeps
         self.exact = 0
-        self.ranks: list[int] = []
+        self.best_rank = best_rank  # a direct code's best place among a mention's candidates
         self.top1 = 0
         self.kind_match = 0
         self.terms: list[str] = []
-        self.source = source
-        self.children: set[str] = set()
+        self.n_children = 0
         self.children_sim = 0.0
-        self.prior_rank = 50
+        self.prior_rank = _NO_PRIOR_RANK
 
 
 class _ColumnIndex:
+    """Where each code is among a classifier's columns, and which columns belong to each system."""
+
     def __init__(self, codes: list[tuple[str, str]]):
         self.position = {key: j for j, key in enumerate(codes)}
         self.system_columns: dict[str, np.ndarray] = {}
-        self.within = np.zeros(len(codes), dtype=np.int64)
         for system in SYSTEMS:
             cols = np.asarray([j for j, (s, _) in enumerate(codes) if s == system], dtype=np.int64)
             if len(cols):
                 self.system_columns[system] = cols
-                self.within[cols] = np.arange(len(cols))
+
+    def columns(self, keys: list[tuple[str, str]]) -> np.ndarray:
+        """Each key's column, or -1."""
+        position = self.position
+        return np.fromiter((position.get(key, -1) for key in keys), dtype=np.int64, count=len(keys))
 
 
 _INDEX_CACHE: dict[int, tuple[list, _ColumnIndex]] = {}
@@ -243,44 +345,55 @@ def build_candidates(
     group_probs: np.ndarray | None = None,
     group_top_n: int = 10,
 ) -> NoteCandidates:
-    """Every candidate code of one note with its features (``FEATURE_NAMES`` columns)."""
+    """Every candidate code of one note with its features (``FEATURE_NAMES`` columns).
+
+    The rows are the codes with evidence in the note (direct, derived, history), then the
+    codes only the classifiers proposed (about a third of a note's candidates: their
+    evidence columns are constants, so they get no accumulator).
+    """
     accs = _direct_and_derived(analysis, stats)
-    clf_prob, clf_rank, knn = _classifier_proposals(accs, clf_codes, clf_probs, clf_top_n, knn_scores)
-    group_prob = _group_proposals(accs, group_codes, group_probs, group_top_n)
-    keys = list(accs)
-    X = _feature_matrix(analysis, stats, accs, clf_prob, clf_rank, knn, group_prob)
-    return NoteCandidates(keys, X, [tuple(acc.mentions) for acc in accs.values()], [acc.terms for acc in accs.values()])
+    proposed: dict[tuple[str, str], None] = {}  # an ordered set
+    clf_ranks = _classifier_proposals(accs, proposed, clf_codes, clf_probs, clf_top_n, knn_scores)
+    n_with_clf = len(accs) + len(proposed)
+    _group_proposals(accs, proposed, group_codes, group_probs, group_top_n)
+    keys = [*accs, *proposed]
+    X = _feature_matrix(analysis, stats, keys, accs)
+    if clf_codes is not None and len(clf_codes):
+        _classifier_columns(X, keys, n_with_clf, _column_index(clf_codes), clf_probs, clf_ranks, knn_scores)
+    if group_codes is not None and group_probs is not None and len(group_codes):
+        _group_column(X, keys, _column_index(group_codes), group_probs)
+    _within_note_features(X)
+    mention_indexes = [acc.mentions for acc in accs.values()] + [()] * len(proposed)
+    terms = [acc.terms for acc in accs.values()] + [[] for _ in proposed]
+    return NoteCandidates(keys, X, mention_indexes, terms)
 
 
 def _direct_and_derived(analysis: NoteAnalysis, stats: CodeStats) -> dict[tuple[str, str], _Acc]:
     """The pipeline's codes (direct), their parents / prefixes (derived) and history codes."""
     accs: dict[tuple[str, str], _Acc] = {}
+    parents_of: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}  # per direct code
     history_src: dict[tuple[str, str], list[int]] = defaultdict(list)
-    precision: dict[tuple[str, str], float] = {}
     for i, mention in enumerate(analysis.mentions):
         a = mention.assertion
         cands = mention.candidates
         keys = [(cand.system, cand.code) for cand in cands]
-        for key in keys:
-            if key not in precision:
-                precision[key] = stats.precision(key)
-        # how the mention's candidates compare by how often coders chose them in training
-        by_prior = sorted(range(len(cands)), key=lambda r: (-precision[keys[r]], -cands[r].similarity, r))
-        prior_rank = [0] * len(cands)
-        for p, r in enumerate(by_prior):
-            prior_rank[r] = p
+        facts = stats.key_facts(keys)
+        prior_rank = _prior_ranks(cands, [fact.precision for fact in facts])
         is_diagnosis = mention.kind == "diagnosis"
         for rank, (cand, key) in enumerate(zip(cands, keys)):
             acc = accs.get(key)
             if acc is None:
-                acc = accs[key] = _Acc(SOURCE_DIRECT)
+                acc = accs[key] = _Acc(SOURCE_DIRECT, rank)
+                parents_of[key] = facts[rank].parents
+            elif rank < acc.best_rank:
+                acc.best_rank = rank
             acc.sims.append(float(cand.similarity))
             if not acc.mentions or acc.mentions[-1] != i:
-                acc.mentions.append(i)
+                acc.mentions += (i,)
             acc.exact += cand.similarity >= EXACT
-            acc.ranks.append(rank)
             acc.top1 += rank == 0
-            acc.prior_rank = min(acc.prior_rank, prior_rank[rank])
+            if prior_rank[rank] < acc.prior_rank:  # min(), without a builtin call per candidate (12% of this)
+                acc.prior_rank = prior_rank[rank]
             acc.kind_match += is_diagnosis == (cand.system == CM)
             if cand.matched_term:
                 acc.terms.append(cand.matched_term)
@@ -288,88 +401,105 @@ def _direct_and_derived(analysis: NoteAnalysis, stats: CodeStats) -> dict[tuple[
                 hist = history_code(cand.code, family=a.family)
                 if hist:
                     history_src[(CM, hist)].append(i)
-    for (system, code), acc in list(accs.items()):
+    for key, parents in parents_of.items():
+        if not parents:
+            continue
+        acc = accs[key]
         best = max(acc.sims)
-        for parent in parent_codes(system, code):
-            key = (system, parent)
-            pacc = accs.get(key)
+        for parent in parents:
+            pacc = accs.get(parent)
             if pacc is None:
-                pacc = accs[key] = _Acc(SOURCE_DERIVED)
+                pacc = accs[parent] = _Acc(SOURCE_DERIVED)
             if pacc.source == SOURCE_DERIVED:
                 for m in acc.mentions:
                     if m not in pacc.mentions:
-                        pacc.mentions.append(m)
-            pacc.children.add(code)
-            pacc.children_sim = max(pacc.children_sim, best)
+                        pacc.mentions += (m,)
+            pacc.n_children += 1  # each child is a distinct code: a count is the size of their set
+            if best > pacc.children_sim:  # max(), likewise
+                pacc.children_sim = best
     for key, idxs in history_src.items():
         if key not in accs:
             acc = accs[key] = _Acc(SOURCE_HISTORY)
-            acc.mentions = sorted(set(idxs))
+            acc.mentions = tuple(sorted(set(idxs)))
     return accs
 
 
-def _classifier_proposals(accs, clf_codes, clf_probs, clf_top_n, knn_scores):
-    """Add the text classifier's top codes and the neighbours' codes; their scores per candidate."""
-    clf_prob: dict[tuple[str, str], float] = {}
-    clf_rank: dict[tuple[str, str], int] = {}
-    knn: dict[tuple[str, str], float] = {}
+def _prior_ranks(cands: tuple[Candidate, ...], precisions: list[float]) -> list[int]:
+    """Each of a mention's candidates' place by how often coders chose it in training (then by similarity)."""
+    by_prior = sorted((-p, -cand.similarity, r) for r, (p, cand) in enumerate(zip(precisions, cands)))
+    ranks = [0] * len(by_prior)
+    for p, (_, _, r) in enumerate(by_prior):
+        ranks[r] = p
+    return ranks
+
+
+def _classifier_proposals(
+    accs: dict[tuple[str, str], _Acc],
+    proposed: dict[tuple[str, str], None],
+    clf_codes: list[tuple[str, str]] | None,
+    clf_probs: np.ndarray | None,
+    clf_top_n: int,
+    knn_scores: np.ndarray | None,
+) -> np.ndarray | None:
+    """Add the text classifier's top codes and the neighbours' codes to ``proposed`` (unless they have evidence).
+
+    Returns each classifier column's rank within its system (-1 outside ``SYSTEMS``), or None without scores.
+    """
     if clf_codes is None or not len(clf_codes):
-        return clf_prob, clf_rank, knn
-    index = _column_index(clf_codes)
+        return None
     if knn_scores is not None:
-        for j in np.flatnonzero(knn_scores > 0):
-            knn[clf_codes[j]] = float(knn_scores[j])
+        for j in np.flatnonzero(knn_scores > 0).tolist():
             if clf_codes[j] not in accs:
-                accs[clf_codes[j]] = _Acc(SOURCE_CLASSIFIER)
-    if clf_probs is not None:
-        for system, cols in index.system_columns.items():
-            probs = clf_probs[cols]
-            order = np.argsort(-probs, kind="stable")
-            ranks = np.empty(len(order), dtype=np.int64)
-            ranks[order] = np.arange(len(order))
-            for j in order[:clf_top_n]:
-                key = clf_codes[cols[j]]
-                if key not in accs:
-                    accs[key] = _Acc(SOURCE_CLASSIFIER)
-            for key in accs:
-                if key[0] == system:
-                    col = index.position.get(key)
-                    if col is not None:
-                        clf_prob[key] = float(clf_probs[col])
-                        clf_rank[key] = int(ranks[index.within[col]])
-    return clf_prob, clf_rank, knn
+                proposed[clf_codes[j]] = None
+    if clf_probs is None:
+        return None
+    ranks = np.full(len(clf_codes), -1, dtype=np.int64)
+    for cols in _column_index(clf_codes).system_columns.values():
+        order = np.argsort(-clf_probs[cols], kind="stable")
+        ranks[cols[order]] = np.arange(len(order))
+        for j in cols[order[:clf_top_n]].tolist():
+            if clf_codes[j] not in accs:
+                proposed[clf_codes[j]] = None
+    return ranks
 
 
-def _group_proposals(accs, group_codes, group_probs, group_top_n) -> dict[tuple[str, str], float]:
-    """Add the group classifier's top categories / prefixes; each candidate's group probability."""
-    group_prob: dict[tuple[str, str], float] = {}
+def _group_proposals(
+    accs: dict[tuple[str, str], _Acc],
+    proposed: dict[tuple[str, str], None],
+    group_codes: list[tuple[str, str]] | None,
+    group_probs: np.ndarray | None,
+    group_top_n: int,
+) -> None:
+    """Add the group classifier's top categories / prefixes to ``proposed`` (unless they have evidence)."""
     if group_codes is None or group_probs is None or not len(group_codes):
-        return group_prob
-    gindex = _column_index(group_codes)
-    for system, cols in gindex.system_columns.items():
-        probs = group_probs[cols]
-        for j in np.argsort(-probs, kind="stable")[:group_top_n]:
-            key = group_codes[cols[j]]
-            if key not in accs:
-                accs[key] = _Acc(SOURCE_CLASSIFIER)
-    for key in accs:
-        col = gindex.position.get((key[0], CodeStats.group_of(*key)))
-        if col is not None:
-            group_prob[key] = float(group_probs[col])
-    return group_prob
+        return
+    for cols in _column_index(group_codes).system_columns.values():
+        for j in cols[np.argsort(-group_probs[cols], kind="stable")[:group_top_n]].tolist():
+            if group_codes[j] not in accs:
+                proposed[group_codes[j]] = None
 
 
-def _feature_matrix(analysis, stats, accs, clf_prob, clf_rank, knn, group_prob) -> np.ndarray:
-    """One row of ``FEATURE_NAMES`` per candidate (Python lists first: one array at the end)."""
+def _feature_matrix(analysis: NoteAnalysis, stats: CodeStats, keys: list[tuple[str, str]],
+                    accs: dict[tuple[str, str], _Acc]) -> np.ndarray:
+    """The features of the code alone and of the note's evidence; the classifiers' columns as if unscored.
+
+    ``keys`` are those of ``accs`` then the proposed codes, whose evidence columns are constants.
+    """
+    X = np.zeros((len(keys), len(FEATURE_NAMES)), dtype=np.float32)
+    X[:, _F["clf_rank"]] = _UNRANKED
+    X[:, _KEY_COLUMNS] = _rows(b"".join([fact.row for fact in stats.key_facts(keys)]), len(KEY_FEATURES))
+    X[: len(accs), _EVIDENCE_COLUMNS] = _evidence_rows(analysis, accs)
+    X[len(accs):, _EVIDENCE_COLUMNS] = _NO_EVIDENCE
+    X[:, _F["n_note_candidates"]] = len(keys)
+    return X
+
+
+def _evidence_rows(analysis: NoteAnalysis, accs: dict[tuple[str, str], _Acc]) -> np.ndarray:
+    """The ``_EVIDENCE_FEATURES`` of each accumulated code (packed row by row: see ``_EVIDENCE_ROW``)."""
     text_len = max(len(analysis.text), 1)
     facts = _mention_facts(analysis)
-    n_cands = len(accs)
-    n_notes = max(stats.n_notes, 1)
-    code_count, group_count, cand_count = stats.code_count, stats.group_count, stats.cand_count
-    rows = []
-    for key, acc in accs.items():
-        system, code = key
-        is_cm = system == CM
+    rows = bytearray(_EVIDENCE_ROW.size * len(accs))
+    for k, acc in enumerate(accs.values()):
         neg = poss = hist = fam = present = in_history = 0
         first = text_len
         for i in acc.mentions:
@@ -380,13 +510,12 @@ def _feature_matrix(analysis, stats, accs, clf_prob, clf_rank, knn, group_prob) 
             fam += fact[3]
             present += fact[4]
             in_history += fact[5]
-            first = min(first, fact[6])
+            if fact[6] < first:  # min(), without a builtin call (a tenth of this loop)
+                first = fact[6]
         n_ment = len(acc.mentions)
         sims = acc.sims
-        count = code_count.get(key, 0)
-        group = CodeStats.group_of(system, code)
-        rows.append((
-            not is_cm,                                                  # is_pcs
+        _EVIDENCE_ROW.pack_into(
+            rows, k * _EVIDENCE_ROW.size,
             acc.source,
             max(sims) if sims else 0.0,                                 # max_sim
             sum(sims) / len(sims) if sims else 0.0,                     # mean_sim
@@ -395,36 +524,55 @@ def _feature_matrix(analysis, stats, accs, clf_prob, clf_rank, knn, group_prob) 
             first / text_len,                                           # first_pos
             present, neg, poss, hist, fam,
             present / n_ment if n_ment else -1,                         # frac_asserted
-            min(acc.ranks) if sims else 20,                             # best_cand_rank
+            acc.best_rank,                                              # best_cand_rank
             acc.top1,
             acc.kind_match,
-            len(code.replace(".", "")),                                 # code_len
-            math.log1p(count),                                          # log_train_count
-            count / n_notes,                                            # train_rate
-            count > 0,                                                  # seen
-            math.log1p(group_count.get((system, group), 0)),            # log_group_count
-            stats.prefix_rate(system, group),
-            stats.precision(key),                                       # cand_precision
-            math.log1p(cand_count.get(key, 0)),                         # log_cand_count
-            clf_prob.get(key, 0.0),
-            min(clf_rank.get(key, 500), 500),
-            key in clf_prob,                                            # has_clf
-            len(acc.children),
+            acc.n_children,
             acc.children_sim,
-            not is_cm and code[:1] == "B",                              # pcs_section_b
-            not is_cm and code[:1] == "0",                              # pcs_section_0
             in_history,                                                 # n_history_section
-            n_cands,
-            is_cm and len(code) == 3,                                   # is_category
-            knn.get(key, 0.0),                                          # knn_score
-            0, 0,                                                       # clf_note_rank, sim_note_rank: below
             acc.prior_rank,                                             # mention_prior_rank
-            0, 0,                                                       # clf_rel, knn_rel: below
-            group_prob.get(key, 0.0),
-        ))
-    X = np.array(rows, dtype=np.float32).reshape(len(rows), len(FEATURE_NAMES))
-    _within_note_features(X)
-    return X
+        )
+    return _rows(rows, len(_EVIDENCE_FEATURES))
+
+
+def _rows(packed: bytes | bytearray, width: int) -> np.ndarray:
+    """Packed float32 rows as a (rows, width) matrix."""
+    return np.frombuffer(packed, dtype=np.float32).reshape(-1, width)
+
+
+def _classifier_columns(
+    X: np.ndarray,
+    keys: list[tuple[str, str]],
+    n_with_clf: int,
+    index: _ColumnIndex,
+    clf_probs: np.ndarray | None,
+    clf_ranks: np.ndarray | None,
+    knn_scores: np.ndarray | None,
+) -> None:
+    """The text classifier's and the neighbours' scores of each candidate (in place).
+
+    Only the first ``n_with_clf`` rows (the candidates known before the group classifier's
+    proposals) get the text classifier's columns.
+    """
+    cols = index.columns(keys)
+    found = cols >= 0
+    col = np.where(found, cols, 0)
+    if clf_probs is not None:
+        rank = np.where(found, clf_ranks[col], -1)
+        rank[n_with_clf:] = -1
+        has_clf = rank >= 0
+        X[:, _F["clf_prob"]] = np.where(has_clf, clf_probs[col], 0.0)
+        X[:, _F["clf_rank"]] = np.where(has_clf, np.minimum(rank, _UNRANKED), _UNRANKED)
+        X[:, _F["has_clf"]] = has_clf
+    if knn_scores is not None:
+        knn = knn_scores[col]
+        X[:, _F["knn_score"]] = np.where(found & (knn > 0), knn, 0.0)
+
+
+def _group_column(X: np.ndarray, keys: list[tuple[str, str]], index: _ColumnIndex, group_probs: np.ndarray) -> None:
+    """The group classifier's probability of each candidate's category / prefix (in place)."""
+    cols = index.columns([(system, CodeStats.group_of(system, code)) for system, code in keys])
+    X[:, _F["group_prob"]] = np.where(cols >= 0, group_probs[np.maximum(cols, 0)], 0.0)
 
 
 def _within_note_features(X: np.ndarray) -> None:

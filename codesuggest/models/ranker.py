@@ -45,8 +45,8 @@ from threadpoolctl import ThreadpoolController
 
 from ..pipeline.schema import NoteAnalysis
 from .features import (
-    FEATURE_NAMES, SOURCE_CLASSIFIER, SOURCE_DERIVED, SOURCE_DIRECT, SOURCE_HISTORY, SYSTEMS, CandidateRow,
-    CodeStats, NoteCandidates, build_candidates, feature_index,
+    FEATURE_NAMES, SOURCE_CLASSIFIER, SOURCE_DERIVED, SOURCE_DIRECT, SOURCE_HISTORY, SYSTEMS, CodeStats,
+    NoteCandidates, build_candidates, feature_index,
 )
 from .interface import RankedCode
 from .note_classifier import NoteClassifier
@@ -65,6 +65,7 @@ _NNEG = feature_index("n_negated")
 _NPOSS = feature_index("n_possible")
 _NFAM = feature_index("n_family")
 _NHIST = feature_index("n_historical")
+_FLAGS = (("negated", _NNEG), ("possible", _NPOSS), ("family", _NFAM), ("historical", _NHIST))
 
 
 class CodeRanker(BaseEstimator):
@@ -305,26 +306,27 @@ class CodeRanker(BaseEstimator):
         results = []
         for note, scores in self._scored(analyses):
             values = scores.tolist()
-            order = sorted(range(len(values)), key=lambda j: (-values[j], note.keys[j]))
+            keys = note.keys
+            # best score first, then by code: sorting (-score, key, j) tuples is sorting j by (-score, key)
+            order = sorted(zip([-v for v in values], keys, range(len(keys))))
             kept, per_system = [], {}
-            for j in order:
-                system = note.keys[j][0]
+            for _, (system, code), j in order:
                 if per_system.get(system, 0) >= top_k:
                     continue
                 per_system[system] = per_system.get(system, 0) + 1
-                row = note.row(j)
-                kept.append(RankedCode(row.system, row.code, values[j], row.mention_indexes, self._reason(row)))
+                reason = self._reason(note.X[j].tolist(), note.matched_term(j))
+                kept.append(RankedCode(system, code, values[j], note.mention_indexes[j], reason))
             results.append(kept)
         return results
 
-    def _reason(self, row: CandidateRow) -> str:
-        f = row.features
+    def _reason(self, f: list[float], matched_term: str) -> str:
+        """The candidate's features ``f`` (one row as Python floats: indexing a NumPy row costs more) in words."""
         parts = []
         src = int(f[_SRC])
         n = int(f[_NMENT])
         if src == SOURCE_DIRECT:
             how = "exact" if f[_NEXACT] > 0 else f"similar ({f[_MAXSIM]:.2f})"
-            term = f" to '{row.matched_term}'" if row.matched_term else ""
+            term = f" to '{matched_term}'" if matched_term else ""
             parts.append(f"{how} match{term} in {n} mention{'s' if n != 1 else ''}")
         elif src == SOURCE_DERIVED:
             parts.append(f"coarser code of linked codes ({n} mention{'s' if n != 1 else ''})")
@@ -332,7 +334,7 @@ class CodeRanker(BaseEstimator):
             parts.append("condition mentioned as family or past history")
         elif src == SOURCE_CLASSIFIER:
             parts.append("suggested by the note text classifier")
-        flags = [name for name, idx in (("negated", _NNEG), ("possible", _NPOSS), ("family", _NFAM), ("historical", _NHIST)) if f[idx] > 0]
+        flags = [name for name, idx in _FLAGS if f[idx] > 0]
         if flags:
             parts.append("mentions " + "/".join(flags))
         if f[_CLF] >= 0.05:
