@@ -65,6 +65,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CHUNK = 32  # notes per call to suggest_many (the batch size of codesuggest predict)
+WORKER_MAX_CHUNKS = 300  # a local worker is replaced by a fresh fork after ~10,000 notes (SuggesterProcesses)
 ENGINES = ("local", "spark")
 NOTE_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl"}
 
@@ -354,7 +355,7 @@ def _run_local(notes: list[tuple[str, Any]], spec: ModelSpec, top_k: int, worker
                 tables.append(_code_chunk(suggester, chunk, top_k))
                 bar.update(len(chunk))
         return pa.concat_tables(tables) if tables else _table([])
-    processes = SuggesterProcesses(suggester, workers)  # forked before tqdm starts its monitor thread
+    processes = SuggesterProcesses(suggester, workers, WORKER_MAX_CHUNKS)  # forked before tqdm starts its monitor thread
     results: list[pa.Table] = [_table([])] * len(chunks)
     try:
         with tqdm(total=len(notes), desc="notes", unit="note", disable=not progress) as bar, ThreadPoolExecutor(workers) as threads:

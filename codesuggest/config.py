@@ -31,6 +31,11 @@ class Settings(BaseSettings):
         description="worker processes the service runs the model in (forked, sharing its memory); 0: in the "
         "server process; default: one per CPU core, at most 4, where fork is available",
     )
+    model_worker_max_requests: int = Field(
+        default=10_000, ge=0,
+        description="a model worker process that has answered this many requests is replaced by a fresh one "
+        "(spaCy's vocabulary and tokenizer cache grow with every new word a process sees); 0: never",
+    )
     audit_low_confidence_max: float = Field(
         default=0.5, ge=0.0, le=1.0, description="upper edge of the low-confidence band the audit sampler draws from"
     )

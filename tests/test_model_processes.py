@@ -193,3 +193,49 @@ def test_a_request_waiting_for_a_worker_when_the_model_is_retired_is_answered_no
     busy.join(timeout=5)
     assert not waiting.is_alive(), "a queued request hung after the model was retired"
     assert results["busy"][0].code == "I10" and results["waiting"][0].code == "R51.9"
+
+
+def test_a_worker_is_replaced_by_a_fresh_one_after_max_requests():
+    """Bounded growth: a worker that has answered max_requests requests (errors count) makes way
+    for a fresh fork of the loaded model; no request fails or waits for the old one to exit."""
+    pool = SuggesterProcesses(PidSuggester("kw-p"), 1, max_requests=2)
+    try:
+        first = pool.pids
+        assert {s.reason for s in pool.suggest(NOTE)} == {str(first[0])}
+        with pytest.raises(ValueError, match="bad note"):
+            pool.suggest("raise")  # the second request: the worker is replaced after answering it
+        second = pool.pids
+        assert len(second) == 1 and second != first
+        assert {s.reason for s in pool.suggest(NOTE)} == {str(second[0])}
+        deadline = time.monotonic() + 10
+        while _alive(first[0]) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(first[0])  # the retired worker exited
+    finally:
+        pool.close(timeout=5)
+
+
+def test_max_requests_cannot_be_negative():
+    with pytest.raises(ValueError, match="max_requests"):
+        SuggesterProcesses(PidSuggester("kw-p"), 1, max_requests=-1)
+
+
+def _alive(pid: int) -> bool:
+    """The process exists and is not a zombie (its parent has reaped it)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_the_service_replaces_its_model_workers_after_the_configured_requests(tmp_path):
+    real_catalog()
+    with service(tmp_path, suggester=PidSuggester("kw-1"), model_processes=1, model_worker_max_requests=2) as (client, keys, app):
+        pids = []
+        for _ in range(3):
+            r = client.post("/v1/notes", json={"text": NOTE}, headers=auth(keys["coder"]))
+            assert r.status_code == 201
+            pids.append(r.json()["suggestions"][0]["reason"])
+    # the warm-up runs in the server process before the workers start: requests 1 and 2 share a worker
+    assert pids[0] == pids[1] != pids[2]

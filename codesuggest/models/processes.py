@@ -8,6 +8,11 @@ with ``gc.freeze()``), load nothing themselves, and start in milliseconds. Each 
 pipe; a request borrows an idle worker, sends it the text, and blocks on the answer with the GIL
 released. No manager threads sit between the two, so a hand-off costs two pipe writes.
 
+A long-lived worker grows: spaCy adds every new word of every note to its vocabulary and its
+tokenizer's cache (14 MB over 750 distinct CodiEsp notes, BENCHMARKS.md). With ``max_requests``
+a worker that has answered that many requests is replaced by a fresh fork of the loaded model
+(``CODESUGGEST_MODEL_WORKER_MAX_REQUESTS`` in the service), which bounds that growth.
+
 Fork only: the point is to share the loaded model. On platforms without ``fork``, or with ``n``
 of 0, the service calls the model in its own process (``ModelHolder`` decides).
 """
@@ -111,6 +116,7 @@ def _suggest_many(suggester: CodeSuggester, texts: list[str], setting: str | Non
 class _Worker:
     process: multiprocessing.process.BaseProcess
     conn: Connection
+    requests: int = 0  # answered so far
 
     def stop(self) -> None:
         """Ask the worker to exit, and make sure it does."""
@@ -139,13 +145,16 @@ class SuggesterProcesses:
     in this process.
     """
 
-    def __init__(self, suggester: CodeSuggester, n: int):
+    def __init__(self, suggester: CodeSuggester, n: int, max_requests: int = 0):
         if n < 1:
             raise ValueError("SuggesterProcesses needs at least one worker")
+        if max_requests < 0:
+            raise ValueError("max_requests must be 0 (never replace a worker) or more")
         if not can_fork():
             raise RuntimeError("model worker processes need the 'fork' start method")
         self.suggester = suggester
         self.version = suggester.version
+        self.max_requests = max_requests
         self._context = multiprocessing.get_context("fork")
         self._lock = threading.Lock()
         self._workers: list[_Worker] = []  # every live worker, idle or busy
@@ -191,7 +200,11 @@ class SuggesterProcesses:
             # Interrupted between send and recv: the pipe's state is unknown, so the worker is not reused.
             self._replace(worker)
             raise
-        self._idle.put(worker)
+        worker.requests += 1
+        if self.max_requests and worker.requests >= self.max_requests:
+            self._recycle(worker)
+        else:
+            self._idle.put(worker)
         if status == "error":
             raise value
         return value
@@ -204,6 +217,17 @@ class SuggesterProcesses:
             except queue.Empty:
                 continue
         return None
+
+    def _recycle(self, worker: _Worker) -> None:
+        """Put a fresh worker in the place of one that has answered ``max_requests`` requests; the
+        old one exits in the background (it is idle: nothing is lost)."""
+        with self._lock:
+            if worker in self._workers:
+                self._workers.remove(worker)
+        if not self._closed.is_set():
+            self._idle.put(self._start_worker())
+        log.info("model worker %s retired after %d requests", worker.process.pid, worker.requests)
+        threading.Thread(target=worker.stop, name="retire-model-worker", daemon=True).start()
 
     def _replace(self, worker: _Worker) -> int | None:
         """Stop a worker that cannot be reused and, unless closing, start another in its place."""

@@ -95,7 +95,10 @@ def create_app(
             metrics = Metrics()
             app.state.service = ServiceState(
                 settings=settings, db=db, catalog=loaded_catalog,
-                models=ModelHolder(suggester, registry, metrics, processes=settings.resolved_model_processes),
+                models=ModelHolder(
+                    suggester, registry, metrics, processes=settings.resolved_model_processes,
+                    max_requests=settings.model_worker_max_requests,
+                ),
                 metrics=metrics,
             )
             log.info("serving model %s; code sets %s", suggester.version, loaded_catalog.versions)

@@ -33,7 +33,8 @@ class ModelHolder:
     so an activation swaps the model for new requests while requests in flight finish on the old one.
 
     With ``processes`` > 0 the model runs in that many worker processes forked from this one
-    (:class:`SuggesterProcesses`), so that concurrent requests use every core; with 0, here.
+    (:class:`SuggesterProcesses`), so that concurrent requests use every core, each replaced by a
+    fresh one after ``max_requests`` requests (0: never); with 0 processes, here.
     """
 
     def __init__(
@@ -42,9 +43,11 @@ class ModelHolder:
         registry: ModelRegistry | None = None,
         metrics: Metrics | None = None,
         processes: int = 0,
+        max_requests: int = 0,
     ):
         self.registry = registry
         self.processes = processes
+        self.max_requests = max_requests
         self._metrics = metrics
         self._lock = threading.Lock()
         self._current = self._serve(suggester)
@@ -52,7 +55,7 @@ class ModelHolder:
             metrics.serving(suggester.version)
 
     def _serve(self, suggester: CodeSuggester) -> CodeSuggester:
-        return SuggesterProcesses(suggester, self.processes) if self.processes > 0 else suggester
+        return SuggesterProcesses(suggester, self.processes, self.max_requests) if self.processes > 0 else suggester
 
     @staticmethod
     def _retire(suggester: CodeSuggester) -> None:
