@@ -9,7 +9,7 @@ pipe; a request borrows an idle worker, sends it the text, and blocks on the ans
 released. No manager threads sit between the two, so a hand-off costs two pipe writes.
 
 A long-lived worker grows: spaCy adds every new word of every note to its vocabulary and its
-tokenizer's cache (14 MB over 750 distinct CodiEsp notes, BENCHMARKS.md). With ``max_requests``
+tokenizer's cache (15 MB over 750 distinct CodiEsp notes, BENCHMARKS.md). With ``max_requests``
 a worker that has answered that many requests is replaced by a fresh fork of the loaded model
 (``CODESUGGEST_MODEL_WORKER_MAX_REQUESTS`` in the service), which bounds that growth.
 
