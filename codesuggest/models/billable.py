@@ -21,7 +21,7 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import Any
 
 from ..codesets import CodeCatalog, InvalidCode, normalize_code
@@ -79,10 +79,8 @@ def candidate_scores(analysis: Any) -> dict[Key, float]:
     return best
 
 
-@lru_cache(maxsize=2**14)
 def _key(system: str, code: str) -> Key:
-    """The code normalised, or as it is when it is not one. Cached: the ranker puts the same
-    codes forward note after note."""
+    """The code normalised, or as it is when it is not one (``normalize_code`` caches)."""
     try:
         return system, normalize_code(system, code)
     except (InvalidCode, ValueError):

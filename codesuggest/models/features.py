@@ -28,7 +28,7 @@ import numpy as np
 
 from ..pipeline.schema import Candidate, NoteAnalysis
 
-__all__ = ["CM", "PCS", "FEATURE_NAMES", "KEY_FEATURES", "CandidateRow", "CodeStats", "NoteCandidates", "build_candidates", "history_code", "parent_codes"]
+__all__ = ["CM", "PCS", "FEATURE_NAMES", "CandidateRow", "CodeStats", "NoteCandidates", "build_candidates", "history_code", "parent_codes"]
 
 CM = "ICD10CM"
 PCS = "ICD10PCS"
@@ -49,7 +49,7 @@ _F = {name: i for i, name in enumerate(FEATURE_NAMES)}
 
 # The matrix is filled a group of columns at a time: what depends on the code alone (memoised per
 # code), on the note's evidence for it, on the classifiers' scores, and on the note as a whole.
-KEY_FEATURES = ("is_pcs", "code_len", "log_train_count", "train_rate", "seen", "log_group_count", "prefix_rate",
+_KEY_FEATURES = ("is_pcs", "code_len", "log_train_count", "train_rate", "seen", "log_group_count", "prefix_rate",
                 "cand_precision", "log_cand_count", "pcs_section_b", "pcs_section_0", "is_category")
 _EVIDENCE_FEATURES = ("source", "max_sim", "mean_sim", "n_mentions", "n_exact", "first_pos", "n_present",
                       "n_negated", "n_possible", "n_historical", "n_family", "frac_asserted", "best_cand_rank",
@@ -57,13 +57,13 @@ _EVIDENCE_FEATURES = ("source", "max_sim", "mean_sim", "n_mentions", "n_exact", 
                       "mention_prior_rank")
 _CLASSIFIER_FEATURES = ("clf_prob", "clf_rank", "has_clf", "knn_score", "group_prob")
 _NOTE_FEATURES = ("n_note_candidates", "clf_note_rank", "sim_note_rank", "clf_rel", "knn_rel")
-assert sorted(KEY_FEATURES + _EVIDENCE_FEATURES + _CLASSIFIER_FEATURES + _NOTE_FEATURES) == sorted(FEATURE_NAMES)
-_KEY_COLUMNS = [_F[name] for name in KEY_FEATURES]
+assert sorted(_KEY_FEATURES + _EVIDENCE_FEATURES + _CLASSIFIER_FEATURES + _NOTE_FEATURES) == sorted(FEATURE_NAMES)
+_KEY_COLUMNS = [_F[name] for name in _KEY_FEATURES]
 _EVIDENCE_COLUMNS = [_F[name] for name in _EVIDENCE_FEATURES]
 # Rows are packed as float32 by ``struct`` (C's double-to-float cast: NumPy's rounding; every value
 # here is far inside float32's range) and a note's rows read as one buffer: ``np.array`` over
 # Python tuples converts element by element, at 20-30 ns each.
-_KEY_ROW = struct.Struct(f"={len(KEY_FEATURES)}f")
+_KEY_ROW = struct.Struct(f"={len(_KEY_FEATURES)}f")
 _EVIDENCE_ROW = struct.Struct(f"={len(_EVIDENCE_FEATURES)}f")
 _UNRANKED = 500  # the clf_rank of a code the text classifier does not score
 _NO_CAND_RANK, _NO_PRIOR_RANK = 20, 50  # best_cand_rank, mention_prior_rank of a code no mention linked
@@ -120,7 +120,7 @@ def history_code(code: str, family: bool) -> str | None:
 class KeyFacts(NamedTuple):
     """What a candidate code brings to any note, given the code statistics."""
 
-    row: bytes  # its KEY_FEATURES, packed as float32 (see _KEY_ROW)
+    row: bytes  # its _KEY_FEATURES, packed as float32 (see _KEY_ROW)
     precision: float  # CodeStats.precision
     parents: tuple[tuple[str, str], ...]  # parent_codes, as keys
 
@@ -201,7 +201,7 @@ class CodeStats:
         return facts
 
     def key_features(self, key: tuple[str, str]) -> tuple[float, ...]:
-        """A candidate's features that depend on its code alone, in ``KEY_FEATURES`` order."""
+        """A candidate's features that depend on its code alone, in ``_KEY_FEATURES`` order."""
         system, code = key
         is_cm = system == CM
         count = self.code_count.get(key, 0)
@@ -230,7 +230,8 @@ class CodeStats:
 
 @dataclass
 class CandidateRow:
-    """One candidate code of a note: its feature vector and evidence."""
+    """One candidate code of a note: its feature vector and evidence (for inspecting candidates;
+    the ranker reads the matrix)."""
 
     system: str
     code: str
@@ -453,14 +454,7 @@ def _classifier_proposals(
                 proposed[clf_codes[j]] = None
     if clf_probs is None:
         return None
-    ranks = np.full(len(clf_codes), -1, dtype=np.int64)
-    for cols in _column_index(clf_codes).system_columns.values():
-        order = np.argsort(-clf_probs[cols], kind="stable")
-        ranks[cols[order]] = np.arange(len(order))
-        for j in cols[order[:clf_top_n]].tolist():
-            if clf_codes[j] not in accs:
-                proposed[clf_codes[j]] = None
-    return ranks
+    return _propose_top(accs, proposed, clf_codes, clf_probs, clf_top_n)
 
 
 def _group_proposals(
@@ -473,10 +467,26 @@ def _group_proposals(
     """Add the group classifier's top categories / prefixes to ``proposed`` (unless they have evidence)."""
     if group_codes is None or group_probs is None or not len(group_codes):
         return
-    for cols in _column_index(group_codes).system_columns.values():
-        for j in cols[np.argsort(-group_probs[cols], kind="stable")[:group_top_n]].tolist():
-            if group_codes[j] not in accs:
-                proposed[group_codes[j]] = None
+    _propose_top(accs, proposed, group_codes, group_probs, group_top_n)
+
+
+def _propose_top(
+    accs: dict[tuple[str, str], _Acc],
+    proposed: dict[tuple[str, str], None],
+    codes: list[tuple[str, str]],
+    probs: np.ndarray,
+    top_n: int,
+) -> np.ndarray:
+    """Add each system's ``top_n`` codes by ``probs`` to ``proposed`` (unless they have evidence);
+    returns each column's rank within its system (-1 outside ``SYSTEMS``)."""
+    ranks = np.full(len(codes), -1, dtype=np.int64)
+    for cols in _column_index(codes).system_columns.values():
+        order = np.argsort(-probs[cols], kind="stable")
+        ranks[cols[order]] = np.arange(len(order))
+        for j in cols[order[:top_n]].tolist():
+            if codes[j] not in accs:
+                proposed[codes[j]] = None
+    return ranks
 
 
 def _feature_matrix(analysis: NoteAnalysis, stats: CodeStats, keys: list[tuple[str, str]],
@@ -487,7 +497,7 @@ def _feature_matrix(analysis: NoteAnalysis, stats: CodeStats, keys: list[tuple[s
     """
     X = np.zeros((len(keys), len(FEATURE_NAMES)), dtype=np.float32)
     X[:, _F["clf_rank"]] = _UNRANKED
-    X[:, _KEY_COLUMNS] = _rows(b"".join([fact.row for fact in stats.key_facts(keys)]), len(KEY_FEATURES))
+    X[:, _KEY_COLUMNS] = _rows(b"".join([fact.row for fact in stats.key_facts(keys)]), len(_KEY_FEATURES))
     X[: len(accs), _EVIDENCE_COLUMNS] = _evidence_rows(analysis, accs)
     X[len(accs):, _EVIDENCE_COLUMNS] = _NO_EVIDENCE
     X[:, _F["n_note_candidates"]] = len(keys)

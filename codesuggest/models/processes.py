@@ -221,24 +221,27 @@ class SuggesterProcesses:
     def _recycle(self, worker: _Worker) -> None:
         """Put a fresh worker in the place of one that has answered ``max_requests`` requests; the
         old one exits in the background (it is idle: nothing is lost)."""
-        with self._lock:
-            if worker in self._workers:
-                self._workers.remove(worker)
-        if not self._closed.is_set():
-            self._idle.put(self._start_worker())
+        self._forget(worker)
+        self._start_replacement()
         log.info("model worker %s retired after %d requests", worker.process.pid, worker.requests)
         threading.Thread(target=worker.stop, name="retire-model-worker", daemon=True).start()
 
     def _replace(self, worker: _Worker) -> int | None:
         """Stop a worker that cannot be reused and, unless closing, start another in its place."""
+        self._forget(worker)
+        code = worker.end(grace=1)
+        log.error("model worker %s exited (code %s)", worker.process.pid, code)
+        self._start_replacement()
+        return code
+
+    def _forget(self, worker: _Worker) -> None:
         with self._lock:
             if worker in self._workers:  # close() may have given up on it already
                 self._workers.remove(worker)
-        code = worker.end(grace=1)
-        log.error("model worker %s exited (code %s)", worker.process.pid, code)
+
+    def _start_replacement(self) -> None:
         if not self._closed.is_set():
             self._idle.put(self._start_worker())
-        return code
 
     def suggest(self, text: str, setting: str | None = None, top_k: int = 30) -> list[Suggestion]:
         return self.run(_suggest, text, setting, top_k)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
-from .normalize import KEEP_IN_KEY, STOP_WORDS, SYNONYMS, _SYN_MAX, stem
+from .normalize import KEEP_IN_KEY, STOP_WORDS, SYNONYMS, _SYN_MAX, sorted_bag_key, stem
 from .terminology import MAX_TERM_WORDS, TermIndex
 
 _SYN_FIRST_WORDS = frozenset(words[0] for words in SYNONYMS if len(words) > 1)
@@ -106,7 +106,9 @@ def sentence_words(text: str, start: int, end: int, note_abbreviations: dict[str
 
 
 def _content_words(raw: list[tuple[str, int, int, tuple[str, str] | None, int]]) -> list[Word]:
-    """Synonyms applied (longest phrase first), stop words dropped, stemmed."""
+    """Synonyms applied (longest phrase first: the rule of ``normalize.apply_synonyms``, inlined here
+    over words that carry offsets, since it runs for every word of every note), stop words dropped,
+    stemmed."""
     lowered = [r[0] for r in raw]
     words: list[Word] = []
     i, n_raw = 0, len(raw)
@@ -168,7 +170,7 @@ def match_sentence(words: list[Word], index: TermIndex) -> list[RawMention]:
             room = min(room, longest.get(norm, 0))
             if len(distinct) > room:
                 break  # no term has all these words, so no longer window from i has them either
-            term = terms.get(" ".join(distinct))
+            term = terms.get(sorted_bag_key(distinct))
             if term is not None:
                 found = mention(i, j)
                 found.add(term.codes, 1.0, term.text)

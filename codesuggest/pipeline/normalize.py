@@ -90,6 +90,11 @@ def content_words(text_or_words: str | list[str]) -> list[str]:
     return [stem(w) for w in apply_synonyms(words) if w not in STOP_WORDS or w in KEEP_IN_KEY]
 
 
+# The bag key of words already distinct and sorted (the matcher grows such a list window by
+# window): a bound method, not a function, since the matcher calls it per window of every sentence.
+sorted_bag_key = " ".join
+
+
 def bag_key(words: Iterable[str]) -> str:
     """Order-free key of a list of content words."""
-    return " ".join(sorted(set(words)))
+    return sorted_bag_key(sorted(set(words)))
