@@ -390,8 +390,9 @@ def predict(
         bool,
         typer.Option(
             "--billable/--as-trained",
-            help="replace codes that cannot be billed (headers, missing 7th characters, retired codes) as the "
-            "service and `batch` do; default: the ranker's codes as trained, comparable with the corpus's gold",
+            help="the codes as the service and `batch` serve them: billable (headers, missing 7th characters, retired "
+            "codes replaced), then the ICD-10-CM coding guidelines; default: the ranker's codes as trained, "
+            "comparable with the corpus's gold",
         ),
     ] = False,
     models_dir: ModelsDirOption = None,
@@ -402,6 +403,7 @@ def predict(
     from tqdm import tqdm
 
     from .models.artifact import ModelLoadError
+    from .models.interface import Output
     from .models.registry import UnknownModelVersion
     from .training.predictions import write_predictions
 
@@ -412,6 +414,7 @@ def predict(
         suggester = registry.load_path(Path(model)) if Path(model).is_dir() else registry.load(model)
     except (UnknownModelVersion, ModelLoadError) as exc:
         fail(str(exc))
+    output = Output.CODED if billable else Output.RANKED
     kept = []
     for note_id, text in batch:
         if text.strip():
@@ -422,8 +425,8 @@ def predict(
     with tqdm(total=len(kept), desc="notes", unit="note", disable=None) as progress:
         for start in range(0, len(kept), 32):
             chunk = kept[start : start + 32]
-            for (note_id, _), ranked in zip(chunk, suggester.rank_texts([t for _, t in chunk], top_k, billable)):
-                rows += [(note_id, r.code, r.system, r.score) for r in ranked]
+            for (note_id, _), coded in zip(chunk, suggester.suggest_many([t for _, t in chunk], top_k=top_k, output=output)):
+                rows += [(note_id, s.code, s.system, s.score if output is Output.RANKED else s.confidence) for s in coded]
             progress.update(len(chunk))
     try:
         count = write_predictions(rows, out)

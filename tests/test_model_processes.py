@@ -20,7 +20,7 @@ NOTE = "Hypertension. Type 2 diabetes. No chest pain."
 class PidSuggester(KeywordSuggester):
     """Says which process ran it (in the reason) and can be told to fail or to die."""
 
-    def suggest(self, text, setting=None, top_k=30):
+    def suggest(self, text, setting=None, top_k=30, output=None):
         if text == "raise":
             raise ValueError("bad note")
         if text == "die":
@@ -151,7 +151,7 @@ class PickyError(Exception):
 
 
 class PickySuggester(PidSuggester):
-    def suggest(self, text, setting=None, top_k=30):
+    def suggest(self, text, setting=None, top_k=30, output=None):
         if text == "picky":
             raise PickyError(7, "odd")
         return super().suggest(text, setting, top_k)

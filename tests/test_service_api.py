@@ -272,7 +272,7 @@ def test_metrics_count_requests_suggestions_and_decisions(svc):
 
 
 class ExplodingSuggester(KeywordSuggester):
-    def suggest(self, text, setting=None, top_k=30):
+    def suggest(self, text, setting=None, top_k=30, output=None):
         raise RuntimeError(f"cannot parse {text!r}")
 
 

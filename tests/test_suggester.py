@@ -124,7 +124,7 @@ def test_setting_selects_systems(setting, systems):
 
 def test_unknown_setting_is_refused():
     with pytest.raises(ValueError, match="unknown setting"):
-        systems_for("emergency")
+        systems_for("hospice")
 
 
 def test_review_band_and_thresholds():

@@ -1,0 +1,35 @@
+"""The most specific code the note supports (I.A.? "code to the highest specificity", I.B.? and the
+chapter guidelines): the stage, type, laterality and encounter the note's words give."""
+
+from __future__ import annotations
+
+import re
+
+from .engine import NoteCoding
+
+CKD_STAGES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\b(?:esrd|esrf|end[- ]stage (?:renal|kidney)|stage (?:5|v) (?:ckd|chronic kidney disease)?\W*(?:on|requiring) (?:hemo)?dialysis)\b"), "N18.6"),
+    (re.compile(r"\b(?:stage (?:5|v)|ckd ?(?:5|v)|g5)\b"), "N18.5"),
+    (re.compile(r"\b(?:stage (?:4|iv)|ckd ?(?:4|iv)|g4)\b"), "N18.4"),
+    (re.compile(r"\b(?:stage (?:3|iii) ?b|ckd ?(?:3|iii) ?b|g3b)\b"), "N18.32"),
+    (re.compile(r"\b(?:stage (?:3|iii) ?a|ckd ?(?:3|iii) ?a|g3a)\b"), "N18.31"),
+    (re.compile(r"\b(?:stage (?:3|iii)|ckd ?(?:3|iii))\b"), "N18.30"),
+    (re.compile(r"\b(?:stage (?:2|ii)|ckd ?(?:2|ii)|g2)\b"), "N18.2"),
+    (re.compile(r"\b(?:stage (?:1|i)|ckd ?(?:1|i)|g1)\b"), "N18.1"),
+)
+
+
+def ckd_stage(note: NoteCoding) -> None:
+    """One chronic kidney disease code, at the stage the note gives (I.C.14.a: N18.- by stage; ESRD
+    N18.6). Other N18 codes the ranker put forward leave the list."""
+    lines = note.starting(("N18",))
+    if not lines:
+        return
+    best = max(lines, key=lambda line: line.confidence)
+    said = "\n".join(note.sentences(line) for line in lines)
+    stage = next((code for pattern, code in CKD_STAGES if pattern.search(said)), None)
+    if stage is not None and stage != best.code:
+        best = note.replace(best, stage, "the stage the note gives (I.C.14.a)")
+    for line in note.starting(("N18",), current=False):
+        if line is not best:
+            note.withdraw(line, f"one CKD code per note: {best.code} (I.C.14.a)", because_of=best)

@@ -1,0 +1,74 @@
+"""The rule table, in the order the rules run, and the function that runs it over a note."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterable
+from typing import Any
+
+from ..pipeline.schema import NoteAnalysis
+from . import combinations, sequencing, specificity, status, symptoms
+from .engine import INPATIENT, OUTPATIENT, CodeLine, NoteCoding, Rule
+
+RULES: tuple[Rule, ...] = (
+    # what the note says of each condition
+    Rule("uncertain_diagnosis", "II.H, III.C, IV.H",
+         "uncertain diagnoses: coded as established inpatient, not coded outpatient (code the symptoms)",
+         status.uncertain_diagnosis),
+    Rule("not_current", "III, IV.J", "conditions not stated as current (negated, family, past, resolved, "
+         "hypothetical) and procedures from before this encounter are not coded", status.not_current),
+    # the most specific code, then combinations ("with")
+    Rule("ckd_stage", "I.C.14.a", "one CKD code, at the stage the note gives", specificity.ckd_stage),
+    Rule("heart_failure_type", "I.C.9.a.1", "heart failure type and acuity from the note's words", combinations.heart_failure_type),
+    Rule("hypertension", "I.C.9.a.1-3", "hypertension with heart disease / CKD: I11, I12, I13", combinations.hypertension),
+    Rule("diabetes", "I.A.15, I.C.4.a", "diabetes 'with' its complications; no E11.9 beside a complication", combinations.diabetes),
+    Rule("copd", "I.C.10.a", "COPD with lower respiratory infection (J44.0) or exacerbation (J44.1)", combinations.copd),
+    Rule("gallbladder", "I.B.9", "cholelithiasis with cholecystitis: one combination code", combinations.gallbladder),
+    # what is left to code
+    Rule("integral_symptoms", "I.B.5", "signs and symptoms integral to a confirmed diagnosis are not coded",
+         symptoms.integral_symptoms),
+    Rule("principal_diagnosis", "II, IV.A, I.C.1.d.4", "the principal / first-listed diagnosis", sequencing.principal_diagnosis),
+)
+RULE_NAMES: tuple[str, ...] = tuple(rule.name for rule in RULES)
+
+_INPATIENT_WORDS = re.compile(
+    r"\b(?:discharge summary|hospital course|admission date|date of admission|admitted (?:to|for|with)|"
+    r"discharge diagnos[ie]s|principal diagnosis|inpatient|hospital day)\b"
+)
+SETTINGS = {"inpatient": INPATIENT, "outpatient": OUTPATIENT, "emergency": OUTPATIENT, "ed": OUTPATIENT}
+
+
+def infer_setting(text: str) -> str:
+    """Inpatient when the note reads like a hospital stay (admission, hospital course, discharge
+    diagnoses), else outpatient (office, clinic, emergency department: Section IV)."""
+    return INPATIENT if _INPATIENT_WORDS.search(text.lower()) else OUTPATIENT
+
+
+def apply_guidelines(
+    analysis: NoteAnalysis,
+    lines: Iterable[CodeLine],
+    catalog: Any,
+    setting: str | None = None,
+    disabled: Collection[str] = (),
+) -> NoteCoding:
+    """Run every rule not in ``disabled`` over one note's ranked codes (best first); return the
+    note's coding, whose ``lines`` are the codes to suggest, the principal diagnosis first and the
+    others by confidence. ``setting`` None: inferred from the note (:func:`infer_setting`)."""
+    unknown = set(disabled) - set(RULE_NAMES)
+    if unknown:
+        raise ValueError(f"unknown guideline rule(s) {', '.join(sorted(unknown))} (known: {', '.join(RULE_NAMES)})")
+    inferred = setting is None
+    if setting is None:
+        resolved = infer_setting(analysis.text)
+    elif setting.strip().lower() in SETTINGS:
+        resolved = SETTINGS[setting.strip().lower()]
+    else:
+        raise ValueError(f"unknown setting {setting!r} (expected one of {', '.join(SETTINGS)})")
+    note = NoteCoding(analysis, lines, catalog, resolved, setting_inferred=inferred)
+    for rule in RULES:
+        if rule.name not in disabled:
+            note.rule = rule
+            rule.apply(note)
+    note.rule = None
+    note.lines.sort(key=lambda line: (not line.principal, -line.confidence))
+    return note
