@@ -79,6 +79,8 @@ def _suggestion_row(note_id: str, rank: int, s: ModelSuggestion, model_version: 
         "note_id": note_id, "rank": rank, "system": str(getattr(s.system, "value", s.system)), "code": s.code,
         "description": s.description, "confidence": float(s.confidence), "needs_review": bool(s.needs_review),
         "evidence": [_evidence_dict(e) for e in s.evidence], "reason": s.reason or "", "model_version": model_version,
+        "score": float(s.score), "principal": bool(s.principal),
+        "guidelines": [{"rule": g.rule, "section": g.section, "message": g.message} for g in s.guidelines],
     }
 
 
@@ -186,6 +188,8 @@ def suggestion_out(s: Suggestion) -> schemas.SuggestionOut:
     return schemas.SuggestionOut(
         suggestion_id=s.id, system=s.system, code=s.code, description=s.description, confidence=s.confidence,
         needs_review=s.needs_review, evidence=[schemas.EvidenceOut(**e) for e in s.evidence or []], reason=s.reason,
+        ranker_score=s.score, principal=bool(s.principal),
+        guidelines=[schemas.GuidelineNoteOut(**g) for g in s.guidelines or []],
     )
 
 

@@ -106,6 +106,9 @@ class Suggestion(Base):
     needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
     evidence: Mapped[list[Any]] = mapped_column(default=list)
     reason: Mapped[str] = mapped_column(Text, default="")
+    score: Mapped[float | None] = mapped_column(Float, default=None)  # the ranker's, before the coding guidelines
+    principal: Mapped[bool] = mapped_column(Boolean, default=False)
+    guidelines: Mapped[list[Any]] = mapped_column(default=list)  # [{rule, section, message}]: what the rules did
     model_version: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from ..codesets import CodeSystem, normalize_code
 
-Setting = Literal["inpatient", "outpatient"]
+Setting = Literal["inpatient", "outpatient", "emergency"]
 Action = Literal["accept", "reject", "add", "replace"]
 Verdict = Literal["agree", "disagree"]
 Strategy = Literal["low_confidence", "disputed", "random"]
@@ -81,6 +81,14 @@ class EvidenceOut(ResponseModel):
     assertion: str
 
 
+class GuidelineNoteOut(ResponseModel):
+    """What an ICD-10-CM Official Guidelines rule did to a suggested code, and why."""
+
+    rule: str
+    section: str = Field(description="the guideline section, e.g. I.C.9.a.2")
+    message: str
+
+
 class SuggestionOut(ResponseModel):
     suggestion_id: int
     system: str
@@ -89,7 +97,15 @@ class SuggestionOut(ResponseModel):
     confidence: float
     needs_review: bool
     evidence: list[EvidenceOut]
-    reason: str
+    reason: str = Field(description="the ranker's reason: the evidence that drove its score")
+    ranker_score: float | None = Field(
+        default=None, description="the ranker's score before the coding guidelines (0 for a code a rule added)"
+    )
+    principal: bool = Field(default=False, description="the principal (inpatient) / first-listed (outpatient) diagnosis")
+    guidelines: list[GuidelineNoteOut] = Field(
+        default_factory=list, description="what the coding guidelines did to this code (combination codes, "
+        "integral symptoms, uncertain diagnoses, ...), each with its guideline section"
+    )
 
 
 class FindingOut(ResponseModel):
