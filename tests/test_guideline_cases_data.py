@@ -19,7 +19,7 @@ CASES_FILE = Path(__file__).parent / "data" / "guideline_cases.jsonl"
 FIELDS = {"id", "setting", "guideline", "text", "must", "must_not", "comment"}
 SETTINGS = {"inpatient", "outpatient", "emergency"}
 DOTTED_CM = re.compile(r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$")
-GUIDELINE = re.compile(r"^(I\.[A-C](\.\d+)?(\.[a-z](\.\d+)?(\.[a-z])?)?|II\.[A-K]|III\.[A-C]|IV\.[A-R])$")
+GUIDELINE = re.compile(r"^(I\.[A-C](\.\d+)?(\.[a-z](\.\d+)?(\.[a-z])?)?|II(\.[A-K])?|III\.[A-C]|IV\.[A-R])$")
 
 
 def _cases() -> list[dict]:
