@@ -54,7 +54,7 @@ def test_ids_unique_and_must_disjoint_from_must_not() -> None:
 
 
 def test_codes_are_dotted_valid_and_billable() -> None:
-    cm = pytest.importorskip("simple_icd_10_cm")
+    import simple_icd_10_cm as cm  # a declared dependency: its absence is a failure, not a skip
     for code in sorted(_all_codes(_cases())):
         assert DOTTED_CM.match(code), code
         assert cm.is_valid_item(code) and cm.is_leaf(code), f"{code} is not a billable ICD-10-CM code"
