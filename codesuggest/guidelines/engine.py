@@ -174,6 +174,13 @@ class NoteCoding:
         if because_of is not None and because_of in self.lines and line.confidence >= FLOOR:
             because_of.notes.append(note)  # a coder needs to hear of the codes the ranker was sure of only
 
+    def absorb(self, line: CodeLine, into: CodeLine, message: str) -> None:
+        """Withdraw ``line`` because ``into`` codes its condition too: ``into`` takes its evidence."""
+        if line is into:
+            return
+        into.mention_indexes = tuple(dict.fromkeys(into.mention_indexes + line.mention_indexes))
+        self.withdraw(line, message, because_of=into)
+
     def replace(self, line: CodeLine, code: str, message: str, *, confidence: float | None = None) -> CodeLine:
         """Put ``code`` where ``line`` was: the new code keeps the line's evidence and scores (or
         ``confidence``) and merges with a line of that code already in the list."""
@@ -210,6 +217,15 @@ class NoteCoding:
             line.mention_indexes = tuple(dict.fromkeys(line.mention_indexes + indexes))
         self.explain(line, f"{code} added: {message}")
         return line
+
+
+def any_of(lines: Iterable[CodeLine]) -> float:
+    """The chance that at least one of several codes for the same condition is right (taken as
+    independent): how sure the note is of the condition when the ranker split it over codes."""
+    miss = 1.0
+    for line in lines:
+        miss *= 1.0 - min(1.0, max(0.0, line.confidence))
+    return 1.0 - miss
 
 
 def is_chronic(code: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from .engine import NoteCoding
+from .engine import CM, FLOOR, NoteCoding
 
 CKD_STAGES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b(?:esrd|esrf|end[- ]stage (?:renal|kidney)|stage (?:5|v) (?:ckd|chronic kidney disease)?\W*(?:on|requiring) (?:hemo)?dialysis)\b"), "N18.6"),
@@ -33,3 +33,26 @@ def ckd_stage(note: NoteCoding) -> None:
     for line in note.starting(("N18",), current=False):
         if line is not best:
             note.withdraw(line, f"one CKD code per note: {best.code} (I.C.14.a)", because_of=best)
+
+
+UNSPECIFIED = re.compile(r"\bunspecified\b")
+OTHER = re.compile(r"^other\b|\bother specified\b|\bother (?:\w+ ){0,2}(?:disorders?|diseases?|conditions?)\b")
+
+
+def unspecified_beside_specific(note: NoteCoding) -> None:
+    """An "unspecified" code is not coded beside a code of the same category the note supports that
+    says more (I.B.2, I.B.18: unspecified codes only when the record gives no more detail): J18.9
+    beside J18.1, I48.91 beside I48.0, R10.9 beside R10.11. The specific code must be at least half
+    as sure as the unspecified one, so that a stray low-ranked sibling does not decide."""
+    for line in list(note.lines):
+        if line.system != CM or not UNSPECIFIED.search(note.description(line.code).lower()):
+            continue
+        siblings = [
+            other for other in note.starting((line.code[:3],))
+            if other is not line and not UNSPECIFIED.search(note.description(other.code).lower())
+            and not OTHER.search(note.description(other.code).lower())
+            and other.confidence >= max(FLOOR, 0.5 * line.confidence)
+        ]
+        if siblings:
+            best = max(siblings, key=lambda other: other.confidence)
+            note.absorb(line, best, f"{best.code} says more about the same condition (I.B.2, I.B.18)")

@@ -12,6 +12,7 @@ from .engine import INPATIENT, OUTPATIENT, CodeLine, NoteCoding, Rule
 
 RULES: tuple[Rule, ...] = (
     # what the note says of each condition
+    Rule("undocumented", "I.A.19", "a diagnosis no words of the note support is not coded", status.undocumented),
     Rule("uncertain_diagnosis", "II.H, III.C, IV.H",
          "uncertain diagnoses: coded as established inpatient, not coded outpatient (code the symptoms)",
          status.uncertain_diagnosis),
@@ -20,10 +21,15 @@ RULES: tuple[Rule, ...] = (
     # the most specific code, then combinations ("with")
     Rule("ckd_stage", "I.C.14.a", "one CKD code, at the stage the note gives", specificity.ckd_stage),
     Rule("heart_failure_type", "I.C.9.a.1", "heart failure type and acuity from the note's words", combinations.heart_failure_type),
+    Rule("diabetes_type", "I.C.4.a.2", "one diabetes type: the one the note names, else type 2", combinations.diabetes_type),
     Rule("hypertension", "I.C.9.a.1-3", "hypertension with heart disease / CKD: I11, I12, I13", combinations.hypertension),
     Rule("diabetes", "I.A.15, I.C.4.a", "diabetes 'with' its complications; no E11.9 beside a complication", combinations.diabetes),
+    Rule("asthma", "I.C.10.a", "asthma in exacerbation / status asthmaticus at its severity", combinations.asthma),
     Rule("copd", "I.C.10.a", "COPD with lower respiratory infection (J44.0) or exacerbation (J44.1)", combinations.copd),
     Rule("gallbladder", "I.B.9", "cholelithiasis with cholecystitis: one combination code", combinations.gallbladder),
+    Rule("sepsis", "I.C.1.d.1-2", "sepsis by organism; severe sepsis R65.20, septic shock R65.21", combinations.sepsis),
+    Rule("unspecified_beside_specific", "I.B.2, I.B.18", "no unspecified code beside a specific one of its category",
+         specificity.unspecified_beside_specific),
     # what is left to code
     Rule("integral_symptoms", "I.B.5", "signs and symptoms integral to a confirmed diagnosis are not coded",
          symptoms.integral_symptoms),
@@ -44,6 +50,16 @@ def infer_setting(text: str) -> str:
     return INPATIENT if _INPATIENT_WORDS.search(text.lower()) else OUTPATIENT
 
 
+def care_setting(setting: str | None, text: str) -> str:
+    """The guidelines' setting (inpatient or outpatient) for a requested one; None: inferred."""
+    if setting is None:
+        return infer_setting(text)
+    key = setting.strip().lower()
+    if key not in SETTINGS:
+        raise ValueError(f"unknown setting {setting!r} (expected one of {', '.join(SETTINGS)})")
+    return SETTINGS[key]
+
+
 def apply_guidelines(
     analysis: NoteAnalysis,
     lines: Iterable[CodeLine],
@@ -57,14 +73,7 @@ def apply_guidelines(
     unknown = set(disabled) - set(RULE_NAMES)
     if unknown:
         raise ValueError(f"unknown guideline rule(s) {', '.join(sorted(unknown))} (known: {', '.join(RULE_NAMES)})")
-    inferred = setting is None
-    if setting is None:
-        resolved = infer_setting(analysis.text)
-    elif setting.strip().lower() in SETTINGS:
-        resolved = SETTINGS[setting.strip().lower()]
-    else:
-        raise ValueError(f"unknown setting {setting!r} (expected one of {', '.join(SETTINGS)})")
-    note = NoteCoding(analysis, lines, catalog, resolved, setting_inferred=inferred)
+    note = NoteCoding(analysis, lines, catalog, care_setting(setting, analysis.text), setting_inferred=setting is None)
     for rule in RULES:
         if rule.name not in disabled:
             note.rule = rule
