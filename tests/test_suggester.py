@@ -106,7 +106,7 @@ class FakeRanker:
             RankedCode("ICD10PCS", "0DTJ4ZZ", 0.9, (0,)),
             RankedCode("CPT", "99213", 0.8, (0,)),
             RankedCode("ICD10CM", "I10", 0.55, (0,)),
-            RankedCode("ICD10CM", "E11.9", 0.3, ()),
+            RankedCode("ICD10CM", "E11.9", 0.3, (0,)),
         ]
         return [codes[:top_k] for _ in analyses]
 
