@@ -285,6 +285,18 @@ def check(
     raise typer.Exit(1 if findings else 0)
 
 
+@app.command()
+def guidelines() -> None:
+    """The ICD-10-CM Official Guidelines rules applied to suggestions, in the order they run, with the
+    section each implements (switch rules off with CODESUGGEST_GUIDELINES_OFF=name,name)."""
+    from .guidelines import RULES
+
+    off = get_settings().guideline_rules_off
+    for rule in RULES:
+        state = "off" if rule.name in off else "on "
+        typer.echo(f"{state} {rule.name:28} {rule.section:22} {rule.summary}")
+
+
 # --- codesuggest models / predict / extract (models/registry.py) ----------------
 
 models_app = typer.Typer(no_args_is_help=True, help="Model versions: list them, show a manifest, promote one to active.")

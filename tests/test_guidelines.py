@@ -218,3 +218,27 @@ def test_the_ranker_sees_the_note_as_a_coder_reads_it():
     assert [x.assertion.historical for x in inpatient.mentions] == [False, True, False]  # chronic HTN is current
     assert [x.assertion.possible for x in inpatient.mentions] == [False, False, False]  # II.H
     assert as_a_coder_reads(a, "outpatient").mentions[2].assertion.possible  # IV.H
+
+
+def test_the_cli_lists_the_rules_and_which_are_off(monkeypatch):
+    from typer.testing import CliRunner
+
+    from codesuggest import config
+    from codesuggest.cli import app
+
+    monkeypatch.setenv("CODESUGGEST_GUIDELINES_OFF", "sepsis")
+    config.get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["guidelines"])
+    finally:
+        config.get_settings.cache_clear()
+    assert result.exit_code == 0
+    rows = {line.split()[1]: line.split()[0] for line in result.stdout.splitlines()}
+    assert set(rows) == set(RULE_NAMES) and rows["sepsis"] == "off" and rows["hypertension"] == "on"
+
+
+def test_a_model_refuses_an_unknown_rule_name():
+    from codesuggest.models.suggester import ModelSuggester
+
+    with pytest.raises(ValueError, match="unknown guideline rule"):
+        ModelSuggester(object(), object(), "v", guidelines_off={"sepsiss"})

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
-from ..guidelines import CodeLine, apply_guidelines, as_a_coder_reads, care_setting
+from ..guidelines import RULE_NAMES, CodeLine, apply_guidelines, as_a_coder_reads, care_setting
 from .billable import candidate_scores, make_billable
 from .interface import Evidence, NoteAnalyzer, NoteRanker, Output, RankedCode, Suggestion
 
@@ -66,6 +66,9 @@ class ModelSuggester:
     ):
         if not 0.0 <= review_band <= 1.0:
             raise ValueError(f"review_band must be within [0, 1], got {review_band}")
+        unknown = set(guidelines_off) - set(RULE_NAMES)
+        if unknown:
+            raise ValueError(f"unknown guideline rule(s) {', '.join(sorted(unknown))} (known: {', '.join(RULE_NAMES)})")
         self.analyzer = analyzer
         self.ranker = ranker
         self.version = version
