@@ -242,3 +242,32 @@ def test_a_model_refuses_an_unknown_rule_name():
 
     with pytest.raises(ValueError, match="unknown guideline rule"):
         ModelSuggester(object(), object(), "v", guidelines_off={"sepsiss"})
+
+
+def test_coronary_disease_with_unstable_angina_is_one_code(cm_catalog):
+    a = note("CAD with unstable angina.", m("CAD", "I25.10"), m("unstable angina", "I20.0"))
+    coded = code(a, lines(("I25.10", 0.9, (0,)), ("I20.0", 0.7, (1,))), cm_catalog, "inpatient")
+    assert codes_of(coded) == ["I25.110"] and set(coded.lines[0].mention_indexes) == {0, 1}
+
+
+def test_a_bleeding_duodenal_ulcer_is_ulcer_with_hemorrhage(cm_catalog):
+    a = note("Melena. EGD: duodenal ulcer with a visible vessel.", m("Melena", "K92.1"), m("duodenal ulcer", "K26.9"))
+    assert codes_of(code(a, lines(("K92.1", 0.9, (0,)), ("K26.9", 0.8, (1,))), cm_catalog, "inpatient")) == ["K26.4"]
+
+
+def test_kidney_and_ureter_stones_are_n20_2(cm_catalog):
+    a = note("CT: left renal stone and left ureteral stone.", m("renal stone", "N20.0"), m("ureteral stone", "N20.1"))
+    assert codes_of(code(a, lines(("N20.0", 0.9, (0,)), ("N20.1", 0.8, (1,))), cm_catalog, "emergency")) == ["N20.2"]
+
+
+def test_an_unspecified_code_gives_way_to_its_own_mentions_specific_candidate(cm_catalog):
+    words = "Paroxysmal atrial fibrillation"
+    mention = Mention(
+        text=words, start=0, end=len(words), kind="diagnosis", section="assessment", sentence_start=0,
+        sentence_end=len(words), candidates=(
+            Candidate(CM, "I48.91", "", 0.9, "atrial fibrillation"), Candidate(CM, "I48.0", "", 1.0, words.lower()),
+        ),
+    )
+    a = NoteAnalysis(text=words, mentions=(mention,))
+    coded = code(a, lines(("I48.91", 0.8, (0,))), cm_catalog)
+    assert codes_of(coded) == ["I48.0"] and coded.lines[0].confidence == pytest.approx(0.8)

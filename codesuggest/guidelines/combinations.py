@@ -318,3 +318,57 @@ def sepsis(note: NoteCoding) -> None:
     elif SEVERE_SEPSIS.search(note.lower):
         note.add("R65.20", "the note documents severe sepsis (sepsis with organ dysfunction) (I.C.1.d.1.a)",
                  confidence=best.confidence, like=[best])
+
+
+# angina type -> atherosclerotic heart disease of native coronary artery with that angina (I.C.9.b)
+CAD_WITH_ANGINA: tuple[tuple[str, str], ...] = (
+    ("I20.0", "I25.110"), ("I20.1", "I25.111"), ("I20.81", "I25.118"), ("I20.89", "I25.118"), ("I20.9", "I25.119"),
+)
+
+
+def coronary_disease_with_angina(note: NoteCoding) -> None:
+    """Coronary atherosclerosis with angina is one code, I25.11- (the causal link is presumed,
+    I.C.9.b); the separate angina code (I20.-) is not coded beside it."""
+    cad = note.starting(("I25.10",))
+    if not cad:
+        return
+    for angina, code in CAD_WITH_ANGINA:
+        found = note.starting((angina,))
+        if found:
+            target = note.replace(cad[0], code, "coronary atherosclerosis with angina is presumed linked (I.C.9.b)",
+                                  confidence=min(cad[0].confidence, found[0].confidence))
+            for line in note.starting(("I20",), current=False):
+                note.absorb(line, target, f"{code} names the angina (I.C.9.b)")
+            return
+
+
+ULCERS = ("K25", "K26", "K27", "K28")  # gastric, duodenal, peptic, gastrojejunal
+BLEEDING = ("K92.0", "K92.1", "K92.2")  # haematemesis, melaena, GI haemorrhage
+
+
+def ulcer_with_bleeding(note: NoteCoding) -> None:
+    """A peptic ulcer and the bleeding it explains are one code, "ulcer with hemorrhage" (K25-K28 .0 /
+    .4; the Alphabetic Index's "with hemorrhage"): melena or hematemesis is not coded beside it (I.B.9, I.B.5)."""
+    ulcers = [line for line in note.starting(ULCERS) if line.code[4:5] in ("9", "7", "3")]
+    bleeding = note.starting(BLEEDING)
+    if not ulcers or not bleeding:
+        return
+    ulcer = ulcers[0]
+    acute = ulcer.code[4:5] == "3"  # acute without hemorrhage or perforation
+    code = ulcer.code[:3] + (".0" if acute else ".4")
+    if not note.billable(code):
+        return
+    target = note.replace(ulcer, code, "the ulcer is the source of the bleeding the note documents (I.B.9)",
+                          confidence=min(ulcer.confidence, any_of(bleeding)))
+    for line in bleeding:
+        note.absorb(line, target, f"{code} includes the hemorrhage (I.B.5)")
+
+
+def kidney_and_ureter_stones(note: NoteCoding) -> None:
+    """Calculi of the kidney and of the ureter together are N20.2, not N20.0 and N20.1 (I.B.9)."""
+    kidney, ureter = note.starting(("N20.0",)), note.starting(("N20.1",))
+    if kidney and ureter:
+        target = note.replace(kidney[0], "N20.2", "stones in the kidney and the ureter are one code (I.B.9)",
+                              confidence=min(kidney[0].confidence, ureter[0].confidence))
+        for line in ureter:
+            note.absorb(line, target, "N20.2 codes the ureteral stone too (I.B.9)")

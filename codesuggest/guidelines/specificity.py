@@ -56,3 +56,27 @@ def unspecified_beside_specific(note: NoteCoding) -> None:
         if siblings:
             best = max(siblings, key=lambda other: other.confidence)
             note.absorb(line, best, f"{best.code} says more about the same condition (I.B.2, I.B.18)")
+
+
+NOT_SPECIFIC = re.compile(r"\bunspecified\b|\bwithout complications\b")
+
+
+def specific_candidate(note: NoteCoding) -> None:
+    """An unspecified code gives way to the more specific code of its own mention, when the mention's
+    words match that code at least as well: "paroxysmal AFib" is I48.0, not I48.91; "age-related
+    nuclear cataract, right eye" is H25.11, not H26.9 (I.B.2, I.B.18). Only codes of the same category
+    or chapter block (first three characters) that the code set can bill."""
+    for line in list(note.lines):
+        if line.system != CM or line not in note.lines or not NOT_SPECIFIC.search(note.description(line.code).lower()):
+            continue
+        best = None
+        for mention in note.mentions(line):
+            own = max((c.similarity for c in mention.candidates if c.code == line.code), default=0.0)
+            for cand in mention.candidates:
+                if (cand.system == CM and cand.code != line.code and cand.code[:3] == line.code[:3]
+                        and cand.similarity >= max(own, 0.9) and note.billable(cand.code)
+                        and not NOT_SPECIFIC.search(note.description(cand.code).lower())
+                        and (best is None or cand.similarity > best.similarity)):
+                    best = cand
+        if best is not None:
+            note.replace(line, best.code, f"its mention '{best.matched_term or best.code}' names the more specific code (I.B.2)")

@@ -19,6 +19,8 @@ RULES: tuple[Rule, ...] = (
     Rule("not_current", "III, IV.J", "conditions not stated as current (negated, family, past, resolved, "
          "hypothetical) and procedures from before this encounter are not coded", status.not_current),
     # the most specific code, then combinations ("with")
+    Rule("specific_candidate", "I.B.2, I.B.18", "an unspecified code gives way to its mention's specific code",
+         specificity.specific_candidate),
     Rule("ckd_stage", "I.C.14.a", "one CKD code, at the stage the note gives", specificity.ckd_stage),
     Rule("heart_failure_type", "I.C.9.a.1", "heart failure type and acuity from the note's words", combinations.heart_failure_type),
     Rule("diabetes_type", "I.C.4.a.2", "one diabetes type: the one the note names, else type 2", combinations.diabetes_type),
@@ -27,6 +29,11 @@ RULES: tuple[Rule, ...] = (
     Rule("asthma", "I.C.10.a", "asthma in exacerbation / status asthmaticus at its severity", combinations.asthma),
     Rule("copd", "I.C.10.a", "COPD with lower respiratory infection (J44.0) or exacerbation (J44.1)", combinations.copd),
     Rule("gallbladder", "I.B.9", "cholelithiasis with cholecystitis: one combination code", combinations.gallbladder),
+    Rule("coronary_disease_with_angina", "I.C.9.b", "coronary atherosclerosis with angina: I25.11-",
+         combinations.coronary_disease_with_angina),
+    Rule("ulcer_with_bleeding", "I.B.9", "a peptic ulcer with the bleeding it explains: ulcer with hemorrhage",
+         combinations.ulcer_with_bleeding),
+    Rule("kidney_and_ureter_stones", "I.B.9", "kidney and ureter stones: N20.2", combinations.kidney_and_ureter_stones),
     Rule("sepsis", "I.C.1.d.1-2", "sepsis by organism; severe sepsis R65.20, septic shock R65.21", combinations.sepsis),
     Rule("unspecified_beside_specific", "I.B.2, I.B.18", "no unspecified code beside a specific one of its category",
          specificity.unspecified_beside_specific),
