@@ -276,7 +276,8 @@ def _status_wording(note: NoteCoding, start: int, end: int, kind: str) -> float 
         return None
     if THIS_STAY.search(sentence):
         return None
-    if PAST_WORDS.search(before) or section in HISTORY_SECTIONS:
+    rest = re.split(r"[,;:]", note.lower[end:sentence_of(note, start, end)[1]])[0]
+    if PAST_WORDS.search(before) or re.search(r"\b(?:19|20)\d\d\b|\bago\b", rest) or section in HISTORY_SECTIONS:
         return SURE
     if kind == "device" and (PRESENT_DEVICE.search(sentence)):
         return LESS_SURE
@@ -399,9 +400,15 @@ def _current_smoker(note: NoteCoding, statements: list, dependence: list[CodeLin
     message = f"current tobacco use, {product} (I.C.5.b): '{statements[0][3].strip()}'"
     f17 = [line for line in dependence if line.code.startswith("F17.2")]
     if f17:
-        target = note.replace(f17[0], code, message, confidence=max(f17[0].confidence, confidence))
-        for line in f17[1:]:
-            note.replace(line, code, "one nicotine dependence code")
+        target = note.get(code) or f17[0]
+        if target.code == code:
+            target.confidence = max(target.confidence, confidence)
+            note.explain(target, message)
+        else:
+            target = note.replace(target, code, message, confidence=max(target.confidence, confidence))
+        for line in f17:
+            if line is not target and line in note.lines:
+                note.replace(line, code, "one nicotine dependence code")
     else:
         target = note.add(code, message, confidence=confidence, like=evidence(note, statements[0][1], statements[0][2]),
                           review=confidence < SURE)
@@ -426,6 +433,7 @@ NOT_TAKEN = re.compile(
     r"refused|instead of|switched from|was on|given|received|administered|in the ed|loading dose|x ?1|once)\b"
 )
 NOT_SYSTEMIC = re.compile(r"\b(?:cream|ointment|lotion|topical|gel|drops|ophthalmic|otic|eye|inhaler|inhaled|nasal|spray|patch test)\b")
+AS_NEEDED = re.compile(r"\b(?:as needed|prn)\b")
 SHORT_COURSE = re.compile(r"\b(?:taper\w*|burst|dose ?pa(?:c)?k|sliding scale|ssi|x ?\d+ ?days|for \d+ days|\d+[- ]day course)\b")
 TYPE_1 = re.compile(r"\b(?:type (?:1|i|one) (?:diabetes|dm)|diabetes (?:mellitus )?(?:type )?(?:1|i)\b|t1dm|dm ?(?:type )?(?:1|i)\b|iddm|juvenile diabetes)")
 
@@ -434,7 +442,7 @@ def drug_uses(note: NoteCoding) -> dict[str, tuple[float, str, int, int]]:
     """Z79 code -> (confidence, drug, start, end) of the best statement of its drug in the note.
 
     :data:`SURE` for a drug in a medications section; :data:`LESS_SURE` for one elsewhere said to be
-    taken ("on warfarin", "continue metformin", a dose); nothing for a drug given once ("aspirin
+    taken ("on warfarin", "continue metformin", a dose) or taken as needed; nothing for a drug given once ("aspirin
     given in the ED"), stopped, held, refused, an allergy, a topical or inhaled form, a short course
     ("prednisone taper", "sliding scale insulin").
     """
@@ -450,7 +458,7 @@ def drug_uses(note: NoteCoding) -> dict[str, tuple[float, str, int, int]]:
         around = before + match.group() + after
         if NOT_TAKEN.search(around) or NOT_SYSTEMIC.search(after) or SHORT_COURSE.search(around):
             continue
-        if section in MEDICATION_SECTIONS:
+        if section in MEDICATION_SECTIONS and not AS_NEEDED.search(after):
             confidence = SURE
         elif TAKES.search(around):
             confidence = LESS_SURE
@@ -475,6 +483,13 @@ def long_term_drugs(note: NoteCoding) -> None:
     uses = drug_uses(note)
     type1 = bool(note.starting(("E10",))) or TYPE_1.search(note.lower) is not None
     classes = {code for code, _ in DRUGS.values()}
+    unsupported = []
+    for line in note.starting(tuple(classes), current=False):
+        if line.code in classes and line.mention_indexes:  # the ranker's evidence: no drug of another class, no allergy
+            line.mention_indexes = tuple(i for i in line.mention_indexes
+                                         if 0 <= i < len(note.analysis.mentions) and _supports(note, note.analysis.mentions[i], line.code))
+            if not line.mention_indexes:
+                unsupported.append(line)
     for code, (confidence, drug, start, end) in sorted(uses.items()):
         if code == "Z79.4" and type1:
             continue
@@ -489,9 +504,16 @@ def long_term_drugs(note: NoteCoding) -> None:
         if line.code == "Z79.4" and type1:
             note.withdraw(line, "insulin is not coded as long-term use in type 1 diabetes (I.C.4.a.3)")
             continue
-        words = {m.text.lower() for m in note.mentions(line)}
-        if words and all(w in DRUGS and DRUGS[w][0] != line.code for w in words):
-            note.withdraw(line, f"'{sorted(words)[0]}' is {DRUGS[sorted(words)[0]][1]}, not this class")
+        if line in unsupported:
+            note.withdraw(line, "no drug of this class is taken in the note (I.C.21.c.3)")
+
+
+def _supports(note: NoteCoding, mention: Mention, code: str) -> bool:
+    """Whether a mention can back a Z79 code: not in the allergies, not a drug of another class."""
+    if section_at(note, mention.start) == "allergies":
+        return False
+    word = mention.text.lower()
+    return word not in DRUGS or DRUGS[word][0] == code
 
 
 def codes_of(lines: Iterable[CodeLine]) -> list[str]:

@@ -197,11 +197,11 @@ def external_cause(note: NoteCoding) -> None:
     first-listed (the principal diagnosis rule refuses V00-Y99). The ranker's own external cause
     codes take the injury's 7th character too, and an unspecified fall leaves beside a specific one.
 
-    Confidence: that of the injury it explains, at most :data:`history.SURE`."""
+    Confidence: that of the surest current injury, at most :data:`history.SURE`."""
     injuries = [line for line in note.starting(INJURY_PREFIXES) if has_seventh(line.code)]
     if not injuries:
         return
-    injury = max(injuries, key=lambda line: line.confidence)
+    injury = max(injuries, key=lambda line: (not line.code.startswith("T14"), line.confidence))  # the site's code
     letter = _external_letter(injury.code[-1])
     added = None
     for stem, pattern, what in EXTERNAL_CAUSES:
@@ -211,7 +211,8 @@ def external_cause(note: NoteCoding) -> None:
         code = stem + letter if len(stem) == 7 else stem
         if not note.billable(code):
             continue
-        added = note.add(code, f"external cause of {injury.code}: {what} (I.C.20)", confidence=min(SURE, injury.confidence),
+        confidence = min(SURE, max(line.confidence for line in injuries))
+        added = note.add(code, f"external cause of {injury.code}: {what} (I.C.20)", confidence=confidence,
                          like=[injury] + evidence(note, match.start(), match.end()))
         break
     for line in [line for line in note.lines if line.system == CM and line.code[:1] in "VWXY" and line is not added]:

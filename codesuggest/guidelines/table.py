@@ -20,10 +20,10 @@ RULES: tuple[Rule, ...] = (
     Rule("procedure_status", "I.C.21.c.3", "status after a procedure (Z89-Z96: stent, CABG, pacemaker, joint replacement, ...)",
          history.procedure_status),
     Rule("tobacco", "I.C.5.b", "current tobacco dependence F17.2- by product, former use Z87.891", history.tobacco),
-    Rule("long_term_drugs", "I.C.21.c.3, I.C.4.a.3", "long-term (current) drug therapy Z79.- from the medications",
-         history.long_term_drugs),
     Rule("not_current", "III, IV.J", "conditions not stated as current (negated, family, past, resolved, "
          "hypothetical) and procedures from before this encounter are not coded", status.not_current),
+    Rule("long_term_drugs", "I.C.21.c.3, I.C.4.a.3", "long-term (current) drug therapy Z79.- from the medications",
+         history.long_term_drugs),
     # the most specific code, then combinations ("with")
     Rule("ckd_stage", "I.C.14.a", "one CKD code, at the stage the note gives", specificity.ckd_stage),
     Rule("laterality", "I.B.13", "the right / left / bilateral code when the note gives the side", specificity.laterality),
