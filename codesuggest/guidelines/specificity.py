@@ -232,6 +232,6 @@ def _external_letter(seventh: str) -> str:
 def _an_event(note: NoteCoding, match: re.Match[str]) -> bool:
     if section_at(note, match.start()) in FUTURE_SECTIONS:
         return False
-    if re.match(r"\s*asleep", note.lower[match.end():match.end() + 10]):
-        return False  # "falls asleep"
+    if re.match(r"\s*(?:asleep|precautions?|risk|prevention|screen\w*)", note.lower[match.end():match.end() + 14]):
+        return False  # "falls asleep", "fall precautions", "fall risk"
     return not NOT_AN_EVENT.search(clause_before(note, match.start()))
