@@ -27,6 +27,7 @@ INPATIENT = "inpatient"
 OUTPATIENT = "outpatient"  # includes the emergency department (Section IV)
 
 Key = tuple[str, str]
+FAMILY_HISTORY = ("Z80", "Z81", "Z82", "Z83", "Z84")
 # Below this confidence a ranked code is too doubtful for a rule to build on (it is still suggested).
 FLOOR = 0.2
 
@@ -126,12 +127,15 @@ class NoteCoding:
     def mention_is_current(self, mention: Mention, code: str = "") -> bool:
         """A mention of a condition the patient has now, as a coder reads it.
 
-        Negated, family, resolved and hypothetical mentions are not. Uncertain ones ("probable",
+        Negated, family, resolved and hypothetical mentions are not (a family mention is current for
+        a family history code, Z80-Z84). Uncertain ones ("probable",
         "suspected") are, in inpatient care only (Sections II.H and III.C; Section IV.H for
         outpatient care). Past-history ones are when the condition is chronic (a chronic condition
         in the past medical history is still present and coded: Section III, IV.J) unless resolved.
         """
         a = mention.assertion
+        if a.family and not a.negated:
+            return code.startswith(FAMILY_HISTORY)  # what a family history code codes (I.C.21.c.4)
         if a.negated or a.family or getattr(a, "resolved", False) or getattr(a, "hypothetical", False):
             return False
         if a.possible:

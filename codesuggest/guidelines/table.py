@@ -7,7 +7,7 @@ from collections.abc import Collection, Iterable
 from typing import Any
 
 from ..pipeline.schema import NoteAnalysis
-from . import combinations, sequencing, specificity, status, symptoms
+from . import combinations, history, sequencing, specificity, status, symptoms
 from .engine import INPATIENT, OUTPATIENT, CodeLine, NoteCoding, Rule
 
 RULES: tuple[Rule, ...] = (
@@ -16,12 +16,22 @@ RULES: tuple[Rule, ...] = (
     Rule("uncertain_diagnosis", "II.H, III.C, IV.H",
          "uncertain diagnoses: coded as established inpatient, not coded outpatient (code the symptoms)",
          status.uncertain_diagnosis),
+    Rule("personal_history", "I.C.21.c.4, I.C.9.e.4", "past conditions by their history code (old MI I25.2, Z85-Z87), "
+         "family members' by Z80-Z84", history.personal_history),
+    Rule("procedure_status", "I.C.21.c.3", "status after a procedure (Z89-Z96: stent, CABG, pacemaker, joint replacement, ...)",
+         history.procedure_status),
+    Rule("tobacco", "I.C.5.b", "current tobacco dependence F17.2- by product, former use Z87.891", history.tobacco),
     Rule("not_current", "III, IV.J", "conditions not stated as current (negated, family, past, resolved, "
          "hypothetical) and procedures from before this encounter are not coded", status.not_current),
+    Rule("long_term_drugs", "I.C.21.c.3, I.C.4.a.3", "long-term (current) drug therapy Z79.- from the medications",
+         history.long_term_drugs),
     # the most specific code, then combinations ("with")
     Rule("specific_candidate", "I.B.2, I.B.18", "an unspecified code gives way to its mention's specific code",
          specificity.specific_candidate),
     Rule("ckd_stage", "I.C.14.a", "one CKD code, at the stage the note gives", specificity.ckd_stage),
+    Rule("laterality", "I.B.13", "the right / left / bilateral code when the note gives the side", specificity.laterality),
+    Rule("injury_encounter", "I.C.19.a", "injury 7th character from the encounter: A initial, D subsequent, S sequela",
+         specificity.injury_encounter),
     Rule("heart_failure_type", "I.C.9.a.1", "heart failure type and acuity from the note's words", combinations.heart_failure_type),
     Rule("diabetes_type", "I.C.4.a.2", "one diabetes type: the one the note names, else type 2", combinations.diabetes_type),
     Rule("hypertension", "I.C.9.a.1-3", "hypertension with heart disease / CKD: I11, I12, I13", combinations.hypertension),
@@ -40,6 +50,7 @@ RULES: tuple[Rule, ...] = (
     # what is left to code
     Rule("integral_symptoms", "I.B.5", "signs and symptoms integral to a confirmed diagnosis are not coded",
          symptoms.integral_symptoms),
+    Rule("external_cause", "I.C.20", "the external cause of a current injury, with its 7th character", specificity.external_cause),
     Rule("principal_diagnosis", "II, IV.A, I.C.1.d.4", "the principal / first-listed diagnosis", sequencing.principal_diagnosis),
 )
 RULE_NAMES: tuple[str, ...] = tuple(rule.name for rule in RULES)
