@@ -49,8 +49,9 @@ RULES_PATH = Path(__file__).with_name("resources") / "context_rules.json"
 CATEGORY_FIELDS: dict[str, tuple[str, ...]] = {
     "NEGATED_EXISTENCE": ("negated",),
     "POSSIBLE_EXISTENCE": ("possible",),
-    "HYPOTHETICAL": ("possible",),
+    "HYPOTHETICAL": ("hypothetical", "possible"),  # possible too: the ranker's features predate hypothetical
     "HISTORICAL": ("historical",),
+    "RESOLVED": ("resolved", "historical"),  # historical too, for the same reason
     "FAMILY": ("family",),
     "NEGATED_FAMILY": ("negated", "family"),
 }
@@ -63,6 +64,8 @@ SECTION_FIELDS: dict[str, str] = {
 # Sections where "history of" describes the present illness (rules with metadata {"hpi_neutral": true}).
 PRESENT_ILLNESS_SECTIONS = frozenset({"history_present_illness", "chief_complaint", "subjective"})
 
+# Rule metadata: the matched words' last one is the finding the trigger negates, not part of the trigger.
+TRIGGER_BEFORE_LAST = "trigger_before_last"
 # PSEUDO triggers of this category end negation scopes only ("no fever secondary to ...").
 NEGATION_TERMINATE = "NEGATION_TERMINATE"
 # With cross_category_termination, a trigger of these categories ends the scope of a trigger of the key
@@ -73,6 +76,7 @@ _TERMINATED_BY: dict[str, frozenset[str]] = {
     "POSSIBLE_EXISTENCE": frozenset({"NEGATED_EXISTENCE", "HYPOTHETICAL", "HISTORICAL", "FAMILY", "NEGATED_FAMILY"}),
     "HYPOTHETICAL": frozenset({"NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HISTORICAL", "FAMILY", "NEGATED_FAMILY"}),
     "HISTORICAL": frozenset({"NEGATED_EXISTENCE", "FAMILY", "NEGATED_FAMILY"}),
+    "RESOLVED": frozenset({"NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HYPOTHETICAL", "FAMILY", "NEGATED_FAMILY"}),
 }
 
 
@@ -106,7 +110,6 @@ class _RuleMatcher:
     def add(self, rules: Iterable[ConTextRule]) -> None:
         for rule in rules:
             key = f"codesuggest_context_{len(self.rules)}"
-            rule._rule_id = key
             self.rules.append(rule)
             self.rule_map[key] = rule
             if rule.pattern is None:
@@ -190,6 +193,10 @@ class _SentenceConText(ConText):
             sent_start, sent_end = bounds[index]
             end = min(end, sent_end)
             scope_start, scope_end = _scope(rule, start, end, sent_start, sent_end)
+            if (rule.metadata or {}).get(TRIGGER_BEFORE_LAST) and end - start > 1:
+                # "(is) not | dilated": the trigger stops before the finding word, which stays in the
+                # backward scope, so "[bile duct] not dilated" and "not [dilated]" are both negated.
+                end, scope_end = end - 1, end
             modifier = ConTextModifier(rule, start, end, None, scope_start=scope_start, scope_end=scope_end)
             modifiers_by_sent.setdefault(index, []).append(modifier)
 
