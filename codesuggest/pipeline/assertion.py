@@ -8,12 +8,21 @@ medspaCy's ``Span._.modifiers`` on every mention; read it with
 
 What it adds to medspaCy's ConText:
 
-* its own rules (``resources/context_rules.json``, about 490): pseudo-triggers
-  ("no change", "gram negative", "not only", "3-day history of"), more
-  terminators ("which", "although", ";", "presents with"), backward negation
-  ("was not seen", "was ruled out", "HIV negative"), "rule out"/"evaluate
-  for"/"cannot be excluded" as possible, future procedures ("scheduled for")
-  as hypothetical, combined NEGATED_FAMILY ("no family history of");
+* its own rules (``resources/context_rules.json``, about 520): pseudo-triggers
+  ("no change in", "gram negative", "not only", "3-day history of", "organism not
+  identified", "not otherwise specified"), more terminators ("which", "although",
+  ";", "presents with"), a clause with a positive verb ending negation ("and she
+  reports", "endorses"; present tense also ends historical/resolved: "history of
+  MI and has CHF"), postposed negation ("was not seen", "bile duct not dilated",
+  "MI ruled out", "HIV negative", "unlikely"), "rule out"/"evaluate
+  for"/"cannot be excluded" as possible, conditional and future mentions
+  ("return if", "should she develop", "scheduled for") as hypothetical,
+  "resolved"/"no longer has" as resolved, combined NEGATED_FAMILY ("no family
+  history of");
+* statuses: a hypothetical mention is also possible and a resolved one also
+  historical (see :class:`~codesuggest.pipeline.schema.Assertion`);
+* rule metadata ``trigger_before_last``: the last matched word ("dilated" in
+  "not dilated") is the finding, kept out of the trigger and inside its scope;
 * a trigger of one category ends the scope of triggers of other categories
   ("no pneumonia, possible atelectasis"), except that nothing but a
   terminator ends a family trigger;
@@ -66,8 +75,11 @@ PRESENT_ILLNESS_SECTIONS = frozenset({"history_present_illness", "chief_complain
 
 # Rule metadata: the matched words' last one is the finding the trigger negates, not part of the trigger.
 TRIGGER_BEFORE_LAST = "trigger_before_last"
-# PSEUDO triggers of this category end negation scopes only ("no fever secondary to ...").
+# PSEUDO triggers of this category end negation scopes only ("no fever secondary to ...", "and she had").
 NEGATION_TERMINATE = "NEGATION_TERMINATE"
+# PSEUDO triggers of this category (a clause with a present-tense verb: "and she reports", "endorses") end
+# negated, historical and resolved scopes: "denies [chest pain] and reports [dyspnea]", "history of MI and has [CHF]".
+CLAUSE_TERMINATE = "CLAUSE_TERMINATE"
 # With cross_category_termination, a trigger of these categories ends the scope of a trigger of the key
 # category: "no pneumonia, possible atelectasis", "history of MI, no CHF". Family scopes end only at
 # terminators; a possible trigger does not end a historical one ("history of possible seizures").
@@ -309,7 +321,9 @@ class AssertionDetector:
             if rule.direction in ("TERMINATE", "PSEUDO"):
                 continue
             if rule.category.startswith("NEGATED"):
-                rule.terminated_by.add(NEGATION_TERMINATE)
+                rule.terminated_by.update((NEGATION_TERMINATE, CLAUSE_TERMINATE))
+            if rule.category in ("HISTORICAL", "RESOLVED"):
+                rule.terminated_by.add(CLAUSE_TERMINATE)
             if cross_category_termination:
                 rule.terminated_by.update(_TERMINATED_BY.get(rule.category, ()))
 
