@@ -143,6 +143,37 @@ def test_sentence(nlp, text, expected):
     assert statuses(nlp, text) == expected
 
 
+@pytest.mark.parametrize(
+    "text, label, expected",
+    [
+        # looking back, "ruled out" negates a condition, not the test before it
+        ("[Echocardiography] ruled out endocarditis.", "procedure", set()),
+        ("[Endocarditis] ruled out by echocardiography.", "diagnosis", {"negated"}),
+        # a pending test is to come; a pending workup leaves the condition only possible
+        ("[Blood cultures] pending.", "procedure", {"possible", "hypothetical"}),
+        ("Workup for [pheochromocytoma] is pending.", "diagnosis", {"possible"}),
+    ],
+)
+def test_mention_kind(nlp, text, label, expected):
+    doc = mark(nlp, text, label=label)
+    got = assertion_of(doc.spans["mentions"][0])
+    assert {status for status in STATUSES if getattr(got, status)} == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("No distant [metastases] were detected.", [{"negated"}]),
+        ("The ECG showed signs of [left atrial enlargement].", [set()]),
+        # a clause rule must not swallow a terminator ("presented with") that ends the history scope
+        ("A woman with no previous history, asthma, presented with [headache].", [set()]),
+        ("Her [palsy], which resolved within 3 weeks, did not recur.", [{"resolved", "historical"}]),
+    ],
+)
+def test_case_report_sentences(nlp, text, expected):
+    assert statuses(nlp, text) == expected
+
+
 def test_history_of_in_hpi_is_not_historical(nlp):
     doc = mark(nlp, "HISTORY OF PRESENT ILLNESS:\nThe patient reports a history of [chest pain] for three days.\n"
                     "PAST MEDICAL HISTORY:\nHistory of [myocardial infarction].")
