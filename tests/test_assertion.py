@@ -149,6 +149,7 @@ def test_sentence(nlp, text, expected):
         # looking back, "ruled out" negates a condition, not the test before it
         ("[Echocardiography] ruled out endocarditis.", "procedure", set()),
         ("[Endocarditis] ruled out by echocardiography.", "diagnosis", {"negated"}),
+        ("Echocardiography ruled out the presence of [endocarditis].", "diagnosis", {"negated"}),
         # a pending test is to come; a pending workup leaves the condition only possible
         ("[Blood cultures] pending.", "procedure", {"possible", "hypothetical"}),
         ("Workup for [pheochromocytoma] is pending.", "diagnosis", {"possible"}),
