@@ -317,3 +317,14 @@ def test_hypothetical_implies_possible_and_resolved_implies_historical(nlp):
 )
 def test_label_order(assertion, label):
     assert assertion.label == label
+
+
+def test_rules_get_no_private_attributes(nlp):
+    """Upgrade safety: the component sets no private attribute on medspaCy's rules beyond what ConTextRule sets."""
+    from medspacy.context import ConTextRule
+
+    from codesuggest.pipeline.assertion import RULES_PATH
+
+    fresh = {tuple(sorted(name for name in vars(rule) if name.startswith("_"))) for rule in ConTextRule.from_json(str(RULES_PATH))}
+    used = {tuple(sorted(name for name in vars(rule) if name.startswith("_"))) for rule in nlp.get_pipe("codesuggest_assertion").context.rules}
+    assert used == fresh
