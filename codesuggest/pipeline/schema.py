@@ -25,17 +25,24 @@ class Candidate:
 
 @dataclass(frozen=True, slots=True)
 class Assertion:
-    """ConText status of a mention (several may hold at once)."""
+    """ConText status of a mention (several may hold at once).
+
+    ``hypothetical`` and ``resolved`` refine older flags without changing them, so the ranker's
+    features keep their meaning: a hypothetical mention is also ``possible``, a resolved one is
+    also ``historical``.
+    """
 
     negated: bool = False
-    possible: bool = False  # hypothetical, uncertain, "rule out"
-    historical: bool = False
+    possible: bool = False  # uncertain, "rule out", and every hypothetical mention
+    historical: bool = False  # past, "status post", past medical/surgical history sections, resolved
     family: bool = False
+    hypothetical: bool = False  # "return if", "if symptoms worsen", "scheduled for", "should she develop"
+    resolved: bool = False  # "sepsis resolved", "no longer has" (not "in remission")
 
     @property
     def label(self) -> str:
         """One word for display: the strongest status, or ``present``."""
-        for name in ("negated", "family", "possible", "historical"):
+        for name in ("negated", "family", "hypothetical", "possible", "resolved", "historical"):
             if getattr(self, name):
                 return name
         return "present"

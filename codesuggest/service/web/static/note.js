@@ -19,7 +19,7 @@
   let pendingByCode = [];             // [{decision, hit}] add / reject by code
   let searchMode = null;              // {mode: "replace"|"add", index}
   let returnFocus = null;
-  const MUTED = new Set(["family", "historical", "possible", "hypothetical"]);
+  const MUTED = new Set(["family", "historical", "possible", "hypothetical", "resolved"]);
 
   const key = (system, code) => system + "|" + code;
 
