@@ -29,6 +29,11 @@ _TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:'s)?|[,;:()/]")
 _CLAUSE_BREAK = frozenset(";:()")
 WINDOW_SLACK = 3  # extra content words a window match may span
 MAX_CODES_PER_TERM = 40
+PART_OF_ABBREVIATION = 0.8  # a term matching part of an abbreviation's long form ("DM2": "diabetes")
+# What a word's sense (pipeline/senses.py) tells the matcher, besides a long form:
+NOT_A_MENTION = "-"  # the word is no mention and joins none
+AS_WRITTEN = "="  # the word's usual reading (its long form in abbreviations.tsv, else as written)
+INSIDE_ONLY = "~"  # the word only as part of a longer term
 
 
 @dataclass(slots=True)
@@ -38,6 +43,7 @@ class Word:
     end: int
     abbreviation: tuple[str, str] | None = None  # (short, long form) when it came from an abbreviation
     clause: int = 0
+    alone: bool = True  # may be a mention by itself (False: only inside a longer term, see senses.INSIDE_ONLY)
 
 
 @dataclass(slots=True)
@@ -84,10 +90,16 @@ def curated_abbreviations() -> dict[str, str]:
     return table
 
 
-def sentence_words(text: str, start: int, end: int, note_abbreviations: dict[str, str]) -> list[Word]:
-    """Content words of ``text[start:end]`` with their character offsets in ``text``."""
+def sentence_words(
+    text: str, start: int, end: int, note_abbreviations: dict[str, str], senses: dict[int, str] | None = None
+) -> list[Word]:
+    """Content words of ``text[start:end]`` with their character offsets in ``text``.
+
+    A word is read as the note defines it (``note_abbreviations``), else as ``senses`` says
+    (start offset -> expansion, see :mod:`senses`), else through ``resources/abbreviations.tsv``.
+    A word whose sense is no mention is dropped and cuts the clause, so that no window spans it."""
     curated = curated_abbreviations()
-    raw: list[tuple[str, int, int, str | None, int]] = []
+    raw: list[tuple[str, int, int, tuple[str, str] | None, int, bool]] = []
     clause = 0
     for m in _TOKEN_RE.finditer(text, start, end):
         token = m.group()
@@ -96,16 +108,30 @@ def sentence_words(text: str, start: int, end: int, note_abbreviations: dict[str
             continue
         if token in ",/":
             continue
-        long_form = note_abbreviations.get(token) or (curated.get(token) if not token.islower() else None)
+        alone = True
+        long_form = note_abbreviations.get(token)
+        if long_form is None:
+            sense = senses.get(m.start()) if senses else None
+            if sense is None:
+                long_form = curated.get(token) if not token.islower() else None
+            elif sense == NOT_A_MENTION:
+                clause += 1
+                continue
+            elif sense == AS_WRITTEN:
+                long_form = curated.get(token) if not token.islower() else None
+            elif sense == INSIDE_ONLY:
+                alone = False
+            else:
+                long_form = sense
         if long_form:
             for w in re.findall(r"[a-z0-9]+", long_form.lower()):
-                raw.append((w, m.start(), m.end(), (token, long_form), clause))
+                raw.append((w, m.start(), m.end(), (token, long_form), clause, alone))
         else:
-            raw.append((token.lower().removesuffix("'s"), m.start(), m.end(), None, clause))
+            raw.append((token.lower().removesuffix("'s"), m.start(), m.end(), None, clause, alone))
     return _content_words(raw)
 
 
-def _content_words(raw: list[tuple[str, int, int, tuple[str, str] | None, int]]) -> list[Word]:
+def _content_words(raw: list[tuple[str, int, int, tuple[str, str] | None, int, bool]]) -> list[Word]:
     """Synonyms applied (longest phrase first: the rule of ``normalize.apply_synonyms``, inlined here
     over words that carry offsets, since it runs for every word of every note), stop words dropped,
     stemmed."""
@@ -125,13 +151,13 @@ def _content_words(raw: list[tuple[str, int, int, tuple[str, str] | None, int]])
                 start, last = raw[i], raw[i + n - 1]
                 for w in target:
                     if w not in STOP_WORDS or w in KEEP_IN_KEY:
-                        words.append(Word(stem(w), start[1], last[2], start[3], start[4]))
+                        words.append(Word(stem(w), start[1], last[2], start[3], start[4], start[5] and last[5]))
                 i += n
                 break
         else:
-            w, s, e, abbr, cl = raw[i]
+            w, s, e, abbr, cl, alone = raw[i]
             if w not in STOP_WORDS or w in KEEP_IN_KEY:
-                words.append(Word(stem(w), s, e, abbr, cl))
+                words.append(Word(stem(w), s, e, abbr, cl, alone))
             i += 1
     return words
 
@@ -171,9 +197,9 @@ def match_sentence(words: list[Word], index: TermIndex) -> list[RawMention]:
             if len(distinct) > room:
                 break  # no term has all these words, so no longer window from i has them either
             term = terms.get(sorted_bag_key(distinct))
-            if term is not None:
+            if term is not None and (j > i or words[i].alone):
                 found = mention(i, j)
-                found.add(term.codes, 1.0, term.text)
+                found.add(term.codes, _part_factor(words, i, j), term.text)
                 found.exact = True
     norms = [w.norm for w in words]
     present = set(norms)
@@ -192,9 +218,21 @@ def match_sentence(words: list[Word], index: TermIndex) -> list[RawMention]:
                     continue
                 i, j = span
                 if words[i].clause == words[j].clause:
-                    similarity = 0.95 * len(term.words) / max(j - i + 1, len(term.words))
+                    similarity = 0.95 * len(term.words) / max(j - i + 1, len(term.words)) * _part_factor(words, i, j)
                     mention(i, j).add(term.codes, similarity, term.text)
     return merge_nested(list(mentions.values()))
+
+
+def _part_factor(words: list[Word], i: int, j: int) -> float:
+    """``PART_OF_ABBREVIATION`` when words ``i..j`` cover only part of an abbreviation's long form
+    ("diabetes mellitus" of "DM2" = "type 2 diabetes mellitus"): all its words share the
+    abbreviation's offsets, so the part would otherwise score as the whole."""
+    first, last = words[i], words[j]
+    if (first.abbreviation and i > 0 and words[i - 1].start == first.start) or (
+        last.abbreviation and j + 1 < len(words) and words[j + 1].start == last.start
+    ):
+        return PART_OF_ABBREVIATION
+    return 1.0
 
 
 def _window(p: int, needed: tuple[str, ...], positions: dict[str, list[int]], width: int) -> tuple[int, int] | None:
