@@ -16,6 +16,7 @@ All run on at most the first :data:`SAMPLE_CHARS` characters, by a few regular e
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 SAMPLE_CHARS = 20_000
 MAX_BINARY_SHARE = 0.01  # control or undecodable characters, of all characters
@@ -42,21 +43,24 @@ _SIGNATURES = {
 # ASCII controls other than tab, newline, carriage return and form feed; C1 controls (what a
 # binary file's bytes 0x80-0x9f become when read as Latin-1); U+FFFD (bytes that were not UTF-8).
 _BINARY = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufffd]")
-_LETTERS = re.compile(r"[^\W\d_]+")
-_NON_SPACE = re.compile(r"\S+")
-_LOWER_WORD = re.compile(r"\b[a-zà-ÿ]+\b")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+# every byte but the ASCII letters: what deleting leaves of UTF-8 text is its ASCII letters
+# (bytes.translate runs in C, about 50 times faster than a regex over the characters)
+_NOT_ASCII_LETTER = bytes(b for b in range(256) if not (65 <= b <= 90 or 97 <= b <= 122))
+LANGUAGE_SAMPLE_WORDS = 1_000
 
-# Common function words of each language, chosen not to be English words or abbreviations.
+# Common function words of each language (a foreign language is named only when its words
+# outnumber English ones by FOREIGN_OVER_ENGLISH, so that "de novo" or "in" decide nothing).
 _ENGLISH = frozenset(
     "the and with of was were is are for to on at by from has had have he she his her this that which "
     "without denies denied patient noted".split()
 )
 _FOREIGN = {
-    "Spanish": frozenset("el los las del por una para con que se su sus sin como fue pero años paciente presenta refiere".split()),
-    "French": frozenset("le les des du et une avec pour dans est sur sans aux patient présente été".split()) - _ENGLISH,
-    "German": frozenset("der und mit den das ist nicht von zu eine im bei wurde keine".split()),
-    "Portuguese": frozenset("os da do das dos com não uma em para que foi sem paciente".split()) - _ENGLISH,
-    "Italian": frozenset("il di che con per della una non gli nel sono stato paziente".split()) - _ENGLISH,
+    "Spanish": frozenset("de la en y un al el los las del por una para con que se su sus sin como fue pero años paciente presenta refiere".split()),
+    "French": frozenset("de la en un au le les des du et une avec pour dans est sur sans aux présente été".split()),
+    "German": frozenset("ein auf der und mit den das ist nicht von zu eine im bei wurde keine".split()),
+    "Portuguese": frozenset("de e um ao os da das dos com não uma em foi sem".split()),
+    "Italian": frozenset("e un la al il di che della non gli nel sono stato paziente".split()),
 }
 
 
@@ -76,29 +80,33 @@ def check_note_text(text: str) -> None:
         raise NotClinicalTextError(
             f"the text looks binary ({binary} control or undecodable characters in its first {len(sample):,}), not a note"
         )
-    chunks = _NON_SPACE.findall(sample)
+    chunks = sample.split()
     non_space = sum(map(len, chunks))
-    letters = sum(map(len, _LETTERS.findall(sample)))
+    letters = len(sample.encode("utf-8", "replace").translate(None, _NOT_ASCII_LETTER))
+    if not sample.isascii():  # letters outside ASCII ("años", "Übelkeit"), counted the slow way
+        letters += sum(1 for c in _NON_ASCII.findall(sample) if c.isalpha())
     if non_space >= MIN_CHARS_FOR_SHARES:
         if letters < MIN_LETTER_SHARE * non_space:
             raise NotClinicalTextError(
                 f"the text is mostly not letters ({letters} of {non_space} characters), not a note"
             )
-        blobs = sum(len(c) for c in chunks if len(c) >= BLOB_LENGTH)
+        blobs = sum(n for n in map(len, chunks) if n >= BLOB_LENGTH)
         if blobs > MAX_BLOB_SHARE * non_space:
             raise NotClinicalTextError(
                 "the text is mostly long runs of characters without spaces (encoded data?), not a note"
             )
     elif not letters:
         raise NotClinicalTextError("the text has no words, not a note")
-    _check_language(sample)
+    _check_language(chunks)
 
 
-def _check_language(sample: str) -> None:
-    words = _LOWER_WORD.findall(sample)
-    english = sum(1 for w in words if w in _ENGLISH)
-    for language, function_words in _FOREIGN.items():
-        foreign = sum(1 for w in words if w in function_words)
+def _check_language(chunks: list[str]) -> None:
+    """Counts the function words of each language among the first ``LANGUAGE_SAMPLE_WORDS``
+    words as written: lower case only, since "LA" (left atrium) or "DE" is no function word."""
+    seen = Counter(chunks[:LANGUAGE_SAMPLE_WORDS])  # counted in C; then ~100 look-ups
+    english = sum(seen[w] for w in _ENGLISH)
+    counts = {language: sum(seen[w] for w in words) for language, words in _FOREIGN.items()}
+    for language, foreign in counts.items():
         if foreign >= MIN_FOREIGN_WORDS and foreign > FOREIGN_OVER_ENGLISH * english:
             raise NotClinicalTextError(
                 f"the note looks written in {language} ({foreign} of its common words, {english} English ones); "
