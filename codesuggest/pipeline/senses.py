@@ -30,7 +30,9 @@ SENSES_FILE = "resources/abbreviation_senses.tsv"
 _COLUMNS = ("form", "sense", "expansion", "sections", "before", "after", "sentence", "number")
 _NUMBER_CUES = frozenset({"", "after", "before", "no"})
 # skipped between a word and the number that follows it ("Creatinine of 1.6", "HR: 88")
-_NUMBER_FILLERS = frozenset({":", "=", "-", "of", "was", "is", "at", "level", "now", "~", "today", "to", "from"})
+_NUMBER_FILLERS = frozenset(
+    ": = - ~ of was is at level now today to from up down increased elevated rose peaked improved trended".split()
+)
 # dropped from the words before a word ("follow-up with PCP", "f/u, PCP")
 _SKIPPED_BEFORE = frozenset({",", ";", ".", "(", ")", "-", '"', "'"})
 _LOOK_BEFORE = 4
