@@ -224,13 +224,12 @@ def match_sentence(words: list[Word], index: TermIndex) -> list[RawMention]:
 
 
 def _part_factor(words: list[Word], i: int, j: int) -> float:
-    """``PART_OF_ABBREVIATION`` when words ``i..j`` cover only part of an abbreviation's long form
-    ("diabetes mellitus" of "DM2" = "type 2 diabetes mellitus"): all its words share the
-    abbreviation's offsets, so the part would otherwise score as the whole."""
-    first, last = words[i], words[j]
-    if (first.abbreviation and i > 0 and words[i - 1].start == first.start) or (
-        last.abbreviation and j + 1 < len(words) and words[j + 1].start == last.start
-    ):
+    """``PART_OF_ABBREVIATION`` when words ``i..j`` leave out the first words of an abbreviation's
+    long form ("diabetes mellitus" of "DM2" = "type 2 diabetes mellitus", "DM2 with neuropathy"
+    read without "type 2"): all its words share the abbreviation's offsets, so the part would
+    otherwise score as the whole, and the words left out are the qualifiers that set the code apart."""
+    first = words[i]
+    if first.abbreviation and i > 0 and words[i - 1].start == first.start and words[i - 1].abbreviation == first.abbreviation:
         return PART_OF_ABBREVIATION
     return 1.0
 

@@ -15,11 +15,14 @@ provider (PCP)") still wins over both.
 
 # No `from __future__ import annotations`: spaCy validates factory signatures at runtime.
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from typing import Iterable, Optional
 
+import numpy
+from spacy.attrs import LOWER, ORTH
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
@@ -99,6 +102,7 @@ class SenseTable:
     def __init__(self, rows: Iterable[Sense]):
         self.exact: dict[str, list[Sense]] = {}
         self.any_case: dict[str, list[Sense]] = {}
+        self._ids: tuple[numpy.ndarray, numpy.ndarray] | None = None
         for row in rows:
             table = self.any_case if row.form.islower() else self.exact
             table.setdefault(row.form, []).append(row)
@@ -106,6 +110,15 @@ class SenseTable:
     @classmethod
     def parse(cls, text: str) -> "SenseTable":
         return cls(_parse_row(line, n) for n, line in enumerate(text.splitlines(), 1) if line.strip() and not line.startswith("#"))
+
+    def word_ids(self, strings) -> tuple[numpy.ndarray, numpy.ndarray]:
+        """The spaCy string ids (``ORTH``, ``LOWER``) of the forms, for a doc's ``StringStore``."""
+        if self._ids is None:
+            self._ids = (
+                numpy.array([strings.add(f) for f in self.exact], dtype="uint64"),
+                numpy.array([strings.add(f) for f in self.any_case], dtype="uint64"),
+            )
+        return self._ids
 
     def rows_for(self, word: str) -> list[Sense] | None:
         rows = self.exact.get(word)
@@ -196,16 +209,28 @@ def word_context(doc: Doc, i: int, sent: Span) -> WordContext:
 
 
 def choose_senses(doc: Doc, table: SenseTable) -> dict[int, Sense]:
-    """``{start_char: Sense}`` for the words of ``doc`` whose sense the table decides."""
+    """``{start_char: Sense}`` for the words of ``doc`` whose sense the table decides. The words
+    the table has rows for are found in one array operation over the doc's word ids; sentences
+    are looked up for those words only."""
+    if not len(doc):
+        return {}
+    exact, any_case = table.word_ids(doc.vocab.strings)
+    ids = doc.to_array([ORTH, LOWER])
+    hits = numpy.flatnonzero(numpy.isin(ids[:, 0], exact) | numpy.isin(ids[:, 1], any_case))
+    if not len(hits):
+        return {}
+    sentences = list(doc.sents)
+    starts = [sent.start for sent in sentences]
     chosen: dict[int, Sense] = {}
-    for sent in doc.sents:
-        for token in sent:
-            rows = table.rows_for(token.text)
-            if rows is None:
-                continue
-            sense = table.choose(rows, word_context(doc, token.i, sent))
-            if sense is not None:
-                chosen[token.idx] = sense
+    for i in hits.tolist():
+        token = doc[i]
+        rows = table.rows_for(token.text)
+        if rows is None:
+            continue
+        sent = sentences[bisect_right(starts, i) - 1]
+        sense = table.choose(rows, word_context(doc, i, sent))
+        if sense is not None:
+            chosen[token.idx] = sense
     return chosen
 
 
