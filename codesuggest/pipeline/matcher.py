@@ -54,9 +54,10 @@ class RawMention:
     expansions: dict[str, str] = field(default_factory=dict)  # short form -> long form
     exact: bool = False  # some term matched these words exactly (not only as a window)
 
-    def add(self, codes: tuple[tuple[str, str, float], ...], similarity: float, term: str) -> None:
+    def add(self, codes: tuple[tuple[str, str, float], ...], similarity: float, term: str, diagnosis_factor: float = 1.0) -> None:
+        """``diagnosis_factor`` scales the ICD-10-CM codes only (see :func:`_part_factor`)."""
         for system, code, quality in codes[:MAX_CODES_PER_TERM]:
-            score = similarity * quality
+            score = similarity * quality * (diagnosis_factor if system == "ICD10CM" else 1.0)
             if score > self.codes.get((system, code), (0.0, ""))[0]:
                 self.codes[(system, code)] = (score, term)
 
@@ -199,7 +200,7 @@ def match_sentence(words: list[Word], index: TermIndex) -> list[RawMention]:
             term = terms.get(sorted_bag_key(distinct))
             if term is not None and (j > i or words[i].alone):
                 found = mention(i, j)
-                found.add(term.codes, _part_factor(words, i, j), term.text)
+                found.add(term.codes, 1.0, term.text, _part_factor(words, i, j))
                 found.exact = True
     norms = [w.norm for w in words]
     present = set(norms)
@@ -218,8 +219,8 @@ def match_sentence(words: list[Word], index: TermIndex) -> list[RawMention]:
                     continue
                 i, j = span
                 if words[i].clause == words[j].clause:
-                    similarity = 0.95 * len(term.words) / max(j - i + 1, len(term.words)) * _part_factor(words, i, j)
-                    mention(i, j).add(term.codes, similarity, term.text)
+                    similarity = 0.95 * len(term.words) / max(j - i + 1, len(term.words))
+                    mention(i, j).add(term.codes, similarity, term.text, _part_factor(words, i, j))
     return merge_nested(list(mentions.values()))
 
 
@@ -227,7 +228,9 @@ def _part_factor(words: list[Word], i: int, j: int) -> float:
     """``PART_OF_ABBREVIATION`` when words ``i..j`` leave out the first words of an abbreviation's
     long form ("diabetes mellitus" of "DM2" = "type 2 diabetes mellitus", "DM2 with neuropathy"
     read without "type 2"): all its words share the abbreviation's offsets, so the part would
-    otherwise score as the whole, and the words left out are the qualifiers that set the code apart."""
+    otherwise score as the whole. Applied to diagnosis codes only: the words left out are the
+    qualifiers that set a diagnosis apart (type 2, acute, chronic), while procedure wordings
+    name the same imaging without them ("CT" = "computerized tomography": "tomography of head")."""
     first = words[i]
     if first.abbreviation and i > 0 and words[i - 1].start == first.start and words[i - 1].abbreviation == first.abbreviation:
         return PART_OF_ABBREVIATION

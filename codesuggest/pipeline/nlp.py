@@ -24,7 +24,7 @@ from . import components, senses  # noqa: F401  (registers the factories)
 from .assertion import assertion_of
 from .sections import section_of, sections_of
 from .components import MENTIONS
-from .notetext import NotClinicalTextError, check_note_text
+from .notetext import NotClinicalTextError, check_note_text  # noqa: F401  (callers catch it from here, as EmptyNoteError)
 from .resources import ensure_ann_index, ensure_term_index, load_term_index
 from .schema import Mention, NoteAnalysis
 
@@ -34,9 +34,6 @@ MAX_TEXT_CHARS = 2_000_000
 
 class EmptyNoteError(ValueError):
     """The note has no text to analyse."""
-
-
-__all__ = ["Analyzer", "EmptyNoteError", "NotClinicalTextError", "build_nlp", "clean_text"]
 
 
 def build_nlp(
