@@ -20,10 +20,11 @@ from spacy.tokens import Doc
 
 from ..codesets import CodeCatalog, CodeSetSources
 
-from . import components  # noqa: F401  (registers the factories)
+from . import components, senses  # noqa: F401  (registers the factories)
 from .assertion import assertion_of
 from .sections import section_of, sections_of
 from .components import MENTIONS
+from .notetext import NotClinicalTextError, check_note_text  # noqa: F401  (callers catch it from here, as EmptyNoteError)
 from .resources import ensure_ann_index, ensure_term_index, load_term_index
 from .schema import Mention, NoteAnalysis
 
@@ -42,9 +43,10 @@ def build_nlp(
     abbreviations: bool = True,
     sections: bool = True,
     assertion: bool = True,
+    senses: bool = True,
 ) -> Language:
-    """The spaCy pipeline: sentences, sections, abbreviations, mentions (+ approximate search
-    when ``ann_dir`` is given), assertion."""
+    """The spaCy pipeline: sentences, sections, abbreviations, word senses, mentions (+ approximate
+    search when ``ann_dir`` is given), assertion."""
     nlp = spacy.blank("en")
     nlp.max_length = MAX_TEXT_CHARS + 1
     drop_no_op_space_cases(nlp.tokenizer)
@@ -53,6 +55,8 @@ def build_nlp(
         nlp.add_pipe("codesuggest_sections")
     if abbreviations:
         nlp.add_pipe("codesuggest_abbreviations")
+    if senses:
+        nlp.add_pipe("codesuggest_senses")
     nlp.add_pipe("codesuggest_mentions", config={"index_path": str(index_path), "ann_dir": str(ann_dir or "")})
     if assertion:
         nlp.add_pipe("codesuggest_assertion")
@@ -143,7 +147,8 @@ def clean_text(text: str) -> str:
     """Validate a note's text once, at the edge.
 
     Control characters other than tab/newline are replaced by spaces (same
-    length, so character offsets still point into the caller's text).
+    length, so character offsets still point into the caller's text). Text that is clearly no
+    clinical note (binary, not words, another language) raises :class:`NotClinicalTextError`.
     """
     if not isinstance(text, str):
         raise TypeError(f"note text must be str, not {type(text).__name__}")
@@ -151,6 +156,7 @@ def clean_text(text: str) -> str:
         raise EmptyNoteError("the note is empty (no text other than white space)")
     if len(text) > MAX_TEXT_CHARS:
         raise ValueError(f"the note has {len(text):,} characters; the pipeline takes at most {MAX_TEXT_CHARS:,}")
+    check_note_text(text)
     # ASCII by one regex, the rare non-ASCII character on its own: a loop over every character
     # cost ~0.3 ms per note
     text = _ASCII_CONTROL.sub(" ", text)
