@@ -156,4 +156,9 @@ def test_openapi_documents_the_error_shape_for_every_operation(svc):
             for status in ("400", "401", "403", "404", "413", "422", "500"):
                 ref = op["responses"][status]["content"]["application/json"]["schema"]["$ref"]
                 assert ref.endswith("/ErrorOut"), (method, path, status)
-    assert json.dumps(schema["components"]["schemas"]["ErrorOut"]).count("message") == 1 or True
+    components = schema["components"]["schemas"]
+    assert components["ErrorOut"]["required"] == ["error"]
+    assert components["ErrorOut"]["properties"]["error"]["$ref"].endswith("/ErrorBody")
+    body = components["ErrorBody"]
+    assert set(body["properties"]) == {"status", "code", "message", "details"}
+    assert set(body["required"]) == {"status", "code", "message"}
