@@ -323,6 +323,8 @@ class AccessLogOut(ResponseModel):
     path: str
     note_id: str | None
     status_code: int
+    query: str | None = Field(default=None, description="the query string as sent (control characters escaped)")
+    disclosed: int | None = Field(default=None, description="how many notes' text the response disclosed (exports)")
 
 
 class AccessLogPage(Page):
