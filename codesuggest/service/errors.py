@@ -90,7 +90,7 @@ def _clean_validation_errors(errors: list[dict]) -> list[dict]:
     cleaned = []
     for err in errors:
         loc = [str(part) for part in err.get("loc", ())]
-        loc = [part if len(part) <= 64 else part[:61] + "..." for part in loc]  # a dict key can be the input
+        loc = [part if len(part) <= 40 else part[:37] + "..." for part in loc]  # a dict key can be the input
         cleaned.append({"loc": loc, "msg": str(err.get("msg", ""))[:300], "type": str(err.get("type", ""))})
     return cleaned
 
