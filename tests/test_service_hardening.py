@@ -310,18 +310,28 @@ def test_api_responses_are_not_stored_or_sniffed(svc):
 def test_docs_load_their_assets_from_the_service_under_the_pages_csp(svc):
     from codesuggest.service.routers.web import SECURITY_HEADERS
 
+    import re
+
     client, *_ = svc
-    for page, assets in (("/docs", ("swagger-ui-bundle.js", "swagger-ui.css")), ("/redoc", ("redoc.standalone.js",))):
+    csp = SECURITY_HEADERS["Content-Security-Policy"]
+    nonces = set()
+    for page, assets, init in (("/docs", ("swagger-ui-bundle.js", "swagger-ui.css"), "docs.js"),
+                               ("/redoc", ("redoc.standalone.js",), "redoc.js"), ("/redoc", (), "redoc.js")):
         r = client.get(page)
         assert r.status_code == 200
-        assert r.headers["content-security-policy"] == SECURITY_HEADERS["Content-Security-Policy"]
         assert "<script>" not in r.text.replace(" ", "") and "cdn" not in r.text and "http" not in r.text, r.text
+        if page == "/docs":
+            assert r.headers["content-security-policy"] == csp
+        else:  # ReDoc's <style> elements: the one addition, a nonce fresh for each response
+            nonce = re.search(r'data-style-nonce="([^"]+)"', r.text).group(1)
+            assert r.headers["content-security-policy"] == csp.replace("style-src 'self'", f"style-src 'self' 'nonce-{nonce}'")
+            nonces.add(nonce)
         for asset in assets:
             assert f'"/docs-assets/{asset}"' in r.text
             served = client.get(f"/docs-assets/{asset}")
             assert served.status_code == 200 and len(served.content) > 10_000, asset
-    init = client.get("/static/docs.js")
-    assert init.status_code == 200 and "SwaggerUIBundle" in init.text
+        assert f'src="/static/{init}"' in r.text and client.get(f"/static/{init}").status_code == 200
+    assert len(nonces) == 2
 
 
 def test_error_messages_echo_at_most_a_few_dozen_characters(svc):
