@@ -275,11 +275,17 @@ def test_a_request_whose_access_cannot_be_recorded_fails(svc, monkeypatch):
     def broken(*_args, **_kw):
         raise OSError("disk full")
 
+    from codesuggest.service import feedback
+
+    exported = []
+    iter_feedback = feedback.iter_feedback
+    monkeypatch.setattr(feedback, "iter_feedback", lambda *a, **kw: exported.append(1) or iter_feedback(*a, **kw))
     monkeypatch.setattr(middleware, "_write", broken)
     for path, key in ((f"/v1/notes/{note['note_id']}", "coder"), ("/v1/feedback/export", "data_scientist")):
         r = client.get(path, headers=auth(keys[key]))
         assert r.status_code == 500, (path, r.status_code)
         assert "hypertension" not in r.text and r.json()["error"]["message"].endswith("could not be recorded")
+    assert exported == []  # the export stopped before reading a note's text
     assert client.get("/healthz").status_code == 200  # not access-logged: unaffected
 
 

@@ -147,7 +147,8 @@ def record_decisions(
             unknown.append(exc.message)
             return code
 
-    on_note = _codes_on_note(session, note)
+    by_code = any(d.suggestion_id is None and d.action in ("reject", "replace") for d in decisions)
+    on_note = _codes_on_note(session, note) if by_code else set()
 
     def decidable(system: str, code: str) -> str:
         """A code rejected or replaced by system + code: suggested for this note or already among its codes."""

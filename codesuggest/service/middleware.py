@@ -45,6 +45,10 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, f"request body over the limit of {limit} bytes")
 
 
+class AccessNotRecorded(Exception):
+    """Raised into the app when its response was replaced by a 500: stops it producing what will not be sent."""
+
+
 class ServiceMiddleware:
     def __init__(self, app: ASGIApp, max_body_bytes: int):
         self.app = app
@@ -55,20 +59,17 @@ class ServiceMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status: dict[str, Any] = {"code": 500, "sent": False, "dropping": False}
+        status: dict[str, Any] = {"code": 500, "sent": False}
         service = _service(scope)
 
         async def send_wrapper(message: Message) -> None:
-            if status["dropping"]:  # the app's own response, replaced by a 500 (access log failed)
-                return
             if message["type"] == "http.response.start":
                 message = {**message, "headers": _with_security_headers(scope["path"], message.get("headers", []))}
                 if not await self._record_access(scope, service, message["status"]):
-                    status["dropping"] = True
                     body = error_body(500, "internal server error: the access could not be recorded")
                     await _send_json(send, 500, body, {"cache-control": "no-store", "x-content-type-options": "nosniff"})
                     status["code"], status["sent"] = 500, True
-                    return
+                    raise AccessNotRecorded  # the app's response is not sent: stop the app (an export mid-stream)
                 status["code"], status["sent"] = message["status"], True
             await send(message)
 
@@ -78,6 +79,8 @@ class ServiceMiddleware:
                 await _send_json(send_wrapper, *refusal)
             else:
                 await self.app(scope, self._counting(receive), send_wrapper)
+        except AccessNotRecorded:
+            pass  # answered with a 500 already
         except BodyTooLarge as exc:
             if not status["sent"]:
                 await _send_json(send_wrapper, 413, error_body(413, exc.detail))
