@@ -3,8 +3,8 @@
 ``access_log.query`` and ``access_log.disclosed`` (a count), and ``access_log_notes``: one row per note an
 entry disclosed (the feedback export returns many), append-only like the access log.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 
 """
 from importlib import import_module
@@ -14,8 +14,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision: str = '0002'
-down_revision: Union[str, Sequence[str], None] = '0001'
+revision: str = '0003'
+down_revision: Union[str, Sequence[str], None] = '0002'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
