@@ -240,9 +240,14 @@ def test_huge_note(nlp):
     sentence = "No [fever] or chills; history of [hypertension]. Patient presents with [pneumonia] "
     text = sentence * (2_000_000 // len(sentence))
     nlp.max_length = len(text) + 1
+    # linear in the note's length, against a note ten times smaller timed in the same run (no wall-clock bound:
+    # it flakes on a loaded machine)
+    started = time.perf_counter()
+    mark(nlp, sentence * (len(text) // len(sentence) // 10))
+    small = time.perf_counter() - started
     started = time.perf_counter()
     doc = mark(nlp, text)
-    assert time.perf_counter() - started < 60  # about 10 s here
+    assert time.perf_counter() - started < 40 * small
     found = [assertion_of(span) for span in list(doc.spans["mentions"])[-3:]]
     assert found == [Assertion(negated=True), Assertion(historical=True), Assertion()]
 
