@@ -282,3 +282,38 @@ def _an_event(note: NoteCoding, match: re.Match[str]) -> bool:
     if re.match(r"\s*(?:asleep|precautions?|risk|prevention|screen\w*)", note.lower[match.end():match.end() + 14]):
         return False  # "falls asleep", "fall precautions", "fall risk"
     return not NOT_AN_EVENT.search(clause_before(note, match.start()))
+
+
+# categories where one phrase often stands for several codes at once (diabetes with two complications,
+# history and status Z codes, pregnancy): left out of the alternatives rule
+MANY_CODES_PER_PHRASE = ("E08", "E09", "E10", "E11", "E13", "I25", "Z", "O")
+
+
+def alternatives(note: NoteCoding) -> None:
+    """Two codes of one category backed by the same words are two readings of one condition, not
+    two conditions: one leaves ("left ankle sprain" is S93.402A, not also S93.401A; "persistent
+    AFib" I48.19, not also I48.0). The specific one stays over an "unspecified" one (I.B.18), else
+    the surer one. A code with words of its own stays (I.B.12: a code is reported once per condition)."""
+    for line in list(note.lines):
+        if line.system != CM or line not in note.lines or not line.mention_indexes or line.code.startswith(MANY_CODES_PER_PHRASE):
+            continue
+        own = set(line.mention_indexes)
+        vague = _vagueness(note, line)
+        for other in note.starting((line.code[:3],), current=False):
+            if other is line or not own <= set(other.mention_indexes):
+                continue
+            other_vague = _vagueness(note, other)
+            if other_vague == vague:
+                wins = other.confidence >= line.confidence
+            else:  # the more specific reading wins when it is at least half as sure
+                wins = other_vague < vague and other.confidence >= max(FLOOR, 0.5 * line.confidence)
+            if wins:
+                note.absorb(line, other, f"the same words are coded as {other.code}: one code per condition (I.B.12)")
+                break
+
+
+def _vagueness(note: NoteCoding, line) -> int:
+    """0 for a code that names the condition, 1 for "unspecified" (the NOS code), 2 for "other"
+    (which needs a specific other type the words do not give)."""
+    description = note.description(line.code).lower()
+    return 2 if OTHER.search(description) else 1 if UNSPECIFIED.search(description) else 0
