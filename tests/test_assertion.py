@@ -333,3 +333,14 @@ def test_rules_get_no_private_attributes(nlp):
     fresh = {tuple(sorted(name for name in vars(rule) if name.startswith("_"))) for rule in ConTextRule.from_json(str(RULES_PATH))}
     used = {tuple(sorted(name for name in vars(rule) if name.startswith("_"))) for rule in nlp.get_pipe("codesuggest_assertion").context.rules}
     assert used == fresh
+
+
+def test_assertion_pickled_before_the_new_flags_loads():
+    """An Assertion pickled with the four older flags (a cached analysis) unpickles with the new ones False."""
+    import pickle
+
+    restored = pickle.loads(pickle.dumps(Assertion(possible=True, historical=True)))
+    assert restored == Assertion(possible=True, historical=True)
+    old = Assertion.__new__(Assertion)
+    old.__setstate__([False, True, False, False])  # the state a 4-field Assertion pickled
+    assert old == Assertion(possible=True) and old.label == "possible"

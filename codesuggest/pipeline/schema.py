@@ -6,7 +6,7 @@ from it; nothing downstream needs spaCy objects.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Literal
 
 MentionKind = Literal["diagnosis", "procedure"]
@@ -39,6 +39,11 @@ class Assertion:
     hypothetical: bool = False  # "return if", "if symptoms worsen", "scheduled for", "should she develop"
     resolved: bool = False  # "sepsis resolved", "no longer has" (not "in remission")
 
+    def __setstate__(self, state: list[bool]) -> None:
+        """Unpickle, also an Assertion pickled before ``hypothetical`` and ``resolved`` existed (their defaults)."""
+        for name, value in zip(_ASSERTION_FIELDS, list(state) + [False] * (len(_ASSERTION_FIELDS) - len(state))):
+            object.__setattr__(self, name, value)
+
     @property
     def label(self) -> str:
         """One word for display: the strongest status, or ``present``."""
@@ -46,6 +51,9 @@ class Assertion:
             if getattr(self, name):
                 return name
         return "present"
+
+
+_ASSERTION_FIELDS = tuple(f.name for f in fields(Assertion))
 
 
 @dataclass(frozen=True, slots=True)
