@@ -182,11 +182,11 @@ def test_sepsis_by_organism_septic_shock_and_first(cm_catalog):
     assert "R65.21" in got and "R57.9" not in got and "A41.9" not in got
 
 
-def test_an_unspecified_code_gives_way_to_a_specific_sibling_but_not_to_other(cm_catalog):
+def test_an_unspecified_code_gives_way_to_a_specific_sibling_and_other_to_unspecified(cm_catalog):
     a = note("Paroxysmal atrial fibrillation.", m("atrial fibrillation", "I48.91"))
     assert codes_of(code(a, lines(("I48.91", 0.8, (0,)), ("I48.0", 0.6, (0,))), cm_catalog)) == ["I48.0"]
     b = note("Hyperlipidemia.", m("Hyperlipidemia", "E78.5"))
-    assert codes_of(code(b, lines(("E78.5", 0.8, (0,)), ("E78.49", 0.6, (0,))), cm_catalog)) == ["E78.5", "E78.49"]
+    assert codes_of(code(b, lines(("E78.5", 0.8, (0,)), ("E78.49", 0.9, (0,))), cm_catalog)) == ["E78.5"]  # NOS, not "other"
 
 
 def test_principal_diagnosis_is_the_first_reason_for_the_encounter(cm_catalog):
@@ -272,3 +272,11 @@ def test_an_unspecified_code_gives_way_to_its_own_mentions_specific_candidate(cm
     a = NoteAnalysis(text=words, mentions=(mention,))
     coded = code(a, lines(("I48.91", 0.8, (0,))), cm_catalog)
     assert codes_of(coded) == ["I48.0"] and coded.lines[0].confidence == pytest.approx(0.8)
+
+
+def test_one_code_per_condition_when_two_codes_of_a_category_share_their_words(cm_catalog):
+    a = note("Left ankle sprain.\nRight wrist pain.", m("Left ankle sprain", "S93.402A"), m("Right wrist pain", "M25.531"))
+    ranked = lines(("S93.402A", 0.9, (0,)), ("S93.401A", 0.6, (0,)), ("M25.531", 0.5, (1,)), ("M25.532", 0.3, (1,)))
+    coded = code(a, ranked, cm_catalog, "emergency")
+    assert codes_of(coded) == ["S93.402A", "M25.531"]
+    assert any("S93.401A not coded" in n.message and "I.B.12" in n.message for n in coded.lines[0].notes)
