@@ -54,6 +54,7 @@ class CodeLine:
     notes: list[GuidelineNote] = field(default_factory=list)
     principal: bool = False  # the principal (inpatient) / first-listed (outpatient) diagnosis
     needs_review: bool = False  # a rule asks a coder to look at this code
+    added: bool = False  # a rule put it in (not the ranker)
 
     @property
     def key(self) -> Key:
@@ -214,7 +215,8 @@ class NoteCoding:
         indexes = tuple(dict.fromkeys(i for line in like for i in line.mention_indexes))
         line = self.get(code, system)
         if line is None:
-            line = CodeLine(system, code, score=0.0, confidence=confidence, mention_indexes=indexes, needs_review=review)
+            line = CodeLine(system, code, score=0.0, confidence=confidence, mention_indexes=indexes, needs_review=review,
+                            added=True)
             self.lines.append(line)
         else:
             line.confidence = max(line.confidence, confidence)

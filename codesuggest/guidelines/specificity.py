@@ -295,13 +295,13 @@ def alternatives(note: NoteCoding) -> None:
     AFib" I48.19, not also I48.0). The specific one stays over an "unspecified" one (I.B.18), else
     the surer one. A code with words of its own stays (I.B.12: a code is reported once per condition)."""
     for line in list(note.lines):
-        if (line.system != CM or line not in note.lines or not line.mention_indexes or line.notes
+        if (line.system != CM or line not in note.lines or not line.mention_indexes or line.added
                 or line.code.startswith(MANY_CODES_PER_PHRASE)):
-            continue  # a code a rule wrote (it has notes) is deliberate: J44.0 and J44.1 on one COPD mention
+            continue  # a code a rule added is deliberate: J44.0 and J44.1 on one COPD mention
         own = set(line.mention_indexes)
         vague = _vagueness(note, line)
         for other in note.starting((line.code[:3],), current=False):
-            if other is line or other.notes or not own <= set(other.mention_indexes):
+            if other is line or other.added or not own <= set(other.mention_indexes):
                 continue
             other_vague = _vagueness(note, other)
             if other_vague == vague:
