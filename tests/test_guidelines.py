@@ -280,3 +280,11 @@ def test_one_code_per_condition_when_two_codes_of_a_category_share_their_words(c
     coded = code(a, ranked, cm_catalog, "emergency")
     assert codes_of(coded) == ["S93.402A", "M25.531"]
     assert any("S93.401A not coded" in n.message and "I.B.12" in n.message for n in coded.lines[0].notes)
+
+
+def test_a_diagnosis_questioned_then_ruled_out_is_not_coded_inpatient(cm_catalog):
+    a = note("Admitted to rule out sepsis.\nSepsis ruled out. Pneumonia.", m("sepsis", "A41.9", possible=True),
+             m("Sepsis", "A41.9", negated=True), m("Pneumonia", "J18.9"))
+    assert codes_of(code(a, lines(("A41.9", 0.8, (0, 1)), ("J18.9", 0.7, (2,))), cm_catalog, "inpatient")) == ["J18.9"]
+    seen = as_a_coder_reads(a, "inpatient")
+    assert seen.mentions[0].assertion.possible  # not established for the ranker either

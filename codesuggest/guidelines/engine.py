@@ -119,11 +119,15 @@ class NoteCoding:
         """Whether the note states the code's condition as one the patient has now.
 
         A code with no mention behind it (the note classifier's alone) counts as current: the
-        rules have no text to judge it by. Otherwise one of its mentions must be current
-        (:meth:`mention_is_current`).
+        rules have no text to judge it by. A condition the note both questions and rules out is not
+        current. Otherwise one of its mentions must be current (:meth:`mention_is_current`).
         """
         mentions = self.mentions(line)
-        return not mentions or any(self.mention_is_current(m, line.code) for m in mentions)
+        if not mentions:
+            return True
+        if any(m.assertion.negated for m in mentions) and all(m.assertion.negated or m.assertion.possible for m in mentions):
+            return False  # "admitted to rule out sepsis ... sepsis ruled out": ruled out beats rule out
+        return any(self.mention_is_current(m, line.code) for m in mentions)
 
     def mention_is_current(self, mention: Mention, code: str = "") -> bool:
         """A mention of a condition the patient has now, as a coder reads it.

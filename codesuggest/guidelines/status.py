@@ -30,7 +30,9 @@ def uncertain_diagnosis(note: NoteCoding) -> None:
         uncertain = [m for m in mentions if m.assertion.possible and not m.assertion.negated]
         if not uncertain or any(note.mention_is_current(m, line.code) and not m.assertion.possible for m in mentions):
             continue
-        if note.setting == INPATIENT:
+        if any(m.assertion.negated for m in mentions):
+            note.withdraw(line, "questioned, then ruled out")
+        elif note.setting == INPATIENT:
             note.explain(line, "documented as uncertain; coded as if established in inpatient care (II.H, III.C)")
             line.needs_review = True
         else:
@@ -73,10 +75,12 @@ def as_a_coder_reads(analysis: NoteAnalysis, setting: str) -> NoteAnalysis:
       best candidate a chronic condition) is current (Section III, IV.J: code all documented
       conditions that coexist and affect care);
     - inpatient, an uncertain diagnosis ("probable", "suspected", "likely") is coded as if
-      established (Sections II.H, III.C); hypothetical ones ("if", "return if") stay as they are.
+      established (Sections II.H, III.C), unless the note rules it out elsewhere; hypothetical ones
+      ("if", "return if") stay as they are.
     """
     changed = False
     mentions = []
+    ruled_out = {m.candidates[0].code for m in analysis.mentions if m.assertion.negated and m.candidates}
     for mention in analysis.mentions:
         a = mention.assertion
         if a.negated or a.family or getattr(a, "resolved", False):
@@ -85,7 +89,8 @@ def as_a_coder_reads(analysis: NoteAnalysis, setting: str) -> NoteAnalysis:
         if (a.historical and not a.possible and mention.candidates and mention.candidates[0].system == CM
                 and is_chronic(mention.candidates[0].code)):
             a = replace(a, historical=False)
-        if setting == INPATIENT and a.possible and not getattr(a, "hypothetical", False) and not a.historical:
+        if (setting == INPATIENT and a.possible and not getattr(a, "hypothetical", False) and not a.historical
+                and not (mention.candidates and mention.candidates[0].code in ruled_out)):
             a = replace(a, possible=False)
         if a != mention.assertion:
             mention = replace(mention, assertion=a)

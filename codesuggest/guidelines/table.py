@@ -7,7 +7,7 @@ from collections.abc import Collection, Iterable
 from typing import Any
 
 from ..pipeline.schema import NoteAnalysis
-from . import combinations, history, sequencing, specificity, status, symptoms
+from . import combinations, encounters, history, sequencing, specificity, status, symptoms
 from .engine import INPATIENT, OUTPATIENT, CodeLine, NoteCoding, Rule
 
 RULES: tuple[Rule, ...] = (
@@ -53,6 +53,9 @@ RULES: tuple[Rule, ...] = (
     Rule("integral_symptoms", "I.B.5", "signs and symptoms integral to a confirmed diagnosis are not coded",
          symptoms.integral_symptoms),
     Rule("external_cause", "I.C.20", "the external cause of a current injury, with its 7th character", specificity.external_cause),
+    Rule("encounter_reason", "I.C.21.c.5, I.C.21.c.8, I.C.21.c.13",
+         "outpatient encounters for a general exam (Z00.00), a cancer screening (Z12.-) or cancer surveillance (Z08)",
+         encounters.encounter_reason),
     Rule("principal_diagnosis", "II, IV.A, I.C.1.d.4", "the principal / first-listed diagnosis", sequencing.principal_diagnosis),
 )
 RULE_NAMES: tuple[str, ...] = tuple(rule.name for rule in RULES)
