@@ -26,6 +26,8 @@ TERSE_US_NOTES = [
     "DM2",
     "Pt seen and examined. Agree with plan as above. -- J. Smith, MD 12/03/2026 14:32",
     "Hgb 7.2 -> 8.1 s/p 1u PRBC. Plt 45k. INR 1.9. Fib 110.",
+    "\n".join(f"{h:02d}:00 T 98.{h % 10} HR {80 + h} BP {110 + h}/{70 + h % 7} RR 16 O2 98% RA" for h in range(24)),
+    "\n".join(f"{d}/12 Na 13{d % 10} K 4.{d % 9} Cl 10{d % 10} CO2 2{d % 10} BUN 2{d % 10} Cr 1.{d % 10}" for d in range(1, 31)),
 ]
 
 
@@ -42,8 +44,9 @@ def _pdf_bytes() -> bytes:
 NOT_NOTES = {
     "pdf as latin-1": (_pdf_bytes().decode("latin-1"), "PDF"),
     "pdf as utf-8 with replacements": (_pdf_bytes().decode("utf-8", "replace"), "PDF"),
-    "pdf body without its header": (_pdf_bytes()[80:].decode("latin-1"), "binary"),
-    "random bytes": (bytes(random.Random(1).randrange(256) for _ in range(3000)).decode("latin-1"), "binary"),
+    "pdf body without its header": (_pdf_bytes()[80:].decode("latin-1"), "hexadecimal"),
+    "hex dump": (" ".join(f"{b:02X}" for b in random.Random(2).randbytes(800)), "hexadecimal"),
+    "random bytes": (bytes(random.Random(1).randbytes(3000)).decode("latin-1"), "binary"),
     "base64": (base64.b64encode(_pdf_bytes() * 3).decode(), "long runs"),
     "a table of numbers": ("\n".join(" ".join(str(i * j % 997) for j in range(10)) for i in range(20)), "not letters"),
     "digits only": ("12345 67890", "no words"),

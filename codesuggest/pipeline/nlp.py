@@ -105,11 +105,11 @@ class Analyzer:
         return {"approximate_search": getattr(mentions, "approximate", None) is not None}
 
     def analyze(self, text: str) -> NoteAnalysis:
-        text = clean_text(text)
+        text = checked_text(text)
         return self._to_analysis(self.nlp(text), text)
 
     def analyze_many(self, texts: Iterable[str], batch_size: int = 32) -> Iterator[NoteAnalysis]:
-        cleaned = ((text, text) for text in map(clean_text, texts))
+        cleaned = ((text, text) for text in map(checked_text, texts))
         for doc, text in self.nlp.pipe(cleaned, batch_size=batch_size, as_tuples=True):
             yield self._to_analysis(doc, text)
 
@@ -143,12 +143,19 @@ class Analyzer:
         )
 
 
+def checked_text(text: str) -> str:
+    """:func:`clean_text`, after refusing text that is clearly no clinical note
+    (:class:`NotClinicalTextError`: binary, not words, another language), read as it came."""
+    cleaned = clean_text(text)
+    check_note_text(text)
+    return cleaned
+
+
 def clean_text(text: str) -> str:
     """Validate a note's text once, at the edge.
 
     Control characters other than tab/newline are replaced by spaces (same
-    length, so character offsets still point into the caller's text). Text that is clearly no
-    clinical note (binary, not words, another language) raises :class:`NotClinicalTextError`.
+    length, so character offsets still point into the caller's text).
     """
     if not isinstance(text, str):
         raise TypeError(f"note text must be str, not {type(text).__name__}")
@@ -156,7 +163,6 @@ def clean_text(text: str) -> str:
         raise EmptyNoteError("the note is empty (no text other than white space)")
     if len(text) > MAX_TEXT_CHARS:
         raise ValueError(f"the note has {len(text):,} characters; the pipeline takes at most {MAX_TEXT_CHARS:,}")
-    check_note_text(text)
     # ASCII by one regex, the rare non-ASCII character on its own: a loop over every character
     # cost ~0.3 ms per note
     text = _ASCII_CONTROL.sub(" ", text)

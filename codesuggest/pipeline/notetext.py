@@ -6,7 +6,8 @@ The checks are deliberately loose (a terse note of abbreviations and numbers is 
 refuse only text that is clearly
 
 * binary: a file signature at its start, or control / undecodable characters,
-* not words: hardly any letters, or mostly one long run of letters and digits (base64, hex),
+* not words: hardly any letters, letters that are all hexadecimal digits (a hex dump), or
+  mostly long runs of letters and digits (base64),
 * another language: its common function words far outnumber English ones.
 
 All run on at most the first :data:`SAMPLE_CHARS` characters, by a few regular expressions
@@ -23,6 +24,8 @@ MAX_BINARY_SHARE = 0.01  # control or undecodable characters, of all characters
 MIN_BINARY_CHARS = 4
 MIN_LETTER_SHARE = 0.2  # letters, of the characters that are not white space ...
 MIN_CHARS_FOR_SHARES = 40  # ... judged only on texts of at least this many such characters
+MIN_BEYOND_HEX_SHARE = 0.1  # letters G-Z, of all letters (a hex dump has none) ...
+MIN_CHARS_FOR_WORDS = 200  # ... and no long runs without spaces, on texts of this many non-space characters
 MAX_BLOB_SHARE = 0.5  # characters in "words" of BLOB_LENGTH or more, of the non-space characters
 BLOB_LENGTH = 40
 MIN_FOREIGN_WORDS = 8  # another language: at least this many of its function words ...
@@ -47,6 +50,7 @@ _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 # every byte but the ASCII letters: what deleting leaves of UTF-8 text is its ASCII letters
 # (bytes.translate runs in C, about 50 times faster than a regex over the characters)
 _NOT_ASCII_LETTER = bytes(b for b in range(256) if not (65 <= b <= 90 or 97 <= b <= 122))
+_NOT_LETTER_BEYOND_HEX = bytes(b for b in range(256) if not (71 <= b <= 90 or 103 <= b <= 122))  # keeps G-Z, g-z
 LANGUAGE_SAMPLE_WORDS = 1_000
 
 # Common function words of each language (a foreign language is named only when its words
@@ -71,6 +75,13 @@ class NotClinicalTextError(ValueError):
 def check_note_text(text: str) -> None:
     """Raise :class:`NotClinicalTextError`, saying why, if ``text`` is clearly no note in English."""
     sample = text[:SAMPLE_CHARS]
+    _check_not_a_file(sample)
+    chunks = sample.split()
+    _check_words(sample, chunks)
+    _check_language(chunks)
+
+
+def _check_not_a_file(sample: str) -> None:
     head = sample.lstrip(" \t\r\n\ufeff")
     for signature, kind in _SIGNATURES.items():
         if head.startswith(signature):
@@ -80,24 +91,28 @@ def check_note_text(text: str) -> None:
         raise NotClinicalTextError(
             f"the text looks binary ({binary} control or undecodable characters in its first {len(sample):,}), not a note"
         )
-    chunks = sample.split()
+
+
+def _check_words(sample: str, chunks: list[str]) -> None:
+    """Letters, not only A-F, and no long runs without spaces (short texts: some letter)."""
     non_space = sum(map(len, chunks))
     letters = len(sample.encode("utf-8", "replace").translate(None, _NOT_ASCII_LETTER))
     if not sample.isascii():  # letters outside ASCII ("años", "Übelkeit"), counted the slow way
         letters += sum(1 for c in _NON_ASCII.findall(sample) if c.isalpha())
-    if non_space >= MIN_CHARS_FOR_SHARES:
-        if letters < MIN_LETTER_SHARE * non_space:
-            raise NotClinicalTextError(
-                f"the text is mostly not letters ({letters} of {non_space} characters), not a note"
-            )
-        blobs = sum(n for n in map(len, chunks) if n >= BLOB_LENGTH)
-        if blobs > MAX_BLOB_SHARE * non_space:
-            raise NotClinicalTextError(
-                "the text is mostly long runs of characters without spaces (encoded data?), not a note"
-            )
-    elif not letters:
-        raise NotClinicalTextError("the text has no words, not a note")
-    _check_language(chunks)
+    if non_space < MIN_CHARS_FOR_SHARES:
+        if not letters:
+            raise NotClinicalTextError("the text has no words, not a note")
+        return
+    if letters < MIN_LETTER_SHARE * non_space:
+        raise NotClinicalTextError(f"the text is mostly not letters ({letters} of {non_space} characters), not a note")
+    if non_space < MIN_CHARS_FOR_WORDS:
+        return
+    beyond_hex = len(sample.encode("utf-8", "replace").translate(None, _NOT_LETTER_BEYOND_HEX))
+    if beyond_hex < MIN_BEYOND_HEX_SHARE * letters:
+        raise NotClinicalTextError(f"the text reads as hexadecimal digits ({letters - beyond_hex} of its {letters} letters are A-F), not a note")
+    blobs = sum(len(c) for c in chunks if len(c) >= BLOB_LENGTH and not c.startswith(("http", "www.")))
+    if blobs > MAX_BLOB_SHARE * non_space:
+        raise NotClinicalTextError("the text is mostly long runs of characters without spaces (encoded data?), not a note")
 
 
 def _check_language(chunks: list[str]) -> None:

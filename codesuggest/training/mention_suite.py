@@ -40,7 +40,7 @@ class Item:
 
 
 @dataclass(frozen=True)
-class Case:
+class MentionCase:
     id: str
     text: str
     must: tuple[Item, ...] = ()
@@ -57,8 +57,8 @@ class Case:
 
 
 @dataclass
-class CaseResult:
-    case: Case
+class MentionCaseResult:
+    case: MentionCase
     missed: list[Item] = field(default_factory=list)  # must items not found
     violated: list[tuple[Item, str]] = field(default_factory=list)  # must_not items, with the mention
     right: int = 0  # mentions that find a must item
@@ -67,8 +67,8 @@ class CaseResult:
 
 
 @dataclass
-class SuiteResult:
-    cases: list[CaseResult]
+class MentionSuiteResult:
+    cases: list[MentionCaseResult]
 
     @property
     def must(self) -> int:
@@ -109,13 +109,13 @@ class SuiteResult:
         }
 
 
-def load_suite(path: Path | str) -> list[Case]:
+def load_suite(path: Path | str) -> list[MentionCase]:
     cases = []
     for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
         row = json.loads(line)
-        case = Case(
+        case = MentionCase(
             id=row["id"],
             text=row["text"],
             must=tuple(Item(**i) for i in row.get("must", ())),
@@ -127,14 +127,14 @@ def load_suite(path: Path | str) -> list[Case]:
     return cases
 
 
-def _hits(case: Case, item: Item, mention: Mention, top_k: int) -> bool:
+def _hits(case: MentionCase, item: Item, mention: Mention, top_k: int) -> bool:
     if not any(start < mention.end and mention.start < end for start, end in case.spans(item)):
         return False
     return not item.code or any(c.code.startswith(item.code) for c in mention.candidates[:top_k])
 
 
-def score_case(case: Case, analysis: NoteAnalysis, top_k: int = 3) -> CaseResult:
-    result = CaseResult(case)
+def score_case(case: MentionCase, analysis: NoteAnalysis, top_k: int = 3) -> MentionCaseResult:
+    result = MentionCaseResult(case)
     mentions = analysis.mentions
     result.missed = [item for item in case.must if not any(_hits(case, item, m, top_k) for m in mentions)]
     for item in case.must_not:
@@ -151,5 +151,5 @@ def score_case(case: Case, analysis: NoteAnalysis, top_k: int = 3) -> CaseResult
     return result
 
 
-def run_suite(analyzer: Analyzes, cases: Iterable[Case], top_k: int = 3) -> SuiteResult:
-    return SuiteResult([score_case(case, analyzer.analyze(case.text), top_k) for case in cases])
+def run_suite(analyzer: Analyzes, cases: Iterable[MentionCase], top_k: int = 3) -> MentionSuiteResult:
+    return MentionSuiteResult([score_case(case, analyzer.analyze(case.text), top_k) for case in cases])
