@@ -41,9 +41,9 @@ class GuidelineNote:
     message: str  # e.g. "I12.9 replaces I10: hypertension with chronic kidney disease is presumed linked"
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class CodeLine:
-    """One code on its way from the ranker to the coder."""
+    """One code on its way from the ranker to the coder (compared by identity: rules move lines around)."""
 
     system: str
     code: str
