@@ -249,6 +249,14 @@ def test_current_smoker_by_product(catalog, said, expected):
     assert "Z87.891" not in got
 
 
+def test_history_of_another_condition_does_not_make_a_former_smoker(catalog):
+    t = "A 57-year-old man with a history of COPD, a 15 pack-year smoker and a moderate drinker.\n"
+    got = codes(code(catalog, t, [], [line("Z87.891", 0.3)], only={"tobacco"}))
+    assert "F17.210" in got and "Z87.891" not in got
+    t = "Social history: smoker, quit in 2005.\n"
+    assert set(codes(code(catalog, t, [], [], only={"tobacco"}))) == {"Z87.891"}
+
+
 def test_current_smoker_replaces_the_unspecified_product(catalog):
     t = "SOCIAL HISTORY: Smokes cigarettes, half a pack a day.\n"
     ms = [mention(t, "Smokes", "F17.200", section="social_history")]

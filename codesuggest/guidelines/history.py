@@ -321,7 +321,7 @@ def _withdraw_procedures_within(note: NoteCoding, spans: list[tuple[int, int]], 
 
 # -- tobacco (I.C.5.b, Alphabetic Index: smoker, history of tobacco dependence) -------------------
 
-TOBACCO = re.compile(r"\b(?:smok\w*|tobacco|cigarettes?|cigs|cigars?|pipe|nicotine|vap(?:e|es|ing)|e-cig\w*|snuff|ppd|pack[- ]?years?)\b")
+TOBACCO = re.compile(r"\b(?:smok(?:er|ers|es|ing|ed)|tobacco|cigarettes?|cigs|cigars?|pipe|nicotine|vap(?:e|es|ing)|e-cig\w*|snuff|ppd|pack[- ]?years?)\b")
 NEVER = re.compile(r"\b(?:never|non-?smoker|nonsmoker|denies|denied|no|not|doesn't|does not|negative|none|nil)\b")
 CURRENTLY = re.compile(r"\b(?:current(?:ly)?|active(?:ly)?|still|continues to|continuing to)\b")
 NOT_USE = re.compile(r"\b(?:second[- ]?hand|passive|exposure|exposed|inhalation|detector|cessation counsel\w*)\b")
@@ -342,12 +342,27 @@ def tobacco_statements(note: NoteCoding) -> Iterator[tuple[str, int, int, str]]:
         first = TOBACCO.search(words)
         if first is None or NOT_USE.search(words) or section_at(note, clause.start()) in ("family_history", "allergies"):
             continue
-        if FORMER.search(words) and not CURRENTLY.search(words):
+        said = _tobacco_piece(words, first)
+        if FORMER.search(said) and not CURRENTLY.search(said):
             yield "former", clause.start(), clause.end(), words
-        elif NEVER.search(words[:first.end()]):
+        elif NEVER.search(said[:said.find(first.group()) + len(first.group())]):
             yield "never", clause.start(), clause.end(), words
         else:
             yield "current", clause.start(), clause.end(), words
+
+
+def _tobacco_piece(clause: str, first: re.Match[str]) -> str:
+    """The part of a clause that speaks of tobacco: the comma-separated piece of its first tobacco
+    word, with the next piece when that one goes on about it ("smoker, quit in 2005"), not the
+    pieces on other conditions ("history of COPD, a 15 pack-year smoker")."""
+    start = clause.rfind(",", 0, first.start()) + 1
+    end = clause.find(",", first.end())
+    piece = clause[start:] if end < 0 else clause[start:end]
+    if end >= 0:
+        following = clause[end + 1:].split(",")[0]
+        if re.match(r"\s*(?:quit|stopped|gave up|former|ex\b|until|\d+ (?:pack|ppd|cig))", following):
+            piece += "," + following
+    return piece
 
 
 def tobacco(note: NoteCoding) -> None:
