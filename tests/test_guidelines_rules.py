@@ -298,6 +298,16 @@ def test_no_insulin_code_in_type_1_diabetes(catalog):
     assert "Z79.4" not in got and "Z79.84" in got
 
 
+def test_insulin_dependent_is_not_type_1(catalog):
+    t = MEDS_NOTE.replace("Type 2 diabetes", "Insulin-dependent diabetes mellitus (IDDM)")
+    assert "Z79.4" in codes(_meds(catalog, t, [line("E10.9", 0.6)]))
+
+
+def test_marijuana_smoker_is_not_tobacco(catalog):
+    t = "Social history: regular marijuana smoker.\n"
+    assert codes(code(catalog, t, [], [line("F17.200", 0.3)], only={"tobacco"})).keys() == {"F17.200"}  # left as ranked
+
+
 def test_ranked_drug_code_on_another_class_or_an_allergy_leaves(catalog):
     t = MEDS_NOTE
     ms = [mention(t, "Aspirin", "Z79.82", section="allergies"), mention(t, "metformin", "Z79.84", section="medications")]

@@ -324,7 +324,8 @@ def _withdraw_procedures_within(note: NoteCoding, spans: list[tuple[int, int]], 
 TOBACCO = re.compile(r"\b(?:smok(?:er|ers|es|ing|ed)|tobacco|cigarettes?|cigs|cigars?|pipe|nicotine|vap(?:e|es|ing)|e-cig\w*|snuff|ppd|pack[- ]?years?)\b")
 NEVER = re.compile(r"\b(?:never|non-?smoker|nonsmoker|denies|denied|no|not|doesn't|does not|negative|none|nil)\b")
 CURRENTLY = re.compile(r"\b(?:current(?:ly)?|active(?:ly)?|still|continues to|continuing to)\b")
-NOT_USE = re.compile(r"\b(?:second[- ]?hand|passive|exposure|exposed|inhalation|detector|cessation counsel\w*)\b")
+NOT_USE = re.compile(r"\b(?:second[- ]?hand|passive|exposure|exposed|inhalation|detector|cessation counsel\w*|"
+                     r"marijuana|marihuana|cannabis|weed|crack|cocaine|meth\w*|heroin|opium)\b")  # not tobacco use
 FORMER = re.compile(
     r"\b(?:former|ex|quit|quitting|stopped|remote|previous(?:ly)?|used to|gave up|h/o|history of|hx of|"
     r"until (?:19|20)\d\d)\b|\bex-?smoker\b"
@@ -450,7 +451,8 @@ NOT_TAKEN = re.compile(
 NOT_SYSTEMIC = re.compile(r"\b(?:cream|ointment|lotion|topical|gel|drops|ophthalmic|otic|eye|inhaler|inhaled|nasal|spray|patch test)\b")
 AS_NEEDED = re.compile(r"\b(?:as needed|prn)\b")
 SHORT_COURSE = re.compile(r"\b(?:taper\w*|burst|dose ?pa(?:c)?k|sliding scale|ssi|x ?\d+ ?days|for \d+ days|\d+[- ]day course)\b")
-TYPE_1 = re.compile(r"\b(?:type (?:1|i|one) (?:diabetes|dm)|diabetes (?:mellitus )?(?:type )?(?:1|i)\b|t1dm|dm ?(?:type )?(?:1|i)\b|iddm|juvenile diabetes)")
+# "insulin-dependent" (IDDM) is not type 1: the Alphabetic Index codes it to the type documented (E11 by default)
+TYPE_1 = re.compile(r"\b(?:type (?:1|i|one) (?:diabetes|dm)|diabetes (?:mellitus )?(?:type )?(?:1|i)\b|t1dm|dm ?(?:type )?(?:1|i)\b|juvenile[- ]onset diabetes|juvenile diabetes)")
 
 
 def drug_uses(note: NoteCoding) -> dict[str, tuple[float, str, int, int]]:
@@ -489,14 +491,14 @@ def long_term_drugs(note: NoteCoding) -> None:
     Z79.01, antiplatelets Z79.02, aspirin Z79.82, insulin Z79.4, oral hypoglycaemics Z79.84,
     injectable non-insulin antidiabetics Z79.85, systemic steroids Z79.52, opiate analgesics
     Z79.891, SERMs Z79.810, aromatase inhibitors Z79.811 (``resources/drugs.tsv``; how sure:
-    :func:`drug_uses`). Insulin is not coded in type 1 diabetes (I.C.4.a.3); a type 2 patient on
+    :func:`drug_uses`). Insulin is not coded when the note says type 1 diabetes (I.C.4.a.3); a patient on
     insulin and oral agents gets both Z79.4 and Z79.84 (I.C.4.a.3).
 
     A Z79 code of these classes the ranker put forward on a drug of another class (clopidogrel
     read as an anticoagulant) leaves.
     """
     uses = drug_uses(note)
-    type1 = bool(note.starting(("E10",))) or TYPE_1.search(note.lower) is not None
+    type1 = TYPE_1.search(note.lower) is not None  # the note's words, not a ranked E10 (often "insulin-dependent")
     classes = {code for code, _ in DRUGS.values()}
     unsupported = []
     for line in note.starting(tuple(classes), current=False):
