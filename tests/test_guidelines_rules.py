@@ -178,6 +178,14 @@ def test_family_mentions_become_family_history_codes(catalog):
     assert "Z83.3" in got and "E11.9" not in got  # diabetes is chronic, but the patient's father's
 
 
+def test_coarse_history_code_refined_by_the_condition_inside_its_evidence(catalog):
+    t = "PAST MEDICAL HISTORY: History of left breast cancer.\n"
+    ms = [mention(t, "History of left breast cancer", "Z85.9", historical=True),
+          mention(t, "breast cancer", "C50.919", historical=True)]
+    got = codes(code(catalog, t, ms, [line("Z85.9", 0.25, 0)], only={"personal_history", "not_current"}))
+    assert list(got) == ["Z85.3"] and got["Z85.3"].confidence == pytest.approx(0.25)
+
+
 def test_history_rule_off_leaves_past_conditions_to_not_current(catalog):
     t = HISTORY_NOTE
     ms = [mention(t, "myocardial infarction", "I21.9", section="past_medical_history", historical=True)]
@@ -313,6 +321,15 @@ def test_ranked_drug_code_on_another_class_or_an_allergy_leaves(catalog):
     ms = [mention(t, "Aspirin", "Z79.82", section="allergies"), mention(t, "metformin", "Z79.84", section="medications")]
     got = codes(_meds(catalog, t, [line("Z79.82", 0.26, 0, 1), line("Z79.02", 0.1, 1)], ms))
     assert "Z79.82" not in got and "Z79.02" not in got
+
+
+def test_ranked_insulin_code_on_a_sliding_scale_leaves(catalog):
+    t = "HOSPITAL COURSE: Insulin sliding scale was used while inpatient. Continue apixaban.\n"
+    ms = [mention(t, "Insulin", "Z79.4"), mention(t, "apixaban", "Z79.01")]
+    got = codes(code(catalog, t, ms, [line("Z79.4", 0.85, 0), line("Z79.2", 0.3, 0), line("Z79.01", 0.2, 1)],
+                     only={"long_term_drugs"}))
+    assert "Z79.4" not in got and "Z79.2" not in got  # temporary insulin (I.C.4.a.3); insulin is no antibiotic
+    assert got["Z79.01"].confidence == pytest.approx(0.4) and got["Z79.01"].needs_review  # outside the medication list
 
 
 def test_short_courses_and_topical_forms_are_not_long_term(catalog):

@@ -11,7 +11,7 @@ history (Z87.891); the drugs a patient takes for the long term by Z79.-. These r
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
 from ..pipeline.schema import Mention
 from .engine import CM, FAMILY_HISTORY, CodeLine, NoteCoding, is_chronic
@@ -111,6 +111,16 @@ def evidence(note: NoteCoding, start: int, end: int) -> list[CodeLine]:
     return [CodeLine(CM, "", 0.0, 0.0, mentions_within(note, start, end))]
 
 
+def add_code(note: NoteCoding, code: str, message: str, *, confidence: float, like: list[CodeLine],
+             review: bool = False) -> CodeLine:
+    """``NoteCoding.add``, asking for review when the rule is unsure and its confidence is what the
+    coder sees (the ranker did not rank the code higher)."""
+    line = note.add(code, message, confidence=confidence, like=like, review=review)
+    if review and line.confidence <= confidence:
+        line.needs_review = True
+    return line
+
+
 # -- personal and family history (I.C.21.c.4, I.C.9.e.4) ---------------------------------------
 
 
@@ -162,6 +172,27 @@ def personal_history(note: NoteCoding) -> None:
         if past and personal and note.billable(personal) and not is_chronic(line.code):
             section = "I.C.9.e.4" if personal == "I25.2" else "I.C.21.c.4"
             _history_line(note, line, personal, past, f"{what} is past history, no longer present ({section})", replace=True)
+    _refine_coarse(note)
+
+
+def _refine_coarse(note: NoteCoding) -> None:
+    """The ranker's catch-all history code (Z85.9 "malignant neoplasm, unspecified", Z80.9, ...)
+    becomes the specific one when a mention inside its evidence names the condition ("History of
+    left breast cancer": C50 -> Z85.3). The ranker's confidence stays."""
+    mentions = note.analysis.mentions
+    for line in note.starting(COARSE_PERSONAL + COARSE_FAMILY, current=False):
+        family = line.code in COARSE_FAMILY
+        found = None
+        for m in note.mentions(line):
+            for i in mentions_within(note, m.start, m.end):
+                for cand in mentions[i].candidates:
+                    codes = history_codes_for(cand.code) if cand.system == CM else None
+                    specific = codes and (codes[1] if family else codes[0])
+                    if specific and specific != line.code and note.billable(specific):
+                        found = found or (specific, codes[2])
+        if found is not None and line in note.lines:
+            note.replace(line, found[0], f"{found[1]}: the specific {'family' if family else 'personal'} history code "
+                                         "(I.C.21.c.4)")
 
 
 def _history_line(note: NoteCoding, line: CodeLine, code: str, indexes: list[int], message: str, *, replace: bool) -> None:
@@ -261,7 +292,7 @@ def procedure_status(note: NoteCoding) -> None:
                 found[final] = (max(sure, previous[0] if previous else 0.0), what, spans)
     for code, (confidence, what, spans) in _merge_sides(note, found).items():
         like = [line for s, e in spans for line in evidence(note, s, e)]
-        target = note.add(code, f"status after {what} before this encounter (I.C.21.c.3)", confidence=confidence,
+        target = add_code(note, code, f"status after {what} before this encounter (I.C.21.c.3)", confidence=confidence,
                           like=like, review=confidence < SURE)
         _withdraw_procedures_within(note, spans, target)
 
@@ -393,7 +424,7 @@ def tobacco(note: NoteCoding) -> None:
             target = note.replace(line, "Z87.891", "the note states tobacco use in the past only (I.C.21.c.4): "
                                   f"'{where[3].strip()}'", confidence=max(line.confidence, confidence))
         if target is None:
-            target = note.add("Z87.891", f"former tobacco use: '{where[3].strip()}' (I.C.21.c.4)", confidence=confidence,
+            target = add_code(note, "Z87.891", f"former tobacco use: '{where[3].strip()}' (I.C.21.c.4)", confidence=confidence,
                               like=evidence(note, where[1], where[2]), review=confidence < SURE)
         for line in history[1:]:
             note.withdraw(line, "one history code", because_of=target)
@@ -406,8 +437,8 @@ def _current_smoker(note: NoteCoding, statements: list, dependence: list[CodeLin
     said = " ".join(s[3] for s in statements)
     if CHEWING.search(said):
         code, product = "F17.220", "chewing tobacco"
-    elif CIGARETTES.search(said) or re.search(r"\bsmok", said) and not OTHER_PRODUCT.search(said):
-        code, product = ("F17.210", "cigarettes") if CIGARETTES.search(said) else ("F17.200", "product not stated")
+    elif CIGARETTES.search(said):
+        code, product = "F17.210", "cigarettes"
     elif OTHER_PRODUCT.search(said):
         code, product = "F17.290", "other tobacco product"
     else:
@@ -426,7 +457,7 @@ def _current_smoker(note: NoteCoding, statements: list, dependence: list[CodeLin
             if line is not target and line in note.lines:
                 note.replace(line, code, "one nicotine dependence code")
     else:
-        target = note.add(code, message, confidence=confidence, like=evidence(note, statements[0][1], statements[0][2]),
+        target = add_code(note, code, message, confidence=confidence, like=evidence(note, statements[0][1], statements[0][2]),
                           review=confidence < SURE)
     for line in note.starting(("Z72.0",), current=False):
         note.withdraw(line, f"a smoker is coded as nicotine dependence {code} (Alphabetic Index: Smoker)", because_of=target)
@@ -455,33 +486,37 @@ SHORT_COURSE = re.compile(r"\b(?:taper\w*|burst|dose ?pa(?:c)?k|sliding scale|ss
 TYPE_1 = re.compile(r"\b(?:type (?:1|i|one) (?:diabetes|dm)|diabetes (?:mellitus )?(?:type )?(?:1|i)\b|t1dm|dm ?(?:type )?(?:1|i)\b|juvenile[- ]onset diabetes|juvenile diabetes)")
 
 
-def drug_uses(note: NoteCoding) -> dict[str, tuple[float, str, int, int]]:
-    """Z79 code -> (confidence, drug, start, end) of the best statement of its drug in the note.
+_ITEM_BREAK = re.compile(r"[,;]|\.(?!\d)")  # one item of a medication list, one sentence
 
-    :data:`SURE` for a drug in a medications section; :data:`LESS_SURE` for one elsewhere said to be
-    taken ("on warfarin", "continue metformin", a dose) or taken as needed; nothing for a drug given once ("aspirin
-    given in the ED"), stopped, held, refused, an allergy, a topical or inhaled form, a short course
-    ("prednisone taper", "sliding scale insulin").
-    """
+
+def drug_statement(note: NoteCoding, start: int, end: int) -> float | None:
+    """How sure the drug named at ``start:end`` is taken for the long term: :data:`SURE` in a
+    medications section; :data:`LESS_SURE` elsewhere when said to be taken ("on warfarin",
+    "continue metformin", a dose) or taken as needed; None for a drug given once ("aspirin given in
+    the ED"), stopped, refused, an allergy, a topical or inhaled form, a short course ("prednisone
+    taper", "sliding scale insulin", "for 3 days"), or merely named."""
+    section = section_at(note, start)
+    if section in ("allergies", "family_history"):
+        return None
+    s, e = sentence_of(note, start, end)
+    before = _ITEM_BREAK.split(note.lower[max(s, start - 60):start])[-1]
+    after = _ITEM_BREAK.split(note.lower[end:min(e, end + 40)])[0]
+    around = before + note.lower[start:end] + after
+    if NOT_TAKEN.search(around) or NOT_SYSTEMIC.search(after) or SHORT_COURSE.search(around):
+        return None
+    if section in MEDICATION_SECTIONS:
+        return LESS_SURE if AS_NEEDED.search(after) else SURE
+    return LESS_SURE if TAKES.search(around) else None
+
+
+def drug_uses(note: NoteCoding) -> dict[str, tuple[float, str, int, int]]:
+    """Z79 code -> (confidence, drug, start, end) of the surest statement of a drug of its class
+    in the note (:func:`drug_statement`)."""
     found: dict[str, tuple[float, str, int, int]] = {}
     for match in _DRUG_NAMES.finditer(note.lower):
         code, _ = DRUGS[match.group()]
-        section = section_at(note, match.start())
-        if section in ("allergies", "family_history"):
-            continue
-        s, e = sentence_of(note, match.start(), match.end())
-        before = re.split(r"[,;]", note.lower[max(s, match.start() - 60):match.start()])[-1]
-        after = re.split(r"[,;]", note.lower[match.end():min(e, match.end() + 40)])[0]
-        around = before + match.group() + after
-        if NOT_TAKEN.search(around) or NOT_SYSTEMIC.search(after) or SHORT_COURSE.search(around):
-            continue
-        if section in MEDICATION_SECTIONS and not AS_NEEDED.search(after):
-            confidence = SURE
-        elif TAKES.search(around):
-            confidence = LESS_SURE
-        else:
-            continue
-        if confidence > found.get(code, (0.0,))[0]:
+        confidence = drug_statement(note, match.start(), match.end())
+        if confidence is not None and confidence > found.get(code, (0.0,))[0]:
             found[code] = (confidence, match.group(), match.start(), match.end())
     return found
 
@@ -491,47 +526,42 @@ def long_term_drugs(note: NoteCoding) -> None:
     Z79.01, antiplatelets Z79.02, aspirin Z79.82, insulin Z79.4, oral hypoglycaemics Z79.84,
     injectable non-insulin antidiabetics Z79.85, systemic steroids Z79.52, opiate analgesics
     Z79.891, SERMs Z79.810, aromatase inhibitors Z79.811 (``resources/drugs.tsv``; how sure:
-    :func:`drug_uses`). Insulin is not coded when the note says type 1 diabetes (I.C.4.a.3); a patient on
-    insulin and oral agents gets both Z79.4 and Z79.84 (I.C.4.a.3).
+    :func:`drug_statement`). Insulin is not coded when the note says type 1 diabetes, nor when given
+    only for a while (sliding scale) (I.C.4.a.3); a patient on insulin and oral agents gets both
+    Z79.4 and Z79.84 (I.C.4.a.3).
 
-    A Z79 code of these classes the ranker put forward on a drug of another class (clopidogrel
-    read as an anticoagulant) leaves.
+    The ranker's Z79 codes keep only the evidence that backs them: not a drug of another class
+    (clopidogrel read as an anticoagulant, insulin as an antibiotic), not an allergy, not a drug
+    given once or for a short course. A Z79 code left with no evidence leaves.
     """
     uses = drug_uses(note)
     type1 = TYPE_1.search(note.lower) is not None  # the note's words, not a ranked E10 (often "insulin-dependent")
-    classes = {code for code, _ in DRUGS.values()}
     unsupported = []
-    for line in note.starting(tuple(classes), current=False):
-        if line.code in classes and line.mention_indexes:  # the ranker's evidence: no drug of another class, no allergy
+    for line in note.starting(("Z79",), current=False):
+        if line.mention_indexes:
+            mentions = note.analysis.mentions
             line.mention_indexes = tuple(i for i in line.mention_indexes
-                                         if 0 <= i < len(note.analysis.mentions) and _supports(note, note.analysis.mentions[i], line.code))
+                                         if 0 <= i < len(mentions) and _supports(note, mentions[i], line.code))
             if not line.mention_indexes:
                 unsupported.append(line)
     for code, (confidence, drug, start, end) in sorted(uses.items()):
-        if code == "Z79.4" and type1:
+        if (code == "Z79.4" and type1) or not note.billable(code):
             continue
-        if not note.billable(code):
-            continue
-        cls = next(c for n, (z, c) in DRUGS.items() if z == code)
-        note.add(code, f"long-term use of {cls} ({drug}) (I.C.21.c.3)", confidence=confidence,
+        cls = next(c for z, c in DRUGS.values() if z == code)
+        add_code(note, code, f"long-term use of {cls} ({drug}) (I.C.21.c.3)", confidence=confidence,
                  like=evidence(note, start, end), review=confidence < SURE)
-    for line in note.starting(tuple(classes), current=False):
-        if line.code not in classes or line.code in uses and not (line.code == "Z79.4" and type1):
-            continue
+    for line in note.starting(("Z79",), current=False):
         if line.code == "Z79.4" and type1:
             note.withdraw(line, "insulin is not coded as long-term use in type 1 diabetes (I.C.4.a.3)")
-            continue
-        if line in unsupported:
-            note.withdraw(line, "no drug of this class is taken in the note (I.C.21.c.3)")
+        elif line in unsupported and line.code not in uses:
+            note.withdraw(line, "no drug of this class is taken for the long term in the note (I.C.21.c.3)")
 
 
 def _supports(note: NoteCoding, mention: Mention, code: str) -> bool:
-    """Whether a mention can back a Z79 code: not in the allergies, not a drug of another class."""
-    if section_at(note, mention.start) == "allergies":
-        return False
+    """Whether a mention can back a Z79 code: a drug of the code's class taken for the long term,
+    or words that name no drug of the lexicon ("long-term anticoagulation")."""
     word = mention.text.lower()
-    return word not in DRUGS or DRUGS[word][0] == code
+    if word not in DRUGS:
+        return section_at(note, mention.start) != "allergies"
+    return DRUGS[word][0] == code and drug_statement(note, mention.start, mention.end) is not None
 
-
-def codes_of(lines: Iterable[CodeLine]) -> list[str]:
-    return [line.code for line in lines]
