@@ -50,6 +50,7 @@ CODES = {
     "H25.12": "Age-related nuclear cataract, left eye", "H25.13": "Age-related nuclear cataract, bilateral",
     "M17.10": "Unilateral primary osteoarthritis, unspecified knee", "M17.11": "Unilateral primary osteoarthritis, right knee",
     "M17.12": "Unilateral primary osteoarthritis, left knee",
+    "M25.569": "Pain in unspecified knee", "M25.561": "Pain in right knee", "M25.562": "Pain in left knee",
     "S61.419A": "Laceration without foreign body of unspecified hand, initial encounter",
     "S61.411A": "Laceration without foreign body of right hand, initial encounter",
     "S61.411D": "Laceration without foreign body of right hand, subsequent encounter",
@@ -408,7 +409,8 @@ def test_no_external_cause_without_a_current_injury_or_for_fall_risk(catalog):
 def test_lateral_siblings_from_the_catalogue(catalog):
     assert lateral_siblings(catalog, "S72.009A", "right") == ["S72.001A"]
     assert lateral_siblings(catalog, "H25.10", "bilateral") == ["H25.13"]
-    assert lateral_siblings(catalog, "M17.10", "bilateral") == ["M17.11", "M17.12"]  # no bilateral code: each side
+    assert lateral_siblings(catalog, "M25.569", "bilateral") == ["M25.561", "M25.562"]  # no bilateral code: each side
+    assert lateral_siblings(catalog, "M17.10", "bilateral") == []  # "unilateral": the bilateral code is another subcategory
     assert lateral_siblings(catalog, "I10", "left") == []
 
 
@@ -425,10 +427,20 @@ def test_laterality_from_the_evidence(catalog, said, expected):
 
 
 def test_bilateral_without_a_bilateral_code_codes_each_side(catalog):
-    t = "ASSESSMENT: Primary osteoarthritis of both knees.\n"
-    ms = [mention(t, "osteoarthritis of both knees", "M17.10")]
-    got = codes(code(catalog, t, ms, [line("M17.10", 0.5, 0)], only={"laterality"}))
-    assert set(got) == {"M17.11", "M17.12"} and got["M17.12"].confidence == pytest.approx(0.5)
+    t = "ASSESSMENT: Pain in both knees.\n"
+    ms = [mention(t, "Pain in both knees", "M25.569")]
+    got = codes(code(catalog, t, ms, [line("M25.569", 0.5, 0)], only={"laterality"}))
+    assert set(got) == {"M25.561", "M25.562"} and got["M25.562"].confidence == pytest.approx(0.5)
+
+
+@pytest.mark.slow
+def test_lateral_siblings_in_the_full_classification(cm_catalog):
+    assert lateral_siblings(cm_catalog, "S72.009A", "left") == ["S72.002A"]
+    assert lateral_siblings(cm_catalog, "S72.019A", "right") == ["S72.011A"]  # subcapital
+    assert lateral_siblings(cm_catalog, "H25.10", "bilateral") == ["H25.13"]
+    assert lateral_siblings(cm_catalog, "M25.539", "bilateral") == ["M25.531", "M25.532"]
+    assert lateral_siblings(cm_catalog, "S61.419A", "right") == ["S61.411A"]
+    assert lateral_siblings(cm_catalog, "M17.10", "bilateral") == []
 
 
 def test_rules_are_in_the_table_in_order():

@@ -74,7 +74,7 @@ def lateral_siblings(catalog: Any, code: str, side: str) -> list[str]:
         hits = [index[w] for w in wordings if w in index]
         if hits:
             return hits[:1]
-    if side == "bilateral":
+    if side == "bilateral" and "unilateral" not in description:  # "unilateral ..., unspecified knee": M17.0 is elsewhere
         pair = lateral_siblings(catalog, code, "right") + lateral_siblings(catalog, code, "left")
         return pair if len(pair) == 2 else []
     return []
