@@ -220,6 +220,16 @@ def test_status_codes_with_side_and_the_past_procedure_withdrawn(catalog):
     assert got["Z95.5"].confidence == pytest.approx(0.6)
 
 
+def test_not_current_withdraws_a_past_procedure_flagged_historical(catalog):
+    t = "PAST SURGICAL HISTORY: PCI 2018.\n"
+    ms = [mention(t, "PCI", "02703DZ", kind="procedure", section="past_surgical_history", historical=True)]
+    note = code(catalog, t, ms, [line("02703DZ", 0.5, 0, system="ICD10PCS")], only={"not_current"})
+    assert codes(note) == {} and note.withdrawn[0][1].rule == "not_current"
+    note = code(catalog, t, ms, [line("02703DZ", 0.5, 0, system="ICD10PCS")], sect=sections(t, ("PAST SURGICAL", "past_surgical_history")),
+                only={"procedure_status", "not_current"})
+    assert set(codes(note)) == {"Z95.5"}
+
+
 def test_right_and_left_knee_replacements_are_the_bilateral_code(catalog):
     t = "PAST SURGICAL HISTORY: Right TKA 2010, left TKA 2014.\n"
     sect = sections(t, ("PAST SURGICAL", "past_surgical_history"))
