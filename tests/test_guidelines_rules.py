@@ -237,6 +237,15 @@ def test_right_and_left_knee_replacements_are_the_bilateral_code(catalog):
     assert "Z96.653" in got and "Z96.651" not in got and "Z96.652" not in got
 
 
+@pytest.mark.parametrize("said, expected", [
+    ("Presents for follow-up s/p PCI.", {"Z95.5"}), ("Admitted for elective CABG.", set()),
+    ("Candidate for TKA.", set()), ("History of CABG x3.", {"Z95.1"}),
+])
+def test_status_wording(catalog, said, expected):
+    t = f"HPI: {said}\n"
+    assert set(codes(code(catalog, t, [], [], only={"procedure_status"}))) == expected
+
+
 def test_device_present_only_is_less_sure_and_for_review(catalog):
     t = "ASSESSMENT: Syncope. She has a pacemaker.\nNo prior cholecystectomy.\n"
     got = codes(code(catalog, t, [], [], only={"procedure_status"}))

@@ -236,8 +236,9 @@ PAST_WORDS = re.compile(
 PRESENT_DEVICE = re.compile(r"\b(?:has (?:a|an)|with (?:a|an)|in place|dependent|functioning|interrogat\w*|paced)\b")
 NOT_DONE = re.compile(
     r"\b(?:no|denies|denied|never|without|not|scheduled|planned|planning|plan|candidate|consider\w*|"
-    r"recommend\w*|refer\w*|will|awaiting|await|needs?|for|possible|pending|evaluat\w* for)\b"
+    r"recommend\w*|refer\w*|will|awaiting|await|needs?|possible|pending)\b"
 )
+FOR_NEXT = re.compile(r"\b(?:for|to have|to undergo)\s+(?:(?:an?|the|elective|urgent|possible|planned|repeat|redo)\s+)*$")
 THIS_STAY = re.compile(r"\b(?:pod ?#?\d|post-?op(?:erative)? day|today|this admission|on hospital day)\b")
 NOT_HISTORY_SECTIONS = frozenset({
     "procedures", "findings", "postoperative_diagnosis", "preoperative_diagnosis", "indications", "hospital_course",
@@ -299,7 +300,7 @@ def procedure_status(note: NoteCoding) -> None:
 
 def _status_wording(note: NoteCoding, start: int, end: int, kind: str) -> float | None:
     before = clause_before(note, start)
-    if NOT_DONE.search(before):
+    if NOT_DONE.search(before) or FOR_NEXT.search(before):  # "no prior CABG", "admitted for CABG"
         return None
     sentence = note.lower[slice(*sentence_of(note, start, end))]
     section = section_at(note, start)
