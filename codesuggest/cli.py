@@ -16,6 +16,7 @@ import typer
 
 from .codesets import CodeCatalog
 from .config import Settings, get_settings
+from .pipeline.notetext import NotClinicalTextError, check_note_text
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="NLP-assisted medical coding suggestions.")
 codesets_app = typer.Typer(no_args_is_help=True, help="Code sets: build the caches, inspect versions.")
@@ -285,6 +286,18 @@ def check(
     raise typer.Exit(1 if findings else 0)
 
 
+@app.command()
+def guidelines() -> None:
+    """The ICD-10-CM Official Guidelines rules applied to suggestions, in the order they run, with the
+    section each implements (switch rules off with CODESUGGEST_GUIDELINES_OFF=name,name)."""
+    from .guidelines import RULES
+
+    off = get_settings().guideline_rules_off
+    for rule in RULES:
+        state = "off" if rule.name in off else "on "
+        typer.echo(f"{state} {rule.name:28} {rule.section:22} {rule.summary}")
+
+
 # --- codesuggest models / predict / extract (models/registry.py) ----------------
 
 models_app = typer.Typer(no_args_is_help=True, help="Model versions: list them, show a manifest, promote one to active.")
@@ -417,10 +430,15 @@ def predict(
     output = Output.CODED if billable else Output.RANKED
     kept = []
     for note_id, text in batch:
-        if text.strip():
-            kept.append((note_id, text))
-        else:
+        if not text.strip():
             typer.echo(f"warning: note {note_id} is empty; no predictions for it", err=True)
+            continue
+        try:
+            check_note_text(text)
+        except NotClinicalTextError as exc:
+            typer.echo(f"warning: note {note_id}: {exc}; no predictions for it", err=True)
+            continue
+        kept.append((note_id, text))
     rows = []
     with tqdm(total=len(kept), desc="notes", unit="note", disable=None) as progress:
         for start in range(0, len(kept), 32):
@@ -448,7 +466,10 @@ def extract(
     text = _read_note(note)
     settings = _settings(pcs_file, cpt_file)
     _, analyzer = shared_resources(settings.code_set_sources(), settings.cache_dir, settings.approximate_search)
-    analysis = analyzer.analyze(text)
+    try:
+        analysis = analyzer.analyze(text)
+    except NotClinicalTextError as exc:
+        fail(f"{note}: {exc}")
     if json_out:
         typer.echo(json.dumps(analysis.to_dict(), indent=2, ensure_ascii=False))
         return

@@ -10,8 +10,8 @@ Every rule is a named function in :data:`RULES` (the one table, in the order the
 citing the guideline section it implements; any rule can be switched off by name. Every rewrite
 leaves a :class:`GuidelineNote` on the code it touched.
 
-The ranker sees the note as a coder reads it (:func:`chronic_as_current`: a chronic condition in
-the past medical history is current), then the rules run over its ranked codes:
+The ranker sees the note as a coder reads it (:func:`as_a_coder_reads`: a chronic condition in
+the past medical history is current; inpatient, an uncertain diagnosis is established), then the rules run over its ranked codes:
 
 >>> coded = apply_guidelines(analysis, lines, catalog, setting="inpatient")
 >>> [(line.code, line.principal, [n.message for n in line.notes]) for line in coded.lines]
@@ -20,10 +20,10 @@ the past medical history is current), then the rules run over its ranked codes:
 from __future__ import annotations
 
 from .engine import CodeLine, GuidelineNote, NoteCoding, Rule
-from .status import chronic_as_current
-from .table import RULES, RULE_NAMES, apply_guidelines, infer_setting
+from .status import as_a_coder_reads
+from .table import RULES, RULE_NAMES, apply_guidelines, care_setting, infer_setting
 
 __all__ = [
-    "CodeLine", "GuidelineNote", "NoteCoding", "Rule", "RULES", "RULE_NAMES", "apply_guidelines", "chronic_as_current",
-    "infer_setting",
+    "CodeLine", "GuidelineNote", "NoteCoding", "Rule", "RULES", "RULE_NAMES", "apply_guidelines", "as_a_coder_reads",
+    "care_setting", "infer_setting",
 ]

@@ -54,6 +54,7 @@ class CodeLine:
     notes: list[GuidelineNote] = field(default_factory=list)
     principal: bool = False  # the principal (inpatient) / first-listed (outpatient) diagnosis
     needs_review: bool = False  # a rule asks a coder to look at this code
+    added: bool = False  # a rule put it in (not the ranker)
 
     @property
     def key(self) -> Key:
@@ -118,11 +119,15 @@ class NoteCoding:
         """Whether the note states the code's condition as one the patient has now.
 
         A code with no mention behind it (the note classifier's alone) counts as current: the
-        rules have no text to judge it by. Otherwise one of its mentions must be current
-        (:meth:`mention_is_current`).
+        rules have no text to judge it by. A condition the note both questions and rules out is not
+        current. Otherwise one of its mentions must be current (:meth:`mention_is_current`).
         """
         mentions = self.mentions(line)
-        return not mentions or any(self.mention_is_current(m, line.code) for m in mentions)
+        if not mentions:
+            return True
+        if any(m.assertion.negated for m in mentions) and all(m.assertion.negated or m.assertion.possible for m in mentions):
+            return False  # "admitted to rule out sepsis ... sepsis ruled out": ruled out beats rule out
+        return any(self.mention_is_current(m, line.code) for m in mentions)
 
     def mention_is_current(self, mention: Mention, code: str = "") -> bool:
         """A mention of a condition the patient has now, as a coder reads it.
@@ -178,6 +183,13 @@ class NoteCoding:
         if because_of is not None and because_of in self.lines and line.confidence >= FLOOR:
             because_of.notes.append(note)  # a coder needs to hear of the codes the ranker was sure of only
 
+    def absorb(self, line: CodeLine, into: CodeLine, message: str) -> None:
+        """Withdraw ``line`` because ``into`` codes its condition too: ``into`` takes its evidence."""
+        if line is into:
+            return
+        into.mention_indexes = tuple(dict.fromkeys(into.mention_indexes + line.mention_indexes))
+        self.withdraw(line, message, because_of=into)
+
     def replace(self, line: CodeLine, code: str, message: str, *, confidence: float | None = None) -> CodeLine:
         """Put ``code`` where ``line`` was: the new code keeps the line's evidence and scores (or
         ``confidence``) and merges with a line of that code already in the list."""
@@ -207,13 +219,23 @@ class NoteCoding:
         indexes = tuple(dict.fromkeys(i for line in like for i in line.mention_indexes))
         line = self.get(code, system)
         if line is None:
-            line = CodeLine(system, code, score=0.0, confidence=confidence, mention_indexes=indexes, needs_review=review)
+            line = CodeLine(system, code, score=0.0, confidence=confidence, mention_indexes=indexes, needs_review=review,
+                            added=True)
             self.lines.append(line)
         else:
             line.confidence = max(line.confidence, confidence)
             line.mention_indexes = tuple(dict.fromkeys(line.mention_indexes + indexes))
         self.explain(line, f"{code} added: {message}")
         return line
+
+
+def any_of(lines: Iterable[CodeLine]) -> float:
+    """The chance that at least one of several codes for the same condition is right (taken as
+    independent): how sure the note is of the condition when the ranker split it over codes."""
+    miss = 1.0
+    for line in lines:
+        miss *= 1.0 - min(1.0, max(0.0, line.confidence))
+    return 1.0 - miss
 
 
 def is_chronic(code: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .encounters import ENCOUNTER_CODES
 from .engine import CM, CodeLine, NoteCoding
 
 # Where a note states why the patient came: the sections a coder reads the principal diagnosis from,
@@ -28,10 +29,13 @@ def principal_diagnosis(note: NoteCoding) -> None:
     external causes are never first.
     """
     eligible = [line for line in note.lines if line.system == CM and note.is_current(line) and _may_lead(note, line)]
-    if not eligible:
+    if not eligible and not any(line.code.startswith(ENCOUNTER_CODES) for line in note.lines):
         return
+    encounter = [line for line in note.lines if line.system == CM and line.code.startswith(ENCOUNTER_CODES)]
     sepsis = [line for line in eligible if line.code.startswith(SEPSIS)]
-    if sepsis:
+    if encounter:
+        choice, why = encounter[0], "the reason for the encounter (I.C.21.c)"
+    elif sepsis:
         choice, why = sepsis[0], "sepsis is sequenced before its localized infection (I.C.1.d.4)"
     else:
         choice, why = _reason_for_encounter(note, eligible)

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from ..codesets.records import CodeSystem
-from .engine import CM, NoteCoding
+from .engine import CM, FLOOR, NoteCoding
 from .history import SURE, clause_before, evidence, section_at, side_near
 from .tables import EXTERNAL_CAUSES
 
@@ -37,6 +37,53 @@ def ckd_stage(note: NoteCoding) -> None:
     for line in note.starting(("N18",), current=False):
         if line is not best:
             note.withdraw(line, f"one CKD code per note: {best.code} (I.C.14.a)", because_of=best)
+
+
+UNSPECIFIED = re.compile(r"\bunspecified\b")
+OTHER = re.compile(r"^other\b|\bother specified\b|\bother (?:\w+ ){0,2}(?:disorders?|diseases?|conditions?)\b")
+
+
+def unspecified_beside_specific(note: NoteCoding) -> None:
+    """An "unspecified" code is not coded beside a code of the same category the note supports that
+    says more (I.B.2, I.B.18: unspecified codes only when the record gives no more detail): J18.9
+    beside J18.1, I48.91 beside I48.0, R10.9 beside R10.11. The specific code must be at least half
+    as sure as the unspecified one, so that a stray low-ranked sibling does not decide."""
+    for line in list(note.lines):
+        if line.system != CM or not UNSPECIFIED.search(note.description(line.code).lower()):
+            continue
+        siblings = [
+            other for other in note.starting((line.code[:3],))
+            if other is not line and not UNSPECIFIED.search(note.description(other.code).lower())
+            and not OTHER.search(note.description(other.code).lower())
+            and other.confidence >= max(FLOOR, 0.5 * line.confidence)
+        ]
+        if siblings:
+            best = max(siblings, key=lambda other: other.confidence)
+            note.absorb(line, best, f"{best.code} says more about the same condition (I.B.2, I.B.18)")
+
+
+NOT_SPECIFIC = re.compile(r"\bunspecified\b|\bwithout complications\b")
+
+
+def specific_candidate(note: NoteCoding) -> None:
+    """An unspecified code gives way to the more specific code of its own mention, when the mention's
+    words match that code at least as well: "paroxysmal AFib" is I48.0, not I48.91; "age-related
+    nuclear cataract, right eye" is H25.11, not H26.9 (I.B.2, I.B.18). Only codes of the same category
+    or chapter block (first three characters) that the code set can bill."""
+    for line in list(note.lines):
+        if line.system != CM or line not in note.lines or not NOT_SPECIFIC.search(note.description(line.code).lower()):
+            continue
+        best = None
+        for mention in note.mentions(line):
+            own = max((c.similarity for c in mention.candidates if c.code == line.code), default=0.0)
+            for cand in mention.candidates:
+                if (cand.system == CM and cand.code != line.code and cand.code[:3] == line.code[:3]
+                        and cand.similarity >= max(own, 0.9) and note.billable(cand.code)
+                        and not NOT_SPECIFIC.search(note.description(cand.code).lower())
+                        and (best is None or cand.similarity > best.similarity)):
+                    best = cand
+        if best is not None:
+            note.replace(line, best.code, f"its mention '{best.matched_term or best.code}' names the more specific code (I.B.2)")
 
 
 # -- laterality (I.B.13) ---------------------------------------------------------------------------
@@ -235,3 +282,39 @@ def _an_event(note: NoteCoding, match: re.Match[str]) -> bool:
     if re.match(r"\s*(?:asleep|precautions?|risk|prevention|screen\w*)", note.lower[match.end():match.end() + 14]):
         return False  # "falls asleep", "fall precautions", "fall risk"
     return not NOT_AN_EVENT.search(clause_before(note, match.start()))
+
+
+# categories where one phrase often stands for several codes at once (diabetes with two complications,
+# history and status Z codes, pregnancy): left out of the alternatives rule
+MANY_CODES_PER_PHRASE = ("E08", "E09", "E10", "E11", "E13", "I25", "Z", "O")
+
+
+def alternatives(note: NoteCoding) -> None:
+    """Two codes of one category backed by the same words are two readings of one condition, not
+    two conditions: one leaves ("left ankle sprain" is S93.402A, not also S93.401A; "persistent
+    AFib" I48.19, not also I48.0). The specific one stays over an "unspecified" one (I.B.18), else
+    the surer one. A code with words of its own stays (I.B.12: a code is reported once per condition)."""
+    for line in list(note.lines):
+        if (line.system != CM or line not in note.lines or not line.mention_indexes or line.added
+                or line.code.startswith(MANY_CODES_PER_PHRASE)):
+            continue  # a code a rule added is deliberate: J44.0 and J44.1 on one COPD mention
+        own = set(line.mention_indexes)
+        vague = _vagueness(note, line)
+        for other in note.starting((line.code[:3],), current=False):
+            if other is line or other.added or not own <= set(other.mention_indexes):
+                continue
+            other_vague = _vagueness(note, other)
+            if other_vague == vague:
+                wins = other.confidence >= line.confidence
+            else:  # the more specific reading wins when it is at least half as sure
+                wins = other_vague < vague and other.confidence >= max(FLOOR, 0.5 * line.confidence)
+            if wins:
+                note.absorb(line, other, f"the same words are coded as {other.code}: one code per condition (I.B.12)")
+                break
+
+
+def _vagueness(note: NoteCoding, line) -> int:
+    """0 for a code that names the condition, 1 for "unspecified" (the NOS code), 2 for "other"
+    (which needs a specific other type the words do not give)."""
+    description = note.description(line.code).lower()
+    return 2 if OTHER.search(description) else 1 if UNSPECIFIED.search(description) else 0

@@ -30,7 +30,7 @@ class Evidence:
     end: int
     text: str
     section: str
-    assertion: str  # present | negated | possible | historical | family
+    assertion: str  # negated | family | hypothetical | possible | resolved | historical | present (Assertion.label)
 
 
 @dataclass(frozen=True, slots=True)

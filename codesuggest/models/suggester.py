@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
-from ..guidelines import CodeLine, apply_guidelines, chronic_as_current
+from ..guidelines import RULE_NAMES, CodeLine, apply_guidelines, as_a_coder_reads, care_setting
 from .billable import candidate_scores, make_billable
 from .interface import Evidence, NoteAnalyzer, NoteRanker, Output, RankedCode, Suggestion
 
@@ -66,6 +66,9 @@ class ModelSuggester:
     ):
         if not 0.0 <= review_band <= 1.0:
             raise ValueError(f"review_band must be within [0, 1], got {review_band}")
+        unknown = set(guidelines_off) - set(RULE_NAMES)
+        if unknown:
+            raise ValueError(f"unknown guideline rule(s) {', '.join(sorted(unknown))} (known: {', '.join(RULE_NAMES)})")
         self.analyzer = analyzer
         self.ranker = ranker
         self.version = version
@@ -95,7 +98,10 @@ class ModelSuggester:
         # over-fetch when codes may be filtered out or rewritten, so that top_k codes remain and the
         # guideline rules see the conditions the ranker put lower
         plain = output is Output.RANKED and systems >= ALL_SYSTEMS
-        seen = [chronic_as_current(a) for a in analyses] if output is Output.CODED else analyses
+        if output is Output.CODED:  # the ranker sees each note as a coder in its care setting reads it
+            seen = [as_a_coder_reads(a, care_setting(setting, a.text)) for a in analyses]
+        else:
+            seen = analyses
         ranked = self.ranker.rank(seen, top_k=top_k if plain else max(2 * top_k, top_k + 30))
         return [
             self._suggestions(text, analysis, self._lines(analysis, codes, setting, systems, output)[:top_k])
