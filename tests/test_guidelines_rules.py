@@ -60,6 +60,14 @@ CODES = {
     "W01.0XXA": "Fall on same level from slipping, tripping and stumbling without subsequent striking against object, initial encounter",
     "W54.0XXA": "Bitten by dog, initial encounter", "V89.2XXA": "Person injured in unspecified motor-vehicle accident, traffic, initial encounter",
 }
+CODES.update({
+    "K63.5": "Polyp of colon", "Z86.0100": "Personal history of colon polyps, unspecified", "C61": "Malignant neoplasm of prostate",
+    "Z80.42": "Family history of malignant neoplasm of prostate", "Z85.46": "Personal history of malignant neoplasm of prostate",
+    "Z98.61": "Coronary angioplasty status", "Z90.12": "Acquired absence of left breast and nipple",
+    "Z79.1": "Long term (current) use of non-steroidal anti-inflammatories (NSAID)",
+    "W11.XXXA": "Fall on and from ladder, initial encounter", "W26.0XXA": "Contact with knife, initial encounter",
+    "W25.XXXA": "Contact with sharp glass, initial encounter",
+})
 PCS_CODES = {"02703DZ": "Dilation of Coronary Artery, One Artery with Intraluminal Device, Percutaneous Approach"}
 
 
@@ -118,7 +126,7 @@ def test_every_table_code_is_billable(cm_catalog):
     """Every code a table names exists and is billable in the loaded ICD-10-CM (with its side or 7th character)."""
     named = {c for _, personal, family, _ in HISTORY_CODES for c in (personal, family) if c}
     named |= {c for c, _ in DRUGS.values()}
-    named |= {c[:-1] + "9" if c.endswith("#") else c for c, *_ in STATUS_CODES}
+    named |= {c[:-1] + "1" if c.endswith("#") else c for c, *_ in STATUS_CODES}
     named |= {c + "A" if len(c) == 7 else c for c, *_ in EXTERNAL_CAUSES}
     missing = sorted(c for c in named if not (cm_catalog.get("ICD10CM", c) and cm_catalog.get("ICD10CM", c).billable))
     assert missing == []
@@ -187,6 +195,13 @@ def test_coarse_history_code_refined_by_the_condition_inside_its_evidence(catalo
     assert list(got) == ["Z85.3"] and got["Z85.3"].confidence == pytest.approx(0.25)
 
 
+def test_history_and_family_abbreviations_the_pipeline_missed(catalog):
+    t = "64 yo M, hx of colon polyps removed 2022.\nA/P: FHx prostate Ca.\n"
+    ms = [mention(t, "colon polyps", "K63.5"), mention(t, "prostate Ca", "C61")]
+    got = codes(code(catalog, t, ms, [line("K63.5", 0.5, 0), line("C61", 0.5, 1)], only={"personal_history", "not_current"}))
+    assert set(got) == {"Z86.0100", "Z80.42"}
+
+
 def test_history_rule_off_leaves_past_conditions_to_not_current(catalog):
     t = HISTORY_NOTE
     ms = [mention(t, "myocardial infarction", "I21.9", section="past_medical_history", historical=True)]
@@ -238,6 +253,9 @@ def test_right_and_left_knee_replacements_are_the_bilateral_code(catalog):
 
 
 @pytest.mark.parametrize("said, expected", [
+    ("s/p balloon angioplasty (PTCA) of the RCA in 2015, no stent placed.", {"Z98.61"}),
+    ("s/p PTCA with stent to the RCA.", {"Z95.5"}), ("s/p left mastectomy 2019.", {"Z90.12"}),
+    ("s/p partial mastectomy 2019.", set()),
     ("Presents for follow-up s/p PCI.", {"Z95.5"}), ("Admitted for elective CABG.", set()),
     ("Candidate for TKA.", set()), ("History of CABG x3.", {"Z95.1"}),
 ])
@@ -352,6 +370,13 @@ def test_ranked_insulin_code_on_a_sliding_scale_leaves(catalog):
     assert got["Z79.01"].confidence == pytest.approx(0.4) and got["Z79.01"].needs_review  # outside the medication list
 
 
+def test_classifier_drug_code_without_its_drug_leaves(catalog):
+    t = "MEDICATIONS: insulin glargine 24 units qhs.\nA/P: OA knee - steroid injection today.\n"
+    ms = [mention(t, "steroid", "Z79.52")]
+    got = codes(_meds(catalog, t + "ALLERGIES: none.\nASSESSMENT: OA.\n", [line("Z79.1", 0.4), line("Z79.52", 0.5, 0)], ms))
+    assert "Z79.1" not in got and "Z79.52" not in got and "Z79.4" in got
+
+
 def test_short_courses_and_topical_forms_are_not_long_term(catalog):
     t = "MEDICATIONS: Prednisone taper over 5 days. Hydrocortisone cream twice daily. Insulin sliding scale.\n"
     got = codes(_meds(catalog, t.replace("MEDICATIONS", "MEDICATIONS") + "ALLERGIES: none.\nASSESSMENT: rash.\n"))
@@ -395,14 +420,16 @@ def test_open_fracture_keeps_its_column(catalog):
 @pytest.mark.parametrize("said, cause", [
     ("She fell down the stairs at home", "W10.9XXA"), ("He tripped on the curb", "W01.0XXA"),
     ("Bitten by the neighbor's dog", "W54.0XXA"), ("Restrained occupant in a motor vehicle collision", "V89.2XXA"),
-    ("Found on the floor after a fall", "W19.XXXA"),
+    ("Found on the floor after a fall", "W19.XXXA"), ("He fell ~6 ft from a ladder", "W11.XXXA"),
+    ("She cut her right hand with a kitchen knife", "W26.0XXA"), ("He cut his right hand on broken glass", "W25.XXXA"),
+    ("Bitten on the right hand by neighbor's dog", "W54.0XXA"),
 ])
 def test_external_cause_beside_a_current_injury(catalog, said, cause):
     t = f"HPI: {said}. Laceration of the right hand.\n"
     ms = [mention(t, "Laceration of the right hand", "S61.411A")]
     note = code(catalog, t, ms, [line("S61.411A", 0.8, 0)], only={"external_cause", "principal_diagnosis"})
     got = codes(note)
-    assert cause in got and got[cause].confidence == pytest.approx(0.6)
+    assert cause in got and got[cause].confidence == pytest.approx(0.8)  # as sure as the injury
     assert got["S61.411A"].principal and not got[cause].principal  # never first-listed
 
 

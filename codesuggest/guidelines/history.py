@@ -132,14 +132,26 @@ def history_codes_for(code: str) -> tuple[str, str, str] | None:
     return None
 
 
-def _past(mention: Mention) -> bool:
-    a = mention.assertion
-    return not (a.negated or a.possible) and (a.historical or bool(getattr(a, "resolved", False)))
+# Words right before a mention that make it past or family history when the pipeline's ConText
+# missed them (abbreviations: "hx of colon polyps", "Hx CVA", "FHx prostate Ca").
+SAID_PAST = re.compile(r"\b(?:hx|h/o|history|pmh|pmhx|s/p|status post)(?: of)?:?\s*$")
+SAID_FAMILY = re.compile(r"\b(?:fhx|fh|family (?:history|hx)(?: of)?):?\s*$")
 
 
-def _family(mention: Mention) -> bool:
+def _said_before(note: NoteCoding, mention: Mention, pattern: re.Pattern[str]) -> bool:
+    return pattern.search(note.lower[max(0, mention.start - 24):mention.start]) is not None
+
+
+def _past(note: NoteCoding, mention: Mention) -> bool:
     a = mention.assertion
-    return a.family and not (a.negated or a.possible)
+    if a.negated or a.possible or a.family or _said_before(note, mention, SAID_FAMILY):
+        return False
+    return a.historical or bool(getattr(a, "resolved", False)) or _said_before(note, mention, SAID_PAST)
+
+
+def _family(note: NoteCoding, mention: Mention) -> bool:
+    a = mention.assertion
+    return not (a.negated or a.possible) and (a.family or _said_before(note, mention, SAID_FAMILY))
 
 
 def personal_history(note: NoteCoding) -> None:
@@ -158,14 +170,15 @@ def personal_history(note: NoteCoding) -> None:
         if line.system != CM or line not in note.lines:
             continue
         mentions = note.mentions(line)
-        if not mentions or any(note.mention_is_current(m, line.code) for m in mentions):
+        if not mentions or any(note.mention_is_current(m, line.code) and not _past(note, m) and not _family(note, m)
+                               for m in mentions):
             continue
         codes = history_codes_for(line.code)
         if codes is None:
             continue
         personal, family, what = codes
-        past = [i for i in line.mention_indexes if 0 <= i < len(note.analysis.mentions) and _past(note.analysis.mentions[i])]
-        kin = [i for i in line.mention_indexes if 0 <= i < len(note.analysis.mentions) and _family(note.analysis.mentions[i])]
+        past = [i for i in line.mention_indexes if 0 <= i < len(note.analysis.mentions) and _past(note, note.analysis.mentions[i])]
+        kin = [i for i in line.mention_indexes if 0 <= i < len(note.analysis.mentions) and _family(note, note.analysis.mentions[i])]
         if kin and family and note.billable(family):
             _history_line(note, line, family, kin, f"{what} in the family is coded by its family history code (I.C.21.c.4)",
                           replace=not (past and personal and not is_chronic(line.code)))
@@ -245,7 +258,7 @@ NOT_HISTORY_SECTIONS = frozenset({
     "plan", "instructions", "family_history", "allergies",
 })
 SIDE_WORDS = re.compile(r"\b(?:(bilateral|both|b/l)|(right|rt|r)|(left|lt|l))\b")
-SIDE_DIGITS = {"right": ("1",), "left": ("2",), "bilateral": ("3",), "": ("9",)}
+SIDE_DIGITS = {"right": ("1",), "left": ("2",), "bilateral": ("3",), "": ("9",), "unspecified": ("0",)}
 
 
 def side_of(text: str) -> str:
@@ -326,7 +339,8 @@ def _with_side(note: NoteCoding, code: str, start: int, end: int) -> list[str]:
         return [code]
     stem = code[:-1]
     side = side_near(note, start, end)
-    for digits in (SIDE_DIGITS[side], ("1", "2") if side == "bilateral" else ()):
+    fallback = ("1", "2") if side == "bilateral" else SIDE_DIGITS["unspecified"] if not side else ()
+    for digits in (SIDE_DIGITS[side], fallback):
         codes = [stem + d for d in digits]
         if digits and all(note.billable(c) for c in codes):
             return codes
@@ -480,10 +494,14 @@ NOT_TAKEN = re.compile(
     r"\b(?:allerg\w*|intoleran\w*|stopped|discontinued?|d/c|off|no longer|avoid|not on|never|denies|"
     r"refused|instead of|switched from|was on|given|received|administered|in the ed|loading dose|x ?1|once)\b"
 )
-NOT_SYSTEMIC = re.compile(r"\b(?:cream|ointment|lotion|topical|gel|drops|ophthalmic|otic|eye|inhaler|inhaled|nasal|spray|patch test)\b")
+NOT_SYSTEMIC = re.compile(r"\b(?:cream|ointment|lotion|topical|gel|drops|ophthalmic|otic|eye|inhaler|inhaled|nasal|spray|"
+                          r"patch test|injections?|injected|intra-?articular|epidural)\b")
 AS_NEEDED = re.compile(r"\b(?:as needed|prn)\b")
 SHORT_COURSE = re.compile(r"\b(?:taper\w*|burst|dose ?pa(?:c)?k|sliding scale|ssi|x ?\d+ ?days|for \d+ days|\d+[- ]day course)\b")
 # "insulin-dependent" (IDDM) is not type 1: the Alphabetic Index codes it to the type documented (E11 by default)
+# Classes the lexicon knows so that a Z79 code without such a drug leaves, but that are not coded from the
+# text alone: a course of antibiotics or NSAIDs is rarely long-term unless the note says so.
+EVIDENCE_ONLY = frozenset({"Z79.1", "Z79.2"})
 TYPE_1 = re.compile(r"\b(?:type (?:1|i|one) (?:diabetes|dm)|diabetes (?:mellitus )?(?:type )?(?:1|i)\b|t1dm|dm ?(?:type )?(?:1|i)\b|juvenile[- ]onset diabetes|juvenile diabetes)")
 
 
@@ -533,7 +551,8 @@ def long_term_drugs(note: NoteCoding) -> None:
 
     The ranker's Z79 codes keep only the evidence that backs them: not a drug of another class
     (clopidogrel read as an anticoagulant, insulin as an antibiotic), not an allergy, not a drug
-    given once or for a short course. A Z79 code left with no evidence leaves.
+    given once or for a short course. A Z79 code left with no evidence leaves, and so does one with
+    no evidence at all (the note classifier's) when the note names no drug of its class.
     """
     uses = drug_uses(note)
     type1 = TYPE_1.search(note.lower) is not None  # the note's words, not a ranked E10 (often "insulin-dependent")
@@ -546,15 +565,16 @@ def long_term_drugs(note: NoteCoding) -> None:
             if not line.mention_indexes:
                 unsupported.append(line)
     for code, (confidence, drug, start, end) in sorted(uses.items()):
-        if (code == "Z79.4" and type1) or not note.billable(code):
+        if (code == "Z79.4" and type1) or code in EVIDENCE_ONLY or not note.billable(code):
             continue
         cls = next(c for z, c in DRUGS.values() if z == code)
         add_code(note, code, f"long-term use of {cls} ({drug}) (I.C.21.c.3)", confidence=confidence,
                  like=evidence(note, start, end), review=confidence < SURE)
+    classes = {code for code, _ in DRUGS.values()}
     for line in note.starting(("Z79",), current=False):
         if line.code == "Z79.4" and type1:
             note.withdraw(line, "insulin is not coded as long-term use in type 1 diabetes (I.C.4.a.3)")
-        elif line in unsupported and line.code not in uses:
+        elif line.code not in uses and (line in unsupported or (not line.mention_indexes and line.code in classes)):
             note.withdraw(line, "no drug of this class is taken for the long term in the note (I.C.21.c.3)")
 
 
