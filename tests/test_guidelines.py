@@ -288,3 +288,11 @@ def test_a_diagnosis_questioned_then_ruled_out_is_not_coded_inpatient(cm_catalog
     assert codes_of(code(a, lines(("A41.9", 0.8, (0, 1)), ("J18.9", 0.7, (2,))), cm_catalog, "inpatient")) == ["J18.9"]
     seen = as_a_coder_reads(a, "inpatient")
     assert seen.mentions[0].assertion.possible  # not established for the ranker either
+
+
+def test_the_site_the_sentence_names_replaces_an_unspecified_site(cm_catalog):
+    a = note("Cellulitis of the left lower leg, spreading.", m("Cellulitis", "L03.90"))
+    coded = code(a, lines(("L03.90", 0.7, (0,))), cm_catalog, "emergency")
+    assert codes_of(coded) == ["L03.116"] and any("I.B.2" in n.message for n in coded.lines[0].notes)
+    vague = note("Cellulitis, spreading.", m("Cellulitis", "L03.90"))
+    assert codes_of(code(vague, lines(("L03.90", 0.7, (0,))), cm_catalog, "emergency")) == ["L03.90"]

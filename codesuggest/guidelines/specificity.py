@@ -4,6 +4,7 @@ chapter guidelines): the stage, type, laterality and encounter the note's words 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from ..codesets.records import CodeSystem
@@ -40,7 +41,7 @@ def ckd_stage(note: NoteCoding) -> None:
 
 
 UNSPECIFIED = re.compile(r"\bunspecified\b")
-OTHER = re.compile(r"^other\b|\bother specified\b|\bother (?:\w+ ){0,2}(?:disorders?|diseases?|conditions?)\b")
+OTHER = re.compile(r"\bother\b")  # a residual category ("Other hyperlipidemia", "Sprain of other ligament")
 
 
 def unspecified_beside_specific(note: NoteCoding) -> None:
@@ -319,3 +320,69 @@ def _vagueness(note: NoteCoding, line) -> int:
     (which needs a specific other type the words do not give)."""
     description = note.description(line.code).lower()
     return 2 if OTHER.search(description) else 1 if UNSPECIFIED.search(description) else 0
+
+
+# -- the site the note names (I.B.2) ----------------------------------------------------------------
+
+_WORD = re.compile(r"[a-z]+")
+# how notes name a site, in the words of the code titles
+SITE_WORDS: dict[str, tuple[str, ...]] = {
+    "leg": ("lower", "limb", "leg"), "legs": ("lower", "limb", "leg"), "calf": ("lower", "limb", "leg"),
+    "shin": ("lower", "limb", "leg"), "thigh": ("lower", "limb", "thigh"), "arm": ("upper", "limb", "arm"),
+    "arms": ("upper", "limb", "arm"), "forearm": ("upper", "limb", "forearm"), "r": ("right",), "rt": ("right",),
+    "l": ("left",), "lt": ("left",), "bilat": ("bilateral",), "both": ("bilateral",), "lle": ("left", "lower", "limb"),
+    "rle": ("right", "lower", "limb"), "lue": ("left", "upper", "limb"), "rue": ("right", "upper", "limb"),
+    "od": ("right", "eye"), "os": ("left", "eye"), "ou": ("bilateral", "eye"),
+}
+SIDES = frozenset({"right", "left", "bilateral"})
+_TITLE_NOISE = frozenset({"of", "the", "and", "or", "with", "without", "initial", "encounter", "subsequent", "sequela",
+                          "for", "in", "to", "unspecified", "site", "other", "part", "region"})
+
+
+def _words_of(text: str) -> set[str]:
+    words = set()
+    for w in _WORD.findall(text.lower()):
+        words.add(w)
+        words.update(SITE_WORDS.get(w, ()))
+    return words
+
+
+@lru_cache(maxsize=4096)
+def _category_titles(catalog: Any, category: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    """The billable codes of a category with the words of their titles (cached per catalogue)."""
+    out = []
+    for code in catalog.with_prefix(CodeSystem.ICD10CM, category):
+        record = catalog.get(CM, code)
+        if record is not None and record.billable:
+            out.append((record.code, frozenset(_WORD.findall(record.description.lower())) - _TITLE_NOISE))
+    return tuple(out)
+
+
+def site_from_words(note: NoteCoding) -> None:
+    """A code for an unspecified site becomes the code of the site (and side) the evidence sentence
+    names, when one code of the category has every word of its title that the unspecified code lacks
+    in that sentence ("cellulitis of the left lower leg": L03.116, not L03.90). Injury codes keep
+    their 7th character. Several sites that fit equally leave the code as it is."""
+    for line in list(note.lines):
+        if line.system != CM or line not in note.lines or "unspecified" not in note.description(line.code).lower():
+            continue
+        said = _words_of(note.sentences(line))
+        own = frozenset(_WORD.findall(note.description(line.code).lower())) - _TITLE_NOISE
+        seventh = line.code[7:] if len(line.code) == 8 else ""
+        sides = own & SIDES  # a side the code already has is kept: changing it is the laterality rule's call
+        fits = []
+        for code, words in _category_titles(note.catalog, line.code[:3]):
+            extra = words - own
+            if (code == line.code or not extra or not extra <= said or (seventh and not code.endswith(seventh))
+                    or not sides <= words):
+                continue
+            title = note.description(code).lower()
+            if "unspecified" in title or OTHER.search(title):
+                continue
+            fits.append((len(extra), code))
+        if not fits:
+            continue
+        fits.sort(reverse=True)
+        if len(fits) > 1 and fits[0][0] == fits[1][0]:
+            continue  # two sites fit as well: the coder decides
+        note.replace(line, fits[0][1], f"the note names the site: {note.description(fits[0][1]).lower()} (I.B.2)")

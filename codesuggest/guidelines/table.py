@@ -30,6 +30,8 @@ RULES: tuple[Rule, ...] = (
          specificity.specific_candidate),
     Rule("ckd_stage", "I.C.14.a", "one CKD code, at the stage the note gives", specificity.ckd_stage),
     Rule("laterality", "I.B.13", "the right / left / bilateral code when the note gives the side", specificity.laterality),
+    Rule("site_from_words", "I.B.2", "the code of the site (and side) the evidence sentence names",
+         specificity.site_from_words),
     Rule("injury_encounter", "I.C.19.a", "injury 7th character from the encounter: A initial, D subsequent, S sequela",
          specificity.injury_encounter),
     Rule("heart_failure_type", "I.C.9.a.1", "heart failure type and acuity from the note's words", combinations.heart_failure_type),
