@@ -50,6 +50,7 @@ CODES = {
     "H25.12": "Age-related nuclear cataract, left eye", "H25.13": "Age-related nuclear cataract, bilateral",
     "M17.10": "Unilateral primary osteoarthritis, unspecified knee", "M17.11": "Unilateral primary osteoarthritis, right knee",
     "M17.12": "Unilateral primary osteoarthritis, left knee",
+    "M25.569": "Pain in unspecified knee", "M25.561": "Pain in right knee", "M25.562": "Pain in left knee",
     "S61.419A": "Laceration without foreign body of unspecified hand, initial encounter",
     "S61.411A": "Laceration without foreign body of right hand, initial encounter",
     "S61.411D": "Laceration without foreign body of right hand, subsequent encounter",
@@ -59,6 +60,14 @@ CODES = {
     "W01.0XXA": "Fall on same level from slipping, tripping and stumbling without subsequent striking against object, initial encounter",
     "W54.0XXA": "Bitten by dog, initial encounter", "V89.2XXA": "Person injured in unspecified motor-vehicle accident, traffic, initial encounter",
 }
+CODES.update({
+    "K63.5": "Polyp of colon", "Z86.0100": "Personal history of colon polyps, unspecified", "C61": "Malignant neoplasm of prostate",
+    "Z80.42": "Family history of malignant neoplasm of prostate", "Z85.46": "Personal history of malignant neoplasm of prostate",
+    "Z98.61": "Coronary angioplasty status", "Z90.12": "Acquired absence of left breast and nipple",
+    "Z79.1": "Long term (current) use of non-steroidal anti-inflammatories (NSAID)",
+    "W11.XXXA": "Fall on and from ladder, initial encounter", "W26.0XXA": "Contact with knife, initial encounter",
+    "W25.XXXA": "Contact with sharp glass, initial encounter",
+})
 PCS_CODES = {"02703DZ": "Dilation of Coronary Artery, One Artery with Intraluminal Device, Percutaneous Approach"}
 
 
@@ -117,7 +126,7 @@ def test_every_table_code_is_billable(cm_catalog):
     """Every code a table names exists and is billable in the loaded ICD-10-CM (with its side or 7th character)."""
     named = {c for _, personal, family, _ in HISTORY_CODES for c in (personal, family) if c}
     named |= {c for c, _ in DRUGS.values()}
-    named |= {c[:-1] + "9" if c.endswith("#") else c for c, *_ in STATUS_CODES}
+    named |= {c[:-1] + "1" if c.endswith("#") else c for c, *_ in STATUS_CODES}
     named |= {c + "A" if len(c) == 7 else c for c, *_ in EXTERNAL_CAUSES}
     missing = sorted(c for c in named if not (cm_catalog.get("ICD10CM", c) and cm_catalog.get("ICD10CM", c).billable))
     assert missing == []
@@ -178,6 +187,21 @@ def test_family_mentions_become_family_history_codes(catalog):
     assert "Z83.3" in got and "E11.9" not in got  # diabetes is chronic, but the patient's father's
 
 
+def test_coarse_history_code_refined_by_the_condition_inside_its_evidence(catalog):
+    t = "PAST MEDICAL HISTORY: History of left breast cancer.\n"
+    ms = [mention(t, "History of left breast cancer", "Z85.9", historical=True),
+          mention(t, "breast cancer", "C50.919", historical=True)]
+    got = codes(code(catalog, t, ms, [line("Z85.9", 0.25, 0)], only={"personal_history", "not_current"}))
+    assert list(got) == ["Z85.3"] and got["Z85.3"].confidence == pytest.approx(0.25)
+
+
+def test_history_and_family_abbreviations_the_pipeline_missed(catalog):
+    t = "64 yo M, hx of colon polyps removed 2022.\nA/P: FHx prostate Ca.\n"
+    ms = [mention(t, "colon polyps", "K63.5"), mention(t, "prostate Ca", "C61")]
+    got = codes(code(catalog, t, ms, [line("K63.5", 0.5, 0), line("C61", 0.5, 1)], only={"personal_history", "not_current"}))
+    assert set(got) == {"Z86.0100", "Z80.42"}
+
+
 def test_history_rule_off_leaves_past_conditions_to_not_current(catalog):
     t = HISTORY_NOTE
     ms = [mention(t, "myocardial infarction", "I21.9", section="past_medical_history", historical=True)]
@@ -211,11 +235,33 @@ def test_status_codes_with_side_and_the_past_procedure_withdrawn(catalog):
     assert got["Z95.5"].confidence == pytest.approx(0.6)
 
 
+def test_not_current_withdraws_a_past_procedure_flagged_historical(catalog):
+    t = "PAST SURGICAL HISTORY: PCI 2018.\n"
+    ms = [mention(t, "PCI", "02703DZ", kind="procedure", section="past_surgical_history", historical=True)]
+    note = code(catalog, t, ms, [line("02703DZ", 0.5, 0, system="ICD10PCS")], only={"not_current"})
+    assert codes(note) == {} and note.withdrawn[0][1].rule == "not_current"
+    note = code(catalog, t, ms, [line("02703DZ", 0.5, 0, system="ICD10PCS")], sect=sections(t, ("PAST SURGICAL", "past_surgical_history")),
+                only={"procedure_status", "not_current"})
+    assert set(codes(note)) == {"Z95.5"}
+
+
 def test_right_and_left_knee_replacements_are_the_bilateral_code(catalog):
     t = "PAST SURGICAL HISTORY: Right TKA 2010, left TKA 2014.\n"
     sect = sections(t, ("PAST SURGICAL", "past_surgical_history"))
     got = codes(code(catalog, t, [], [], sect=sect, only={"procedure_status"}))
     assert "Z96.653" in got and "Z96.651" not in got and "Z96.652" not in got
+
+
+@pytest.mark.parametrize("said, expected", [
+    ("s/p balloon angioplasty (PTCA) of the RCA in 2015, no stent placed.", {"Z98.61"}),
+    ("s/p PTCA with stent to the RCA.", {"Z95.5"}), ("s/p left mastectomy 2019.", {"Z90.12"}),
+    ("s/p partial mastectomy 2019.", set()),
+    ("Presents for follow-up s/p PCI.", {"Z95.5"}), ("Admitted for elective CABG.", set()),
+    ("Candidate for TKA.", set()), ("History of CABG x3.", {"Z95.1"}),
+])
+def test_status_wording(catalog, said, expected):
+    t = f"HPI: {said}\n"
+    assert set(codes(code(catalog, t, [], [], only={"procedure_status"}))) == expected
 
 
 def test_device_present_only_is_less_sure_and_for_review(catalog):
@@ -247,6 +293,14 @@ def test_current_smoker_by_product(catalog, said, expected):
     got = codes(note)
     assert expected in got and got[expected].confidence == pytest.approx(0.6)
     assert "Z87.891" not in got
+
+
+def test_history_of_another_condition_does_not_make_a_former_smoker(catalog):
+    t = "A 57-year-old man with a history of COPD, a 15 pack-year smoker and a moderate drinker.\n"
+    got = codes(code(catalog, t, [], [line("Z87.891", 0.3)], only={"tobacco"}))
+    assert "F17.210" in got and "Z87.891" not in got
+    t = "Social history: smoker, quit in 2005.\n"
+    assert set(codes(code(catalog, t, [], [], only={"tobacco"}))) == {"Z87.891"}
 
 
 def test_current_smoker_replaces_the_unspecified_product(catalog):
@@ -290,11 +344,37 @@ def test_no_insulin_code_in_type_1_diabetes(catalog):
     assert "Z79.4" not in got and "Z79.84" in got
 
 
+def test_insulin_dependent_is_not_type_1(catalog):
+    t = MEDS_NOTE.replace("Type 2 diabetes", "Insulin-dependent diabetes mellitus (IDDM)")
+    assert "Z79.4" in codes(_meds(catalog, t, [line("E10.9", 0.6)]))
+
+
+def test_marijuana_smoker_is_not_tobacco(catalog):
+    t = "Social history: regular marijuana smoker.\n"
+    assert codes(code(catalog, t, [], [line("F17.200", 0.3)], only={"tobacco"})).keys() == {"F17.200"}  # left as ranked
+
+
 def test_ranked_drug_code_on_another_class_or_an_allergy_leaves(catalog):
     t = MEDS_NOTE
     ms = [mention(t, "Aspirin", "Z79.82", section="allergies"), mention(t, "metformin", "Z79.84", section="medications")]
     got = codes(_meds(catalog, t, [line("Z79.82", 0.26, 0, 1), line("Z79.02", 0.1, 1)], ms))
     assert "Z79.82" not in got and "Z79.02" not in got
+
+
+def test_ranked_insulin_code_on_a_sliding_scale_leaves(catalog):
+    t = "HOSPITAL COURSE: Insulin sliding scale was used while inpatient. Continue apixaban.\n"
+    ms = [mention(t, "Insulin", "Z79.4"), mention(t, "apixaban", "Z79.01")]
+    got = codes(code(catalog, t, ms, [line("Z79.4", 0.85, 0), line("Z79.2", 0.3, 0), line("Z79.01", 0.2, 1)],
+                     only={"long_term_drugs"}))
+    assert "Z79.4" not in got and "Z79.2" not in got  # temporary insulin (I.C.4.a.3); insulin is no antibiotic
+    assert got["Z79.01"].confidence == pytest.approx(0.4) and got["Z79.01"].needs_review  # outside the medication list
+
+
+def test_classifier_drug_code_without_its_drug_leaves(catalog):
+    t = "MEDICATIONS: insulin glargine 24 units qhs.\nA/P: OA knee - steroid injection today.\n"
+    ms = [mention(t, "steroid", "Z79.52")]
+    got = codes(_meds(catalog, t + "ALLERGIES: none.\nASSESSMENT: OA.\n", [line("Z79.1", 0.4), line("Z79.52", 0.5, 0)], ms))
+    assert "Z79.1" not in got and "Z79.52" not in got and "Z79.4" in got
 
 
 def test_short_courses_and_topical_forms_are_not_long_term(catalog):
@@ -340,14 +420,16 @@ def test_open_fracture_keeps_its_column(catalog):
 @pytest.mark.parametrize("said, cause", [
     ("She fell down the stairs at home", "W10.9XXA"), ("He tripped on the curb", "W01.0XXA"),
     ("Bitten by the neighbor's dog", "W54.0XXA"), ("Restrained occupant in a motor vehicle collision", "V89.2XXA"),
-    ("Found on the floor after a fall", "W19.XXXA"),
+    ("Found on the floor after a fall", "W19.XXXA"), ("He fell ~6 ft from a ladder", "W11.XXXA"),
+    ("She cut her right hand with a kitchen knife", "W26.0XXA"), ("He cut his right hand on broken glass", "W25.XXXA"),
+    ("Bitten on the right hand by neighbor's dog", "W54.0XXA"),
 ])
 def test_external_cause_beside_a_current_injury(catalog, said, cause):
     t = f"HPI: {said}. Laceration of the right hand.\n"
     ms = [mention(t, "Laceration of the right hand", "S61.411A")]
     note = code(catalog, t, ms, [line("S61.411A", 0.8, 0)], only={"external_cause", "principal_diagnosis"})
     got = codes(note)
-    assert cause in got and got[cause].confidence == pytest.approx(0.6)
+    assert cause in got and got[cause].confidence == pytest.approx(0.8)  # as sure as the injury
     assert got["S61.411A"].principal and not got[cause].principal  # never first-listed
 
 
@@ -373,7 +455,8 @@ def test_no_external_cause_without_a_current_injury_or_for_fall_risk(catalog):
 def test_lateral_siblings_from_the_catalogue(catalog):
     assert lateral_siblings(catalog, "S72.009A", "right") == ["S72.001A"]
     assert lateral_siblings(catalog, "H25.10", "bilateral") == ["H25.13"]
-    assert lateral_siblings(catalog, "M17.10", "bilateral") == ["M17.11", "M17.12"]  # no bilateral code: each side
+    assert lateral_siblings(catalog, "M25.569", "bilateral") == ["M25.561", "M25.562"]  # no bilateral code: each side
+    assert lateral_siblings(catalog, "M17.10", "bilateral") == []  # "unilateral": the bilateral code is another subcategory
     assert lateral_siblings(catalog, "I10", "left") == []
 
 
@@ -390,10 +473,20 @@ def test_laterality_from_the_evidence(catalog, said, expected):
 
 
 def test_bilateral_without_a_bilateral_code_codes_each_side(catalog):
-    t = "ASSESSMENT: Primary osteoarthritis of both knees.\n"
-    ms = [mention(t, "osteoarthritis of both knees", "M17.10")]
-    got = codes(code(catalog, t, ms, [line("M17.10", 0.5, 0)], only={"laterality"}))
-    assert set(got) == {"M17.11", "M17.12"} and got["M17.12"].confidence == pytest.approx(0.5)
+    t = "ASSESSMENT: Pain in both knees.\n"
+    ms = [mention(t, "Pain in both knees", "M25.569")]
+    got = codes(code(catalog, t, ms, [line("M25.569", 0.5, 0)], only={"laterality"}))
+    assert set(got) == {"M25.561", "M25.562"} and got["M25.562"].confidence == pytest.approx(0.5)
+
+
+@pytest.mark.slow
+def test_lateral_siblings_in_the_full_classification(cm_catalog):
+    assert lateral_siblings(cm_catalog, "S72.009A", "left") == ["S72.002A"]
+    assert lateral_siblings(cm_catalog, "S72.019A", "right") == ["S72.011A"]  # subcapital
+    assert lateral_siblings(cm_catalog, "H25.10", "bilateral") == ["H25.13"]
+    assert lateral_siblings(cm_catalog, "M25.539", "bilateral") == ["M25.531", "M25.532"]
+    assert lateral_siblings(cm_catalog, "S61.419A", "right") == ["S61.411A"]
+    assert lateral_siblings(cm_catalog, "M17.10", "bilateral") == []
 
 
 def test_rules_are_in_the_table_in_order():

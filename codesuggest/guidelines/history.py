@@ -11,7 +11,7 @@ history (Z87.891); the drugs a patient takes for the long term by Z79.-. These r
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
 from ..pipeline.schema import Mention
 from .engine import CM, FAMILY_HISTORY, CodeLine, NoteCoding, is_chronic
@@ -111,6 +111,16 @@ def evidence(note: NoteCoding, start: int, end: int) -> list[CodeLine]:
     return [CodeLine(CM, "", 0.0, 0.0, mentions_within(note, start, end))]
 
 
+def add_code(note: NoteCoding, code: str, message: str, *, confidence: float, like: list[CodeLine],
+             review: bool = False) -> CodeLine:
+    """``NoteCoding.add``, asking for review when the rule is unsure and its confidence is what the
+    coder sees (the ranker did not rank the code higher)."""
+    line = note.add(code, message, confidence=confidence, like=like, review=review)
+    if review and line.confidence <= confidence:
+        line.needs_review = True
+    return line
+
+
 # -- personal and family history (I.C.21.c.4, I.C.9.e.4) ---------------------------------------
 
 
@@ -122,14 +132,26 @@ def history_codes_for(code: str) -> tuple[str, str, str] | None:
     return None
 
 
-def _past(mention: Mention) -> bool:
-    a = mention.assertion
-    return not (a.negated or a.possible) and (a.historical or bool(getattr(a, "resolved", False)))
+# Words right before a mention that make it past or family history when the pipeline's ConText
+# missed them (abbreviations: "hx of colon polyps", "Hx CVA", "FHx prostate Ca").
+SAID_PAST = re.compile(r"\b(?:hx|h/o|history|pmh|pmhx|s/p|status post)(?: of)?:?\s*$")
+SAID_FAMILY = re.compile(r"\b(?:fhx|fh|family (?:history|hx)(?: of)?):?\s*$")
 
 
-def _family(mention: Mention) -> bool:
+def _said_before(note: NoteCoding, mention: Mention, pattern: re.Pattern[str]) -> bool:
+    return pattern.search(note.lower[max(0, mention.start - 24):mention.start]) is not None
+
+
+def _past(note: NoteCoding, mention: Mention) -> bool:
     a = mention.assertion
-    return a.family and not (a.negated or a.possible)
+    if a.negated or a.possible or a.family or _said_before(note, mention, SAID_FAMILY):
+        return False
+    return a.historical or bool(getattr(a, "resolved", False)) or _said_before(note, mention, SAID_PAST)
+
+
+def _family(note: NoteCoding, mention: Mention) -> bool:
+    a = mention.assertion
+    return not (a.negated or a.possible) and (a.family or _said_before(note, mention, SAID_FAMILY))
 
 
 def personal_history(note: NoteCoding) -> None:
@@ -148,20 +170,42 @@ def personal_history(note: NoteCoding) -> None:
         if line.system != CM or line not in note.lines:
             continue
         mentions = note.mentions(line)
-        if not mentions or any(note.mention_is_current(m, line.code) for m in mentions):
+        if not mentions or any(note.mention_is_current(m, line.code) and not _past(note, m) and not _family(note, m)
+                               for m in mentions):
             continue
         codes = history_codes_for(line.code)
         if codes is None:
             continue
         personal, family, what = codes
-        past = [i for i in line.mention_indexes if 0 <= i < len(note.analysis.mentions) and _past(note.analysis.mentions[i])]
-        kin = [i for i in line.mention_indexes if 0 <= i < len(note.analysis.mentions) and _family(note.analysis.mentions[i])]
+        past = [i for i in line.mention_indexes if 0 <= i < len(note.analysis.mentions) and _past(note, note.analysis.mentions[i])]
+        kin = [i for i in line.mention_indexes if 0 <= i < len(note.analysis.mentions) and _family(note, note.analysis.mentions[i])]
         if kin and family and note.billable(family):
             _history_line(note, line, family, kin, f"{what} in the family is coded by its family history code (I.C.21.c.4)",
                           replace=not (past and personal and not is_chronic(line.code)))
         if past and personal and note.billable(personal) and not is_chronic(line.code):
             section = "I.C.9.e.4" if personal == "I25.2" else "I.C.21.c.4"
             _history_line(note, line, personal, past, f"{what} is past history, no longer present ({section})", replace=True)
+    _refine_coarse(note)
+
+
+def _refine_coarse(note: NoteCoding) -> None:
+    """The ranker's catch-all history code (Z85.9 "malignant neoplasm, unspecified", Z80.9, ...)
+    becomes the specific one when a mention inside its evidence names the condition ("History of
+    left breast cancer": C50 -> Z85.3). The ranker's confidence stays."""
+    mentions = note.analysis.mentions
+    for line in note.starting(COARSE_PERSONAL + COARSE_FAMILY, current=False):
+        family = line.code in COARSE_FAMILY
+        found = None
+        for m in note.mentions(line):
+            for i in mentions_within(note, m.start, m.end):
+                for cand in mentions[i].candidates:
+                    codes = history_codes_for(cand.code) if cand.system == CM else None
+                    specific = codes and (codes[1] if family else codes[0])
+                    if specific and specific != line.code and note.billable(specific):
+                        found = found or (specific, codes[2])
+        if found is not None and line in note.lines:
+            note.replace(line, found[0], f"{found[1]}: the specific {'family' if family else 'personal'} history code "
+                                         "(I.C.21.c.4)")
 
 
 def _history_line(note: NoteCoding, line: CodeLine, code: str, indexes: list[int], message: str, *, replace: bool) -> None:
@@ -205,15 +249,16 @@ PAST_WORDS = re.compile(
 PRESENT_DEVICE = re.compile(r"\b(?:has (?:a|an)|with (?:a|an)|in place|dependent|functioning|interrogat\w*|paced)\b")
 NOT_DONE = re.compile(
     r"\b(?:no|denies|denied|never|without|not|scheduled|planned|planning|plan|candidate|consider\w*|"
-    r"recommend\w*|refer\w*|will|awaiting|await|needs?|for|possible|pending|evaluat\w* for)\b"
+    r"recommend\w*|refer\w*|will|awaiting|await|needs?|possible|pending)\b"
 )
+FOR_NEXT = re.compile(r"\b(?:for|to have|to undergo)\s+(?:(?:an?|the|elective|urgent|possible|planned|repeat|redo)\s+)*$")
 THIS_STAY = re.compile(r"\b(?:pod ?#?\d|post-?op(?:erative)? day|today|this admission|on hospital day)\b")
 NOT_HISTORY_SECTIONS = frozenset({
     "procedures", "findings", "postoperative_diagnosis", "preoperative_diagnosis", "indications", "hospital_course",
     "plan", "instructions", "family_history", "allergies",
 })
 SIDE_WORDS = re.compile(r"\b(?:(bilateral|both|b/l)|(right|rt|r)|(left|lt|l))\b")
-SIDE_DIGITS = {"right": ("1",), "left": ("2",), "bilateral": ("3",), "": ("9",)}
+SIDE_DIGITS = {"right": ("1",), "left": ("2",), "bilateral": ("3",), "": ("9",), "unspecified": ("0",)}
 
 
 def side_of(text: str) -> str:
@@ -261,14 +306,14 @@ def procedure_status(note: NoteCoding) -> None:
                 found[final] = (max(sure, previous[0] if previous else 0.0), what, spans)
     for code, (confidence, what, spans) in _merge_sides(note, found).items():
         like = [line for s, e in spans for line in evidence(note, s, e)]
-        target = note.add(code, f"status after {what} before this encounter (I.C.21.c.3)", confidence=confidence,
+        target = add_code(note, code, f"status after {what} before this encounter (I.C.21.c.3)", confidence=confidence,
                           like=like, review=confidence < SURE)
         _withdraw_procedures_within(note, spans, target)
 
 
 def _status_wording(note: NoteCoding, start: int, end: int, kind: str) -> float | None:
     before = clause_before(note, start)
-    if NOT_DONE.search(before):
+    if NOT_DONE.search(before) or FOR_NEXT.search(before):  # "no prior CABG", "admitted for CABG"
         return None
     sentence = note.lower[slice(*sentence_of(note, start, end))]
     section = section_at(note, start)
@@ -294,7 +339,8 @@ def _with_side(note: NoteCoding, code: str, start: int, end: int) -> list[str]:
         return [code]
     stem = code[:-1]
     side = side_near(note, start, end)
-    for digits in (SIDE_DIGITS[side], ("1", "2") if side == "bilateral" else ()):
+    fallback = ("1", "2") if side == "bilateral" else SIDE_DIGITS["unspecified"] if not side else ()
+    for digits in (SIDE_DIGITS[side], fallback):
         codes = [stem + d for d in digits]
         if digits and all(note.billable(c) for c in codes):
             return codes
@@ -321,10 +367,11 @@ def _withdraw_procedures_within(note: NoteCoding, spans: list[tuple[int, int]], 
 
 # -- tobacco (I.C.5.b, Alphabetic Index: smoker, history of tobacco dependence) -------------------
 
-TOBACCO = re.compile(r"\b(?:smok\w*|tobacco|cigarettes?|cigs|cigars?|pipe|nicotine|vap(?:e|es|ing)|e-cig\w*|snuff|ppd|pack[- ]?years?)\b")
+TOBACCO = re.compile(r"\b(?:smok(?:er|ers|es|ing|ed)|tobacco|cigarettes?|cigs|cigars?|pipe|nicotine|vap(?:e|es|ing)|e-cig\w*|snuff|ppd|pack[- ]?years?)\b")
 NEVER = re.compile(r"\b(?:never|non-?smoker|nonsmoker|denies|denied|no|not|doesn't|does not|negative|none|nil)\b")
 CURRENTLY = re.compile(r"\b(?:current(?:ly)?|active(?:ly)?|still|continues to|continuing to)\b")
-NOT_USE = re.compile(r"\b(?:second[- ]?hand|passive|exposure|exposed|inhalation|detector|cessation counsel\w*)\b")
+NOT_USE = re.compile(r"\b(?:second[- ]?hand|passive|exposure|exposed|inhalation|detector|cessation counsel\w*|"
+                     r"marijuana|marihuana|cannabis|weed|crack|cocaine|meth\w*|heroin|opium)\b")  # not tobacco use
 FORMER = re.compile(
     r"\b(?:former|ex|quit|quitting|stopped|remote|previous(?:ly)?|used to|gave up|h/o|history of|hx of|"
     r"until (?:19|20)\d\d)\b|\bex-?smoker\b"
@@ -342,12 +389,27 @@ def tobacco_statements(note: NoteCoding) -> Iterator[tuple[str, int, int, str]]:
         first = TOBACCO.search(words)
         if first is None or NOT_USE.search(words) or section_at(note, clause.start()) in ("family_history", "allergies"):
             continue
-        if FORMER.search(words) and not CURRENTLY.search(words):
+        said = _tobacco_piece(words, first)
+        if FORMER.search(said) and not CURRENTLY.search(said):
             yield "former", clause.start(), clause.end(), words
-        elif NEVER.search(words[:first.end()]):
+        elif NEVER.search(said[:said.find(first.group()) + len(first.group())]):
             yield "never", clause.start(), clause.end(), words
         else:
             yield "current", clause.start(), clause.end(), words
+
+
+def _tobacco_piece(clause: str, first: re.Match[str]) -> str:
+    """The part of a clause that speaks of tobacco: the comma-separated piece of its first tobacco
+    word, with the next piece when that one goes on about it ("smoker, quit in 2005"), not the
+    pieces on other conditions ("history of COPD, a 15 pack-year smoker")."""
+    start = clause.rfind(",", 0, first.start()) + 1
+    end = clause.find(",", first.end())
+    piece = clause[start:] if end < 0 else clause[start:end]
+    if end >= 0:
+        following = clause[end + 1:].split(",")[0]
+        if re.match(r"\s*(?:quit|stopped|gave up|former|ex\b|until|\d+ (?:pack|ppd|cig))", following):
+            piece += "," + following
+    return piece
 
 
 def tobacco(note: NoteCoding) -> None:
@@ -377,7 +439,7 @@ def tobacco(note: NoteCoding) -> None:
             target = note.replace(line, "Z87.891", "the note states tobacco use in the past only (I.C.21.c.4): "
                                   f"'{where[3].strip()}'", confidence=max(line.confidence, confidence))
         if target is None:
-            target = note.add("Z87.891", f"former tobacco use: '{where[3].strip()}' (I.C.21.c.4)", confidence=confidence,
+            target = add_code(note, "Z87.891", f"former tobacco use: '{where[3].strip()}' (I.C.21.c.4)", confidence=confidence,
                               like=evidence(note, where[1], where[2]), review=confidence < SURE)
         for line in history[1:]:
             note.withdraw(line, "one history code", because_of=target)
@@ -390,8 +452,8 @@ def _current_smoker(note: NoteCoding, statements: list, dependence: list[CodeLin
     said = " ".join(s[3] for s in statements)
     if CHEWING.search(said):
         code, product = "F17.220", "chewing tobacco"
-    elif CIGARETTES.search(said) or re.search(r"\bsmok", said) and not OTHER_PRODUCT.search(said):
-        code, product = ("F17.210", "cigarettes") if CIGARETTES.search(said) else ("F17.200", "product not stated")
+    elif CIGARETTES.search(said):
+        code, product = "F17.210", "cigarettes"
     elif OTHER_PRODUCT.search(said):
         code, product = "F17.290", "other tobacco product"
     else:
@@ -410,7 +472,7 @@ def _current_smoker(note: NoteCoding, statements: list, dependence: list[CodeLin
             if line is not target and line in note.lines:
                 note.replace(line, code, "one nicotine dependence code")
     else:
-        target = note.add(code, message, confidence=confidence, like=evidence(note, statements[0][1], statements[0][2]),
+        target = add_code(note, code, message, confidence=confidence, like=evidence(note, statements[0][1], statements[0][2]),
                           review=confidence < SURE)
     for line in note.starting(("Z72.0",), current=False):
         note.withdraw(line, f"a smoker is coded as nicotine dependence {code} (Alphabetic Index: Smoker)", because_of=target)
@@ -432,39 +494,48 @@ NOT_TAKEN = re.compile(
     r"\b(?:allerg\w*|intoleran\w*|stopped|discontinued?|d/c|off|no longer|avoid|not on|never|denies|"
     r"refused|instead of|switched from|was on|given|received|administered|in the ed|loading dose|x ?1|once)\b"
 )
-NOT_SYSTEMIC = re.compile(r"\b(?:cream|ointment|lotion|topical|gel|drops|ophthalmic|otic|eye|inhaler|inhaled|nasal|spray|patch test)\b")
+NOT_SYSTEMIC = re.compile(r"\b(?:cream|ointment|lotion|topical|gel|drops|ophthalmic|otic|eye|inhaler|inhaled|nasal|spray|"
+                          r"patch test|injections?|injected|intra-?articular|epidural)\b")
 AS_NEEDED = re.compile(r"\b(?:as needed|prn)\b")
 SHORT_COURSE = re.compile(r"\b(?:taper\w*|burst|dose ?pa(?:c)?k|sliding scale|ssi|x ?\d+ ?days|for \d+ days|\d+[- ]day course)\b")
-TYPE_1 = re.compile(r"\b(?:type (?:1|i|one) (?:diabetes|dm)|diabetes (?:mellitus )?(?:type )?(?:1|i)\b|t1dm|dm ?(?:type )?(?:1|i)\b|iddm|juvenile diabetes)")
+# "insulin-dependent" (IDDM) is not type 1: the Alphabetic Index codes it to the type documented (E11 by default)
+# Classes the lexicon knows so that a Z79 code without such a drug leaves, but that are not coded from the
+# text alone: a course of antibiotics or NSAIDs is rarely long-term unless the note says so.
+EVIDENCE_ONLY = frozenset({"Z79.1", "Z79.2"})
+TYPE_1 = re.compile(r"\b(?:type (?:1|i|one) (?:diabetes|dm)|diabetes (?:mellitus )?(?:type )?(?:1|i)\b|t1dm|dm ?(?:type )?(?:1|i)\b|juvenile[- ]onset diabetes|juvenile diabetes)")
+
+
+_ITEM_BREAK = re.compile(r"[,;]|\.(?!\d)")  # one item of a medication list, one sentence
+
+
+def drug_statement(note: NoteCoding, start: int, end: int) -> float | None:
+    """How sure the drug named at ``start:end`` is taken for the long term: :data:`SURE` in a
+    medications section; :data:`LESS_SURE` elsewhere when said to be taken ("on warfarin",
+    "continue metformin", a dose) or taken as needed; None for a drug given once ("aspirin given in
+    the ED"), stopped, refused, an allergy, a topical or inhaled form, a short course ("prednisone
+    taper", "sliding scale insulin", "for 3 days"), or merely named."""
+    section = section_at(note, start)
+    if section in ("allergies", "family_history"):
+        return None
+    s, e = sentence_of(note, start, end)
+    before = _ITEM_BREAK.split(note.lower[max(s, start - 60):start])[-1]
+    after = _ITEM_BREAK.split(note.lower[end:min(e, end + 40)])[0]
+    around = before + note.lower[start:end] + after
+    if NOT_TAKEN.search(around) or NOT_SYSTEMIC.search(after) or SHORT_COURSE.search(around):
+        return None
+    if section in MEDICATION_SECTIONS:
+        return LESS_SURE if AS_NEEDED.search(after) else SURE
+    return LESS_SURE if TAKES.search(around) else None
 
 
 def drug_uses(note: NoteCoding) -> dict[str, tuple[float, str, int, int]]:
-    """Z79 code -> (confidence, drug, start, end) of the best statement of its drug in the note.
-
-    :data:`SURE` for a drug in a medications section; :data:`LESS_SURE` for one elsewhere said to be
-    taken ("on warfarin", "continue metformin", a dose) or taken as needed; nothing for a drug given once ("aspirin
-    given in the ED"), stopped, held, refused, an allergy, a topical or inhaled form, a short course
-    ("prednisone taper", "sliding scale insulin").
-    """
+    """Z79 code -> (confidence, drug, start, end) of the surest statement of a drug of its class
+    in the note (:func:`drug_statement`)."""
     found: dict[str, tuple[float, str, int, int]] = {}
     for match in _DRUG_NAMES.finditer(note.lower):
         code, _ = DRUGS[match.group()]
-        section = section_at(note, match.start())
-        if section in ("allergies", "family_history"):
-            continue
-        s, e = sentence_of(note, match.start(), match.end())
-        before = re.split(r"[,;]", note.lower[max(s, match.start() - 60):match.start()])[-1]
-        after = re.split(r"[,;]", note.lower[match.end():min(e, match.end() + 40)])[0]
-        around = before + match.group() + after
-        if NOT_TAKEN.search(around) or NOT_SYSTEMIC.search(after) or SHORT_COURSE.search(around):
-            continue
-        if section in MEDICATION_SECTIONS and not AS_NEEDED.search(after):
-            confidence = SURE
-        elif TAKES.search(around):
-            confidence = LESS_SURE
-        else:
-            continue
-        if confidence > found.get(code, (0.0,))[0]:
+        confidence = drug_statement(note, match.start(), match.end())
+        if confidence is not None and confidence > found.get(code, (0.0,))[0]:
             found[code] = (confidence, match.group(), match.start(), match.end())
     return found
 
@@ -474,47 +545,44 @@ def long_term_drugs(note: NoteCoding) -> None:
     Z79.01, antiplatelets Z79.02, aspirin Z79.82, insulin Z79.4, oral hypoglycaemics Z79.84,
     injectable non-insulin antidiabetics Z79.85, systemic steroids Z79.52, opiate analgesics
     Z79.891, SERMs Z79.810, aromatase inhibitors Z79.811 (``resources/drugs.tsv``; how sure:
-    :func:`drug_uses`). Insulin is not coded in type 1 diabetes (I.C.4.a.3); a type 2 patient on
-    insulin and oral agents gets both Z79.4 and Z79.84 (I.C.4.a.3).
+    :func:`drug_statement`). Insulin is not coded when the note says type 1 diabetes, nor when given
+    only for a while (sliding scale) (I.C.4.a.3); a patient on insulin and oral agents gets both
+    Z79.4 and Z79.84 (I.C.4.a.3).
 
-    A Z79 code of these classes the ranker put forward on a drug of another class (clopidogrel
-    read as an anticoagulant) leaves.
+    The ranker's Z79 codes keep only the evidence that backs them: not a drug of another class
+    (clopidogrel read as an anticoagulant, insulin as an antibiotic), not an allergy, not a drug
+    given once or for a short course. A Z79 code left with no evidence leaves, and so does one with
+    no evidence at all (the note classifier's) when the note names no drug of its class.
     """
     uses = drug_uses(note)
-    type1 = bool(note.starting(("E10",))) or TYPE_1.search(note.lower) is not None
-    classes = {code for code, _ in DRUGS.values()}
+    type1 = TYPE_1.search(note.lower) is not None  # the note's words, not a ranked E10 (often "insulin-dependent")
     unsupported = []
-    for line in note.starting(tuple(classes), current=False):
-        if line.code in classes and line.mention_indexes:  # the ranker's evidence: no drug of another class, no allergy
+    for line in note.starting(("Z79",), current=False):
+        if line.mention_indexes:
+            mentions = note.analysis.mentions
             line.mention_indexes = tuple(i for i in line.mention_indexes
-                                         if 0 <= i < len(note.analysis.mentions) and _supports(note, note.analysis.mentions[i], line.code))
+                                         if 0 <= i < len(mentions) and _supports(note, mentions[i], line.code))
             if not line.mention_indexes:
                 unsupported.append(line)
     for code, (confidence, drug, start, end) in sorted(uses.items()):
-        if code == "Z79.4" and type1:
+        if (code == "Z79.4" and type1) or code in EVIDENCE_ONLY or not note.billable(code):
             continue
-        if not note.billable(code):
-            continue
-        cls = next(c for n, (z, c) in DRUGS.items() if z == code)
-        note.add(code, f"long-term use of {cls} ({drug}) (I.C.21.c.3)", confidence=confidence,
+        cls = next(c for z, c in DRUGS.values() if z == code)
+        add_code(note, code, f"long-term use of {cls} ({drug}) (I.C.21.c.3)", confidence=confidence,
                  like=evidence(note, start, end), review=confidence < SURE)
-    for line in note.starting(tuple(classes), current=False):
-        if line.code not in classes or line.code in uses and not (line.code == "Z79.4" and type1):
-            continue
+    classes = {code for code, _ in DRUGS.values()}
+    for line in note.starting(("Z79",), current=False):
         if line.code == "Z79.4" and type1:
             note.withdraw(line, "insulin is not coded as long-term use in type 1 diabetes (I.C.4.a.3)")
-            continue
-        if line in unsupported:
-            note.withdraw(line, "no drug of this class is taken in the note (I.C.21.c.3)")
+        elif line.code not in uses and (line in unsupported or (not line.mention_indexes and line.code in classes)):
+            note.withdraw(line, "no drug of this class is taken for the long term in the note (I.C.21.c.3)")
 
 
 def _supports(note: NoteCoding, mention: Mention, code: str) -> bool:
-    """Whether a mention can back a Z79 code: not in the allergies, not a drug of another class."""
-    if section_at(note, mention.start) == "allergies":
-        return False
+    """Whether a mention can back a Z79 code: a drug of the code's class taken for the long term,
+    or words that name no drug of the lexicon ("long-term anticoagulation")."""
     word = mention.text.lower()
-    return word not in DRUGS or DRUGS[word][0] == code
+    if word not in DRUGS:
+        return section_at(note, mention.start) != "allergies"
+    return DRUGS[word][0] == code and drug_statement(note, mention.start, mention.end) is not None
 
-
-def codes_of(lines: Iterable[CodeLine]) -> list[str]:
-    return [line.code for line in lines]

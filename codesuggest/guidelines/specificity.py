@@ -9,7 +9,7 @@ from typing import Any
 
 from ..codesets.records import CodeSystem
 from .engine import CM, FLOOR, NoteCoding
-from .history import SURE, clause_before, evidence, section_at, side_near
+from .history import clause_before, evidence, section_at, side_near
 from .tables import EXTERNAL_CAUSES
 
 CKD_STAGES: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -122,7 +122,7 @@ def lateral_siblings(catalog: Any, code: str, side: str) -> list[str]:
         hits = [index[w] for w in wordings if w in index]
         if hits:
             return hits[:1]
-    if side == "bilateral":
+    if side == "bilateral" and "unilateral" not in description:  # "unilateral ..., unspecified knee": M17.0 is elsewhere
         pair = lateral_siblings(catalog, code, "right") + lateral_siblings(catalog, code, "left")
         return pair if len(pair) == 2 else []
     return []
@@ -245,7 +245,8 @@ def external_cause(note: NoteCoding) -> None:
     first-listed (the principal diagnosis rule refuses V00-Y99). The ranker's own external cause
     codes take the injury's 7th character too, and an unspecified fall leaves beside a specific one.
 
-    Confidence: that of the surest current injury, at most :data:`history.SURE`."""
+    Confidence: that of the surest current injury (the note states the cause in words; a code
+    ranked below its injury would fall out of a short list)."""
     injuries = [line for line in note.starting(INJURY_PREFIXES) if has_seventh(line.code)]
     if not injuries:
         return
@@ -259,7 +260,7 @@ def external_cause(note: NoteCoding) -> None:
         code = stem + letter if len(stem) == 7 else stem
         if not note.billable(code):
             continue
-        confidence = min(SURE, max(line.confidence for line in injuries))
+        confidence = max(line.confidence for line in injuries)
         added = note.add(code, f"external cause of {injury.code}: {what} (I.C.20)", confidence=confidence,
                          like=[injury] + evidence(note, match.start(), match.end()))
         break
