@@ -91,6 +91,7 @@ class NoteCoding:
         self.setting_inferred = setting_inferred
         self.lines: list[CodeLine] = list(lines)
         self.withdrawn: list[tuple[CodeLine, GuidelineNote]] = []
+        self._current: dict[tuple[int, str], bool] = {}  # (mention index, code) -> mention_is_current
         self.rule = rule  # the rule running now: actions sign their notes with it
 
     # -- reading -----------------------------------------------------------------------------
@@ -127,7 +128,14 @@ class NoteCoding:
             return True
         if any(m.assertion.negated for m in mentions) and all(m.assertion.negated or m.assertion.possible for m in mentions):
             return False  # "admitted to rule out sepsis ... sepsis ruled out": ruled out beats rule out
-        return any(self.mention_is_current(m, line.code) for m in mentions)
+        return any(self._mention_current(i, line.code) for i in line.mention_indexes if 0 <= i < len(self.analysis.mentions))
+
+    def _mention_current(self, index: int, code: str) -> bool:
+        key = (index, code)
+        known = self._current.get(key)
+        if known is None:
+            known = self._current[key] = self.mention_is_current(self.analysis.mentions[index], code)
+        return known
 
     def mention_is_current(self, mention: Mention, code: str = "") -> bool:
         """A mention of a condition the patient has now, as a coder reads it.

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 from ..pipeline.schema import Mention
 from .engine import CM, FAMILY_HISTORY, CodeLine, NoteCoding, is_chronic
-from .tables import DRUGS, HISTORY_CODES, STATUS_CODES
+from .tables import ANY_STATUS, DRUGS, HISTORY_CODES, STATUS_CODES
 
 # What a rule-made history, status or drug code is worth when the note states it plainly (the
 # condition is the best candidate of its mention; a status phrase with past wording or in a history
@@ -294,6 +294,8 @@ def procedure_status(note: NoteCoding) -> None:
     encounter's procedures. Confidence :data:`SURE` with past wording or in a history section,
     :data:`LESS_SURE` and review for a device present only ("has a pacemaker").
     """
+    if ANY_STATUS.search(note.lower) is None:
+        return
     found: dict[str, tuple[float, str, list[tuple[int, int]]]] = {}
     for code, kind, pattern, what in STATUS_CODES:
         for match in pattern.finditer(note.lower):

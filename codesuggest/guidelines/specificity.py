@@ -339,12 +339,13 @@ _TITLE_NOISE = frozenset({"of", "the", "and", "or", "with", "without", "initial"
                           "for", "in", "to", "unspecified", "site", "other", "part", "region"})
 
 
-def _words_of(text: str) -> set[str]:
+@lru_cache(maxsize=8192)
+def _words_of(text: str) -> frozenset[str]:
     words = set()
     for w in _WORD.findall(text.lower()):
         words.add(w)
         words.update(SITE_WORDS.get(w, ()))
-    return words
+    return frozenset(words)
 
 
 @lru_cache(maxsize=4096)

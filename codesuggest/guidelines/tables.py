@@ -50,5 +50,7 @@ def _external_causes() -> tuple[tuple[str, re.Pattern[str], str], ...]:
 
 HISTORY_CODES: tuple[tuple[str, str, str, str], ...] = _history_codes()
 STATUS_CODES: tuple[tuple[str, str, re.Pattern[str], str], ...] = _status_codes()
+# any status phrase at all: one search before the per-code patterns (most notes have none)
+ANY_STATUS: re.Pattern[str] = re.compile("|".join(f"(?:{pattern.pattern})" for _, _, pattern, _ in STATUS_CODES))
 DRUGS: dict[str, tuple[str, str]] = _drugs()
 EXTERNAL_CAUSES: tuple[tuple[str, re.Pattern[str], str], ...] = _external_causes()
