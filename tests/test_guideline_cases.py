@@ -29,16 +29,16 @@ def reports(cm_analyzer, cm_catalog):
 
 def test_the_guidelines_find_more_of_the_right_codes_and_fewer_wrong_ones(reports):
     before, after = reports[Output.BILLABLE], reports[Output.CODED]
-    assert after.recall >= before.recall + 0.05
-    assert after.wrong_in_top <= 0.6 * before.wrong_in_top
-    assert after.confident_errors <= 0.5 * before.confident_errors
+    assert after.recall >= before.recall + 0.15
+    assert after.wrong_in_top <= 0.3 * before.wrong_in_top
+    assert after.confident_errors <= 0.3 * before.confident_errors
 
 
 def test_the_guidelines_hold_what_they_reached(reports):
     after = reports[Output.CODED].summary()
-    assert after["recall_at_k"] >= 0.65
-    assert after["must_not_in_top_k"] <= 65
-    assert after["confident_errors"] <= 60
+    assert after["recall_at_k"] >= 0.78
+    assert after["must_not_in_top_k"] <= 30
+    assert after["confident_errors"] <= 28
 
 
 @pytest.mark.parametrize("case_id", [
