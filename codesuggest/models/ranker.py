@@ -82,8 +82,12 @@ class CodeRanker(BaseEstimator):
     n_neighbors : codes of this many most similar training notes become candidates (0: off).
     use_classifier : False leaves the text classifier out (pipeline evidence only).
     per_system : one re-ranker per code system instead of one shared model.
-    reranker : ``"hgb"`` (HistGradientBoostingClassifier) or ``"logreg"``.
-    max_iter, learning_rate, max_leaf_nodes, min_samples_leaf : for ``"hgb"``.
+    reranker : a name in ``RERANKERS``: ``"hgb"`` (HistGradientBoostingClassifier, log-loss per candidate),
+        ``"lambdarank"`` (LightGBM LambdaMART, one ranked list per note and system), ``"lgbm-binary"``
+        (LightGBM, log-loss) or ``"logreg"``.
+    max_iter, learning_rate, max_leaf_nodes, min_samples_leaf : trees, shrinkage, leaves per tree and
+        samples per leaf of the boosted re-rankers.
+    lgbm_params : further LightGBM parameters (dict) for the LightGBM re-rankers.
     calibration : ``"isotonic"`` or ``"sigmoid"`` (Platt).
     negated_cap : unsupported negated/hypothetical/family codes score at most this times the threshold.
     n_threads : OpenMP / BLAS threads while fitting and scoring (None: the library default); one thread
@@ -109,6 +113,7 @@ class CodeRanker(BaseEstimator):
         calibration: str = "isotonic",
         negated_cap: float = 0.5,
         n_threads: int | None = 1,
+        lgbm_params: dict | None = None,
         random_state: int = 0,
     ):
         self.n_folds = n_folds
@@ -127,6 +132,7 @@ class CodeRanker(BaseEstimator):
         self.calibration = calibration
         self.negated_cap = negated_cap
         self.n_threads = n_threads
+        self.lgbm_params = lgbm_params
         self.random_state = random_state
 
     # -- fitting -------------------------------------------------------------------------
@@ -143,8 +149,8 @@ class CodeRanker(BaseEstimator):
             raise ValueError(f"need at least {max(self.n_folds, 2)} notes to fit, got {len(analyses)}")
         if not all(isinstance(a, NoteAnalysis) for a in analyses):
             raise TypeError("analyses must be NoteAnalysis objects")
-        if self.reranker not in ("hgb", "logreg"):
-            raise ValueError(f"reranker must be 'hgb' or 'logreg', not {self.reranker!r}")
+        if self.reranker not in RERANKERS:
+            raise ValueError(f"reranker must be one of {sorted(RERANKERS)}, not {self.reranker!r}")
         if self.calibration not in ("isotonic", "sigmoid"):
             raise ValueError(f"calibration must be 'isotonic' or 'sigmoid', not {self.calibration!r}")
 
@@ -166,11 +172,12 @@ class CodeRanker(BaseEstimator):
         note_of = np.asarray(note_of)
 
         oof = np.zeros(len(y), dtype=np.float64)
+        groups = note_of * len(SYSTEMS) + np.searchsorted(SYSTEMS, sys_of)  # ranking groups: (note, system)
         for k in range(len(folds)):
             mask = fold_of == k
-            model = self._fit_reranker(X[~mask], y[~mask], sys_of[~mask])
+            model = self._fit_reranker(X[~mask], y[~mask], sys_of[~mask], groups[~mask])
             oof[mask] = self._raw_scores(model, X[mask], sys_of[mask])
-        self.reranker_ = self._fit_reranker(X, y, sys_of)
+        self.reranker_ = self._fit_reranker(X, y, sys_of, groups)
 
         self.calibrators_ = {}
         self.thresholds_ = {}
@@ -227,15 +234,16 @@ class CodeRanker(BaseEstimator):
             for i, a in enumerate(analyses)
         ]
 
-    def _fit_reranker(self, X: np.ndarray, y: np.ndarray, systems: np.ndarray):
-        """One model over all systems, or (``per_system``) a dict system -> model."""
+    def _fit_reranker(self, X: np.ndarray, y: np.ndarray, systems: np.ndarray, groups: np.ndarray):
+        """One model over all systems, or (``per_system``) a dict system -> model. ``groups`` (one id per
+        row: its note and system) matters to the ranking objectives only."""
         if not self.per_system:
-            return self._new_reranker().fit(X, y)
+            return _fit_one(self._new_reranker(), X, y, groups)
         models = {}
         for system in SYSTEMS:
             mask = systems == system
             if mask.any() and y[mask].any() and not y[mask].all():
-                models[system] = self._new_reranker().fit(X[mask], y[mask])
+                models[system] = _fit_one(self._new_reranker(), X[mask], y[mask], groups[mask])
         return models
 
     @staticmethod
@@ -250,13 +258,7 @@ class CodeRanker(BaseEstimator):
         return raw
 
     def _new_reranker(self):
-        if self.reranker == "hgb":
-            return HistGradientBoostingClassifier(
-                max_iter=self.max_iter, learning_rate=self.learning_rate, max_leaf_nodes=self.max_leaf_nodes,
-                min_samples_leaf=self.min_samples_leaf, early_stopping=False, random_state=self.random_state,
-                categorical_features=[feature_index("source")],
-            )
-        return make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000, random_state=self.random_state))
+        return RERANKERS[self.reranker](self)
 
     def _new_calibrator(self):
         if self.calibration == "isotonic":
@@ -342,6 +344,73 @@ class CodeRanker(BaseEstimator):
         count = int(round(math.expm1(f[_COUNT])))
         parts.append(f"coded in {count} training notes" if count else "never coded in training")
         return "; ".join(parts)
+
+
+def _hgb(ranker: CodeRanker) -> HistGradientBoostingClassifier:
+    """Gradient boosting on per-candidate log-loss (scikit-learn)."""
+    return HistGradientBoostingClassifier(
+        max_iter=ranker.max_iter, learning_rate=ranker.learning_rate, max_leaf_nodes=ranker.max_leaf_nodes,
+        min_samples_leaf=ranker.min_samples_leaf, early_stopping=False, random_state=ranker.random_state,
+        categorical_features=[feature_index("source")],
+    )
+
+
+def _logreg(ranker: CodeRanker):
+    return make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000, random_state=ranker.random_state))
+
+
+def _lambdarank(ranker: CodeRanker) -> "_GroupRanker":
+    """LambdaMART (LightGBM): gradient boosting on a listwise objective, one list per note and system."""
+    return _GroupRanker(ranker, objective="lambdarank")
+
+
+def _lgbm_binary(ranker: CodeRanker) -> "_GroupRanker":
+    """LightGBM on per-candidate log-loss: the library without the ranking objective (for comparisons)."""
+    return _GroupRanker(ranker, objective="binary")
+
+
+# reranker name -> factory of an unfitted model with ``fit(X, y)`` (or ``fit(X, y, groups)``) and ``predict_proba``
+RERANKERS = {"hgb": _hgb, "logreg": _logreg, "lambdarank": _lambdarank, "lgbm-binary": _lgbm_binary}
+
+
+def _fit_one(model, X: np.ndarray, y: np.ndarray, groups: np.ndarray):
+    return model.fit(X, y, groups) if isinstance(model, _GroupRanker) else model.fit(X, y)
+
+
+class _GroupRanker:
+    """A LightGBM booster behind ``fit(X, y, groups)`` / ``predict_proba``; its scores are the logistic
+    of the booster's raw output (the calibrators map them to probabilities: isotonic is rank-based).
+
+    LightGBM is imported when one is made, so a model without one never needs it."""
+
+    def __init__(self, ranker: CodeRanker, objective: str):
+        self.objective = objective
+        self.params = {
+            "objective": objective, "learning_rate": ranker.learning_rate, "num_leaves": ranker.max_leaf_nodes,
+            "min_child_samples": ranker.min_samples_leaf, "seed": ranker.random_state, "deterministic": True,
+            "num_threads": ranker.n_threads or 0, "verbosity": -1, **dict(ranker.lgbm_params or {}),
+        }
+        if objective == "lambdarank":
+            self.params.setdefault("lambdarank_truncation_level", 100)  # MAP reads the whole list (top_k 100)
+        self.num_boost_round = ranker.max_iter
+
+    def fit(self, X: np.ndarray, y: np.ndarray, groups: np.ndarray) -> "_GroupRanker":
+        import lightgbm
+
+        order = np.argsort(groups, kind="stable")  # LightGBM wants each group's rows together
+        _, sizes = np.unique(groups[order], return_counts=True)
+        data = lightgbm.Dataset(
+            X[order], label=y[order].astype(np.float32), group=sizes if self.objective != "binary" else None,
+            categorical_feature=[feature_index("source")], free_raw_data=True,
+            params={"max_bin": 255, "verbosity": -1},
+        )
+        self.booster_ = lightgbm.train(self.params, data, num_boost_round=self.num_boost_round)
+        return self
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        raw = self.booster_.predict(X, raw_score=True, num_threads=self.params["num_threads"])
+        p = 1.0 / (1.0 + np.exp(-np.asarray(raw, dtype=np.float64)))
+        return np.column_stack([1.0 - p, p])
 
 
 @lru_cache(maxsize=1)
