@@ -159,7 +159,11 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1")
     parser.add_argument("--top-k", type=int, default=100)
     parser.add_argument("--jsonl", type=Path, help="append each run here (and summarise every run in it)")
+    parser.add_argument("--summary-only", action="store_true", help="only summarise the runs in --jsonl")
     args = parser.parse_args()
+    if args.summary_only:
+        print(summarize([json.loads(line) for line in args.jsonl.read_text().splitlines() if line.strip()]))
+        return
 
     data = cached_analyses(args)
     variants = json.loads(args.variants)

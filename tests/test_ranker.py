@@ -249,3 +249,46 @@ def test_lightgbm_rerankers_rank_gold_first(data, reranker, tmp_path):
     joblib.dump(ranker, path)
     assert joblib.load(path).rank(analyses[45:50]) == ranker.rank(analyses[45:50])
     assert CodeRanker(**params).fit(analyses[:45], labels[:45]).rank(analyses[45:50]) == ranker.rank(analyses[45:50])
+
+
+def test_extra_evidence_columns():
+    """Co-occurrence, siblings, place and distinct wordings, on a note built for them."""
+    from codesuggest.models.features import EXTRA_FEATURES, extra_feature_names
+
+    # E11.9 and N18.3 are labelled together in 3 of E11.9's 4 notes; I10 never with N18.3
+    labels = [{(CM, "E11.9"), (CM, "N18.3")}] * 3 + [{(CM, "E11.9")}, {(CM, "I10")}, {(CM, "I10")}]
+    stats = CodeStats.fit([NoteAnalysis(text="x", mentions=())] * len(labels), labels)
+    from dataclasses import replace
+
+    text = "has diabetes. later kidney disease and renal disease. also diabetic nephropathy."
+    kidney_mention = _mention("kidney disease", text.index("kidney disease"), "N18.3", sim=0.7)
+    note = NoteAnalysis(text=text, mentions=(
+        _mention("diabetes", text.index("diabetes"), "E11.9"),
+        kidney_mention,  # the same sentence as the next
+        replace(_mention("renal disease", text.index("renal disease"), "N18.3", sim=0.7),
+                sentence_start=kidney_mention.sentence_start),
+        _mention("diabetic nephropathy", text.index("diabetic"), "E11.21", sim=0.8),
+    ))
+    groups = tuple(EXTRA_FEATURES)
+    names = extra_feature_names(groups)
+    cands = build_candidates(note, stats, extra=groups)
+    assert cands.X.shape == (len(cands), len(FEATURE_NAMES) + len(names))
+    row = {key: dict(zip(names, cands.X[j, len(FEATURE_NAMES):].tolist())) for j, key in enumerate(cands.keys)}
+    kidney, diabetes, nephropathy = row[(CM, "N18.3")], row[(CM, "E11.9")], row[(CM, "E11.21")]
+    assert kidney["cooc_max"] == pytest.approx(0.75) and kidney["cooc_n"] == 1  # anchor: the exact E11.9
+    assert diabetes["cooc_max"] == 0.0  # N18.3 matched only loosely: not an anchor
+    assert nephropathy["n_siblings"] == 1 and nephropathy["siblings_max_sim"] == pytest.approx(1.0)
+    assert kidney["n_siblings"] == 0
+    assert diabetes["n_first_sentence"] == 1 and kidney["n_first_sentence"] == 0
+    assert kidney["n_sentences"] == 1 and kidney["n_distinct_texts"] == 2
+    assert 0 < diabetes["last_pos"] < kidney["last_pos"] < 1
+    with pytest.raises(ValueError):
+        CodeRanker(**{**FAST, "extra_features": "cooc,astrology"}).fit([note] * 4, [set()] * 4)
+
+
+def test_ranker_with_extra_features(data):
+    analyses, labels = data
+    ranker = CodeRanker(**{**FAST, "extra_features": "cooc,hier,where,distinct"}).fit(analyses, labels)
+    assert len(ranker.feature_names_) == len(FEATURE_NAMES) + 10
+    ranked = ranker.rank(analyses[:3], top_k=5)
+    assert all(ranked) and all(0.0 <= r.score <= 1.0 for codes in ranked for r in codes)

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..pipeline.schema import Candidate, NoteAnalysis
 
-__all__ = ["CM", "PCS", "FEATURE_NAMES", "CandidateRow", "CodeStats", "NoteCandidates", "build_candidates", "history_code", "parent_codes"]
+__all__ = ["CM", "PCS", "FEATURE_NAMES", "EXTRA_FEATURES", "extra_feature_names", "CandidateRow", "CodeStats", "NoteCandidates", "build_candidates", "history_code", "parent_codes"]
 
 CM = "ICD10CM"
 PCS = "ICD10PCS"
@@ -46,6 +46,27 @@ FEATURE_NAMES = (
     "knn_score", "clf_note_rank", "sim_note_rank", "mention_prior_rank", "clf_rel", "knn_rel", "group_prob",
 )
 _F = {name: i for i, name in enumerate(FEATURE_NAMES)}
+
+# Optional evidence columns, appended after FEATURE_NAMES by group (``build_candidates(extra=...)``):
+# the ranker's ``extra_features`` names the groups, so models without them keep their matrix.
+EXTRA_FEATURES = {
+    # codes labelled together in training notes: P(code | anchor) over the note's anchors (codes a
+    # mention matched exactly as its first candidate, and the text classifier's top codes)
+    "cooc": ("cooc_max", "cooc_sum", "cooc_n"),
+    # the code hierarchy: other codes with evidence in the same CM category / PCS 4-character prefix
+    "hier": ("n_siblings", "siblings_max_sim", "parent_exact"),
+    # where the evidence is: the first sentence, the last mention's place, distinct sentences
+    "where": ("n_first_sentence", "last_pos", "n_sentences"),
+    # how many distinct wordings support the code
+    "distinct": ("n_distinct_texts",),
+}
+
+
+def extra_feature_names(groups: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    unknown = [g for g in groups if g not in EXTRA_FEATURES]
+    if unknown:
+        raise ValueError(f"unknown extra feature group(s) {unknown}; known: {sorted(EXTRA_FEATURES)}")
+    return tuple(name for g in groups for name in EXTRA_FEATURES[g])
 
 # The matrix is filled a group of columns at a time: what depends on the code alone (memoised per
 # code), on the note's evidence for it, on the classifiers' scores, and on the note as a whole.
@@ -117,6 +138,21 @@ def history_code(code: str, family: bool) -> str | None:
     return "Z87.898"
 
 
+def _cooccurrence(labels: list[set[tuple[str, str]]], counts: Counter, min_count: int = 2) -> dict:
+    """Per code labelled in at least ``min_count`` notes, the other codes labelled with it (and their
+    CM categories / PCS prefixes, so a coarser candidate gets credit too) and in how many notes."""
+    out: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    for codes in labels:
+        with_groups = set(codes) | {(s, CodeStats.group_of(s, c)) for s, c in codes}
+        for anchor in codes:
+            if counts[anchor] >= min_count:
+                row = out[anchor]
+                for other in with_groups:
+                    if other != anchor:
+                        row[other] += 1
+    return {anchor: dict(row) for anchor, row in out.items()}
+
+
 class KeyFacts(NamedTuple):
     """What a candidate code brings to any note, given the code statistics."""
 
@@ -136,6 +172,8 @@ class CodeStats:
     cand_count: Counter = field(default_factory=Counter)  # (system, code) -> notes where it was a direct candidate
     cand_hits: Counter = field(default_factory=Counter)  # ... and a gold code
     cand_prior: float = 0.1
+    # anchor (system, code) -> {co-labelled (system, code): notes}, codes labelled in >= 2 notes
+    cooc: dict = field(default_factory=dict)
 
     @staticmethod
     def group_of(system: str, code: str) -> str:
@@ -163,6 +201,7 @@ class CodeStats:
                     stats.cand_hits[key] += 1
                     hits += 1
         stats.cand_prior = (hits + 1) / (total + 10)
+        stats.cooc = _cooccurrence(labels, stats.code_count)
         return stats
 
     def precision(self, key: tuple[str, str], strength: float = 2.0) -> float:
@@ -345,6 +384,7 @@ def build_candidates(
     group_codes: list[tuple[str, str]] | None = None,
     group_probs: np.ndarray | None = None,
     group_top_n: int = 10,
+    extra: tuple[str, ...] = (),
 ) -> NoteCandidates:
     """Every candidate code of one note with its features (``FEATURE_NAMES`` columns).
 
@@ -364,6 +404,8 @@ def build_candidates(
     if group_codes is not None and group_probs is not None and len(group_codes):
         _group_column(X, keys, _column_index(group_codes), group_probs)
     _within_note_features(X)
+    if extra:
+        X = np.hstack([X, _extra_columns(analysis, stats, keys, accs, extra, clf_codes, clf_probs)])
     mention_indexes = [acc.mentions for acc in accs.values()] + [()] * len(proposed)
     terms = [acc.terms for acc in accs.values()] + [[] for _ in proposed]
     return NoteCandidates(keys, X, mention_indexes, terms)
@@ -543,6 +585,99 @@ def _evidence_rows(analysis: NoteAnalysis, accs: dict[tuple[str, str], _Acc]) ->
             acc.prior_rank,                                             # mention_prior_rank
         )
     return _rows(rows, len(_EVIDENCE_FEATURES))
+
+
+def _extra_columns(analysis: NoteAnalysis, stats: CodeStats, keys: list[tuple[str, str]],
+                   accs: dict[tuple[str, str], _Acc], groups: tuple[str, ...],
+                   clf_codes: list[tuple[str, str]] | None, clf_probs: np.ndarray | None) -> np.ndarray:
+    """The ``EXTRA_FEATURES`` columns of ``groups``, in that order (rows as ``keys``)."""
+    parts = []
+    for group in groups:
+        if group == "cooc":
+            parts.append(_cooc_columns(stats, keys, accs, clf_codes, clf_probs))
+        elif group == "hier":
+            parts.append(_hierarchy_columns(keys, accs))
+        elif group == "where":
+            parts.append(_where_columns(analysis, keys, accs))
+        elif group == "distinct":
+            texts = [m.text.lower() for m in analysis.mentions]
+            col = np.zeros((len(keys), 1), dtype=np.float32)
+            col[: len(accs), 0] = [len({texts[i] for i in acc.mentions}) for acc in accs.values()]
+            parts.append(col)
+        else:
+            raise ValueError(f"unknown extra feature group {group!r}")
+    return np.hstack(parts) if parts else np.zeros((len(keys), 0), dtype=np.float32)
+
+
+_N_CLF_ANCHORS = 5
+
+
+def _cooc_columns(stats: CodeStats, keys, accs, clf_codes, clf_probs) -> np.ndarray:
+    """cooc_max / cooc_sum: the largest / summed P(code | anchor) over the note's anchors other than the
+    code itself; cooc_n: how many anchors were labelled with it at all."""
+    cooc = getattr(stats, "cooc", {})
+    count = stats.code_count
+    anchors = {key for key, acc in accs.items() if acc.source == SOURCE_DIRECT and acc.top1 and acc.exact}
+    if clf_codes is not None and clf_probs is not None and len(clf_codes):
+        for j in np.argsort(-clf_probs)[:_N_CLF_ANCHORS].tolist():
+            anchors.add(clf_codes[j])
+    best: dict[tuple[str, str], float] = {}
+    total: dict[tuple[str, str], float] = {}
+    n: dict[tuple[str, str], int] = {}
+    for anchor in anchors:
+        row = cooc.get(anchor)
+        if not row:
+            continue
+        denom = count.get(anchor, 0)
+        for other, k in row.items():
+            p = k / denom
+            if p > best.get(other, 0.0):
+                best[other] = p
+            total[other] = total.get(other, 0.0) + p
+            n[other] = n.get(other, 0) + 1
+    out = np.zeros((len(keys), 3), dtype=np.float32)
+    for j, key in enumerate(keys):
+        if key in best:
+            out[j] = (best[key], total[key], n[key])
+    return out
+
+
+def _hierarchy_columns(keys, accs) -> np.ndarray:
+    """n_siblings: other direct codes in the code's CM category / PCS prefix; siblings_max_sim: their best
+    similarity; parent_exact: a coarser code of this one matched a mention exactly."""
+    by_group: dict[tuple[str, str], list[tuple[tuple[str, str], float]]] = defaultdict(list)
+    exact_direct = set()
+    for key, acc in accs.items():
+        if acc.source == SOURCE_DIRECT:
+            by_group[(key[0], CodeStats.group_of(*key))].append((key, max(acc.sims) if acc.sims else 0.0))
+            if acc.exact:
+                exact_direct.add(key)
+    out = np.zeros((len(keys), 3), dtype=np.float32)
+    for j, (system, code) in enumerate(keys):
+        members = by_group.get((system, CodeStats.group_of(system, code)))
+        if members:
+            sims = [sim for key, sim in members if key != (system, code)]
+            if sims:
+                out[j, 0] = len(sims)
+                out[j, 1] = max(sims)
+        out[j, 2] = any((system, parent) in exact_direct for parent in parent_codes(system, code))
+    return out
+
+
+def _where_columns(analysis: NoteAnalysis, keys, accs) -> np.ndarray:
+    """n_first_sentence: supporting mentions in the note's first sentence; last_pos: the last one's place
+    (0-1); n_sentences: distinct sentences with a supporting mention."""
+    text_len = max(len(analysis.text), 1)
+    mentions = analysis.mentions
+    first_end = min((m.sentence_end for m in mentions), default=0)
+    out = np.zeros((len(keys), 3), dtype=np.float32)
+    for j, acc in enumerate(accs.values()):
+        if not acc.mentions:
+            continue
+        ms = [mentions[i] for i in acc.mentions]
+        out[j] = (sum(m.start < first_end for m in ms), max(m.start for m in ms) / text_len,
+                  len({m.sentence_start for m in ms}))
+    return out
 
 
 def _rows(packed: bytes | bytearray, width: int) -> np.ndarray:

@@ -45,7 +45,7 @@ from threadpoolctl import ThreadpoolController
 
 from ..pipeline.schema import NoteAnalysis
 from .features import (
-    FEATURE_NAMES, SOURCE_CLASSIFIER, SOURCE_DERIVED, SOURCE_DIRECT, SOURCE_HISTORY, SYSTEMS, CodeStats,
+    FEATURE_NAMES, SOURCE_CLASSIFIER, extra_feature_names, SOURCE_DERIVED, SOURCE_DIRECT, SOURCE_HISTORY, SYSTEMS, CodeStats,
     NoteCandidates, build_candidates, feature_index,
 )
 from .interface import RankedCode
@@ -88,6 +88,8 @@ class CodeRanker(BaseEstimator):
     max_iter, learning_rate, max_leaf_nodes, min_samples_leaf : trees, shrinkage, leaves per tree and
         samples per leaf of the boosted re-rankers.
     lgbm_params : further LightGBM parameters (dict) for the LightGBM re-rankers.
+    extra_features : comma-separated groups of ``features.EXTRA_FEATURES`` appended to the features
+        (``""``: none).
     calibration : ``"isotonic"`` or ``"sigmoid"`` (Platt).
     negated_cap : unsupported negated/hypothetical/family codes score at most this times the threshold.
     n_threads : OpenMP / BLAS threads while fitting and scoring (None: the library default); one thread
@@ -114,6 +116,7 @@ class CodeRanker(BaseEstimator):
         negated_cap: float = 0.5,
         n_threads: int | None = 1,
         lgbm_params: dict | None = None,
+        extra_features: str = "",
         random_state: int = 0,
     ):
         self.n_folds = n_folds
@@ -133,6 +136,7 @@ class CodeRanker(BaseEstimator):
         self.negated_cap = negated_cap
         self.n_threads = n_threads
         self.lgbm_params = lgbm_params
+        self.extra_features = extra_features
         self.random_state = random_state
 
     # -- fitting -------------------------------------------------------------------------
@@ -151,6 +155,7 @@ class CodeRanker(BaseEstimator):
             raise TypeError("analyses must be NoteAnalysis objects")
         if self.reranker not in RERANKERS:
             raise ValueError(f"reranker must be one of {sorted(RERANKERS)}, not {self.reranker!r}")
+        extra_feature_names(self._extra_groups())  # unknown groups raise
         if self.calibration not in ("isotonic", "sigmoid"):
             raise ValueError(f"calibration must be 'isotonic' or 'sigmoid', not {self.calibration!r}")
 
@@ -199,7 +204,7 @@ class CodeRanker(BaseEstimator):
 
         self.stats_, self.classifier_ = self._fit_sources(analyses, labels)
         self.code_set_versions_ = dict(analyses[0].code_set_versions) if analyses else {}
-        self.feature_names_ = FEATURE_NAMES
+        self.feature_names_ = FEATURE_NAMES + extra_feature_names(self._extra_groups())
         self.n_training_notes_ = len(analyses)
         return self
 
@@ -219,6 +224,7 @@ class CodeRanker(BaseEstimator):
 
     def _candidates(self, analyses, stats: CodeStats, clf: NoteClassifier | None) -> list[NoteCandidates]:
         probs = knn = codes = gprobs = gcodes = None
+        extra = self._extra_groups()
         if clf is not None and clf[0].codes_:
             texts = [a.text for a in analyses]
             tfidf = clf[0].transform(texts)
@@ -230,9 +236,13 @@ class CodeRanker(BaseEstimator):
         return [
             build_candidates(a, stats, codes, probs[i] if probs is not None else None, self.clf_top_n,
                              knn[i] if knn is not None else None, gcodes,
-                             gprobs[i] if gprobs is not None else None, max(self.group_top_n, 0))
+                             gprobs[i] if gprobs is not None else None, max(self.group_top_n, 0), extra)
             for i, a in enumerate(analyses)
         ]
+
+    def _extra_groups(self) -> tuple[str, ...]:
+        spec = getattr(self, "extra_features", "")  # models saved before the parameter have none
+        return tuple(g.strip() for g in spec.split(",") if g.strip())
 
     def _fit_reranker(self, X: np.ndarray, y: np.ndarray, systems: np.ndarray, groups: np.ndarray):
         """One model over all systems, or (``per_system``) a dict system -> model. ``groups`` (one id per
