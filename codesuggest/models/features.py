@@ -138,19 +138,41 @@ def history_code(code: str, family: bool) -> str | None:
     return "Z87.898"
 
 
-def _cooccurrence(labels: list[set[tuple[str, str]]], counts: Counter, min_count: int = 2) -> dict:
-    """Per code labelled in at least ``min_count`` notes, the other codes labelled with it (and their
-    CM categories / PCS prefixes, so a coarser candidate gets credit too) and in how many notes."""
-    out: dict[tuple[str, str], Counter] = defaultdict(Counter)
-    for codes in labels:
-        with_groups = set(codes) | {(s, CodeStats.group_of(s, c)) for s, c in codes}
-        for anchor in codes:
-            if counts[anchor] >= min_count:
-                row = out[anchor]
-                for other in with_groups:
-                    if other != anchor:
-                        row[other] += 1
-    return {anchor: dict(row) for anchor, row in out.items()}
+class Cooccurrence:
+    """P(code | anchor) over training labels, for anchors labelled in at least ``min_count`` notes: a sparse
+    matrix with one row per anchor and one column per co-labelled code or its CM category / PCS prefix
+    (so a coarser candidate gets credit too)."""
+
+    def __init__(self, labels: list[set[tuple[str, str]]], counts: Counter, min_count: int = 2):
+        from scipy.sparse import csr_matrix
+
+        pairs: Counter = Counter()
+        for codes in labels:
+            with_groups = set(codes) | {(s, CodeStats.group_of(s, c)) for s, c in codes}
+            for anchor in codes:
+                if counts[anchor] >= min_count:
+                    pairs.update((anchor, other) for other in with_groups if other != anchor)
+        self.rows = {a: i for i, a in enumerate(sorted({a for a, _ in pairs}))}
+        self.columns = {o: j for j, o in enumerate(sorted({o for _, o in pairs}))}
+        data = [k / counts[a] for (a, _), k in pairs.items()]
+        ij = ([self.rows[a] for a, _ in pairs], [self.columns[o] for _, o in pairs])
+        self.matrix = csr_matrix((np.asarray(data, dtype=np.float32), ij), shape=(len(self.rows), len(self.columns)))
+
+    def columns_for(self, anchors, keys: list[tuple[str, str]]) -> np.ndarray:
+        """(len(keys), 3): max and sum of P(key | anchor) over ``anchors``, and how many anchors have the key."""
+        out = np.zeros((len(keys), 3), dtype=np.float32)
+        rows = [self.rows[a] for a in anchors if a in self.rows]
+        if not rows:
+            return out
+        cols = np.fromiter((self.columns.get(k, -1) for k in keys), dtype=np.int64, count=len(keys))
+        found = np.flatnonzero(cols >= 0)
+        if not len(found):
+            return out
+        p = self.matrix[rows][:, cols[found]].toarray()
+        out[found, 0] = p.max(axis=0)
+        out[found, 1] = p.sum(axis=0)
+        out[found, 2] = (p > 0).sum(axis=0)
+        return out
 
 
 class KeyFacts(NamedTuple):
@@ -172,8 +194,7 @@ class CodeStats:
     cand_count: Counter = field(default_factory=Counter)  # (system, code) -> notes where it was a direct candidate
     cand_hits: Counter = field(default_factory=Counter)  # ... and a gold code
     cand_prior: float = 0.1
-    # anchor (system, code) -> {co-labelled (system, code): notes}, codes labelled in >= 2 notes
-    cooc: dict = field(default_factory=dict)
+    cooc: "Cooccurrence | None" = None
 
     @staticmethod
     def group_of(system: str, code: str) -> str:
@@ -201,7 +222,7 @@ class CodeStats:
                     stats.cand_hits[key] += 1
                     hits += 1
         stats.cand_prior = (hits + 1) / (total + 10)
-        stats.cooc = _cooccurrence(labels, stats.code_count)
+        stats.cooc = Cooccurrence(labels, stats.code_count)
         return stats
 
     def precision(self, key: tuple[str, str], strength: float = 2.0) -> float:
@@ -596,7 +617,7 @@ def _extra_columns(analysis: NoteAnalysis, stats: CodeStats, keys: list[tuple[st
         if group == "cooc":
             parts.append(_cooc_columns(stats, keys, accs, clf_codes, clf_probs))
         elif group == "hier":
-            parts.append(_hierarchy_columns(keys, accs))
+            parts.append(_hierarchy_columns(stats, keys, accs))
         elif group == "where":
             parts.append(_where_columns(analysis, keys, accs))
         elif group == "distinct":
@@ -609,58 +630,54 @@ def _extra_columns(analysis: NoteAnalysis, stats: CodeStats, keys: list[tuple[st
     return np.hstack(parts) if parts else np.zeros((len(keys), 0), dtype=np.float32)
 
 
-_N_CLF_ANCHORS = 5
+_N_CLF_ANCHORS = 5  # the text classifier's top codes taken as co-occurrence anchors
 
 
 def _cooc_columns(stats: CodeStats, keys, accs, clf_codes, clf_probs) -> np.ndarray:
     """cooc_max / cooc_sum: the largest / summed P(code | anchor) over the note's anchors other than the
     code itself; cooc_n: how many anchors were labelled with it at all."""
-    cooc = getattr(stats, "cooc", {})
-    count = stats.code_count
+    cooc = getattr(stats, "cooc", None)  # statistics pickled before it have none
+    if cooc is None:
+        return np.zeros((len(keys), 3), dtype=np.float32)
     anchors = {key for key, acc in accs.items() if acc.source == SOURCE_DIRECT and acc.top1 and acc.exact}
     if clf_codes is not None and clf_probs is not None and len(clf_codes):
-        for j in np.argsort(-clf_probs)[:_N_CLF_ANCHORS].tolist():
+        top = np.argpartition(-clf_probs, _N_CLF_ANCHORS)[:_N_CLF_ANCHORS] if len(clf_probs) > _N_CLF_ANCHORS else \
+            np.arange(len(clf_probs))
+        for j in top.tolist():
             anchors.add(clf_codes[j])
-    best: dict[tuple[str, str], float] = {}
-    total: dict[tuple[str, str], float] = {}
-    n: dict[tuple[str, str], int] = {}
-    for anchor in anchors:
-        row = cooc.get(anchor)
-        if not row:
-            continue
-        denom = count.get(anchor, 0)
-        for other, k in row.items():
-            p = k / denom
-            if p > best.get(other, 0.0):
-                best[other] = p
-            total[other] = total.get(other, 0.0) + p
-            n[other] = n.get(other, 0) + 1
-    out = np.zeros((len(keys), 3), dtype=np.float32)
-    for j, key in enumerate(keys):
-        if key in best:
-            out[j] = (best[key], total[key], n[key])
-    return out
+    return cooc.columns_for(anchors, keys)
 
 
-def _hierarchy_columns(keys, accs) -> np.ndarray:
+def _hierarchy_columns(stats: CodeStats, keys, accs) -> np.ndarray:
     """n_siblings: other direct codes in the code's CM category / PCS prefix; siblings_max_sim: their best
     similarity; parent_exact: a coarser code of this one matched a mention exactly."""
-    by_group: dict[tuple[str, str], list[tuple[tuple[str, str], float]]] = defaultdict(list)
+    groups: dict[tuple[str, str], list] = {}  # group -> [count, best sim, its key, second best sim]
     exact_direct = set()
     for key, acc in accs.items():
-        if acc.source == SOURCE_DIRECT:
-            by_group[(key[0], CodeStats.group_of(*key))].append((key, max(acc.sims) if acc.sims else 0.0))
-            if acc.exact:
-                exact_direct.add(key)
+        if acc.source != SOURCE_DIRECT:
+            continue
+        system, code = key
+        sim = max(acc.sims)
+        g = groups.setdefault((system, code[:3] if system == CM else code[:4]), [0, -1.0, None, 0.0])
+        g[0] += 1
+        if sim > g[1]:
+            g[1], g[2], g[3] = sim, key, max(g[1], 0.0)
+        elif sim > g[3]:
+            g[3] = sim
+        if acc.exact:
+            exact_direct.add(key)
     out = np.zeros((len(keys), 3), dtype=np.float32)
-    for j, (system, code) in enumerate(keys):
-        members = by_group.get((system, CodeStats.group_of(system, code)))
-        if members:
-            sims = [sim for key, sim in members if key != (system, code)]
-            if sims:
-                out[j, 0] = len(sims)
-                out[j, 1] = max(sims)
-        out[j, 2] = any((system, parent) in exact_direct for parent in parent_codes(system, code))
+    for j, (key, fact) in enumerate(zip(keys, stats.key_facts(keys))):
+        system, code = key
+        g = groups.get((system, code[:3] if system == CM else code[:4]))
+        if g is not None:
+            own = key in accs and accs[key].source == SOURCE_DIRECT
+            n = g[0] - own
+            if n > 0:
+                out[j, 0] = n
+                out[j, 1] = g[3] if g[2] == key else g[1]
+        if exact_direct and fact.parents:
+            out[j, 2] = any(parent in exact_direct for parent in fact.parents)
     return out
 
 
