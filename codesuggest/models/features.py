@@ -194,7 +194,7 @@ class CodeStats:
     cand_count: Counter = field(default_factory=Counter)  # (system, code) -> notes where it was a direct candidate
     cand_hits: Counter = field(default_factory=Counter)  # ... and a gold code
     cand_prior: float = 0.1
-    cooc: "Cooccurrence | None" = None
+    cooc: "Cooccurrence | None" = field(default=None, compare=False)  # derived from the labels
 
     @staticmethod
     def group_of(system: str, code: str) -> str:
