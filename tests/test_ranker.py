@@ -292,3 +292,15 @@ def test_ranker_with_extra_features(data):
     assert len(ranker.feature_names_) == len(FEATURE_NAMES) + 10
     ranked = ranker.rank(analyses[:3], top_k=5)
     assert all(ranked) and all(0.0 <= r.score <= 1.0 for codes in ranked for r in codes)
+
+
+def test_coarse_rate_columns():
+    """The share of coarse labels (PCS prefixes, CM categories) near a code, smoothed toward 0.5."""
+    labels = [{(PCS, "BW03"), (CM, "I10")}, {(PCS, "BW24"), (CM, "E11.9")}, {(PCS, "BW03ZZZ")}]
+    stats = CodeStats.fit([NoteAnalysis(text="x", mentions=())] * 3, labels)
+    note = NoteAnalysis(text="chest x-ray.", mentions=(_mention("chest x-ray", 0, "BW03ZZZ", PCS),))
+    cands = build_candidates(note, stats, extra=("prefix",))
+    row = dict(zip(cands.keys, cands.X[:, len(FEATURE_NAMES):].tolist()))
+    # BW0: BW03 and BW03ZZZ (one coarse of 2); B: two coarse of 3
+    assert row[(PCS, "BW03ZZZ")] == pytest.approx([(1 + 0.5) / 3, (2 + 0.5) / 4])
+    assert row[(PCS, "BW03")] == row[(PCS, "BW03ZZZ")]

@@ -59,6 +59,10 @@ EXTRA_FEATURES = {
     "where": ("n_first_sentence", "last_pos", "n_sentences"),
     # how many distinct wordings support the code
     "distinct": ("n_distinct_texts",),
+    # how often the labels near the code are coarse: the share of labels under the code's first 3 / first
+    # character that are a CM category / PCS 4-character prefix (prefix_rate is per category / prefix,
+    # unknown for groups never labelled)
+    "prefix": ("coarse_rate_3", "coarse_rate_1"),
 }
 
 
@@ -195,6 +199,8 @@ class CodeStats:
     cand_hits: Counter = field(default_factory=Counter)  # ... and a gold code
     cand_prior: float = 0.1
     cooc: "Cooccurrence | None" = field(default=None, compare=False)  # derived from the labels
+    # (system, first 1 or 3 characters) -> [coarse labels, labels] (derived from the labels)
+    coarse_use: dict = field(default_factory=dict, compare=False)
 
     @staticmethod
     def group_of(system: str, code: str) -> str:
@@ -223,6 +229,13 @@ class CodeStats:
                     hits += 1
         stats.cand_prior = (hits + 1) / (total + 10)
         stats.cooc = Cooccurrence(labels, stats.code_count)
+        for codes in labels:
+            for system, code in codes:
+                coarse = code.replace(".", "") == cls.group_of(system, code)
+                for n in (1, 3):
+                    use = stats.coarse_use.setdefault((system, code[:n]), [0, 0])
+                    use[0] += coarse
+                    use[1] += 1
         return stats
 
     def precision(self, key: tuple[str, str], strength: float = 2.0) -> float:
@@ -620,6 +633,19 @@ def _extra_columns(analysis: NoteAnalysis, stats: CodeStats, keys: list[tuple[st
             parts.append(_hierarchy_columns(stats, keys, accs))
         elif group == "where":
             parts.append(_where_columns(analysis, keys, accs))
+        elif group == "prefix":
+            use = getattr(stats, "coarse_use", {})
+            rates = {}
+            col = np.zeros((len(keys), 2), dtype=np.float32)
+            for j, (system, code) in enumerate(keys):
+                for k, n in enumerate((3, 1)):
+                    key = (system, code[:n])
+                    rate = rates.get(key)
+                    if rate is None:
+                        coarse, total = use.get(key, (0, 0))
+                        rate = rates[key] = (coarse + 0.5) / (total + 1.0)
+                    col[j, k] = rate
+            parts.append(col)
         elif group == "distinct":
             texts = [m.text.lower() for m in analysis.mentions]
             col = np.zeros((len(keys), 1), dtype=np.float32)
