@@ -159,6 +159,8 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1")
     parser.add_argument("--top-k", type=int, default=100)
     parser.add_argument("--jsonl", type=Path, help="append each run here (and summarise every run in it)")
+    parser.add_argument("--fit-all", action="store_true",
+                        help="instead: time one fit of each variant on train + dev (seed: the first of --seeds)")
     parser.add_argument("--summary-only", action="store_true", help="only summarise the runs in --jsonl")
     args = parser.parse_args()
     if args.summary_only:
@@ -167,6 +169,14 @@ def main() -> None:
 
     data = cached_analyses(args)
     variants = json.loads(args.variants)
+    if args.fit_all:
+        train, train_a, dev, dev_a = data
+        seed = int(args.seeds.split(",")[0])
+        for name, params in variants.items():
+            start = time.perf_counter()
+            CodeRanker(**{**params, "random_state": seed}).fit(train_a + dev_a, [set(n.codes) for n in train + dev])
+            print(f"{name}: fit on train + dev ({len(train) + len(dev)} notes) {time.perf_counter() - start:.1f} s", flush=True)
+        return
     results = []
     for name, params in variants.items():
         for seed in (int(s) for s in args.seeds.split(",")):
