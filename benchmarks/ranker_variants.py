@@ -12,7 +12,7 @@ difference against the first variant (over notes, pooled over seeds).
 
 Out-of-fold MAP is the ranker's own cross-fitting on train (``oof_metrics``); dev MAP is the
 model trained on all of train, ranking dev (``evaluate``, top_k 100). Ranker speed is notes/s of
-``rank`` alone over the dev analyses (one thread), the pipeline excluded.
+``rank`` alone over the dev analyses (one thread, best of 3), the pipeline excluded.
 """
 
 from __future__ import annotations
@@ -85,9 +85,11 @@ def run_variant(name: str, params: dict, seed: int, data, top_k: int) -> dict:
     ranker.fit(train_a, [set(n.codes) for n in train])
     fit_s = time.perf_counter() - start
     oof = oof_metrics(ranker, train)
-    start = time.perf_counter()
-    ranked = ranker.rank(dev_a, top_k=top_k)
-    rank_s = time.perf_counter() - start
+    rank_s = float("inf")
+    for _ in range(3):  # the best of 3: the machine is shared
+        start = time.perf_counter()
+        ranked = ranker.rank(dev_a, top_k=top_k)
+        rank_s = min(rank_s, time.perf_counter() - start)
     rows = [(n.note_id, r.code, r.system, r.score) for n, rs in zip(dev, ranked) for r in rs]
     pred = pd.DataFrame(rows, columns=["note_id", "code", "system", "score"])
     gold = pd.DataFrame([(n.note_id, c, s) for n in dev for s, c in n.codes], columns=["note_id", "code", "system"])
