@@ -432,14 +432,15 @@ def build_candidates(
     n_with_clf = len(accs) + len(proposed)
     _group_proposals(accs, proposed, group_codes, group_probs, group_top_n)
     keys = [*accs, *proposed]
-    X = _feature_matrix(analysis, stats, keys, accs)
+    facts = stats.key_facts(keys)
+    X = _feature_matrix(analysis, stats, keys, accs, facts)
     if clf_codes is not None and len(clf_codes):
         _classifier_columns(X, keys, n_with_clf, _column_index(clf_codes), clf_probs, clf_ranks, knn_scores)
     if group_codes is not None and group_probs is not None and len(group_codes):
         _group_column(X, keys, _column_index(group_codes), group_probs)
     _within_note_features(X)
     if extra:
-        X = np.hstack([X, _extra_columns(analysis, stats, keys, accs, extra, clf_codes, clf_probs)])
+        X = np.hstack([X, _extra_columns(analysis, stats, keys, accs, facts, X, extra, clf_codes, clf_probs)])
     mention_indexes = [acc.mentions for acc in accs.values()] + [()] * len(proposed)
     terms = [acc.terms for acc in accs.values()] + [[] for _ in proposed]
     return NoteCandidates(keys, X, mention_indexes, terms)
@@ -566,14 +567,15 @@ def _propose_top(
 
 
 def _feature_matrix(analysis: NoteAnalysis, stats: CodeStats, keys: list[tuple[str, str]],
-                    accs: dict[tuple[str, str], _Acc]) -> np.ndarray:
+                    accs: dict[tuple[str, str], _Acc], facts: list[KeyFacts] | None = None) -> np.ndarray:
     """The features of the code alone and of the note's evidence; the classifiers' columns as if unscored.
 
     ``keys`` are those of ``accs`` then the proposed codes, whose evidence columns are constants.
     """
     X = np.zeros((len(keys), len(FEATURE_NAMES)), dtype=np.float32)
     X[:, _F["clf_rank"]] = _UNRANKED
-    X[:, _KEY_COLUMNS] = _rows(b"".join([fact.row for fact in stats.key_facts(keys)]), len(_KEY_FEATURES))
+    facts = stats.key_facts(keys) if facts is None else facts
+    X[:, _KEY_COLUMNS] = _rows(b"".join([fact.row for fact in facts]), len(_KEY_FEATURES))
     X[: len(accs), _EVIDENCE_COLUMNS] = _evidence_rows(analysis, accs)
     X[len(accs):, _EVIDENCE_COLUMNS] = _NO_EVIDENCE
     X[:, _F["n_note_candidates"]] = len(keys)
@@ -622,17 +624,18 @@ def _evidence_rows(analysis: NoteAnalysis, accs: dict[tuple[str, str], _Acc]) ->
 
 
 def _extra_columns(analysis: NoteAnalysis, stats: CodeStats, keys: list[tuple[str, str]],
-                   accs: dict[tuple[str, str], _Acc], groups: tuple[str, ...],
+                   accs: dict[tuple[str, str], _Acc], facts: list[KeyFacts], X: np.ndarray, groups: tuple[str, ...],
                    clf_codes: list[tuple[str, str]] | None, clf_probs: np.ndarray | None) -> np.ndarray:
-    """The ``EXTRA_FEATURES`` columns of ``groups``, in that order (rows as ``keys``)."""
+    """The ``EXTRA_FEATURES`` columns of ``groups``, in that order (rows as ``keys``; ``X``: their
+    ``FEATURE_NAMES`` columns, ``facts``: their key facts)."""
     parts = []
     for group in groups:
         if group == "cooc":
             parts.append(_cooc_columns(stats, keys, accs, clf_codes, clf_probs))
         elif group == "hier":
-            parts.append(_hierarchy_columns(stats, keys, accs))
+            parts.append(_hierarchy_columns(keys, facts, X))
         elif group == "where":
-            parts.append(_where_columns(analysis, keys, accs))
+            parts.append(_where_columns(analysis, len(keys), accs))
         elif group == "prefix":
             use = getattr(stats, "coarse_use", {})
             rates = {}
@@ -647,9 +650,13 @@ def _extra_columns(analysis: NoteAnalysis, stats: CodeStats, keys: list[tuple[st
                     col[j, k] = rate
             parts.append(col)
         elif group == "distinct":
-            texts = [m.text.lower() for m in analysis.mentions]
+            text_ids: dict[str, int] = {}
+            ids = np.fromiter((text_ids.setdefault(m.text.lower(), len(text_ids)) for m in analysis.mentions),
+                              dtype=np.int64, count=len(analysis.mentions))
+            row_of, mention_of = _support(accs)
             col = np.zeros((len(keys), 1), dtype=np.float32)
-            col[: len(accs), 0] = [len({texts[i] for i in acc.mentions}) for acc in accs.values()]
+            if len(row_of):
+                col[:, 0] = _count_distinct(row_of, ids[mention_of], len(keys))
             parts.append(col)
         else:
             raise ValueError(f"unknown extra feature group {group!r}")
@@ -674,52 +681,70 @@ def _cooc_columns(stats: CodeStats, keys, accs, clf_codes, clf_probs) -> np.ndar
     return cooc.columns_for(anchors, keys)
 
 
-def _hierarchy_columns(stats: CodeStats, keys, accs) -> np.ndarray:
+def _hierarchy_columns(keys: list[tuple[str, str]], facts: list[KeyFacts], X: np.ndarray) -> np.ndarray:
     """n_siblings: other direct codes in the code's CM category / PCS prefix; siblings_max_sim: their best
     similarity; parent_exact: a coarser code of this one matched a mention exactly."""
-    groups: dict[tuple[str, str], list] = {}  # group -> [count, best sim, its key, second best sim]
-    exact_direct = set()
-    for key, acc in accs.items():
-        if acc.source != SOURCE_DIRECT:
-            continue
-        system, code = key
-        sim = max(acc.sims)
-        g = groups.setdefault((system, code[:3] if system == CM else code[:4]), [0, -1.0, None, 0.0])
-        g[0] += 1
-        if sim > g[1]:
-            g[1], g[2], g[3] = sim, key, max(g[1], 0.0)
-        elif sim > g[3]:
-            g[3] = sim
-        if acc.exact:
-            exact_direct.add(key)
     out = np.zeros((len(keys), 3), dtype=np.float32)
-    for j, (key, fact) in enumerate(zip(keys, stats.key_facts(keys))):
-        system, code = key
-        g = groups.get((system, code[:3] if system == CM else code[:4]))
-        if g is not None:
-            own = key in accs and accs[key].source == SOURCE_DIRECT
-            n = g[0] - own
-            if n > 0:
-                out[j, 0] = n
-                out[j, 1] = g[3] if g[2] == key else g[1]
-        if exact_direct and fact.parents:
-            out[j, 2] = any(parent in exact_direct for parent in fact.parents)
+    direct = X[:, _F["source"]] == SOURCE_DIRECT
+    if not direct.any():
+        return out
+    group_ids: dict[tuple[str, str], int] = {}
+    gid = np.fromiter((group_ids.setdefault((s, c[:3] if s == CM else c[:4]), len(group_ids)) for s, c in keys),
+                      dtype=np.int64, count=len(keys))
+    sims = X[:, _F["max_sim"]]
+    rows = np.flatnonzero(direct)
+    n_groups = len(group_ids)
+    count = np.bincount(gid[rows], minlength=n_groups)
+    # each group's best direct row and the best similarity of the others
+    order = rows[np.lexsort((-sims[rows], gid[rows]))]
+    first = np.r_[True, gid[order][1:] != gid[order][:-1]]
+    best_row = np.full(n_groups, -1)
+    best_row[gid[order[first]]] = order[first]
+    best = np.zeros(n_groups, dtype=np.float32)
+    best[gid[order[first]]] = sims[order[first]]
+    second = np.zeros(n_groups, dtype=np.float32)
+    after_first = np.r_[False, first[:-1]] & ~first  # the second row of a group
+    second[gid[order[after_first]]] = sims[order[after_first]]
+    n = count[gid] - direct
+    is_best = best_row[gid] == np.arange(len(keys))
+    out[:, 0] = n
+    out[:, 1] = np.where(n > 0, np.where(is_best, second[gid], best[gid]), 0.0)
+    exact = {keys[j] for j in np.flatnonzero(direct & (X[:, _F["n_exact"]] > 0)).tolist()}
+    if exact:
+        out[:, 2] = [not exact.isdisjoint(fact.parents) for fact in facts]
     return out
 
 
-def _where_columns(analysis: NoteAnalysis, keys, accs) -> np.ndarray:
+def _support(accs: dict[tuple[str, str], _Acc]) -> tuple[np.ndarray, np.ndarray]:
+    """(row, mention) index pairs: each accumulated code's supporting mentions, flattened."""
+    lengths = [len(acc.mentions) for acc in accs.values()]
+    row_of = np.repeat(np.arange(len(lengths)), lengths)
+    mention_of = np.fromiter((i for acc in accs.values() for i in acc.mentions), dtype=np.int64, count=len(row_of))
+    return row_of, mention_of
+
+
+def _count_distinct(row_of: np.ndarray, values: np.ndarray, n_rows: int) -> np.ndarray:
+    """Per row, the number of distinct ``values`` (non-negative) among its pairs."""
+    pairs = np.unique(row_of * (int(values.max()) + 1) + values)
+    return np.bincount(pairs // (int(values.max()) + 1), minlength=n_rows)
+
+
+def _where_columns(analysis: NoteAnalysis, n_rows: int, accs: dict[tuple[str, str], _Acc]) -> np.ndarray:
     """n_first_sentence: supporting mentions in the note's first sentence; last_pos: the last one's place
     (0-1); n_sentences: distinct sentences with a supporting mention."""
-    text_len = max(len(analysis.text), 1)
+    out = np.zeros((n_rows, 3), dtype=np.float32)
     mentions = analysis.mentions
-    first_end = min((m.sentence_end for m in mentions), default=0)
-    out = np.zeros((len(keys), 3), dtype=np.float32)
-    for j, acc in enumerate(accs.values()):
-        if not acc.mentions:
-            continue
-        ms = [mentions[i] for i in acc.mentions]
-        out[j] = (sum(m.start < first_end for m in ms), max(m.start for m in ms) / text_len,
-                  len({m.sentence_start for m in ms}))
+    row_of, mention_of = _support(accs)
+    if not len(row_of):
+        return out
+    starts = np.fromiter((m.start for m in mentions), dtype=np.int64, count=len(mentions))
+    sentences = np.fromiter((m.sentence_start for m in mentions), dtype=np.int64, count=len(mentions))
+    first_end = min(m.sentence_end for m in mentions)
+    out[:, 0] = np.bincount(row_of, weights=starts[mention_of] < first_end, minlength=n_rows)
+    # row_of is sorted and every accumulated code has a mention: one segment per row of accs
+    bounds = np.flatnonzero(np.r_[True, row_of[1:] != row_of[:-1]])
+    out[row_of[bounds], 1] = np.maximum.reduceat(starts[mention_of], bounds) / max(len(analysis.text), 1)
+    out[:, 2] = _count_distinct(row_of, sentences[mention_of], n_rows)
     return out
 
 
