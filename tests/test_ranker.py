@@ -304,3 +304,20 @@ def test_coarse_rate_columns():
     # BW0: BW03 and BW03ZZZ (one coarse of 2); B: two coarse of 3
     assert row[(PCS, "BW03ZZZ")] == pytest.approx([(1 + 0.5) / 3, (2 + 0.5) / 4])
     assert row[(PCS, "BW03")] == row[(PCS, "BW03ZZZ")]
+
+
+def test_model_saved_before_new_parameters_loads_as_it_was(fitted, data):
+    """A pickle without the later parameters (lgbm_params, extra_features) scores as before and clones."""
+    import pickle
+
+    from sklearn.base import clone
+
+    state = dict(fitted.__getstate__())
+    for name in ("lgbm_params", "extra_features"):
+        state.pop(name)
+    old = CodeRanker.__new__(CodeRanker)
+    old.__setstate__(state)
+    analyses, _ = data
+    assert old.extra_features == "" and old.rank(analyses[:3]) == fitted.rank(analyses[:3])
+    assert clone(old).get_params() == clone(fitted).get_params()
+    assert pickle.loads(pickle.dumps(old)).rank(analyses[:3]) == fitted.rank(analyses[:3])

@@ -139,6 +139,14 @@ class CodeRanker(BaseEstimator):
         self.extra_features = extra_features
         self.random_state = random_state
 
+    # parameters added after models were first saved, with the value that reproduces those models
+    _LATER_PARAMS = {"lgbm_params": None, "extra_features": ""}
+
+    def __setstate__(self, state: dict) -> None:
+        """Unpickle a model saved before a parameter existed with that parameter's old behaviour
+        (``get_params`` and ``clone`` need every parameter as an attribute)."""
+        super().__setstate__({**self._LATER_PARAMS, **state})
+
     # -- fitting -------------------------------------------------------------------------
     def fit(self, analyses: Sequence[NoteAnalysis], labels: Sequence[set[tuple[str, str]]]) -> "CodeRanker":
         with _thread_limit(self.n_threads):
@@ -241,7 +249,7 @@ class CodeRanker(BaseEstimator):
         ]
 
     def _extra_groups(self) -> tuple[str, ...]:
-        spec = getattr(self, "extra_features", "")  # models saved before the parameter have none
+        spec = self.extra_features
         return tuple(g.strip() for g in spec.split(",") if g.strip())
 
     def _fit_reranker(self, X: np.ndarray, y: np.ndarray, systems: np.ndarray, groups: np.ndarray):
