@@ -101,6 +101,7 @@ def run_variant(name: str, params: dict, seed: int, data, top_k: int) -> dict:
             for i, (n, rs) in enumerate(zip(dev, ranked)) if n.codes_of(s)}
         for s in SYSTEMS
     }
+    run_variant.last_ranker = ranker  # for the side-by-side speed rounds
     return {
         "variant": name, "params": params, "seed": seed, "fit_s": round(fit_s, 1), "fit_cpu_s": round(fit_cpu, 1),
         "rank_notes_per_s": round(len(dev) / rank_s, 1), "rank_notes_per_cpu_s": round(len(dev) / rank_cpu, 1),
@@ -167,6 +168,8 @@ def main() -> None:
     parser.add_argument("--jsonl", type=Path, help="append each run here (and summarise every run in it)")
     parser.add_argument("--fit-all", action="store_true",
                         help="instead: time one fit of each variant on train + dev (seed: the first of --seeds)")
+    parser.add_argument("--speed-rounds", type=int, default=0,
+                        help="then rank dev this many rounds with each variant's last model, interleaved (CPU s)")
     parser.add_argument("--summary-only", action="store_true", help="only summarise the runs in --jsonl")
     args = parser.parse_args()
     if args.summary_only:
@@ -185,10 +188,12 @@ def main() -> None:
                   f"({time.process_time() - cpu:.1f} CPU s)", flush=True)
         return
     results = []
+    rankers: dict[str, CodeRanker] = {}
     for name, params in variants.items():
         for seed in (int(s) for s in args.seeds.split(",")):
             result = run_variant(name, params, seed, data, args.top_k)
             results.append(result)
+            rankers[name] = run_variant.last_ranker
             print(f"{name} seed {seed}: fit {result['fit_s']} s, OOF {result['oof_map']}, dev {result['dev_map']}, "
                   f"rank {result['rank_notes_per_s']} notes/s", flush=True)
             if args.jsonl:
@@ -196,6 +201,21 @@ def main() -> None:
                 with args.jsonl.open("a") as f:
                     f.write(json.dumps(result) + "\n")
     print(summarize(results))
+    if args.speed_rounds:
+        speed_rounds(rankers, data[3], args.speed_rounds, args.top_k)
+
+
+def speed_rounds(rankers: dict[str, CodeRanker], dev_a: list, rounds: int, top_k: int) -> None:
+    """``rank`` over the dev analyses, variants interleaved round by round; median notes per CPU second."""
+    cpu: dict[str, list[float]] = {name: [] for name in rankers}
+    for _ in range(rounds):
+        for name, ranker in rankers.items():
+            start = time.process_time()
+            ranker.rank(dev_a, top_k=top_k)
+            cpu[name].append(len(dev_a) / (time.process_time() - start))
+    for name, values in cpu.items():
+        print(f"speed {name}: median {np.median(values):.1f} notes per CPU s over {rounds} rounds "
+              f"({', '.join(f'{v:.0f}' for v in values)})")
 
 
 if __name__ == "__main__":

@@ -185,6 +185,7 @@ class KeyFacts(NamedTuple):
     row: bytes  # its _KEY_FEATURES, packed as float32 (see _KEY_ROW)
     precision: float  # CodeStats.precision
     parents: tuple[tuple[str, str], ...]  # parent_codes, as keys
+    group: tuple[str, str]  # (system, CodeStats.group_of)
 
 
 @dataclass
@@ -268,6 +269,7 @@ class CodeStats:
             _KEY_ROW.pack(*self.key_features(key)),
             self.precision(key),
             tuple((system, parent) for parent in parent_codes(system, code)),
+            (system, self.group_of(system, code)),
         )
         if key in self.cand_count or key in self.code_count:
             self._key_memo[key] = facts
@@ -689,8 +691,8 @@ def _hierarchy_columns(keys: list[tuple[str, str]], facts: list[KeyFacts], X: np
     if not direct.any():
         return out
     group_ids: dict[tuple[str, str], int] = {}
-    gid = np.fromiter((group_ids.setdefault((s, c[:3] if s == CM else c[:4]), len(group_ids)) for s, c in keys),
-                      dtype=np.int64, count=len(keys))
+    gid = np.fromiter((group_ids.setdefault(fact.group, len(group_ids)) for fact in facts), dtype=np.int64,
+                      count=len(keys))
     sims = X[:, _F["max_sim"]]
     rows = np.flatnonzero(direct)
     n_groups = len(group_ids)
