@@ -11,7 +11,9 @@ Training (all on the training notes; nothing is tuned on dev):
    other folds, and the fold's candidates get their features from those: the
    re-ranker learns from features as they look on unseen notes (a code's training
    frequency is not leaked into its own label).
-2. The re-ranker (gradient boosting, or logistic regression) is cross-fitted on
+2. The re-ranker (a name in ``RERANKERS``: scikit-learn's gradient boosting on
+   per-candidate log-loss by default; LightGBM's LambdaMART over each note's list
+   per system, LightGBM on log-loss, or logistic regression) is cross-fitted on
    those rows with the same folds; its out-of-fold scores fit one isotonic (or
    Platt) calibrator per system, and the per-system decision threshold is the one
    that maximises micro F1 on them (gold codes that never became candidates count
