@@ -187,7 +187,8 @@ class CodeRanker(BaseEstimator):
         note_of = np.asarray(note_of)
 
         oof = np.zeros(len(y), dtype=np.float64)
-        groups = note_of * len(SYSTEMS) + np.searchsorted(SYSTEMS, sys_of)  # ranking groups: (note, system)
+        system_ids, system_of = np.unique(sys_of, return_inverse=True)
+        groups = note_of * len(system_ids) + system_of  # ranking groups: (note, system)
         for k in range(len(folds)):
             mask = fold_of == k
             model = self._fit_reranker(X[~mask], y[~mask], sys_of[~mask], groups[~mask])
