@@ -91,7 +91,7 @@ class CodeRanker(BaseEstimator):
         samples per leaf of the boosted re-rankers.
     lgbm_params : further LightGBM parameters (dict) for the LightGBM re-rankers.
     extra_features : comma-separated groups of ``features.EXTRA_FEATURES`` appended to the features
-        (``""``: none).
+        (``""``: none; models saved before the parameter have none).
     calibration : ``"isotonic"`` or ``"sigmoid"`` (Platt).
     negated_cap : unsupported negated/hypothetical/family codes score at most this times the threshold.
     n_threads : OpenMP / BLAS threads while fitting and scoring (None: the library default); one thread
@@ -118,7 +118,8 @@ class CodeRanker(BaseEstimator):
         negated_cap: float = 0.5,
         n_threads: int | None = 1,
         lgbm_params: dict | None = None,
-        extra_features: str = "",
+        # hier: out-of-fold MAP D +0.0023 (paired s.e. 0.0009, 3 seeds), P +0.0002; same ranking speed
+        extra_features: str = "hier",
         random_state: int = 0,
     ):
         self.n_folds = n_folds
