@@ -1,11 +1,18 @@
 """Assertion (ConText) quality and speed on the hand-written sentence set.
 
-    .venv/bin/python benchmarks/assertion_f1.py [--errors] [--tsv PATH]
+    PYTHONPATH=. .venv/bin/python benchmarks/assertion_f1.py [--errors] [--style us] [--tsv PATH]
 
 Prints per-status precision / recall / F1 of the ``codesuggest_assertion``
 component next to medspaCy's ConText with its default rules (the concept
 spans are given; both see the same sentences, sentencizer and sections), then
-the time of sections + assertion per 400-word note.
+the time of sections + assertion per 400-word note. The code measured is the
+``codesuggest`` on the import path: run it with ``PYTHONPATH`` set to another
+checkout to compare commits on the same sentences (a status that code does not
+have counts as never predicted).
+
+medspaCy's flags map to ours: ``is_negated`` -> negated, ``is_uncertain`` or
+``is_hypothetical`` -> possible, ``is_hypothetical`` -> hypothetical,
+``is_historical`` -> historical, ``is_family`` -> family (it has no resolved).
 """
 
 import argparse
@@ -19,16 +26,13 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from codesuggest.pipeline import assertion as _assertion  # noqa: F401  (registers the factory)
+from codesuggest.pipeline import sections as _sections  # noqa: F401
+from codesuggest.pipeline.assertion import assertion_of
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from codesuggest.pipeline import assertion as _assertion  # noqa: E402,F401  (registers the factory)
-from codesuggest.pipeline import sections as _sections  # noqa: E402,F401
-from codesuggest.pipeline.assertion import assertion_of  # noqa: E402
-from codesuggest.pipeline.schema import Assertion  # noqa: E402
-
 TSV = ROOT / "tests" / "data" / "assertion_sentences.tsv"
-STATUSES = ("negated", "possible", "historical", "family")
+STATUSES = ("negated", "possible", "hypothetical", "historical", "resolved", "family")
 
 
 def load_cases(path: Path = TSV) -> list[dict]:
@@ -68,15 +72,19 @@ def build_nlp(kind: str) -> Language:
     return nlp
 
 
-def predicted(kind: str, span) -> Assertion:
+def predicted(kind: str, span) -> set[str]:
+    """The statuses a span got (codesuggest's assertion or medspaCy's flags mapped to ours)."""
     if kind == "codesuggest":
-        return assertion_of(span)
-    return Assertion(
-        negated=span._.is_negated,
-        possible=span._.is_uncertain or span._.is_hypothetical,
-        historical=span._.is_historical,
-        family=span._.is_family,
-    )
+        got = assertion_of(span)
+        return {status for status in STATUSES if getattr(got, status, False)}
+    flags = {
+        "negated": span._.is_negated,
+        "possible": span._.is_uncertain or span._.is_hypothetical,
+        "hypothetical": span._.is_hypothetical,
+        "historical": span._.is_historical,
+        "family": span._.is_family,
+    }
+    return {status for status, value in flags.items() if value}
 
 
 def evaluate(kind: str, cases: list[dict]) -> tuple[dict[str, tuple[float, float, float, int]], list[str]]:
@@ -85,8 +93,7 @@ def evaluate(kind: str, cases: list[dict]) -> tuple[dict[str, tuple[float, float
     errors = []
     for case in cases:
         doc = run(nlp, case["text"], [case["span"]])
-        got = predicted(kind, doc.spans["mentions"][0])
-        got_set = {status for status in STATUSES if getattr(got, status)}
+        got_set = predicted(kind, doc.spans["mentions"][0])
         for status in STATUSES:
             if status in got_set and status in case["expected"]:
                 counts[status][0] += 1
@@ -145,18 +152,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tsv", type=Path, default=TSV)
     parser.add_argument("--errors", action="store_true", help="list the sentences codesuggest gets wrong")
+    parser.add_argument("--style", choices=("us", "case"), help="only the sentences of this style")
+    parser.add_argument("--no-speed", action="store_true", help="skip the timing")
     args = parser.parse_args()
     cases = load_cases(args.tsv)
+    if args.style:
+        cases = [case for case in cases if case["style"] == args.style]
     ours, errors = evaluate("codesuggest", cases)
     base, _ = evaluate("medspacy", cases)
     print(f"{len(cases)} sentences ({sum(c['style'] == 'us' for c in cases)} US notes, {sum(c['style'] == 'case' for c in cases)} case reports)")
-    print(f"{'status':<11} {'n':>4} | {'codesuggest P/R/F1':^22} | {'medspaCy default P/R/F1':^24}")
+    print(f"{'status':<12} {'n':>4} | {'codesuggest P/R/F1':^22} | {'medspaCy default P/R/F1':^24}")
     for status in STATUSES:
         p, r, f, n = ours[status]
         bp, br, bf, _ = base[status]
-        print(f"{status:<11} {n:>4} | {p:6.3f} {r:6.3f} {f:6.3f}    | {bp:6.3f} {br:6.3f} {bf:6.3f}")
-    ms = speed(cases)
-    print(f"per 400-word note (median): sections {ms['sections']:.2f} ms, assertion {ms['assertion']:.2f} ms")
+        print(f"{status:<12} {n:>4} | {p:6.3f} {r:6.3f} {f:6.3f}    | {bp:6.3f} {br:6.3f} {bf:6.3f}")
+    if not args.no_speed:
+        ms = speed(cases)
+        print(f"per 400-word note (median): sections {ms['sections']:.2f} ms, assertion {ms['assertion']:.2f} ms")
     if args.errors:
         print(f"\n{len(errors)} sentences with a wrong status set:")
         for error in errors:

@@ -40,12 +40,13 @@ def _auth(key: str) -> dict[str, str]:
 
 
 def _map(suggester, notes, top_k: int = 100) -> dict[str, float]:
+    from codesuggest.models.interface import Output
     from codesuggest.training.metrics import evaluate
 
     rows = []
     for start in range(0, len(notes), 32):
         chunk = notes[start : start + 32]
-        for note, ranked in zip(chunk, suggester.rank_texts([n.text for n in chunk], top_k=top_k)):
+        for note, ranked in zip(chunk, suggester.suggest_many([n.text for n in chunk], top_k=top_k, output=Output.RANKED)):
             rows += [(note.note_id, r.code, r.system, r.score) for r in ranked]
     pred = pd.DataFrame(rows, columns=["note_id", "code", "system", "score"])
     gold = pd.DataFrame([(n.note_id, c, s) for n in notes for s, c in n.codes], columns=["note_id", "code", "system"])

@@ -34,7 +34,7 @@ def dump(model: str, codiesp: Path, out: Path) -> None:
         notes = ranker._candidates(analyses, ranker.stats_, ranker.classifier_)
         stages["candidates"] = [(note.keys, note.X, note.mention_indexes, note.terms) for note in notes]
     stages["ranked"] = ranker.rank(analyses, top_k=30)
-    stages["suggested"] = suggester.suggest_scored(texts, top_k=30)
+    stages["suggested"] = suggester.suggest_many(texts, top_k=30)
     stages["rows"] = code_notes(suggester, [(str(i), text) for i, text in enumerate(texts)], 30)
     with open(out, "wb") as f:
         pickle.dump(stages, f)

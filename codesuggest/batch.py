@@ -18,10 +18,11 @@ Output
 One row per (note, code), :data:`OUTPUT_COLUMNS`; a note that failed gets one row with
 ``code`` null and the message in ``error``; a note with no suggestion gets one row with
 ``code`` and ``error`` null. Rows are sorted by ``note_id`` then ``rank``, so a re-run
-over the same input and model writes the same rows. ``score`` is exactly the score
-``codesuggest predict`` writes for the note and code (the ranker's, unrounded); the codes,
-``description``, ``needs_review`` and ``evidence`` are ``ModelSuggester.suggest_many``'s over
-all code systems.
+over the same input and model writes the same rows. The rows are the service's suggestions
+(``ModelSuggester.suggest_many`` over all code systems: billable codes, then the coding
+guidelines); ``score`` is their confidence, exactly what ``codesuggest predict --billable`` writes
+for the note and code; ``principal`` marks the principal / first-listed diagnosis and
+``guidelines`` says what the coding rules did to the code.
 
 The output is written atomically: to a hidden temporary file (local engine) or folder
 (Spark engine) next to the target, then renamed over it. The local engine writes one
@@ -81,6 +82,8 @@ OUTPUT_SCHEMA = pa.schema(
         ("score", pa.float64()),
         ("rank", pa.int32()),
         ("needs_review", pa.bool_()),
+        ("principal", pa.bool_()),
+        ("guidelines", pa.list_(pa.string())),
         ("evidence", EVIDENCE_TYPE),
         ("model_version", pa.string()),
         ("error", pa.string()),
@@ -89,7 +92,8 @@ OUTPUT_SCHEMA = pa.schema(
 OUTPUT_COLUMNS = tuple(OUTPUT_SCHEMA.names)
 SPARK_OUTPUT_DDL = (
     "note_id string, system string, code string, description string, score double, rank int, "
-    "needs_review boolean, evidence array<struct<start:int,end:int,section:string,assertion:string>>, "
+    "needs_review boolean, principal boolean, guidelines array<string>, "
+    "evidence array<struct<start:int,end:int,section:string,assertion:string>>, "
     "model_version string, error string"
 )
 
@@ -166,12 +170,12 @@ def cached_suggester(spec: ModelSpec) -> Any:
 # -- coding notes: the same function for every engine ----------------------------------------
 
 
-def _suggest(suggester: Any, texts: list[str], top_k: int) -> list[list[tuple[Any, float]]]:
-    """``(Suggestion, ranker score)`` per code per note, all systems."""
-    return suggester.suggest_scored(texts, top_k=top_k)
+def _suggest(suggester: Any, texts: list[str], top_k: int) -> list[list[Any]]:
+    """Suggestions per note, all systems, as the service serves them (billable, coding guidelines)."""
+    return suggester.suggest_many(texts, top_k=top_k)
 
 
-def _rows_for(note_id: str, suggestions: Sequence[tuple[Any, float]], version: str) -> list[dict[str, Any]]:
+def _rows_for(note_id: str, suggestions: Sequence[Any], version: str) -> list[dict[str, Any]]:
     if not suggestions:
         return [_empty_row(note_id, version, None)]
     return [
@@ -180,16 +184,18 @@ def _rows_for(note_id: str, suggestions: Sequence[tuple[Any, float]], version: s
             "system": s.system,
             "code": s.code,
             "description": s.description,
-            "score": score,
+            "score": s.confidence,
             "rank": rank,
             "needs_review": bool(s.needs_review),
+            "principal": bool(s.principal),
+            "guidelines": [f"{g.message} [{g.section}]" for g in s.guidelines],
             "evidence": [
                 {"start": e.start, "end": e.end, "section": e.section, "assertion": e.assertion} for e in s.evidence
             ],
             "model_version": version,
             "error": None,
         }
-        for rank, (s, score) in enumerate(suggestions, start=1)
+        for rank, s in enumerate(suggestions, start=1)
     ]
 
 

@@ -16,6 +16,7 @@ import typer
 
 from .codesets import CodeCatalog
 from .config import Settings, get_settings
+from .pipeline.notetext import NotClinicalTextError, check_note_text
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="NLP-assisted medical coding suggestions.")
 codesets_app = typer.Typer(no_args_is_help=True, help="Code sets: build the caches, inspect versions.")
@@ -285,6 +286,18 @@ def check(
     raise typer.Exit(1 if findings else 0)
 
 
+@app.command()
+def guidelines() -> None:
+    """The ICD-10-CM Official Guidelines rules applied to suggestions, in the order they run, with the
+    section each implements (switch rules off with CODESUGGEST_GUIDELINES_OFF=name,name)."""
+    from .guidelines import RULES
+
+    off = get_settings().guideline_rules_off
+    for rule in RULES:
+        state = "off" if rule.name in off else "on "
+        typer.echo(f"{state} {rule.name:28} {rule.section:22} {rule.summary}")
+
+
 # --- codesuggest models / predict / extract (models/registry.py) ----------------
 
 models_app = typer.Typer(no_args_is_help=True, help="Model versions: list them, show a manifest, promote one to active.")
@@ -390,8 +403,9 @@ def predict(
         bool,
         typer.Option(
             "--billable/--as-trained",
-            help="replace codes that cannot be billed (headers, missing 7th characters, retired codes) as the "
-            "service and `batch` do; default: the ranker's codes as trained, comparable with the corpus's gold",
+            help="the codes as the service and `batch` serve them: billable (headers, missing 7th characters, retired "
+            "codes replaced), then the ICD-10-CM coding guidelines; default: the ranker's codes as trained, "
+            "comparable with the corpus's gold",
         ),
     ] = False,
     models_dir: ModelsDirOption = None,
@@ -402,6 +416,7 @@ def predict(
     from tqdm import tqdm
 
     from .models.artifact import ModelLoadError
+    from .models.interface import Output
     from .models.registry import UnknownModelVersion
     from .training.predictions import write_predictions
 
@@ -412,18 +427,24 @@ def predict(
         suggester = registry.load_path(Path(model)) if Path(model).is_dir() else registry.load(model)
     except (UnknownModelVersion, ModelLoadError) as exc:
         fail(str(exc))
+    output = Output.CODED if billable else Output.RANKED
     kept = []
     for note_id, text in batch:
-        if text.strip():
-            kept.append((note_id, text))
-        else:
+        if not text.strip():
             typer.echo(f"warning: note {note_id} is empty; no predictions for it", err=True)
+            continue
+        try:
+            check_note_text(text)
+        except NotClinicalTextError as exc:
+            typer.echo(f"warning: note {note_id}: {exc}; no predictions for it", err=True)
+            continue
+        kept.append((note_id, text))
     rows = []
     with tqdm(total=len(kept), desc="notes", unit="note", disable=None) as progress:
         for start in range(0, len(kept), 32):
             chunk = kept[start : start + 32]
-            for (note_id, _), ranked in zip(chunk, suggester.rank_texts([t for _, t in chunk], top_k, billable)):
-                rows += [(note_id, r.code, r.system, r.score) for r in ranked]
+            for (note_id, _), coded in zip(chunk, suggester.suggest_many([t for _, t in chunk], top_k=top_k, output=output)):
+                rows += [(note_id, s.code, s.system, s.score if output is Output.RANKED else s.confidence) for s in coded]
             progress.update(len(chunk))
     try:
         count = write_predictions(rows, out)
@@ -445,7 +466,10 @@ def extract(
     text = _read_note(note)
     settings = _settings(pcs_file, cpt_file)
     _, analyzer = shared_resources(settings.code_set_sources(), settings.cache_dir, settings.approximate_search)
-    analysis = analyzer.analyze(text)
+    try:
+        analysis = analyzer.analyze(text)
+    except NotClinicalTextError as exc:
+        fail(f"{note}: {exc}")
     if json_out:
         typer.echo(json.dumps(analysis.to_dict(), indent=2, ensure_ascii=False))
         return

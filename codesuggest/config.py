@@ -36,6 +36,11 @@ class Settings(BaseSettings):
         description="a model worker process that has answered this many requests is replaced by a fresh one "
         "(spaCy's vocabulary and tokenizer cache grow with every new word a process sees); 0: never",
     )
+    guidelines_off: str = Field(
+        default="",
+        description="comma-separated names of ICD-10-CM guideline rules not to apply to suggestions "
+        "(`codesuggest guidelines` lists them); default: all apply",
+    )
     audit_low_confidence_max: float = Field(
         default=0.5, ge=0.0, le=1.0, description="upper edge of the low-confidence band the audit sampler draws from"
     )
@@ -60,6 +65,11 @@ class Settings(BaseSettings):
 
         cores = os.cpu_count() or 1
         return min(cores, 4) if cores > 1 and can_fork() else 0
+
+    @property
+    def guideline_rules_off(self) -> frozenset[str]:
+        """The guideline rules switched off; an unknown name is refused when a model is loaded."""
+        return frozenset(name.strip() for name in self.guidelines_off.split(",") if name.strip())
 
     def code_set_sources(self) -> CodeSetSources:
         return CodeSetSources(pcs_file=self.pcs_file, cpt_file=self.cpt_file, cm_file=self.cm_file)

@@ -36,7 +36,7 @@ from service_fakes import FakeRegistry, KeywordSuggester, real_catalog
 class SlowKeywordSuggester(KeywordSuggester):
     """The keyword double, taking ``delay`` seconds per note (a stand-in for a real model's work)."""
 
-    def suggest(self, text, setting=None, top_k=30):
+    def suggest(self, text, setting=None, top_k=30, output=None):
         if self.delay:
             time.sleep(self.delay)
         return super().suggest(text, setting, top_k)

@@ -42,7 +42,7 @@ class KeywordSuggester:
         self.release = threading.Event()
         self.release.set()
 
-    def suggest(self, text: str, setting: str | None = None, top_k: int = 30) -> list[Suggestion]:
+    def suggest(self, text: str, setting: str | None = None, top_k: int = 30, output: object = None) -> list[Suggestion]:
         self.calls += 1
         self.entered.set()
         self.release.wait(10)
@@ -66,7 +66,9 @@ class KeywordSuggester:
         out.sort(key=lambda s: -s.confidence)
         return out[:top_k]
 
-    def suggest_many(self, texts: list[str], setting: str | None = None, top_k: int = 30) -> list[list[Suggestion]]:
+    def suggest_many(
+        self, texts: list[str], setting: str | None = None, top_k: int = 30, output: object = None
+    ) -> list[list[Suggestion]]:
         return [self.suggest(t, setting, top_k) for t in texts]
 
 

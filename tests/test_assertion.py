@@ -11,7 +11,7 @@ from codesuggest.pipeline.assertion import assertion_of
 from codesuggest.pipeline.schema import Assertion
 
 DATA = Path(__file__).parent / "data" / "assertion_sentences.tsv"
-STATUSES = ("negated", "possible", "historical", "family")
+STATUSES = ("negated", "possible", "hypothetical", "historical", "resolved", "family")
 BRACKETS = re.compile(r"\[([^\]]+)\]")
 
 
@@ -79,8 +79,12 @@ def statuses(nlp, text: str) -> list[set[str]]:
         ("CT chest to evaluate for [pulmonary embolism].", [{"possible"}]),
         ("[Pneumonia] cannot be excluded.", [{"possible"}]),
         ("[Pneumonia] not ruled out.", [{"possible"}]),
-        ("Return to the emergency department if she develops [fever].", [{"possible"}]),
-        ("She is scheduled for [colonoscopy] next month.", [{"possible"}]),
+        ("Return to the emergency department if she develops [fever].", [{"possible", "hypothetical"}]),
+        ("She is scheduled for [colonoscopy] next month.", [{"possible", "hypothetical"}]),
+        ("Should she develop [shortness of breath], she will return.", [{"possible", "hypothetical"}]),
+        ("If symptoms worsen, including [shortness of breath], return to the ED.", [{"possible", "hypothetical"}]),
+        ("[Colonoscopy] is scheduled for next Tuesday.", [{"possible", "hypothetical"}]),
+        ("Findings are suspicious for [malignancy] and [biopsy] is recommended.", [{"possible"}, {"possible", "hypothetical"}]),
         ("[Atelectasis] versus [pneumonia].", [{"possible"}, {"possible"}]),
         ("With the presumptive diagnosis of [bladder leiomyoma], resection was performed.", [{"possible"}]),
         ("Findings are consistent with [community-acquired pneumonia].", [set()]),
@@ -91,6 +95,17 @@ def statuses(nlp, text: str) -> list[set[str]]:
         ("Prior [stroke] with residual weakness.", [{"historical"}]),
         ("He had a [stroke] 5 years ago.", [{"historical"}]),
         ("History of possible [seizure disorder].", [{"historical", "possible"}]),
+        ("He is status post [appendectomy] and has [hypertension].", [{"historical"}, set()]),
+        ("History of [MI] and she now reports [chest pain].", [{"historical"}, set()]),
+        ("Status post [CABG] and had [stent placement] in 2019.", [{"historical"}, {"historical"}]),
+        # resolved: its own status (historical too), never negated; remission and resolving are not resolved
+        ("[Sepsis] resolved.", [{"resolved", "historical"}]),
+        ("Her [acute kidney injury] has resolved with IV fluids.", [{"resolved", "historical"}]),
+        ("He no longer has [atrial fibrillation].", [{"resolved", "historical"}]),
+        ("[Pneumonia], now resolved; [cellulitis] improving.", [{"resolved", "historical"}, set()]),
+        ("[Acute lymphoblastic leukemia] in remission.", [set()]),
+        ("Her [pneumonia] is resolving.", [set()]),
+        ("[Cellulitis] has not resolved.", [set()]),
         ("Patient presents with a 3-day history of [fever].", [set()]),
         ("No history of [diabetes mellitus] or [hypertension].", [{"negated"}, {"negated"}]),
         ("History of [MI], no [CHF].", [{"historical"}, {"negated"}]),
@@ -103,9 +118,60 @@ def statuses(nlp, text: str) -> list[set[str]]:
         ("No [diabetes], father has [coronary artery disease].", [{"negated"}, {"family"}]),
         # the double negative "not without"
         ("Her recovery was not without [complications].", [set()]),
+        # postposed negation: the word after "not" is the finding, inside or outside the mention
+        ("Common [bile duct] not dilated.", [{"negated"}]),
+        ("The common bile duct is not [dilated].", [{"negated"}]),
+        ("[Hypertension] not well controlled.", [set()]),
+        ("[Acute coronary syndrome] ruled out with serial troponins.", [{"negated"}]),
+        ("CTA ruled out [aortic dissection].", [{"negated"}]),
+        ("[DVT] excluded on duplex.", [{"negated"}]),
+        ("[Pulmonary embolism] unlikely given a normal D-dimer.", [{"negated"}]),
+        # a negation ends where a clause with a positive verb starts
+        ("No [fever] and she reports a [cough].", [{"negated"}, set()]),
+        ("Denies [chest pain] and reports [dyspnea] on exertion.", [{"negated"}, set()]),
+        ("Denies [abdominal pain], endorses [nausea].", [{"negated"}, set()]),
+        ("He does not smoke and has [COPD].", [set()]),
+        # pseudo-negations
+        ("[Pneumonia], right lower lobe, organism not identified.", [set()]),
+        ("[Sepsis], source not identified.", [set()]),
+        ("[Anemia], not otherwise specified.", [set()]),
+        ("No significant interval change in the [right upper lobe nodule].", [set()]),
+        ("Patient has had [diarrhea] for the past 3 days.", [set()]),
     ],
 )
 def test_sentence(nlp, text, expected):
+    assert statuses(nlp, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, label, expected",
+    [
+        # looking back, "ruled out" negates a condition, not the test before it
+        ("[Echocardiography] ruled out endocarditis.", "procedure", set()),
+        ("[Endocarditis] ruled out by echocardiography.", "diagnosis", {"negated"}),
+        ("Echocardiography ruled out the presence of [endocarditis].", "diagnosis", {"negated"}),
+        # a pending test is to come; a pending workup leaves the condition only possible
+        ("[Blood cultures] pending.", "procedure", {"possible", "hypothetical"}),
+        ("Workup for [pheochromocytoma] is pending.", "diagnosis", {"possible"}),
+    ],
+)
+def test_mention_kind(nlp, text, label, expected):
+    doc = mark(nlp, text, label=label)
+    got = assertion_of(doc.spans["mentions"][0])
+    assert {status for status in STATUSES if getattr(got, status)} == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("No distant [metastases] were detected.", [{"negated"}]),
+        ("The ECG showed signs of [left atrial enlargement].", [set()]),
+        # a clause rule must not swallow a terminator ("presented with") that ends the history scope
+        ("A woman with no previous history, asthma, presented with [headache].", [set()]),
+        ("Her [palsy], which resolved within 3 weeks, did not recur.", [{"resolved", "historical"}]),
+    ],
+)
+def test_case_report_sentences(nlp, text, expected):
     assert statuses(nlp, text) == expected
 
 
@@ -174,9 +240,14 @@ def test_huge_note(nlp):
     sentence = "No [fever] or chills; history of [hypertension]. Patient presents with [pneumonia] "
     text = sentence * (2_000_000 // len(sentence))
     nlp.max_length = len(text) + 1
+    # linear in the note's length, against a note ten times smaller timed in the same run (no wall-clock bound:
+    # it flakes on a loaded machine)
+    started = time.perf_counter()
+    mark(nlp, sentence * (len(text) // len(sentence) // 10))
+    small = time.perf_counter() - started
     started = time.perf_counter()
     doc = mark(nlp, text)
-    assert time.perf_counter() - started < 60  # about 10 s here
+    assert time.perf_counter() - started < 40 * small
     found = [assertion_of(span) for span in list(doc.spans["mentions"])[-3:]]
     assert found == [Assertion(negated=True), Assertion(historical=True), Assertion()]
 
@@ -201,11 +272,16 @@ def load_cases():
 
 def test_data_set_is_large_and_well_formed():
     cases = load_cases()
-    assert len(cases) >= 250
+    assert sum(style == "us" for _, _, style in cases) >= 300
     assert sum(style == "case" for _, _, style in cases) >= 80
     for expected, text, _ in cases:
         assert text.count("[") == 1 and text.count("]") == 1, text
         assert expected <= set(STATUSES), expected
+        # the older flag the ranker reads comes with the newer one
+        assert "hypothetical" not in expected or "possible" in expected, text
+        assert "resolved" not in expected or "historical" in expected, text
+    for status in STATUSES:
+        assert sum(status in expected for expected, _, _ in cases) >= 15, status
 
 
 def test_aggregate_f1_floor(nlp):
@@ -221,3 +297,50 @@ def test_aggregate_f1_floor(nlp):
     assert f1["possible"] >= 0.92, f1
     assert f1["historical"] >= 0.92, f1
     assert f1["family"] >= 0.92, f1
+    assert f1["hypothetical"] >= 0.90, f1
+    assert f1["resolved"] >= 0.90, f1
+
+
+def test_hypothetical_implies_possible_and_resolved_implies_historical(nlp):
+    for _, text, _ in load_cases():
+        (got,) = statuses(nlp, text)
+        assert "hypothetical" not in got or "possible" in got, text
+        assert "resolved" not in got or "historical" in got, text
+
+
+@pytest.mark.parametrize(
+    "assertion, label",
+    [
+        (Assertion(), "present"),
+        (Assertion(negated=True, family=True), "negated"),
+        (Assertion(possible=True, hypothetical=True), "hypothetical"),
+        (Assertion(possible=True, historical=True), "possible"),
+        (Assertion(historical=True, resolved=True), "resolved"),
+        (Assertion(historical=True), "historical"),
+        (Assertion(family=True, possible=True, hypothetical=True), "family"),
+    ],
+)
+def test_label_order(assertion, label):
+    assert assertion.label == label
+
+
+def test_rules_get_no_private_attributes(nlp):
+    """Upgrade safety: the component sets no private attribute on medspaCy's rules beyond what ConTextRule sets."""
+    from medspacy.context import ConTextRule
+
+    from codesuggest.pipeline.assertion import RULES_PATH
+
+    fresh = {tuple(sorted(name for name in vars(rule) if name.startswith("_"))) for rule in ConTextRule.from_json(str(RULES_PATH))}
+    used = {tuple(sorted(name for name in vars(rule) if name.startswith("_"))) for rule in nlp.get_pipe("codesuggest_assertion").context.rules}
+    assert used == fresh
+
+
+def test_assertion_pickled_before_the_new_flags_loads():
+    """An Assertion pickled with the four older flags (a cached analysis) unpickles with the new ones False."""
+    import pickle
+
+    restored = pickle.loads(pickle.dumps(Assertion(possible=True, historical=True)))
+    assert restored == Assertion(possible=True, historical=True)
+    old = Assertion.__new__(Assertion)
+    old.__setstate__([False, True, False, False])  # the state a 4-field Assertion pickled
+    assert old == Assertion(possible=True) and old.label == "possible"

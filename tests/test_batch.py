@@ -82,8 +82,8 @@ def _triples(frame: pd.DataFrame) -> set[tuple[str, str, str, float]]:
 
 def _expected(reference: ModelSuggester) -> set[tuple[str, str, str, float]]:
     good = [(i, t) for i, t in NOTES if t.strip()]
-    ranked = reference.rank_texts([t for _, t in good], top_k=TOP_K, billable=True)
-    return {(i, r.system, r.code, float(r.score)) for (i, _), codes in zip(good, ranked) for r in codes}
+    coded = reference.suggest_many([t for _, t in good], top_k=TOP_K)
+    return {(i, s.system, s.code, float(s.confidence)) for (i, _), codes in zip(good, coded) for s in codes}
 
 
 def _check_output(frame: pd.DataFrame, reference: ModelSuggester) -> None:

@@ -7,7 +7,7 @@ import pytest
 from codesuggest.codesets import Code, CodeCatalog, CodeSystem
 from codesuggest.codesets.rules import check_codes
 from codesuggest.models.billable import make_billable
-from codesuggest.models.interface import RankedCode
+from codesuggest.models.interface import Output, RankedCode
 from codesuggest.models.suggester import ModelSuggester
 from codesuggest.pipeline.schema import Assertion, Candidate, Mention, NoteAnalysis
 
@@ -104,6 +104,5 @@ class NoAnalysis:
 @pytest.mark.parametrize("billable_only, expected", [(True, ["E11.9", "I10"]), (False, ["E11", "I10"])])
 def test_suggester_applies_the_rules_unless_told_not_to(cm_catalog, billable_only, expected):
     suggester = ModelSuggester(NoAnalysis(), FixedRanker(), "t", catalog=cm_catalog, billable_only=billable_only)
-    assert [s.code for s in suggester.suggest("DM2 and HTN")] == expected
-    assert [r.code for r in suggester.rank_texts(["DM2"], billable=billable_only)[0]] == expected
-    assert [s.code for s, _ in suggester.suggest_scored(["DM2"])[0]] == expected
+    assert [s.code for s in suggester.suggest("DM2 and HTN", output=Output.BILLABLE)] == expected
+    assert [s.code for s in suggester.suggest_many(["DM2"], output=Output.BILLABLE)[0]] == expected

@@ -20,14 +20,18 @@ NOTE = "Hypertension. Type 2 diabetes. No chest pain."
 class PidSuggester(KeywordSuggester):
     """Says which process ran it (in the reason) and can be told to fail or to die."""
 
-    def suggest(self, text, setting=None, top_k=30):
+    def suggest(self, text, setting=None, top_k=30, output=None):
         if text == "raise":
             raise ValueError("bad note")
         if text == "die":
             os._exit(3)
+        window = ""
         if text.startswith("sleep "):
+            started = time.monotonic()  # CLOCK_MONOTONIC: one clock for every process on the machine
             time.sleep(float(text.split()[1]))
-        return [s.__class__(**{**_fields(s), "reason": str(os.getpid())}) for s in super().suggest(text, setting, top_k)]
+            window = f" {started} {time.monotonic()}"
+        reason = f"{os.getpid()}{window}"
+        return [s.__class__(**{**_fields(s), "reason": reason}) for s in super().suggest(text, setting, top_k)]
 
 
 def _fields(s):
@@ -51,14 +55,16 @@ def test_workers_answer_as_the_model_would_here(processes):
 
 
 def test_requests_run_in_parallel_on_different_workers(processes):
-    answers, started = [], time.perf_counter()
+    """Each worker says when it slept: the two sleeps overlap (no wall-clock bound, which a loaded machine breaks)."""
+    answers = []
     threads = [threading.Thread(target=lambda: answers.append(processes.suggest("sleep 0.5 hypertension"))) for _ in range(2)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert time.perf_counter() - started < 0.95  # two half-second requests at once, not one after the other
-    assert len({a[0].reason for a in answers}) == 2
+    pids, starts, ends = zip(*(a[0].reason.split() for a in answers))
+    assert len(set(pids)) == 2
+    assert max(map(float, starts)) < min(map(float, ends))  # one started before the other had finished
 
 
 def test_an_exception_reaches_the_caller_and_the_worker_stays(processes):
@@ -151,7 +157,7 @@ class PickyError(Exception):
 
 
 class PickySuggester(PidSuggester):
-    def suggest(self, text, setting=None, top_k=30):
+    def suggest(self, text, setting=None, top_k=30, output=None):
         if text == "picky":
             raise PickyError(7, "odd")
         return super().suggest(text, setting, top_k)

@@ -20,6 +20,7 @@ from codesuggest.models.artifact import (
     training_fingerprint,
 )
 from codesuggest.models.default import DictionaryRanker
+from codesuggest.models.interface import Output
 from codesuggest.models.registry import FileModelRegistry, UnknownModelVersion, load_active_or_default
 
 NOTE = "Pt with HTN. Denies chest pain."
@@ -62,8 +63,8 @@ def test_roundtrip_keeps_the_ranker_and_writes_the_manifest(registry, ranker, cm
 
     suggester = registry.load(version)
     assert suggester.version == version
-    assert [s.code for s in suggester.suggest(NOTE)] == [r.code for r in suggester.rank_texts([NOTE], 30, billable=True)[0]]
-    assert suggester.rank_texts([NOTE], 30) == ranker.rank([analysis], top_k=30)  # as trained: the ranker itself
+    as_trained = suggester.suggest(NOTE, output=Output.RANKED)
+    assert [(s.system, s.code, s.score) for s in as_trained] == [(r.system, r.code, r.score) for r in ranker.rank([analysis], top_k=30)[0]]
     assert registry.show(version)["version"] == version
 
 

@@ -23,6 +23,8 @@ from sqlalchemy.engine import make_url
 from reliability_app import Server
 from service_fakes import DATABASES, NOTE, auth, database_url_for, make_keys
 
+pytestmark = pytest.mark.slow  # 21 server starts and kills per database: minutes
+
 REPETITIONS = int(os.environ.get("CODESUGGEST_CRASH_REPETITIONS", "20"))
 WRITERS = 8
 

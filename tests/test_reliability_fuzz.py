@@ -35,6 +35,7 @@ CHECKS = [
     response_headers_conformance,
 ]
 SENT: Counter[str] = Counter()
+pytestmark = pytest.mark.slow  # about 1,400 requests, a minute or more
 
 
 @pytest.fixture(scope="module")
@@ -90,8 +91,12 @@ def test_fuzz_operation_with_every_role(fuzz_target, label, mode):
 
 
 def test_fuzz_request_count():
-    """Runs after the fuzz tests in this module: how many requests they sent (RELIABILITY.md quotes it)."""
+    """Runs after the fuzz tests in this module: how many requests they sent (RELIABILITY.md quotes it). Every
+    example went to every role, and every operation ran at least one example per role."""
     total = sum(SENT.values())
     print(f"fuzz: {total} requests ({dict(SENT)}), {EXAMPLES} examples per operation and mode")
     if total == 0:
         pytest.skip("no fuzz test ran in this session")
+    assert set(SENT) == set(ROLES)
+    assert len(set(SENT.values())) == 1, f"roles were sent different numbers of examples: {dict(SENT)}"
+    assert SENT[ROLES[0]] >= len(operations()), dict(SENT)

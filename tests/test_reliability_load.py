@@ -18,6 +18,8 @@ from service_fakes import make_keys
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from load_test import run_load  # noqa: E402
 
+pytestmark = pytest.mark.slow  # uvicorn under load for tens of seconds
+
 CLIENTS = int(os.environ.get("CODESUGGEST_LOAD_CLIENTS", "8"))
 SECONDS = float(os.environ.get("CODESUGGEST_LOAD_SECONDS", "10"))
 

@@ -144,14 +144,22 @@ def test_empty_doc(nlp):
     assert sections_of(doc) == ()
 
 
-def test_huge_note_is_fast_enough(nlp):
+def _seconds(fn, *args):
+    started = time.perf_counter()
+    result = fn(*args)
+    return time.perf_counter() - started, result
+
+
+def test_huge_note_takes_linear_time(nlp):
+    """A 2,000,000-character note against one ten times smaller, timed in the same run: linear time is ~10x,
+    a quadratic step 100x. (An absolute bound flakes on a loaded machine.)"""
     block = "HPI: Patient with cough and fever. PMH: hypertension.\nASSESSMENT AND PLAN:\nPneumonia, start antibiotics.\n"
     text = block * (2_000_000 // len(block))
     nlp.max_length = len(text) + 1
-    doc = nlp.make_doc(text)
-    started = time.perf_counter()
-    doc = nlp.get_pipe("codesuggest_sections")(doc)
-    assert time.perf_counter() - started < 20
+    component = nlp.get_pipe("codesuggest_sections")
+    small, _ = _seconds(component, nlp.make_doc(text[: len(text) // 10]))
+    large, doc = _seconds(component, nlp.make_doc(text))
+    assert large < 40 * small, (small, large)
     assert section_of(doc[-3]) == "assessment_plan"
 
 
@@ -159,9 +167,7 @@ def test_speed_of_a_400_word_note(nlp):
     sentence = "The patient has diabetes and hypertension and presents with chest pain today . "
     text = "HPI:\n" + sentence * 15 + "\nPMH: CHF\nASSESSMENT AND PLAN:\n" + sentence * 15
     component = nlp.get_pipe("codesuggest_sections")
-    docs = [nlp.make_doc(text) for _ in range(50)]
-    started = time.perf_counter()
-    for doc in docs:
-        component(doc)
-    per_note = (time.perf_counter() - started) / len(docs)
-    assert per_note < 0.01  # about 1 ms here; generous for slow CI machines
+    tokenizing, docs = _seconds(lambda: [nlp.make_doc(text) for _ in range(50)])
+    sectioning, _ = _seconds(lambda: [component(doc) for doc in docs])
+    # relative to tokenizing the same notes in the same run (0.3-0.4x here), not a wall-clock bound
+    assert sectioning < 5 * tokenizing, (tokenizing, sectioning)

@@ -272,7 +272,7 @@ def test_metrics_count_requests_suggestions_and_decisions(svc):
 
 
 class ExplodingSuggester(KeywordSuggester):
-    def suggest(self, text, setting=None, top_k=30):
+    def suggest(self, text, setting=None, top_k=30, output=None):
         raise RuntimeError(f"cannot parse {text!r}")
 
 
@@ -305,3 +305,30 @@ def test_findings_come_with_suggestions_and_the_final_code_set(svc):
     detail = client.get(f"/v1/notes/{created['note_id']}", headers=auth(keys["coder"])).json()
     companion = [f for f in detail["findings"] if f["rule"] == "companion_code"]
     assert companion and "E11.22" in companion[0]["codes"]  # asks for the CKD stage (N18.1-N18.6)
+
+
+class GuidedSuggester(KeywordSuggester):
+    """Suggestions as the coding guidelines leave them: a principal diagnosis and a rule's note."""
+
+    def suggest(self, text, setting=None, top_k=30, output=None):
+        from dataclasses import replace
+
+        from codesuggest.guidelines import GuidelineNote
+
+        note = GuidelineNote("hypertension", "I.C.9.a.2", "I12.9 replaces I10: hypertension with CKD")
+        out = super().suggest(text, setting, top_k)
+        return [replace(out[0], score=0.91, principal=True, guidelines=(note,))] + out[1:]
+
+
+def test_guideline_notes_and_the_principal_diagnosis_are_stored_and_served(tmp_path):
+    """Issue 14: each rewrite says what it did and why, with its section; the ranker's score stays visible."""
+    with service(tmp_path, suggester=GuidedSuggester()) as (client, keys, _):
+        created = submit(client, keys["coder"], setting="emergency")
+        first = created["suggestions"][0]
+        assert first["principal"] and first["ranker_score"] == 0.91
+        assert first["guidelines"] == [
+            {"rule": "hypertension", "section": "I.C.9.a.2", "message": "I12.9 replaces I10: hypertension with CKD"}
+        ]
+        assert not any(s["principal"] for s in created["suggestions"][1:])
+        detail = client.get(f"/v1/notes/{created['note_id']}", headers=auth(keys["coder"])).json()
+        assert detail["suggestions"][0]["guidelines"] == first["guidelines"] and detail["setting"] == "emergency"

@@ -15,10 +15,11 @@ from codesuggest.service import coding, schemas
 from codesuggest.service.db import Database
 from codesuggest.service.feedback import export_feedback
 from codesuggest.service.keys import Role, authenticate, create_api_key, hash_key, list_api_keys, revoke_api_key
-from codesuggest.service.orm import AccessLogEntry, ApiKey, DecisionEvent, Note
+from codesuggest.service.orm import AccessLogEntry, AccessLogNote, ApiKey, DecisionEvent, Note
 from service_fakes import DATABASES, database_url_for, real_catalog
 
-TABLES = {"notes", "suggestions", "decision_events", "audit_reviews", "api_keys", "access_log", "alembic_version"}
+TABLES = {"notes", "suggestions", "decision_events", "audit_reviews", "api_keys", "access_log", "access_log_notes",
+          "alembic_version"}
 
 
 @pytest.fixture(params=DATABASES)
@@ -49,7 +50,7 @@ def test_migrations_create_the_schema_and_are_idempotent(db):
     db.migrate()  # second run: nothing to do
     assert TABLES <= set(inspect(db.engine).get_table_names())
     with db.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
         if db.engine.dialect.name == "sqlite":
             assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
             assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
@@ -59,9 +60,13 @@ def test_decision_events_and_access_log_are_append_only(db):
     with db.session() as session:
         note = _note(session)
         coding.record_decisions(session, note, [schemas.DecisionIn(suggestion_id=note.suggestions[0].id, action="accept")], real_catalog(), "c")
-        session.add(AccessLogEntry(key_name="k", role="coder", action="notes.read", method="GET", path="/x", status_code=200))
+        entry = AccessLogEntry(key_name="k", role="coder", action="notes.read", method="GET", path="/x", status_code=200)
+        session.add(entry)
+        session.flush()
+        session.add(AccessLogNote(access_log_id=entry.id, note_id=note.id))
     for statement in ("UPDATE decision_events SET action = 'reject'", "DELETE FROM decision_events",
-                      "UPDATE access_log SET key_name = 'someone else'", "DELETE FROM access_log"):
+                      "UPDATE access_log SET key_name = 'someone else'", "DELETE FROM access_log",
+                      "UPDATE access_log_notes SET note_id = 'x'", "DELETE FROM access_log_notes"):
         with pytest.raises(DBAPIError, match="append-only"):
             with db.engine.begin() as conn:
                 conn.execute(text(statement))

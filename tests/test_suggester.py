@@ -78,6 +78,22 @@ def test_dictionary_ranker_orders_assertions(cm_catalog, similarity):
     assert (scores[0] >= ranker.thresholds_["ICD10CM"]) == (similarity >= 0.9)
 
 
+def test_dictionary_ranker_weighs_new_labels_as_the_flags_they_refine(cm_catalog):
+    """hypothetical scores as possible and resolved as historical, also in a ranker fitted before they existed."""
+    ranker = DictionaryRanker().fit(catalog=cm_catalog)
+
+    def score(**flags: bool) -> float:
+        mention = Mention(
+            text="pneumonia", start=0, end=9, kind="diagnosis", section="unknown", sentence_start=0, sentence_end=9,
+            assertion=Assertion(**flags), candidates=(Candidate("ICD10CM", "J18.9", "Pneumonia", 1.0, "pneumonia"),),
+        )
+        return ranker.rank([NoteAnalysis(text="pneumonia", mentions=(mention,))])[0][0].score
+
+    assert "hypothetical" not in ranker.assertion_weights_ and "resolved" not in ranker.assertion_weights_
+    assert score(possible=True, hypothetical=True) == score(possible=True) < score()
+    assert score(historical=True, resolved=True) == score(historical=True) < score()
+
+
 # -- settings, thresholds and the review band, with stand-ins for the pipeline and the ranker --
 
 
@@ -106,7 +122,7 @@ class FakeRanker:
             RankedCode("ICD10PCS", "0DTJ4ZZ", 0.9, (0,)),
             RankedCode("CPT", "99213", 0.8, (0,)),
             RankedCode("ICD10CM", "I10", 0.55, (0,)),
-            RankedCode("ICD10CM", "E11.9", 0.3, ()),
+            RankedCode("ICD10CM", "E11.9", 0.3, (0,)),
         ]
         return [codes[:top_k] for _ in analyses]
 
@@ -124,7 +140,7 @@ def test_setting_selects_systems(setting, systems):
 
 def test_unknown_setting_is_refused():
     with pytest.raises(ValueError, match="unknown setting"):
-        systems_for("emergency")
+        systems_for("hospice")
 
 
 def test_review_band_and_thresholds():

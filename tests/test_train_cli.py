@@ -11,6 +11,7 @@ from codesuggest import config
 from codesuggest.cli import app
 from codesuggest.models import registry as registry_module
 from codesuggest.models.artifact import training_fingerprint
+from codesuggest.models.interface import Output
 from codesuggest.models.registry import FileModelRegistry
 from codesuggest.training.datasets import load_dataset
 
@@ -115,7 +116,10 @@ def test_same_seed_same_scores(data_dir, train_file, tmp_path):
     quality = [{k: v for k, v in m["metrics"].items() if not k.endswith("_seconds")} for m in manifests]
     assert quality[0] == quality[1] and "oof.ICD10CM.map" in quality[0]
     texts = ["Hypertension and type 2 diabetes.", "Pneumonia; headache; atrial fibrillation."]
-    rankings = [[[(r.code, r.score) for r in ranked] for ranked in registry.load(v).rank_texts(texts, top_k=20)] for v in versions]
+    rankings = [
+        [[(s.code, s.score) for s in ranked] for ranked in registry.load(v).suggest_many(texts, top_k=20, output=Output.RANKED)]
+        for v in versions
+    ]
     assert rankings[0] == rankings[1] and rankings[0][0]
 
 

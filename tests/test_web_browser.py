@@ -314,3 +314,21 @@ def test_auditor_draws_a_sample_and_records_a_review(page, server):
 
     stats = api.get("/v1/audit/stats", headers=auth(server["keys"]["auditor"])).json()
     assert stats["agreement"]["reviews"] == reviews_before + 1 and stats["agreement"]["disagree"] >= 1
+
+
+def test_api_docs_render_offline_under_the_csp(page, server):
+    """/docs and /redoc load Swagger UI and ReDoc from the service (no CDN) and render the API under the CSP
+    (issue 17): every operation listed, no script error, no request off the origin."""
+    off_origin = []
+    page.on("request", lambda r: None if r.url.startswith(server["base"]) or r.url.startswith(("data:", "blob:"))
+            else off_origin.append(r.url))
+    page.goto(server["base"] + "/docs")
+    page.locator(".opblock").nth(14).wait_for()  # 15 operations
+    assert page.locator(".opblock-summary-path", has_text="/v1/notes/{note_id}/decisions").count() == 1
+    page.goto(server["base"] + "/redoc")
+    page.locator("li[data-item-id='tag/notes']").wait_for()  # ReDoc's menu: the tags, their operations below
+    assert page.locator("li[data-item-id*='/operation/']").count() == 15
+    page.get_by_role("heading", name="Notes.Create").first.wait_for()
+    # styled by ReDoc's <style> elements, which the response's nonce lets through: not the browser default
+    assert page.evaluate("getComputedStyle(document.querySelector('h1')).fontSize") != "32px"
+    assert not [u for u in off_origin if "redoc.ly" not in u], off_origin  # ReDoc's logo is refused by img-src

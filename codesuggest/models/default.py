@@ -59,6 +59,8 @@ from .interface import RankedCode
 ASSERTION_WEIGHTS: dict[str, float] = {
     "present": 1.0, "historical": 0.55, "family": 0.3, "possible": 0.15, "negated": 0.03,
 }
+# Labels that refine an older one take its weight unless given their own (models saved before them).
+LABEL_FALLBACK: dict[str, str] = {"hypothetical": "possible", "resolved": "historical"}
 MATCH_WEIGHTS: dict[str, float] = {"wording": 1.0, "term": 0.95, "abbreviation": 0.95}
 NONBILLABLE_WEIGHT = 0.85
 OTHER_WEIGHT = 0.93
@@ -125,7 +127,7 @@ class DictionaryRanker(BaseEstimator):
         support: dict[tuple[str, str], list[tuple[float, int, str, str]]] = {}
         for index, mention in enumerate(analysis.mentions):
             label = mention.assertion.label
-            weight = self.assertion_weights_.get(label, 1.0)
+            weight = self.assertion_weights_.get(label, self.assertion_weights_.get(LABEL_FALLBACK.get(label, ""), 1.0))
             mention_words = _words(mention.text)
             for cand in mention.candidates:
                 match = _match_type(mention_words, mention.expanded, cand.matched_term or cand.description)

@@ -26,6 +26,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..guidelines.history import history_code
 from ..pipeline.schema import Candidate, NoteAnalysis
 
 __all__ = ["CM", "PCS", "FEATURE_NAMES", "EXTRA_FEATURES", "extra_feature_names", "CandidateRow", "CodeStats", "NoteCandidates", "build_candidates", "history_code", "parent_codes"]
@@ -111,35 +112,6 @@ def parent_codes(system: str, code: str) -> list[str]:
     if system == PCS and len(code) == 7:
         return [code[:4]]
     return []
-
-
-def history_code(code: str, family: bool) -> str | None:
-    """The Z80-Z87 code for a CM condition mentioned as family or personal history (coarse map)."""
-    letter, num = code[0], code[1:3]
-    if family:
-        if letter == "C":
-            return "Z80.9"
-        if letter == "I" and num in {"20", "21", "22", "23", "24", "25"}:
-            return "Z82.49"
-        if letter == "I" and num.startswith("6"):
-            return "Z82.3"
-        if letter == "E" and num in {"10", "11", "13"}:
-            return "Z83.3"
-        if letter == "F":
-            return "Z81.8"
-        return "Z84.89"
-    if letter == "C":
-        return "Z85.9"
-    if letter == "I" and num in {"21", "22"}:
-        return "I25.2"
-    if letter == "I" and num.startswith("6"):
-        return "Z86.73"
-    if letter == "D" and num in {"00", "01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11", "12", "13",
-                                 "14", "15", "16", "17", "18", "19", "20", "21", "22", "23", "24", "25", "26",
-                                 "27", "28", "29", "30", "31", "32", "33", "34", "35", "36", "37", "38", "39",
-                                 "40", "41", "42", "43", "44", "45", "46", "47", "48", "49"}:
-        return "Z86.01"
-    return "Z87.898"
 
 
 class Cooccurrence:

@@ -1,13 +1,27 @@
-"""The small interface through which the service (and the CLI, and batch jobs) use a model.
+"""The one way into a model: the service, the CLI (``predict``), batch jobs and training all call it.
 
-A model artefact, once loaded, is a :class:`CodeSuggester`; the
-:class:`ModelRegistry` knows the versions on disk and which one is active.
+A model artefact, once loaded, is a :class:`CodeSuggester`: note texts in, :class:`Suggestion` s
+out, at the :class:`Output` stage the caller asks for. The :class:`ModelRegistry` knows the
+versions on disk and which one is active.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Protocol
+
+from ..guidelines import GuidelineNote
+from ..pipeline.schema import NoteAnalysis
+
+
+class Output(str, Enum):
+    """How far along the way to the coder a model's codes go."""
+
+    RANKED = "ranked"  # the ranker's codes as trained: comparable with a coded corpus's gold (evaluation)
+    BILLABLE = "billable"  # every code billable in the loaded release (headers, 7th characters replaced)
+    CODED = "coded"  # billable, then the ICD-10-CM Official Guidelines (codesuggest.guidelines): what coders see
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,7 +30,7 @@ class Evidence:
     end: int
     text: str
     section: str
-    assertion: str  # present | negated | possible | historical | family
+    assertion: str  # negated | family | hypothetical | possible | resolved | historical | present (Assertion.label)
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,10 +38,13 @@ class Suggestion:
     system: str  # ICD10CM | ICD10PCS | CPT
     code: str
     description: str
-    confidence: float  # calibrated probability that a coder keeps this code
+    confidence: float  # calibrated probability that a coder keeps this code (a guideline rule may lower it)
     needs_review: bool
     evidence: tuple[Evidence, ...] = ()
-    reason: str = ""
+    reason: str = ""  # the ranker's reason: the features that drove its score
+    score: float = 0.0  # the ranker's score, unrounded, before any guideline rule
+    principal: bool = False  # the principal (inpatient) / first-listed (outpatient) diagnosis
+    guidelines: tuple[GuidelineNote, ...] = ()  # what the coding rules did to this code, and why
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,13 +57,25 @@ class ModelInfo:
 
 
 class CodeSuggester(Protocol):
-    """A loaded model: ranked, calibrated suggestions for one note."""
+    """A loaded model: ranked, calibrated suggestions per note, best first.
+
+    ``setting`` (inpatient, outpatient, emergency; None: all systems, and the guidelines infer the
+    setting from the note) chooses the code systems and the guideline rules that apply;
+    ``output`` how far the codes go (:class:`Output`). ``top_k`` codes at most per note.
+    """
 
     version: str
 
-    def suggest(self, text: str, setting: str | None = None, top_k: int = 30) -> list[Suggestion]: ...
+    @property
+    def code_set_versions(self) -> dict[str, str]: ...
 
-    def suggest_many(self, texts: list[str], setting: str | None = None, top_k: int = 30) -> list[list[Suggestion]]: ...
+    def suggest(
+        self, text: str, setting: str | None = None, top_k: int = 30, output: Output = Output.CODED
+    ) -> list[Suggestion]: ...
+
+    def suggest_many(
+        self, texts: Sequence[str], setting: str | None = None, top_k: int = 30, output: Output = Output.CODED
+    ) -> list[list[Suggestion]]: ...
 
 
 class ModelRegistry(Protocol):
@@ -76,7 +105,8 @@ class RankedCode:
 
 
 class NoteRanker(Protocol):
-    """A fitted ranker (a scikit-learn-style estimator): ``NoteAnalysis`` in, ranked codes out.
+    """A fitted ranker (a scikit-learn-style estimator): ``NoteAnalysis`` in, ranked codes out
+    (best first), the model's one learned part.
 
     ``thresholds_`` holds the per-system decision threshold chosen on held-out folds of the
     training data; ``code_set_versions_`` the versions it was trained with.
@@ -85,4 +115,12 @@ class NoteRanker(Protocol):
     thresholds_: dict[str, float]
     code_set_versions_: dict[str, str]
 
-    def rank(self, analyses: list, top_k: int = 50) -> list[list[RankedCode]]: ...
+    def rank(self, analyses: Sequence[NoteAnalysis], top_k: int = 50) -> list[list[RankedCode]]: ...
+
+
+class NoteAnalyzer(Protocol):
+    """The pipeline as a model sees it (:class:`codesuggest.pipeline.nlp.Analyzer`)."""
+
+    code_set_versions: dict[str, str]
+
+    def analyze_many(self, texts: Sequence[str]) -> Sequence[NoteAnalysis]: ...

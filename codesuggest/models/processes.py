@@ -28,12 +28,12 @@ import signal
 import stat
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import TypeVar
 
-from .interface import CodeSuggester, Suggestion
+from .interface import CodeSuggester, Output, Suggestion
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -104,12 +104,14 @@ def _portable(exc: Exception) -> Exception:
         return RuntimeError(f"{type(exc).__name__}: {exc}")
 
 
-def _suggest(suggester: CodeSuggester, text: str, setting: str | None, top_k: int) -> list[Suggestion]:
-    return suggester.suggest(text, setting=setting, top_k=top_k)
+def _suggest(suggester: CodeSuggester, text: str, setting: str | None, top_k: int, output: Output) -> list[Suggestion]:
+    return suggester.suggest(text, setting=setting, top_k=top_k, output=output)
 
 
-def _suggest_many(suggester: CodeSuggester, texts: list[str], setting: str | None, top_k: int) -> list[list[Suggestion]]:
-    return suggester.suggest_many(texts, setting=setting, top_k=top_k)
+def _suggest_many(
+    suggester: CodeSuggester, texts: Sequence[str], setting: str | None, top_k: int, output: Output
+) -> list[list[Suggestion]]:
+    return suggester.suggest_many(texts, setting=setting, top_k=top_k, output=output)
 
 
 @dataclass(eq=False)
@@ -243,11 +245,15 @@ class SuggesterProcesses:
         if not self._closed.is_set():
             self._idle.put(self._start_worker())
 
-    def suggest(self, text: str, setting: str | None = None, top_k: int = 30) -> list[Suggestion]:
-        return self.run(_suggest, text, setting, top_k)
+    def suggest(
+        self, text: str, setting: str | None = None, top_k: int = 30, output: Output = Output.CODED
+    ) -> list[Suggestion]:
+        return self.run(_suggest, text, setting, top_k, output)
 
-    def suggest_many(self, texts: list[str], setting: str | None = None, top_k: int = 30) -> list[list[Suggestion]]:
-        return self.run(_suggest_many, texts, setting, top_k)
+    def suggest_many(
+        self, texts: Sequence[str], setting: str | None = None, top_k: int = 30, output: Output = Output.CODED
+    ) -> list[list[Suggestion]]:
+        return self.run(_suggest_many, texts, setting, top_k, output)
 
     def close(self, timeout: float = 60.0) -> None:
         """Stop taking requests, let those in flight finish (up to ``timeout`` s), stop the workers."""

@@ -231,8 +231,10 @@ class FileModelRegistry:
 
     def _suggester(self, model: LoadedModel, analyzer: Any, catalog: Any) -> ModelSuggester:
         _warn_on_other_pipeline(model, analyzer)
+        off = getattr(self.settings, "guideline_rules_off", ()) if self.settings is not None else ()
         suggester = ModelSuggester(
-            analyzer, model.ranker, model.version, catalog=catalog, review_band=self.review_band, manifest=model.manifest
+            analyzer, model.ranker, model.version, catalog=catalog, review_band=self.review_band,
+            manifest=model.manifest, guidelines_off=off,
         )
         settle_heap()
         return suggester

@@ -1,33 +1,43 @@
-"""A loaded model as the service sees it: note text in, :class:`~.interface.Suggestion` s out.
+"""A loaded model as its callers see it: note texts in, :class:`~.interface.Suggestion` s out.
 
-:class:`ModelSuggester` joins an :class:`~codesuggest.pipeline.nlp.Analyzer`
-(text -> ``NoteAnalysis``) and a fitted :class:`~.interface.NoteRanker`
-(``NoteAnalysis`` -> ranked codes), and turns the ranker's mention indexes
-back into evidence spans of the note.
+:class:`ModelSuggester` is the one way into a model (:class:`~.interface.CodeSuggester`) for the
+service, the CLI, batch jobs and training. It joins an analyzer (text -> ``NoteAnalysis``) and a
+fitted ranker (``NoteAnalysis`` -> ranked codes), then takes the codes as far as the caller asks
+(:class:`~.interface.Output`):
+
+1. ``RANKED``: the ranker's codes as trained, comparable with a coded corpus's gold;
+2. ``BILLABLE``: codes a coder cannot bill replaced by billable ones below them (:mod:`.billable`);
+3. ``CODED`` (the default): then the ICD-10-CM Official Guidelines (:mod:`codesuggest.guidelines`):
+   combination codes, integral symptoms, uncertain diagnoses by setting, the principal diagnosis.
+
+The ranker's mention indexes become evidence spans of the note.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
+from ..guidelines import RULE_NAMES, CodeLine, apply_guidelines, as_a_coder_reads, care_setting
 from .billable import candidate_scores, make_billable
-from .interface import Evidence, RankedCode, Suggestion
+from .interface import Evidence, NoteAnalyzer, NoteRanker, Output, RankedCode, Suggestion
 
 DEFAULT_REVIEW_BAND = 0.5
 ALL_SYSTEMS = frozenset({"ICD10CM", "ICD10PCS", "CPT"})
 SETTING_SYSTEMS: dict[str | None, frozenset[str]] = {
     None: ALL_SYSTEMS,
     "outpatient": frozenset({"ICD10CM", "CPT"}),  # CPT only when a CPT file was loaded
+    "emergency": frozenset({"ICD10CM", "CPT"}),  # an outpatient setting (ICD-10-CM guidelines, Section IV)
     "inpatient": frozenset({"ICD10CM", "ICD10PCS"}),
 }
+SETTINGS = tuple(s for s in SETTING_SYSTEMS if s is not None)
 
 
 def systems_for(setting: str | None) -> frozenset[str]:
     """The code systems a care setting is coded in; ``None`` -> all of them."""
     key = setting.strip().lower() if isinstance(setting, str) else setting
     if key not in SETTING_SYSTEMS:
-        raise ValueError(f"unknown setting {setting!r} (expected 'inpatient', 'outpatient' or none)")
+        raise ValueError(f"unknown setting {setting!r} (expected one of {', '.join(SETTINGS)}, or none)")
     return SETTING_SYSTEMS[key]
 
 
@@ -35,27 +45,30 @@ class ModelSuggester:
     """A :class:`~.interface.CodeSuggester` over an analyzer and a ranker.
 
     ``needs_review`` is set when the confidence is below the ranker's threshold for the
-    code's system or below ``review_band`` (0 turns the band off), and on a billable code
-    the rules chose with no support from the note.
+    code's system or below ``review_band`` (0 turns the band off), on a billable code the
+    rules chose with no support from the note, and where a guideline rule asks for it.
 
-    With a ``catalog`` and ``billable_only`` (the default), codes a coder cannot bill
-    (headers, missing 7th characters, codes not in the loaded release) are replaced by a
-    billable code below them (:mod:`.billable`).
+    Without a ``catalog`` (or with ``billable_only`` False) codes are not made billable;
+    ``guidelines_off`` names guideline rules not to run (:data:`codesuggest.guidelines.RULE_NAMES`).
     """
 
     def __init__(
         self,
-        analyzer: Any,
-        ranker: Any,
+        analyzer: NoteAnalyzer,
+        ranker: NoteRanker,
         version: str,
         *,
         catalog: Any = None,
         review_band: float = DEFAULT_REVIEW_BAND,
         manifest: dict[str, Any] | None = None,
         billable_only: bool = True,
+        guidelines_off: Collection[str] = (),
     ):
         if not 0.0 <= review_band <= 1.0:
             raise ValueError(f"review_band must be within [0, 1], got {review_band}")
+        unknown = set(guidelines_off) - set(RULE_NAMES)
+        if unknown:
+            raise ValueError(f"unknown guideline rule(s) {', '.join(sorted(unknown))} (known: {', '.join(RULE_NAMES)})")
         self.analyzer = analyzer
         self.ranker = ranker
         self.version = version
@@ -63,90 +76,95 @@ class ModelSuggester:
         self.review_band = review_band
         self.manifest = dict(manifest or {})
         self.billable_only = billable_only
+        self.guidelines_off = frozenset(guidelines_off)
 
     @property
     def code_set_versions(self) -> dict[str, str]:
         return dict(self.analyzer.code_set_versions)
 
-    def suggest(self, text: str, setting: str | None = None, top_k: int = 30) -> list[Suggestion]:
-        return self.suggest_many([text], setting, top_k)[0]
+    def suggest(
+        self, text: str, setting: str | None = None, top_k: int = 30, output: Output = Output.CODED
+    ) -> list[Suggestion]:
+        return self.suggest_many([text], setting, top_k, output)[0]
 
-    def suggest_many(self, texts: list[str], setting: str | None = None, top_k: int = 30) -> list[list[Suggestion]]:
-        scored = self.suggest_scored(texts, systems_for(setting), top_k)
-        return [[suggestion for suggestion, _ in note] for note in scored]
-
-    def suggest_scored(
-        self, texts: Sequence[str], systems: frozenset[str] = ALL_SYSTEMS, top_k: int = 30
-    ) -> list[list[tuple[Suggestion, float]]]:
-        """``(Suggestion, ranker score)`` per code per note: the score unrounded (what batch
-        coding and ``codesuggest predict`` write)."""
+    def suggest_many(
+        self, texts: Sequence[str], setting: str | None = None, top_k: int = 30, output: Output = Output.CODED
+    ) -> list[list[Suggestion]]:
         if top_k < 1:
             raise ValueError(f"top_k must be at least 1, got {top_k}")
+        output = Output(output)
+        systems = systems_for(setting)
         analyses = list(self.analyzer.analyze_many(texts))
-        # over-fetch when a setting filters systems out, so filtering still leaves top_k codes
-        fetch = top_k if systems >= ALL_SYSTEMS else max(3 * top_k, top_k + 50)
-        ranked = self.ranker.rank(analyses, top_k=fetch)
-        out = []
-        for text, analysis, codes in zip(texts, analyses, ranked):
-            codes, guessed = self._billable(text, analysis, codes)
-            kept = [r for r in codes if r.system in systems][:top_k]
-            out.append(list(zip(self._suggestions(text, analysis, kept, guessed), (float(r.score) for r in kept))))
-        return out
+        # over-fetch when codes may be filtered out or rewritten, so that top_k codes remain and the
+        # guideline rules see the conditions the ranker put lower
+        plain = output is Output.RANKED and systems >= ALL_SYSTEMS
+        if output is Output.CODED:  # the ranker sees each note as a coder in its care setting reads it
+            seen = [as_a_coder_reads(a, care_setting(setting, a.text)) for a in analyses]
+        else:
+            seen = analyses
+        ranked = self.ranker.rank(seen, top_k=top_k if plain else max(2 * top_k, top_k + 30))
+        return [
+            self._suggestions(text, analysis, self._lines(analysis, codes, setting, systems, output)[:top_k])
+            for text, analysis, codes in zip(texts, analyses, ranked)
+        ]
 
-    def rank_texts(self, texts: Sequence[str], top_k: int = 50, billable: bool = False) -> list[list[RankedCode]]:
-        """The ranker's output for each note, every system (what ``codesuggest predict`` writes):
-        as trained (comparable with the corpus's gold), or with ``billable`` codes only."""
-        analyses = list(self.analyzer.analyze_many(texts))
-        ranked = self.ranker.rank(analyses, top_k=top_k)
-        if not billable:
-            return ranked
-        return [self._billable(t, a, codes)[0] for t, a, codes in zip(texts, analyses, ranked)]
+    # -- the stages ---------------------------------------------------------------------------
+    def _lines(
+        self, analysis: Any, codes: list[RankedCode], setting: str | None, systems: frozenset[str], output: Output
+    ) -> list[CodeLine]:
+        guessed: frozenset = frozenset()
+        if output is not Output.RANKED and self.billable_only and self.catalog is not None:
+            result = make_billable(codes, self.catalog, analysis.text, candidate_scores(analysis))
+            codes, guessed = result.codes, result.guessed
+        lines = [
+            CodeLine(
+                r.system, r.code, float(r.score), round(min(1.0, max(0.0, float(r.score))), 4), r.mention_indexes,
+                r.reason, needs_review=(r.system, r.code) in guessed,
+            )
+            for r in codes
+            if r.system in systems
+        ]
+        if output is Output.CODED:
+            lines = apply_guidelines(analysis, lines, self.catalog, setting, self.guidelines_off).lines
+        return lines
 
-    def _billable(self, text: str, analysis: Any, codes: list[RankedCode]) -> tuple[list[RankedCode], frozenset]:
-        if not self.billable_only or self.catalog is None:
-            return codes, frozenset()
-        result = make_billable(codes, self.catalog, text, candidate_scores(analysis))
-        return result.codes, result.guessed
-
-    # -- building suggestions ---------------------------------------------------------------
-    def _suggestions(
-        self, text: str, analysis: Any, codes: Iterable[RankedCode], guessed: frozenset = frozenset()
-    ) -> list[Suggestion]:
+    def _suggestions(self, text: str, analysis: Any, lines: Iterable[CodeLine]) -> list[Suggestion]:
         thresholds = getattr(self.ranker, "thresholds_", {}) or {}
         mentions = analysis.mentions
         evidence_of: dict[int, Evidence] = {}  # by mention index: a mention often backs several codes
         out = []
-        for rc in codes:
-            confidence = round(min(1.0, max(0.0, float(rc.score))), 4)
-            threshold = thresholds.get(rc.system, thresholds.get("default", 0.5))
-            indexes = [i for i in rc.mention_indexes if 0 <= i < len(mentions)]
+        for line in lines:
+            threshold = thresholds.get(line.system, thresholds.get("default", 0.5))
+            indexes = [i for i in line.mention_indexes if 0 <= i < len(mentions)]
             for i in indexes:
                 if i not in evidence_of:
                     evidence_of[i] = _evidence(text, mentions[i])
+            confidence = round(line.confidence, 4)
             out.append(
                 Suggestion(
-                    system=rc.system,
-                    code=rc.code,
-                    description=self._description(rc, mentions, indexes),
+                    system=line.system,
+                    code=line.code,
+                    description=self._description(line, mentions, indexes),
                     confidence=confidence,
-                    needs_review=(
-                        confidence < threshold or confidence < self.review_band or (rc.system, rc.code) in guessed
-                    ),
+                    needs_review=confidence < threshold or confidence < self.review_band or line.needs_review,
                     evidence=tuple([evidence_of[i] for i in indexes]),
-                    reason=rc.reason,
+                    reason=line.reason,
+                    score=line.score,
+                    principal=line.principal,
+                    guidelines=tuple(line.notes),
                 )
             )
         return out
 
-    def _description(self, rc: RankedCode, mentions: Sequence[Any], indexes: list[int]) -> str:
+    def _description(self, line: CodeLine, mentions: Sequence[Any], indexes: list[int]) -> str:
         """The catalogue's description, else that of a candidate of the code's mentions (``indexes``)."""
         if self.catalog is not None:
-            code = self.catalog.get(rc.system, rc.code)
+            code = self.catalog.get(line.system, line.code)
             if code is not None:
                 return code.description
         for mention in (mentions[i] for i in indexes):
             for cand in mention.candidates:
-                if cand.system == rc.system and cand.code == rc.code and cand.description:
+                if cand.system == line.system and cand.code == line.code and cand.description:
                     return cand.description
         return ""
 

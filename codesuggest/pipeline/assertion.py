@@ -8,12 +8,21 @@ medspaCy's ``Span._.modifiers`` on every mention; read it with
 
 What it adds to medspaCy's ConText:
 
-* its own rules (``resources/context_rules.json``, about 490): pseudo-triggers
-  ("no change", "gram negative", "not only", "3-day history of"), more
-  terminators ("which", "although", ";", "presents with"), backward negation
-  ("was not seen", "was ruled out", "HIV negative"), "rule out"/"evaluate
-  for"/"cannot be excluded" as possible, future procedures ("scheduled for")
-  as hypothetical, combined NEGATED_FAMILY ("no family history of");
+* its own rules (``resources/context_rules.json``, about 520): pseudo-triggers
+  ("no change in", "gram negative", "not only", "3-day history of", "organism not
+  identified", "not otherwise specified"), more terminators ("which", "although",
+  ";", "presents with"), a clause with a positive verb ending negation ("and she
+  reports", "endorses"; present tense also ends historical/resolved: "history of
+  MI and has CHF"), postposed negation ("was not seen", "bile duct not dilated",
+  "MI ruled out", "HIV negative", "unlikely"), "rule out"/"evaluate
+  for"/"cannot be excluded" as possible, conditional and future mentions
+  ("return if", "should she develop", "scheduled for") as hypothetical,
+  "resolved"/"no longer has" as resolved, combined NEGATED_FAMILY ("no family
+  history of");
+* statuses: a hypothetical mention is also possible and a resolved one also
+  historical (see :class:`~codesuggest.pipeline.schema.Assertion`);
+* rule metadata ``trigger_before_last``: the last matched word ("dilated" in
+  "not dilated") is the finding, kept out of the trigger and inside its scope;
 * a trigger of one category ends the scope of triggers of other categories
   ("no pneumonia, possible atelectasis"), except that nothing but a
   terminator ends a family trigger;
@@ -49,8 +58,9 @@ RULES_PATH = Path(__file__).with_name("resources") / "context_rules.json"
 CATEGORY_FIELDS: dict[str, tuple[str, ...]] = {
     "NEGATED_EXISTENCE": ("negated",),
     "POSSIBLE_EXISTENCE": ("possible",),
-    "HYPOTHETICAL": ("possible",),
+    "HYPOTHETICAL": ("hypothetical", "possible"),  # possible too: the ranker's features predate hypothetical
     "HISTORICAL": ("historical",),
+    "RESOLVED": ("resolved", "historical"),  # historical too, for the same reason
     "FAMILY": ("family",),
     "NEGATED_FAMILY": ("negated", "family"),
 }
@@ -63,8 +73,13 @@ SECTION_FIELDS: dict[str, str] = {
 # Sections where "history of" describes the present illness (rules with metadata {"hpi_neutral": true}).
 PRESENT_ILLNESS_SECTIONS = frozenset({"history_present_illness", "chief_complaint", "subjective"})
 
-# PSEUDO triggers of this category end negation scopes only ("no fever secondary to ...").
+# Rule metadata: the matched words' last one is the finding the trigger negates, not part of the trigger.
+TRIGGER_BEFORE_LAST = "trigger_before_last"
+# PSEUDO triggers of this category end negation scopes only ("no fever secondary to ...", "and she had").
 NEGATION_TERMINATE = "NEGATION_TERMINATE"
+# PSEUDO triggers of this category (a clause with a present-tense verb: "and she reports", "endorses") end
+# negated, historical and resolved scopes: "denies [chest pain] and reports [dyspnea]", "history of MI and has [CHF]".
+CLAUSE_TERMINATE = "CLAUSE_TERMINATE"
 # With cross_category_termination, a trigger of these categories ends the scope of a trigger of the key
 # category: "no pneumonia, possible atelectasis", "history of MI, no CHF". Family scopes end only at
 # terminators; a possible trigger does not end a historical one ("history of possible seizures").
@@ -73,6 +88,7 @@ _TERMINATED_BY: dict[str, frozenset[str]] = {
     "POSSIBLE_EXISTENCE": frozenset({"NEGATED_EXISTENCE", "HYPOTHETICAL", "HISTORICAL", "FAMILY", "NEGATED_FAMILY"}),
     "HYPOTHETICAL": frozenset({"NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HISTORICAL", "FAMILY", "NEGATED_FAMILY"}),
     "HISTORICAL": frozenset({"NEGATED_EXISTENCE", "FAMILY", "NEGATED_FAMILY"}),
+    "RESOLVED": frozenset({"NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HYPOTHETICAL", "FAMILY", "NEGATED_FAMILY"}),
 }
 
 
@@ -106,7 +122,6 @@ class _RuleMatcher:
     def add(self, rules: Iterable[ConTextRule]) -> None:
         for rule in rules:
             key = f"codesuggest_context_{len(self.rules)}"
-            rule._rule_id = key
             self.rules.append(rule)
             self.rule_map[key] = rule
             if rule.pattern is None:
@@ -190,6 +205,10 @@ class _SentenceConText(ConText):
             sent_start, sent_end = bounds[index]
             end = min(end, sent_end)
             scope_start, scope_end = _scope(rule, start, end, sent_start, sent_end)
+            if (rule.metadata or {}).get(TRIGGER_BEFORE_LAST) and end - start > 1:
+                # "(is) not | dilated": the trigger stops before the finding word, which stays in the
+                # backward scope, so "[bile duct] not dilated" and "not [dilated]" are both negated.
+                end, scope_end = end - 1, end
             modifier = ConTextModifier(rule, start, end, None, scope_start=scope_start, scope_end=scope_end)
             modifiers_by_sent.setdefault(index, []).append(modifier)
 
@@ -302,7 +321,9 @@ class AssertionDetector:
             if rule.direction in ("TERMINATE", "PSEUDO"):
                 continue
             if rule.category.startswith("NEGATED"):
-                rule.terminated_by.add(NEGATION_TERMINATE)
+                rule.terminated_by.update((NEGATION_TERMINATE, CLAUSE_TERMINATE))
+            if rule.category in ("HISTORICAL", "RESOLVED"):
+                rule.terminated_by.add(CLAUSE_TERMINATE)
             if cross_category_termination:
                 rule.terminated_by.update(_TERMINATED_BY.get(rule.category, ()))
 

@@ -164,10 +164,12 @@ class MentionMatcher:
             else {}
         )
         headers = [(t.start_char, t.end_char) for t in doc._.section_titles] if Doc.has_extension("section_titles") else []
+        chosen = doc._.senses if Doc.has_extension("senses") else None
+        senses = {start: sense.expansion for start, sense in chosen.items()} if chosen else None
         raw_mentions: list[RawMention] = []
         leftovers: list[list[Word]] = []
         for sent in doc.sents:
-            words = sentence_words(text, sent.start_char, sent.end_char, note_abbreviations)
+            words = sentence_words(text, sent.start_char, sent.end_char, note_abbreviations, senses)
             found = match_sentence(words, self.index)
             raw_mentions += found
             if self.approximate is not None:

@@ -29,6 +29,11 @@ _TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:'s)?|[,;:()/]")
 _CLAUSE_BREAK = frozenset(";:()")
 WINDOW_SLACK = 3  # extra content words a window match may span
 MAX_CODES_PER_TERM = 40
+PART_OF_ABBREVIATION = 0.8  # a term matching part of an abbreviation's long form ("DM2": "diabetes")
+# What a word's sense (pipeline/senses.py) tells the matcher, besides a long form:
+NOT_A_MENTION = "-"  # the word is no mention and joins none
+AS_WRITTEN = "="  # the word's usual reading (its long form in abbreviations.tsv, else as written)
+INSIDE_ONLY = "~"  # the word only as part of a longer term
 
 
 @dataclass(slots=True)
@@ -38,6 +43,7 @@ class Word:
     end: int
     abbreviation: tuple[str, str] | None = None  # (short, long form) when it came from an abbreviation
     clause: int = 0
+    alone: bool = True  # may be a mention by itself (False: only inside a longer term, see senses.INSIDE_ONLY)
 
 
 @dataclass(slots=True)
@@ -48,9 +54,10 @@ class RawMention:
     expansions: dict[str, str] = field(default_factory=dict)  # short form -> long form
     exact: bool = False  # some term matched these words exactly (not only as a window)
 
-    def add(self, codes: tuple[tuple[str, str, float], ...], similarity: float, term: str) -> None:
+    def add(self, codes: tuple[tuple[str, str, float], ...], similarity: float, term: str, diagnosis_factor: float = 1.0) -> None:
+        """``diagnosis_factor`` scales the ICD-10-CM codes only (see :func:`_part_factor`)."""
         for system, code, quality in codes[:MAX_CODES_PER_TERM]:
-            score = similarity * quality
+            score = similarity * quality * (diagnosis_factor if system == "ICD10CM" else 1.0)
             if score > self.codes.get((system, code), (0.0, ""))[0]:
                 self.codes[(system, code)] = (score, term)
 
@@ -84,10 +91,16 @@ def curated_abbreviations() -> dict[str, str]:
     return table
 
 
-def sentence_words(text: str, start: int, end: int, note_abbreviations: dict[str, str]) -> list[Word]:
-    """Content words of ``text[start:end]`` with their character offsets in ``text``."""
+def sentence_words(
+    text: str, start: int, end: int, note_abbreviations: dict[str, str], senses: dict[int, str] | None = None
+) -> list[Word]:
+    """Content words of ``text[start:end]`` with their character offsets in ``text``.
+
+    A word is read as the note defines it (``note_abbreviations``), else as ``senses`` says
+    (start offset -> expansion, see :mod:`senses`), else through ``resources/abbreviations.tsv``.
+    A word whose sense is no mention is dropped and cuts the clause, so that no window spans it."""
     curated = curated_abbreviations()
-    raw: list[tuple[str, int, int, str | None, int]] = []
+    raw: list[tuple[str, int, int, tuple[str, str] | None, int, bool]] = []
     clause = 0
     for m in _TOKEN_RE.finditer(text, start, end):
         token = m.group()
@@ -96,16 +109,30 @@ def sentence_words(text: str, start: int, end: int, note_abbreviations: dict[str
             continue
         if token in ",/":
             continue
-        long_form = note_abbreviations.get(token) or (curated.get(token) if not token.islower() else None)
+        alone = True
+        long_form = note_abbreviations.get(token)
+        if long_form is None:
+            sense = senses.get(m.start()) if senses else None
+            if sense is None:
+                long_form = curated.get(token) if not token.islower() else None
+            elif sense == NOT_A_MENTION:
+                clause += 1
+                continue
+            elif sense == AS_WRITTEN:
+                long_form = curated.get(token) if not token.islower() else None
+            elif sense == INSIDE_ONLY:
+                alone = False
+            else:
+                long_form = sense
         if long_form:
             for w in re.findall(r"[a-z0-9]+", long_form.lower()):
-                raw.append((w, m.start(), m.end(), (token, long_form), clause))
+                raw.append((w, m.start(), m.end(), (token, long_form), clause, alone))
         else:
-            raw.append((token.lower().removesuffix("'s"), m.start(), m.end(), None, clause))
+            raw.append((token.lower().removesuffix("'s"), m.start(), m.end(), None, clause, alone))
     return _content_words(raw)
 
 
-def _content_words(raw: list[tuple[str, int, int, tuple[str, str] | None, int]]) -> list[Word]:
+def _content_words(raw: list[tuple[str, int, int, tuple[str, str] | None, int, bool]]) -> list[Word]:
     """Synonyms applied (longest phrase first: the rule of ``normalize.apply_synonyms``, inlined here
     over words that carry offsets, since it runs for every word of every note), stop words dropped,
     stemmed."""
@@ -125,13 +152,13 @@ def _content_words(raw: list[tuple[str, int, int, tuple[str, str] | None, int]])
                 start, last = raw[i], raw[i + n - 1]
                 for w in target:
                     if w not in STOP_WORDS or w in KEEP_IN_KEY:
-                        words.append(Word(stem(w), start[1], last[2], start[3], start[4]))
+                        words.append(Word(stem(w), start[1], last[2], start[3], start[4], start[5] and last[5]))
                 i += n
                 break
         else:
-            w, s, e, abbr, cl = raw[i]
+            w, s, e, abbr, cl, alone = raw[i]
             if w not in STOP_WORDS or w in KEEP_IN_KEY:
-                words.append(Word(stem(w), s, e, abbr, cl))
+                words.append(Word(stem(w), s, e, abbr, cl, alone))
             i += 1
     return words
 
@@ -171,9 +198,9 @@ def match_sentence(words: list[Word], index: TermIndex) -> list[RawMention]:
             if len(distinct) > room:
                 break  # no term has all these words, so no longer window from i has them either
             term = terms.get(sorted_bag_key(distinct))
-            if term is not None:
+            if term is not None and (j > i or words[i].alone):
                 found = mention(i, j)
-                found.add(term.codes, 1.0, term.text)
+                found.add(term.codes, 1.0, term.text, _part_factor(words, i, j))
                 found.exact = True
     norms = [w.norm for w in words]
     present = set(norms)
@@ -193,8 +220,21 @@ def match_sentence(words: list[Word], index: TermIndex) -> list[RawMention]:
                 i, j = span
                 if words[i].clause == words[j].clause:
                     similarity = 0.95 * len(term.words) / max(j - i + 1, len(term.words))
-                    mention(i, j).add(term.codes, similarity, term.text)
+                    mention(i, j).add(term.codes, similarity, term.text, _part_factor(words, i, j))
     return merge_nested(list(mentions.values()))
+
+
+def _part_factor(words: list[Word], i: int, j: int) -> float:
+    """``PART_OF_ABBREVIATION`` when words ``i..j`` leave out the first words of an abbreviation's
+    long form ("diabetes mellitus" of "DM2" = "type 2 diabetes mellitus", "DM2 with neuropathy"
+    read without "type 2"): all its words share the abbreviation's offsets, so the part would
+    otherwise score as the whole. Applied to diagnosis codes only: the words left out are the
+    qualifiers that set a diagnosis apart (type 2, acute, chronic), while procedure wordings
+    name the same imaging without them ("CT" = "computerized tomography": "tomography of head")."""
+    first = words[i]
+    if first.abbreviation and i > 0 and words[i - 1].start == first.start and words[i - 1].abbreviation == first.abbreviation:
+        return PART_OF_ABBREVIATION
+    return 1.0
 
 
 def _window(p: int, needed: tuple[str, ...], positions: dict[str, list[int]], width: int) -> tuple[int, int] | None:

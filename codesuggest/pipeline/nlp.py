@@ -20,10 +20,11 @@ from spacy.tokens import Doc
 
 from ..codesets import CodeCatalog, CodeSetSources
 
-from . import components  # noqa: F401  (registers the factories)
+from . import components, senses  # noqa: F401  (registers the factories)
 from .assertion import assertion_of
 from .sections import section_of, sections_of
 from .components import MENTIONS
+from .notetext import NotClinicalTextError, check_note_text  # noqa: F401  (callers catch it from here, as EmptyNoteError)
 from .resources import ensure_ann_index, ensure_term_index, load_term_index
 from .schema import Mention, NoteAnalysis
 
@@ -42,9 +43,10 @@ def build_nlp(
     abbreviations: bool = True,
     sections: bool = True,
     assertion: bool = True,
+    senses: bool = True,
 ) -> Language:
-    """The spaCy pipeline: sentences, sections, abbreviations, mentions (+ approximate search
-    when ``ann_dir`` is given), assertion."""
+    """The spaCy pipeline: sentences, sections, abbreviations, word senses, mentions (+ approximate
+    search when ``ann_dir`` is given), assertion."""
     nlp = spacy.blank("en")
     nlp.max_length = MAX_TEXT_CHARS + 1
     drop_no_op_space_cases(nlp.tokenizer)
@@ -53,6 +55,8 @@ def build_nlp(
         nlp.add_pipe("codesuggest_sections")
     if abbreviations:
         nlp.add_pipe("codesuggest_abbreviations")
+    if senses:
+        nlp.add_pipe("codesuggest_senses")
     nlp.add_pipe("codesuggest_mentions", config={"index_path": str(index_path), "ann_dir": str(ann_dir or "")})
     if assertion:
         nlp.add_pipe("codesuggest_assertion")
@@ -101,11 +105,11 @@ class Analyzer:
         return {"approximate_search": getattr(mentions, "approximate", None) is not None}
 
     def analyze(self, text: str) -> NoteAnalysis:
-        text = clean_text(text)
+        text = checked_text(text)
         return self._to_analysis(self.nlp(text), text)
 
     def analyze_many(self, texts: Iterable[str], batch_size: int = 32) -> Iterator[NoteAnalysis]:
-        cleaned = ((text, text) for text in map(clean_text, texts))
+        cleaned = ((text, text) for text in map(checked_text, texts))
         for doc, text in self.nlp.pipe(cleaned, batch_size=batch_size, as_tuples=True):
             yield self._to_analysis(doc, text)
 
@@ -137,6 +141,14 @@ class Analyzer:
             sections=sections_of(doc),
             code_set_versions=self.code_set_versions,
         )
+
+
+def checked_text(text: str) -> str:
+    """:func:`clean_text`, after refusing text that is clearly no clinical note
+    (:class:`NotClinicalTextError`: binary, not words, another language), read as it came."""
+    cleaned = clean_text(text)
+    check_note_text(text)
+    return cleaned
 
 
 def clean_text(text: str) -> str:

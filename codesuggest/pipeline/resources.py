@@ -23,7 +23,7 @@ TERM_INDEX_FORMAT = 13
 
 
 # the curated wordings the term index is built from: editing one must not reuse an index built before
-INDEX_RESOURCES = ("synonyms.tsv", "code_aliases.tsv", "abbreviations.tsv")
+INDEX_RESOURCES = ("synonyms.tsv", "code_aliases.tsv", "abbreviations.tsv", "not_terms.tsv")
 
 
 def versions_key(versions: dict[str, str]) -> str:

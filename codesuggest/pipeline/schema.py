@@ -6,7 +6,7 @@ from it; nothing downstream needs spaCy objects.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Literal
 
 MentionKind = Literal["diagnosis", "procedure"]
@@ -25,20 +25,35 @@ class Candidate:
 
 @dataclass(frozen=True, slots=True)
 class Assertion:
-    """ConText status of a mention (several may hold at once)."""
+    """ConText status of a mention (several may hold at once).
+
+    ``hypothetical`` and ``resolved`` refine older flags without changing them, so the ranker's
+    features keep their meaning: a hypothetical mention is also ``possible``, a resolved one is
+    also ``historical``.
+    """
 
     negated: bool = False
-    possible: bool = False  # hypothetical, uncertain, "rule out"
-    historical: bool = False
+    possible: bool = False  # uncertain, "rule out", and every hypothetical mention
+    historical: bool = False  # past, "status post", past medical/surgical history sections, resolved
     family: bool = False
+    hypothetical: bool = False  # "return if", "if symptoms worsen", "scheduled for", "should she develop"
+    resolved: bool = False  # "sepsis resolved", "no longer has" (not "in remission")
+
+    def __setstate__(self, state: list[bool]) -> None:
+        """Unpickle, also an Assertion pickled before ``hypothetical`` and ``resolved`` existed (their defaults)."""
+        for name, value in zip(_ASSERTION_FIELDS, list(state) + [False] * (len(_ASSERTION_FIELDS) - len(state))):
+            object.__setattr__(self, name, value)
 
     @property
     def label(self) -> str:
         """One word for display: the strongest status, or ``present``."""
-        for name in ("negated", "family", "possible", "historical"):
+        for name in ("negated", "family", "hypothetical", "possible", "resolved", "historical"):
             if getattr(self, name):
                 return name
         return "present"
+
+
+_ASSERTION_FIELDS = tuple(f.name for f in fields(Assertion))
 
 
 @dataclass(frozen=True, slots=True)

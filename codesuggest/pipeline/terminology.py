@@ -56,7 +56,13 @@ def curated_aliases() -> dict[tuple[str, str], list[str]]:
     return table
 
 
-def term_variants(code: Code, extra: list[str] = ()) -> list[tuple[str, float]]:
+def not_terms() -> frozenset[str]:
+    """``resources/not_terms.tsv``: words that name no condition by themselves (lower case)."""
+    text = resources.files(__package__).joinpath("resources/not_terms.tsv").read_text(encoding="utf-8")
+    return frozenset(line.strip().lower() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+def term_variants(code: Code, extra: list[str] = (), excluded_heads: frozenset[str] = frozenset()) -> list[tuple[str, float]]:
     """The wordings a note may use for this code (before normalisation), each with a quality:
     1.0 for the code's own wording, less for a wording that dropped part of it."""
     plain = _PAREN_RE.sub("", code.description)
@@ -68,7 +74,12 @@ def term_variants(code: Code, extra: list[str] = ()) -> list[tuple[str, float]]:
         if _SIDE_RE.search(plain):
             variants.append((_SIDE_RE.sub(" ", plain), SIDE_QUALITY))
         head = _COMMA_HEAD_RE.match(plain)  # "Splenomegaly, not elsewhere classified" -> "Splenomegaly"
-        if head and len(head.group(1).split()) <= 3 and code.code[0] not in "VWXY":  # not external causes
+        if (
+            head
+            and len(head.group(1).split()) <= 3
+            and code.code[0] not in "VWXY"  # not external causes
+            and head.group(1).strip().lower() not in excluded_heads
+        ):
             variants.append((head.group(1), HEAD_QUALITY))
     best: dict[str, float] = {}
     for text, quality in variants:
@@ -109,13 +120,14 @@ class TermIndex:
         grouped: dict[str, dict[tuple[str, str], float]] = defaultdict(dict)
         defaults = default_children(catalog)
         curated = curated_aliases()
+        excluded = not_terms()
         words_of: dict[str, tuple[str, ...]] = {}
         text_of: dict[str, str] = {}
         codes: Iterable[Code] = catalog
         if progress:
             codes = tqdm(codes, total=len(catalog), desc="term index", unit="code")
         for code in codes:
-            for variant, quality in term_variants(code, curated.get(code.key, [])):
+            for variant, quality in term_variants(code, curated.get(code.key, []), excluded):
                 words = tuple(dict.fromkeys(content_words(variant)))
                 if not words or len(words) > MAX_TERM_WORDS:
                     continue

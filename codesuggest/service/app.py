@@ -115,6 +115,8 @@ def create_app(
         version="1",
         description="Ranked ICD-10-CM / ICD-10-PCS / CPT suggestions for clinical notes, and the coders' decisions.",
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc are served from packaged assets behind the pages' CSP (routers/web.py)
+        redoc_url=None,
     )
     app.state.service = None
     install_error_handlers(app)

@@ -15,6 +15,7 @@ from ..models.interface import Evidence
 from ..models.interface import Suggestion as ModelSuggestion
 from . import schemas
 from .errors import NotFound, Unprocessable
+from .escaping import quoted
 from .orm import DecisionEvent, Note, Suggestion, utcnow
 
 
@@ -79,6 +80,8 @@ def _suggestion_row(note_id: str, rank: int, s: ModelSuggestion, model_version: 
         "note_id": note_id, "rank": rank, "system": str(getattr(s.system, "value", s.system)), "code": s.code,
         "description": s.description, "confidence": float(s.confidence), "needs_review": bool(s.needs_review),
         "evidence": [_evidence_dict(e) for e in s.evidence], "reason": s.reason or "", "model_version": model_version,
+        "score": float(s.score), "principal": bool(s.principal),
+        "guidelines": [{"rule": g.rule, "section": g.section, "message": g.message} for g in s.guidelines],
     }
 
 
@@ -96,7 +99,7 @@ def get_note(session: Session, note_id: str, *, full: bool = False) -> Note:
         query = query.options(selectinload(Note.suggestions), selectinload(Note.decisions))
     note = session.scalar(query)
     if note is None:
-        raise NotFound(f"note {note_id!r} not found")
+        raise NotFound(f"note {quoted(note_id)} not found")
     return note
 
 
@@ -144,6 +147,18 @@ def record_decisions(
             unknown.append(exc.message)
             return code
 
+    by_code = any(d.suggestion_id is None and d.action in ("reject", "replace") for d in decisions)
+    on_note = _codes_on_note(session, note) if by_code else set()
+
+    def decidable(system: str, code: str) -> str:
+        """A code rejected or replaced by system + code: suggested for this note or already among its codes."""
+        if (system, code) not in on_note:
+            if catalog.get(system, code) is None:
+                unknown.append(f"{system} {code}: not in the loaded code sets")
+            else:
+                unknown.append(f"{system} {code}: not suggested for note {note.id} and not among its codes")
+        return code
+
     now = utcnow()
     events = []
     for d in decisions:
@@ -153,9 +168,9 @@ def record_decisions(
         else:
             assert d.system is not None and d.code is not None
             system, code = d.system, d.code
-            if d.action == "add":
-                code = known(system, code)
+            code = known(system, code) if d.action == "add" else decidable(system, code)
         replacement = (d.replacement.system, known(d.replacement.system, d.replacement.code)) if d.replacement else (None, None)
+        on_note.update({(system, code), replacement} if replacement[0] else {(system, code)})
         events.append(
             DecisionEvent(
                 note_id=note.id, suggestion_id=d.suggestion_id, action=d.action, system=system, code=code,
@@ -172,6 +187,16 @@ def record_decisions(
     return events
 
 
+def _codes_on_note(session: Session, note: Note) -> set[tuple[str, str]]:
+    """Codes a decision by system + code may name: the note's suggestions and the codes its decisions put in."""
+    codes = {(s, c) for s, c in session.execute(select(Suggestion.system, Suggestion.code).where(Suggestion.note_id == note.id))}
+    for event in note_events(session, note.id):
+        codes.add((event.system, event.code))
+        if event.replacement_system and event.replacement_code:
+            codes.add((event.replacement_system, event.replacement_code))
+    return codes
+
+
 def note_events(session: Session, note_id: str) -> list[DecisionEvent]:
     return list(session.scalars(select(DecisionEvent).where(DecisionEvent.note_id == note_id).order_by(DecisionEvent.id)))
 
@@ -186,6 +211,8 @@ def suggestion_out(s: Suggestion) -> schemas.SuggestionOut:
     return schemas.SuggestionOut(
         suggestion_id=s.id, system=s.system, code=s.code, description=s.description, confidence=s.confidence,
         needs_review=s.needs_review, evidence=[schemas.EvidenceOut(**e) for e in s.evidence or []], reason=s.reason,
+        ranker_score=s.score, principal=bool(s.principal),
+        guidelines=[schemas.GuidelineNoteOut(**g) for g in s.guidelines or []],
     )
 
 

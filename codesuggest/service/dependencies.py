@@ -47,8 +47,11 @@ def get_principal(
     """The caller; 401 without a valid key, 403 when the key's role is not among the scopes (admins pass)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized()
-    with state.db.sessions() as session:
-        principal = authenticate(session, credentials.credentials)
+    # a request with a body was authenticated by the middleware before its body was read
+    principal = getattr(request.state, "principal", None)
+    if principal is None:
+        with state.db.sessions() as session:
+            principal = authenticate(session, credentials.credentials)
     if principal is None:
         raise Unauthorized()
     request.state.principal = principal  # read by the access log
@@ -70,6 +73,11 @@ def get_catalog(state: State) -> CodeCatalog:
 def note_accessed(request: Request, note_id: str) -> None:
     """Tell the access log which note a request touched (path parameters are picked up without this)."""
     request.state.note_id = note_id
+
+
+def notes_disclosed(request: Request, note_ids: list[str]) -> None:
+    """Tell the access log every note whose text a response discloses (written before the response starts)."""
+    request.state.disclosed_note_ids = note_ids
 
 
 AnyRole = Annotated[Principal, Security(get_principal)]

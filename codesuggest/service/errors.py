@@ -72,7 +72,12 @@ class Unavailable(ApiError):
     status = 503
 
 
+MAX_MESSAGE_CHARS = 2_000  # a backstop: each echoed value is already cut (escaping.quoted)
+
+
 def error_body(status: int, message: str, code: str | None = None, details: list[Any] | None = None) -> dict:
+    if len(message) > MAX_MESSAGE_CHARS:
+        message = message[: MAX_MESSAGE_CHARS - 3] + "..."
     return {"error": {"status": status, "code": code or _CODES.get(status, "error"), "message": message, "details": details}}
 
 
@@ -85,7 +90,8 @@ def _clean_validation_errors(errors: list[dict]) -> list[dict]:
     cleaned = []
     for err in errors:
         loc = [str(part) for part in err.get("loc", ())]
-        cleaned.append({"loc": loc, "msg": str(err.get("msg", "")), "type": str(err.get("type", ""))})
+        loc = [part if len(part) <= 40 else part[:37] + "..." for part in loc]  # a dict key can be the input
+        cleaned.append({"loc": loc, "msg": str(err.get("msg", ""))[:300], "type": str(err.get("type", ""))})
     return cleaned
 
 

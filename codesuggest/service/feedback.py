@@ -32,13 +32,22 @@ def _as_datetime(since: datetime | date | str | None) -> datetime | None:
     return since if since.tzinfo else since.replace(tzinfo=timezone.utc)
 
 
-def iter_feedback(session: Session, since: datetime | date | str | None = None) -> Iterator[dict]:
-    """Coded notes (whose latest decision is at or after ``since``), oldest decision first."""
+def coded_note_ids(session: Session, since: datetime | date | str | None = None) -> list[str]:
+    """Ids of the coded notes whose latest decision is at or after ``since``, oldest decision first."""
     since_dt = _as_datetime(since)
     query = select(Note.id).where(Note.status == "coded").order_by(Note.coded_at, Note.id)
     if since_dt is not None:
         query = query.where(Note.coded_at >= since_dt)
-    note_ids = list(session.scalars(query))  # ids first: texts are read a batch at a time
+    return list(session.scalars(query))
+
+
+def iter_feedback(
+    session: Session, since: datetime | date | str | None = None, *, note_ids: list[str] | None = None
+) -> Iterator[dict]:
+    """Coded notes (whose latest decision is at or after ``since``), oldest decision first; or the notes
+    ``note_ids`` (from :func:`coded_note_ids`), in that order."""
+    if note_ids is None:
+        note_ids = coded_note_ids(session, since)  # ids first: texts are read a batch at a time
     for start in range(0, len(note_ids), BATCH):
         ids = note_ids[start : start + BATCH]
         texts = {row.id: row.text for row in session.execute(select(Note.id, Note.text).where(Note.id.in_(ids)))}

@@ -106,6 +106,9 @@ class Suggestion(Base):
     needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
     evidence: Mapped[list[Any]] = mapped_column(default=list)
     reason: Mapped[str] = mapped_column(Text, default="")
+    score: Mapped[float | None] = mapped_column(Float, default=None)  # the ranker's, before the coding guidelines
+    principal: Mapped[bool] = mapped_column(Boolean, default=False)
+    guidelines: Mapped[list[Any]] = mapped_column(default=list)  # [{rule, section, message}]: what the rules did
     model_version: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -179,3 +182,16 @@ class AccessLogEntry(Base):
     path: Mapped[str] = mapped_column(String(500))
     note_id: Mapped[str | None] = mapped_column(String(32), index=True)
     status_code: Mapped[int] = mapped_column(Integer)
+    query: Mapped[str | None] = mapped_column(String(1000))  # the query string as sent (escaped, cut)
+    disclosed: Mapped[int | None] = mapped_column(Integer)  # notes whose text the response disclosed (export)
+
+
+class AccessLogNote(Base):
+    """One note disclosed by an access-log entry that returned many (the feedback export). Append-only."""
+
+    __tablename__ = "access_log_notes"
+
+    access_log_id: Mapped[int] = mapped_column(
+        BigIntPK, ForeignKey("access_log.id", ondelete="CASCADE"), primary_key=True
+    )
+    note_id: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)

@@ -5,14 +5,16 @@ Request bodies reject unknown fields (422): a typo in a decision must not be sil
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..codesets import CodeSystem, normalize_code
+from .escaping import has_lone_surrogate, quoted
 
-Setting = Literal["inpatient", "outpatient"]
+Setting = Literal["inpatient", "outpatient", "emergency"]
 Action = Literal["accept", "reject", "add", "replace"]
 Verdict = Literal["agree", "disagree"]
 Strategy = Literal["low_confidence", "disputed", "random"]
@@ -23,6 +25,24 @@ MAX_DB_INT = 2**31 - 1
 SuggestionId = Annotated[int, Field(ge=1, le=MAX_DB_INT)]
 
 
+def _no_nul(value: str) -> str:
+    """One rule for both databases (PostgreSQL text cannot hold a NUL): 422 for a NUL in an identifier or a field."""
+    if "\x00" in value:
+        raise ValueError("contains a NUL character")
+    return _valid_unicode(value)
+
+
+def _valid_unicode(value: str) -> str:
+    if has_lone_surrogate(value):
+        raise ValueError("is not valid Unicode (a lone surrogate such as \\ud800)")
+    return value
+
+
+# every string a request body carries, except note text (NoteIn.text: control characters read as spaces)
+Str = Annotated[str, AfterValidator(_no_nul)]
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # the pipeline's rule (pipeline.nlp.clean_text)
+
+
 class RequestModel(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
@@ -31,20 +51,24 @@ class ResponseModel(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
-def _system(value: str) -> str:
-    return CodeSystem.parse(value).value  # ValueError names the accepted systems
+def parse_system(value: str) -> str:
+    """The system's canonical name; ValueError (quoting at most a few dozen characters of ``value``) otherwise."""
+    try:
+        return CodeSystem.parse(value).value
+    except ValueError:  # its message quotes the whole value: cut it
+        raise ValueError(f"unknown code system {quoted(value)} (expected ICD10CM, ICD10PCS or CPT)") from None
 
 
 # -- codes ------------------------------------------------------------------------------
 class CodeRef(RequestModel):
     """A code of one system; normalised (``e1122`` -> ``E11.22``), existence is checked against the code sets."""
 
-    system: str
-    code: str = Field(min_length=1, max_length=16)
+    system: Str = Field(max_length=32)
+    code: Str = Field(min_length=1, max_length=16)
 
     @model_validator(mode="after")
     def _normalise(self) -> "CodeRef":
-        self.system = _system(self.system)
+        self.system = parse_system(self.system)
         self.code = normalize_code(self.system, self.code)
         return self
 
@@ -61,16 +85,21 @@ class CodeSearchHit(CodeOut):
 
 # -- notes ------------------------------------------------------------------------------
 class NoteIn(RequestModel):
-    text: str
-    external_id: str | None = Field(default=None, max_length=200)
+    text: str = Field(description="control characters other than tab and newlines are read (and stored) as spaces")
+    external_id: Str | None = Field(default=None, max_length=200)
     setting: Setting | None = None
 
     @field_validator("text")
     @classmethod
-    def _not_blank(cls, value: str) -> str:
+    def _valid_text(cls, value: str) -> str:
+        """Checked before the model runs: a lone surrogate cannot be stored (UTF-8), so it is a 422, not a 500
+        after a model pass; control characters become spaces, as the pipeline reads them (same length: offsets
+        still point into the text as sent), so a NUL is stored the same way on SQLite and PostgreSQL."""
+        if has_lone_surrogate(value):
+            raise ValueError("note text is not valid Unicode (a lone surrogate such as \\ud800)")
         if not value.strip():
             raise ValueError("note text is empty (or only whitespace)")
-        return value
+        return _ASCII_CONTROL.sub(" ", value)
 
 
 class EvidenceOut(ResponseModel):
@@ -81,6 +110,14 @@ class EvidenceOut(ResponseModel):
     assertion: str
 
 
+class GuidelineNoteOut(ResponseModel):
+    """What an ICD-10-CM Official Guidelines rule did to a suggested code, and why."""
+
+    rule: str
+    section: str = Field(description="the guideline section, e.g. I.C.9.a.2")
+    message: str
+
+
 class SuggestionOut(ResponseModel):
     suggestion_id: int
     system: str
@@ -89,7 +126,15 @@ class SuggestionOut(ResponseModel):
     confidence: float
     needs_review: bool
     evidence: list[EvidenceOut]
-    reason: str
+    reason: str = Field(description="the ranker's reason: the evidence that drove its score")
+    ranker_score: float | None = Field(
+        default=None, description="the ranker's score before the coding guidelines (0 for a code a rule added)"
+    )
+    principal: bool = Field(default=False, description="the principal (inpatient) / first-listed (outpatient) diagnosis")
+    guidelines: list[GuidelineNoteOut] = Field(
+        default_factory=list, description="what the coding guidelines did to this code (combination codes, "
+        "integral symptoms, uncertain diagnoses, ...), each with its guideline section"
+    )
 
 
 class FindingOut(ResponseModel):
@@ -161,11 +206,11 @@ class DecisionIn(RequestModel):
     """One decision: on a suggestion (``suggestion_id``) or on a code (``system`` + ``code``)."""
 
     suggestion_id: SuggestionId | None = None
-    system: str | None = None
-    code: str | None = Field(default=None, max_length=16)
+    system: Str | None = Field(default=None, max_length=32)
+    code: Str | None = Field(default=None, max_length=16)
     action: Action
     replacement: CodeRef | None = None
-    reason: str | None = Field(default=None, max_length=2000)
+    reason: Str | None = Field(default=None, max_length=2000)
 
     @model_validator(mode="after")
     def _consistent(self) -> "DecisionIn":
@@ -186,7 +231,7 @@ class DecisionIn(RequestModel):
             raise ValueError("'replacement' is only allowed with action 'replace'")
         if by_code:
             assert self.system is not None and self.code is not None
-            self.system = _system(self.system)
+            self.system = parse_system(self.system)
             self.code = normalize_code(self.system, self.code)
         return self
 
@@ -225,11 +270,11 @@ class AuditSample(ResponseModel):
 
 
 class ReviewIn(RequestModel):
-    note_id: str = Field(min_length=1, max_length=32)
+    note_id: Str = Field(min_length=1, max_length=32)
     suggestion_id: SuggestionId | None = None
     verdict: Verdict
     corrected: CodeRef | None = None
-    comment: str | None = Field(default=None, max_length=4000)
+    comment: Str | None = Field(default=None, max_length=4000)
 
     @model_validator(mode="after")
     def _consistent(self) -> "ReviewIn":
@@ -307,6 +352,8 @@ class AccessLogOut(ResponseModel):
     path: str
     note_id: str | None
     status_code: int
+    query: str | None = Field(default=None, description="the query string as sent (control characters escaped)")
+    disclosed: int | None = Field(default=None, description="how many notes' text the response disclosed (exports)")
 
 
 class AccessLogPage(Page):

@@ -1,4 +1,4 @@
-"""Administration: the access log."""
+"""Administration: the access log (filtered by note id, it includes the exports that disclosed the note)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from .. import schemas
 from ..dependencies import Admin, DbSession
-from ..orm import AccessLogEntry
+from ..orm import AccessLogEntry, AccessLogNote
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
@@ -28,8 +28,9 @@ def access_log(
     conditions = []
     if key_name:
         conditions.append(AccessLogEntry.key_name == key_name)
-    if note_id:
-        conditions.append(AccessLogEntry.note_id == note_id)
+    if note_id:  # the requests that named the note, and the exports that disclosed it
+        disclosed_by = select(AccessLogNote.access_log_id).where(AccessLogNote.note_id == note_id)
+        conditions.append(or_(AccessLogEntry.note_id == note_id, AccessLogEntry.id.in_(disclosed_by)))
     if since:
         conditions.append(AccessLogEntry.at >= since)
     rows = session.scalars(

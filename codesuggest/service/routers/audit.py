@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 
-from ...codesets import CodeSystem
 from .. import auditing, schemas
 from ..dependencies import Auditor, AuditorOrDataScientist, Catalog, DbSession, State, note_accessed
 from ..errors import Unprocessable
@@ -16,7 +15,7 @@ router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
 def _system(system: str | None) -> str | None:
     try:
-        return CodeSystem.parse(system).value if system else None
+        return schemas.parse_system(system) if system else None
     except ValueError as exc:
         raise Unprocessable(str(exc)) from None
 

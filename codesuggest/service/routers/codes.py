@@ -23,7 +23,7 @@ def search_codes(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> list[schemas.CodeSearchHit]:
     try:
-        parsed = CodeSystem.parse(system) if system else None
+        parsed = CodeSystem(schemas.parse_system(system)) if system else None
     except ValueError as exc:
         raise Unprocessable(str(exc)) from None
     return [

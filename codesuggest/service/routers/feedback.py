@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from .. import feedback
-from ..dependencies import DataScientist, State
+from ..dependencies import DataScientist, State, notes_disclosed
 
 router = APIRouter(prefix="/v1/feedback", tags=["feedback"])
 
@@ -20,10 +20,15 @@ router = APIRouter(prefix="/v1/feedback", tags=["feedback"])
     response_class=StreamingResponse,
     responses={200: {"content": {"application/x-ndjson": {}}, "description": '{"note_id", "text", "codes"} per line'}},
 )
-def export(principal: DataScientist, state: State, since: datetime | None = None) -> StreamingResponse:
+def export(principal: DataScientist, state: State, request: Request, since: datetime | None = None) -> StreamingResponse:
+    with state.db.sessions() as session:
+        note_ids = feedback.coded_note_ids(session, since)
+    # the access log names every note this response discloses, and is written before the first byte goes out
+    notes_disclosed(request, note_ids)
+
     def lines() -> Iterator[str]:
         # its own session: the stream outlives the request's dependencies
         with state.db.sessions() as session:
-            yield from feedback.to_jsonl_lines(feedback.iter_feedback(session, since))
+            yield from feedback.to_jsonl_lines(feedback.iter_feedback(session, note_ids=note_ids))
 
     return StreamingResponse(lines(), media_type="application/x-ndjson")

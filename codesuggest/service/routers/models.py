@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Path
 
 from .. import schemas
 from ..dependencies import AnyRole, DataScientist, State
@@ -28,6 +30,8 @@ def list_models(principal: AnyRole, state: State) -> schemas.ModelList:
 
 
 @router.post("/{version}/activate", response_model=schemas.Activated, name="models.activate")
-def activate(version: str, principal: DataScientist, state: State) -> schemas.Activated:
+def activate(
+    version: Annotated[str, Path(max_length=100)], principal: DataScientist, state: State
+) -> schemas.Activated:
     previous, current = state.models.activate(version)
     return schemas.Activated(serving_version=current, previous_version=previous)

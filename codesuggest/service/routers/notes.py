@@ -11,7 +11,8 @@ from fastapi import APIRouter, Query, Request, status
 from .. import coding, schemas
 from ..dependencies import Catalog, Coder, CoderOrAuditor, DbSession, State, Suggester, note_accessed
 from ...models.processes import ModelWorkerError
-from ..errors import PayloadTooLarge, Unavailable
+from ...pipeline.notetext import NotClinicalTextError
+from ..errors import PayloadTooLarge, Unavailable, Unprocessable
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/notes", tags=["notes"])
@@ -33,6 +34,8 @@ def create_note(
     started = time.perf_counter()
     try:
         suggestions = suggester.suggest(body.text, setting=body.setting)
+    except NotClinicalTextError as exc:  # binary, not words, another language: as an empty note, 422
+        raise Unprocessable(f"note text: {exc}") from exc
     except ModelWorkerError as exc:  # nothing was stored: the coder can send the note again at once
         raise Unavailable(
             "the model's worker process stopped while coding this note and has been restarted; send it again",

@@ -19,7 +19,7 @@
   let pendingByCode = [];             // [{decision, hit}] add / reject by code
   let searchMode = null;              // {mode: "replace"|"add", index}
   let returnFocus = null;
-  const MUTED = new Set(["family", "historical", "possible", "hypothetical"]);
+  const MUTED = new Set(["family", "historical", "possible", "hypothetical", "resolved"]);
 
   const key = (system, code) => system + "|" + code;
 
@@ -129,12 +129,17 @@
                        (s.needs_review ? ", needs review" : "") + ", " + decisionLabel(d) },
         el("span", { class: "code", text: s.code }),
         el("span", { class: "sys sys-" + s.system, text: CS.systemLabel(s.system) }),
+        s.principal ? el("span", { class: "badge principal", text: "principal" }) : null,
         s.needs_review ? el("span", { class: "badge review", text: "needs review" }) : null,
         el("span", { class: "desc", text: s.description })),
       el("div", { class: "conf" },
         el("span", { class: "bar", "aria-hidden": "true" }, el("span", { class: "fill" + (s.needs_review ? " low" : ""), style: null })),
         el("span", { class: "pct", text: pct + "%" })),
-      el("p", { class: "reason small", text: s.reason }),
+      el("p", { class: "reason small", text: s.reason +
+        (s.ranker_score !== null && s.ranker_score !== undefined && s.guidelines && s.guidelines.length
+          ? ` (ranker score ${Math.round(s.ranker_score * 100)}%)` : "") }),
+      s.guidelines && s.guidelines.length ? el("ul", { class: "guidelines small" }, s.guidelines.map((g) =>
+        el("li", {}, el("span", { class: "badge guideline", text: g.section }), " ", g.message))) : null,
       el("ul", { class: "evidence small" }, s.evidence.map((ev) =>
         el("li", {}, el("q", { text: ev.text }), " ",
           el("span", { class: "badge as-" + ev.assertion, text: ev.assertion }),

@@ -1,0 +1,374 @@
+"""Combination codes and the "with" presumption (ICD-10-CM Official Guidelines I.A.15, I.B.9).
+
+Where the classification links two conditions with "with", a coder assigns the one code that
+names both (or the pair the classification asks for), not each condition on its own.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .engine import CodeLine, NoteCoding, any_of
+
+HYPERTENSION = ("I10",)
+HYPERTENSIVE = ("I11", "I12", "I13")
+HEART_FAILURE = ("I50",)
+HEART_DISEASE = ("I51.4", "I51.5", "I51.7", "I51.89", "I51.9")  # "with" hypertension, I.C.9.a.1
+CKD = ("N18",)
+CKD_5 = ("N18.5", "N18.6")
+UNRELATED = re.compile(r"\b(?:unrelated|not related|not due to|not caused by)\b")
+
+
+def _conf(*lines: CodeLine) -> float:
+    """A combination is as sure as its least sure part."""
+    return min(line.confidence for line in lines)
+
+
+def hypertension(note: NoteCoding) -> None:
+    """Hypertension with heart disease (I11), with chronic kidney disease (I12), with both (I13):
+    the link is presumed unless the note says the conditions are unrelated (I.C.9.a.1-3). The heart
+    failure type (I50.-) and the CKD stage (N18.-) are coded as well."""
+    htn = note.starting(HYPERTENSION) + note.starting(HYPERTENSIVE)
+    if not htn:
+        return
+    hf = note.starting(HEART_FAILURE)
+    heart = hf or note.starting(HEART_DISEASE)
+    ckd = [line for line in note.starting(CKD) if not note.says(UNRELATED, line)]
+    heart = [line for line in heart if not note.says(UNRELATED, line)]
+    if not heart and not ckd:
+        return
+    stage5 = any(line.code.startswith(CKD_5) for line in ckd)
+    if heart and ckd:
+        code = ("I13.2" if stage5 else "I13.0") if hf else ("I13.11" if stage5 else "I13.10")
+        why, section, parts = "hypertension with heart disease and chronic kidney disease are presumed linked", "I.C.9.a.3", heart[:1] + ckd[:1]
+    elif heart:
+        code = "I11.0" if hf else "I11.9"
+        why, section, parts = "hypertension with heart disease is presumed linked", "I.C.9.a.1", heart[:1]
+    else:
+        code = "I12.0" if stage5 else "I12.9"
+        why, section, parts = "hypertension with chronic kidney disease is presumed linked", "I.C.9.a.2", ckd[:1]
+    parts_text = " and ".join(f"{p.code}" for p in parts)
+    message = f"{why} ({section}); {parts_text} {'stay' if len(parts) > 1 else 'stays'} coded for the type and stage"
+    best = max(htn, key=lambda line: line.confidence)
+    target = note.replace(best, code, message, confidence=_conf(best, *parts))
+    for line in note.starting(HYPERTENSION + HYPERTENSIVE, current=False):
+        if line is not target:
+            note.withdraw(line, f"{code} codes the hypertension ({section})", because_of=target)
+
+
+DIABETES = ("E08", "E09", "E10", "E11", "E13")
+# complication code prefix -> (diabetes code suffix, whether the complication stays coded, what it is)
+DIABETES_WITH: tuple[tuple[tuple[str, ...], str, bool, str], ...] = (
+    (("N18",), ".22", True, "chronic kidney disease"),
+    (("N08", "N05", "N04", "N03", "N02.8"), ".21", False, "nephropathy"),
+    (("G62.9", "G60.9", "G62.8", "G61.9"), ".42", False, "polyneuropathy"),
+    (("G58.9", "G56", "G57", "G90.0"), ".40", False, "neuropathy"),
+    (("K31.84",), ".43", True, "gastroparesis"),
+    (("H35.00", "H35.09", "H36"), ".319", False, "retinopathy"),
+    (("H26.9", "H25.9", "H28"), ".36", False, "cataract"),
+    (("I73.9", "I70.2"), ".51", False, "peripheral angiopathy"),
+    (("L97.4", "L97.5"), ".621", True, "foot ulcer"),
+    (("L97", "L98.4"), ".622", True, "skin ulcer"),
+    (("R73.9", "R73.0", "R73"), ".65", False, "hyperglycaemia"),
+    (("E16.2", "E16.1", "E16.0"), ".649", False, "hypoglycaemia"),
+    (("K05", "K06", "K08"), ".638", True, "oral complications"),
+    (("M14.6", "M14.67"), ".610", False, "neuropathic arthropathy"),
+)
+
+
+def diabetes(note: NoteCoding) -> None:
+    """Diabetes "with" its complications (I.A.15, I.C.4.a): the classification presumes the link, so
+    "type 2 diabetes" and "chronic kidney disease" are E11.22 (+ N18.-). E11.9 ("without
+    complications") is never coded beside an E11 complication code (I.C.4.a)."""
+    for family in ("E08", "E09", "E10", "E11", "E13"):
+        lines = note.starting(family)
+        if not lines:
+            continue
+        base = max(lines, key=lambda line: line.confidence)
+        for prefixes, suffix, keep, what in DIABETES_WITH:
+            complications = note.starting(prefixes)
+            code = family + suffix
+            if not complications or not note.billable(code):
+                continue
+            part = complications[0]
+            message = f"diabetes with {what} is presumed linked (I.A.15, I.C.4.a)"
+            added = note.add(code, message + (f"; {part.code} stays coded" if keep else ""),
+                             confidence=_conf(base, part), like=[base, part])
+            if not keep:
+                for line in complications:
+                    note.withdraw(line, f"{code} names it with the diabetes (I.A.15)", because_of=added)
+        _without_complications(note, family)
+
+
+REMISSION = re.compile(r"\bremission\b")
+
+
+def _without_complications(note: NoteCoding, family: str) -> None:
+    """E11.9 / E11.8 leave when a complication code the note supports (at least half as sure) is
+    coded; "in remission" (E11.A) counts only when the note says remission."""
+    for code, what in ((f"{family}.9", "without complications"), (f"{family}.8", "with unspecified complications")):
+        line = note.get(code)
+        if line is None:
+            continue
+        specific = [
+            other for other in note.starting(family)
+            if other.code not in (f"{family}.9", f"{family}.8") and other.confidence >= 0.5 * line.confidence
+            and (not other.code.endswith(".A") or note.says(REMISSION, other))
+        ]
+        if specific:
+            note.withdraw(line, f"'{what}' contradicts {specific[0].code} (I.C.4.a)", because_of=specific[0])
+
+
+COPD = ("J44",)
+LOWER_RESPIRATORY_INFECTION = ("J09", "J10", "J11", "J12", "J13", "J14", "J15", "J16", "J17", "J18", "J20", "J21", "J22")
+EXACERBATION = re.compile(
+    r"(?<!no )(?<!without )(?<!denies )\b(?:exacerbat\w*|flare\w*|aecopd|acute(?:ly)? (?:worse\w*|decompensat\w*))\b"
+)
+
+
+def copd(note: NoteCoding) -> None:
+    """COPD with an acute lower respiratory infection (J44.0, with the infection coded too) and with
+    an acute exacerbation (J44.1); both may apply (I.C.10.a)."""
+    lines = note.starting(COPD)
+    if not lines:
+        return
+    base = max(lines, key=lambda line: line.confidence)
+    infections = note.starting(LOWER_RESPIRATORY_INFECTION)
+    if infections:
+        note.add("J44.0", f"COPD with a lower respiratory infection ({infections[0].code}, which stays coded) (I.C.10.a)",
+                 confidence=_conf(base, infections[0]), like=[base, infections[0]])
+    if any(note.says(EXACERBATION, line) for line in lines):
+        note.add("J44.1", "COPD in acute exacerbation (I.C.10.a)", confidence=base.confidence, like=[base])
+    if note.get("J44.0") or note.get("J44.1"):
+        for line in note.starting(("J44.9",), current=False):
+            note.withdraw(line, "a more specific COPD code applies (I.C.10.a)",
+                          because_of=note.get("J44.1") or note.get("J44.0"))
+
+
+GALLSTONES = ("K80.0", "K80.1", "K80.2")  # calculus of gallbladder with / without cholecystitis
+CHOLECYSTITIS = ("K81",)
+# (acute, chronic) -> calculus of gallbladder with that cholecystitis: (without, with) obstruction. The
+# Alphabetic Index: Calculus, gallbladder, with cholecystitis (chronic) K80.10 - chronic is the default.
+WITH_CHOLECYSTITIS: dict[tuple[bool, bool], tuple[str, str]] = {
+    (True, False): ("K80.00", "K80.01"),
+    (False, True): ("K80.10", "K80.11"),
+    (True, True): ("K80.12", "K80.13"),
+    (False, False): ("K80.10", "K80.11"),
+}
+ACUTE_AND_CHRONIC = re.compile(r"\bacute (?:on|and|with) chronic\b")
+ACUTE_CHOLECYSTITIS = re.compile(r"\bacute (?:\w+ ){0,3}cholecyst")
+CHRONIC_CHOLECYSTITIS = re.compile(r"\bchronic (?:\w+ ){0,3}cholecyst")
+OBSTRUCTION = re.compile(r"(?<!no )(?<!without )\bobstruct\w*")
+
+
+def gallbladder(note: NoteCoding) -> None:
+    """Cholelithiasis with cholecystitis is one code (K80.0-, K80.1-), never "calculus without
+    cholecystitis" or a K81 code beside it (I.B.9, I.A.15). The acuity and obstruction come from
+    the words of the note's cholecystitis mentions ("acute", "chronic", "acute on chronic")."""
+    stones = note.starting(GALLSTONES)
+    inflamed = [line for line in note.starting(CHOLECYSTITIS + GALLSTONES[:2])
+                if any("cholecyst" in m.text.lower() for m in note.mentions(line))]
+    if stones and not inflamed:  # gallstones alone: no code "with cholecystitis"
+        plain = [line for line in stones if line.code.startswith("K80.2")]
+        for line in stones:
+            if plain and not line.code.startswith("K80.2"):
+                note.absorb(line, plain[0], "the note does not say cholecystitis (I.B.9)")
+        return
+    if not stones or not inflamed:
+        return
+    said = "\n".join(note.sentences(line) for line in inflamed)
+    both = ACUTE_AND_CHRONIC.search(said) is not None
+    acute = both or ACUTE_CHOLECYSTITIS.search(said) is not None
+    chronic = both or CHRONIC_CHOLECYSTITIS.search(said) is not None
+    plain, obstructed = WITH_CHOLECYSTITIS[(acute, chronic)]
+    code = obstructed if OBSTRUCTION.search(said) else plain
+    best = max(stones, key=lambda line: line.confidence)
+    sure = min(best.confidence, any_of(line for line in inflamed if line is not best))
+    target = note.replace(best, code, "calculus of the gallbladder with cholecystitis is one combination code (I.B.9)",
+                          confidence=max(sure, min(best.confidence, 0.5)))
+    for line in note.starting(GALLSTONES + CHOLECYSTITIS, current=False):
+        note.absorb(line, target, f"{code} codes the calculus and the cholecystitis together (I.B.9)")
+
+
+ASTHMA = ("J45",)
+STATUS_ASTHMATICUS = re.compile(r"\bstatus asthmaticus\b")
+
+
+def asthma(note: NoteCoding) -> None:
+    """Asthma in exacerbation (J45.-1) or status asthmaticus (J45.-2) at the severity coded: not the
+    "uncomplicated" code (I.C.10.a; the J45 fifth characters)."""
+    lines = note.starting(ASTHMA)
+    if not lines:
+        return
+    best = max(lines, key=lambda line: line.confidence)
+    said = "\n".join(note.sentences(line) for line in lines)
+    if STATUS_ASTHMATICUS.search(said):
+        last = "2"
+    elif EXACERBATION.search(said):
+        last = "1"
+    else:
+        return
+    code = best.code[:-1] + last
+    if code != best.code and note.billable(code) and best.code[-1] in "0129":
+        best = note.replace(best, code, "the note says the asthma is in acute exacerbation" if last == "1"
+                            else "the note documents status asthmaticus")
+    for line in note.starting(ASTHMA, current=False):
+        if line is not best and (line.code[-1] == "0" or line.code == "J45.909"):
+            note.absorb(line, best, f"{best.code} codes the asthma and its exacerbation (I.C.10.a)")
+
+
+SYSTOLIC = re.compile(r"\b(?:systolic|hfref|reduced (?:ejection fraction|ef)|reduced lvef|low ef)\b")
+DIASTOLIC = re.compile(r"\b(?:diastolic|hfpef|preserved (?:ejection fraction|ef))\b")
+COMBINED = re.compile(r"\bcombined systolic and diastolic\b|\bsystolic and diastolic\b")
+ACUTE_ON_CHRONIC = re.compile(r"\bacute on chronic\b|\bacute-on-chronic\b")
+ACUTE = re.compile(r"\b(?:acute|acutely|decompensat\w*|exacerbat\w*)\b")
+CHRONIC = re.compile(r"\bchronic\b|\bcompensated\b")
+
+
+def heart_failure_type(note: NoteCoding) -> None:
+    """The heart failure code names its type and acuity when the note does: systolic / HFrEF I50.2-,
+    diastolic / HFpEF I50.3-, both I50.4-; acute 1, chronic 2, acute on chronic 3 (I.C.9.a.1: use
+    an additional code for the type of heart failure; the Alphabetic Index's HFrEF/HFpEF entries)."""
+    for line in note.starting(("I50.9", "I50.20", "I50.30", "I50.40", "I50.2", "I50.3", "I50.4")):
+        said = note.sentences(line)
+        if COMBINED.search(said) or (SYSTOLIC.search(said) and DIASTOLIC.search(said)):
+            family = "I50.4"
+        elif SYSTOLIC.search(said):
+            family = "I50.2"
+        elif DIASTOLIC.search(said):
+            family = "I50.3"
+        else:
+            continue
+        if ACUTE_ON_CHRONIC.search(said) or (ACUTE.search(said) and CHRONIC.search(said)):
+            acuity = "3"
+        elif ACUTE.search(said):
+            acuity = "1"
+        elif CHRONIC.search(said):
+            acuity = "2"
+        else:
+            acuity = "0"
+        code = family + acuity
+        if code != line.code and note.billable(code):
+            note.replace(line, code, f"the note gives the heart failure's type and acuity: {note.description(code).lower()}")
+
+
+DIABETES_TYPES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\b(?:type (?:1|i|one)\b|t1dm|dm ?(?:1|i)\b|iddm|juvenile)"), "E10"),
+    (re.compile(r"\b(?:type (?:2|ii|two)\b|t2dm|dm ?(?:2|ii)\b|niddm|adult[- ]onset)"), "E11"),
+)
+DIABETES_AS_TYPED = ("E10", "E11", "E13")
+
+
+def diabetes_type(note: NoteCoding) -> None:
+    """One type of diabetes per note: the type the note names, else type 2 (I.C.4.a.2: "if the type
+    of diabetes mellitus is not documented, the default is E11.-"). E10 / E11 / E13 codes of the
+    wrong type move to the right category with the same complication, or leave."""
+    lines = note.starting(DIABETES_AS_TYPED)
+    if not lines:
+        return
+    said = "\n".join(note.sentences(line) for line in lines) or note.lower
+    named = {family for pattern, family in DIABETES_TYPES if pattern.search(said)}
+    if len(named) > 1:
+        return  # both types named: leave it to the coder
+    family = named.pop() if named else "E11"
+    why = "the note names the type" if named or any(p.search(said) for p, _ in DIABETES_TYPES) else \
+        "the type is not documented: type 2 is the default (I.C.4.a.2)"
+    for line in note.starting(DIABETES_AS_TYPED, current=False):
+        if line.code.startswith(family) or line not in note.lines:
+            continue
+        code = family + line.code[3:]
+        if note.billable(code):
+            note.replace(line, code, f"{why} ({note.description(code).split(' with')[0].split(',')[0].lower()})")
+        else:
+            note.withdraw(line, f"{why}: {family} diabetes, not {line.code[:3]}")
+
+
+SEPSIS = ("A41.9", "A40.9")
+# organism code (B95-B96) -> the sepsis code that names it (I.C.1.d.1: code the systemic infection by organism)
+SEPSIS_BY_ORGANISM: tuple[tuple[str, str], ...] = (
+    ("B95.61", "A41.01"), ("B95.62", "A41.02"), ("B95.7", "A41.1"), ("B95.8", "A41.1"),
+    ("B95.0", "A40.0"), ("B95.1", "A40.1"), ("B95.3", "A40.3"), ("B95.4", "A40.8"),
+    ("B96.20", "A41.51"), ("B96.21", "A41.51"), ("B96.22", "A41.51"), ("B96.23", "A41.51"), ("B96.29", "A41.51"),
+    ("B96.5", "A41.52"), ("B96.3", "A41.3"), ("B96.1", "A41.59"), ("B96.89", "A41.89"),
+)
+SEVERE_SEPSIS = re.compile(r"\bsevere sepsis\b|\bsepsis[- ](?:induced|related|associated) (?:\w+ ){0,3}(?:failure|injury|dysfunction|encephalopathy)")
+SEPTIC_SHOCK = re.compile(r"\bseptic shock\b")
+SHOCK = ("R57",)
+
+
+def sepsis(note: NoteCoding) -> None:
+    """Sepsis named by its organism when the note gives one (A41.51 E. coli, A41.01 MSSA, ...:
+    I.C.1.d.1.a); severe sepsis R65.20 and septic shock R65.21 when the note says so, after the
+    systemic infection (I.C.1.d.1.a.ii, I.C.1.d.2; septic shock is not coded as R57.-)."""
+    lines = note.starting(("A40", "A41"))
+    if not lines:
+        return
+    best = max(lines, key=lambda line: line.confidence)
+    if best.code in SEPSIS:
+        for organism, code in SEPSIS_BY_ORGANISM:
+            found = note.starting((organism,))
+            if found and note.billable(code):
+                best = note.replace(best, code, f"the note names the organism ({found[0].code}) (I.C.1.d.1.a)",
+                                    confidence=min(best.confidence, found[0].confidence))
+                break
+    if SEPTIC_SHOCK.search(note.lower):
+        added = note.add("R65.21", "the note documents septic shock (I.C.1.d.2)", confidence=best.confidence, like=[best])
+        for line in note.starting(SHOCK, current=False):
+            note.absorb(line, added, "septic shock is R65.21, not a shock code of chapter 18 (I.C.1.d.2)")
+    elif SEVERE_SEPSIS.search(note.lower):
+        note.add("R65.20", "the note documents severe sepsis (sepsis with organ dysfunction) (I.C.1.d.1.a)",
+                 confidence=best.confidence, like=[best])
+
+
+# angina type -> atherosclerotic heart disease of native coronary artery with that angina (I.C.9.b)
+CAD_WITH_ANGINA: tuple[tuple[str, str], ...] = (
+    ("I20.0", "I25.110"), ("I20.1", "I25.111"), ("I20.81", "I25.118"), ("I20.89", "I25.118"), ("I20.9", "I25.119"),
+)
+
+
+def coronary_disease_with_angina(note: NoteCoding) -> None:
+    """Coronary atherosclerosis with angina is one code, I25.11- (the causal link is presumed,
+    I.C.9.b); the separate angina code (I20.-) is not coded beside it."""
+    cad = note.starting(("I25.10",))
+    if not cad:
+        return
+    for angina, code in CAD_WITH_ANGINA:
+        found = note.starting((angina,))
+        if found:
+            target = note.replace(cad[0], code, "coronary atherosclerosis with angina is presumed linked (I.C.9.b)",
+                                  confidence=min(cad[0].confidence, found[0].confidence))
+            for line in note.starting(("I20",), current=False):
+                note.absorb(line, target, f"{code} names the angina (I.C.9.b)")
+            return
+
+
+ULCERS = ("K25", "K26", "K27", "K28")  # gastric, duodenal, peptic, gastrojejunal
+BLEEDING = ("K92.0", "K92.1", "K92.2")  # haematemesis, melaena, GI haemorrhage
+
+
+def ulcer_with_bleeding(note: NoteCoding) -> None:
+    """A peptic ulcer and the bleeding it explains are one code, "ulcer with hemorrhage" (K25-K28 .0 /
+    .4; the Alphabetic Index's "with hemorrhage"): melena or hematemesis is not coded beside it (I.B.9, I.B.5)."""
+    ulcers = [line for line in note.starting(ULCERS) if line.code[4:5] in ("9", "7", "3")]
+    bleeding = note.starting(BLEEDING)
+    if not ulcers or not bleeding:
+        return
+    ulcer = ulcers[0]
+    acute = ulcer.code[4:5] == "3"  # acute without hemorrhage or perforation
+    code = ulcer.code[:3] + (".0" if acute else ".4")
+    if not note.billable(code):
+        return
+    target = note.replace(ulcer, code, "the ulcer is the source of the bleeding the note documents (I.B.9)",
+                          confidence=min(ulcer.confidence, any_of(bleeding)))
+    for line in bleeding:
+        note.absorb(line, target, f"{code} includes the hemorrhage (I.B.5)")
+
+
+def kidney_and_ureter_stones(note: NoteCoding) -> None:
+    """Calculi of the kidney and of the ureter together are N20.2, not N20.0 and N20.1 (I.B.9)."""
+    kidney, ureter = note.starting(("N20.0",)), note.starting(("N20.1",))
+    if kidney and ureter:
+        target = note.replace(kidney[0], "N20.2", "stones in the kidney and the ureter are one code (I.B.9)",
+                              confidence=min(kidney[0].confidence, ureter[0].confidence))
+        for line in ureter:
+            note.absorb(line, target, "N20.2 codes the ureteral stone too (I.B.9)")

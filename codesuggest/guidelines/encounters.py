@@ -1,0 +1,61 @@
+"""The reason for an outpatient encounter when it is not a disease: a general examination, a
+screening, a follow-up after cancer treatment (I.C.21.c.5, I.C.21.c.8, I.C.21.c.13). These Z codes
+are listed first (IV.A; the guidelines' first-listed Z codes)."""
+
+from __future__ import annotations
+
+import re
+
+from .engine import CM, OUTPATIENT, NoteCoding
+
+GENERAL_EXAM = re.compile(
+    r"\b(?:annual (?:physical|exam\w*|wellness|visit|check-?up)|wellness (?:visit|exam\w*)|preventive (?:visit|exam\w*|care)"
+    r"|health maintenance|routine (?:physical|check-?up|exam\w*)|well adult|establishing care|complete physical)\b"
+)
+SCREENING = re.compile(r"\bscreen(?:ing)?\b")
+# site words -> (screening code, prefixes of the conditions screened for)
+SCREENING_SITES: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = (
+    (re.compile(r"\b(?:colon|colorectal|colonoscopy|cologuard|fit test)\b"), "Z12.11", ("C18", "C19", "C20", "D12")),
+    (re.compile(r"\b(?:prostate|psa)\b"), "Z12.5", ("C61",)),
+    (re.compile(r"\b(?:mammogra\w*|breast)\b"), "Z12.31", ("C50",)),
+    (re.compile(r"\b(?:cervical|cervix|pap)\b"), "Z12.4", ("C53",)),
+    (re.compile(r"\b(?:lung|ldct|low-dose ct)\b"), "Z12.2", ("C34",)),
+)
+SURVEILLANCE = re.compile(r"\b(?:surveillance|post-?treatment follow-?up)\b")
+# where a note states why the patient came
+REASON_SECTIONS = ("chief_complaint", "indications", "history_present_illness", "subjective", "unknown")
+ENCOUNTER_CODES = ("Z00.0", "Z12", "Z08")
+CONFIDENCE = 0.7  # a stated reason for the visit in the note's own words; not a ranker's figure
+
+
+def encounter_reason(note: NoteCoding) -> None:
+    """Outpatient only. A general examination is Z00.00 (I.C.21.c.13); an encounter for cancer
+    screening is Z12.- by site, and the cancer screened for is not coded (I.C.21.c.5); surveillance
+    after completed cancer treatment is Z08 with the history code (I.C.21.c.8)."""
+    if note.setting != OUTPATIENT:
+        return
+    reason = _reason_text(note)
+    if GENERAL_EXAM.search(reason):
+        note.add("Z00.00", "the encounter is a general examination (I.C.21.c.13)", confidence=CONFIDENCE)
+    if SURVEILLANCE.search(reason) and note.starting(("Z85",), current=False):
+        note.add("Z08", "follow-up after completed cancer treatment, with the history code (I.C.21.c.8)", confidence=CONFIDENCE)
+        return
+    for sentence in _sentences_with(reason, SCREENING):
+        for site, code, screened in SCREENING_SITES:
+            if site.search(sentence):
+                added = note.add(code, "the encounter is a screening: code the screening, not the condition screened "
+                                       "for (I.C.21.c.5)", confidence=CONFIDENCE)
+                for line in note.starting(screened, current=False):
+                    if all(SCREENING.search(note.lower[m.sentence_start:m.sentence_end]) for m in note.mentions(line)):
+                        note.absorb(line, added, "it is what the screening looks for, not a diagnosis (I.C.21.c.5)")
+
+
+def _reason_text(note: NoteCoding) -> str:
+    """The note's first two lines and its reason-for-visit sections, lower-cased."""
+    head = "\n".join(note.lower.splitlines()[:2])
+    parts = [note.lower[start:end] for category, start, end in note.analysis.sections if category in REASON_SECTIONS]
+    return "\n".join([head, *parts]) if parts else note.lower[:600] if not note.analysis.sections else head
+
+
+def _sentences_with(text: str, pattern: re.Pattern[str]) -> list[str]:
+    return [s for s in re.split(r"(?<=[.;\n])\s*", text) if pattern.search(s)]

@@ -1,0 +1,67 @@
+"""The principal (inpatient, Section II) or first-listed (outpatient, Section IV.A) diagnosis."""
+
+from __future__ import annotations
+
+from .encounters import ENCOUNTER_CODES
+from .engine import CM, CodeLine, NoteCoding
+
+# Where a note states why the patient came: the sections a coder reads the principal diagnosis from,
+# best first.
+REASON_SECTIONS: tuple[str, ...] = (
+    "discharge_diagnoses", "postoperative_diagnosis", "preoperative_diagnosis", "assessment_plan", "assessment",
+    "impression", "chief_complaint", "indications", "history_present_illness",
+)
+SEPSIS = ("A40", "A41", "A02.1", "A22.7", "A26.7", "A32.7", "A42.7", "A54.86", "B37.7")
+NEVER_FIRST = (
+    "R65.1", "R65.2",  # SIRS, severe sepsis: sequenced after the underlying infection (I.C.1.d.4, I.C.18.g)
+    "V", "W", "X", "Y",  # external causes: never first-listed (I.C.20)
+    "Z79", "Z87", "Z86", "Z85", "Z95", "Z96", "Z98", "Z99", "Z91", "Z92", "Z80", "Z81", "Z82", "Z83", "Z84",
+)
+
+
+def principal_diagnosis(note: NoteCoding) -> None:
+    """Mark one diagnosis as principal / first-listed (listed first once the rules have run).
+
+    Sepsis present with its localized infection comes first (I.C.1.d.4). Otherwise the first
+    current diagnosis stated in the sections that give the reason for the encounter (discharge
+    diagnoses, assessment, chief complaint, ...), first by section then by position, then the most
+    confident current diagnosis. Codes with a "code first" note (manifestations, I.A.13) and
+    external causes are never first.
+    """
+    eligible = [line for line in note.lines if line.system == CM and note.is_current(line) and _may_lead(note, line)]
+    if not eligible and not any(line.code.startswith(ENCOUNTER_CODES) for line in note.lines):
+        return
+    encounter = [line for line in note.lines if line.system == CM and line.code.startswith(ENCOUNTER_CODES)]
+    sepsis = [line for line in eligible if line.code.startswith(SEPSIS)]
+    if encounter:
+        choice, why = encounter[0], "the reason for the encounter (I.C.21.c)"
+    elif sepsis:
+        choice, why = sepsis[0], "sepsis is sequenced before its localized infection (I.C.1.d.4)"
+    else:
+        choice, why = _reason_for_encounter(note, eligible)
+    choice.principal = True
+    label = "principal diagnosis" if note.setting == "inpatient" else "first-listed diagnosis"
+    section = "II" if note.setting == "inpatient" else "IV.A"
+    note.explain(choice, f"{label}: {why} ({section})")
+
+
+def _may_lead(note: NoteCoding, line: CodeLine) -> bool:
+    if line.code.startswith(NEVER_FIRST):
+        return False
+    record = note.catalog.get(line.system, line.code) if note.catalog is not None else None
+    return not getattr(record, "code_first", None)
+
+
+def _reason_for_encounter(note: NoteCoding, eligible: list[CodeLine]) -> tuple[CodeLine, str]:
+    best: tuple[int, int, float] | None = None
+    choice, section = None, ""
+    for line in eligible:
+        for mention in note.mentions(line):
+            if mention.section in REASON_SECTIONS and note.mention_is_current(mention, line.code):
+                rank = (REASON_SECTIONS.index(mention.section), mention.start, -line.confidence)
+                if best is None or rank < best:
+                    best, choice, section = rank, line, mention.section
+    if choice is not None:
+        return choice, f"the first condition stated under {section.replace('_', ' ')}"
+    top = max(eligible, key=lambda line: line.confidence)
+    return top, "the most confident current diagnosis (no section states the reason for the encounter)"

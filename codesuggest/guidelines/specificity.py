@@ -1,0 +1,389 @@
+"""The most specific code the note supports (I.A.? "code to the highest specificity", I.B.? and the
+chapter guidelines): the stage, type, laterality and encounter the note's words give."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+from ..codesets.records import CodeSystem
+from .engine import CM, FLOOR, NoteCoding
+from .history import clause_before, evidence, section_at, side_near
+from .tables import EXTERNAL_CAUSES
+
+CKD_STAGES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\b(?:esrd|esrf|end[- ]stage (?:renal|kidney)|stage (?:5|v) (?:ckd|chronic kidney disease)?\W*(?:on|requiring) (?:hemo)?dialysis)\b"), "N18.6"),
+    (re.compile(r"\b(?:stage (?:5|v)|ckd ?(?:5|v)|g5)\b"), "N18.5"),
+    (re.compile(r"\b(?:stage (?:4|iv)|ckd ?(?:4|iv)|g4)\b"), "N18.4"),
+    (re.compile(r"\b(?:stage (?:3|iii) ?b|ckd ?(?:3|iii) ?b|g3b)\b"), "N18.32"),
+    (re.compile(r"\b(?:stage (?:3|iii) ?a|ckd ?(?:3|iii) ?a|g3a)\b"), "N18.31"),
+    (re.compile(r"\b(?:stage (?:3|iii)|ckd ?(?:3|iii))\b"), "N18.30"),
+    (re.compile(r"\b(?:stage (?:2|ii)|ckd ?(?:2|ii)|g2)\b"), "N18.2"),
+    (re.compile(r"\b(?:stage (?:1|i)|ckd ?(?:1|i)|g1)\b"), "N18.1"),
+)
+
+
+def ckd_stage(note: NoteCoding) -> None:
+    """One chronic kidney disease code, at the stage the note gives (I.C.14.a: N18.- by stage; ESRD
+    N18.6). Other N18 codes the ranker put forward leave the list."""
+    lines = note.starting(("N18",))
+    if not lines:
+        return
+    best = max(lines, key=lambda line: line.confidence)
+    said = "\n".join(note.sentences(line) for line in lines)
+    stage = next((code for pattern, code in CKD_STAGES if pattern.search(said)), None)
+    if stage is not None and stage != best.code:
+        best = note.replace(best, stage, "the stage the note gives (I.C.14.a)")
+    for line in note.starting(("N18",), current=False):
+        if line is not best:
+            note.withdraw(line, f"one CKD code per note: {best.code} (I.C.14.a)", because_of=best)
+
+
+UNSPECIFIED = re.compile(r"\bunspecified\b")
+OTHER = re.compile(r"\bother\b")  # a residual category ("Other hyperlipidemia", "Sprain of other ligament")
+
+
+def unspecified_beside_specific(note: NoteCoding) -> None:
+    """An "unspecified" code is not coded beside a code of the same category the note supports that
+    says more (I.B.2, I.B.18: unspecified codes only when the record gives no more detail): J18.9
+    beside J18.1, I48.91 beside I48.0, R10.9 beside R10.11. The specific code must be at least half
+    as sure as the unspecified one, so that a stray low-ranked sibling does not decide."""
+    for line in list(note.lines):
+        if line.system != CM or not UNSPECIFIED.search(note.description(line.code).lower()):
+            continue
+        siblings = [
+            other for other in note.starting((line.code[:3],))
+            if other is not line and not UNSPECIFIED.search(note.description(other.code).lower())
+            and not OTHER.search(note.description(other.code).lower())
+            and other.confidence >= max(FLOOR, 0.5 * line.confidence)
+        ]
+        if siblings:
+            best = max(siblings, key=lambda other: other.confidence)
+            note.absorb(line, best, f"{best.code} says more about the same condition (I.B.2, I.B.18)")
+
+
+NOT_SPECIFIC = re.compile(r"\bunspecified\b|\bwithout complications\b")
+
+
+def specific_candidate(note: NoteCoding) -> None:
+    """An unspecified code gives way to the more specific code of its own mention, when the mention's
+    words match that code at least as well: "paroxysmal AFib" is I48.0, not I48.91; "age-related
+    nuclear cataract, right eye" is H25.11, not H26.9 (I.B.2, I.B.18). Only codes of the same category
+    or chapter block (first three characters) that the code set can bill."""
+    for line in list(note.lines):
+        if line.system != CM or line not in note.lines or not NOT_SPECIFIC.search(note.description(line.code).lower()):
+            continue
+        best = None
+        for mention in note.mentions(line):
+            own = max((c.similarity for c in mention.candidates if c.code == line.code), default=0.0)
+            for cand in mention.candidates:
+                if (cand.system == CM and cand.code != line.code and cand.code[:3] == line.code[:3]
+                        and cand.similarity >= max(own, 0.9) and note.billable(cand.code)
+                        and not NOT_SPECIFIC.search(note.description(cand.code).lower())
+                        and (best is None or cand.similarity > best.similarity)):
+                    best = cand
+        if best is not None:
+            note.replace(line, best.code, f"its mention '{best.matched_term or best.code}' names the more specific code (I.B.2)")
+
+
+# -- laterality (I.B.13) ---------------------------------------------------------------------------
+
+_SIBLINGS: dict[tuple[int, str], dict[str, str]] = {}  # (id(catalog), category) -> description -> code
+
+
+def _by_description(catalog: Any, category: str) -> dict[str, str]:
+    key = (id(catalog), category)
+    if key not in _SIBLINGS:
+        codes = catalog.with_prefix(CodeSystem.ICD10CM, category)
+        records = (catalog.get(CM, code) for code in codes)
+        _SIBLINGS[key] = {r.description.lower(): r.code for r in records if r is not None and r.billable}
+    return _SIBLINGS[key]
+
+
+def lateral_siblings(catalog: Any, code: str, side: str) -> list[str]:
+    """The billable codes that say ``side`` ('right', 'left', 'bilateral') where the description of
+    ``code`` says "unspecified" (femur, knee, eye, side, ...): found in the catalogue by description,
+    with "right"/"left" in place of "unspecified". Bilateral with no bilateral code: the right and
+    the left codes (I.B.13). Empty when the classification has no such sibling."""
+    record = catalog.get(CM, code) if catalog is not None else None
+    if record is None or "unspecified" not in record.description.lower():
+        return []
+    index = _by_description(catalog, code[:3])
+    description = record.description.lower()
+    for found in re.finditer(r"\bunspecified\b", description):
+        head, tail = description[:found.start()], description[found.end():]
+        wordings = {
+            "right": [f"{head}right{tail}"],
+            "left": [f"{head}left{tail}"],
+            "bilateral": [f"{head}bilateral{tail}", re.sub(r",\s*$", "", head) + ", bilateral" + re.sub(r"^\s*\w+", "", tail),
+                          f"{head}bilateral{tail}s"],
+        }[side]
+        hits = [index[w] for w in wordings if w in index]
+        if hits:
+            return hits[:1]
+    if side == "bilateral" and "unilateral" not in description:  # "unilateral ..., unspecified knee": M17.0 is elsewhere
+        pair = lateral_siblings(catalog, code, "right") + lateral_siblings(catalog, code, "left")
+        return pair if len(pair) == 2 else []
+    return []
+
+
+def laterality(note: NoteCoding) -> None:
+    """A code for an unspecified side becomes the right, left or bilateral code when the sentence
+    of its evidence gives the side (I.B.13: a bilateral condition with no bilateral code is coded
+    for each side). The code keeps its confidence. Mentions with different sides leave it as is."""
+    for line in list(note.lines):
+        if line.system != CM or line not in note.lines or "unspecified" not in note.description(line.code).lower():
+            continue
+        sides = {side_near(note, m.start, m.end) for m in note.mentions(line) if not m.assertion.negated} - {""}
+        if len(sides) != 1:
+            continue
+        side = sides.pop()
+        codes = lateral_siblings(note.catalog, line.code, side)
+        if not codes:
+            continue
+        original = line.code
+        target = note.replace(line, codes[0], f"the note gives the side: {side} (I.B.13)")
+        for code in codes[1:]:
+            note.add(code, f"bilateral, with no bilateral code: each side is coded (I.B.13); {original} for the other side",
+                     confidence=target.confidence, like=[target])
+
+
+# -- the 7th character from the encounter (I.C.19.a) -----------------------------------------------
+
+SEVENTH = {  # encounter -> the 7th characters by kind: closed / non-fracture, open I-II, open IIIA-C
+    "initial": "ABC", "subsequent": "DEF", "delayed healing": "GHJ", "nonunion": "KMN", "malunion": "PQR",
+    "sequela": "SSS",
+}
+_COLUMN = {letter: i for letters in SEVENTH.values() for i, letter in enumerate(letters) if letters != "SSS"} | {"S": 0}
+SUBSEQUENT = re.compile(
+    r"\b(?:(?:here|presents?|seen|returns?|comes?|came|back)(?: today| in| to (?:the )?(?:clinic|office))? for "
+    r"(?:an? |her |his |their |routine |scheduled |(?:\d+|one|two|three|four|six)[- ]weeks? )*"
+    r"(?:follow[- ]?up|f/u|recheck|re-check|cast (?:check|change|removal)|suture removal|staple removal|wound check|"
+    r"dressing change|repeat x-?rays?)|follow[- ]?up (?:visit|appointment|encounter|exam(?:ination)?) (?:for|of|after)|"
+    r"cast (?:check|change|removal)|suture removal|staple removal|routine healing|healing (?:well|appropriately|as expected|nicely)|"
+    r"interval healing|callus formation|subsequent encounter|post-?op(?:erative)? (?:visit|check|follow[- ]?up))\b"
+)
+SEQUELA = re.compile(
+    r"\b(?:late effects?|sequela[e]?|residual (?:\w+ ){0,3}(?:from|after|due to|of) (?:an? |the |his |her )?(?:old|prior|previous|remote)|"
+    r"(?:scar|contracture|deformity) (?:from|after|due to|secondary to) (?:an? |the |his |her )?(?:old|prior|previous|remote|healed))\b"
+)
+INITIAL = re.compile(r"\binitial encounter\b")
+NONUNION = re.compile(r"\bnon-?union\b")
+MALUNION = re.compile(r"\bmal-?union\b")
+DELAYED = re.compile(r"\bdelayed (?:healing|union)\b")
+FUTURE_SECTIONS = frozenset({"plan", "instructions", "past_medical_history", "family_history"})
+
+
+def encounter(note: NoteCoding) -> str:
+    """What this encounter is for the injury, from the note's words outside its plan and history:
+    'sequela' (late effect), 'subsequent' (follow-up, cast check, routine healing; with 'delayed
+    healing', 'nonunion' or 'malunion' when said), else 'initial' (active treatment: ED,
+    admission, surgery; the default)."""
+    text = _encounter_text(note)
+    if SEQUELA.search(text):
+        return "sequela"
+    if INITIAL.search(text) or not SUBSEQUENT.search(text):
+        return "initial"
+    for pattern, kind in ((NONUNION, "nonunion"), (MALUNION, "malunion"), (DELAYED, "delayed healing")):
+        if pattern.search(text):
+            return kind
+    return "subsequent"
+
+
+def _encounter_text(note: NoteCoding) -> str:
+    text = note.lower
+    cuts = sorted((s, e) for category, s, e in note.analysis.sections if category in FUTURE_SECTIONS)
+    if not cuts:
+        return text
+    parts, at = [], 0
+    for s, e in cuts:
+        parts.append(text[at:max(at, s)])
+        at = max(at, e)
+    return "\n".join(parts + [text[at:]])
+
+
+def has_seventh(code: str) -> bool:
+    """An injury (S00-T88) code with a 7th character (the encounter)."""
+    return code[:1] in "ST" and len(code) == 8 and code[-1] in _COLUMN
+
+
+def injury_encounter(note: NoteCoding) -> None:
+    """Injury codes carry the encounter in their 7th character (I.C.19.a): A initial (active
+    treatment: ED, admission, surgery, evaluation by a new physician), D subsequent (routine care
+    in the healing phase: cast change, x-ray of healing, follow-up; G/K/P for delayed healing,
+    nonunion, malunion), S sequela (a late effect). From the note's words (:func:`encounter`);
+    A by default. The open-fracture letters (B/C) keep their column (E/F, H/J, ...)."""
+    kind = encounter(note)
+    letters = SEVENTH[kind]
+    for line in list(note.lines):
+        if line.system != CM or line not in note.lines or not has_seventh(line.code):
+            continue
+        wanted = letters[_COLUMN[line.code[-1]]]
+        code = line.code[:-1] + wanted
+        if wanted not in SEVENTH["sequela"] + SEVENTH["initial"] + SEVENTH["subsequent"] and not note.billable(code):
+            code = line.code[:-1] + SEVENTH["subsequent"][_COLUMN[line.code[-1]]]  # no delayed / nonunion letters
+        if code != line.code and note.billable(code):
+            note.replace(line, code, f"the 7th character gives the encounter: {kind} (I.C.19.a)")
+
+
+# -- external causes of injuries (I.C.20) ----------------------------------------------------------
+
+NOT_AN_EVENT = re.compile(
+    r"\b(?:no|denies|denied|without|not|never|risk|precautions?|prevention|history of|h/o|recurrent|frequent|"
+    r"fear of|at risk|screen\w*)\b"
+)
+INJURY_PREFIXES = ("S", "T0", "T10", "T11", "T12", "T13", "T14", "T15", "T16", "T17", "T18", "T19", "T2", "T30",
+                   "T31", "T32", "T33", "T34")
+UNSPECIFIED_FALL = "W19.XXX"
+
+
+def external_cause(note: NoteCoding) -> None:
+    """A current injury with the cause the note gives gets the external cause code (I.C.20: falls
+    by where from, motor vehicle collisions, bites, ...; ``resources/external_causes.tsv``, the
+    most specific row first), with the injury's 7th character (I.C.20.a.2: A, D or S). Never
+    first-listed (the principal diagnosis rule refuses V00-Y99). The ranker's own external cause
+    codes take the injury's 7th character too, and an unspecified fall leaves beside a specific one.
+
+    Confidence: that of the surest current injury (the note states the cause in words; a code
+    ranked below its injury would fall out of a short list)."""
+    injuries = [line for line in note.starting(INJURY_PREFIXES) if has_seventh(line.code)]
+    if not injuries:
+        return
+    injury = max(injuries, key=lambda line: (not line.code.startswith("T14"), line.confidence))  # the site's code
+    letter = _external_letter(injury.code[-1])
+    added = None
+    for stem, pattern, what in EXTERNAL_CAUSES:
+        match = next((m for m in pattern.finditer(note.lower) if _an_event(note, m)), None)
+        if match is None:
+            continue
+        code = stem + letter if len(stem) == 7 else stem
+        if not note.billable(code):
+            continue
+        confidence = max(line.confidence for line in injuries)
+        added = note.add(code, f"external cause of {injury.code}: {what} (I.C.20)", confidence=confidence,
+                         like=[injury] + evidence(note, match.start(), match.end()))
+        break
+    for line in [line for line in note.lines if line.system == CM and line.code[:1] in "VWXY" and line is not added]:
+        if len(line.code) == 8 and line.code[-1] in "ADS" and line.code[-1] != letter and note.billable(line.code[:-1] + letter):
+            line = note.replace(line, line.code[:-1] + letter, f"the injury's encounter: {injury.code} (I.C.20.a.2)")
+        if added is not None and line.code.startswith(UNSPECIFIED_FALL) and not added.code.startswith(UNSPECIFIED_FALL) \
+                and added.code.startswith("W"):
+            note.withdraw(line, f"{added.code} says how the patient fell (I.C.20)", because_of=added)
+
+
+def _external_letter(seventh: str) -> str:
+    if seventh == "S":
+        return "S"
+    return "A" if seventh in SEVENTH["initial"] else "D"
+
+
+def _an_event(note: NoteCoding, match: re.Match[str]) -> bool:
+    if section_at(note, match.start()) in FUTURE_SECTIONS:
+        return False
+    if re.match(r"\s*(?:asleep|precautions?|risk|prevention|screen\w*)", note.lower[match.end():match.end() + 14]):
+        return False  # "falls asleep", "fall precautions", "fall risk"
+    return not NOT_AN_EVENT.search(clause_before(note, match.start()))
+
+
+# categories where one phrase often stands for several codes at once (diabetes with two complications,
+# history and status Z codes, pregnancy): left out of the alternatives rule
+MANY_CODES_PER_PHRASE = ("E08", "E09", "E10", "E11", "E13", "I25", "Z", "O")
+
+
+def alternatives(note: NoteCoding) -> None:
+    """Two codes of one category backed by the same words are two readings of one condition, not
+    two conditions: one leaves ("left ankle sprain" is S93.402A, not also S93.401A; "persistent
+    AFib" I48.19, not also I48.0). The specific one stays over an "unspecified" one (I.B.18), else
+    the surer one. A code with words of its own stays (I.B.12: a code is reported once per condition)."""
+    for line in list(note.lines):
+        if (line.system != CM or line not in note.lines or not line.mention_indexes or line.added
+                or line.code.startswith(MANY_CODES_PER_PHRASE)):
+            continue  # a code a rule added is deliberate: J44.0 and J44.1 on one COPD mention
+        own = set(line.mention_indexes)
+        vague = _vagueness(note, line)
+        for other in note.starting((line.code[:3],), current=False):
+            if other is line or other.added or not own <= set(other.mention_indexes):
+                continue
+            other_vague = _vagueness(note, other)
+            if other_vague == vague:
+                wins = other.confidence >= line.confidence
+            else:  # the more specific reading wins when it is at least half as sure
+                wins = other_vague < vague and other.confidence >= max(FLOOR, 0.5 * line.confidence)
+            if wins:
+                note.absorb(line, other, f"the same words are coded as {other.code}: one code per condition (I.B.12)")
+                break
+
+
+def _vagueness(note: NoteCoding, line) -> int:
+    """0 for a code that names the condition, 1 for "unspecified" (the NOS code), 2 for "other"
+    (which needs a specific other type the words do not give)."""
+    description = note.description(line.code).lower()
+    return 2 if OTHER.search(description) else 1 if UNSPECIFIED.search(description) else 0
+
+
+# -- the site the note names (I.B.2) ----------------------------------------------------------------
+
+_WORD = re.compile(r"[a-z]+")
+# how notes name a site, in the words of the code titles
+SITE_WORDS: dict[str, tuple[str, ...]] = {
+    "leg": ("lower", "limb", "leg"), "legs": ("lower", "limb", "leg"), "calf": ("lower", "limb", "leg"),
+    "shin": ("lower", "limb", "leg"), "thigh": ("lower", "limb", "thigh"), "arm": ("upper", "limb", "arm"),
+    "arms": ("upper", "limb", "arm"), "forearm": ("upper", "limb", "forearm"), "r": ("right",), "rt": ("right",),
+    "l": ("left",), "lt": ("left",), "bilat": ("bilateral",), "both": ("bilateral",), "lle": ("left", "lower", "limb"),
+    "rle": ("right", "lower", "limb"), "lue": ("left", "upper", "limb"), "rue": ("right", "upper", "limb"),
+    "od": ("right", "eye"), "os": ("left", "eye"), "ou": ("bilateral", "eye"),
+}
+SIDES = frozenset({"right", "left", "bilateral"})
+_TITLE_NOISE = frozenset({"of", "the", "and", "or", "with", "without", "initial", "encounter", "subsequent", "sequela",
+                          "for", "in", "to", "unspecified", "site", "other", "part", "region"})
+
+
+@lru_cache(maxsize=8192)
+def _words_of(text: str) -> frozenset[str]:
+    words = set()
+    for w in _WORD.findall(text.lower()):
+        words.add(w)
+        words.update(SITE_WORDS.get(w, ()))
+    return frozenset(words)
+
+
+@lru_cache(maxsize=4096)
+def _category_titles(catalog: Any, category: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    """The billable codes of a category with the words of their titles (cached per catalogue)."""
+    out = []
+    for code in catalog.with_prefix(CodeSystem.ICD10CM, category):
+        record = catalog.get(CM, code)
+        if record is not None and record.billable:
+            out.append((record.code, frozenset(_WORD.findall(record.description.lower())) - _TITLE_NOISE))
+    return tuple(out)
+
+
+def site_from_words(note: NoteCoding) -> None:
+    """A code for an unspecified site becomes the code of the site (and side) the evidence sentence
+    names, when one code of the category has every word of its title that the unspecified code lacks
+    in that sentence ("cellulitis of the left lower leg": L03.116, not L03.90). Injury codes keep
+    their 7th character. Several sites that fit equally leave the code as it is."""
+    for line in list(note.lines):
+        if line.system != CM or line not in note.lines or "unspecified" not in note.description(line.code).lower():
+            continue
+        said = _words_of(note.sentences(line))
+        own = frozenset(_WORD.findall(note.description(line.code).lower())) - _TITLE_NOISE
+        seventh = line.code[7:] if len(line.code) == 8 else ""
+        sides = own & SIDES  # a side the code already has is kept: changing it is the laterality rule's call
+        fits = []
+        for code, words in _category_titles(note.catalog, line.code[:3]):
+            extra = words - own
+            if (code == line.code or not extra or not extra <= said or (seventh and not code.endswith(seventh))
+                    or not sides <= words):
+                continue
+            title = note.description(code).lower()
+            if "unspecified" in title or OTHER.search(title):
+                continue
+            fits.append((len(extra), code))
+        if not fits:
+            continue
+        fits.sort(reverse=True)
+        if len(fits) > 1 and fits[0][0] == fits[1][0]:
+            continue  # two sites fit as well: the coder decides
+        note.replace(line, fits[0][1], f"the note names the site: {note.description(fits[0][1]).lower()} (I.B.2)")

@@ -1,0 +1,99 @@
+"""Rules on what the note says of a condition: absent, uncertain, past, resolved, hypothetical."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ..pipeline.schema import Mention, NoteAnalysis
+from .engine import CM, INPATIENT, NoteCoding, is_chronic
+
+
+def undocumented(note: NoteCoding) -> None:
+    """A diagnosis no words of the note support is not coded: "code assignment is based on the
+    documentation by the patient's provider" (I.A.19). The note classifier proposes codes from
+    similar training notes; without a mention behind it a coder has nothing to confirm."""
+    for line in list(note.lines):
+        if line.system == CM and not line.mention_indexes:
+            note.withdraw(line, "no words of the note support it (I.A.19)")
+
+
+def uncertain_diagnosis(note: NoteCoding) -> None:
+    """Uncertain diagnoses ("probable", "suspected", "likely", "rule out", "possible").
+
+    Inpatient (Sections II.H and III.C): coded as if established, when documented at discharge.
+    Outpatient and emergency department (Section IV.H): not coded; the signs and symptoms are.
+    """
+    for line in list(note.lines):
+        mentions = note.mentions(line)
+        if line.system != CM or not mentions:
+            continue
+        uncertain = [m for m in mentions if m.assertion.possible and not m.assertion.negated]
+        if not uncertain or any(note.mention_is_current(m, line.code) and not m.assertion.possible for m in mentions):
+            continue
+        if any(m.assertion.negated for m in mentions):
+            note.withdraw(line, "questioned, then ruled out")
+        elif note.setting == INPATIENT:
+            note.explain(line, "documented as uncertain; coded as if established in inpatient care (II.H, III.C)")
+            line.needs_review = True
+        else:
+            note.withdraw(line, "an uncertain diagnosis is not coded in outpatient or emergency care; "
+                                "code the signs and symptoms instead (IV.H)")
+
+
+def not_current(note: NoteCoding) -> None:
+    """A code none of whose mentions the note states as current is not coded: negated (absent),
+    family history, past and not chronic, resolved, or hypothetical. The history rules have by now
+    turned past and family conditions into their history codes. A procedure the patient had before
+    this encounter ("status post", "history of") is not coded for this one."""
+    for line in list(note.lines):
+        mentions = note.mentions(line)
+        if not mentions or any(note.mention_is_current(m, line.code) for m in mentions):
+            continue
+        if line.system != CM and not any(_past_or_absent(m) for m in mentions):
+            continue  # procedures: only past, negated and hypothetical ones leave
+        note.withdraw(line, f"the note does not state it as current ({_why(mentions[0])})")
+
+
+def _past_or_absent(mention: Mention) -> bool:
+    a = mention.assertion
+    return a.negated or a.historical or getattr(a, "hypothetical", False)
+
+
+def _why(mention: Mention) -> str:
+    a = mention.assertion
+    for flag, words in (("negated", "negated"), ("family", "family history"), ("resolved", "resolved"),
+                        ("hypothetical", "hypothetical"), ("possible", "uncertain"), ("historical", "past history")):
+        if getattr(a, flag, False):
+            return f"'{mention.text}' is {words}"
+    return f"'{mention.text}'"
+
+
+def as_a_coder_reads(analysis: NoteAnalysis, setting: str) -> NoteAnalysis:
+    """The analysis a ranker should see when its codes go to a coder in ``setting``:
+
+    - a chronic condition listed in the past history (its mention historical, not resolved, its
+      best candidate a chronic condition) is current (Section III, IV.J: code all documented
+      conditions that coexist and affect care);
+    - inpatient, an uncertain diagnosis ("probable", "suspected", "likely") is coded as if
+      established (Sections II.H, III.C), unless the note rules it out elsewhere; hypothetical ones
+      ("if", "return if") stay as they are.
+    """
+    changed = False
+    mentions = []
+    ruled_out = {m.candidates[0].code for m in analysis.mentions if m.assertion.negated and m.candidates}
+    for mention in analysis.mentions:
+        a = mention.assertion
+        if a.negated or a.family or getattr(a, "resolved", False):
+            mentions.append(mention)
+            continue
+        if (a.historical and not a.possible and mention.candidates and mention.candidates[0].system == CM
+                and is_chronic(mention.candidates[0].code)):
+            a = replace(a, historical=False)
+        if (setting == INPATIENT and a.possible and not getattr(a, "hypothetical", False) and not a.historical
+                and not (mention.candidates and mention.candidates[0].code in ruled_out)):
+            a = replace(a, possible=False)
+        if a != mention.assertion:
+            mention = replace(mention, assertion=a)
+            changed = True
+        mentions.append(mention)
+    return replace(analysis, mentions=tuple(mentions)) if changed else analysis

@@ -1,0 +1,108 @@
+"""The rule table, in the order the rules run, and the function that runs it over a note."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterable
+from typing import Any
+
+from ..pipeline.schema import NoteAnalysis
+from . import combinations, encounters, history, sequencing, specificity, status, symptoms
+from .engine import INPATIENT, OUTPATIENT, CodeLine, NoteCoding, Rule
+
+RULES: tuple[Rule, ...] = (
+    # what the note says of each condition
+    Rule("undocumented", "I.A.19", "a diagnosis no words of the note support is not coded", status.undocumented),
+    Rule("uncertain_diagnosis", "II.H, III.C, IV.H",
+         "uncertain diagnoses: coded as established inpatient, not coded outpatient (code the symptoms)",
+         status.uncertain_diagnosis),
+    Rule("personal_history", "I.C.21.c.4, I.C.9.e.4", "past conditions by their history code (old MI I25.2, Z85-Z87), "
+         "family members' by Z80-Z84", history.personal_history),
+    Rule("procedure_status", "I.C.21.c.3", "status after a procedure (Z89-Z96: stent, CABG, pacemaker, joint replacement, ...)",
+         history.procedure_status),
+    Rule("tobacco", "I.C.5.b", "current tobacco dependence F17.2- by product, former use Z87.891", history.tobacco),
+    Rule("not_current", "III, IV.J", "conditions not stated as current (negated, family, past, resolved, "
+         "hypothetical) and procedures from before this encounter are not coded", status.not_current),
+    Rule("long_term_drugs", "I.C.21.c.3, I.C.4.a.3", "long-term (current) drug therapy Z79.- from the medications",
+         history.long_term_drugs),
+    # the most specific code, then combinations ("with")
+    Rule("specific_candidate", "I.B.2, I.B.18", "an unspecified code gives way to its mention's specific code",
+         specificity.specific_candidate),
+    Rule("ckd_stage", "I.C.14.a", "one CKD code, at the stage the note gives", specificity.ckd_stage),
+    Rule("laterality", "I.B.13", "the right / left / bilateral code when the note gives the side", specificity.laterality),
+    Rule("site_from_words", "I.B.2", "the code of the site (and side) the evidence sentence names",
+         specificity.site_from_words),
+    Rule("injury_encounter", "I.C.19.a", "injury 7th character from the encounter: A initial, D subsequent, S sequela",
+         specificity.injury_encounter),
+    Rule("heart_failure_type", "I.C.9.a.1", "heart failure type and acuity from the note's words", combinations.heart_failure_type),
+    Rule("diabetes_type", "I.C.4.a.2", "one diabetes type: the one the note names, else type 2", combinations.diabetes_type),
+    Rule("hypertension", "I.C.9.a.1-3", "hypertension with heart disease / CKD: I11, I12, I13", combinations.hypertension),
+    Rule("diabetes", "I.A.15, I.C.4.a", "diabetes 'with' its complications; no E11.9 beside a complication", combinations.diabetes),
+    Rule("asthma", "I.C.10.a", "asthma in exacerbation / status asthmaticus at its severity", combinations.asthma),
+    Rule("copd", "I.C.10.a", "COPD with lower respiratory infection (J44.0) or exacerbation (J44.1)", combinations.copd),
+    Rule("gallbladder", "I.B.9", "cholelithiasis with cholecystitis: one combination code", combinations.gallbladder),
+    Rule("coronary_disease_with_angina", "I.C.9.b", "coronary atherosclerosis with angina: I25.11-",
+         combinations.coronary_disease_with_angina),
+    Rule("ulcer_with_bleeding", "I.B.9", "a peptic ulcer with the bleeding it explains: ulcer with hemorrhage",
+         combinations.ulcer_with_bleeding),
+    Rule("kidney_and_ureter_stones", "I.B.9", "kidney and ureter stones: N20.2", combinations.kidney_and_ureter_stones),
+    Rule("sepsis", "I.C.1.d.1-2", "sepsis by organism; severe sepsis R65.20, septic shock R65.21", combinations.sepsis),
+    Rule("alternatives", "I.B.12", "one code per condition: a less sure code of the same category on the same words leaves",
+         specificity.alternatives),
+    Rule("unspecified_beside_specific", "I.B.2, I.B.18", "no unspecified code beside a specific one of its category",
+         specificity.unspecified_beside_specific),
+    # what is left to code
+    Rule("integral_symptoms", "I.B.5", "signs and symptoms integral to a confirmed diagnosis are not coded",
+         symptoms.integral_symptoms),
+    Rule("external_cause", "I.C.20", "the external cause of a current injury, with its 7th character", specificity.external_cause),
+    Rule("encounter_reason", "I.C.21.c.5, I.C.21.c.8, I.C.21.c.13",
+         "outpatient encounters for a general exam (Z00.00), a cancer screening (Z12.-) or cancer surveillance (Z08)",
+         encounters.encounter_reason),
+    Rule("principal_diagnosis", "II, IV.A, I.C.1.d.4", "the principal / first-listed diagnosis", sequencing.principal_diagnosis),
+)
+RULE_NAMES: tuple[str, ...] = tuple(rule.name for rule in RULES)
+
+_INPATIENT_WORDS = re.compile(
+    r"\b(?:discharge summary|hospital course|admission date|date of admission|admitted (?:to|for|with)|"
+    r"discharge diagnos[ie]s|principal diagnosis|inpatient|hospital day)\b"
+)
+SETTINGS = {"inpatient": INPATIENT, "outpatient": OUTPATIENT, "emergency": OUTPATIENT, "ed": OUTPATIENT}
+
+
+def infer_setting(text: str) -> str:
+    """Inpatient when the note reads like a hospital stay (admission, hospital course, discharge
+    diagnoses), else outpatient (office, clinic, emergency department: Section IV)."""
+    return INPATIENT if _INPATIENT_WORDS.search(text.lower()) else OUTPATIENT
+
+
+def care_setting(setting: str | None, text: str) -> str:
+    """The guidelines' setting (inpatient or outpatient) for a requested one; None: inferred."""
+    if setting is None:
+        return infer_setting(text)
+    key = setting.strip().lower()
+    if key not in SETTINGS:
+        raise ValueError(f"unknown setting {setting!r} (expected one of {', '.join(SETTINGS)})")
+    return SETTINGS[key]
+
+
+def apply_guidelines(
+    analysis: NoteAnalysis,
+    lines: Iterable[CodeLine],
+    catalog: Any,
+    setting: str | None = None,
+    disabled: Collection[str] = (),
+) -> NoteCoding:
+    """Run every rule not in ``disabled`` over one note's ranked codes (best first); return the
+    note's coding, whose ``lines`` are the codes to suggest, the principal diagnosis first and the
+    others by confidence. ``setting`` None: inferred from the note (:func:`infer_setting`)."""
+    unknown = set(disabled) - set(RULE_NAMES)
+    if unknown:
+        raise ValueError(f"unknown guideline rule(s) {', '.join(sorted(unknown))} (known: {', '.join(RULE_NAMES)})")
+    note = NoteCoding(analysis, lines, catalog, care_setting(setting, analysis.text), setting_inferred=setting is None)
+    for rule in RULES:
+        if rule.name not in disabled:
+            note.rule = rule
+            rule.apply(note)
+    note.rule = None
+    note.lines.sort(key=lambda line: (not line.principal, -line.confidence))
+    return note

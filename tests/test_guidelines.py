@@ -1,0 +1,298 @@
+"""The coding layer's rules (codesuggest.guidelines), each on a small hand-made note: the mentions the
+pipeline would find and the codes a ranker would rank, so each test names exactly what a rule sees."""
+
+from __future__ import annotations
+
+import pytest
+
+from codesuggest.guidelines import RULE_NAMES, CodeLine, apply_guidelines, as_a_coder_reads, infer_setting
+from codesuggest.pipeline.schema import Assertion, Candidate, Mention, NoteAnalysis
+
+CM = "ICD10CM"
+
+
+def note(text: str, *mentions: tuple) -> NoteAnalysis:
+    """``mentions``: (words, code, assertion flags dict, section); the words must be in ``text``."""
+    out = []
+    for words, code, flags, section in mentions:
+        start = text.index(words)
+        line_start = text.rfind("\n", 0, start) + 1
+        line_end = text.find("\n", start)
+        out.append(Mention(
+            text=words, start=start, end=start + len(words), kind="diagnosis", section=section,
+            sentence_start=line_start, sentence_end=len(text) if line_end < 0 else line_end,
+            assertion=Assertion(**flags), candidates=(Candidate(CM, code, "", 1.0, words.lower()),),
+        ))
+    return NoteAnalysis(text=text, mentions=tuple(out))
+
+
+def m(words: str, code: str, section: str = "assessment", **flags: bool) -> tuple:
+    return words, code, flags, section
+
+
+def lines(*codes: tuple[str, float, tuple[int, ...]]) -> list[CodeLine]:
+    return [CodeLine(CM, code, score, score, indexes) for code, score, indexes in codes]
+
+
+def code(analysis, ranked, catalog, setting="outpatient", **kw):
+    return apply_guidelines(analysis, ranked, catalog, setting, **kw)
+
+
+def codes_of(coded) -> list[str]:
+    return [line.code for line in coded.lines]
+
+
+def notes_of(coded, code_: str) -> list[str]:
+    return [n.section for line in coded.lines if line.code == code_ for n in line.notes]
+
+
+def test_hypertension_with_ckd_is_i12_and_keeps_the_stage(cm_catalog):
+    a = note("A/P: Hypertension. CKD stage 3a.", m("Hypertension", "I10"), m("CKD stage 3a", "N18.9"))
+    coded = code(a, lines(("I10", 0.9, (0,)), ("N18.9", 0.8, (1,))), cm_catalog)
+    assert codes_of(coded)[:2] == ["I12.9", "N18.31"] and "I10" not in codes_of(coded)
+    i12 = coded.lines[0]
+    assert i12.confidence == pytest.approx(0.8) and i12.score == 0.9  # as sure as its least sure part
+    assert any("I.C.9.a.2" in n.message and "replaces I10" in n.message for n in i12.notes)
+
+
+def test_hypertension_heart_failure_and_esrd_is_i13_2(cm_catalog):
+    a = note("Dx: hypertension; chronic diastolic heart failure; ESRD on dialysis.",
+             m("hypertension", "I10"), m("chronic diastolic heart failure", "I50.32"), m("ESRD", "N18.6"))
+    coded = code(a, lines(("I10", 0.9, (0,)), ("I50.32", 0.9, (1,)), ("N18.6", 0.9, (2,))), cm_catalog, "inpatient")
+    assert {"I13.2", "I50.32", "N18.6"} <= set(codes_of(coded)) and "I10" not in codes_of(coded)
+
+
+def test_conditions_the_note_calls_unrelated_are_not_combined(cm_catalog):
+    a = note("Hypertension.\nCKD stage 2, unrelated to hypertension, due to reflux nephropathy.",
+             m("Hypertension", "I10"), m("CKD stage 2", "N18.2"))
+    assert codes_of(code(a, lines(("I10", 0.9, (0,)), ("N18.2", 0.8, (1,))), cm_catalog)) == ["I10", "N18.2"]
+
+
+def test_diabetes_with_ckd_and_neuropathy(cm_catalog):
+    a = note("PMH: type 2 diabetes. CKD stage 2. Peripheral neuropathy.",
+             m("type 2 diabetes", "E11.9"), m("CKD stage 2", "N18.2"), m("Peripheral neuropathy", "G62.9"))
+    coded = code(a, lines(("E11.9", 0.95, (0,)), ("N18.2", 0.9, (1,)), ("G62.9", 0.8, (2,))), cm_catalog)
+    got = codes_of(coded)
+    assert {"E11.22", "E11.42", "N18.2"} <= set(got)
+    assert "E11.9" not in got and "G62.9" not in got  # E11.42 names the neuropathy; N18.2 stays for the stage
+    rule_notes = [n for line in coded.lines for n in line.notes if n.rule == "diabetes"]
+    assert rule_notes and all("I.A.15" in n.section for n in rule_notes)
+
+
+def test_the_type_of_diabetes_is_the_one_the_note_names_else_type_2(cm_catalog):
+    typed = note("Type 2 diabetes, diet controlled.", m("Type 2 diabetes", "E13.9"))
+    assert codes_of(code(typed, lines(("E13.9", 0.8, (0,))), cm_catalog)) == ["E11.9"]
+    untyped = note("Diabetes mellitus on metformin.", m("Diabetes mellitus", "E10.9"))
+    coded = code(untyped, lines(("E10.9", 0.8, (0,))), cm_catalog)
+    e11 = [line for line in coded.lines if line.code.startswith(("E10", "E11"))]
+    assert [line.code for line in e11] == ["E11.9"] and any("I.C.4.a.2" in n.message for n in e11[0].notes)
+
+
+def test_copd_with_pneumonia_and_exacerbation(cm_catalog):
+    a = note("COPD with acute exacerbation.\nLeft lower lobe pneumonia.", m("COPD", "J44.9"), m("pneumonia", "J18.9"))
+    got = codes_of(code(a, lines(("J44.9", 0.9, (0,)), ("J18.9", 0.9, (1,))), cm_catalog, "inpatient"))
+    assert {"J44.0", "J44.1", "J18.9"} <= set(got) and "J44.9" not in got
+
+
+def test_stable_copd_without_exacerbations_stays_j44_9(cm_catalog):
+    a = note("COPD, stable, no exacerbations in the past year.", m("COPD", "J44.9"))
+    assert codes_of(code(a, lines(("J44.9", 0.9, (0,))), cm_catalog)) == ["J44.9"]
+
+
+def test_asthma_in_exacerbation_takes_the_exacerbation_code(cm_catalog):
+    a = note("Moderate persistent asthma with acute exacerbation.", m("Moderate persistent asthma", "J45.40"))
+    assert codes_of(code(a, lines(("J45.40", 0.9, (0,))), cm_catalog, "emergency")) == ["J45.41"]
+
+
+@pytest.mark.parametrize("words, expected", [
+    ("Acute calculous cholecystitis", "K80.00"),
+    ("acute on chronic calculous cholecystitis", "K80.12"),
+    ("Calculous cholecystitis", "K80.10"),  # the index's default: chronic
+])
+def test_gallstones_with_cholecystitis_are_one_code(cm_catalog, words, expected):
+    a = note(f"US: gallstones.\nA/P: {words}.", m("gallstones", "K80.20", "imaging"), m(words, "K81.0"))
+    coded = code(a, lines(("K80.20", 0.8, (0,)), ("K81.0", 0.6, (1,))), cm_catalog, "inpatient")
+    assert codes_of(coded) == [expected]
+    assert set(coded.lines[0].mention_indexes) == {0, 1}  # the cholecystitis mention is evidence too
+
+
+def test_gallstones_alone_stay_without_cholecystitis(cm_catalog):
+    a = note("Incidental cholelithiasis, asymptomatic.", m("cholelithiasis", "K80.20"))
+    assert codes_of(code(a, lines(("K80.20", 0.8, (0,)), ("K80.10", 0.3, (0,))), cm_catalog)) == ["K80.20"]
+
+
+def test_heart_failure_type_and_acuity_from_the_words(cm_catalog):
+    a = note("Acute on chronic systolic heart failure (HFrEF).", m("heart failure", "I50.9"))
+    assert codes_of(code(a, lines(("I50.9", 0.9, (0,))), cm_catalog, "inpatient")) == ["I50.23"]
+
+
+def test_one_ckd_code_at_the_stage_the_note_gives(cm_catalog):
+    a = note("Chronic kidney disease stage 4.", m("Chronic kidney disease", "N18.9"))
+    coded = code(a, lines(("N18.9", 0.9, (0,)), ("N18.2", 0.3, (0,))), cm_catalog)
+    assert codes_of(coded) == ["N18.4"]
+
+
+def test_symptoms_integral_to_a_confirmed_diagnosis_are_dropped(cm_catalog):
+    a = note("HPI: fever and cough.\nA/P: Community-acquired pneumonia. Also a rash on the arm.",
+             m("fever", "R50.9", "history_present_illness"), m("cough", "R05.9", "history_present_illness"),
+             m("pneumonia", "J18.9"), m("rash", "R21"))
+    coded = code(a, lines(("R50.9", 0.9, (0,)), ("R05.9", 0.9, (1,)), ("J18.9", 0.8, (2,)), ("R21", 0.6, (3,))), cm_catalog)
+    assert codes_of(coded) == ["J18.9", "R21"]  # the rash is not part of pneumonia (I.B.6)
+    assert sum("I.B.5" in n.message for n in coded.lines[0].notes) == 2
+
+
+def test_uncertain_diagnosis_outpatient_codes_the_symptom(cm_catalog):
+    a = note("Cough and fever. Possible pneumonia.", m("Cough", "R05.9"), m("fever", "R50.9"),
+             m("pneumonia", "J18.9", possible=True))
+    ranked = lines(("J18.9", 0.5, (2,)), ("R05.9", 0.8, (0,)), ("R50.9", 0.8, (1,)))
+    assert codes_of(code(a, ranked, cm_catalog, "emergency")) == ["R05.9", "R50.9"]
+
+
+def test_uncertain_diagnosis_inpatient_is_coded_as_established(cm_catalog):
+    a = note("Discharge diagnosis: probable pneumonia. Fever.", m("pneumonia", "J18.9", "discharge_diagnoses", possible=True),
+             m("Fever", "R50.9"))
+    coded = code(a, lines(("J18.9", 0.7, (0,)), ("R50.9", 0.8, (1,))), cm_catalog, "inpatient")
+    assert codes_of(coded) == ["J18.9"]
+    assert coded.lines[0].needs_review and coded.lines[0].principal
+
+
+def test_what_the_note_does_not_state_as_current_is_not_coded(cm_catalog):
+    a = note("PMH: hypertension, MI 2015.\nDenies chest pain. Mother with breast cancer.",
+             m("hypertension", "I10", "past_medical_history", historical=True),
+             m("MI", "I21.9", "past_medical_history", historical=True), m("chest pain", "R07.9", negated=True),
+             m("breast cancer", "C50.919", "family_history", family=True))
+    ranked = lines(("I10", 0.5, (0,)), ("I21.9", 0.5, (1,)), ("R07.9", 0.4, (2,)), ("C50.919", 0.4, (3,)))
+    coded = code(a, ranked, cm_catalog)
+    assert "I10" in codes_of(coded)  # chronic, so still current (Section IV.J)
+    assert not {"I21.9", "R07.9", "C50.919"} & set(codes_of(coded))
+
+
+def test_a_diagnosis_no_words_support_is_not_coded(cm_catalog):
+    a = note("Pneumonia.", m("Pneumonia", "J18.9"))
+    assert codes_of(code(a, lines(("J18.9", 0.8, (0,)), ("A41.9", 0.7, ())), cm_catalog)) == ["J18.9"]
+
+
+def test_sepsis_by_organism_septic_shock_and_first(cm_catalog):
+    a = note("Septic shock due to E. coli urinary tract infection. Hypotension, shock.",
+             m("Septic shock", "A41.9"), m("E. coli", "B96.20"), m("urinary tract infection", "N39.0"), m("shock", "R57.9"))
+    ranked = lines(("N39.0", 0.9, (2,)), ("A41.9", 0.8, (0,)), ("B96.20", 0.8, (1,)), ("R57.9", 0.6, (3,)))
+    coded = code(a, ranked, cm_catalog, "inpatient")
+    got = codes_of(coded)
+    assert got[0] == "A41.51" and coded.lines[0].principal  # sepsis before the localized infection (I.C.1.d.4)
+    assert "R65.21" in got and "R57.9" not in got and "A41.9" not in got
+
+
+def test_an_unspecified_code_gives_way_to_a_specific_sibling_and_other_to_unspecified(cm_catalog):
+    a = note("Paroxysmal atrial fibrillation.", m("atrial fibrillation", "I48.91"))
+    assert codes_of(code(a, lines(("I48.91", 0.8, (0,)), ("I48.0", 0.6, (0,))), cm_catalog)) == ["I48.0"]
+    b = note("Hyperlipidemia.", m("Hyperlipidemia", "E78.5"))
+    assert codes_of(code(b, lines(("E78.5", 0.8, (0,)), ("E78.49", 0.9, (0,))), cm_catalog)) == ["E78.5"]  # NOS, not "other"
+
+
+def test_principal_diagnosis_is_the_first_reason_for_the_encounter(cm_catalog):
+    a = note("CC: cough.\nDischarge diagnoses: COPD exacerbation; hypertension.",
+             m("hypertension", "I10", "discharge_diagnoses"), m("COPD exacerbation", "J44.1", "discharge_diagnoses"))
+    coded = code(a, lines(("I10", 0.95, (0,)), ("J44.1", 0.8, (1,))), cm_catalog, "inpatient")
+    assert codes_of(coded) == ["J44.1", "I10"] and coded.lines[0].principal and not coded.lines[1].principal
+
+
+def test_rules_can_be_switched_off_by_name_and_unknown_names_are_refused(cm_catalog):
+    a = note("Fever. Pneumonia.", m("Fever", "R50.9"), m("Pneumonia", "J18.9"))
+    ranked = lambda: lines(("R50.9", 0.9, (0,)), ("J18.9", 0.8, (1,)))  # noqa: E731
+    assert "R50.9" not in codes_of(code(a, ranked(), cm_catalog))
+    assert "R50.9" in codes_of(code(a, ranked(), cm_catalog, disabled={"integral_symptoms"}))
+    assert "integral_symptoms" in RULE_NAMES
+    with pytest.raises(ValueError, match="unknown guideline rule"):
+        code(a, ranked(), cm_catalog, disabled={"no_such_rule"})
+
+
+def test_the_setting_is_inferred_from_the_note():
+    assert infer_setting("DISCHARGE SUMMARY\nHospital course: ...") == "inpatient"
+    assert infer_setting("ED note. Chief complaint: cough.") == "outpatient"
+
+
+def test_the_ranker_sees_the_note_as_a_coder_reads_it():
+    a = note("PMH: hypertension, MI.\nProbable pneumonia.",
+             m("hypertension", "I10", "past_medical_history", historical=True),
+             m("MI", "I21.9", "past_medical_history", historical=True), m("pneumonia", "J18.9", possible=True))
+    inpatient = as_a_coder_reads(a, "inpatient")
+    assert [x.assertion.historical for x in inpatient.mentions] == [False, True, False]  # chronic HTN is current
+    assert [x.assertion.possible for x in inpatient.mentions] == [False, False, False]  # II.H
+    assert as_a_coder_reads(a, "outpatient").mentions[2].assertion.possible  # IV.H
+
+
+def test_the_cli_lists_the_rules_and_which_are_off(monkeypatch):
+    from typer.testing import CliRunner
+
+    from codesuggest import config
+    from codesuggest.cli import app
+
+    monkeypatch.setenv("CODESUGGEST_GUIDELINES_OFF", "sepsis")
+    config.get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["guidelines"])
+    finally:
+        config.get_settings.cache_clear()
+    assert result.exit_code == 0
+    rows = {line.split()[1]: line.split()[0] for line in result.stdout.splitlines()}
+    assert set(rows) == set(RULE_NAMES) and rows["sepsis"] == "off" and rows["hypertension"] == "on"
+
+
+def test_a_model_refuses_an_unknown_rule_name():
+    from codesuggest.models.suggester import ModelSuggester
+
+    with pytest.raises(ValueError, match="unknown guideline rule"):
+        ModelSuggester(object(), object(), "v", guidelines_off={"sepsiss"})
+
+
+def test_coronary_disease_with_unstable_angina_is_one_code(cm_catalog):
+    a = note("CAD with unstable angina.", m("CAD", "I25.10"), m("unstable angina", "I20.0"))
+    coded = code(a, lines(("I25.10", 0.9, (0,)), ("I20.0", 0.7, (1,))), cm_catalog, "inpatient")
+    assert codes_of(coded) == ["I25.110"] and set(coded.lines[0].mention_indexes) == {0, 1}
+
+
+def test_a_bleeding_duodenal_ulcer_is_ulcer_with_hemorrhage(cm_catalog):
+    a = note("Melena. EGD: duodenal ulcer with a visible vessel.", m("Melena", "K92.1"), m("duodenal ulcer", "K26.9"))
+    assert codes_of(code(a, lines(("K92.1", 0.9, (0,)), ("K26.9", 0.8, (1,))), cm_catalog, "inpatient")) == ["K26.4"]
+
+
+def test_kidney_and_ureter_stones_are_n20_2(cm_catalog):
+    a = note("CT: left renal stone and left ureteral stone.", m("renal stone", "N20.0"), m("ureteral stone", "N20.1"))
+    assert codes_of(code(a, lines(("N20.0", 0.9, (0,)), ("N20.1", 0.8, (1,))), cm_catalog, "emergency")) == ["N20.2"]
+
+
+def test_an_unspecified_code_gives_way_to_its_own_mentions_specific_candidate(cm_catalog):
+    words = "Paroxysmal atrial fibrillation"
+    mention = Mention(
+        text=words, start=0, end=len(words), kind="diagnosis", section="assessment", sentence_start=0,
+        sentence_end=len(words), candidates=(
+            Candidate(CM, "I48.91", "", 0.9, "atrial fibrillation"), Candidate(CM, "I48.0", "", 1.0, words.lower()),
+        ),
+    )
+    a = NoteAnalysis(text=words, mentions=(mention,))
+    coded = code(a, lines(("I48.91", 0.8, (0,))), cm_catalog)
+    assert codes_of(coded) == ["I48.0"] and coded.lines[0].confidence == pytest.approx(0.8)
+
+
+def test_one_code_per_condition_when_two_codes_of_a_category_share_their_words(cm_catalog):
+    a = note("Left ankle sprain.\nRight wrist pain.", m("Left ankle sprain", "S93.402A"), m("Right wrist pain", "M25.531"))
+    ranked = lines(("S93.402A", 0.9, (0,)), ("S93.401A", 0.6, (0,)), ("M25.531", 0.5, (1,)), ("M25.532", 0.3, (1,)))
+    coded = code(a, ranked, cm_catalog, "emergency")
+    assert codes_of(coded) == ["S93.402A", "M25.531"]
+    assert any("S93.401A not coded" in n.message and "I.B.12" in n.message for n in coded.lines[0].notes)
+
+
+def test_a_diagnosis_questioned_then_ruled_out_is_not_coded_inpatient(cm_catalog):
+    a = note("Admitted to rule out sepsis.\nSepsis ruled out. Pneumonia.", m("sepsis", "A41.9", possible=True),
+             m("Sepsis", "A41.9", negated=True), m("Pneumonia", "J18.9"))
+    assert codes_of(code(a, lines(("A41.9", 0.8, (0, 1)), ("J18.9", 0.7, (2,))), cm_catalog, "inpatient")) == ["J18.9"]
+    seen = as_a_coder_reads(a, "inpatient")
+    assert seen.mentions[0].assertion.possible  # not established for the ranker either
+
+
+def test_the_site_the_sentence_names_replaces_an_unspecified_site(cm_catalog):
+    a = note("Cellulitis of the left lower leg, spreading.", m("Cellulitis", "L03.90"))
+    coded = code(a, lines(("L03.90", 0.7, (0,))), cm_catalog, "emergency")
+    assert codes_of(coded) == ["L03.116"] and any("I.B.2" in n.message for n in coded.lines[0].notes)
+    vague = note("Cellulitis, spreading.", m("Cellulitis", "L03.90"))
+    assert codes_of(code(vague, lines(("L03.90", 0.7, (0,))), cm_catalog, "emergency")) == ["L03.90"]

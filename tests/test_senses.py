@@ -1,0 +1,121 @@
+"""Word sense before linking: the sense table, the rules that choose a sense, and what the
+pipeline makes of ambiguous abbreviations in context."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from codesuggest.pipeline.senses import SenseTable, WordContext, load_sense_table
+from codesuggest.training.mention_suite import load_suite, run_suite
+
+SUITE = Path(__file__).parent / "data" / "us_mentions.jsonl"
+
+
+def context(section: str = "unknown", before=(), after=(), sentence=(), number_before=False, number_after=False) -> WordContext:
+    return WordContext(section, tuple(before), tuple(after), number_before, number_after, sentence)
+
+
+def test_the_packaged_table_covers_the_colliding_abbreviations():
+    table = load_sense_table()
+    for form in ("PCP", "HR", "MS", "PE", "RA", "CP", "AF", "DM", "CA", "Ca", "BS", "MR", "PT", "OD", "LE", "ED"):
+        rows = table.rows_for(form)
+        assert rows, form
+        last = rows[-1]
+        assert not (last.sections or last.before or last.after or last.sentence or last.number), f"{form}: no default row"
+
+
+def test_a_malformed_row_is_refused_with_its_line():
+    with pytest.raises(ValueError, match="line 2: 3 columns"):
+        SenseTable.parse("# header\nPCP\tprimary care provider\t-\n")
+    with pytest.raises(ValueError, match="number must be"):
+        SenseTable.parse("HR\theart rate\t-\t\t\t\t\tsometimes\n")
+
+
+def test_rows_are_tried_in_order_and_every_condition_must_hold():
+    table = SenseTable.parse(
+        "HR\theart rate\t-\t\t\t\t\tafter\n"
+        "HR\thormone receptor\t=\t\t\t\treceptor,breast\t\n"
+        "HR\theart rate\t-\t\t\t\t\t\n"
+    )
+    rows = table.rows_for("HR")
+    assert table.choose(rows, context(number_after=True, sentence=["breast"])).sense == "heart rate"
+    assert table.choose(rows, context(sentence=["breast"])).sense == "hormone receptor"
+    assert table.choose(rows, context()).sense == "heart rate"
+    assert table.rows_for("hr") is None  # upper-case forms match as written
+
+
+def test_lower_case_forms_match_any_case_and_phrases_match_at_the_word():
+    table = SenseTable.parse("cystic\tanatomy\t~\t\t\tduct\t\t\nPCP\tprovider\t-\t\tfollow up with\t\t\t\n")
+    assert table.rows_for("Cystic") and table.rows_for("CYSTIC")
+    assert table.choose(table.rows_for("cystic"), context(after=["duct", "stone"])).sense == "anatomy"
+    assert table.choose(table.rows_for("cystic"), context(after=["fibrosis"])) is None
+    assert table.choose(table.rows_for("PCP"), context(before=["to", "follow", "up", "with"])).sense == "provider"
+    assert table.choose(table.rows_for("PCP"), context(before=["follow", "up", "with", "the"])) is None
+
+
+def mentions(analyzer, text: str) -> dict[str, list[str]]:
+    return {m.text: [c.code for c in m.candidates[:3]] for m in analyzer.analyze(text).mentions}
+
+
+@pytest.mark.parametrize(
+    "text, word, sense",
+    [
+        ("Follow up with PCP in 1 week.", "PCP", "primary care provider"),
+        ("HIV with CD4 of 30 and bilateral infiltrates, likely PCP.", "PCP", "pneumocystis pneumonia"),
+        ("Vitals: HR 88, BP 120/80.", "HR", "heart rate"),
+        ("SpO2 97% RA.", "RA", "room air"),
+        ("PMH: RA on methotrexate.", "RA", "rheumatoid arthritis"),
+        ("PE: lungs clear.", "PE", "physical exam"),
+        ("CTA shows bilateral PE.", "PE", "pulmonary embolism"),
+        ("MS Contin 15 mg PO BID.", "MS", "morphine sulfate"),
+        ("Altered MS since this morning.", "MS", "mental status"),
+        ("LABS: Ca 9.4, Mg 2.0", "Ca", "calcium"),
+        ("Metastatic prostate CA.", "CA", "carcinoma"),
+    ],
+)
+def test_the_component_chooses_the_sense_the_context_supports(cm_analyzer, text, word, sense):
+    doc = cm_analyzer.nlp(text)
+    chosen = doc._.senses[text.index(word)]
+    assert (chosen.form, chosen.sense) == (word, sense)
+
+
+def test_collisions_of_the_issue_no_longer_become_mentions(cm_analyzer):
+    found = mentions(
+        cm_analyzer,
+        "VITALS: HR 88, SpO2 97% RA.\nLABS: Creatinine 1.6\n"
+        "HOSPITAL COURSE: Stone in the cystic duct. Estimated blood loss 20 mL.\nPLAN: Follow up with PCP.",
+    )
+    codes = [code for codes in found.values() for code in codes]
+    assert not [c for c in codes if c.startswith(("Z17", "M06", "N28", "L72", "F40", "B59"))], found
+
+
+def test_dm2_is_type_2_diabetes_before_other_diabetes(cm_analyzer):
+    codes = mentions(cm_analyzer, "PMH: DM2.")["DM2"]
+    assert codes[0].startswith("E11") and not any(c.startswith("E13") for c in codes)
+
+
+def test_the_senses_a_note_supports_are_kept(cm_analyzer):
+    found = mentions(cm_analyzer, "PMH: MS, RA on methotrexate, paroxysmal AF, CP since birth with spastic quadriplegia.")
+    assert found["MS"][0].startswith("G35")
+    assert found["RA"][0].startswith("M06")
+    assert any(c.startswith("G80") for c in found["CP"])
+
+
+def test_an_abbreviation_the_note_defines_wins_over_the_table(cm_analyzer):
+    text = "Saddle pulmonary embolism (PE) on CT angiogram. We treated the PE with heparin."
+    assert cm_analyzer.nlp(text)._.senses[text.rindex("PE")].sense == "physical exam"  # "the PE", by the table
+    later = [m for m in cm_analyzer.analyze(text).mentions if m.start == text.rindex("PE")]
+    assert later and later[0].candidates[0].code.startswith("I26")
+
+
+def test_the_mention_precision_suite(cm_analyzer):
+    """Every must-not item stays unfound and every must item is found (tests/data/us_mentions.jsonl)."""
+    cases = load_suite(SUITE)
+    assert len(cases) >= 40
+    result = run_suite(cm_analyzer, cases)
+    violations = [(r.case.id, item.text, item.code, why) for r in result.cases for item, why in r.violated]
+    missed = [(r.case.id, item.text, item.code) for r in result.cases for item in r.missed]
+    assert not violations
+    assert not missed
