@@ -92,7 +92,7 @@ def test_fit_and_rank_shapes(fitted, data):
         assert all(r.reason for r in codes)
     assert set(fitted.thresholds_) == {CM, PCS}
     assert all(0.0 < t <= 1.0 for t in fitted.thresholds_.values())
-    assert len(fitted.feature_names_) == len(FEATURE_NAMES)
+    assert fitted.feature_names_ == FEATURE_NAMES + ("n_siblings", "siblings_max_sim", "parent_exact")  # "hier"
 
 
 def test_evidence_points_at_mentions(fitted, data):
@@ -224,3 +224,101 @@ def test_clone_and_joblib_roundtrip(fitted, data, tmp_path):
     loaded = joblib.load(path)
     analyses, _ = data
     assert loaded.rank(analyses[:3]) == fitted.rank(analyses[:3])
+
+
+@pytest.mark.parametrize("reranker", ["lambdarank", "lgbm-binary"])
+def test_lightgbm_rerankers_rank_gold_first(data, reranker, tmp_path):
+    """Trained on the first 45 notes, the LightGBM re-rankers put a held-out note's gold codes above
+    its negated and near-miss candidates, with calibrated scores, reproducibly and through joblib."""
+    import joblib
+
+    pytest.importorskip("lightgbm")
+    analyses, labels = data
+    params = {**FAST, "reranker": reranker}
+    ranker = CodeRanker(**params).fit(analyses[:45], labels[:45])
+    aps = []
+    for analysis, gold, ranked in zip(analyses[45:], labels[45:], ranker.rank(analyses[45:], top_k=20)):
+        scores = [r.score for r in ranked]
+        assert scores == sorted(scores, reverse=True) and all(0.0 <= s <= 1.0 for s in scores)
+        codes = [(r.system, r.code) for r in ranked]
+        hits = [k for k, key in enumerate(codes) if key in gold]
+        aps.append(np.mean([(j + 1) / (k + 1) for j, k in enumerate(hits)]) * len(hits) / len(gold))
+    assert np.mean(aps) > 0.8
+    assert set(ranker.calibrators_) == {CM, PCS}
+    path = tmp_path / "ranker.joblib"
+    joblib.dump(ranker, path)
+    assert joblib.load(path).rank(analyses[45:50]) == ranker.rank(analyses[45:50])
+    assert CodeRanker(**params).fit(analyses[:45], labels[:45]).rank(analyses[45:50]) == ranker.rank(analyses[45:50])
+
+
+def test_extra_evidence_columns():
+    """Co-occurrence, siblings, place and distinct wordings, on a note built for them."""
+    from codesuggest.models.features import EXTRA_FEATURES, extra_feature_names
+
+    # E11.9 and N18.3 are labelled together in 3 of E11.9's 4 notes; I10 never with N18.3
+    labels = [{(CM, "E11.9"), (CM, "N18.3")}] * 3 + [{(CM, "E11.9")}, {(CM, "I10")}, {(CM, "I10")}]
+    stats = CodeStats.fit([NoteAnalysis(text="x", mentions=())] * len(labels), labels)
+    from dataclasses import replace
+
+    text = "has diabetes. later kidney disease and renal disease. also diabetic nephropathy."
+    kidney_mention = _mention("kidney disease", text.index("kidney disease"), "N18.3", sim=0.7)
+    note = NoteAnalysis(text=text, mentions=(
+        _mention("diabetes", text.index("diabetes"), "E11.9"),
+        kidney_mention,  # the same sentence as the next
+        replace(_mention("renal disease", text.index("renal disease"), "N18.3", sim=0.7),
+                sentence_start=kidney_mention.sentence_start),
+        _mention("diabetic nephropathy", text.index("diabetic"), "E11.21", sim=0.8),
+    ))
+    groups = tuple(EXTRA_FEATURES)
+    names = extra_feature_names(groups)
+    cands = build_candidates(note, stats, extra=groups)
+    assert cands.X.shape == (len(cands), len(FEATURE_NAMES) + len(names))
+    row = {key: dict(zip(names, cands.X[j, len(FEATURE_NAMES):].tolist())) for j, key in enumerate(cands.keys)}
+    kidney, diabetes, nephropathy = row[(CM, "N18.3")], row[(CM, "E11.9")], row[(CM, "E11.21")]
+    assert kidney["cooc_max"] == pytest.approx(0.75) and kidney["cooc_n"] == 1  # anchor: the exact E11.9
+    assert diabetes["cooc_max"] == 0.0  # N18.3 matched only loosely: not an anchor
+    assert nephropathy["n_siblings"] == 1 and nephropathy["siblings_max_sim"] == pytest.approx(1.0)
+    assert kidney["n_siblings"] == 0
+    assert diabetes["n_first_sentence"] == 1 and kidney["n_first_sentence"] == 0
+    assert kidney["n_sentences"] == 1 and kidney["n_distinct_texts"] == 2
+    assert 0 < diabetes["last_pos"] < kidney["last_pos"] < 1
+    with pytest.raises(ValueError):
+        CodeRanker(**{**FAST, "extra_features": "cooc,astrology"}).fit([note] * 4, [set()] * 4)
+
+
+def test_ranker_with_extra_features(data):
+    analyses, labels = data
+    ranker = CodeRanker(**{**FAST, "extra_features": "cooc,hier,where,distinct"}).fit(analyses, labels)
+    assert len(ranker.feature_names_) == len(FEATURE_NAMES) + 10
+    ranked = ranker.rank(analyses[:3], top_k=5)
+    assert all(ranked) and all(0.0 <= r.score <= 1.0 for codes in ranked for r in codes)
+
+
+def test_coarse_rate_columns():
+    """The share of coarse labels (PCS prefixes, CM categories) near a code, smoothed toward 0.5."""
+    labels = [{(PCS, "BW03"), (CM, "I10")}, {(PCS, "BW24"), (CM, "E11.9")}, {(PCS, "BW03ZZZ")}]
+    stats = CodeStats.fit([NoteAnalysis(text="x", mentions=())] * 3, labels)
+    note = NoteAnalysis(text="chest x-ray.", mentions=(_mention("chest x-ray", 0, "BW03ZZZ", PCS),))
+    cands = build_candidates(note, stats, extra=("prefix",))
+    row = dict(zip(cands.keys, cands.X[:, len(FEATURE_NAMES):].tolist()))
+    # BW0: BW03 and BW03ZZZ (one coarse of 2); B: two coarse of 3
+    assert row[(PCS, "BW03ZZZ")] == pytest.approx([(1 + 0.5) / 3, (2 + 0.5) / 4])
+    assert row[(PCS, "BW03")] == row[(PCS, "BW03ZZZ")]
+
+
+def test_model_saved_before_new_parameters_loads_as_it_was(data):
+    """A pickle without the later parameters (lgbm_params, extra_features) scores as before and clones."""
+    import pickle
+
+    from sklearn.base import clone
+
+    analyses, labels = data
+    before = CodeRanker(**{**FAST, "extra_features": ""}).fit(analyses, labels)  # as models were fitted then
+    state = dict(before.__getstate__())
+    for name in ("lgbm_params", "extra_features"):
+        state.pop(name)
+    old = CodeRanker.__new__(CodeRanker)
+    old.__setstate__(state)
+    assert old.extra_features == "" and old.rank(analyses[:3]) == before.rank(analyses[:3])
+    assert clone(old).get_params() == clone(before).get_params()
+    assert pickle.loads(pickle.dumps(old)).rank(analyses[:3]) == before.rank(analyses[:3])

@@ -29,7 +29,7 @@ import numpy as np
 from ..guidelines.history import history_code
 from ..pipeline.schema import Candidate, NoteAnalysis
 
-__all__ = ["CM", "PCS", "FEATURE_NAMES", "CandidateRow", "CodeStats", "NoteCandidates", "build_candidates", "history_code", "parent_codes"]
+__all__ = ["CM", "PCS", "FEATURE_NAMES", "EXTRA_FEATURES", "extra_feature_names", "CandidateRow", "CodeStats", "NoteCandidates", "build_candidates", "history_code", "parent_codes"]
 
 CM = "ICD10CM"
 PCS = "ICD10PCS"
@@ -47,6 +47,31 @@ FEATURE_NAMES = (
     "knn_score", "clf_note_rank", "sim_note_rank", "mention_prior_rank", "clf_rel", "knn_rel", "group_prob",
 )
 _F = {name: i for i, name in enumerate(FEATURE_NAMES)}
+
+# Optional evidence columns, appended after FEATURE_NAMES by group (``build_candidates(extra=...)``):
+# the ranker's ``extra_features`` names the groups, so models without them keep their matrix.
+EXTRA_FEATURES = {
+    # codes labelled together in training notes: P(code | anchor) over the note's anchors (codes a
+    # mention matched exactly as its first candidate, and the text classifier's top codes)
+    "cooc": ("cooc_max", "cooc_sum", "cooc_n"),
+    # the code hierarchy: other codes with evidence in the same CM category / PCS 4-character prefix
+    "hier": ("n_siblings", "siblings_max_sim", "parent_exact"),
+    # where the evidence is: the first sentence, the last mention's place, distinct sentences
+    "where": ("n_first_sentence", "last_pos", "n_sentences"),
+    # how many distinct wordings support the code
+    "distinct": ("n_distinct_texts",),
+    # how often the labels near the code are coarse: the share of labels under the code's first 3 / first
+    # character that are a CM category / PCS 4-character prefix (prefix_rate is per category / prefix,
+    # unknown for groups never labelled)
+    "prefix": ("coarse_rate_3", "coarse_rate_1"),
+}
+
+
+def extra_feature_names(groups: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    unknown = [g for g in groups if g not in EXTRA_FEATURES]
+    if unknown:
+        raise ValueError(f"unknown extra feature group(s) {unknown}; known: {sorted(EXTRA_FEATURES)}")
+    return tuple(name for g in groups for name in EXTRA_FEATURES[g])
 
 # The matrix is filled a group of columns at a time: what depends on the code alone (memoised per
 # code), on the note's evidence for it, on the classifiers' scores, and on the note as a whole.
@@ -89,12 +114,50 @@ def parent_codes(system: str, code: str) -> list[str]:
     return []
 
 
+class Cooccurrence:
+    """P(code | anchor) over training labels, for anchors labelled in at least ``min_count`` notes: a sparse
+    matrix with one row per anchor and one column per co-labelled code or its CM category / PCS prefix
+    (so a coarser candidate gets credit too)."""
+
+    def __init__(self, labels: list[set[tuple[str, str]]], counts: Counter, min_count: int = 2):
+        from scipy.sparse import csr_matrix
+
+        pairs: Counter = Counter()
+        for codes in labels:
+            with_groups = set(codes) | {(s, CodeStats.group_of(s, c)) for s, c in codes}
+            for anchor in codes:
+                if counts[anchor] >= min_count:
+                    pairs.update((anchor, other) for other in with_groups if other != anchor)
+        self.rows = {a: i for i, a in enumerate(sorted({a for a, _ in pairs}))}
+        self.columns = {o: j for j, o in enumerate(sorted({o for _, o in pairs}))}
+        data = [k / counts[a] for (a, _), k in pairs.items()]
+        ij = ([self.rows[a] for a, _ in pairs], [self.columns[o] for _, o in pairs])
+        self.matrix = csr_matrix((np.asarray(data, dtype=np.float32), ij), shape=(len(self.rows), len(self.columns)))
+
+    def columns_for(self, anchors, keys: list[tuple[str, str]]) -> np.ndarray:
+        """(len(keys), 3): max and sum of P(key | anchor) over ``anchors``, and how many anchors have the key."""
+        out = np.zeros((len(keys), 3), dtype=np.float32)
+        rows = [self.rows[a] for a in anchors if a in self.rows]
+        if not rows:
+            return out
+        cols = np.fromiter((self.columns.get(k, -1) for k in keys), dtype=np.int64, count=len(keys))
+        found = np.flatnonzero(cols >= 0)
+        if not len(found):
+            return out
+        p = self.matrix[rows][:, cols[found]].toarray()
+        out[found, 0] = p.max(axis=0)
+        out[found, 1] = p.sum(axis=0)
+        out[found, 2] = (p > 0).sum(axis=0)
+        return out
+
+
 class KeyFacts(NamedTuple):
     """What a candidate code brings to any note, given the code statistics."""
 
     row: bytes  # its _KEY_FEATURES, packed as float32 (see _KEY_ROW)
     precision: float  # CodeStats.precision
     parents: tuple[tuple[str, str], ...]  # parent_codes, as keys
+    group: tuple[str, str]  # (system, CodeStats.group_of)
 
 
 @dataclass
@@ -108,6 +171,9 @@ class CodeStats:
     cand_count: Counter = field(default_factory=Counter)  # (system, code) -> notes where it was a direct candidate
     cand_hits: Counter = field(default_factory=Counter)  # ... and a gold code
     cand_prior: float = 0.1
+    cooc: "Cooccurrence | None" = field(default=None, compare=False)  # derived from the labels
+    # (system, first 1 or 3 characters) -> [coarse labels, labels] (derived from the labels)
+    coarse_use: dict = field(default_factory=dict, compare=False)
 
     @staticmethod
     def group_of(system: str, code: str) -> str:
@@ -135,6 +201,14 @@ class CodeStats:
                     stats.cand_hits[key] += 1
                     hits += 1
         stats.cand_prior = (hits + 1) / (total + 10)
+        stats.cooc = Cooccurrence(labels, stats.code_count)
+        for codes in labels:
+            for system, code in codes:
+                coarse = code.replace(".", "") == cls.group_of(system, code)
+                for n in (1, 3):
+                    use = stats.coarse_use.setdefault((system, code[:n]), [0, 0])
+                    use[0] += coarse
+                    use[1] += 1
         return stats
 
     def precision(self, key: tuple[str, str], strength: float = 2.0) -> float:
@@ -167,6 +241,7 @@ class CodeStats:
             _KEY_ROW.pack(*self.key_features(key)),
             self.precision(key),
             tuple((system, parent) for parent in parent_codes(system, code)),
+            (system, self.group_of(system, code)),
         )
         if key in self.cand_count or key in self.code_count:
             self._key_memo[key] = facts
@@ -317,6 +392,7 @@ def build_candidates(
     group_codes: list[tuple[str, str]] | None = None,
     group_probs: np.ndarray | None = None,
     group_top_n: int = 10,
+    extra: tuple[str, ...] = (),
 ) -> NoteCandidates:
     """Every candidate code of one note with its features (``FEATURE_NAMES`` columns).
 
@@ -330,12 +406,15 @@ def build_candidates(
     n_with_clf = len(accs) + len(proposed)
     _group_proposals(accs, proposed, group_codes, group_probs, group_top_n)
     keys = [*accs, *proposed]
-    X = _feature_matrix(analysis, stats, keys, accs)
+    facts = stats.key_facts(keys)
+    X = _feature_matrix(analysis, stats, keys, accs, facts)
     if clf_codes is not None and len(clf_codes):
         _classifier_columns(X, keys, n_with_clf, _column_index(clf_codes), clf_probs, clf_ranks, knn_scores)
     if group_codes is not None and group_probs is not None and len(group_codes):
         _group_column(X, keys, _column_index(group_codes), group_probs)
     _within_note_features(X)
+    if extra:
+        X = np.hstack([X, _extra_columns(analysis, stats, keys, accs, facts, X, extra, clf_codes, clf_probs)])
     mention_indexes = [acc.mentions for acc in accs.values()] + [()] * len(proposed)
     terms = [acc.terms for acc in accs.values()] + [[] for _ in proposed]
     return NoteCandidates(keys, X, mention_indexes, terms)
@@ -462,14 +541,15 @@ def _propose_top(
 
 
 def _feature_matrix(analysis: NoteAnalysis, stats: CodeStats, keys: list[tuple[str, str]],
-                    accs: dict[tuple[str, str], _Acc]) -> np.ndarray:
+                    accs: dict[tuple[str, str], _Acc], facts: list[KeyFacts] | None = None) -> np.ndarray:
     """The features of the code alone and of the note's evidence; the classifiers' columns as if unscored.
 
     ``keys`` are those of ``accs`` then the proposed codes, whose evidence columns are constants.
     """
     X = np.zeros((len(keys), len(FEATURE_NAMES)), dtype=np.float32)
     X[:, _F["clf_rank"]] = _UNRANKED
-    X[:, _KEY_COLUMNS] = _rows(b"".join([fact.row for fact in stats.key_facts(keys)]), len(_KEY_FEATURES))
+    facts = stats.key_facts(keys) if facts is None else facts
+    X[:, _KEY_COLUMNS] = _rows(b"".join([fact.row for fact in facts]), len(_KEY_FEATURES))
     X[: len(accs), _EVIDENCE_COLUMNS] = _evidence_rows(analysis, accs)
     X[len(accs):, _EVIDENCE_COLUMNS] = _NO_EVIDENCE
     X[:, _F["n_note_candidates"]] = len(keys)
@@ -515,6 +595,131 @@ def _evidence_rows(analysis: NoteAnalysis, accs: dict[tuple[str, str], _Acc]) ->
             acc.prior_rank,                                             # mention_prior_rank
         )
     return _rows(rows, len(_EVIDENCE_FEATURES))
+
+
+def _extra_columns(analysis: NoteAnalysis, stats: CodeStats, keys: list[tuple[str, str]],
+                   accs: dict[tuple[str, str], _Acc], facts: list[KeyFacts], X: np.ndarray, groups: tuple[str, ...],
+                   clf_codes: list[tuple[str, str]] | None, clf_probs: np.ndarray | None) -> np.ndarray:
+    """The ``EXTRA_FEATURES`` columns of ``groups``, in that order (rows as ``keys``; ``X``: their
+    ``FEATURE_NAMES`` columns, ``facts``: their key facts)."""
+    parts = []
+    for group in groups:
+        if group == "cooc":
+            parts.append(_cooc_columns(stats, keys, accs, clf_codes, clf_probs))
+        elif group == "hier":
+            parts.append(_hierarchy_columns(keys, facts, X))
+        elif group == "where":
+            parts.append(_where_columns(analysis, len(keys), accs))
+        elif group == "prefix":
+            use = getattr(stats, "coarse_use", {})
+            rates = {}
+            col = np.zeros((len(keys), 2), dtype=np.float32)
+            for j, (system, code) in enumerate(keys):
+                for k, n in enumerate((3, 1)):
+                    key = (system, code[:n])
+                    rate = rates.get(key)
+                    if rate is None:
+                        coarse, total = use.get(key, (0, 0))
+                        rate = rates[key] = (coarse + 0.5) / (total + 1.0)
+                    col[j, k] = rate
+            parts.append(col)
+        elif group == "distinct":
+            text_ids: dict[str, int] = {}
+            ids = np.fromiter((text_ids.setdefault(m.text.lower(), len(text_ids)) for m in analysis.mentions),
+                              dtype=np.int64, count=len(analysis.mentions))
+            row_of, mention_of = _support(accs)
+            col = np.zeros((len(keys), 1), dtype=np.float32)
+            if len(row_of):
+                col[:, 0] = _count_distinct(row_of, ids[mention_of], len(keys))
+            parts.append(col)
+        else:
+            raise ValueError(f"unknown extra feature group {group!r}")
+    return np.hstack(parts) if parts else np.zeros((len(keys), 0), dtype=np.float32)
+
+
+_N_CLF_ANCHORS = 5  # the text classifier's top codes taken as co-occurrence anchors
+
+
+def _cooc_columns(stats: CodeStats, keys, accs, clf_codes, clf_probs) -> np.ndarray:
+    """cooc_max / cooc_sum: the largest / summed P(code | anchor) over the note's anchors other than the
+    code itself; cooc_n: how many anchors were labelled with it at all."""
+    cooc = getattr(stats, "cooc", None)  # statistics pickled before it have none
+    if cooc is None:
+        return np.zeros((len(keys), 3), dtype=np.float32)
+    anchors = {key for key, acc in accs.items() if acc.source == SOURCE_DIRECT and acc.top1 and acc.exact}
+    if clf_codes is not None and clf_probs is not None and len(clf_codes):
+        top = np.argpartition(-clf_probs, _N_CLF_ANCHORS)[:_N_CLF_ANCHORS] if len(clf_probs) > _N_CLF_ANCHORS else \
+            np.arange(len(clf_probs))
+        for j in top.tolist():
+            anchors.add(clf_codes[j])
+    return cooc.columns_for(anchors, keys)
+
+
+def _hierarchy_columns(keys: list[tuple[str, str]], facts: list[KeyFacts], X: np.ndarray) -> np.ndarray:
+    """n_siblings: other direct codes in the code's CM category / PCS prefix; siblings_max_sim: their best
+    similarity; parent_exact: a coarser code of this one matched a mention exactly."""
+    out = np.zeros((len(keys), 3), dtype=np.float32)
+    direct = X[:, _F["source"]] == SOURCE_DIRECT
+    if not direct.any():
+        return out
+    group_ids: dict[tuple[str, str], int] = {}
+    gid = np.fromiter((group_ids.setdefault(fact.group, len(group_ids)) for fact in facts), dtype=np.int64,
+                      count=len(keys))
+    sims = X[:, _F["max_sim"]]
+    rows = np.flatnonzero(direct)
+    n_groups = len(group_ids)
+    count = np.bincount(gid[rows], minlength=n_groups)
+    # each group's best direct row and the best similarity of the others
+    order = rows[np.lexsort((-sims[rows], gid[rows]))]
+    first = np.r_[True, gid[order][1:] != gid[order][:-1]]
+    best_row = np.full(n_groups, -1)
+    best_row[gid[order[first]]] = order[first]
+    best = np.zeros(n_groups, dtype=np.float32)
+    best[gid[order[first]]] = sims[order[first]]
+    second = np.zeros(n_groups, dtype=np.float32)
+    after_first = np.r_[False, first[:-1]] & ~first  # the second row of a group
+    second[gid[order[after_first]]] = sims[order[after_first]]
+    n = count[gid] - direct
+    is_best = best_row[gid] == np.arange(len(keys))
+    out[:, 0] = n
+    out[:, 1] = np.where(n > 0, np.where(is_best, second[gid], best[gid]), 0.0)
+    exact = {keys[j] for j in np.flatnonzero(direct & (X[:, _F["n_exact"]] > 0)).tolist()}
+    if exact:
+        out[:, 2] = [not exact.isdisjoint(fact.parents) for fact in facts]
+    return out
+
+
+def _support(accs: dict[tuple[str, str], _Acc]) -> tuple[np.ndarray, np.ndarray]:
+    """(row, mention) index pairs: each accumulated code's supporting mentions, flattened."""
+    lengths = [len(acc.mentions) for acc in accs.values()]
+    row_of = np.repeat(np.arange(len(lengths)), lengths)
+    mention_of = np.fromiter((i for acc in accs.values() for i in acc.mentions), dtype=np.int64, count=len(row_of))
+    return row_of, mention_of
+
+
+def _count_distinct(row_of: np.ndarray, values: np.ndarray, n_rows: int) -> np.ndarray:
+    """Per row, the number of distinct ``values`` (non-negative) among its pairs."""
+    pairs = np.unique(row_of * (int(values.max()) + 1) + values)
+    return np.bincount(pairs // (int(values.max()) + 1), minlength=n_rows)
+
+
+def _where_columns(analysis: NoteAnalysis, n_rows: int, accs: dict[tuple[str, str], _Acc]) -> np.ndarray:
+    """n_first_sentence: supporting mentions in the note's first sentence; last_pos: the last one's place
+    (0-1); n_sentences: distinct sentences with a supporting mention."""
+    out = np.zeros((n_rows, 3), dtype=np.float32)
+    mentions = analysis.mentions
+    row_of, mention_of = _support(accs)
+    if not len(row_of):
+        return out
+    starts = np.fromiter((m.start for m in mentions), dtype=np.int64, count=len(mentions))
+    sentences = np.fromiter((m.sentence_start for m in mentions), dtype=np.int64, count=len(mentions))
+    first_end = min(m.sentence_end for m in mentions)
+    out[:, 0] = np.bincount(row_of, weights=starts[mention_of] < first_end, minlength=n_rows)
+    # row_of is sorted and every accumulated code has a mention: one segment per row of accs
+    bounds = np.flatnonzero(np.r_[True, row_of[1:] != row_of[:-1]])
+    out[row_of[bounds], 1] = np.maximum.reduceat(starts[mention_of], bounds) / max(len(analysis.text), 1)
+    out[:, 2] = _count_distinct(row_of, sentences[mention_of], n_rows)
+    return out
 
 
 def _rows(packed: bytes | bytearray, width: int) -> np.ndarray:
