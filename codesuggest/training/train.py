@@ -16,7 +16,9 @@ from typing import Any
 
 from tqdm import tqdm
 
+from ..models.interface import Output
 from ..models.ranker import CodeRanker
+from ..models.suggester import ModelSuggester
 from ..pipeline.schema import NoteAnalysis
 from .datasets import CodedNote
 
@@ -82,13 +84,15 @@ def predict_rows(
     progress: bool = False,
     batch_size: int = 64,
 ) -> list[tuple[str, str, str, float]]:
-    """``(note_id, code, system, score)`` rows, best first within each note (``top_k`` per system)."""
+    """``(note_id, code, system, score)`` rows, best first within each note: the ranker's codes as
+    trained (``Output.RANKED``), through the same interface the service and the CLI use."""
+    suggester = ModelSuggester(analyzer, ranker, "evaluation")
     rows: list[tuple[str, str, str, float]] = []
     with tqdm(total=len(notes), desc="ranking", unit="note", disable=not progress) as bar:
         for begin in range(0, len(notes), batch_size):
             chunk = notes[begin : begin + batch_size]
-            analyses = list(analyzer.analyze_many([n.text for n in chunk]))
-            for note, ranked in zip(chunk, ranker.rank(analyses, top_k=top_k)):
-                rows.extend((note.note_id, r.code, r.system, r.score) for r in ranked)
+            ranked = suggester.suggest_many([n.text for n in chunk], top_k=top_k, output=Output.RANKED)
+            for note, suggestions in zip(chunk, ranked):
+                rows.extend((note.note_id, s.code, s.system, s.score) for s in suggestions)
             bar.update(len(chunk))
     return rows
