@@ -37,6 +37,7 @@ What it adds to medspaCy's ConText:
 # No `from __future__ import annotations`: spaCy validates factory signatures at runtime.
 import itertools
 import math
+import re
 from bisect import bisect_right
 from pathlib import Path
 from typing import Iterable
@@ -77,9 +78,15 @@ PRESENT_ILLNESS_SECTIONS = frozenset({"history_present_illness", "chief_complain
 TRIGGER_BEFORE_LAST = "trigger_before_last"
 # PSEUDO triggers of this category end negation scopes only ("no fever secondary to ...", "and she had").
 NEGATION_TERMINATE = "NEGATION_TERMINATE"
+# Rule metadata: the scope ends at the next comma. "no residual deficits" is said of the list item before it
+# ("hx of stroke 2022, no residual deficits, HTN"): the next item is a new condition, not negated.
+SCOPE_TO_COMMA = "scope_to_comma"
 # PSEUDO triggers of this category (a clause with a present-tense verb: "and she reports", "endorses") end
 # negated, historical and resolved scopes: "denies [chest pain] and reports [dyspnea]", "history of MI and has [CHF]".
 CLAUSE_TERMINATE = "CLAUSE_TERMINATE"
+# PSEUDO triggers of this category ("with") end possible scopes only: "r/o [sepsis] with fever and cough"
+# names the symptoms the patient came with, which are present.
+POSSIBLE_TERMINATE = "POSSIBLE_TERMINATE"
 # With cross_category_termination, a trigger of these categories ends the scope of a trigger of the key
 # category: "no pneumonia, possible atelectasis", "history of MI, no CHF". Family scopes end only at
 # terminators; a possible trigger does not end a historical one ("history of possible seizures").
@@ -209,6 +216,8 @@ class _SentenceConText(ConText):
                 # "(is) not | dilated": the trigger stops before the finding word, which stays in the
                 # backward scope, so "[bile duct] not dilated" and "not [dilated]" are both negated.
                 end, scope_end = end - 1, end
+            if (rule.metadata or {}).get(SCOPE_TO_COMMA):
+                scope_end = next((i for i in range(end, scope_end) if doc[i].text == ","), scope_end)
             modifier = ConTextModifier(rule, start, end, None, scope_start=scope_start, scope_end=scope_end)
             modifiers_by_sent.setdefault(index, []).append(modifier)
 
@@ -224,6 +233,21 @@ class _SentenceConText(ConText):
             graph.apply_modifiers()
             edges.extend(graph.edges)
         return edges
+
+
+def _dated(target: Span, window: int = 2) -> bool:
+    """A year follows the mention ("hx of ischemic stroke 2022", "hx of DVT (2019)"): a past event, even
+    where "history of" otherwise describes the present illness ("3-day history of fever")."""
+    doc = target.doc
+    for token in doc[target.end : min(len(doc), target.end + window)]:
+        if token.is_sent_start:
+            break
+        if _YEAR.fullmatch(token.text):
+            return True
+    return False
+
+
+_YEAR = re.compile(r"(?:\d{1,2}/)?(?:19|20)\d\d")
 
 
 def _is_status(span: Span) -> bool:
@@ -324,6 +348,8 @@ class AssertionDetector:
                 rule.terminated_by.update((NEGATION_TERMINATE, CLAUSE_TERMINATE))
             if rule.category in ("HISTORICAL", "RESOLVED"):
                 rule.terminated_by.add(CLAUSE_TERMINATE)
+            if rule.category == "POSSIBLE_EXISTENCE":
+                rule.terminated_by.add(POSSIBLE_TERMINATE)
             if cross_category_termination:
                 rule.terminated_by.update(_TERMINATED_BY.get(rule.category, ()))
 
@@ -346,7 +372,7 @@ class AssertionDetector:
         fields: set[str] = set()
         for modifier in modifiers:
             metadata = modifier.rule.metadata or {}
-            if metadata.get("hpi_neutral") and section in PRESENT_ILLNESS_SECTIONS:
+            if metadata.get("hpi_neutral") and section in PRESENT_ILLNESS_SECTIONS and not _dated(target):
                 continue
             fields.update(CATEGORY_FIELDS.get(modifier.category, ()))
         if self.section_status and section in SECTION_FIELDS:
