@@ -227,12 +227,50 @@ class _SentenceConText(ConText):
                 # A status mention ("family history of colon cancer" -> Z80.0) is made of trigger
                 # words: its trigger must still reach the condition nested inside it.
                 spans = [(t.start, t.end) for t in targets_by_sent[index] if not _is_status(t)]
-                modifiers = [m for m in modifiers if not any(_overlaps(m.modifier_span, span) for span in spans)]
+                modifiers = [
+                    m
+                    for m in modifiers
+                    if not any(
+                        _overlaps(m.modifier_span, span) and not _after_list_break(doc, span, m.modifier_span)
+                        for span in spans
+                    )
+                ]
             graph = ConTextGraph(targets=targets_by_sent[index], modifiers=modifiers, prune_on_modifier_overlap=False)
             graph.update_scopes()
             graph.apply_modifiers()
             edges.extend(graph.edges)
+            edges.extend(_embedded_edges(doc, targets_by_sent[index], graph.modifiers))
         return edges
+
+
+def _after_list_break(doc: Doc, span: tuple[int, int], trigger: tuple[int, int]) -> bool:
+    """The trigger lies inside the mention after a comma or semicolon of it: the mention is a loose
+    window match across list items ("Hypertensive heart disease with LVH, no heart failure"), and the
+    trigger is a real one, not a word of the term."""
+    start, end = span
+    return start <= trigger[0] and trigger[1] <= end and any(doc[i].text in (",", ";") for i in range(start, trigger[0]))
+
+
+def _embedded_edges(doc: Doc, targets: list[Span], modifiers: list[ConTextModifier]) -> list[tuple[Span, ConTextModifier]]:
+    """Edges from a trigger inside a mention after a list break to that mention, when the words of the
+    mention on the trigger's side are in its scope: the window mention "LVH, no heart failure" is
+    negated like "heart failure" (medspaCy never lets a modifier modify a span it overlaps)."""
+    edges = []
+    for modifier in modifiers:
+        if modifier.direction in ("TERMINATE", "PSEUDO"):
+            continue
+        m_start, m_end = modifier.modifier_span
+        s_start, s_end = modifier.scope_span
+        for target in targets:
+            if not _after_list_break(doc, (target.start, target.end), (m_start, m_end)):
+                continue
+            if not modifier.allows(target.label_.upper()):
+                continue
+            after = _overlaps((s_start, s_end), (m_end, target.end)) and m_end < target.end
+            before = _overlaps((s_start, s_end), (target.start, m_start))
+            if after or before:
+                edges.append((target, modifier))
+    return edges
 
 
 def _dated(target: Span, window: int = 2) -> bool:
