@@ -254,6 +254,8 @@ def test_trigger_word_of_a_term_stays_out(nlp):
         # "with" after rule out names what the patient came with
         ("Admitted to r/o [sepsis] with [fever] and productive [cough].", [{"possible"}, set(), set()]),
         ("Findings may be consistent with [early appendicitis].", [{"possible"}]),
+        ("Possible [pneumonia] with [abscess] formation.", [{"possible"}, {"possible"}]),  # a hedge goes on
+        ("The differential diagnosis was established with [lymphoma] and [sarcoma].", [{"possible"}, {"possible"}]),
         # the object of screening, forward and backward
         ("HPI: 52 yo M for [prostate cancer] screening.", [{"hypothetical", "possible"}]),
         ("Referred for screening for [colon cancer].", [{"hypothetical", "possible"}]),

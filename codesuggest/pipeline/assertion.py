@@ -84,9 +84,11 @@ SCOPE_TO_COMMA = "scope_to_comma"
 # PSEUDO triggers of this category (a clause with a present-tense verb: "and she reports", "endorses") end
 # negated, historical and resolved scopes: "denies [chest pain] and reports [dyspnea]", "history of MI and has [CHF]".
 CLAUSE_TERMINATE = "CLAUSE_TERMINATE"
-# PSEUDO triggers of this category ("with") end possible scopes only: "r/o [sepsis] with fever and cough"
-# names the symptoms the patient came with, which are present.
+# PSEUDO triggers of this category ("with") end the scopes of work-up triggers (rule metadata "workup":
+# "r/o", "evaluate for", "test for"): "r/o [sepsis] with fever and cough" names the symptoms the patient
+# came with, which are present. A hedge goes on ("possible pneumonia with [abscess]").
 POSSIBLE_TERMINATE = "POSSIBLE_TERMINATE"
+WORKUP = "workup"
 # With cross_category_termination, a trigger of these categories ends the scope of a trigger of the key
 # category: "no pneumonia, possible atelectasis", "history of MI, no CHF". Family scopes end only at
 # terminators; a possible trigger does not end a historical one ("history of possible seizures").
@@ -386,7 +388,7 @@ class AssertionDetector:
                 rule.terminated_by.update((NEGATION_TERMINATE, CLAUSE_TERMINATE))
             if rule.category in ("HISTORICAL", "RESOLVED"):
                 rule.terminated_by.add(CLAUSE_TERMINATE)
-            if rule.category == "POSSIBLE_EXISTENCE":
+            if (rule.metadata or {}).get(WORKUP):
                 rule.terminated_by.add(POSSIBLE_TERMINATE)
             if cross_category_termination:
                 rule.terminated_by.update(_TERMINATED_BY.get(rule.category, ()))
