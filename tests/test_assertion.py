@@ -237,6 +237,12 @@ def test_trigger_word_of_a_term_stays_out(nlp):
     # no comma before the cue inside the mention: the cue is a word of the term, not a trigger
     found = _with_mentions(nlp, "Type 2 diabetes without complications, hypertension.", ["Type 2 diabetes without complications", "hypertension"])
     assert found == [Assertion(), Assertion()]
+    # a code title's axes after a comma ("not intractable", "without coma") are words of the term too
+    text = "A/P: Migraine without aura, not intractable, without status migrainosus - start sumatriptan."
+    found = _with_mentions(nlp, text, ["Migraine without aura, not intractable, without status migrainosus", "status migrainosus"])
+    assert [a.negated for a in found] == [False, False]
+    text = "Impression: Hypoglycemia due to type 2 diabetes mellitus, without coma"
+    assert _with_mentions(nlp, text, ["Hypoglycemia due to type 2 diabetes mellitus, without coma"]) == [Assertion()]
 
 
 @pytest.mark.parametrize(

@@ -248,9 +248,16 @@ class _SentenceConText(ConText):
 def _after_list_break(doc: Doc, span: tuple[int, int], trigger: tuple[int, int]) -> bool:
     """The trigger lies inside the mention after a comma or semicolon of it: the mention is a loose
     window match across list items ("Hypertensive heart disease with LVH, no heart failure"), and the
-    trigger is a real one, not a word of the term."""
+    trigger is a real one, not a word of the term. Code titles put their axes after a comma with
+    "not" / "without" ("Migraine without aura, not intractable", "... diabetes mellitus, without coma"):
+    those stay words of the term."""
     start, end = span
+    if doc[trigger[0]].lower_ in _TITLE_QUALIFIERS:
+        return False
     return start <= trigger[0] and trigger[1] <= end and any(doc[i].text in (",", ";") for i in range(start, trigger[0]))
+
+
+_TITLE_QUALIFIERS = frozenset({"not", "without", "w/o", "with"})
 
 
 def _embedded_edges(doc: Doc, targets: list[Span], modifiers: list[ConTextModifier]) -> list[tuple[Span, ConTextModifier]]:
