@@ -16,7 +16,8 @@ What it adds to medspaCy's ConText:
   MI and has CHF"), postposed negation ("was not seen", "bile duct not dilated",
   "MI ruled out", "HIV negative", "unlikely"), "rule out"/"evaluate
   for"/"cannot be excluded" as possible, conditional and future mentions
-  ("return if", "should she develop", "scheduled for") as hypothetical,
+  ("return if", "should she develop", "scheduled for") and the object of a
+  screening ("screening for X", "X screening") as hypothetical,
   "resolved"/"no longer has" as resolved, combined NEGATED_FAMILY ("no family
   history of");
 * statuses: a hypothetical mention is also possible and a resolved one also
@@ -26,9 +27,19 @@ What it adds to medspaCy's ConText:
 * a trigger of one category ends the scope of triggers of other categories
   ("no pneumonia, possible atelectasis"), except that nothing but a
   terminator ends a family trigger;
+* rule metadata ``scope_to_comma`` ("no residual deficits, HTN": the next
+  list item is a new condition) and ``workup`` (only "r/o", "evaluate for",
+  "test for" end at "with": "r/o sepsis with [fever]" names what the patient
+  came with, while a hedge goes on: "possible pneumonia with [abscess]");
+* a trigger inside a mention after a comma of that mention is a real trigger,
+  not a word of the term: a window mention across list items ("LVH, no heart
+  failure", "colonoscopy, hx of colon cancer") neither hides it from the nested
+  mention nor escapes it ("not" / "without" / "with" after a comma stay words
+  of the term, as in code titles: "Migraine without aura, not intractable");
 * section status: mentions in past medical/surgical history are historical,
   in family history family; "history of" inside HPI / chief complaint /
-  subjective does not make a mention historical;
+  subjective does not make a mention historical unless a year follows the
+  mention ("hx of ischemic stroke 2022");
 * ConText runs sentence by sentence (overlong sentences in windows of
   ``max_sentence_tokens``), so a 2 MB note costs time linear in its length
   instead of medspaCy's all-pairs modifier comparison over the whole doc.
