@@ -211,6 +211,67 @@ def test_overlapping_mentions_get_their_own_status(nlp):
     assert [assertion_of(span).negated for span in doc.spans["mentions"]] == [True, True]
 
 
+def _with_mentions(nlp, text: str, phrases: list[str]):
+    """Run the assertion component on ``text`` with the given (possibly overlapping) phrases as mentions."""
+    doc = mark(nlp, text)
+    spans = []
+    for phrase in phrases:
+        start = text.index(phrase)
+        spans.append(doc.char_span(start, start + len(phrase), label="diagnosis", alignment_mode="expand"))
+    doc.spans["mentions"] = spans
+    nlp.get_pipe("codesuggest_assertion")(doc)
+    return [assertion_of(span) for span in doc.spans["mentions"]]
+
+
+def test_trigger_inside_a_window_mention_after_a_comma_still_counts(nlp):
+    # the window mention across the list items must not swallow the cue of the nested mention
+    text = "A/P: Hypertensive heart disease with LVH, no heart failure - continue losartan."
+    found = _with_mentions(nlp, text, ["Hypertensive heart disease", "Hypertensive heart disease with LVH, no heart failure", "heart failure"])
+    assert [a.negated for a in found] == [False, True, True]
+    text = "Indication: surveillance colonoscopy, hx of colon cancer s/p R hemicolectomy 2021."
+    found = _with_mentions(nlp, text, ["colonoscopy, hx of colon cancer", "colon cancer"])
+    assert [a.historical for a in found] == [True, True]
+
+
+def test_trigger_word_of_a_term_stays_out(nlp):
+    # no comma before the cue inside the mention: the cue is a word of the term, not a trigger
+    found = _with_mentions(nlp, "Type 2 diabetes without complications, hypertension.", ["Type 2 diabetes without complications", "hypertension"])
+    assert found == [Assertion(), Assertion()]
+    # a code title's axes after a comma ("not intractable", "without coma") are words of the term too
+    text = "A/P: Migraine without aura, not intractable, without status migrainosus - start sumatriptan."
+    found = _with_mentions(nlp, text, ["Migraine without aura, not intractable, without status migrainosus", "status migrainosus"])
+    assert [a.negated for a in found] == [False, False]
+    text = "Impression: Hypoglycemia due to type 2 diabetes mellitus, without coma"
+    assert _with_mentions(nlp, text, ["Hypoglycemia due to type 2 diabetes mellitus, without coma"]) == [Assertion()]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # a dated "hx of" is past even in HPI; a duration is not
+        ("HPI: 71 yo M with hx of [ischemic stroke] 2022, no residual deficits, [HTN], here for f/u.", [{"historical"}, set()]),
+        ("HPI: 58 yo M with hx of [DVT] (2019), presents with leg swelling.", [{"historical"}]),
+        ("HPI: 45 yo M with a 3-day history of [fever] and [cough].", [set(), set()]),
+        ("HPI: 66 yo M with history of [COPD] presents with dyspnea.", [set()]),
+        # a negation said of the list item before it ends at the comma; a list after "no" stays negated
+        ("A/P: Prior CVA, no residual [weakness], [hyperlipidemia] on statin.", [{"negated"}, set()]),
+        ("A/P: s/p appendectomy, no complications, [constipation] improving.", [set()]),
+        ("Pt feels well, no [fever], [chills] or [cough].", [{"negated"}] * 3),
+        # "with" after rule out names what the patient came with
+        ("Admitted to r/o [sepsis] with [fever] and productive [cough].", [{"possible"}, set(), set()]),
+        ("Findings may be consistent with [early appendicitis].", [{"possible"}]),
+        ("Possible [pneumonia] with [abscess] formation.", [{"possible"}, {"possible"}]),  # a hedge goes on
+        ("The differential diagnosis was established with [lymphoma] and [sarcoma].", [{"possible"}, {"possible"}]),
+        # the object of screening, forward and backward
+        ("HPI: 52 yo M for [prostate cancer] screening.", [{"hypothetical", "possible"}]),
+        ("Referred for screening for [colon cancer].", [{"hypothetical", "possible"}]),
+        ("Screening colonoscopy showed a [polyp].", [set()]),
+    ],
+)
+def test_issue_15_follow_ups(nlp, text, expected):
+    assert statuses(nlp, text) == expected
+
+
 def test_procedures_are_handled_too(nlp):
     doc = mark(nlp, "She is s/p [total knee arthroplasty].", label="procedure")
     assert assertion_of(doc.spans["mentions"][0]) == Assertion(historical=True)

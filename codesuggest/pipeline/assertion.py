@@ -16,7 +16,8 @@ What it adds to medspaCy's ConText:
   MI and has CHF"), postposed negation ("was not seen", "bile duct not dilated",
   "MI ruled out", "HIV negative", "unlikely"), "rule out"/"evaluate
   for"/"cannot be excluded" as possible, conditional and future mentions
-  ("return if", "should she develop", "scheduled for") as hypothetical,
+  ("return if", "should she develop", "scheduled for") and the object of a
+  screening ("screening for X", "X screening") as hypothetical,
   "resolved"/"no longer has" as resolved, combined NEGATED_FAMILY ("no family
   history of");
 * statuses: a hypothetical mention is also possible and a resolved one also
@@ -26,9 +27,19 @@ What it adds to medspaCy's ConText:
 * a trigger of one category ends the scope of triggers of other categories
   ("no pneumonia, possible atelectasis"), except that nothing but a
   terminator ends a family trigger;
+* rule metadata ``scope_to_comma`` ("no residual deficits, HTN": the next
+  list item is a new condition) and ``workup`` (only "r/o", "evaluate for",
+  "test for" end at "with": "r/o sepsis with [fever]" names what the patient
+  came with, while a hedge goes on: "possible pneumonia with [abscess]");
+* a trigger inside a mention after a comma of that mention is a real trigger,
+  not a word of the term: a window mention across list items ("LVH, no heart
+  failure", "colonoscopy, hx of colon cancer") neither hides it from the nested
+  mention nor escapes it ("not" / "without" / "with" after a comma stay words
+  of the term, as in code titles: "Migraine without aura, not intractable");
 * section status: mentions in past medical/surgical history are historical,
   in family history family; "history of" inside HPI / chief complaint /
-  subjective does not make a mention historical;
+  subjective does not make a mention historical unless a year follows the
+  mention ("hx of ischemic stroke 2022");
 * ConText runs sentence by sentence (overlong sentences in windows of
   ``max_sentence_tokens``), so a 2 MB note costs time linear in its length
   instead of medspaCy's all-pairs modifier comparison over the whole doc.
@@ -37,6 +48,7 @@ What it adds to medspaCy's ConText:
 # No `from __future__ import annotations`: spaCy validates factory signatures at runtime.
 import itertools
 import math
+import re
 from bisect import bisect_right
 from pathlib import Path
 from typing import Iterable
@@ -77,9 +89,17 @@ PRESENT_ILLNESS_SECTIONS = frozenset({"history_present_illness", "chief_complain
 TRIGGER_BEFORE_LAST = "trigger_before_last"
 # PSEUDO triggers of this category end negation scopes only ("no fever secondary to ...", "and she had").
 NEGATION_TERMINATE = "NEGATION_TERMINATE"
+# Rule metadata: the scope ends at the next comma. "no residual deficits" is said of the list item before it
+# ("hx of stroke 2022, no residual deficits, HTN"): the next item is a new condition, not negated.
+SCOPE_TO_COMMA = "scope_to_comma"
 # PSEUDO triggers of this category (a clause with a present-tense verb: "and she reports", "endorses") end
 # negated, historical and resolved scopes: "denies [chest pain] and reports [dyspnea]", "history of MI and has [CHF]".
 CLAUSE_TERMINATE = "CLAUSE_TERMINATE"
+# PSEUDO triggers of this category ("with") end the scopes of work-up triggers (rule metadata "workup":
+# "r/o", "evaluate for", "test for"): "r/o [sepsis] with fever and cough" names the symptoms the patient
+# came with, which are present. A hedge goes on ("possible pneumonia with [abscess]").
+POSSIBLE_TERMINATE = "POSSIBLE_TERMINATE"
+WORKUP = "workup"
 # With cross_category_termination, a trigger of these categories ends the scope of a trigger of the key
 # category: "no pneumonia, possible atelectasis", "history of MI, no CHF". Family scopes end only at
 # terminators; a possible trigger does not end a historical one ("history of possible seizures").
@@ -209,6 +229,8 @@ class _SentenceConText(ConText):
                 # "(is) not | dilated": the trigger stops before the finding word, which stays in the
                 # backward scope, so "[bile duct] not dilated" and "not [dilated]" are both negated.
                 end, scope_end = end - 1, end
+            if (rule.metadata or {}).get(SCOPE_TO_COMMA):
+                scope_end = next((i for i in range(end, scope_end) if doc[i].text == ","), scope_end)
             modifier = ConTextModifier(rule, start, end, None, scope_start=scope_start, scope_end=scope_end)
             modifiers_by_sent.setdefault(index, []).append(modifier)
 
@@ -218,12 +240,72 @@ class _SentenceConText(ConText):
                 # A status mention ("family history of colon cancer" -> Z80.0) is made of trigger
                 # words: its trigger must still reach the condition nested inside it.
                 spans = [(t.start, t.end) for t in targets_by_sent[index] if not _is_status(t)]
-                modifiers = [m for m in modifiers if not any(_overlaps(m.modifier_span, span) for span in spans)]
+                modifiers = [
+                    m
+                    for m in modifiers
+                    if not any(
+                        _overlaps(m.modifier_span, span) and not _after_list_break(doc, span, m.modifier_span)
+                        for span in spans
+                    )
+                ]
             graph = ConTextGraph(targets=targets_by_sent[index], modifiers=modifiers, prune_on_modifier_overlap=False)
             graph.update_scopes()
             graph.apply_modifiers()
             edges.extend(graph.edges)
+            edges.extend(_embedded_edges(doc, targets_by_sent[index], graph.modifiers))
         return edges
+
+
+def _after_list_break(doc: Doc, span: tuple[int, int], trigger: tuple[int, int]) -> bool:
+    """The trigger lies inside the mention after a comma or semicolon of it: the mention is a loose
+    window match across list items ("Hypertensive heart disease with LVH, no heart failure"), and the
+    trigger is a real one, not a word of the term. Code titles put their axes after a comma with
+    "not" / "without" ("Migraine without aura, not intractable", "... diabetes mellitus, without coma"):
+    those stay words of the term."""
+    start, end = span
+    if doc[trigger[0]].lower_ in _TITLE_QUALIFIERS:
+        return False
+    return start <= trigger[0] and trigger[1] <= end and any(doc[i].text in (",", ";") for i in range(start, trigger[0]))
+
+
+_TITLE_QUALIFIERS = frozenset({"not", "without", "w/o", "with"})
+
+
+def _embedded_edges(doc: Doc, targets: list[Span], modifiers: list[ConTextModifier]) -> list[tuple[Span, ConTextModifier]]:
+    """Edges from a trigger inside a mention after a list break to that mention, when the words of the
+    mention on the trigger's side are in its scope: the window mention "LVH, no heart failure" is
+    negated like "heart failure" (medspaCy never lets a modifier modify a span it overlaps)."""
+    edges = []
+    for modifier in modifiers:
+        if modifier.direction in ("TERMINATE", "PSEUDO"):
+            continue
+        m_start, m_end = modifier.modifier_span
+        s_start, s_end = modifier.scope_span
+        for target in targets:
+            if not _after_list_break(doc, (target.start, target.end), (m_start, m_end)):
+                continue
+            if not modifier.allows(target.label_.upper()):
+                continue
+            after = _overlaps((s_start, s_end), (m_end, target.end)) and m_end < target.end
+            before = _overlaps((s_start, s_end), (target.start, m_start))
+            if after or before:
+                edges.append((target, modifier))
+    return edges
+
+
+def _dated(target: Span, window: int = 2) -> bool:
+    """A year follows the mention ("hx of ischemic stroke 2022", "hx of DVT (2019)"): a past event, even
+    where "history of" otherwise describes the present illness ("3-day history of fever")."""
+    doc = target.doc
+    for token in doc[target.end : min(len(doc), target.end + window)]:
+        if token.is_sent_start:
+            break
+        if _YEAR.fullmatch(token.text):
+            return True
+    return False
+
+
+_YEAR = re.compile(r"(?:\d{1,2}/)?(?:19|20)\d\d")
 
 
 def _is_status(span: Span) -> bool:
@@ -324,6 +406,8 @@ class AssertionDetector:
                 rule.terminated_by.update((NEGATION_TERMINATE, CLAUSE_TERMINATE))
             if rule.category in ("HISTORICAL", "RESOLVED"):
                 rule.terminated_by.add(CLAUSE_TERMINATE)
+            if (rule.metadata or {}).get(WORKUP):
+                rule.terminated_by.add(POSSIBLE_TERMINATE)
             if cross_category_termination:
                 rule.terminated_by.update(_TERMINATED_BY.get(rule.category, ()))
 
@@ -346,7 +430,7 @@ class AssertionDetector:
         fields: set[str] = set()
         for modifier in modifiers:
             metadata = modifier.rule.metadata or {}
-            if metadata.get("hpi_neutral") and section in PRESENT_ILLNESS_SECTIONS:
+            if metadata.get("hpi_neutral") and section in PRESENT_ILLNESS_SECTIONS and not _dated(target):
                 continue
             fields.update(CATEGORY_FIELDS.get(modifier.category, ()))
         if self.section_status and section in SECTION_FIELDS:
