@@ -50,12 +50,12 @@ def unspecified_beside_specific(note: NoteCoding) -> None:
     beside J18.1, I48.91 beside I48.0, R10.9 beside R10.11. The specific code must be at least half
     as sure as the unspecified one, so that a stray low-ranked sibling does not decide."""
     for line in list(note.lines):
-        if line.system != CM or not UNSPECIFIED.search(note.description(line.code).lower()):
+        if line.system != CM or not title_says(note.description(line.code), "unspecified"):
             continue
         siblings = [
             other for other in note.starting((line.code[:3],))
-            if other is not line and not UNSPECIFIED.search(note.description(other.code).lower())
-            and not OTHER.search(note.description(other.code).lower())
+            if other is not line and not title_says(note.description(other.code), "unspecified")
+            and not title_says(note.description(other.code), "other")
             and other.confidence >= max(FLOOR, 0.5 * line.confidence)
         ]
         if siblings:
@@ -64,6 +64,14 @@ def unspecified_beside_specific(note: NoteCoding) -> None:
 
 
 NOT_SPECIFIC = re.compile(r"\bunspecified\b|\bwithout complications\b")
+_TITLE_PATTERNS = {"unspecified": UNSPECIFIED, "other": OTHER, "not specific": NOT_SPECIFIC}
+
+
+@lru_cache(maxsize=65536)
+def title_says(title: str, what: str) -> bool:
+    """Whether a code title is "unspecified", a residual "other" category, or "not specific"
+    (unspecified or "without complications"); cached, as rules ask it of the same titles often."""
+    return _TITLE_PATTERNS[what].search(title.lower()) is not None
 
 
 def specific_candidate(note: NoteCoding) -> None:
@@ -72,7 +80,7 @@ def specific_candidate(note: NoteCoding) -> None:
     nuclear cataract, right eye" is H25.11, not H26.9 (I.B.2, I.B.18). Only codes of the same category
     or chapter block (first three characters) that the code set can bill."""
     for line in list(note.lines):
-        if line.system != CM or line not in note.lines or not NOT_SPECIFIC.search(note.description(line.code).lower()):
+        if line.system != CM or line not in note.lines or not title_says(note.description(line.code), "not specific"):
             continue
         best = None
         for mention in note.mentions(line):
@@ -80,7 +88,7 @@ def specific_candidate(note: NoteCoding) -> None:
             for cand in mention.candidates:
                 if (cand.system == CM and cand.code != line.code and cand.code[:3] == line.code[:3]
                         and cand.similarity >= max(own, 0.9) and note.billable(cand.code)
-                        and not NOT_SPECIFIC.search(note.description(cand.code).lower())
+                        and not title_says(note.description(cand.code), "not specific")
                         and (best is None or cand.similarity > best.similarity)):
                     best = cand
         if best is not None:
@@ -319,7 +327,7 @@ def _vagueness(note: NoteCoding, line) -> int:
     """0 for a code that names the condition, 1 for "unspecified" (the NOS code), 2 for "other"
     (which needs a specific other type the words do not give)."""
     description = note.description(line.code).lower()
-    return 2 if OTHER.search(description) else 1 if UNSPECIFIED.search(description) else 0
+    return 2 if title_says(description, "other") else 1 if title_says(description, "unspecified") else 0
 
 
 # -- the site the note names (I.B.2) ----------------------------------------------------------------
@@ -378,7 +386,7 @@ def site_from_words(note: NoteCoding) -> None:
                     or not sides <= words):
                 continue
             title = note.description(code).lower()
-            if "unspecified" in title or OTHER.search(title):
+            if title_says(title, "unspecified") or title_says(title, "other"):
                 continue
             fits.append((len(extra), code))
         if not fits:
