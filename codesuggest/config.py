@@ -24,7 +24,7 @@ class Settings(BaseSettings):
     approximate_search: bool = Field(
         default=False,
         description="also look leftover words up in the approximate (scispaCy ANN) linker; off by default: "
-        "no measured gain in ranking quality for ~45% of the pipeline's time (BENCHMARKS.md)",
+        "no measured gain in ranking quality for half the pipeline's speed (BENCHMARKS.md)",
     )
     model_processes: int | None = Field(
         default=None, ge=0, le=64,
