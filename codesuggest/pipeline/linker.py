@@ -9,7 +9,7 @@ their term.
 
 scispacy's ``create_tfidf_ann_index`` stores float16 vectors, which scipy >=
 1.11 refuses, and uses HNSW settings (M=100, efConstruction=2000) that do not
-finish on two cores (STACK.md); :func:`build_ann_index` makes the same
+finish in 14 minutes on two cores for the ICD-10-CM terms; :func:`build_ann_index` makes the same
 artefacts (``LinkerPaths`` layout) with float32 vectors and M=16,
 efConstruction=100, so scispacy loads them as it loads its own.
 """
