@@ -23,6 +23,9 @@ from .billable import candidate_scores, make_billable
 from .interface import Evidence, NoteAnalyzer, NoteRanker, Output, RankedCode, Suggestion
 
 DEFAULT_REVIEW_BAND = 0.5
+# codes ranked beyond top_k when codes may be filtered out or rewritten: enough for top_k to remain
+# after a setting drops a system, and for the guideline rules to see conditions ranked a little lower
+FETCH_MORE = 20
 ALL_SYSTEMS = frozenset({"ICD10CM", "ICD10PCS", "CPT"})
 SETTING_SYSTEMS: dict[str | None, frozenset[str]] = {
     None: ALL_SYSTEMS,
@@ -95,14 +98,12 @@ class ModelSuggester:
         output = Output(output)
         systems = systems_for(setting)
         analyses = list(self.analyzer.analyze_many(texts))
-        # over-fetch when codes may be filtered out or rewritten, so that top_k codes remain and the
-        # guideline rules see the conditions the ranker put lower
         plain = output is Output.RANKED and systems >= ALL_SYSTEMS
         if output is Output.CODED:  # the ranker sees each note as a coder in its care setting reads it
             seen = [as_a_coder_reads(a, care_setting(setting, a.text)) for a in analyses]
         else:
             seen = analyses
-        ranked = self.ranker.rank(seen, top_k=top_k if plain else max(2 * top_k, top_k + 30))
+        ranked = self.ranker.rank(seen, top_k=top_k if plain else top_k + FETCH_MORE)
         return [
             self._suggestions(text, analysis, self._lines(analysis, codes, setting, systems, output)[:top_k])
             for text, analysis, codes in zip(texts, analyses, ranked)
