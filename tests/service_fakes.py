@@ -72,6 +72,25 @@ class KeywordSuggester:
         return [self.suggest(t, setting, top_k) for t in texts]
 
 
+class GuidelineKeywordSuggester(KeywordSuggester):
+    """As :class:`KeywordSuggester`, and on a note that says CKD, hypertension comes out as the coding
+    guidelines leave it: I12.9, the principal diagnosis, with the rule's note and the ranker's score."""
+
+    def suggest(self, text: str, setting: str | None = None, top_k: int = 30, output: object = None) -> list[Suggestion]:
+        from dataclasses import replace
+
+        from codesuggest.guidelines import GuidelineNote
+
+        out = super().suggest(text, setting, top_k)
+        if "CKD" not in text:
+            return out
+        note = GuidelineNote("hypertension", "I.C.9.a.2", "I12.9 replaces I10 (ranker score 0.91): hypertension with "
+                             "chronic kidney disease is presumed linked (I.C.9.a.2)")
+        description = "Hypertensive chronic kidney disease with stage 1 through stage 4 chronic kidney disease, or unspecified chronic kidney disease"
+        return [replace(s, code="I12.9", description=description, principal=True, score=s.confidence, guidelines=(note,))
+                if s.code == "I10" else s for s in out]
+
+
 class FakeRegistry:
     """Two (or more) suggester versions in memory, one active."""
 

@@ -9,7 +9,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from codesuggest.service.feedback import export_feedback
-from service_fakes import DATABASES, NOTE, KeywordSuggester, auth, database_url_for, real_catalog, service
+from service_fakes import (
+    DATABASES, NOTE, GuidelineKeywordSuggester, KeywordSuggester, auth, database_url_for, real_catalog, service,
+)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -307,28 +309,14 @@ def test_findings_come_with_suggestions_and_the_final_code_set(svc):
     assert companion and "E11.22" in companion[0]["codes"]  # asks for the CKD stage (N18.1-N18.6)
 
 
-class GuidedSuggester(KeywordSuggester):
-    """Suggestions as the coding guidelines leave them: a principal diagnosis and a rule's note."""
-
-    def suggest(self, text, setting=None, top_k=30, output=None):
-        from dataclasses import replace
-
-        from codesuggest.guidelines import GuidelineNote
-
-        note = GuidelineNote("hypertension", "I.C.9.a.2", "I12.9 replaces I10: hypertension with CKD")
-        out = super().suggest(text, setting, top_k)
-        return [replace(out[0], score=0.91, principal=True, guidelines=(note,))] + out[1:]
-
-
 def test_guideline_notes_and_the_principal_diagnosis_are_stored_and_served(tmp_path):
     """Issue 14: each rewrite says what it did and why, with its section; the ranker's score stays visible."""
-    with service(tmp_path, suggester=GuidedSuggester()) as (client, keys, _):
-        created = submit(client, keys["coder"], setting="emergency")
+    with service(tmp_path, suggester=GuidelineKeywordSuggester()) as (client, keys, _):
+        created = submit(client, keys["coder"], text="Hypertension with CKD stage 3a. Chest pain.", setting="emergency")
         first = created["suggestions"][0]
-        assert first["principal"] and first["ranker_score"] == 0.91
-        assert first["guidelines"] == [
-            {"rule": "hypertension", "section": "I.C.9.a.2", "message": "I12.9 replaces I10: hypertension with CKD"}
-        ]
+        assert first["code"] == "I12.9" and first["principal"] and first["ranker_score"] == 0.91
+        assert [(g["rule"], g["section"]) for g in first["guidelines"]] == [("hypertension", "I.C.9.a.2")]
+        assert "replaces I10" in first["guidelines"][0]["message"]
         assert not any(s["principal"] for s in created["suggestions"][1:])
         detail = client.get(f"/v1/notes/{created['note_id']}", headers=auth(keys["coder"])).json()
         assert detail["suggestions"][0]["guidelines"] == first["guidelines"] and detail["setting"] == "emergency"

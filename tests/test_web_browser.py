@@ -18,7 +18,7 @@ import pytest
 
 from codesuggest.config import Settings
 from codesuggest.service.app import create_app
-from service_fakes import NOTE, KeywordSuggester, auth, make_keys
+from service_fakes import NOTE, GuidelineKeywordSuggester, auth, make_keys
 
 pytestmark = pytest.mark.browser
 
@@ -55,7 +55,7 @@ def server(tmp_path_factory, cm_catalog):
     data = tmp_path_factory.mktemp("web-browser")
     url = f"sqlite:///{data / 'service.db'}"
     keys = make_keys(url)
-    app = create_app(Settings(data_dir=data, database_url=url), suggester_provider=KeywordSuggester,
+    app = create_app(Settings(data_dir=data, database_url=url), suggester_provider=GuidelineKeywordSuggester,
                      catalog=cm_catalog)
     port = _free_port()
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
@@ -332,3 +332,21 @@ def test_api_docs_render_offline_under_the_csp(page, server):
     # styled by ReDoc's <style> elements, which the response's nonce lets through: not the browser default
     assert page.evaluate("getComputedStyle(document.querySelector('h1')).fontSize") != "32px"
     assert not [u for u in off_origin if "redoc.ly" not in u], off_origin  # ReDoc's logo is refused by img-src
+
+
+def test_the_coder_sees_the_principal_diagnosis_and_each_guideline_rewrite(page, server):
+    """Issue 14: each rewrite says what it did and why, with its guideline section, on the coder's page."""
+    r = server["api"].post("/v1/notes", json={"text": "ASSESSMENT: Hypertension with CKD stage 3a. Chest pain.\n",
+                                               "external_id": "enc-1004", "setting": "outpatient"},
+                           headers=auth(server["keys"]["coder"]))
+    assert r.status_code == 201, r.text
+    sign_in(page, server, "coder")
+    page.goto(f"{server['base']}/coder/notes/{r.json()['note_id']}")
+    first = suggestion(page, "I12.9")
+    first.wait_for()
+    assert first.locator(".badge.principal").inner_text() == "principal"
+    rewrite = first.locator(".guidelines li").inner_text()
+    assert "I.C.9.a.2" in rewrite and "replaces I10" in rewrite
+    assert "ranker score 91%" in first.locator(".reason").inner_text()
+    assert suggestion(page, "R07.9").locator(".badge.principal").count() == 0
+    shot(page, "guidelines.png")
