@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from .engine import CM, OUTPATIENT, NoteCoding
+from .engine import OUTPATIENT, NoteCoding
 
 GENERAL_EXAM = re.compile(
     r"\b(?:annual (?:physical|exam\w*|wellness|visit|check-?up)|wellness (?:visit|exam\w*)|preventive (?:visit|exam\w*|care)"

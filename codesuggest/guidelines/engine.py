@@ -22,11 +22,9 @@ from ..pipeline.schema import Mention, NoteAnalysis
 from .tables import CHRONIC_PREFIXES
 
 CM = "ICD10CM"
-PCS = "ICD10PCS"
 INPATIENT = "inpatient"
 OUTPATIENT = "outpatient"  # includes the emergency department (Section IV)
 
-Key = tuple[str, str]
 FAMILY_HISTORY = ("Z80", "Z81", "Z82", "Z83", "Z84")
 # Below this confidence a ranked code is too doubtful for a rule to build on (it is still suggested).
 FLOOR = 0.2
@@ -55,10 +53,6 @@ class CodeLine:
     principal: bool = False  # the principal (inpatient) / first-listed (outpatient) diagnosis
     needs_review: bool = False  # a rule asks a coder to look at this code
     added: bool = False  # a rule put it in (not the ranker)
-
-    @property
-    def key(self) -> Key:
-        return self.system, self.code
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,7 +243,3 @@ def any_of(lines: Iterable[CodeLine]) -> float:
 def is_chronic(code: str) -> bool:
     """Whether an ICD-10-CM code names a condition that lasts (listed in ``resources/chronic.tsv``)."""
     return code.startswith(CHRONIC_PREFIXES)
-
-
-def lines_text(lines: Iterable[CodeLine]) -> str:
-    return ", ".join(line.code for line in lines)
