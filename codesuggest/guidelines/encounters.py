@@ -22,8 +22,8 @@ SCREENING_SITES: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = (
     (re.compile(r"\b(?:lung|ldct|low-dose ct)\b"), "Z12.2", ("C34",)),
 )
 SURVEILLANCE = re.compile(r"\b(?:surveillance|post-?treatment follow-?up)\b")
-# where a note states why the patient came
-REASON_SECTIONS = ("chief_complaint", "indications", "history_present_illness", "subjective", "unknown")
+# where a note states why the patient came to an office visit (sequencing has its own, wider list)
+VISIT_REASON_SECTIONS = ("chief_complaint", "indications", "history_present_illness", "subjective", "unknown")
 ENCOUNTER_CODES = ("Z00.0", "Z12", "Z08")
 CONFIDENCE = 0.7  # a stated reason for the visit in the note's own words; not a ranker's figure
 
@@ -53,7 +53,7 @@ def encounter_reason(note: NoteCoding) -> None:
 def _reason_text(note: NoteCoding) -> str:
     """The note's first two lines and its reason-for-visit sections, lower-cased."""
     head = "\n".join(note.lower.splitlines()[:2])
-    parts = [note.lower[start:end] for category, start, end in note.analysis.sections if category in REASON_SECTIONS]
+    parts = [note.lower[start:end] for category, start, end in note.analysis.sections if category in VISIT_REASON_SECTIONS]
     return "\n".join([head, *parts]) if parts else note.lower[:600] if not note.analysis.sections else head
 
 

@@ -1,5 +1,6 @@
-"""The most specific code the note supports (I.A.? "code to the highest specificity", I.B.? and the
-chapter guidelines): the stage, type, laterality and encounter the note's words give."""
+"""The most specific code the note supports (I.B.2 level of detail, I.B.13 laterality, I.B.18
+unspecified codes, and the chapter guidelines): the stage, site, side and encounter the note's words
+give, one code per condition (I.B.12), and the external cause of an injury (I.C.20)."""
 
 from __future__ import annotations
 
