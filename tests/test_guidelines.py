@@ -276,10 +276,10 @@ def test_an_unspecified_code_gives_way_to_its_own_mentions_specific_candidate(cm
 
 def test_one_code_per_condition_when_two_codes_of_a_category_share_their_words(cm_catalog):
     a = note("Left ankle sprain.\nRight wrist pain.", m("Left ankle sprain", "S93.402A"), m("Right wrist pain", "M25.531"))
-    ranked = lines(("S93.402A", 0.9, (0,)), ("S93.401A", 0.6, (0,)), ("M25.531", 0.5, (1,)), ("M25.532", 0.3, (1,)))
+    ranked = lines(("S93.402A", 0.9, (0,)), ("S93.412A", 0.6, (0,)), ("M25.531", 0.5, (1,)), ("M25.532", 0.3, (1,)))
     coded = code(a, ranked, cm_catalog, "emergency")
-    assert codes_of(coded) == ["S93.402A", "M25.531"]
-    assert any("S93.401A not coded" in n.message and "I.B.12" in n.message for n in coded.lines[0].notes)
+    assert codes_of(coded) == ["S93.412A", "M25.531"]  # the named ligament over the unspecified one
+    assert any("S93.402A not coded" in n.message and "I.B.12" in n.message for n in coded.lines[0].notes)
 
 
 def test_a_diagnosis_questioned_then_ruled_out_is_not_coded_inpatient(cm_catalog):

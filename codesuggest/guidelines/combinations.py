@@ -36,6 +36,10 @@ def hypertension(note: NoteCoding) -> None:
     ckd = [line for line in note.starting(CKD) if not note.says(UNRELATED, line)]
     heart = [line for line in heart if not note.says(UNRELATED, line)]
     if not heart and not ckd:
+        combined = note.starting(HYPERTENSIVE)
+        for line in note.starting(HYPERTENSION, current=False):
+            if combined:  # "hypertensive heart disease" ranked as I11.9 beside the I10 of "HTN"
+                note.absorb(line, combined[0], f"{combined[0].code} codes the hypertension (I.C.9.a)")
         return
     stage5 = any(line.code.startswith(CKD_5) for line in ckd)
     if heart and ckd:

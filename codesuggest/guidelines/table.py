@@ -7,7 +7,7 @@ from collections.abc import Collection, Iterable
 from typing import Any
 
 from ..pipeline.schema import NoteAnalysis
-from . import combinations, encounters, history, sequencing, specificity, status, symptoms
+from . import combinations, encounters, history, sequencing, specificity, status, symptoms, wording
 from .engine import INPATIENT, OUTPATIENT, CodeLine, NoteCoding, Rule
 
 RULES: tuple[Rule, ...] = (
@@ -28,6 +28,8 @@ RULES: tuple[Rule, ...] = (
     # the most specific code, then combinations ("with")
     Rule("specific_candidate", "I.B.2, I.B.18", "an unspecified code gives way to its mention's specific code",
          specificity.specific_candidate),
+    Rule("contradicted_titles", "I.B.1", "a code whose title the note's words deny ('with coma' for 'without coma', "
+         "acute for chronic, the other side) gives way to the sibling that agrees", wording.contradicted_titles),
     Rule("ckd_stage", "I.C.14.a", "one CKD code, at the stage the note gives", specificity.ckd_stage),
     Rule("laterality", "I.B.13", "the right / left / bilateral code when the note gives the side", specificity.laterality),
     Rule("site_from_words", "I.B.2", "the code of the site (and side) the evidence sentence names",

@@ -1,0 +1,163 @@
+"""A code whose title says what the note's words deny (I.B.1: the code chosen in the Index is
+verified in the Tabular List against what the provider documented).
+
+The ranker matches words, not their qualifiers: "hypoglycemia ... without coma" scores E11.641
+("with coma") as high as E11.649; "chronic maxillary sinusitis" brings J01.90 ("acute sinusitis").
+This module reads a title's qualifiers (its "with" / "without" phrases, acute or chronic,
+noninfective, recurrent, the side) and the words of the code's evidence, and says where they
+disagree. :func:`contradicted_titles` then moves the code to the sibling of its category whose title
+agrees, or takes it out when the category has none.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from ..codesets.records import CodeSystem
+from .engine import CM, CodeLine, NoteCoding
+from .history import side_near
+
+_WORD = re.compile(r"[a-z0-9]+")
+_NOISE = frozenset({"of", "the", "and", "or", "in", "to", "for", "due", "a", "an", "by", "on", "as", "unspecified",
+                    "with", "without", "not", "type", "site", "initial", "encounter", "subsequent", "sequela"})
+_NOT_SPECIFIED = re.compile(r"\bnot specified as \w+|\bnot elsewhere classified\b")
+# a qualifier phrase of a title: "with <words>" / "without <words>" up to the next one, or a comma
+_TITLE_PHRASE = re.compile(r"\b(with|without|not)\s+(.+?)(?=\s*(?:,|\bwith\b|\bwithout\b|$))")
+# what the note denies / affirms of the condition it names: "without coma", "no obstruction", "with obstruction"
+# where a said phrase ends: punctuation, " - ", or a word that starts the next phrase
+_PHRASE_END = (r"(?=\s*(?:[,;.:()]|\s-\s|$)|\s+(?:with|without|but|on|in|due|secondary|superimposed|after|from|for|"
+               r"and|at|of|since|per|likely|status)\b)")
+_SAID_WITHOUT = re.compile(r"\b(?:without|w/o|no|not)\s+([a-z/-]+(?:\s+(?:or\s+)?[a-z/-]+){0,3}?)" + _PHRASE_END, re.M)
+_SAID_WITH = re.compile(r"\b(?:with|w/)\s+([a-z/-]+(?:\s+[a-z/-]+){0,3}?)" + _PHRASE_END, re.M)
+_CLAUSE_END = re.compile(r"[;\n]|\s\d{1,2}[.)]\s")
+_INFECTIVE = re.compile(r"\b(?:infect\w*|viral|virus|bacteri\w*|clostridi\w*|c\.? ?diff\w*|e\.? ?coli|salmonell\w*|"
+                        r"shigell\w*|norovirus|rotavirus|campylobacter\w*|giardi\w*)\b")
+_RECURRENT = re.compile(r"\brecurr\w*|\brelaps\w*|\bsecond episode\b")
+SIDES = ("right", "left", "bilateral")
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """Where a title and the note disagree: the title's words to drop and the note's to take."""
+
+    drop: frozenset[str]
+    take: frozenset[str]
+    why: str  # in a coder's words: "the note says 'without coma'"
+
+
+@lru_cache(maxsize=65536)
+def title_words(title: str) -> tuple[frozenset[str], frozenset[str]]:
+    """(what a title affirms, what its "without" phrases deny), as content words."""
+    lower = _NOT_SPECIFIED.sub(" ", title.lower())
+    denied: set[str] = set()
+    for kind, phrase in _TITLE_PHRASE.findall(lower):
+        if kind != "with":
+            denied.update(_WORD.findall(phrase))
+    affirmed = set(_WORD.findall(lower)) - denied
+    return frozenset(affirmed - _NOISE), frozenset(denied - _NOISE)
+
+
+@lru_cache(maxsize=65536)
+def _with_phrases(title: str) -> tuple[frozenset[str], ...]:
+    """The content words of each "with" phrase of a title ("with (acute) exacerbation")."""
+    lower = _NOT_SPECIFIED.sub(" ", title.lower())
+    return tuple(frozenset(_WORD.findall(p)) - _NOISE for kind, p in _TITLE_PHRASE.findall(lower) if kind == "with")
+
+
+def _said(pattern: re.Pattern[str], text: str) -> frozenset[str]:
+    return frozenset(w for phrase in pattern.findall(text) for w in _WORD.findall(phrase)) - _NOISE
+
+
+def conflict(title: str, text: str, named: str = "", side: str = "") -> Conflict | None:
+    """How the title of a code disagrees with the note: ``text``, the lower-cased words of its
+    evidence to the end of their clause; ``named``, the evidence mentions' own words; ``side``, the
+    side the note gives ("" if none). None if they agree."""
+    affirmed, denied = title_words(title)
+    said_without = _said(_SAID_WITHOUT, text)
+    clash = affirmed & said_without
+    if clash:  # the whole "with" phrase goes: "with (acute) exacerbation" for "without exacerbation"
+        drop = set(clash).union(*(p for p in _with_phrases(title) if p & clash))
+        return Conflict(frozenset(drop), frozenset(), f"the note says there is no {' '.join(sorted(clash))}")
+    said_with = _said(_SAID_WITH, text) - said_without
+    clash = denied & said_with
+    if clash:
+        return Conflict(frozenset(), frozenset(clash), f"the note says 'with {' '.join(sorted(clash))}'")
+    for said, other in (("chronic", "acute"), ("acute", "chronic")):
+        if other in affirmed and said not in affirmed and re.search(rf"\b{said}\b", named) and not re.search(rf"\b{other}\b", named):
+            return Conflict(frozenset({other}), frozenset({said}), f"the note says '{said}'")
+    if "noninfective" in affirmed and _INFECTIVE.search(named):
+        return Conflict(frozenset({"noninfective"}), frozenset(), "the note names an infective cause")
+    if "recurrent" in affirmed and "(recurrent)" not in title.lower() and not _RECURRENT.search(text):
+        return Conflict(frozenset({"recurrent"}), frozenset(), "the note does not say it recurs")
+    title_sides = affirmed & set(SIDES)
+    if side and title_sides and side not in title_sides:
+        return Conflict(frozenset(title_sides), frozenset({side}), f"the note gives the side: {side}")
+    return None
+
+
+def evidence_words(note: NoteCoding, line: CodeLine) -> tuple[str, str]:
+    """(each evidence mention from its start to the end of its clause, the mentions' own words),
+    lower-cased. A clause ends at ";", a line break or the next numbered item, so that "..., without
+    coma" and "..., with obstruction" after a mention count and the next diagnosis of a list does not."""
+    clauses, named = [], []
+    for mention in note.mentions(line):
+        tail = note.lower[mention.end:mention.sentence_end]
+        stop = _CLAUSE_END.search(tail)
+        named.append(note.lower[mention.start:mention.end])
+        clauses.append(named[-1] + (tail[:stop.start()] if stop else tail))
+    return "\n".join(clauses), "\n".join(named)
+
+
+def note_side(note: NoteCoding, line: CodeLine) -> str:
+    """The one side the code's current mentions give ("" when none, or they disagree)."""
+    sides = {side_near(note, m.start, m.end) for m in note.mentions(line) if not m.assertion.negated} - {""}
+    return sides.pop() if len(sides) == 1 else ""
+
+
+@lru_cache(maxsize=8192)
+def _category_words(catalog: Any, category: str) -> tuple[tuple[str, str, frozenset[str]], ...]:
+    """The billable codes of a category: (code, title, affirmed words), cached per catalogue."""
+    out = []
+    for code in catalog.with_prefix(CodeSystem.ICD10CM, category):
+        record = catalog.get(CM, code)
+        if record is not None and record.billable:
+            out.append((record.code, record.description, title_words(record.description)[0]))
+    return tuple(out)
+
+
+def agreeing_sibling(note: NoteCoding, line: CodeLine, found: Conflict, text: str, named: str, side: str) -> str | None:
+    """The code of the same category (and 7th character) whose title says what the note says:
+    the line's affirmed words less ``found.drop``, plus ``found.take``; None when there is none."""
+    affirmed = title_words(note.description(line.code))[0]
+    wanted = (affirmed - found.drop) | found.take
+    seventh = line.code[7:] if len(line.code) == 8 else ""
+    for code, title, words in _category_words(note.catalog, line.code[:3]):
+        if (code != line.code and words == wanted and (not seventh or code.endswith(seventh))
+                and conflict(title, text, named, side) is None):
+            return code
+    return None
+
+
+def contradicted_titles(note: NoteCoding) -> None:
+    """A ranked code whose title the evidence contradicts ("with coma" where the note says
+    "without coma"; "acute" where it says "chronic"; "noninfective" for a viral gastroenteritis;
+    "recurrent" for a first episode; the left ankle for "R ankle") gives way to the sibling whose
+    title agrees (E11.641 -> E11.649, K80.50 -> K80.51, A04.71 -> A04.72), or leaves (I.B.1). A
+    "without" title whose category has no code "with" what the note adds (I25.10 for "CAD with
+    unstable angina") stays for the combination rules after this one."""
+    for line in list(note.lines):
+        if line.system != CM or line.added or line not in note.lines or not line.mention_indexes:
+            continue
+        text, named = evidence_words(note, line)
+        side = note_side(note, line)
+        found = conflict(note.description(line.code), text, named, side)
+        if found is None:
+            continue
+        sibling = agreeing_sibling(note, line, found, text, named, side)
+        if sibling is not None:
+            note.replace(line, sibling, f"{found.why}; its title agrees (I.B.1)")
+        elif found.drop:  # a title that only lacks what the note adds is the combination rules' to complete
+            note.withdraw(line, f"its title contradicts the note: {found.why} (I.B.1)")

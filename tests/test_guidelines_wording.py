@@ -1,0 +1,83 @@
+"""A code whose title the note's words contradict (guidelines.wording, I.B.1), on hand-made notes
+over the packaged ICD-10-CM catalogue."""
+
+from __future__ import annotations
+
+import pytest
+
+from codesuggest.guidelines.wording import conflict, title_words
+from test_guidelines import code, codes_of, lines, m, note
+
+
+@pytest.mark.parametrize("title, text, drop, take", [
+    ("Type 2 diabetes mellitus with hypoglycemia with coma", "hypoglycemia due to type 2 dm, without coma", {"coma"}, set()),
+    ("Calculus of bile duct without cholangitis or cholecystitis without obstruction",
+     "choledocholithiasis without cholangitis or cholecystitis, with obstruction", set(), {"obstruction"}),
+    ("Chronic obstructive pulmonary disease with (acute) exacerbation", "copd without exacerbation",
+     {"acute", "exacerbation"}, set()),
+    ("Migraine without aura, intractable, without status migrainosus", "migraine without aura, not intractable",
+     {"intractable"}, set()),
+])
+def test_a_title_and_the_words_that_deny_it(title, text, drop, take):
+    found = conflict(title, text, text)
+    assert found is not None and found.drop == drop and found.take == take
+
+
+@pytest.mark.parametrize("title, text", [
+    ("Type 2 diabetes mellitus with hypoglycemia without coma", "hypoglycemia due to type 2 dm, without coma"),
+    ("Acute cystitis without hematuria", "acute cystitis without hematuria superimposed on chronic interstitial cystitis"),
+    ("Interstitial cystitis (chronic) without hematuria", "acute cystitis without hematuria superimposed on chronic interstitial cystitis"),
+    ("Acute on chronic diastolic (congestive) heart failure", "acute on chronic diastolic heart failure"),
+    ("Personal history of pneumonia (recurrent)", "history of pneumonia"),
+    ("Pneumonia, unspecified organism", "pneumonia without sepsis"),
+])
+def test_titles_the_words_do_not_deny(title, text):
+    assert conflict(title, text, text) is None
+
+
+def test_a_title_reads_as_what_it_affirms_and_what_it_denies():
+    affirmed, denied = title_words("Migraine without aura, not intractable, without status migrainosus")
+    assert affirmed == {"migraine"} and denied == {"aura", "intractable", "status", "migrainosus"}
+
+
+@pytest.mark.parametrize("text, words, ranked, setting, expected", [
+    ("Impression: Hypoglycemia due to type 2 diabetes mellitus, without coma", "Hypoglycemia due to type 2 diabetes mellitus",
+     "E11.641", "emergency", "E11.649"),
+    ("Discharge diagnosis: Choledocholithiasis without cholangitis or cholecystitis, with obstruction",
+     "Choledocholithiasis without cholangitis or cholecystitis", "K80.50", "inpatient", "K80.51"),
+    ("Discharge diagnosis: Likely Clostridioides difficile colitis (first episode)", "Clostridioides difficile colitis",
+     "A04.71", "inpatient", "A04.72"),
+    ("Impression: 1. R ankle sprain", "ankle sprain", "S93.402A", "emergency", "S93.401A"),
+    ("A/P: Migraine without aura, not intractable, without status migrainosus", "Migraine without aura",
+     "G43.019", "outpatient", "G43.009"),
+])
+def test_a_contradicted_code_gives_way_to_the_sibling_that_agrees(cm_catalog, text, words, ranked, setting, expected):
+    coded = code(note(text, m(words, ranked)), lines((ranked, 0.9, (0,))), cm_catalog, setting)
+    assert codes_of(coded) == [expected]
+    assert coded.lines[0].confidence == pytest.approx(0.9)
+    assert any(n.section == "I.B.1" and n.message.startswith(f"{expected} replaces {ranked}") for n in coded.lines[0].notes)
+
+
+@pytest.mark.parametrize("text, words, ranked, kept", [
+    ("A/P: Chronic maxillary sinusitis - saline irrigation", "Chronic maxillary sinusitis", ("J01.90", "J32.0"), "J32.0"),
+    ("Impression: Viral gastroenteritis", "Viral gastroenteritis", ("K52.9", "A08.4"), "A08.4"),
+])
+def test_a_contradicted_code_without_an_agreeing_sibling_leaves(cm_catalog, text, words, ranked, kept):
+    wrong, right = ranked
+    coded = code(note(text, m(words, right)), lines((wrong, 0.9, (0,)), (right, 0.7, (0,))), cm_catalog)
+    assert codes_of(coded) == [kept]
+    assert wrong in {line.code for line, _ in coded.withdrawn}
+
+
+def test_a_stone_without_cholecystitis_is_not_combined_with_cholecystitis(cm_catalog):
+    text = "A/P: Symptomatic cholelithiasis without cholecystitis - elective lap chole"
+    a = note(text, m("cholelithiasis without cholecystitis", "K80.20"))
+    coded = code(a, lines(("K80.20", 0.7, (0,)), ("K81.9", 0.6, (0,))), cm_catalog)
+    assert codes_of(coded) == ["K80.20"]
+
+
+def test_acute_on_chronic_cystitis_keeps_both_codes(cm_catalog):
+    text = "A/P: Acute cystitis without hematuria superimposed on chronic interstitial cystitis - nitrofurantoin"
+    a = note(text, m("Acute cystitis without hematuria", "N30.00"), m("chronic interstitial cystitis", "N30.10"))
+    coded = code(a, lines(("N30.00", 0.8, (0,)), ("N30.10", 0.7, (1,))), cm_catalog)
+    assert sorted(codes_of(coded)) == ["N30.00", "N30.10"]
