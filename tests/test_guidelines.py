@@ -296,3 +296,23 @@ def test_the_site_the_sentence_names_replaces_an_unspecified_site(cm_catalog):
     assert codes_of(coded) == ["L03.116"] and any("I.B.2" in n.message for n in coded.lines[0].notes)
     vague = note("Cellulitis, spreading.", m("Cellulitis", "L03.90"))
     assert codes_of(code(vague, lines(("L03.90", 0.7, (0,))), cm_catalog, "emergency")) == ["L03.90"]
+
+
+def test_an_uncertain_reading_of_an_image_is_not_coded_inpatient(cm_catalog):
+    text = "CXR: possible RML opacity vs atelectasis.\nDischarge diagnosis: Probable community-acquired pneumonia"
+    a = note(text, m("atelectasis", "J98.11", section="imaging", possible=True),
+             m("pneumonia", "J18.9", section="discharge_diagnoses", possible=True))
+    coded = code(a, lines(("J98.11", 0.85, (0,)), ("J18.9", 0.8, (1,))), cm_catalog, "inpatient")
+    assert codes_of(coded) == ["J18.9"]
+    assert any("III.B" in n.message for _, n in coded.withdrawn)
+    seen = as_a_coder_reads(a, "inpatient")
+    assert seen.mentions[0].assertion.possible and not seen.mentions[1].assertion.possible
+
+
+def test_an_unspecified_code_leaves_beside_the_specific_code_of_its_chapter_on_the_same_words(cm_catalog):
+    text = "Discharge diagnoses: 1. Acute blood loss anemia  2. Severe sepsis with acute kidney injury"
+    a = note(text, m("Acute blood loss anemia", "D62"), m("Severe sepsis with acute kidney injury", "R65.20"))
+    ranked = lines(("D62", 0.8, (0,)), ("D64.9", 0.7, (0,)), ("R65.20", 0.8, (1,)), ("N17.9", 0.7, (1,)))
+    coded = code(a, ranked, cm_catalog, "inpatient")
+    assert sorted(codes_of(coded)) == ["D62", "N17.9", "R65.20"]  # N17.9 names another condition: it stays
+    assert any("D64.9 not coded" in n.message for n in coded.get("D62").notes)

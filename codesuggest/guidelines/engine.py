@@ -26,6 +26,10 @@ INPATIENT = "inpatient"
 OUTPATIENT = "outpatient"  # includes the emergency department (Section IV)
 
 FAMILY_HISTORY = ("Z80", "Z81", "Z82", "Z83", "Z84")
+# Sections of test results and examination: "possible RML opacity vs atelectasis" there is a finding
+# to be interpreted, not a diagnosis documented at discharge (II.H; III.B: abnormal findings are not
+# coded unless the provider indicates their significance).
+FINDING_SECTIONS = frozenset({"imaging", "labs", "findings", "physical_exam", "objective", "review_of_systems"})
 # Below this confidence a ranked code is too doubtful for a rule to build on (it is still suggested).
 FLOOR = 0.2
 
@@ -137,7 +141,8 @@ class NoteCoding:
         Negated, family, resolved and hypothetical mentions are not (a family mention is current for
         a family history code, Z80-Z84). Uncertain ones ("probable",
         "suspected") are, in inpatient care only (Sections II.H and III.C; Section IV.H for
-        outpatient care). Past-history ones are when the condition is chronic (a chronic condition
+        outpatient care), and not in the sections of test results and examination
+        (:data:`FINDING_SECTIONS`). Past-history ones are when the condition is chronic (a chronic condition
         in the past medical history is still present and coded: Section III, IV.J) unless resolved.
         """
         a = mention.assertion
@@ -146,7 +151,7 @@ class NoteCoding:
         if a.negated or a.family or getattr(a, "resolved", False) or getattr(a, "hypothetical", False):
             return False
         if a.possible:
-            return self.setting == INPATIENT and not a.historical
+            return self.setting == INPATIENT and not a.historical and mention.section not in FINDING_SECTIONS
         if a.historical:
             return is_chronic(code)
         return True

@@ -9,9 +9,10 @@ from functools import lru_cache
 from typing import Any
 
 from ..codesets.records import CodeSystem
-from .engine import CM, FLOOR, NoteCoding
+from .engine import CM, FLOOR, CodeLine, NoteCoding
 from .history import clause_before, evidence, section_at, side_near
 from .tables import EXTERNAL_CAUSES
+from .wording import title_words
 
 CKD_STAGES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b(?:esrd|esrf|end[- ]stage (?:renal|kidney)|stage (?:5|v) (?:ckd|chronic kidney disease)?\W*(?:on|requiring) (?:hemo)?dialysis)\b"), "N18.6"),
@@ -46,22 +47,41 @@ OTHER = re.compile(r"\bother\b")  # a residual category ("Other hyperlipidemia",
 
 
 def unspecified_beside_specific(note: NoteCoding) -> None:
-    """An "unspecified" code is not coded beside a code of the same category the note supports that
-    says more (I.B.2, I.B.18: unspecified codes only when the record gives no more detail): J18.9
-    beside J18.1, I48.91 beside I48.0, R10.9 beside R10.11. The specific code must be at least half
-    as sure as the unspecified one, so that a stray low-ranked sibling does not decide."""
+    """An "unspecified" code is not coded beside a code the note supports that says more about the
+    same condition (I.B.2, I.B.18: unspecified codes only when the record gives no more detail):
+    J18.9 beside J18.1, I48.91 beside I48.0, R10.9 beside R10.11 in its category; H26.9 beside
+    H25.11, D64.9 beside D62, C80.1 beside C50.911 in its chapter when the specific code stands on
+    the same words and names the same condition (:func:`_kin`). The specific code must be at least
+    half as sure as the unspecified one, so that a stray low-ranked sibling does not decide."""
     for line in list(note.lines):
-        if line.system != CM or not title_says(note.description(line.code), "unspecified"):
+        if line.system != CM or line not in note.lines or not title_says(note.description(line.code), "unspecified"):
             continue
+        chapter = (line.code[:3],) if line.code.startswith(("R", "Z")) else (line.code[0],)  # R, Z: by I.B.5, III
         siblings = [
-            other for other in note.starting((line.code[:3],))
+            other for other in note.starting(chapter)
             if other is not line and not title_says(note.description(other.code), "unspecified")
-            and not title_says(note.description(other.code), "other")
             and other.confidence >= max(FLOOR, 0.5 * line.confidence)
+            and (_kin(note, line, other) if other.code[:3] != line.code[:3]
+                 else not title_says(note.description(other.code), "other"))
         ]
         if siblings:
             best = max(siblings, key=lambda other: other.confidence)
             note.absorb(line, best, f"{best.code} says more about the same condition (I.B.2, I.B.18)")
+
+
+# words that name no condition of their own: sharing them does not make two codes one condition
+_GENERIC = frozenset({"disease", "diseases", "disorder", "disorders", "syndrome", "condition", "conditions", "acute",
+                      "chronic", "other", "specified", "right", "left", "bilateral", "abnormal", "nos", "part", "parts",
+                      "primary", "secondary", "organ", "organs", "system", "systems", "elsewhere", "classified"})
+
+
+def _kin(note: NoteCoding, vague: CodeLine, specific: CodeLine) -> bool:
+    """Whether ``specific`` (another category of the chapter) codes the condition of ``vague``: it
+    stands on every mention of ``vague`` and the titles share a word naming the condition."""
+    if not vague.mention_indexes or not set(vague.mention_indexes) <= set(specific.mention_indexes):
+        return False
+    shared = title_words(note.description(vague.code))[0] & title_words(note.description(specific.code))[0]
+    return bool(shared - _GENERIC)
 
 
 NOT_SPECIFIC = re.compile(r"\bunspecified\b|\bwithout complications\b")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..pipeline.schema import Mention, NoteAnalysis
-from .engine import CM, INPATIENT, NoteCoding, is_chronic
+from .engine import CM, FINDING_SECTIONS, INPATIENT, NoteCoding, is_chronic
 
 
 def undocumented(note: NoteCoding) -> None:
@@ -20,7 +20,9 @@ def undocumented(note: NoteCoding) -> None:
 def uncertain_diagnosis(note: NoteCoding) -> None:
     """Uncertain diagnoses ("probable", "suspected", "likely", "rule out", "possible").
 
-    Inpatient (Sections II.H and III.C): coded as if established, when documented at discharge.
+    Inpatient (Sections II.H and III.C): coded as if established, when documented at discharge; an
+    uncertain reading stated only in a test result or the examination ("CXR: possible opacity vs
+    atelectasis") is a finding, not coded (III.B).
     Outpatient and emergency department (Section IV.H): not coded; the signs and symptoms are.
     """
     for line in list(note.lines):
@@ -32,9 +34,12 @@ def uncertain_diagnosis(note: NoteCoding) -> None:
             continue
         if any(m.assertion.negated for m in mentions):
             note.withdraw(line, "questioned, then ruled out")
-        elif note.setting == INPATIENT:
+        elif note.setting == INPATIENT and any(m.section not in FINDING_SECTIONS for m in uncertain):
             note.explain(line, "documented as uncertain; coded as if established in inpatient care (II.H, III.C)")
             line.needs_review = True
+        elif note.setting == INPATIENT:
+            note.withdraw(line, "an uncertain reading of a test or an examination is a finding, not a diagnosis "
+                                "documented at discharge (II.H, III.B)")
         else:
             note.withdraw(line, "an uncertain diagnosis is not coded in outpatient or emergency care; "
                                 "code the signs and symptoms instead (IV.H)")
@@ -75,7 +80,8 @@ def as_a_coder_reads(analysis: NoteAnalysis, setting: str) -> NoteAnalysis:
       best candidate a chronic condition) is current (Section III, IV.J: code all documented
       conditions that coexist and affect care);
     - inpatient, an uncertain diagnosis ("probable", "suspected", "likely") is coded as if
-      established (Sections II.H, III.C), unless the note rules it out elsewhere; hypothetical ones
+      established (Sections II.H, III.C), unless the note rules it out elsewhere or states it in
+      the results of a test or an examination (III.B); hypothetical ones
       ("if", "return if") stay as they are.
     """
     changed = False
@@ -90,6 +96,7 @@ def as_a_coder_reads(analysis: NoteAnalysis, setting: str) -> NoteAnalysis:
                 and is_chronic(mention.candidates[0].code)):
             a = replace(a, historical=False)
         if (setting == INPATIENT and a.possible and not getattr(a, "hypothetical", False) and not a.historical
+                and mention.section not in FINDING_SECTIONS
                 and not (mention.candidates and mention.candidates[0].code in ruled_out)):
             a = replace(a, possible=False)
         if a != mention.assertion:
