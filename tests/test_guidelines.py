@@ -316,3 +316,18 @@ def test_an_unspecified_code_leaves_beside_the_specific_code_of_its_chapter_on_t
     coded = code(a, ranked, cm_catalog, "inpatient")
     assert sorted(codes_of(coded)) == ["D62", "N17.9", "R65.20"]  # N17.9 names another condition: it stays
     assert any("D64.9 not coded" in n.message for n in coded.get("D62").notes)
+
+
+def test_diabetic_nephropathy_with_ckd_is_one_kidney_disease(cm_catalog):
+    text = "A/P: DM2 with diabetic nephropathy / CKD 3a"
+    a = note(text, m("DM2 with diabetic nephropathy", "E11.21"), m("CKD 3a", "N18.31"))
+    coded = code(a, lines(("E11.21", 0.9, (0,)), ("N18.31", 0.8, (1,))), cm_catalog)
+    assert sorted(codes_of(coded)) == ["E11.22", "N18.31"]
+
+
+def test_hip_pain_is_part_of_the_hip_injury(cm_catalog):
+    text = "CC: L hip pain after fall\nImpression: Contusion of left hip, initial encounter"
+    a = note(text, m("hip pain", "M25.552", section="chief_complaint"), m("Contusion of left hip", "S70.02XA"))
+    coded = code(a, lines(("M25.552", 0.7, (0,)), ("S70.02XA", 0.8, (1,))), cm_catalog, "emergency")
+    assert "M25.552" not in codes_of(coded) and "S70.02XA" in codes_of(coded)
+    assert any("I.B.5" in n.message for _, n in coded.withdrawn)

@@ -101,7 +101,17 @@ def diabetes(note: NoteCoding) -> None:
             if not keep:
                 for line in complications:
                     note.withdraw(line, f"{code} names it with the diabetes (I.A.15)", because_of=added)
+        _nephropathy_with_ckd(note, family)
         _without_complications(note, family)
+
+
+def _nephropathy_with_ckd(note: NoteCoding, family: str) -> None:
+    """"Diabetic nephropathy / CKD 3a" names one kidney disease: E11.22 codes it with its stage
+    (N18.-), so E11.21 (nephropathy) is not coded beside it (I.A.15, I.B.12: once per condition)."""
+    ckd = note.get(family + ".22")
+    nephropathy = note.get(family + ".21")
+    if ckd is not None and nephropathy is not None and note.is_current(ckd):
+        note.absorb(nephropathy, ckd, f"{ckd.code} codes the diabetic kidney disease with its stage (I.A.15, I.B.12)")
 
 
 REMISSION = re.compile(r"\bremission\b")
