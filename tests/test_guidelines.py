@@ -331,3 +331,25 @@ def test_hip_pain_is_part_of_the_hip_injury(cm_catalog):
     coded = code(a, lines(("M25.552", 0.7, (0,)), ("S70.02XA", 0.8, (1,))), cm_catalog, "emergency")
     assert "M25.552" not in codes_of(coded) and "S70.02XA" in codes_of(coded)
     assert any("I.B.5" in n.message for _, n in coded.withdrawn)
+
+
+def test_deficits_of_a_past_stroke_are_coded_as_its_sequelae(cm_catalog):
+    text = "HPI: L-sided hemiparesis since a R MCA ischemic stroke 8 months ago.\nA/P: Left hemiparesis as late effect of cerebral infarction"
+    a = note(text, m("hemiparesis", "G81.94", section="history_present_illness"), m("ischemic stroke", "I63.9", section="history_present_illness"),
+             m("Left hemiparesis", "G81.94"), m("cerebral infarction", "I63.9"))
+    coded = code(a, lines(("G81.94", 0.85, (0, 2)), ("I63.9", 0.85, (1, 3)), ("Z86.73", 0.4, (1,))), cm_catalog)
+    assert codes_of(coded) == ["I69.354"]
+    assert {"I.C.9.d"} <= set(notes_of(coded, "I69.354"))
+
+
+def test_deficits_of_this_encounters_stroke_stay_as_they_are(cm_catalog):
+    text = "Reason for admission: acute L hemiparesis\nDischarge diagnoses: 1. Acute ischemic stroke, R MCA territory"
+    a = note(text, m("hemiparesis", "G81.90", section="chief_complaint"), m("ischemic stroke", "I63.9", section="discharge_diagnoses"))
+    coded = code(a, lines(("I63.9", 0.85, (1,)), ("G81.90", 0.8, (0,))), cm_catalog, "inpatient")
+    assert sorted(codes_of(coded)) == ["G81.94", "I63.511"]  # the side (I.C.6.a) and the artery (I.B.2)
+
+
+def test_hemiplegia_of_a_left_handed_patient_is_dominant_on_the_left(cm_catalog):
+    text = "A/P: 70 yo left-handed M with L hemiparesis"
+    a = note(text, m("hemiparesis", "G81.90"))
+    assert codes_of(code(a, lines(("G81.90", 0.8, (0,))), cm_catalog)) == ["G81.92"]

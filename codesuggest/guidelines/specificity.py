@@ -362,9 +362,11 @@ SITE_WORDS: dict[str, tuple[str, ...]] = {
     "l": ("left",), "lt": ("left",), "bilat": ("bilateral",), "both": ("bilateral",), "lle": ("left", "lower", "limb"),
     "rle": ("right", "lower", "limb"), "lue": ("left", "upper", "limb"), "rue": ("right", "upper", "limb"),
     "od": ("right", "eye"), "os": ("left", "eye"), "ou": ("bilateral", "eye"),
+    "mca": ("middle", "cerebral", "artery"), "aca": ("anterior", "cerebral", "artery"),
+    "pca": ("posterior", "cerebral", "artery"),
 }
 SIDES = frozenset({"right", "left", "bilateral"})
-_TITLE_NOISE = frozenset({"of", "the", "and", "or", "with", "without", "initial", "encounter", "subsequent", "sequela",
+_TITLE_NOISE = frozenset({"of", "the", "and", "or", "with", "without", "due", "initial", "encounter", "subsequent", "sequela",
                           "for", "in", "to", "unspecified", "site", "other", "part", "region"})
 
 
@@ -377,6 +379,18 @@ def _words_of(text: str) -> frozenset[str]:
     return frozenset(words)
 
 
+_UNSPECIFIED_PART = re.compile(r"\bunspecified ((?:\w+ )*?\w+) of\b")
+
+
+def _named_words(title: str) -> frozenset[str]:
+    """The words a title needs the note to say: its content words, less those of an unspecified
+    part ("due to unspecified occlusion or stenosis of right middle cerebral artery" needs the
+    artery and the side, not the occlusion)."""
+    lower = title.lower()
+    vague = {w for part in _UNSPECIFIED_PART.findall(lower) for w in _WORD.findall(part)}
+    return frozenset(_WORD.findall(lower)) - _TITLE_NOISE - vague
+
+
 @lru_cache(maxsize=4096)
 def _category_titles(catalog: Any, category: str) -> tuple[tuple[str, frozenset[str]], ...]:
     """The billable codes of a category with the words of their titles (cached per catalogue)."""
@@ -384,7 +398,7 @@ def _category_titles(catalog: Any, category: str) -> tuple[tuple[str, frozenset[
     for code in catalog.with_prefix(CodeSystem.ICD10CM, category):
         record = catalog.get(CM, code)
         if record is not None and record.billable:
-            out.append((record.code, frozenset(_WORD.findall(record.description.lower())) - _TITLE_NOISE))
+            out.append((record.code, _named_words(record.description)))
     return tuple(out)
 
 
@@ -407,7 +421,7 @@ def site_from_words(note: NoteCoding) -> None:
                     or not sides <= words):
                 continue
             title = note.description(code).lower()
-            if title_says(title, "unspecified") or title_says(title, "other"):
+            if title_says(_UNSPECIFIED_PART.sub(" of", title), "unspecified") or title_says(title, "other"):
                 continue
             fits.append((len(extra), code))
         if not fits:

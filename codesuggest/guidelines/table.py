@@ -7,7 +7,7 @@ from collections.abc import Collection, Iterable
 from typing import Any
 
 from ..pipeline.schema import NoteAnalysis
-from . import combinations, encounters, history, sequencing, specificity, status, symptoms, wording
+from . import combinations, encounters, history, sequelae, sequencing, specificity, status, symptoms, wording
 from .engine import INPATIENT, OUTPATIENT, CodeLine, NoteCoding, Rule
 
 RULES: tuple[Rule, ...] = (
@@ -16,6 +16,8 @@ RULES: tuple[Rule, ...] = (
     Rule("uncertain_diagnosis", "II.H, III.C, IV.H",
          "uncertain diagnoses: coded as established inpatient, not coded outpatient (code the symptoms)",
          status.uncertain_diagnosis),
+    Rule("stroke_sequelae", "I.C.9.d", "deficits a past stroke left are coded I69.- (not G81.- beside I63.-, "
+         "nor Z86.73)", sequelae.stroke_sequelae),
     Rule("personal_history", "I.C.21.c.4, I.C.9.e.4", "past conditions by their history code (old MI I25.2, Z85-Z87), "
          "family members' by Z80-Z84", history.personal_history),
     Rule("procedure_status", "I.C.21.c.3", "status after a procedure (Z89-Z96: stent, CABG, pacemaker, joint replacement, ...)",
@@ -32,6 +34,8 @@ RULES: tuple[Rule, ...] = (
          "acute for chronic, the other side) gives way to the sibling that agrees", wording.contradicted_titles),
     Rule("ckd_stage", "I.C.14.a", "one CKD code, at the stage the note gives", specificity.ckd_stage),
     Rule("laterality", "I.B.13", "the right / left / bilateral code when the note gives the side", specificity.laterality),
+    Rule("paralysis_side", "I.C.6.a", "hemiplegia / monoplegia on the side the note gives, dominant by default "
+         "on the right", sequelae.paralysis_side),
     Rule("site_from_words", "I.B.2", "the code of the site (and side) the evidence sentence names",
          specificity.site_from_words),
     Rule("injury_encounter", "I.C.19.a", "injury 7th character from the encounter: A initial, D subsequent, S sequela",
