@@ -118,15 +118,16 @@ REMISSION = re.compile(r"\bremission\b")
 
 
 def _without_complications(note: NoteCoding, family: str) -> None:
-    """E11.9 / E11.8 leave when a complication code the note supports (at least half as sure) is
-    coded; "in remission" (E11.A) counts only when the note says remission."""
+    """E11.9 / E11.8 leave when a complication code the note supports (at least half as sure, or
+    stated as a diagnosis) is coded; "in remission" (E11.A) counts only when the note says remission."""
     for code, what in ((f"{family}.9", "without complications"), (f"{family}.8", "with unspecified complications")):
         line = note.get(code)
         if line is None:
             continue
         specific = [
-            other for other in note.starting(family)
-            if other.code not in (f"{family}.9", f"{family}.8") and other.confidence >= 0.5 * line.confidence
+            other for other in note.documented(family)
+            if other.code not in (f"{family}.9", f"{family}.8")
+            and (other.confidence >= 0.5 * line.confidence or note.stated(other))
             and (not other.code.endswith(".A") or note.says(REMISSION, other))
         ]
         if specific:

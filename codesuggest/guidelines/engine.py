@@ -30,6 +30,9 @@ FAMILY_HISTORY = ("Z80", "Z81", "Z82", "Z83", "Z84")
 # to be interpreted, not a diagnosis documented at discharge (II.H; III.B: abnormal findings are not
 # coded unless the provider indicates their significance).
 FINDING_SECTIONS = frozenset({"imaging", "labs", "findings", "physical_exam", "objective", "review_of_systems"})
+# Sections where the provider states the diagnoses (the final diagnostic statement).
+DIAGNOSIS_SECTIONS = frozenset({"assessment", "assessment_plan", "impression", "discharge_diagnoses",
+                                "postoperative_diagnosis", "preoperative_diagnosis", "problem_list"})
 # Below this confidence a ranked code is too doubtful for a rule to build on (it is still suggested).
 FLOOR = 0.2
 
@@ -109,6 +112,23 @@ class NoteCoding:
             if line.system == system and line.code.startswith(wanted)
             and (not current or (line.confidence >= FLOOR and self.is_current(line)))
         ]
+
+    def documented(self, prefixes: str | Sequence[str], system: str = CM) -> list[CodeLine]:
+        """Like :meth:`starting`, and also the less sure lines whose condition the provider states
+        as a current diagnosis (:meth:`stated`): the ranker may doubt the code while the note is
+        sure of the condition ("Contusion of left hip" in the impression at 0.08)."""
+        wanted = (prefixes,) if isinstance(prefixes, str) else tuple(prefixes)
+        return [
+            line for line in self.lines
+            if line.system == system and line.code.startswith(wanted) and self.is_current(line)
+            and (line.confidence >= FLOOR or self.stated(line))
+        ]
+
+    def stated(self, line: CodeLine) -> bool:
+        """Whether a current mention of the line stands in a diagnostic statement (assessment,
+        impression, discharge diagnoses, ...: :data:`DIAGNOSIS_SECTIONS`)."""
+        return any(m.section in DIAGNOSIS_SECTIONS and self._mention_current(i, line.code)
+                   for i, m in zip(line.mention_indexes, self.mentions(line)))
 
     def mentions(self, line: CodeLine) -> list[Mention]:
         mentions = self.analysis.mentions

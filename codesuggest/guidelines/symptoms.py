@@ -17,9 +17,10 @@ def integral_symptoms(note: NoteCoding) -> None:
         for prefix, (what, diagnoses) in INTEGRAL_SYMPTOMS.items():
             if not line.code.startswith(prefix):
                 continue
-            # the diagnosis must be at least as sure as the symptom, or likely on its own
-            explaining = [d for d in note.starting(diagnoses)
-                          if d is not line and d.confidence >= min(line.confidence, 0.5)]
+            # the diagnosis must be at least as sure as the symptom, or likely on its own, or stated
+            # by the provider as a diagnosis (then the condition is sure, whatever its code's score)
+            explaining = [d for d in note.documented(diagnoses)
+                          if d is not line and (d.confidence >= min(line.confidence, 0.5) or note.stated(d))]
             if explaining:
                 d = explaining[0]
                 note.withdraw(line, f"{what} is integral to {d.code} {note.description(d.code).lower()} (I.B.5)",
