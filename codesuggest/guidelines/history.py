@@ -134,7 +134,7 @@ def history_codes_for(code: str) -> tuple[str, str, str] | None:
 
 # Words right before a mention that make it past or family history when the pipeline's ConText
 # missed them (abbreviations: "hx of colon polyps", "Hx CVA", "FHx prostate Ca").
-SAID_PAST = re.compile(r"\b(?:hx|h/o|history|pmh|pmhx|s/p|status post)(?: of)?:?\s*$")
+SAID_PAST = re.compile(r"\b(?:hx|h/o|history|pmh|pmhx|s/p|status post)(?: of)?:?\s*(?:(?:right|left|r|l|rt|lt|bilateral)\s+)?$")
 SAID_FAMILY = re.compile(r"\b(?:fhx|fh|family (?:history|hx)(?: of)?):?\s*$")
 
 

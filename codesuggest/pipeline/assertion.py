@@ -308,8 +308,15 @@ def _dated(target: Span, window: int = 2) -> bool:
 _YEAR = re.compile(r"(?:\d{1,2}/)?(?:19|20)\d\d")
 
 
+_STATUS_WORDS = re.compile(r"(?:personal |family |past )?(?:history of|hx of|h/o|status post|s/p)\b", re.I)
+
+
 def _is_status(span: Span) -> bool:
-    return Span.has_extension("is_status") and bool(span._.is_status)
+    """A mention of a history or status (its best candidates Z codes, or its words opening with
+    "history of", "s/p": "history of R breast cancer", whose nested condition outscored the Z code)."""
+    if Span.has_extension("is_status") and bool(span._.is_status):
+        return True
+    return _STATUS_WORDS.match(span.text) is not None
 
 
 def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
