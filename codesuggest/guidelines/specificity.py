@@ -379,7 +379,7 @@ def _words_of(text: str) -> frozenset[str]:
     return frozenset(words)
 
 
-_UNSPECIFIED_PART = re.compile(r"\bunspecified ((?:\w+ )*?\w+) of\b")
+_UNSPECIFIED_PART = re.compile(r"\bdue to unspecified ((?:\w+ )*?\w+) of\b")
 
 
 def _named_words(title: str) -> frozenset[str]:
@@ -421,7 +421,7 @@ def site_from_words(note: NoteCoding) -> None:
                     or not sides <= words):
                 continue
             title = note.description(code).lower()
-            if title_says(_UNSPECIFIED_PART.sub(" of", title), "unspecified") or title_says(title, "other"):
+            if title_says(_UNSPECIFIED_PART.sub("due to of", title), "unspecified") or title_says(title, "other"):
                 continue
             fits.append((len(extra), code))
         if not fits:
