@@ -353,3 +353,25 @@ def test_hemiplegia_of_a_left_handed_patient_is_dominant_on_the_left(cm_catalog)
     text = "A/P: 70 yo left-handed M with L hemiparesis"
     a = note(text, m("hemiparesis", "G81.90"))
     assert codes_of(code(a, lines(("G81.90", 0.8, (0,))), cm_catalog)) == ["G81.92"]
+
+
+def test_copd_codes_the_note_does_not_support_leave(cm_catalog):
+    a = note("A/P: COPD without exacerbation - continue tiotropium", m("COPD without exacerbation", "J44.9"))
+    coded = code(a, lines(("J44.9", 0.85, (0,)), ("J44.0", 0.35, (0,)), ("J44.1", 0.3, (0,))), cm_catalog)
+    assert codes_of(coded) == ["J44.9"]
+
+
+def test_a_deficit_beside_the_rankers_own_sequela_code_leaves(cm_catalog):
+    text = "A/P: Aphasia as a sequela of prior cerebral infarction - continue SLP"
+    a = note(text, m("Aphasia", "R47.01"), m("Aphasia as a sequela of prior cerebral infarction", "I69.320"))
+    coded = code(a, lines(("I69.320", 0.8, (1,)), ("R47.01", 0.7, (0,))), cm_catalog)
+    assert codes_of(coded) == ["I69.320"]
+
+
+def test_an_uncertain_diagnosis_outside_the_discharge_diagnoses_is_not_coded(cm_catalog):
+    text = "CT: incidental possible renal cyst.\nDischarge diagnosis: Acute cystitis"
+    a = note(text, m("renal cyst", "N28.1", section="unknown", possible=True),
+             m("Acute cystitis", "N30.00", section="discharge_diagnoses"))
+    a = NoteAnalysis(text=a.text, mentions=a.mentions, sections=(("discharge_diagnoses", text.index("Discharge"), len(text)),))
+    coded = code(a, lines(("N28.1", 0.85, (0,)), ("N30.00", 0.8, (1,))), cm_catalog, "inpatient")
+    assert codes_of(coded) == ["N30.00"]

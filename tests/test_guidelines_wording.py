@@ -50,6 +50,10 @@ def test_a_title_reads_as_what_it_affirms_and_what_it_denies():
     ("Impression: 1. R ankle sprain", "ankle sprain", "S93.402A", "emergency", "S93.401A"),
     ("A/P: Migraine without aura, not intractable, without status migrainosus", "Migraine without aura",
      "G43.019", "outpatient", "G43.009"),
+    ("A/P: Migraine with aura, intractable, without status migrainosus", "Migraine with aura",
+     "G43.009", "outpatient", "G43.119"),  # two points apart: through G43.109
+    ("Discharge diagnosis: Recurrent Clostridioides difficile colitis", "Clostridioides difficile colitis",
+     "A04.72", "inpatient", "A04.71"),
 ])
 def test_a_contradicted_code_gives_way_to_the_sibling_that_agrees(cm_catalog, text, words, ranked, setting, expected):
     coded = code(note(text, m(words, ranked)), lines((ranked, 0.9, (0,))), cm_catalog, setting)

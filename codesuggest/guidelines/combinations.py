@@ -143,7 +143,8 @@ EXACERBATION = re.compile(
 
 def copd(note: NoteCoding) -> None:
     """COPD with an acute lower respiratory infection (J44.0, with the infection coded too) and with
-    an acute exacerbation (J44.1); both may apply (I.C.10.a)."""
+    an acute exacerbation (J44.1); both may apply (I.C.10.a). A ranked J44.0 with no infection
+    coded, or J44.1 where no words say exacerbation, leaves; J44.9 leaves beside the ones that stay."""
     lines = note.starting(COPD)
     if not lines:
         return
@@ -152,8 +153,14 @@ def copd(note: NoteCoding) -> None:
     if infections:
         note.add("J44.0", f"COPD with a lower respiratory infection ({infections[0].code}, which stays coded) (I.C.10.a)",
                  confidence=_conf(base, infections[0]), like=[base, infections[0]])
-    if any(note.says(EXACERBATION, line) for line in lines):
+    exacerbation = any(note.says(EXACERBATION, line) for line in lines)
+    if exacerbation:
         note.add("J44.1", "COPD in acute exacerbation (I.C.10.a)", confidence=base.confidence, like=[base])
+    for code, supported, what in (("J44.0", bool(infections), "no lower respiratory infection is coded"),
+                                  ("J44.1", exacerbation, "the note does not say exacerbation")):
+        line = note.get(code)
+        if line is not None and not supported and not line.added:
+            note.withdraw(line, f"{what} (I.C.10.a)")
     if note.get("J44.0") or note.get("J44.1"):
         for line in note.starting(("J44.9",), current=False):
             note.withdraw(line, "a more specific COPD code applies (I.C.10.a)",

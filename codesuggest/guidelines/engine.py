@@ -33,6 +33,18 @@ FINDING_SECTIONS = frozenset({"imaging", "labs", "findings", "physical_exam", "o
 # Sections where the provider states the diagnoses (the final diagnostic statement).
 DIAGNOSIS_SECTIONS = frozenset({"assessment", "assessment_plan", "impression", "discharge_diagnoses",
                                 "postoperative_diagnosis", "preoperative_diagnosis", "problem_list"})
+
+
+def established_when_uncertain(mention: Mention, analysis: NoteAnalysis) -> bool:
+    """Whether an uncertain inpatient mention ("probable pneumonia") is coded as established
+    (II.H, III.C): when it is documented at discharge. Not in the results of a test or an
+    examination (:data:`FINDING_SECTIONS`, III.B); and in a note with a diagnostic statement
+    (discharge diagnoses, assessment, ...), only there or in the hospital course."""
+    if mention.section in FINDING_SECTIONS:
+        return False
+    if mention.section in DIAGNOSIS_SECTIONS or mention.section == "hospital_course":
+        return True
+    return not any(category in DIAGNOSIS_SECTIONS for category, _, _ in analysis.sections)
 # Below this confidence a ranked code is too doubtful for a rule to build on (it is still suggested).
 FLOOR = 0.2
 
@@ -161,8 +173,7 @@ class NoteCoding:
         Negated, family, resolved and hypothetical mentions are not (a family mention is current for
         a family history code, Z80-Z84). Uncertain ones ("probable",
         "suspected") are, in inpatient care only (Sections II.H and III.C; Section IV.H for
-        outpatient care), and not in the sections of test results and examination
-        (:data:`FINDING_SECTIONS`). Past-history ones are when the condition is chronic (a chronic condition
+        outpatient care), when documented at discharge (:func:`established_when_uncertain`). Past-history ones are when the condition is chronic (a chronic condition
         in the past medical history is still present and coded: Section III, IV.J) unless resolved.
         """
         a = mention.assertion
@@ -171,7 +182,7 @@ class NoteCoding:
         if a.negated or a.family or getattr(a, "resolved", False) or getattr(a, "hypothetical", False):
             return False
         if a.possible:
-            return self.setting == INPATIENT and not a.historical and mention.section not in FINDING_SECTIONS
+            return self.setting == INPATIENT and not a.historical and established_when_uncertain(mention, self.analysis)
         if a.historical:
             return is_chronic(code)
         return True

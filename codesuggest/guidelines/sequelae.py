@@ -40,9 +40,15 @@ def stroke_sequelae(note: NoteCoding) -> None:
     tabular's "use additional code" asks."""
     strokes = note.starting(_STROKE_ORDER, current=False)
     past = [line for line in strokes if _is_past(note, line)]
-    if not past or len(past) < len(strokes):
+    if len(past) < len(strokes):
+        return  # a stroke of this encounter: its deficits are coded as they are
+    ranked = note.starting(tuple(STROKE_SEQUELAE.values()))  # the ranker's own I69 code ("aphasia following ...")
+    if past:
+        subcategory = STROKE_SEQUELAE[past[0].code[:3]]
+    elif ranked:
+        subcategory = ranked[0].code[:5]
+    else:
         return
-    subcategory = STROKE_SEQUELAE[past[0].code[:3]]
     coded = []
     for line in [line for line in note.lines if line.system == CM]:
         sequela = _sequela_code(note, line, subcategory)

@@ -76,9 +76,9 @@ _GENERIC = frozenset({"disease", "diseases", "disorder", "disorders", "syndrome"
 
 
 def _kin(note: NoteCoding, vague: CodeLine, specific: CodeLine) -> bool:
-    """Whether ``specific`` (another category of the chapter) codes the condition of ``vague``: it
-    stands on every mention of ``vague`` and the titles share a word naming the condition."""
-    if not vague.mention_indexes or not set(vague.mention_indexes) <= set(specific.mention_indexes):
+    """Whether ``specific`` (another category of the chapter) codes the condition of ``vague``: they
+    stand on a mention in common and their titles share a word naming the condition."""
+    if not set(vague.mention_indexes) & set(specific.mention_indexes):
         return False
     shared = title_words(note.description(vague.code))[0] & title_words(note.description(specific.code))[0]
     return bool(shared - _GENERIC)

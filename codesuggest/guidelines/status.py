@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..pipeline.schema import Mention, NoteAnalysis
-from .engine import CM, FINDING_SECTIONS, INPATIENT, NoteCoding, is_chronic
+from .engine import CM, INPATIENT, NoteCoding, established_when_uncertain, is_chronic
 
 
 def undocumented(note: NoteCoding) -> None:
@@ -34,12 +34,12 @@ def uncertain_diagnosis(note: NoteCoding) -> None:
             continue
         if any(m.assertion.negated for m in mentions):
             note.withdraw(line, "questioned, then ruled out")
-        elif note.setting == INPATIENT and any(m.section not in FINDING_SECTIONS for m in uncertain):
+        elif note.setting == INPATIENT and any(established_when_uncertain(m, note.analysis) for m in uncertain):
             note.explain(line, "documented as uncertain; coded as if established in inpatient care (II.H, III.C)")
             line.needs_review = True
         elif note.setting == INPATIENT:
-            note.withdraw(line, "an uncertain reading of a test or an examination is a finding, not a diagnosis "
-                                "documented at discharge (II.H, III.B)")
+            note.withdraw(line, "uncertain, and not among the diagnoses documented at discharge: a finding, "
+                                "not coded (II.H, III.B)")
         else:
             note.withdraw(line, "an uncertain diagnosis is not coded in outpatient or emergency care; "
                                 "code the signs and symptoms instead (IV.H)")
@@ -96,7 +96,7 @@ def as_a_coder_reads(analysis: NoteAnalysis, setting: str) -> NoteAnalysis:
                 and is_chronic(mention.candidates[0].code)):
             a = replace(a, historical=False)
         if (setting == INPATIENT and a.possible and not getattr(a, "hypothetical", False) and not a.historical
-                and mention.section not in FINDING_SECTIONS
+                and established_when_uncertain(mention, analysis)
                 and not (mention.candidates and mention.candidates[0].code in ruled_out)):
             a = replace(a, possible=False)
         if a != mention.assertion:

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..codesets.records import CodeSystem
 from .engine import CM, CodeLine, NoteCoding
-from .history import side_near
+from .history import clause_before, side_near
 
 _WORD = re.compile(r"[a-z0-9]+")
 _NOISE = frozenset({"of", "the", "and", "or", "in", "to", "for", "due", "a", "an", "by", "on", "as", "unspecified",
@@ -67,6 +67,13 @@ def _with_phrases(title: str) -> tuple[frozenset[str], ...]:
     return tuple(frozenset(_WORD.findall(p)) - _NOISE for kind, p in _TITLE_PHRASE.findall(lower) if kind == "with")
 
 
+@lru_cache(maxsize=65536)
+def _not_phrases(title: str) -> frozenset[str]:
+    """The content words of a title's "not" phrases ("Migraine ..., not intractable")."""
+    lower = _NOT_SPECIFIED.sub(" ", title.lower())
+    return frozenset(w for kind, p in _TITLE_PHRASE.findall(lower) if kind == "not" for w in _WORD.findall(p)) - _NOISE
+
+
 def _said(pattern: re.Pattern[str], text: str) -> frozenset[str]:
     return frozenset(w for phrase in pattern.findall(text) for w in _WORD.findall(phrase)) - _NOISE
 
@@ -85,6 +92,11 @@ def conflict(title: str, text: str, named: str = "", side: str = "") -> Conflict
     clash = denied & said_with
     if clash:
         return Conflict(frozenset(), frozenset(clash), f"the note says 'with {' '.join(sorted(clash))}'")
+    clash = {w for w in _not_phrases(title) if w not in said_without and re.search(rf"\b{w}\b", text)}
+    if clash:  # "not intractable" in the title, "intractable" in the note
+        return Conflict(frozenset(), frozenset(clash), f"the note says '{' '.join(sorted(clash))}'")
+    if "not specified as recurrent" in title.lower() and _RECURRENT.search(text):
+        return Conflict(frozenset(), frozenset({"recurrent"}), "the note says it recurs")
     for said, other in (("chronic", "acute"), ("acute", "chronic")):
         if other in affirmed and said not in affirmed and re.search(rf"\b{said}\b", named) and not re.search(rf"\b{other}\b", named):
             return Conflict(frozenset({other}), frozenset({said}), f"the note says '{said}'")
@@ -99,15 +111,14 @@ def conflict(title: str, text: str, named: str = "", side: str = "") -> Conflict
 
 
 def evidence_words(note: NoteCoding, line: CodeLine) -> tuple[str, str]:
-    """(each evidence mention from its start to the end of its clause, the mentions' own words),
-    lower-cased. A clause ends at ";", a line break or the next numbered item, so that "..., without
+    """(each evidence mention in its clause, the mentions' own words), lower-cased. A clause ends at ";", a line break or the next numbered item, so that "..., without
     coma" and "..., with obstruction" after a mention count and the next diagnosis of a list does not."""
     clauses, named = [], []
     for mention in note.mentions(line):
         tail = note.lower[mention.end:mention.sentence_end]
         stop = _CLAUSE_END.search(tail)
         named.append(note.lower[mention.start:mention.end])
-        clauses.append(named[-1] + (tail[:stop.start()] if stop else tail))
+        clauses.append(clause_before(note, mention.start) + named[-1] + (tail[:stop.start()] if stop else tail))
     return "\n".join(clauses), "\n".join(named)
 
 
@@ -130,13 +141,23 @@ def _category_words(catalog: Any, category: str) -> tuple[tuple[str, str, frozen
 
 def agreeing_sibling(note: NoteCoding, line: CodeLine, found: Conflict, text: str, named: str, side: str) -> str | None:
     """The code of the same category (and 7th character) whose title says what the note says:
-    the line's affirmed words less ``found.drop``, plus ``found.take``; None when there is none."""
-    affirmed = title_words(note.description(line.code))[0]
-    wanted = (affirmed - found.drop) | found.take
+    the line's affirmed words less ``found.drop``, plus ``found.take`` (and what the line denies,
+    plus what was dropped, among titles affirming the same), and so on while the code found
+    disagrees in another point ("migraine with aura, intractable" from G43.009 goes through G43.109
+    to G43.119); None when there is none."""
+    affirmed, denied = title_words(note.description(line.code))
     seventh = line.code[7:] if len(line.code) == 8 else ""
+    titles: dict[frozenset[str], list[tuple[str, str, frozenset[str]]]] = {}
     for code, title, words in _category_words(note.catalog, line.code[:3]):
-        if (code != line.code and words == wanted and (not seventh or code.endswith(seventh))
-                and conflict(title, text, named, side) is None):
+        if code != line.code and (not seventh or code.endswith(seventh)):
+            titles.setdefault(words, []).append((code, title, title_words(title)[1]))
+    for _ in range(3):
+        affirmed, denied = (affirmed - found.drop) | found.take, (denied | found.drop) - found.take
+        if affirmed not in titles:
+            return None
+        code, title, denied = max(titles[affirmed], key=lambda row: len(row[2] & denied) - len(row[2] ^ denied))
+        found = conflict(title, text, named, side)
+        if found is None:
             return code
     return None
 
