@@ -314,7 +314,7 @@ SEPSIS_BY_ORGANISM: tuple[tuple[str, str], ...] = (
     ("B96.5", "A41.52"), ("B96.3", "A41.3"), ("B96.1", "A41.59"), ("B96.89", "A41.89"),
 )
 SEVERE_SEPSIS = re.compile(r"\bsevere sepsis\b|\bsepsis[- ](?:induced|related|associated) (?:\w+ ){0,3}(?:failure|injury|dysfunction|encephalopathy)")
-SEPTIC_SHOCK = re.compile(r"\bseptic shock\b")
+SEPTIC_SHOCK = re.compile(r"(?<!without )(?<!no )(?<!w/o )\bseptic shock\b")
 SHOCK = ("R57",)
 
 

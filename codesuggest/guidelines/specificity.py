@@ -52,7 +52,8 @@ def unspecified_beside_specific(note: NoteCoding) -> None:
     J18.9 beside J18.1, I48.91 beside I48.0, R10.9 beside R10.11 in its category; H26.9 beside
     H25.11, D64.9 beside D62, C80.1 beside C50.911 in its chapter when the specific code stands on
     the same words and names the same condition (:func:`_kin`). The specific code must be at least
-    half as sure as the unspecified one, so that a stray low-ranked sibling does not decide."""
+    half as sure as the unspecified one (or, in another category, stated as a diagnosis), so that
+    a stray low-ranked sibling does not decide."""
     for line in list(note.lines):
         if line.system != CM or line not in note.lines or not title_says(note.description(line.code), "unspecified"):
             continue
@@ -60,9 +61,10 @@ def unspecified_beside_specific(note: NoteCoding) -> None:
         siblings = [
             other for other in note.starting(chapter)
             if other is not line and not title_says(note.description(other.code), "unspecified")
-            and other.confidence >= max(FLOOR, 0.5 * line.confidence)
-            and (_kin(note, line, other) if other.code[:3] != line.code[:3]
-                 else not title_says(note.description(other.code), "other"))
+            and (_kin(note, line, other) and (other.confidence >= max(FLOOR, 0.5 * line.confidence) or note.stated(other))
+                 if other.code[:3] != line.code[:3]
+                 else other.confidence >= max(FLOOR, 0.5 * line.confidence)
+                 and not title_says(note.description(other.code), "other"))
         ]
         if siblings:
             best = max(siblings, key=lambda other: other.confidence)
