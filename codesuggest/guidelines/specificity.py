@@ -276,9 +276,10 @@ def external_cause(note: NoteCoding) -> None:
     first-listed (the principal diagnosis rule refuses V00-Y99). The ranker's own external cause
     codes take the injury's 7th character too, and an unspecified fall leaves beside a specific one.
 
+    An injury the provider states as a diagnosis counts however sure the ranker is of its code.
     Confidence: that of the surest current injury (the note states the cause in words; a code
     ranked below its injury would fall out of a short list)."""
-    injuries = [line for line in note.starting(INJURY_PREFIXES) if has_seventh(line.code)]
+    injuries = [line for line in note.documented(INJURY_PREFIXES) if has_seventh(line.code)]
     if not injuries:
         return
     injury = max(injuries, key=lambda line: (not line.code.startswith("T14"), line.confidence))  # the site's code
