@@ -375,3 +375,44 @@ def test_an_uncertain_diagnosis_outside_the_discharge_diagnoses_is_not_coded(cm_
     a = NoteAnalysis(text=a.text, mentions=a.mentions, sections=(("discharge_diagnoses", text.index("Discharge"), len(text)),))
     coded = code(a, lines(("N28.1", 0.85, (0,)), ("N30.00", 0.8, (1,))), cm_catalog, "inpatient")
     assert codes_of(coded) == ["N30.00"]
+
+
+def test_hypertensive_heart_disease_is_listed_before_the_heart_failure_it_names(cm_catalog):
+    text = "Discharge diagnoses: 1. Acute on chronic systolic heart failure  2. Hypertension"
+    a = note(text, m("Acute on chronic systolic heart failure", "I50.23", section="discharge_diagnoses"),
+             m("Hypertension", "I10", section="discharge_diagnoses"))
+    coded = code(a, lines(("I50.23", 0.9, (0,)), ("I10", 0.9, (1,))), cm_catalog, "inpatient")
+    assert codes_of(coded)[:2] == ["I11.0", "I50.23"] and coded.lines[0].principal
+
+
+@pytest.mark.parametrize("value, expected", [(18.4, "Z68.1"), (32.4, "Z68.32"), (39.99, "Z68.39"), (41.0, "Z68.41"), (72, "Z68.45")])
+def test_a_bmi_value_has_its_code(value, expected):
+    from codesuggest.guidelines.body_mass import bmi_code
+
+    assert bmi_code(value) == expected
+
+
+def test_the_bmi_goes_with_a_documented_obesity_only(cm_catalog):
+    text = "Objective: BMI 32.4.\nA/P: Obesity - counseled"
+    coded = code(note(text, m("Obesity", "E66.9")), lines(("E66.9", 0.8, (0,))), cm_catalog)
+    assert codes_of(coded) == ["E66.9", "Z68.32"]
+    plain = note("Objective: BMI 32.4.\nA/P: Hypertension", m("Hypertension", "I10"))
+    assert codes_of(code(plain, lines(("I10", 0.8, (0,))), cm_catalog)) == ["I10"]
+    teen = note("16 yo F. BMI 32.4.\nA/P: Obesity", m("Obesity", "E66.9"))
+    assert codes_of(code(teen, lines(("E66.9", 0.8, (0,))), cm_catalog)) == ["E66.9"]
+
+
+def test_alzheimer_dementia_is_the_disease_then_the_dementia(cm_catalog):
+    a = note("PMH: Alzheimer dementia, hypertension", m("Alzheimer dementia", "F03.90", section="past_medical_history"))
+    coded = code(a, lines(("F03.90", 0.8, (0,))), cm_catalog, "emergency")
+    assert codes_of(coded)[0] == "G30.9" and "F02.80" in codes_of(coded) and "F03.90" not in codes_of(coded)
+
+
+def test_a_test_result_the_diagnoses_leave_out_is_not_coded(cm_catalog):
+    text = "CXR: cardiomegaly, small effusions.\nDischarge diagnoses: Acute on chronic systolic heart failure"
+    a = note(text, m("cardiomegaly", "I51.7", section="imaging"),
+             m("Acute on chronic systolic heart failure", "I50.23", section="discharge_diagnoses"))
+    a = NoteAnalysis(text=a.text, mentions=a.mentions, sections=(("imaging", 0, 34), ("discharge_diagnoses", 35, len(text))))
+    assert codes_of(code(a, lines(("I51.7", 0.7, (0,)), ("I50.23", 0.9, (1,))), cm_catalog, "inpatient")) == ["I50.23"]
+    report = NoteAnalysis(text=a.text, mentions=a.mentions[:1], sections=(("imaging", 0, 34),))
+    assert codes_of(code(report, lines(("I51.7", 0.7, (0,))), cm_catalog, "outpatient")) == ["I51.7"]

@@ -386,6 +386,31 @@ def ulcer_with_bleeding(note: NoteCoding) -> None:
         note.absorb(line, target, f"{code} includes the hemorrhage (I.B.5)")
 
 
+DEMENTIA = ("F01", "F02", "F03")
+ALZHEIMER = re.compile(r"\balzheimer'?s?\b")
+ALZHEIMER_ONSET = ((re.compile(r"\bearly[- ]onset\b"), "G30.0"), (re.compile(r"\blate[- ]onset\b"), "G30.1"))
+
+
+def alzheimer_dementia(note: NoteCoding) -> None:
+    """Dementia in Alzheimer's disease is two codes: the disease G30.- first, then the dementia
+    F02.- it causes ("code first the underlying physiological condition", I.A.13); an unspecified
+    dementia F03.- beside it becomes the F02.- of the same severity and behaviour."""
+    dementia = [line for line in note.starting(DEMENTIA) if note.says(ALZHEIMER, line)]
+    if not dementia:
+        return
+    for line in list(dementia):
+        if line.code.startswith("F03.") and len(line.code) >= 5:
+            manifest = "F02." + ("8" if line.code[4] == "9" else line.code[4]) + line.code[5:]
+            if note.billable(manifest):
+                note.replace(line, manifest, "dementia in Alzheimer's disease is F02.- (I.A.13)")
+    base = max(dementia, key=lambda line: line.confidence)
+    sentences = note.sentences(base)
+    disease = next((code for pattern, code in ALZHEIMER_ONSET if pattern.search(sentences)), "G30.9")
+    if not note.starting(("G30",), current=False):
+        note.add(disease, "Alzheimer's disease, coded first for the dementia it causes (I.A.13)",
+                 confidence=base.confidence, like=[base])
+
+
 def kidney_and_ureter_stones(note: NoteCoding) -> None:
     """Calculi of the kidney and of the ureter together are N20.2, not N20.0 and N20.1 (I.B.9)."""
     kidney, ureter = note.starting(("N20.0",)), note.starting(("N20.1",))

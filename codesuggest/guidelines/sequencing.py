@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from .encounters import ENCOUNTER_CODES
 from .engine import CM, CodeLine, NoteCoding
 
@@ -15,7 +17,7 @@ SEPSIS = ("A40", "A41", "A02.1", "A22.7", "A26.7", "A32.7", "A42.7", "A54.86", "
 NEVER_FIRST = (
     "R65.1", "R65.2",  # SIRS, severe sepsis: sequenced after the underlying infection (I.C.1.d.4, I.C.18.g)
     "V", "W", "X", "Y",  # external causes: never first-listed (I.C.20)
-    "Z79", "Z87", "Z86", "Z85", "Z95", "Z96", "Z98", "Z99", "Z91", "Z92", "Z80", "Z81", "Z82", "Z83", "Z84",
+    "Z68", "Z79", "Z87", "Z86", "Z85", "Z95", "Z96", "Z98", "Z99", "Z91", "Z92", "Z80", "Z81", "Z82", "Z83", "Z84",
 )
 
 
@@ -39,6 +41,7 @@ def principal_diagnosis(note: NoteCoding) -> None:
         choice, why = sepsis[0], "sepsis is sequenced before its localized infection (I.C.1.d.4)"
     else:
         choice, why = _reason_for_encounter(note, eligible)
+        choice, why = _combination_first(note, choice, why)
     choice.principal = True
     label = "principal diagnosis" if note.setting == "inpatient" else "first-listed diagnosis"
     section = "II" if note.setting == "inpatient" else "IV.A"
@@ -46,10 +49,19 @@ def principal_diagnosis(note: NoteCoding) -> None:
 
 
 def _may_lead(note: NoteCoding, line: CodeLine) -> bool:
+    """Not a code sequenced after others: external causes and status codes (:data:`NEVER_FIRST`),
+    and manifestations whose code, subcategory or category says "code first the underlying
+    condition" (I.A.13); "code first, if applicable" / "any associated" ones may lead."""
     if line.code.startswith(NEVER_FIRST):
         return False
-    record = note.catalog.get(line.system, line.code) if note.catalog is not None else None
-    return not getattr(record, "code_first", None)
+    if note.catalog is None:
+        return True
+    for prefix in dict.fromkeys((line.code, line.code[:6], line.code[:5], line.code[:3])):
+        record = note.catalog.get(line.system, prefix)
+        first = " ".join(getattr(record, "code_first", None) or ())
+        if first and (prefix == line.code or not re.search(r"\bif applicable\b|^\W*any associated", first)):
+            return False
+    return True
 
 
 def _reason_for_encounter(note: NoteCoding, eligible: list[CodeLine]) -> tuple[CodeLine, str]:
@@ -65,3 +77,23 @@ def _reason_for_encounter(note: NoteCoding, eligible: list[CodeLine]) -> tuple[C
         return choice, f"the first condition stated under {section.replace('_', ' ')}"
     top = max(eligible, key=lambda line: line.confidence)
     return top, "the most confident current diagnosis (no section states the reason for the encounter)"
+
+
+# a condition coded with a hypertensive combination code -> the combinations whose "use additional
+# code" note asks for it: the combination is listed first (I.C.9.a.1-3)
+USE_ADDITIONAL: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
+    (("I50",), ("I11.0", "I13.0", "I13.2")),
+    (("N18",), ("I12", "I13")),
+)
+
+
+def _combination_first(note: NoteCoding, choice: CodeLine, why: str) -> tuple[CodeLine, str]:
+    """Heart failure or CKD chosen first gives way to the hypertensive combination code that names
+    it (I11.0, I12.-, I13.-): their "use additional code" notes put the combination first."""
+    for conditions, combinations in USE_ADDITIONAL:
+        if choice.code.startswith(conditions):
+            combined = note.starting(combinations)
+            if combined:
+                return combined[0], f"{why}, coded by {combined[0].code} with the hypertension (I.C.9.a)"
+    return choice, why
+

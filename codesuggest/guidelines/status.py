@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..pipeline.schema import Mention, NoteAnalysis
-from .engine import CM, INPATIENT, NoteCoding, established_when_uncertain, is_chronic
+from .engine import CM, DIAGNOSIS_SECTIONS, INPATIENT, NoteCoding, established_when_uncertain, is_chronic
 
 
 def undocumented(note: NoteCoding) -> None:
@@ -57,6 +57,23 @@ def not_current(note: NoteCoding) -> None:
         if line.system != CM and not any(_past_or_absent(m) for m in mentions):
             continue  # procedures: only past, negated and hypothetical ones leave
         note.withdraw(line, f"the note does not state it as current ({_why(mentions[0])})")
+
+
+TEST_RESULT_SECTIONS = frozenset({"imaging", "labs"})
+
+
+def abnormal_findings(note: NoteCoding) -> None:
+    """A finding stated only in a test result ("CXR: cardiomegaly, small effusions") is not coded
+    unless the provider indicates its significance (III.B; IV.K for outpatient care). In a note
+    with a diagnostic statement (assessment, impression, discharge diagnoses), a code whose words
+    stand only in imaging or laboratory sections leaves; a report with no such statement is left
+    alone (its interpretation is the diagnosis)."""
+    if not any(category in DIAGNOSIS_SECTIONS for category, _, _ in note.analysis.sections):
+        return
+    for line in list(note.lines):
+        mentions = note.mentions(line)
+        if line.system == CM and not line.added and mentions and all(m.section in TEST_RESULT_SECTIONS for m in mentions):
+            note.withdraw(line, f"'{mentions[0].text}' is a test result the diagnoses do not mention (III.B)")
 
 
 def _past_or_absent(mention: Mention) -> bool:

@@ -7,7 +7,7 @@ from collections.abc import Collection, Iterable
 from typing import Any
 
 from ..pipeline.schema import NoteAnalysis
-from . import combinations, encounters, history, sequelae, sequencing, specificity, status, symptoms, wording
+from . import body_mass, combinations, encounters, history, sequelae, sequencing, specificity, status, symptoms, wording
 from .engine import INPATIENT, OUTPATIENT, CodeLine, NoteCoding, Rule
 
 RULES: tuple[Rule, ...] = (
@@ -25,6 +25,8 @@ RULES: tuple[Rule, ...] = (
     Rule("tobacco", "I.C.5.b", "current tobacco dependence F17.2- by product, former use Z87.891", history.tobacco),
     Rule("not_current", "III, IV.J", "conditions not stated as current (negated, family, past, resolved, "
          "hypothetical) and procedures from before this encounter are not coded", status.not_current),
+    Rule("abnormal_findings", "III.B, IV.K", "a finding stated only in a test result is not coded when the note "
+         "has a diagnostic statement", status.abnormal_findings),
     Rule("long_term_drugs", "I.C.21.c.3, I.C.4.a.3", "long-term (current) drug therapy Z79.- from the medications",
          history.long_term_drugs),
     # the most specific code, then combinations ("with")
@@ -51,6 +53,8 @@ RULES: tuple[Rule, ...] = (
          combinations.coronary_disease_with_angina),
     Rule("ulcer_with_bleeding", "I.B.9", "a peptic ulcer with the bleeding it explains: ulcer with hemorrhage",
          combinations.ulcer_with_bleeding),
+    Rule("alzheimer_dementia", "I.A.13", "dementia in Alzheimer's disease: G30.- first, then F02.-",
+         combinations.alzheimer_dementia),
     Rule("kidney_and_ureter_stones", "I.B.9", "kidney and ureter stones: N20.2", combinations.kidney_and_ureter_stones),
     Rule("sepsis", "I.C.1.d.1-2", "sepsis by organism; severe sepsis R65.20, septic shock R65.21", combinations.sepsis),
     Rule("alternatives", "I.B.12", "one code per condition: a less sure code of the same category on the same words leaves",
@@ -61,6 +65,8 @@ RULES: tuple[Rule, ...] = (
     Rule("integral_symptoms", "I.B.5", "signs and symptoms integral to a confirmed diagnosis are not coded",
          symptoms.integral_symptoms),
     Rule("external_cause", "I.C.20", "the external cause of a current injury, with its 7th character", specificity.external_cause),
+    Rule("body_mass_index", "I.B.14", "an adult's BMI (Z68.-) beside the weight diagnosis the provider documents",
+         body_mass.body_mass_index),
     Rule("encounter_reason", "I.C.21.c.5, I.C.21.c.8, I.C.21.c.13",
          "outpatient encounters for a general exam (Z00.00), a cancer screening (Z12.-) or cancer surveillance (Z08)",
          encounters.encounter_reason),
