@@ -50,8 +50,9 @@ def principal_diagnosis(note: NoteCoding) -> None:
 
 def _may_lead(note: NoteCoding, line: CodeLine) -> bool:
     """Not a code sequenced after others: external causes and status codes (:data:`NEVER_FIRST`),
-    and manifestations whose code, subcategory or category says "code first the underlying
-    condition" (I.A.13); "code first, if applicable" / "any associated" ones may lead."""
+    and manifestations whose code, or whose subcategory or category, says "code first the underlying
+    condition" (I.A.13: F02.-, G63, H36, ...); a category's list of other conditions to code first
+    (I50: "heart failure due to hypertension (I11.0)", ...) does not stop its codes leading."""
     if line.code.startswith(NEVER_FIRST):
         return False
     if note.catalog is None:
@@ -59,7 +60,7 @@ def _may_lead(note: NoteCoding, line: CodeLine) -> bool:
     for prefix in dict.fromkeys((line.code, line.code[:6], line.code[:5], line.code[:3])):
         record = note.catalog.get(line.system, prefix)
         first = " ".join(getattr(record, "code_first", None) or ())
-        if first and (prefix == line.code or not re.search(r"\bif applicable\b|^\W*any associated", first)):
+        if first and (prefix == line.code or re.match(r"\W*(?:the )?underlying (?:physiological )?(?:condition|disease)", first)):
             return False
     return True
 
