@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..codesets.records import CodeSystem
+from ..pipeline.schema import Mention
 from .engine import CM, CodeLine, NoteCoding
 from .history import clause_before, side_near
 
@@ -105,21 +106,19 @@ def conflict(title: str, text: str, named: str = "", side: str = "") -> Conflict
     if "recurrent" in affirmed and "(recurrent)" not in title.lower() and not _RECURRENT.search(text):
         return Conflict(frozenset({"recurrent"}), frozenset(), "the note does not say it recurs")
     title_sides = affirmed & set(SIDES)
-    if side and title_sides and side not in title_sides:
+    if side and title_sides and side not in title_sides and not (side == "bilateral" and title_sides <= {"right", "left"}):
         return Conflict(frozenset(title_sides), frozenset({side}), f"the note gives the side: {side}")
     return None
 
 
-def evidence_words(note: NoteCoding, line: CodeLine) -> tuple[str, str]:
-    """(each evidence mention in its clause, the mentions' own words), lower-cased. A clause ends at ";", a line break or the next numbered item, so that "..., without
-    coma" and "..., with obstruction" after a mention count and the next diagnosis of a list does not."""
-    clauses, named = [], []
-    for mention in note.mentions(line):
-        tail = note.lower[mention.end:mention.sentence_end]
-        stop = _CLAUSE_END.search(tail)
-        named.append(note.lower[mention.start:mention.end])
-        clauses.append(clause_before(note, mention.start) + named[-1] + (tail[:stop.start()] if stop else tail))
-    return "\n".join(clauses), "\n".join(named)
+def evidence_words(note: NoteCoding, mention: Mention) -> tuple[str, str]:
+    """(a mention in its clause, the mention's own words), lower-cased. A clause ends at ";", a line
+    break or the next numbered item, so that "..., without coma" and "..., with obstruction" after
+    a mention count and the next diagnosis of a list does not."""
+    tail = note.lower[mention.end:mention.sentence_end]
+    stop = _CLAUSE_END.search(tail)
+    named = note.lower[mention.start:mention.end]
+    return clause_before(note, mention.start) + named + (tail[:stop.start()] if stop else tail), named
 
 
 def note_side(note: NoteCoding, line: CodeLine) -> str:
@@ -166,17 +165,21 @@ def contradicted_titles(note: NoteCoding) -> None:
     """A ranked code whose title the evidence contradicts ("with coma" where the note says
     "without coma"; "acute" where it says "chronic"; "noninfective" for a viral gastroenteritis;
     "recurrent" for a first episode; the left ankle for "R ankle") gives way to the sibling whose
-    title agrees (E11.641 -> E11.649, K80.50 -> K80.51, A04.71 -> A04.72), or leaves (I.B.1). A
+    title agrees (E11.641 -> E11.649, K80.50 -> K80.51, A04.71 -> A04.72), or leaves (I.B.1), when
+    every mention of it not negated disagrees (a bilateral condition keeps its right and left codes
+    where the category has no bilateral one, I.B.13). A
     "without" title whose category has no code "with" what the note adds (I25.10 for "CAD with
     unstable angina") stays for the combination rules after this one."""
     for line in list(note.lines):
         if line.system != CM or line.added or line not in note.lines or not line.mention_indexes:
             continue
-        text, named = evidence_words(note, line)
         side = note_side(note, line)
-        found = conflict(note.description(line.code), text, named, side)
-        if found is None:
-            continue
+        title = note.description(line.code)
+        readings = [evidence_words(note, m) for m in note.mentions(line) if not m.assertion.negated]
+        conflicts = [conflict(title, text, named, side) for text, named in readings]
+        if not conflicts or any(found is None for found in conflicts):
+            continue  # some mention of it agrees with the title (a negated one is not_current's to judge)
+        found, (text, named) = conflicts[0], readings[0]
         sibling = agreeing_sibling(note, line, found, text, named, side)
         if sibling is not None:
             note.replace(line, sibling, f"{found.why}; its title agrees (I.B.1)")
