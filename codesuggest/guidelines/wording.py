@@ -38,6 +38,7 @@ _INFECTIVE = re.compile(r"\b(?:infect\w*|viral|virus|bacteri\w*|clostridi\w*|c\.
                         r"shigell\w*|norovirus|rotavirus|campylobacter\w*|giardi\w*)\b")
 _RECURRENT = re.compile(r"\brecurr\w*|\brelaps\w*|\bsecond episode\b")
 SIDES = ("right", "left", "bilateral")
+_SIDE_SET = frozenset(SIDES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,8 +174,8 @@ def contradicted_titles(note: NoteCoding) -> None:
     for line in list(note.lines):
         if line.system != CM or line.added or line not in note.lines or not line.mention_indexes:
             continue
-        side = note_side(note, line)
         title = note.description(line.code)
+        side = note_side(note, line) if title_words(title)[0] & _SIDE_SET else ""  # only a sided title asks
         readings = [evidence_words(note, m) for m in note.mentions(line) if not m.assertion.negated]
         conflicts = [conflict(title, text, named, side) for text, named in readings]
         if not conflicts or any(found is None for found in conflicts):
