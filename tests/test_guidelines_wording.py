@@ -17,6 +17,11 @@ from test_guidelines import code, codes_of, lines, m, note
      {"acute", "exacerbation"}, set()),
     ("Migraine without aura, intractable, without status migrainosus", "migraine without aura, not intractable",
      {"intractable"}, set()),
+    ("Mild persistent asthma with (acute) exacerbation", "mild persistent asthma, no exacerbations this year",
+     {"acute", "exacerbation"}, set()),  # plural and singular meet
+    ("Mild persistent asthma with (acute) exacerbation", "mild persistent asthma, uncomplicated", {"acute", "exacerbation"}, set()),
+    ("Major depressive disorder, single episode, moderate", "major depressive disorder, recurrent, moderate",
+     {"single", "episode"}, {"recurrent"}),
 ])
 def test_a_title_and_the_words_that_deny_it(title, text, drop, take):
     found = conflict(title, text, text)
@@ -85,3 +90,17 @@ def test_acute_on_chronic_cystitis_keeps_both_codes(cm_catalog):
     a = note(text, m("Acute cystitis without hematuria", "N30.00"), m("chronic interstitial cystitis", "N30.10"))
     coded = code(a, lines(("N30.00", 0.8, (0,)), ("N30.10", 0.7, (1,))), cm_catalog)
     assert sorted(codes_of(coded)) == ["N30.00", "N30.10"]
+
+
+def test_an_organism_name_alone_is_not_the_disease_named_after_it(cm_catalog):
+    from codesuggest.pipeline.schema import Candidate, Mention, NoteAnalysis
+
+    text = "Urine culture: Klebsiella pneumoniae.\nDischarge diagnosis: Acute pyelonephritis"
+    organism = Mention(text="Klebsiella pneumoniae", start=15, end=36, kind="diagnosis", section="labs",
+                       sentence_start=0, sentence_end=37, candidates=(Candidate("ICD10CM", "B96.1", "", 1.0, "klebsiella pneumoniae"),))
+    start = text.index("Acute")
+    pyelo = Mention(text="Acute pyelonephritis", start=start, end=len(text), kind="diagnosis", section="discharge_diagnoses",
+                    sentence_start=start, sentence_end=len(text), candidates=(Candidate("ICD10CM", "N10", "", 1.0, "acute pyelonephritis"),))
+    a = NoteAnalysis(text=text, mentions=(organism, pyelo))
+    coded = code(a, lines(("J15.0", 0.8, (0,)), ("B96.1", 0.8, (0,)), ("N10", 0.9, (1,))), cm_catalog, "inpatient")
+    assert sorted(codes_of(coded)) == ["B96.1", "N10"]

@@ -115,6 +115,7 @@ def _nephropathy_with_ckd(note: NoteCoding, family: str) -> None:
 
 
 REMISSION = re.compile(r"\bremission\b")
+UNCOMPLICATED = re.compile(r"\b(?:without|no) (?:known )?complications?\b|\buncomplicated\b")
 
 
 def _without_complications(note: NoteCoding, family: str) -> None:
@@ -124,10 +125,11 @@ def _without_complications(note: NoteCoding, family: str) -> None:
         line = note.get(code)
         if line is None:
             continue
+        said_so = note.says(UNCOMPLICATED, line)  # "type 2 DM without complications": only a sure code overrules it
         specific = [
             other for other in note.documented(family)
             if other.code not in (f"{family}.9", f"{family}.8")
-            and (other.confidence >= 0.5 * line.confidence or note.stated(other))
+            and (other.confidence >= 0.5 * line.confidence or (note.stated(other) and not said_so))
             and (not other.code.endswith(".A") or note.says(REMISSION, other))
         ]
         if specific:

@@ -5,16 +5,39 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..pipeline.schema import Mention, NoteAnalysis
-from .engine import CM, DIAGNOSIS_SECTIONS, INPATIENT, NoteCoding, established_when_uncertain, is_chronic
+from .engine import CM, DIAGNOSIS_SECTIONS, INPATIENT, CodeLine, NoteCoding, established_when_uncertain, is_chronic
 
 
 def undocumented(note: NoteCoding) -> None:
     """A diagnosis no words of the note support is not coded: "code assignment is based on the
     documentation by the patient's provider" (I.A.19). The note classifier proposes codes from
-    similar training notes; without a mention behind it a coder has nothing to confirm."""
+    similar training notes; without a mention behind it a coder has nothing to confirm. Nor a
+    disease named only by its organism (:func:`_organism_only`)."""
     for line in list(note.lines):
         if line.system == CM and not line.mention_indexes:
             note.withdraw(line, "no words of the note support it (I.A.19)")
+    for line in list(note.lines):
+        if line.system == CM and not line.added and line.code[:3] not in ORGANISMS and _organism_only(note, line):
+            note.withdraw(line, f"'{note.mentions(line)[0].text}' names an organism, not {note.description(line.code).lower()} "
+                                "(I.A.19)")
+
+
+ORGANISMS = ("B95", "B96", "B97")  # organisms as the cause of diseases classified elsewhere
+
+
+def _organism_only(note: NoteCoding, line: CodeLine) -> bool:
+    """Whether a disease code stands only on organism names ("Klebsiella pneumoniae" in a urine
+    culture is not Klebsiella pneumonia J15.0) while no other code of its block documents the
+    disease (J13 stays beside the J18.9 of "pneumococcal pneumonia")."""
+    if not _on_organisms(note, line):
+        return False
+    return not any(other is not line and other.system == CM and other.code[:2] == line.code[:2]
+                   and not _on_organisms(note, other) for other in note.lines)
+
+
+def _on_organisms(note: NoteCoding, line: CodeLine) -> bool:
+    mentions = note.mentions(line)
+    return bool(mentions) and all(m.candidates and m.candidates[0].code[:3] in ORGANISMS for m in mentions)
 
 
 def uncertain_diagnosis(note: NoteCoding) -> None:

@@ -18,12 +18,12 @@ from typing import Any
 
 from ..codesets.records import CodeSystem
 from ..pipeline.schema import Mention
-from .engine import CM, CodeLine, NoteCoding
+from .engine import CM, DIAGNOSIS_SECTIONS, CodeLine, NoteCoding
 from .history import clause_before, side_near
 
 _WORD = re.compile(r"[a-z0-9]+")
 _NOISE = frozenset({"of", "the", "and", "or", "in", "to", "for", "due", "a", "an", "by", "on", "as", "unspecified",
-                    "with", "without", "not", "type", "site", "initial", "encounter", "subsequent", "sequela"})
+                    "with", "without", "not", "uncomplicated", "type", "site", "initial", "encounter", "subsequent", "sequela"})
 _NOT_SPECIFIED = re.compile(r"\bnot specified as \w+|\bnot elsewhere classified\b")
 # a qualifier phrase of a title: "with <words>" / "without <words>" up to the next one, or a comma
 _TITLE_PHRASE = re.compile(r"\b(with|without|not)\s+(.+?)(?=\s*(?:,|\bwith\b|\bwithout\b|$))")
@@ -36,6 +36,7 @@ _SAID_WITH = re.compile(r"\b(?:with|w/)\s+([a-z/-]+(?:\s+[a-z/-]+){0,3}?)" + _PH
 _CLAUSE_END = re.compile(r"[;\n]|\s\d{1,2}[.)]\s")
 _INFECTIVE = re.compile(r"\b(?:infect\w*|viral|virus|bacteri\w*|clostridi\w*|c\.? ?diff\w*|e\.? ?coli|salmonell\w*|"
                         r"shigell\w*|norovirus|rotavirus|campylobacter\w*|giardi\w*)\b")
+_UNCOMPLICATED = re.compile(r"\buncomplicated\b|\b(?:without|no) (?:known )?complications?\b")
 _RECURRENT = re.compile(r"\brecurr\w*|\brelaps\w*|\bsecond episode\b")
 SIDES = ("right", "left", "bilateral")
 _SIDE_SET = frozenset(SIDES)
@@ -50,6 +51,16 @@ class Conflict:
     why: str  # in a coder's words: "the note says 'without coma'"
 
 
+def _stem(word: str) -> str:
+    """A plural's singular, roughly ("exacerbations" -> "exacerbation"), so a title and a note
+    that differ in number still meet; "status", "abscess", "stasis" stay."""
+    return word[:-1] if len(word) > 4 and word.endswith("s") and not word.endswith(("ss", "us", "is")) else word
+
+
+def _words(text: str) -> list[str]:
+    return [_stem(w) for w in _WORD.findall(text)]
+
+
 @lru_cache(maxsize=65536)
 def title_words(title: str) -> tuple[frozenset[str], frozenset[str]]:
     """(what a title affirms, what its "without" phrases deny), as content words."""
@@ -57,8 +68,8 @@ def title_words(title: str) -> tuple[frozenset[str], frozenset[str]]:
     denied: set[str] = set()
     for kind, phrase in _TITLE_PHRASE.findall(lower):
         if kind != "with":
-            denied.update(_WORD.findall(phrase))
-    affirmed = set(_WORD.findall(lower)) - denied
+            denied.update(_words(phrase))
+    affirmed = set(_words(lower)) - denied
     return frozenset(affirmed - _NOISE), frozenset(denied - _NOISE)
 
 
@@ -66,18 +77,18 @@ def title_words(title: str) -> tuple[frozenset[str], frozenset[str]]:
 def _with_phrases(title: str) -> tuple[frozenset[str], ...]:
     """The content words of each "with" phrase of a title ("with (acute) exacerbation")."""
     lower = _NOT_SPECIFIED.sub(" ", title.lower())
-    return tuple(frozenset(_WORD.findall(p)) - _NOISE for kind, p in _TITLE_PHRASE.findall(lower) if kind == "with")
+    return tuple(frozenset(_words(p)) - _NOISE for kind, p in _TITLE_PHRASE.findall(lower) if kind == "with")
 
 
 @lru_cache(maxsize=65536)
 def _not_phrases(title: str) -> frozenset[str]:
     """The content words of a title's "not" phrases ("Migraine ..., not intractable")."""
     lower = _NOT_SPECIFIED.sub(" ", title.lower())
-    return frozenset(w for kind, p in _TITLE_PHRASE.findall(lower) if kind == "not" for w in _WORD.findall(p)) - _NOISE
+    return frozenset(w for kind, p in _TITLE_PHRASE.findall(lower) if kind == "not" for w in _words(p)) - _NOISE
 
 
 def _said(pattern: re.Pattern[str], text: str) -> frozenset[str]:
-    return frozenset(w for phrase in pattern.findall(text) for w in _WORD.findall(phrase)) - _NOISE
+    return frozenset(w for phrase in pattern.findall(text) for w in _words(phrase)) - _NOISE
 
 
 def conflict(title: str, text: str, named: str = "", side: str = "") -> Conflict | None:
@@ -94,9 +105,14 @@ def conflict(title: str, text: str, named: str = "", side: str = "") -> Conflict
     clash = denied & said_with
     if clash:
         return Conflict(frozenset(), frozenset(clash), f"the note says 'with {' '.join(sorted(clash))}'")
-    clash = {w for w in _not_phrases(title) if w not in said_without and re.search(rf"\b{w}\b", text)}
+    clash = {w for w in _not_phrases(title) if w not in said_without and re.search(rf"\b{w}s?\b", text)}
     if clash:  # "not intractable" in the title, "intractable" in the note
         return Conflict(frozenset(), frozenset(clash), f"the note says '{' '.join(sorted(clash))}'")
+    with_phrases = _with_phrases(title)
+    if with_phrases and _UNCOMPLICATED.search(text):  # "asthma, uncomplicated" is not "with exacerbation"
+        return Conflict(frozenset().union(*with_phrases), frozenset(), "the note says it is uncomplicated")
+    if "single" in affirmed and "episode" in affirmed and _RECURRENT.search(text):  # F32 for "MDD, recurrent"
+        return Conflict(frozenset({"single", "episode"}), frozenset({"recurrent"}), "the note says it recurs")
     if "not specified as recurrent" in title.lower() and _RECURRENT.search(text):
         return Conflict(frozenset(), frozenset({"recurrent"}), "the note says it recurs")
     for said, other in (("chronic", "acute"), ("acute", "chronic")):
@@ -167,7 +183,8 @@ def contradicted_titles(note: NoteCoding) -> None:
     "without coma"; "acute" where it says "chronic"; "noninfective" for a viral gastroenteritis;
     "recurrent" for a first episode; the left ankle for "R ankle") gives way to the sibling whose
     title agrees (E11.641 -> E11.649, K80.50 -> K80.51, A04.71 -> A04.72), or leaves (I.B.1), when
-    every mention of it not negated disagrees (a bilateral condition keeps its right and left codes
+    every mention of it not negated disagrees (those of the diagnostic statement, when it has some;
+    a bilateral condition keeps its right and left codes
     where the category has no bilateral one, I.B.13). A
     "without" title whose category has no code "with" what the note adds (I25.10 for "CAD with
     unstable angina") stays for the combination rules after this one."""
@@ -176,7 +193,9 @@ def contradicted_titles(note: NoteCoding) -> None:
             continue
         title = note.description(line.code)
         side = note_side(note, line) if title_words(title)[0] & _SIDE_SET else ""  # only a sided title asks
-        readings = [evidence_words(note, m) for m in note.mentions(line) if not m.assertion.negated]
+        current = [m for m in note.mentions(line) if not m.assertion.negated]
+        stated = [m for m in current if m.section in DIAGNOSIS_SECTIONS]  # the diagnostic statement governs
+        readings = [evidence_words(note, m) for m in stated or current]
         conflicts = [conflict(title, text, named, side) for text, named in readings]
         if not conflicts or any(found is None for found in conflicts):
             continue  # some mention of it agrees with the title (a negated one is not_current's to judge)
