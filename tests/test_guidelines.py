@@ -416,3 +416,14 @@ def test_a_test_result_the_diagnoses_leave_out_is_not_coded(cm_catalog):
     assert codes_of(code(a, lines(("I51.7", 0.7, (0,)), ("I50.23", 0.9, (1,))), cm_catalog, "inpatient")) == ["I50.23"]
     report = NoteAnalysis(text=a.text, mentions=a.mentions[:1], sections=(("imaging", 0, 34),))
     assert codes_of(code(report, lines(("I51.7", 0.7, (0,))), cm_catalog, "outpatient")) == ["I51.7"]
+
+
+@pytest.mark.parametrize("text, words, ranked, expected", [
+    ("Discharge diagnosis: Hyponatremia due to hydrochlorothiazide", "Hyponatremia", "E87.1", ["E87.1", "T50.2X5A"]),
+    ("Impression: lisinopril-induced angioedema", "angioedema", "T78.3XXA", ["T78.3XXA", "T46.4X5A"]),
+    ("A/P: Hypertension on lisinopril, controlled", "Hypertension", "I10", ["I10"]),
+    ("Impression: Hyponatremia after an intentional overdose of hydrochlorothiazide", "Hyponatremia", "E87.1", ["E87.1"]),
+])
+def test_the_adverse_effect_of_a_drug_taken_as_prescribed(cm_catalog, text, words, ranked, expected):
+    coded = code(note(text, m(words, ranked)), lines((ranked, 0.8, (0,))), cm_catalog, "inpatient")
+    assert codes_of(coded) == expected and coded.lines[0].principal

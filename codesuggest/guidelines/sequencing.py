@@ -48,12 +48,15 @@ def principal_diagnosis(note: NoteCoding) -> None:
     note.explain(choice, f"{label}: {why} ({section})")
 
 
+ADVERSE_EFFECT = re.compile(r"T(?:3[6-9]|4\d|50)\.\w\w5")  # listed after the effect (I.C.19.e.5.a)
+
+
 def _may_lead(note: NoteCoding, line: CodeLine) -> bool:
     """Not a code sequenced after others: external causes and status codes (:data:`NEVER_FIRST`),
     and manifestations whose code, or whose subcategory or category, says "code first the underlying
     condition" (I.A.13: F02.-, G63, H36, ...); a category's list of other conditions to code first
     (I50: "heart failure due to hypertension (I11.0)", ...) does not stop its codes leading."""
-    if line.code.startswith(NEVER_FIRST):
+    if line.code.startswith(NEVER_FIRST) or ADVERSE_EFFECT.match(line.code):
         return False
     if note.catalog is None:
         return True

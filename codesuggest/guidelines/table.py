@@ -7,7 +7,7 @@ from collections.abc import Collection, Iterable
 from typing import Any
 
 from ..pipeline.schema import NoteAnalysis
-from . import body_mass, combinations, encounters, history, sequelae, sequencing, specificity, status, symptoms, wording
+from . import adverse_effects, body_mass, combinations, encounters, history, sequelae, sequencing, specificity, status, symptoms, wording
 from .engine import INPATIENT, OUTPATIENT, CodeLine, NoteCoding, Rule
 
 RULES: tuple[Rule, ...] = (
@@ -64,6 +64,8 @@ RULES: tuple[Rule, ...] = (
     # what is left to code
     Rule("integral_symptoms", "I.B.5", "signs and symptoms integral to a confirmed diagnosis are not coded",
          symptoms.integral_symptoms),
+    Rule("adverse_effects", "I.C.19.e.5.a", "the adverse effect of a drug taken as prescribed: T36-T50 with 5th/6th "
+         "character 5, after the effect", adverse_effects.adverse_effects),
     Rule("external_cause", "I.C.20", "the external cause of a current injury, with its 7th character", specificity.external_cause),
     Rule("body_mass_index", "I.B.14", "an adult's BMI (Z68.-) beside the weight diagnosis the provider documents",
          body_mass.body_mass_index),

@@ -43,6 +43,11 @@ def _drugs() -> dict[str, tuple[str, str]]:
     return {row[0]: (row[1], row[2]) for row in _rows("drugs.tsv")}
 
 
+def _adverse_effects() -> tuple[tuple[re.Pattern[str], str, str], ...]:
+    """(drug name pattern, T code without its 7th character, class)."""
+    return tuple((re.compile(rf"\b(?:{row[0]})\b"), row[1], row[2]) for row in _rows("adverse_effects.tsv"))
+
+
 def _external_causes() -> tuple[tuple[str, re.Pattern[str], str], ...]:
     """(code without its 7th character, pattern, what), most specific first."""
     return tuple((row[0], re.compile(row[1]), row[2]) for row in _rows("external_causes.tsv"))
@@ -54,3 +59,4 @@ STATUS_CODES: tuple[tuple[str, str, re.Pattern[str], str], ...] = _status_codes(
 ANY_STATUS: re.Pattern[str] = re.compile("|".join(f"(?:{pattern.pattern})" for _, _, pattern, _ in STATUS_CODES))
 DRUGS: dict[str, tuple[str, str]] = _drugs()
 EXTERNAL_CAUSES: tuple[tuple[str, re.Pattern[str], str], ...] = _external_causes()
+ADVERSE_EFFECTS: tuple[tuple[re.Pattern[str], str, str], ...] = _adverse_effects()

@@ -1,0 +1,68 @@
+"""The adverse effect of a drug taken as prescribed (I.C.19.e.5.a): the effect first, then the
+drug's T36-T50 code with 5th or 6th character 5."""
+
+from __future__ import annotations
+
+import re
+
+from .engine import CM, NoteCoding
+from .specificity import encounter
+from .tables import ADVERSE_EFFECTS
+
+# "hyponatremia due to hydrochlorothiazide", "lisinopril-induced angioedema"; not "HTN on lisinopril"
+CAUSED_BY = re.compile(
+    r"\b(?:due to|secondary to|induced by|caused by|related to|attributed to|side effect of|"
+    r"adverse (?:drug )?(?:reaction|effect) (?:to|of|from))\s+(?:(?:the|his|her|a|an|high[- ]dose|chronic)\s+)?$"
+)
+INDUCED = re.compile(r"^[- ](?:induced|related|associated)\b")
+# a drug taken wrongly is a poisoning (I.C.19.e.5.b), which this rule does not code
+POISONING = re.compile(r"\b(?:overdose|overdosed|intentional|suicid\w*|took too many|wrong (?:drug|medication|dose)|"
+                       r"accidental ingestion|poisoning|toxicity from taking extra)\b")
+DRUG_CODES = re.compile(r"T(?:3[6-9]|[45]\d|6[0-5])\.")  # drugs, poisonings and toxic effects: not an effect
+ENCOUNTER_LETTER = {"initial": "A", "sequela": "S"}
+
+
+def adverse_effects(note: NoteCoding) -> None:
+    """A current condition the note says a drug caused ("hyponatremia due to hydrochlorothiazide",
+    "lisinopril-induced angioedema") gets the drug's adverse-effect code (T50.2X5A), listed after
+    it (I.C.19.e.5.a); a sentence that speaks of overdose or a wrong drug is a poisoning and is left
+    to the coder. The code goes with the condition's confidence."""
+    effects = [line for line in note.lines if line.system == CM and not line.code.startswith(("V", "W", "X", "Y", "Z"))
+               and not DRUG_CODES.match(line.code)]
+    for line in effects:
+        if not note.is_current(line):
+            continue
+        for mention in note.mentions(line):
+            sentence = note.lower[mention.sentence_start:mention.sentence_end]
+            if POISONING.search(sentence):
+                continue
+            found = _drug_named_as_cause(note.lower, mention.end, mention.sentence_end) or _drug_before(
+                note.lower, mention.sentence_start, mention.start)
+            if found is None:
+                continue
+            stem, what = found
+            code = stem + ENCOUNTER_LETTER.get(encounter(note), "D")
+            if note.billable(code):
+                note.add(code, f"adverse effect of a {what} taken as prescribed, after {line.code} (I.C.19.e.5.a)",
+                         confidence=line.confidence, like=[line])
+                break
+
+
+def _drug_named_as_cause(text: str, start: int, end: int) -> tuple[str, str] | None:
+    """The drug a cause phrase right after the condition names: "... due to [the] hydrochlorothiazide"."""
+    tail = text[start:end]
+    for pattern, stem, what in ADVERSE_EFFECTS:
+        for match in pattern.finditer(tail):
+            if match.start() <= 40 and CAUSED_BY.search(tail[:match.start()]):
+                return stem, what
+    return None
+
+
+def _drug_before(text: str, start: int, end: int) -> tuple[str, str] | None:
+    """The drug of "<drug>-induced <condition>" just before the condition."""
+    head = text[max(start, end - 40):end]
+    for pattern, stem, what in ADVERSE_EFFECTS:
+        for match in pattern.finditer(head):
+            if INDUCED.match(head[match.end():]):
+                return stem, what
+    return None
