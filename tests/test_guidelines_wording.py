@@ -22,6 +22,7 @@ from test_guidelines import code, codes_of, lines, m, note
     ("Mild persistent asthma with (acute) exacerbation", "mild persistent asthma, uncomplicated", {"acute", "exacerbation"}, set()),
     ("Major depressive disorder, single episode, moderate", "major depressive disorder, recurrent, moderate",
      {"single", "episode"}, {"recurrent"}),
+    ("Primary osteoarthritis, left ankle and foot", "primary osteoarthritis of left knee", {"ankle", "foot"}, {"knee"}),
 ])
 def test_a_title_and_the_words_that_deny_it(title, text, drop, take):
     found = conflict(title, text, text)
@@ -35,6 +36,7 @@ def test_a_title_and_the_words_that_deny_it(title, text, drop, take):
     ("Acute on chronic diastolic (congestive) heart failure", "acute on chronic diastolic heart failure"),
     ("Personal history of pneumonia (recurrent)", "history of pneumonia"),
     ("Pneumonia, unspecified organism", "pneumonia without sepsis"),
+    ("Idiopathic gout, right ankle and foot", "acute gout flare of right great toe"),  # a toe is part of the foot
 ])
 def test_titles_the_words_do_not_deny(title, text):
     assert conflict(title, text, text) is None

@@ -40,6 +40,10 @@ _UNCOMPLICATED = re.compile(r"\buncomplicated\b|\b(?:without|no) (?:known )?comp
 _RECURRENT = re.compile(r"\brecurr\w*|\brelaps\w*|\bsecond episode\b")
 SIDES = ("right", "left", "bilateral")
 _SIDE_SET = frozenset(SIDES)
+# the joints and limb parts titles name; a part a note names counts as the part a title names
+SITES = frozenset({"shoulder", "elbow", "wrist", "hand", "hip", "knee", "ankle", "foot", "thigh", "forearm", "vertebrae"})
+PART_OF = {"toe": "foot", "heel": "foot", "finger": "hand", "thumb": "hand", "knuckle": "hand", "vertebra": "vertebrae",
+           "spine": "vertebrae", "spinal": "vertebrae"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +126,10 @@ def conflict(title: str, text: str, named: str = "", side: str = "") -> Conflict
         return Conflict(frozenset({"noninfective"}), frozenset(), "the note names an infective cause")
     if "recurrent" in affirmed and "(recurrent)" not in title.lower() and not _RECURRENT.search(text):
         return Conflict(frozenset({"recurrent"}), frozenset(), "the note does not say it recurs")
+    title_sites = affirmed & SITES
+    said_sites = {PART_OF.get(w, w) for w in _words(text)} & SITES
+    if title_sites and said_sites and not title_sites & said_sites:  # M19.072 "ankle and foot" for "left knee"
+        return Conflict(frozenset(title_sites), frozenset(said_sites), f"the note names the {' and '.join(sorted(said_sites))}")
     title_sides = affirmed & set(SIDES)
     if side and title_sides and side not in title_sides and not (side == "bilateral" and title_sides <= {"right", "left"}):
         return Conflict(frozenset(title_sides), frozenset({side}), f"the note gives the side: {side}")
