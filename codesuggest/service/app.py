@@ -60,6 +60,9 @@ def warm_up(catalog: CodeCatalog, suggester: CodeSuggester) -> None:
     type-ahead word index, the pipeline's lazy parts), so that ready means fast."""
     check_codes([("ICD10CM", "E11.22"), ("ICD10CM", "I10")], catalog, WARM_UP_NOTE)
     catalog.search("diabetes")
+    from ..pipeline.codesearch import searcher_for  # the coder's code search: its word index (seconds)
+
+    searcher_for(catalog).search("diabetes")
     warm_up_model(suggester)
 
 
