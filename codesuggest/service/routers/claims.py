@@ -17,6 +17,7 @@ from ..orm import Note
 router = APIRouter(tags=["claims"])
 Format = Literal["fhir", "csv"]
 FHIR_JSON = "application/fhir+json"
+CONTENT = {FHIR_JSON: {"schema": {"type": "object"}}, "text/csv": {"schema": {"type": "string"}}}
 
 
 def _coded(session, note: Note, catalog) -> claims.CodedNote:
@@ -25,8 +26,8 @@ def _coded(session, note: Note, catalog) -> claims.CodedNote:
                             override_reason=detail.export_override)
 
 
-@router.get("/v1/notes/{note_id}/claim", name="claims.read", responses={
-    200: {"description": "a FHIR R4 Claim (application/fhir+json) or CSV rows (text/csv)"}})
+@router.get("/v1/notes/{note_id}/claim", name="claims.read", response_class=Response, responses={
+    200: {"description": "a FHIR R4 Claim (application/fhir+json) or CSV rows (text/csv)", "content": CONTENT}})
 def read_claim(
     note_id: str, principal: Coder, session: DbSession, catalog: Catalog, format: Format = "fhir"
 ) -> Response:
@@ -46,9 +47,9 @@ def read_claim(
     return JSONResponse(claims.claim_resource(coded), media_type=FHIR_JSON)
 
 
-@router.get("/v1/claims", name="claims.export", responses={
+@router.get("/v1/claims", name="claims.export", response_class=Response, responses={
     200: {"description": "a FHIR Bundle of Claims or CSV rows; notes held back by findings are named in "
-                         "X-Codesuggest-Held-Back"}})
+                         "X-Codesuggest-Held-Back", "content": CONTENT}})
 def export_claims(
     request: Request, principal: Coder, session: DbSession, catalog: Catalog,
     since: Annotated[datetime, Query(description="coded at or after this time (ISO 8601)")],
