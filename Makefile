@@ -4,6 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SHARED ?= ../shared/data
+# where `make serve` listens, from the environment or the command line: `PORT=8080 make serve`
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
 
 .PHONY: install serve test test-fast benchmarks clean
 
@@ -17,7 +20,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 serve: install
-	$(BIN)/codesuggest serve
+	$(BIN)/codesuggest serve --host "$(HOST)" --port "$(PORT)"
 
 test: install
 	$(BIN)/python -m pytest

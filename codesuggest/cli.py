@@ -136,10 +136,15 @@ keys_app = typer.Typer(no_args_is_help=True, help="API keys of the service: a ke
 app.add_typer(keys_app, name="keys")
 
 
-def _service_database():
+def _service_database(*, say_where: bool = False):
+    """The service's database, migrated; ``say_where``: print which data folder and database (stderr),
+    so that a key made for one service is not silently stored in another folder's database."""
     from .service.db import Database
 
-    db = Database(get_settings().resolved_database_url)
+    settings = get_settings()
+    if say_where:
+        typer.echo(settings.where(), err=True)
+    db = Database(settings.resolved_database_url)
     db.migrate()
     return db
 
@@ -152,7 +157,7 @@ def keys_create(
     """Create a key and print it once (stdout); store it now, it cannot be shown again."""
     from .service.keys import create_api_key
 
-    db = _service_database()
+    db = _service_database(say_where=True)
     try:
         with db.session() as session:
             token = create_api_key(session, name, role)
@@ -169,7 +174,7 @@ def keys_revoke(name: Annotated[str, typer.Option("--name", help="the key's name
     """Revoke a key: requests with it get 401 from now on."""
     from .service.keys import revoke_api_key
 
-    db = _service_database()
+    db = _service_database(say_where=True)
     try:
         with db.session() as session:
             revoked = revoke_api_key(session, name)
@@ -226,10 +231,17 @@ def serve(
     from .service.app import create_app
 
     settings = _settings(pcs_file, cpt_file)
+    typer.echo(settings.where(), err=True)
     registry = open_registry(settings)
+
+    def provide_model():
+        suggester = load_active_or_default(settings)
+        typer.echo(f"model: {suggester.version}", err=True)
+        return suggester
+
     service = create_app(
         settings,
-        suggester_provider=lambda: load_active_or_default(settings),
+        suggester_provider=provide_model,
         registry=registry,
         catalog=lambda: registry.resources()[0],  # the catalogue the models use, loaded once per process
     )

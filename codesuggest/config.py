@@ -6,16 +6,35 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .codesets import CodeSetSources
+
+APP_NAME = "codesuggest"
+
+
+def default_data_dir() -> Path:
+    """The per-user data folder: platformdirs' user data directory when the package is installed
+    (``~/.local/share/codesuggest`` on Linux, ``~/Library/Application Support/codesuggest`` on macOS),
+    else ``~/.local/share/codesuggest``.
+
+    Not a folder relative to where a command runs: ``codesuggest keys create`` run from another
+    folder must write to the database the running service reads."""
+    try:
+        from platformdirs import user_data_path
+    except ImportError:
+        return Path.home() / ".local" / "share" / APP_NAME
+    return user_data_path(APP_NAME, appauthor=False)
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CODESUGGEST_", extra="ignore")
 
-    data_dir: Path = Field(default=Path("var"), description="database, caches and models live here")
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="database, caches and models live here (default: the per-user data folder, default_data_dir())",
+    )
     database_url: str | None = Field(default=None, description="default: SQLite in the data directory")
     pcs_file: Path | None = Field(default=None, description="CMS ICD-10-PCS codes file (plain or .gz)")
     cpt_file: Path | None = Field(default=None, description="your licensed CPT CSV: code,description")
@@ -45,6 +64,12 @@ class Settings(BaseSettings):
         default=0.5, ge=0.0, le=1.0, description="upper edge of the low-confidence band the audit sampler draws from"
     )
 
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        """One folder whatever the working directory: a relative setting is made absolute once, here."""
+        return value.expanduser().absolute()
+
     @property
     def cache_dir(self) -> Path:
         return self.data_dir / "cache"
@@ -56,6 +81,17 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'codesuggest.db').resolve()}"
+
+    @property
+    def database_display(self) -> str:
+        """The database URL to print (a PostgreSQL password hidden)."""
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.resolved_database_url).render_as_string(hide_password=True)
+
+    def where(self) -> str:
+        """One line saying which data folder and database a command uses (printed at start)."""
+        return f"data folder: {self.data_dir} (database: {self.database_display})"
 
     @property
     def resolved_model_processes(self) -> int:

@@ -10,6 +10,9 @@ import pytest
 # Service tests run the model in the server process (their fakes coordinate with threads);
 # tests/test_model_processes.py covers the worker processes the service uses by default.
 os.environ.setdefault("CODESUGGEST_MODEL_PROCESSES", "0")
+# Tests that do not set a data folder of their own use the repository's var/ (git-ignored), never the
+# per-user data folder the service defaults to (it differs between machines and CI, and holds real keys).
+os.environ.setdefault("CODESUGGEST_DATA_DIR", str(Path(__file__).resolve().parents[1] / "var"))
 
 SHARED_DATA = Path(os.environ.get("CODESUGGEST_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
 

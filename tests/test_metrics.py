@@ -144,7 +144,7 @@ def test_ece_and_reliability_bins_by_hand():
 
 
 def test_ece_edge_cases():
-    assert calibration([], []) == (0.0, calibration([], [])[1])
+    assert calibration([], [])[0] is None  # no bins: n/a, not a perfect 0
     assert calibration([0.7, 0.7], [True, True])[0] == approx(0.3)
     assert calibration([1.5, 0.2], [True, False]) == (None, [])  # not probabilities
     with pytest.raises(ValueError):

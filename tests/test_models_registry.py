@@ -227,6 +227,46 @@ def test_load_active_or_default_builds_once_then_reuses(tmp_path, cm_analyzer, c
         load_active_or_default(settings, progress=False)
 
 
+def _retag(models_dir: Path, version: str, **fields) -> None:
+    manifest_file = models_dir / version / "manifest.json"
+    manifest_file.write_text(json.dumps({**json.loads(manifest_file.read_text()), **fields}))
+
+
+def test_a_restart_with_other_code_sets_serves_the_newest_model_built_for_them(tmp_path, cm_analyzer, cm_catalog, ranker, monkeypatch, caplog):
+    monkeypatch.setattr(registry_module, "shared_resources", lambda sources, cache_dir, approximate=False: (cm_catalog, cm_analyzer))
+    settings = SimpleNamespace(
+        models_dir=tmp_path / "models", cache_dir=tmp_path / "cache", code_set_sources=lambda: None, approximate_search=False
+    )
+    registry = FileModelRegistry(settings.models_dir, analyzer=cm_analyzer, catalog=cm_catalog)
+    older = _save(registry, ranker, params={"kind": "code-ranker"})
+    newer = _save(registry, ranker, params={"kind": "code-ranker"})
+    default = registry.build_default(progress=False)  # newer still, but a default model
+    other = _save(registry, ranker, params={"kind": "code-ranker"})
+    for month, version in enumerate((older, newer, default, other), start=1):  # saved within a second
+        _retag(settings.models_dir, version, created_at=f"2026-0{month}-01T00:00:00Z")
+    _retag(settings.models_dir, other, code_set_versions={"ICD10CM": "2019"})  # built for other code sets
+    registry.activate(other)  # e.g. trained with a PCS file the service was restarted without
+
+    with caplog.at_level("WARNING", logger="codesuggest.models.registry"):
+        served = load_active_or_default(settings, progress=False)
+    assert served.version == newer and registry.active_version() == newer
+    assert f"serving {newer} instead" in caplog.text and "ICD10CM: model 2019" in caplog.text
+    assert older != newer and len(registry.versions()) == 4  # nothing built
+
+    # a default model that no longer fits gives way to a trained model that does, not to a new default
+    _retag(settings.models_dir, default, code_set_versions={"ICD10CM": "2019"})
+    registry.activate(default)
+    assert load_active_or_default(settings, progress=False).version == newer
+
+    # a trained active model never silently gives way to a default one
+    for version in (older, newer):
+        _retag(settings.models_dir, version, code_set_versions={"ICD10CM": "2019"})
+    _retag(settings.models_dir, default, code_set_versions=cm_analyzer.code_set_versions)
+    registry.activate(newer)
+    with pytest.raises(CodeSetMismatch):
+        load_active_or_default(settings, progress=False)
+
+
 def test_nested_metrics_are_flattened(registry, ranker):
     version = _save(registry, ranker, metrics={"ICD10CM": {"map": 0.4, "note": "x"}, "n_notes": 250, "skip": None})
     assert registry.list()[0].metrics == {"ICD10CM.map": 0.4, "n_notes": 250.0}

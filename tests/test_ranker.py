@@ -10,6 +10,7 @@ import pytest
 from codesuggest.models.features import FEATURE_NAMES, build_candidates, CodeStats, history_code, parent_codes
 from codesuggest.models.interface import RankedCode
 from codesuggest.models.ranker import CodeRanker
+from codesuggest.training.metrics import calibration
 from codesuggest.pipeline.schema import Assertion, Candidate, Mention, NoteAnalysis
 
 CM, PCS = "ICD10CM", "ICD10PCS"
@@ -139,6 +140,19 @@ def test_unseen_code_suggested_from_evidence(fitted, data):
     assert novel in codes
     assert codes.index(novel) < 5
     assert ranked[codes.index(novel)].mention_indexes == (0,)
+
+
+def test_fit_reports_each_step_and_measures_calibration_out_of_sample(data):
+    analyses, labels = data
+    steps: list[str] = []
+    ranker = CodeRanker(**FAST)
+    ranker.fit(analyses, labels, progress=steps.append)
+    assert len(steps) == ranker.fit_steps() and steps[0].startswith("fold 1/") and "re-ranker" in " ".join(steps)
+    # scores calibrated in-sample are perfect by construction (isotonic: ECE 0); cross-fitted ones are not
+    for system, (calibrated, correct, _) in ranker.oof_scores_.items():
+        in_sample, _ = calibration(calibrated, correct)
+        assert in_sample == pytest.approx(0.0, abs=1e-9)
+        assert 0.0 < ranker.oof_ece_[system] < 0.5
 
 
 def test_calibration_is_monotone(fitted):

@@ -227,6 +227,18 @@ def test_validation_errors_are_422_with_messages(svc):
     assert_error(client.get("/v1/nowhere", headers=h), 404)
 
 
+def test_a_note_sent_as_plain_text_or_pdf_is_told_to_send_json(svc):
+    client, keys, _ = svc
+    h = auth(keys["coder"])
+    for content_type, body in (("text/plain", b"Pt with HTN."), ("application/pdf", b"%PDF-1.7\n%\xe2\xe3"),
+                               ("application/x-www-form-urlencoded", b"text=HTN")):
+        r = client.post("/v1/notes", content=body, headers={**h, "Content-Type": content_type})
+        err = assert_error(r, 415, content_type, '{"text": "..."}', "application/json")
+        assert err["code"] == "unsupported_media_type"
+    # JSON that is not an object is still a 422 (the body was JSON: its shape is wrong)
+    assert_error(client.post("/v1/notes", json="Pt with HTN.", headers=h), 422)
+
+
 def test_code_search_type_ahead(svc):
     client, keys, _ = svc
     h = auth(keys["coder"])

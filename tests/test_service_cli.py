@@ -80,3 +80,27 @@ def test_serve_warns_off_loopback(data_dir, fake_models):
     assert r.exit_code == 0, r.output
     assert "not on loopback" in r.output and fake_models[0][1]["port"] == 9000
     assert cli._is_loopback("::1") and cli._is_loopback("localhost") and not cli._is_loopback("10.0.0.5")
+
+
+def test_keys_create_and_serve_say_which_data_folder_and_database(data_dir, fake_models):
+    r = invoke("keys", "create", "--name", "carol", "--role", "coder")
+    assert r.exit_code == 0, r.output
+    assert f"data folder: {data_dir}" in r.stderr and str(data_dir / "codesuggest.db") in r.stderr
+    assert f"data folder: {data_dir}" not in r.stdout  # stdout is the key alone
+    r = invoke("serve")
+    assert f"data folder: {data_dir}" in r.stderr
+
+
+def test_the_data_folder_does_not_depend_on_the_working_directory(tmp_path, monkeypatch):
+    from codesuggest import config
+
+    monkeypatch.delenv("CODESUGGEST_DATA_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    default = config.Settings().data_dir
+    assert default.is_absolute() and default == config.default_data_dir() and tmp_path not in default.parents
+    assert default.name == "codesuggest"
+    monkeypatch.setenv("CODESUGGEST_DATA_DIR", "relative/var")
+    assert config.Settings().data_dir == tmp_path / "relative" / "var"  # made absolute once, at start
+    monkeypatch.setitem(sys.modules, "platformdirs", None)  # not installed: ~/.local/share/codesuggest
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert config.default_data_dir() == tmp_path / "home" / ".local" / "share" / "codesuggest"

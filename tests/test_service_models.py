@@ -63,6 +63,26 @@ def test_activation_errors(two_models):
     assert client.get("/v1/models", headers=auth(keys["coder"])).json()["serving_version"] == "kw-2"
 
 
+def test_activation_error_names_the_code_set_that_differs(two_models):
+    client, keys, registry, *_ = two_models
+    from codesuggest.models.artifact import CodeSetMismatch, check_code_sets
+
+    registry.models_dir = "/srv/secret/models"
+
+    def mismatched(version):
+        try:
+            check_code_sets({"version": version, "code_set_versions": {"ICD10CM": "2026", "ICD10PCS": "icd10pcs.txt abc"}},
+                            {"ICD10CM": "2026"})
+        except CodeSetMismatch as exc:
+            raise CodeSetMismatch(f"/srv/secret/models/{version}: {exc}") from None
+
+    registry.load = mismatched
+    r = client.post("/v1/models/kw-1/activate", headers=auth(keys["data_scientist"]))
+    message = r.json()["error"]["message"]
+    assert r.status_code == 422 and "ICD10PCS: model icd10pcs.txt abc, loaded none" in message
+    assert "CODESUGGEST_PCS_FILE" in message and "/srv/secret" not in message
+
+
 def test_request_in_flight_finishes_on_the_old_model(two_models):
     client, keys, registry, v1, v2 = two_models
     v1.entered.clear()

@@ -15,11 +15,11 @@ from codesuggest.service import coding, schemas
 from codesuggest.service.db import Database
 from codesuggest.service.feedback import export_feedback
 from codesuggest.service.keys import Role, authenticate, create_api_key, hash_key, list_api_keys, revoke_api_key
-from codesuggest.service.orm import AccessLogEntry, AccessLogNote, ApiKey, DecisionEvent, Note
+from codesuggest.service.orm import AccessLogEntry, AccessLogNote, ApiKey, CodeSequence, DecisionEvent, Note
 from service_fakes import DATABASES, database_url_for, real_catalog
 
 TABLES = {"notes", "suggestions", "decision_events", "audit_reviews", "api_keys", "access_log", "access_log_notes",
-          "alembic_version"}
+          "code_sequences", "alembic_version"}
 
 
 @pytest.fixture(params=DATABASES)
@@ -50,7 +50,7 @@ def test_migrations_create_the_schema_and_are_idempotent(db):
     db.migrate()  # second run: nothing to do
     assert TABLES <= set(inspect(db.engine).get_table_names())
     with db.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
         if db.engine.dialect.name == "sqlite":
             assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
             assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
@@ -64,7 +64,8 @@ def test_decision_events_and_access_log_are_append_only(db):
         session.add(entry)
         session.flush()
         session.add(AccessLogNote(access_log_id=entry.id, note_id=note.id))
-    for statement in ("UPDATE decision_events SET action = 'reject'", "DELETE FROM decision_events",
+        session.add(CodeSequence(note_id=note.id, codes=[{"system": "ICD10CM", "code": "I10", "poa": "Y"}], actor="c"))
+    for statement in ("UPDATE code_sequences SET actor = 'x'", "DELETE FROM code_sequences","UPDATE decision_events SET action = 'reject'", "DELETE FROM decision_events",
                       "UPDATE access_log SET key_name = 'someone else'", "DELETE FROM access_log",
                       "UPDATE access_log_notes SET note_id = 'x'", "DELETE FROM access_log_notes"):
         with pytest.raises(DBAPIError, match="append-only"):

@@ -146,14 +146,20 @@ def test_coder_codes_a_note_with_the_mouse(page, server):
     rows.first.wait_for()
     assert rows.count() == 3
     page.locator("#queue").get_by_text("enc-1001").wait_for()
-    shot(page, "coder.png")
+    row = page.locator(f"#queue tr[data-note='{note['note_id']}'] td")
+    assert row.all_inner_texts()[1:4] == ["outpatient", row.nth(2).inner_text(), "4"]  # setting, date, suggestions
 
-    page.get_by_role("link", name=note["note_id"]).click()
+    page.get_by_role("link", name="enc-1001").click()
     page.wait_for_url(f"{server['base']}/coder/notes/{note['note_id']}")
     suggestion(page, "I10").wait_for()
     # best first, with confidence, reason and the needs-review mark on low confidence
     codes = page.locator("li.sugg").evaluate_all("items => items.map(li => li.dataset.code)")
     assert codes == ["I10", "E11.9", "R07.9", "J18.9"]
+    # the short list: the codes above the threshold; the rest collapsed under "more candidates"
+    short = page.locator("#suggestions li.sugg").evaluate_all("items => items.map(li => li.dataset.code)")
+    assert short == ["I10", "E11.9"] and not suggestion(page, "R07.9").is_visible()
+    page.locator("#more-candidates summary").click()
+    suggestion(page, "R07.9").wait_for()
     assert suggestion(page, "I10").locator(".pct").inner_text() == "91%"
     assert suggestion(page, "I10").locator(".badge.review").count() == 0
     assert suggestion(page, "J18.9").locator(".badge.review").inner_text() == "needs review"
@@ -193,6 +199,8 @@ def test_coder_codes_a_note_with_the_mouse(page, server):
     shot(page, "note.png")
 
     page.get_by_role("button", name="Submit decisions (s)").click()
+    page.locator("#undecided-dialog").filter(has_text="1 suggestion(s) have no decision").wait_for()
+    page.get_by_role("button", name="Submit, leave them undecided").click()
     page.locator("#status").filter(has_text="Submitted 4 decision(s)").wait_for()
     page.reload()
     suggestion(page, "I10").wait_for()
@@ -200,6 +208,7 @@ def test_coder_codes_a_note_with_the_mouse(page, server):
     assert page.locator("#final-codes li.pending").count() == 0
     assert suggestion(page, "I10").locator(".state").inner_text() == "accepted"
     assert suggestion(page, "E11.9").locator(".state").inner_text() == "replaced by E11.65"
+    page.locator("#more-candidates summary").click()
     assert suggestion(page, "J18.9").locator(".state").inner_text() == "rejected"
     assert suggestion(page, "R07.9").locator(".state").inner_text() == "not decided"
 
@@ -323,11 +332,11 @@ def test_api_docs_render_offline_under_the_csp(page, server):
     page.on("request", lambda r: None if r.url.startswith(server["base"]) or r.url.startswith(("data:", "blob:"))
             else off_origin.append(r.url))
     page.goto(server["base"] + "/docs")
-    page.locator(".opblock").nth(14).wait_for()  # 15 operations
+    page.locator(".opblock").nth(16).wait_for()  # 17 operations
     assert page.locator(".opblock-summary-path", has_text="/v1/notes/{note_id}/decisions").count() == 1
     page.goto(server["base"] + "/redoc")
     page.locator("li[data-item-id='tag/notes']").wait_for()  # ReDoc's menu: the tags, their operations below
-    assert page.locator("li[data-item-id*='/operation/']").count() == 15
+    assert page.locator("li[data-item-id*='/operation/']").count() == 17
     page.get_by_role("heading", name="Notes.Create").first.wait_for()
     # styled by ReDoc's <style> elements, which the response's nonce lets through: not the browser default
     assert page.evaluate("getComputedStyle(document.querySelector('h1')).fontSize") != "32px"
@@ -350,3 +359,62 @@ def test_the_coder_sees_the_principal_diagnosis_and_each_guideline_rewrite(page,
     assert "ranker score 91%" in first.locator(".reason").inner_text()
     assert suggestion(page, "R07.9").locator(".badge.principal").count() == 0
     shot(page, "guidelines.png")
+
+
+def test_the_coders_day_queue_short_list_principal_sequence_poa_and_undecided(page, server):
+    """Issue 18: the queue by external id, setting, date and suggestions, filtered by setting; the principal diagnosis
+    pre-filled, the order and POA set by the coder and stored; submit asks about undecided suggestions; one Esc
+    closes the code search; an outpatient note says it gets no procedure codes."""
+    api, coder = server["api"], auth(server["keys"]["coder"])
+    created = api.post("/v1/notes", json={"text": "ASSESSMENT: Hypertension with CKD stage 3a. Type 2 diabetes. "
+                                          "Chest pain. No pneumonia.\n", "external_id": "enc-3001", "setting": "inpatient"},
+                       headers=coder).json()
+    note_id = created["note_id"]
+    sign_in(page, server, "coder")
+    page.locator("#queue-setting").select_option("inpatient")
+    page.locator("#queue tbody tr").nth(1).wait_for(state="detached")  # the other notes are outpatient
+    page.locator("#queue").get_by_text("enc-3001").wait_for()
+    assert page.locator("#queue tbody tr td").all_inner_texts()[3] == "4"
+    shot(page, "coder.png")
+    page.get_by_role("link", name="enc-3001").click()
+    suggestion(page, "I12.9").wait_for()
+    # inpatient procedures are ICD-10-PCS codes, and no PCS file is loaded here: the page says so
+    assert "no ICD-10-PCS code file is loaded" in page.locator("#notices").inner_text()
+
+    for code in ("E11.9", "I12.9"):  # accepted in the order the coder reads them
+        suggestion(page, code).get_by_role("button", name="Accept").click()
+    final = page.locator("#final-codes li")
+    assert final_codes(page) == ["I12.9", "E11.9"]  # the coding layer's principal diagnosis first
+    assert final.first.locator(".badge.principal").inner_text() == "principal"
+    page.get_by_role("button", name="Move E11.9 up").click()
+    assert final_codes(page) == ["E11.9", "I12.9"] and final.first.locator(".badge.principal").count() == 1
+    page.get_by_label("Present on admission for E11.9").select_option("Y")
+    page.get_by_label("Present on admission for I12.9").select_option("N")
+    final.nth(1).focus()
+    page.keyboard.press("Alt+ArrowUp")  # and back, with the keyboard
+    assert final_codes(page) == ["I12.9", "E11.9"]
+
+    page.keyboard.press("n")  # one Esc closes the code search, even with words typed
+    page.locator("#search-dialog").wait_for(state="visible")
+    page.keyboard.type("hip fracture")
+    page.keyboard.press("Escape")
+    page.locator("#search-dialog").wait_for(state="hidden")
+    shot(page, "note.png")
+
+    page.keyboard.press("s")
+    dialog = page.locator("#undecided-dialog")
+    dialog.filter(has_text="2 suggestion(s) have no decision").wait_for()
+    page.get_by_role("button", name="Go back (Esc)").click()
+    dialog.wait_for(state="hidden")
+    page.keyboard.press("s")
+    page.get_by_role("button", name="Reject them and submit").click()
+    page.locator("#status").filter(has_text="2 undecided rejected, code order saved").wait_for()
+    stored = api.get(f"/v1/notes/{note_id}", headers=coder).json()
+    assert [(c["code"], c["sequence"], c["principal"], c["poa"]) for c in stored["final_codes"]] == [
+        ("I12.9", 1, True, "N"), ("E11.9", 2, False, "Y")]
+    assert stored["undecided"] == 0 and sorted(d["code"] for d in stored["decisions"] if d["action"] == "reject") == [
+        "J18.9", "R07.9"]
+
+    page.goto(f"{server['base']}/coder/notes/{server['notes']['mouse']['note_id']}")  # outpatient, no CPT file
+    page.locator("#notices").filter(has_text="no procedure codes for this outpatient note").wait_for()
+    assert page.locator("#final-codes select.poa").count() == 0  # no POA outside inpatient care

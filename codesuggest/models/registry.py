@@ -44,7 +44,7 @@ ACTIVE = "ACTIVE"
 DEFAULT_MODEL_KIND = "dictionary-default"
 
 __all__ = [
-    "ACTIVE", "FileModelRegistry", "ModelLoadError", "UnknownModelVersion",
+    "ACTIVE", "FileModelRegistry", "ModelLoadError", "UnknownModelVersion", "compatible_versions",
     "load_active_or_default", "open_registry", "settle_heap", "shared_resources",
 ]
 
@@ -273,23 +273,52 @@ def open_registry(settings: Any) -> FileModelRegistry:
     return FileModelRegistry(settings.models_dir, settings=settings)
 
 
-def load_active_or_default(settings: Any, *, progress: bool = True) -> ModelSuggester:
-    """The active model; with none (or when the active one is the default model built for
-    other code sets), build the embedded default model, save it, activate it and load it.
+def compatible_versions(registry: FileModelRegistry, code_set_versions: dict[str, str]) -> list[str]:
+    """Versions built for exactly these code-set versions, trained models before default ones, newest first."""
+    infos = [i for i in registry.list() if dict(i.code_set_versions) == dict(code_set_versions)]
+    infos.sort(key=lambda i: (not registry._is_default(i.version), i.created_at, i.version), reverse=True)
+    return [i.version for i in infos]
 
-    A trained model that cannot be loaded raises :class:`ModelLoadError`: serving something
-    else silently would hide the problem.
+
+def load_active_or_default(settings: Any, *, progress: bool = True) -> ModelSuggester:
+    """The model to serve for the loaded code sets, saying which when it is not the active one.
+
+    1. The active model, when it was built for the loaded code sets.
+    2. Otherwise (code sets added or changed since it was activated: a PCS file given at this start),
+       the newest model built for the loaded code sets, trained models before default ones; it becomes
+       the active model. When the active model is a trained one, only trained models stand in for it.
+    3. Otherwise, with no active model or a default one, the embedded default model built for the loaded
+       code sets (saved, activated).
+
+    A trained active model with no trained stand-in raises :class:`CodeSetMismatch`, and one that cannot
+    be loaded for another reason :class:`ModelLoadError`: serving something else silently would hide it.
     """
     registry = open_registry(settings)
-    version = registry.active_version()
-    if version is not None:
+    _, analyzer = registry.resources()
+    loaded = dict(analyzer.code_set_versions)
+    active = registry.active_version()
+    mismatch: CodeSetMismatch | None = None
+    if active is not None:
         try:
-            return registry.load(version)
+            return registry.load(active)
         except CodeSetMismatch as exc:
-            if not registry._is_default(version):
-                raise
-            log.warning("%s; building a default model for the loaded code sets", exc)
+            mismatch = exc
+    trained_only = active is not None and not registry._is_default(active)
+    for version in compatible_versions(registry, loaded):
+        if trained_only and registry._is_default(version):
+            continue
+        try:
+            suggester = registry.load(version)
+        except ModelLoadError as exc:
+            log.warning("model %s fits the loaded code sets but cannot be loaded: %s", version, exc)
+            continue
+        registry.activate(version)
+        log.warning("%s; serving %s instead, the newest model built for the loaded code sets (now active)",
+                    mismatch or "no active model", version)
+        return suggester
+    if trained_only and mismatch is not None:
+        raise mismatch
+    if mismatch is not None:
+        log.warning("%s; building a default model for the loaded code sets", mismatch)
     version = registry.build_default(progress=progress)
     return registry.load(version)
-
-

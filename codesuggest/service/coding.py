@@ -103,14 +103,24 @@ def get_note(session: Session, note_id: str, *, full: bool = False) -> Note:
     return note
 
 
-def list_notes(session: Session, *, status: str | None, limit: int, offset: int) -> tuple[list[Note], int]:
+def list_notes(
+    session: Session, *, status: str | None, limit: int, offset: int, setting: str | None = None
+) -> tuple[list[Note], int]:
+    """A page of notes, newest first; each gets ``suggestion_count`` (one grouped query for the page)."""
     query = select(Note)
     count = select(func.count()).select_from(Note)
-    if status:
-        query = query.where(Note.status == status)
-        count = count.where(Note.status == status)
-    notes = session.scalars(query.order_by(Note.created_at.desc(), Note.id.desc()).limit(limit).offset(offset))
-    return list(notes), session.scalar(count) or 0
+    for column, value in ((Note.status, status), (Note.setting, setting)):
+        if value:
+            query = query.where(column == value)
+            count = count.where(column == value)
+    notes = list(session.scalars(query.order_by(Note.created_at.desc(), Note.id.desc()).limit(limit).offset(offset)))
+    counts = dict(session.execute(
+        select(Suggestion.note_id, func.count()).where(Suggestion.note_id.in_([n.id for n in notes]))
+        .group_by(Suggestion.note_id)
+    ).all()) if notes else {}
+    for note in notes:
+        note.suggestion_count = counts.get(note.id, 0)
+    return notes, session.scalar(count) or 0
 
 
 def billable_code(catalog: CodeCatalog, system: str, code: str) -> str:
@@ -243,12 +253,19 @@ def summary_out(note: Note) -> schemas.NoteSummary:
     return schemas.NoteSummary(
         note_id=note.id, external_id=note.external_id, setting=note.setting, status=note.status,
         model_version=note.model_version, created_by=note.created_by, created_at=note.created_at,
-        coded_at=note.coded_at,
+        coded_at=note.coded_at, suggestion_count=getattr(note, "suggestion_count", None),
     )
 
 
-def detail_out(note: Note, catalog: CodeCatalog | None) -> schemas.NoteDetail:
-    final_codes = final_codes_out(note.decisions, catalog)
+def detail_out(note: Note, catalog: CodeCatalog | None, sequence: Any = None) -> schemas.NoteDetail:
+    """The note with everything the coder's page shows; ``sequence``: its latest ``CodeSequence``."""
+    from . import final_codes as ordering
+
+    final_codes = ordering.final_codes_out(
+        ordering.order_codes(final_code_set(note.decisions), note.suggestions, sequence, note.setting), catalog
+    )
+    systems, notices = ordering.coded_systems(note.setting, catalog)
+    note.suggestion_count = len(note.suggestions)
     return schemas.NoteDetail(
         **summary_out(note).model_dump(),
         text=note.text,
@@ -256,6 +273,9 @@ def detail_out(note: Note, catalog: CodeCatalog | None) -> schemas.NoteDetail:
         decisions=[decision_out(e, catalog) for e in note.decisions],
         final_codes=final_codes,
         findings=findings_out([(c.system, c.code) for c in final_codes], catalog, note.text),
+        undecided=len(ordering.undecided(note.suggestions, note.decisions)),
+        coded_systems=systems, notices=notices,
+        export_override=sequence.override_reason if sequence is not None else None,
     )
 
 

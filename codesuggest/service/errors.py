@@ -105,14 +105,33 @@ def _summary(details: list[dict]) -> str:
     return "; ".join(parts) + more if parts else "invalid request"
 
 
+_BODY_NOT_AN_OBJECT = {"model_attributes_type", "dict_type", "model_type"}
+
+
+def _not_a_json_object(request: Request, details: list[dict]) -> bool:
+    """The body was not read as a JSON object because it was sent as something else (plain text, a PDF, a form)."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    is_json = content_type in ("", "application/json") or content_type.endswith("+json")
+    return not is_json and any(d["loc"] == ["body"] and d["type"] in _BODY_NOT_AN_OBJECT for d in details)
+
+
+def _send_json_message(request: Request) -> str:
+    sent = request.headers.get("content-type", "").split(";")[0].strip()[:60]
+    example = ' {"text": "..."} (and optionally "external_id", "setting")' if request.url.path.rstrip("/") == "/v1/notes" else ""
+    return (f"the body was sent as {sent!r}: send a JSON object{example} with 'Content-Type: application/json'"
+            "; a PDF or other document must be converted to text first")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
         return _response(exc.status, exc.message, exc.code, exc.details, exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         details = _clean_validation_errors(list(exc.errors()))
+        if _not_a_json_object(request, details):
+            return _response(415, _send_json_message(request), "unsupported_media_type", details)
         return _response(422, _summary(details), "validation_error", details)
 
     @app.exception_handler(StarletteHTTPException)

@@ -138,6 +138,21 @@ class DecisionEvent(Base):
     suggestion: Mapped[Suggestion | None] = relationship()
 
 
+class CodeSequence(Base):
+    """The order of a note's final code set as the coder submitted it: the principal / first-listed diagnosis
+    first, present-on-admission indicators, and whether the coder overrode open code-set errors for export.
+    Append-only: a note's latest row is its current sequence (decision events still say which codes)."""
+
+    __tablename__ = "code_sequences"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    note_id: Mapped[str] = mapped_column(ForeignKey("notes.id", ondelete="CASCADE"), index=True)
+    codes: Mapped[list[Any]] = mapped_column(default=list)  # [{system, code, poa}] in order
+    override_reason: Mapped[str | None] = mapped_column(Text)  # set: export despite error-level findings
+    actor: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class AuditReview(Base):
     """An auditor's finding on one suggestion or on a whole note."""
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from ..codesets import CodeCatalog
 from ..config import Settings
+from ..models.artifact import ModelLoadError
 from ..models.interface import CodeSuggester, ModelRegistry
 from ..models.processes import SuggesterProcesses
 from .db import Database
@@ -67,6 +68,12 @@ class ModelHolder:
         if isinstance(self._current, SuggesterProcesses):
             self._current.close()
 
+    def _without_paths(self, exc: Exception) -> str:
+        """The loader's message without the server's models folder (the version names the directory)."""
+        message = str(exc)
+        models_dir = getattr(self.registry, "models_dir", None)
+        return message.replace(f"{models_dir}/", "").replace(str(models_dir), "the models folder") if models_dir else message
+
     @property
     def current(self) -> CodeSuggester:
         return self._current
@@ -82,6 +89,8 @@ class ModelHolder:
             previous = self._current.version
             try:
                 suggester = self.registry.load(version)
+            except ModelLoadError as exc:  # says what is missing or differs: the code-set file, a package version
+                raise Unprocessable(f"model version {version!r} could not be loaded: {self._without_paths(exc)}") from exc
             except Exception as exc:  # a broken artefact must not take the service down
                 raise Unprocessable(f"model version {version!r} could not be loaded: {type(exc).__name__}") from exc
             warm_up_model(suggester)  # before forking workers, so that they share what it builds

@@ -15,6 +15,7 @@ from ..codesets import CodeSystem, normalize_code
 from .escaping import has_lone_surrogate, quoted
 
 Setting = Literal["inpatient", "outpatient", "emergency"]
+PresentOnAdmission = Literal["Y", "N", "U", "W"]
 Action = Literal["accept", "reject", "add", "replace"]
 Verdict = Literal["agree", "disagree"]
 Strategy = Literal["low_confidence", "disputed", "random"]
@@ -148,11 +149,17 @@ class FindingOut(ResponseModel):
     suggestions: list[str]
 
 
+_CODED_SYSTEMS = "the code systems this note is coded in: its setting's, among the loaded code sets"
+_NOTICES = "what the note cannot get and why (a setting that drops a system, a code file not loaded)"
+
+
 class NoteCreated(ResponseModel):
     note_id: str
     model_version: str
     suggestions: list[SuggestionOut]
     findings: list[FindingOut] = Field(default_factory=list, description="checks on the confident suggestions (needs_review false)")
+    coded_systems: list[str] = Field(default_factory=list, description=_CODED_SYSTEMS)
+    notices: list[str] = Field(default_factory=list, description=_NOTICES)
 
 
 class NoteSummary(ResponseModel):
@@ -164,6 +171,7 @@ class NoteSummary(ResponseModel):
     created_by: str
     created_at: datetime
     coded_at: datetime | None
+    suggestion_count: int | None = Field(default=None, description="how many codes the model suggested")
 
 
 class Page(ResponseModel):
@@ -191,6 +199,9 @@ class DecisionOut(ResponseModel):
 class FinalCode(CodeOut):
     source: Literal["suggestion", "added", "replacement"]
     suggestion_id: int | None = None
+    sequence: int = Field(default=1, description="1-based order among the diagnoses (ICD-10-CM) or the procedures")
+    principal: bool = Field(default=False, description="the principal (inpatient) / first-listed diagnosis: sequence 1")
+    poa: PresentOnAdmission | None = Field(default=None, description="present on admission (inpatient diagnoses)")
 
 
 class NoteDetail(NoteSummary):
@@ -199,6 +210,10 @@ class NoteDetail(NoteSummary):
     decisions: list[DecisionOut]
     final_codes: list[FinalCode]
     findings: list[FindingOut] = Field(default_factory=list, description="checks on the current final code set")
+    undecided: int = Field(default=0, description="suggestions no decision names yet")
+    coded_systems: list[str] = Field(default_factory=list, description=_CODED_SYSTEMS)
+    notices: list[str] = Field(default_factory=list, description=_NOTICES)
+    export_override: str | None = Field(default=None, description="the coder's reason to export despite error-level findings")
 
 
 # -- decisions --------------------------------------------------------------------------
@@ -236,8 +251,32 @@ class DecisionIn(RequestModel):
         return self
 
 
+class SequenceItem(CodeRef):
+    """One code of the final set, in the order billing gets them; ``poa`` for inpatient diagnoses."""
+
+    poa: PresentOnAdmission | None = None
+
+
 class DecisionsIn(RequestModel):
-    decisions: list[DecisionIn] = Field(min_length=1, max_length=500)
+    decisions: list[DecisionIn] = Field(default_factory=list, max_length=500)
+    reject_undecided: bool = Field(
+        default=False, description="also reject every suggestion no decision names (only when the coder says so)"
+    )
+    sequence: list[SequenceItem] | None = Field(
+        default=None, max_length=500,
+        description="the final codes in order, the principal / first-listed diagnosis first, with POA; codes left "
+        "out follow in the default order",
+    )
+    export_override: Str | None = Field(
+        default=None, min_length=1, max_length=2000,
+        description="the coder's reason to export the claim despite error-level code-set findings",
+    )
+
+    @model_validator(mode="after")
+    def _something(self) -> "DecisionsIn":
+        if not self.decisions and not self.reject_undecided and self.sequence is None and self.export_override is None:
+            raise ValueError("nothing to record: give 'decisions', 'reject_undecided', 'sequence' or 'export_override'")
+        return self
 
 
 class DecisionsOut(ResponseModel):
@@ -245,6 +284,7 @@ class DecisionsOut(ResponseModel):
     status: NoteStatus
     decisions: list[DecisionOut]
     final_codes: list[FinalCode]
+    undecided: int = Field(default=0, description="suggestions no decision names yet")
 
 
 # -- audit ------------------------------------------------------------------------------

@@ -219,8 +219,8 @@ def calibration(scores: Sequence[float], correct: Sequence[bool], n_bins: int = 
 
     Returns ``(ece, bins)``; each bin is ``{"lower", "upper", "confidence",
     "accuracy", "count"}`` (confidence and accuracy ``None`` when empty).
-    ``ece`` is ``None`` (and ``bins`` empty) when a score lies outside [0, 1]
-    and 0.0 when there are no scores.
+    ``ece`` is ``None`` (and ``bins`` empty) when a score lies outside [0, 1],
+    and ``None`` when there are no scores (no bin to measure: not a perfect 0).
     """
     if n_bins < 1:
         raise ValueError("n_bins must be at least 1")
@@ -243,7 +243,7 @@ def calibration(scores: Sequence[float], correct: Sequence[bool], n_bins: int = 
         if count:
             ece += count / total * abs(accuracy - confidence)
         bins.append({"lower": b / n_bins, "upper": (b + 1) / n_bins, "confidence": confidence, "accuracy": accuracy, "count": count})
-    return float(ece), bins
+    return (float(ece) if total else None), bins
 
 
 def _ratio(numerator: float, denominator: float) -> float:
@@ -319,7 +319,7 @@ class EvaluationReport:
             cells = []
             for name in names:
                 value = getter(self.systems[name])
-                cells.append("-" if value is None else fmt.format(value))
+                cells.append(("n/a" if label.startswith("ECE") else "-") if value is None else fmt.format(value))
             rows.append((label, cells))
 
         add("notes with gold", lambda m: m.n_notes, "{:d}")
@@ -435,7 +435,7 @@ def evaluate(
             confidences.extend(score for _, score in pairs)
             correct.extend(h is not None for h in hits)
         ece, bins = calibration(confidences, correct, n_bins)
-        if ece is None:
+        if ece is None and confidences:
             warnings.append(f"{system}: scores outside [0, 1], no calibration metrics")
         results[system] = SystemMetrics(
             system=system,

@@ -63,7 +63,17 @@ def train_model(
     analyses = analyze_notes(analyzer, [n.text for n in notes], progress=progress)
     analysed = time.perf_counter()
     ranker = CodeRanker(**dict(params or {}))
-    ranker.fit(analyses, [set(n.codes) for n in notes])
+    with tqdm(total=ranker.fit_steps(), desc="fitting", unit="step", disable=not progress) as bar:
+        started = [0]
+
+        def step(description: str) -> None:
+            """A step starts: the previous one is done."""
+            bar.update(started[0] - bar.n)
+            started[0] += 1
+            bar.set_description(f"fitting: {description}")
+
+        ranker.fit(analyses, [set(n.codes) for n in notes], progress=step)
+        bar.update(bar.total - bar.n)
     done = time.perf_counter()
     ranker.training_summary_ = {
         "notes": len(notes),

@@ -131,7 +131,8 @@ def oof_metrics(ranker: Any, notes: Sequence[CodedNote], n_bins: int = 10) -> di
     """Out-of-fold quality from the fitted ranker's cross-fitting (``oof_scores_``, ``thresholds_``).
 
     Per system: ``map`` (gold codes that never became candidates count as misses), micro
-    ``precision`` / ``recall`` / ``f1`` at the ranker's threshold, ``ece`` over the candidate rows,
+    ``precision`` / ``recall`` / ``f1`` at the ranker's threshold, ``ece`` over the candidate rows
+    calibrated on the other folds (``None``, shown as null / n/a, when there is no bin to measure),
     ``candidate_recall``, ``threshold`` and the number of ``notes`` with a gold code."""
     out: dict[str, Any] = {}
     for system, (scores, correct, note_of) in sorted(getattr(ranker, "oof_scores_", {}).items()):
@@ -151,17 +152,15 @@ def oof_metrics(ranker: Any, notes: Sequence[CodedNote], n_bins: int = 10) -> di
         n_gold = int(gold_counts.sum())
         precision = tp / max(1, int(chosen.sum()))
         recall = tp / max(1, n_gold)
-        bins = np.minimum((scores * n_bins).astype(int), n_bins - 1)
-        ece = sum(
-            abs(scores[bins == b].mean() - correct[bins == b].mean()) * np.sum(bins == b) / len(scores)
-            for b in range(n_bins) if np.any(bins == b)
-        )
+        # over scores calibrated on the other folds (the model's calibrator is fit on these very scores, on which
+        # isotonic calibration is perfect by construction); None (n/a) for a model without it or with no bin
+        ece = getattr(ranker, "oof_ece_", {}).get(system)
         out[system] = {
             "map": round(float(np.mean(aps)) if aps else 0.0, 4),
             "precision": round(precision, 4),
             "recall": round(recall, 4),
             "f1": round(2 * precision * recall / (precision + recall), 4) if precision + recall else 0.0,
-            "ece": round(float(ece), 4),
+            "ece": round(float(ece), 4) if ece is not None else None,
             "candidate_recall": round(float(getattr(ranker, "oof_candidate_recall_", {}).get(system, 0.0)), 4),
             "threshold": round(threshold, 4),
             "notes": len(aps),

@@ -1,4 +1,5 @@
-"""Code look-up for the coder's type-ahead."""
+"""Code look-up for the coder's type-ahead: codes by prefix, or words as a coder types them, ranked
+(:mod:`codesuggest.pipeline.codesearch`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from ...codesets import CodeSystem
+from ...pipeline.codesearch import searcher_for
 from .. import schemas
 from ..dependencies import AnyRole, Catalog
 from ..errors import Unprocessable
@@ -28,5 +30,5 @@ def search_codes(
         raise Unprocessable(str(exc)) from None
     return [
         schemas.CodeSearchHit(system=c.system.value, code=c.code, description=c.description, billable=c.billable)
-        for c in catalog.search(q, parsed, limit)
+        for c in searcher_for(catalog).search(q, parsed, limit)
     ]

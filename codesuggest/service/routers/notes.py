@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 
-from .. import coding, schemas
+from .. import coding, final_codes, schemas
 from ..dependencies import Catalog, Coder, CoderOrAuditor, DbSession, State, Suggester, note_accessed
 from ...models.processes import ModelWorkerError
 from ...pipeline.notetext import NotClinicalTextError
@@ -54,11 +54,13 @@ def create_note(
         state.metrics.suggestions.labels(system=s.system, model_version=suggester.version).inc()
     log.info("note %s: %d suggestions from model %s", note.id, len(note.suggestions), suggester.version)
     confident = [(s.system, s.code) for s in note.suggestions if not s.needs_review]
+    systems, notices = final_codes.coded_systems(body.setting, catalog)
     return schemas.NoteCreated(
         note_id=note.id,
         model_version=note.model_version,
         suggestions=[coding.suggestion_out(s) for s in note.suggestions],
         findings=coding.findings_out(confident, catalog, body.text),
+        coded_systems=systems, notices=notices,
     )
 
 
@@ -67,16 +69,17 @@ def list_notes(
     principal: CoderOrAuditor,
     session: DbSession,
     status: schemas.NoteStatus | None = None,
+    setting: schemas.Setting | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=schemas.MAX_DB_INT)] = 0,
 ) -> schemas.NoteList:
-    notes, total = coding.list_notes(session, status=status, limit=limit, offset=offset)
+    notes, total = coding.list_notes(session, status=status, setting=setting, limit=limit, offset=offset)
     return schemas.NoteList(items=[coding.summary_out(n) for n in notes], total=total, limit=limit, offset=offset)
 
 
 @router.get("/{note_id}", response_model=schemas.NoteDetail, name="notes.read")
 def read_note(note_id: str, principal: CoderOrAuditor, session: DbSession, catalog: Catalog) -> schemas.NoteDetail:
-    return coding.detail_out(coding.get_note(session, note_id, full=True), catalog)
+    return coding.detail_out(coding.get_note(session, note_id, full=True), catalog, final_codes.latest_sequence(session, note_id))
 
 
 @router.post(
@@ -87,13 +90,35 @@ def decide(
     note_id: str, body: schemas.DecisionsIn, principal: Coder, session: DbSession, catalog: Catalog, state: State
 ) -> schemas.DecisionsOut:
     with state.db.write_turn():
-        note = coding.get_note(session, note_id)
-        events = coding.record_decisions(session, note, body.decisions, catalog, principal.name)
+        note = coding.get_note(session, note_id, full=True)
+        decisions = list(body.decisions)
+        if body.reject_undecided:  # the coder said so: every suggestion no decision names is rejected
+            named = coding.note_events(session, note_id) + [_as_event(d) for d in decisions]
+            decisions += [schemas.DecisionIn(suggestion_id=s.id, action="reject", reason="left undecided at submit")
+                          for s in final_codes.undecided(note.suggestions, named)]
+        events = coding.record_decisions(session, note, decisions, catalog, principal.name) if decisions else []
+        all_events = coding.note_events(session, note_id)
+        final = coding.final_code_set(all_events)
+        previous = final_codes.latest_sequence(session, note_id)
+        if body.sequence is not None or body.export_override is not None:
+            codes = final_codes.check_sequence(body.sequence, final, note) if body.sequence is not None else (
+                previous.codes if previous is not None else [])
+            override = body.export_override if body.export_override is not None else (
+                previous.override_reason if previous is not None else None)
+            previous = final_codes.store_sequence(session, note, codes, override, principal.name)
         session.commit()
     for event in events:
         state.metrics.decisions.labels(action=event.action).inc()
-    all_events = coding.note_events(session, note_id)
     return schemas.DecisionsOut(
         note_id=note_id, status=note.status, decisions=[coding.decision_out(e, catalog) for e in events],
-        final_codes=coding.final_codes_out(all_events, catalog),
+        final_codes=final_codes.final_codes_out(
+            final_codes.order_codes(final, note.suggestions, previous, note.setting), catalog),
+        undecided=len(final_codes.undecided(note.suggestions, all_events)),
     )
+
+
+def _as_event(d: schemas.DecisionIn):
+    """What an incoming decision names, for telling which suggestions it leaves undecided."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(suggestion_id=d.suggestion_id, system=d.system, code=d.code)

@@ -4,6 +4,7 @@
   const { el, api, clear } = CS;
   const body = document.querySelector("#queue tbody");
   const filter = document.getElementById("queue-filter");
+  const settingFilter = document.getElementById("queue-setting");
   const info = document.getElementById("page-info");
   const prev = document.getElementById("prev-page");
   const next = document.getElementById("next-page");
@@ -13,15 +14,19 @@
   async function load() {
     const params = new URLSearchParams({ limit: LIMIT, offset });
     if (filter.value) params.set("status", filter.value);
+    if (settingFilter.value) params.set("setting", settingFilter.value);
     let page;
     try { page = await api("/v1/notes?" + params); } catch (e) { CS.status(e.message, "error"); return; }
     clear(body);
     for (const n of page.items) {
-      const link = el("a", { href: "/coder/notes/" + encodeURIComponent(n.note_id), text: n.note_id });
-      body.append(el("tr", {},
-        el("td", {}, link), el("td", { text: n.external_id || "" }), el("td", { text: n.setting || "" }),
-        el("td", {}, el("span", { class: "badge st-" + n.status, text: n.status })),
-        el("td", { text: n.model_version }), el("td", { text: CS.formatDate(n.created_at) })));
+      // a coder knows a note by its external id (the encounter's); the note id only when there is none
+      const link = el("a", { href: "/coder/notes/" + encodeURIComponent(n.note_id), text: n.external_id || n.note_id,
+                             title: "note " + n.note_id });
+      body.append(el("tr", { dataset: { note: n.note_id } },
+        el("td", {}, link), el("td", { text: n.setting || "not given" }),
+        el("td", { text: CS.formatDate(n.created_at) }),
+        el("td", { class: "num", text: n.suggestion_count === null || n.suggestion_count === undefined ? "" : String(n.suggestion_count) }),
+        el("td", {}, el("span", { class: "badge st-" + n.status, text: n.status }))));
     }
     document.getElementById("queue-empty").hidden = page.items.length > 0;
     const last = Math.min(page.total, offset + page.items.length);
@@ -31,6 +36,7 @@
   }
 
   filter.addEventListener("change", () => { offset = 0; load(); });
+  settingFilter.addEventListener("change", () => { offset = 0; load(); });
   prev.addEventListener("click", () => { offset = Math.max(0, offset - LIMIT); load(); });
   next.addEventListener("click", () => { offset += LIMIT; load(); });
 

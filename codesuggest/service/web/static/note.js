@@ -7,7 +7,10 @@
   const { el, api, clear } = CS;
   const noteId = document.getElementById("note-title").dataset.noteId;
   const textBox = document.getElementById("note-text");
-  const list = document.getElementById("suggestions");
+  const list = document.getElementById("suggestions");          // the short list: above the model's threshold
+  const moreList = document.getElementById("more-suggestions");  // the rest, under "more candidates"
+  const moreBox = document.getElementById("more-candidates");
+  const undecidedDialog = document.getElementById("undecided-dialog");
   const finalList = document.getElementById("final-codes");
   const searchDialog = document.getElementById("search-dialog");
   const helpDialog = document.getElementById("help-dialog");
@@ -18,6 +21,9 @@
   let pendingBySuggestion = new Map(); // suggestion_id -> {decision, label info}
   let pendingByCode = [];             // [{decision, hit}] add / reject by code
   let searchMode = null;              // {mode: "replace"|"add", index}
+  let order = [];                     // keys of the final codes in the coder's order (the server's on load)
+  let poa = new Map();                // key -> Y | N | U | W (inpatient diagnoses)
+  let sequenceDirty = false;          // the coder moved a code or set a POA: submit sends the sequence
   let returnFocus = null;
   const MUTED = new Set(["family", "historical", "possible", "hypothetical", "resolved"]);
 
@@ -33,12 +39,21 @@
     }
     pendingBySuggestion = new Map();
     pendingByCode = [];
+    order = note.final_codes.map((c) => key(c.system, c.code));
+    poa = new Map(note.final_codes.filter((c) => c.poa).map((c) => [key(c.system, c.code), c.poa]));
+    sequenceDirty = false;
     selected = Math.min(selected, Math.max(0, note.suggestions.length - 1));
     document.getElementById("note-meta").textContent = [
       note.external_id ? "external id " + note.external_id : null,
       note.setting, "status " + note.status, "model " + note.model_version,
       "from " + note.created_by, CS.formatDate(note.created_at),
     ].filter(Boolean).join(" · ");
+    const notices = document.getElementById("notices");
+    clear(notices);
+    (note.notices || []).forEach((n) => notices.append(el("li", { text: n })));
+    notices.hidden = !(note.notices || []).length;
+    const short = note.suggestions.filter((s) => !s.needs_review).length;
+    moreBox.open = short === 0;  // nothing above the threshold: the candidates are the list
     renderText();
     renderAll();
     highlight(selected, false);
@@ -116,7 +131,12 @@
 
   function renderSuggestions() {
     clear(list);
+    clear(moreList);
     document.getElementById("no-suggestions").hidden = note.suggestions.length > 0;
+    const more = note.suggestions.filter((s) => s.needs_review).length;
+    moreBox.hidden = more === 0;
+    document.getElementById("more-count").textContent = String(more);
+    document.getElementById("no-short-list").hidden = !note.suggestions.length || more < note.suggestions.length;
     note.suggestions.forEach((s, i) => {
       const d = decisionOf(s);
       const pct = Math.round(s.confidence * 100);
@@ -152,7 +172,7 @@
         d && d.pending ? el("button", { type: "button", class: "act-undo", onclick: () => undo(i), "aria-keyshortcuts": "u" }, "Undo") : null));
       // width via CSSOM (not a style attribute string): allowed by the page's CSP
       item.querySelector(".fill").style.width = pct + "%";
-      list.append(item);
+      (s.needs_review ? moreList : list).append(item);
     });
     const undecided = note.suggestions.filter((s) => !decisionOf(s)).length;
     const pending = pendingBySuggestion.size + pendingByCode.length;
@@ -163,18 +183,19 @@
   function select(index, scroll) {
     if (!note || !note.suggestions.length) return;
     selected = Math.max(0, Math.min(note.suggestions.length - 1, index));
-    list.querySelectorAll("li.sugg").forEach((li) => {
+    if (note.suggestions[selected].needs_review) moreBox.open = true;
+    document.querySelectorAll("li.sugg").forEach((li) => {
       const on = Number(li.dataset.index) === selected;
       li.classList.toggle("selected", on);
       if (on) li.setAttribute("aria-current", "true"); else li.removeAttribute("aria-current");
     });
-    const item = list.querySelector(`li.sugg[data-index="${selected}"] .sugg-main`);
+    const item = document.querySelector(`li.sugg[data-index="${selected}"] .sugg-main`);
     if (item && document.activeElement !== item) item.focus({ preventScroll: false });
     highlight(selected, scroll);
   }
 
   function focusSelected() {
-    const item = list.querySelector(`li.sugg[data-index="${selected}"] .sugg-main`);
+    const item = document.querySelector(`li.sugg[data-index="${selected}"] .sugg-main`);
     if (item) item.focus();
   }
 
@@ -230,13 +251,14 @@
       const s = d.suggestion_id ? bySid.get(d.suggestion_id) : null;
       const system = s ? s.system : d.system, code = s ? s.code : d.code;
       const k = key(system, code);
-      if (d.action === "accept") current.set(k, { system, code, description: s.description, source: "suggestion", pending: true });
+      if (d.action === "accept") current.set(k, { system, code, description: s.description, source: "suggestion",
+                                                   suggestion_id: s.suggestion_id, pending: true });
       else if (d.action === "add") current.set(k, { system, code, description: hit.description, source: "added", pending: true });
       else if (d.action === "reject") current.delete(k);
       else if (d.action === "replace") {
         current.delete(k);
         current.set(key(hit.system, hit.code), { system: hit.system, code: hit.code, description: hit.description,
-                                                 source: "replacement", pending: true });
+                                                 source: "replacement", suggestion_id: s ? s.suggestion_id : null, pending: true });
       }
     };
     for (const p of pendingBySuggestion.values()) apply(p.decision, p.hit);
@@ -244,16 +266,81 @@
     return [...current.values()];
   }
 
-  function renderFinal() {
+  /* The final codes in billing order: the coder's order first (the server's on load), then new codes as the
+     server orders them: the suggestion the coding layer marked principal first, then by rank, added codes last;
+     diagnoses before procedures. */
+  function orderedFinal() {
     const codes = previewFinal();
+    const rank = new Map(note.suggestions.map((s, i) => [s.suggestion_id, i]));  // suggestions come best first
+    const rankOf = (c, i) => {
+      const at = c.suggestion_id ? rank.get(c.suggestion_id) : undefined;
+      const s = at !== undefined ? note.suggestions[at] : null;
+      return [s && s.principal && c.source !== "added" ? 0 : 1, at !== undefined ? at : 10000 + i];
+    };
+    const sortKey = (c, i) => {
+      const at = order.indexOf(key(c.system, c.code));
+      return [c.system === "ICD10CM" ? 0 : 1, at >= 0 ? 0 : 1, at >= 0 ? at : 0, ...rankOf(c, i)];
+    };
+    return codes.map((c, i) => ({ c, k: sortKey(c, i) }))
+      .sort((a, b) => { for (let j = 0; j < a.k.length; j++) if (a.k[j] !== b.k[j]) return a.k[j] - b.k[j]; return 0; })
+      .map((x) => x.c);
+  }
+
+  function takesPoa() { return note.setting !== "outpatient" && note.setting !== "emergency"; }
+
+  function move(c, step) {
+    const codes = orderedFinal().filter((x) => (x.system === "ICD10CM") === (c.system === "ICD10CM"));
+    const keys = codes.map((x) => key(x.system, x.code));
+    const at = keys.indexOf(key(c.system, c.code));
+    const to = at + step;
+    if (at < 0 || to < 0 || to >= keys.length) return;
+    [keys[at], keys[to]] = [keys[to], keys[at]];
+    const others = orderedFinal().map((x) => key(x.system, x.code)).filter((k) => !keys.includes(k));
+    order = [...keys, ...others];
+    sequenceDirty = true;
+    renderFinal();
+    const button = finalList.querySelector(`li[data-code="${CSS.escape(c.code)}"] .move-${step < 0 ? "up" : "down"}`);
+    if (button && !button.disabled) button.focus();
+    else { const li = finalList.querySelector(`li[data-code="${CSS.escape(c.code)}"] .code`); if (li) li.parentElement.focus(); }
+    CS.status(`${c.code} moved to position ${to + 1}`);
+  }
+
+  function renderFinal() {
+    const codes = orderedFinal();
     clear(finalList);
+    const counters = { dx: 0, px: 0 };
+    const dxCount = codes.filter((c) => c.system === "ICD10CM").length;
+    const pxCount = codes.length - dxCount;
     for (const c of codes) {
-      finalList.append(el("li", { class: c.pending ? "pending" : "", dataset: { code: c.code } },
+      const dx = c.system === "ICD10CM";
+      const n = dx ? ++counters.dx : ++counters.px;
+      const total = dx ? dxCount : pxCount;
+      const k = key(c.system, c.code);
+      const principal = dx && n === 1;
+      const poaSelect = dx && takesPoa() ? el("select", {
+        class: "poa", "aria-label": "Present on admission for " + c.code,
+        onchange: (e) => { if (e.target.value) poa.set(k, e.target.value); else poa.delete(k); sequenceDirty = true; },
+      }, ["", "Y", "N", "U", "W"].map((v) => el("option", { value: v, text: v ? "POA " + v : "POA –" }))) : null;
+      if (poaSelect) poaSelect.value = poa.get(k) || "";
+      finalList.append(el("li", { class: (c.pending ? "pending" : "") + (principal ? " principal" : ""), tabindex: "0",
+                                  dataset: { code: c.code, system: c.system },
+                                  onkeydown: (e) => {
+                                    if (!e.altKey || (e.key !== "ArrowUp" && e.key !== "ArrowDown")) return;
+                                    e.preventDefault(); e.stopPropagation(); move(c, e.key === "ArrowUp" ? -1 : 1);
+                                  } },
+        el("span", { class: "seq", text: String(n) }),
         el("span", { class: "code", text: c.code }), " ",
         el("span", { class: "sys sys-" + c.system, text: CS.systemLabel(c.system) }), " ",
+        principal ? el("span", { class: "badge principal", text: note.setting === "inpatient" ? "principal" : "principal / first-listed" }) : null,
         el("span", { class: "desc", text: c.description || "" }), " ",
         el("span", { class: "small muted", text: c.source + (c.pending ? ", not submitted" : "") }),
-        el("button", { type: "button", class: "remove", "aria-label": "Remove " + c.code, onclick: () => removeFinal(c) }, "×")));
+        poaSelect,
+        el("span", { class: "final-actions" },
+          el("button", { type: "button", class: "move-up", "aria-label": "Move " + c.code + " up", disabled: n === 1,
+                         onclick: () => move(c, -1) }, "↑"),
+          el("button", { type: "button", class: "move-down", "aria-label": "Move " + c.code + " down", disabled: n === total,
+                         onclick: () => move(c, 1) }, "↓"),
+          el("button", { type: "button", class: "remove", "aria-label": "Remove " + c.code, onclick: () => removeFinal(c) }, "×"))));
     }
     document.getElementById("final-empty").hidden = codes.length > 0;
   }
@@ -285,15 +372,47 @@
     }
   }
 
-  async function submit() {
+  function undecidedNow() { return note.suggestions.filter((s) => !decisionOf(s)).length; }
+
+  /* Submit asks first when suggestions are left undecided: reject them (only when the coder says so), leave
+     them undecided, or go back. */
+  function submit() {
     const decisions = [...[...pendingBySuggestion.values()].map((p) => p.decision), ...pendingByCode.map((p) => p.decision)];
-    if (!decisions.length) { CS.status("Nothing to submit: no new decisions."); return; }
+    if (!decisions.length && !sequenceDirty) { CS.status("Nothing to submit: no new decisions."); return; }
+    const left = undecidedNow();
+    if (!left) { send(decisions, false); return; }
+    returnFocus = document.activeElement;
+    document.getElementById("undecided-text").textContent =
+      `${left} suggestion(s) have no decision. Reject them all, or submit and leave them undecided?`;
+    undecidedDialog.showModal();
+    document.getElementById("undecided-back").focus();
+  }
+
+  document.getElementById("undecided-reject").addEventListener("click", () => { undecidedDialog.close(); send(null, true); });
+  document.getElementById("undecided-leave").addEventListener("click", () => { undecidedDialog.close(); send(null, false); });
+  document.getElementById("undecided-back").addEventListener("click", () => undecidedDialog.close());
+  undecidedDialog.addEventListener("close", () => { if (returnFocus && document.contains(returnFocus)) returnFocus.focus(); });
+
+  async function send(given, rejectUndecided) {
+    const decisions = given || [...[...pendingBySuggestion.values()].map((p) => p.decision), ...pendingByCode.map((p) => p.decision)];
+    const body = { decisions };
+    if (rejectUndecided) body.reject_undecided = true;
+    if (sequenceDirty) {
+      body.sequence = orderedFinal().map((c) => {
+        const item = { system: c.system, code: c.code };
+        const value = poa.get(key(c.system, c.code));
+        if (value && c.system === "ICD10CM" && takesPoa()) item.poa = value;
+        return item;
+      });
+    }
     const button = document.getElementById("submit");
     button.disabled = true;
     try {
-      await api("/v1/notes/" + encodeURIComponent(noteId) + "/decisions", { method: "POST", body: { decisions } });
+      const result = await api("/v1/notes/" + encodeURIComponent(noteId) + "/decisions", { method: "POST", body });
       await load();
-      CS.status(`Submitted ${decisions.length} decision(s).`, "ok");
+      const rejected = result.decisions.length - decisions.length;
+      CS.status(`Submitted ${decisions.length} decision(s)` + (rejected > 0 ? `, ${rejected} undecided rejected` : "") +
+                (body.sequence ? ", code order saved" : "") + ".", "ok");
     } catch (e) {
       CS.status("Not submitted: " + e.message, "error");
     } finally {
@@ -337,6 +456,10 @@
     if (e.key === "Enter") { e.preventDefault(); chooseHit(search.current()); }
   });
   document.getElementById("search-cancel").addEventListener("click", () => searchDialog.close());
+  // one Esc closes the dialog (a search box would only clear itself, and the next shortcut would be typed into it)
+  searchDialog.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") { e.preventDefault(); e.stopPropagation(); searchDialog.close(); }
+  });
   searchDialog.addEventListener("close", () => {
     searchMode = null;
     if (returnFocus && document.contains(returnFocus)) returnFocus.focus(); else focusSelected();
