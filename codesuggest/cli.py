@@ -74,6 +74,74 @@ def codesets_build(
         typer.echo(f"{system.value}: {count:,} codes ({catalog.versions[system.value]})")
 
 
+ReleaseFrom = Annotated[str, typer.Option("--from", help="the older release: a codes/order file, tabular XML, SQLite table, wheel or folder")]
+ReleaseTo = Annotated[
+    str, typer.Option("--to", help="the newer release (same forms), or 'loaded': the code sets loaded now [default: loaded]")
+]
+SystemOption = Annotated[Optional[str], typer.Option("--system", help="compare one system only: ICD10CM or ICD10PCS")]
+
+
+def _release(spec: str, system, pcs_file: Path | None = None, cpt_file: Path | None = None):
+    """A release named on the command line: a path, or ``loaded`` (the configured code sets)."""
+    from .codesets.releases import ReleaseError, load_release, release_from_catalog
+
+    if spec.strip().lower() == "loaded":
+        from .codesets import CodeFileError
+
+        settings = _settings(pcs_file, cpt_file)
+        try:
+            catalog = CodeCatalog.load(settings.code_set_sources(), settings.cache_dir)
+        except CodeFileError as exc:
+            fail(str(exc))
+        release = release_from_catalog(catalog, label="loaded (" + "; ".join(catalog.versions.values()) + ")")
+        if system is not None:
+            release.codes = {s: c for s, c in release.codes.items() if s is system}
+        return release
+    try:
+        return load_release(Path(spec), system)
+    except ReleaseError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"{spec}: {exc.strerror or exc}")
+
+
+def _system_option(system: str | None):
+    from .codesets import CodeSystem
+
+    if system is None:
+        return None
+    try:
+        parsed = CodeSystem.parse(system)
+    except ValueError as exc:
+        fail(str(exc))
+    if parsed is CodeSystem.CPT:
+        fail("CPT releases are not compared (only ICD10CM and ICD10PCS)")
+    return parsed
+
+
+@codesets_app.command("diff")
+def codesets_diff(
+    from_: ReleaseFrom,
+    to: ReleaseTo = "loaded",
+    system: SystemOption = None,
+    json_out: Annotated[bool, typer.Option("--json", help="print the diff as JSON (every code)")] = False,
+    limit: Annotated[int, typer.Option("--limit", min=0, help="codes listed per kind in the text output")] = 20,
+    pcs_file: PcsOption = None,
+    cpt_file: CptOption = None,
+) -> None:
+    """Added, deleted and retitled billable codes between two releases, per chapter / section."""
+    from .codesets.diff import diff_releases
+
+    wanted = _system_option(system)
+    old = _release(from_, wanted, pcs_file, cpt_file)
+    new = _release(to, wanted, pcs_file, cpt_file)
+    result = diff_releases(old, new)
+    if not result.systems:
+        fail(f"no system in both releases ({', '.join(s.value for s in old.systems)} vs "
+             f"{', '.join(s.value for s in new.systems)})")
+    typer.echo(result.to_json() if json_out else result.to_text(limit))
+
+
 def run() -> None:
     """Entry point that turns user errors into one line and exit code 2."""
     try:
