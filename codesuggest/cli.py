@@ -142,6 +142,49 @@ def codesets_diff(
     typer.echo(result.to_json() if json_out else result.to_text(limit))
 
 
+ConversionOption = Annotated[
+    Optional[Path],
+    typer.Option("--conversion-table", help="the CMS/CDC conversion table of the new release (its rows take precedence)"),
+]
+
+
+def _conversion(path: Path | None, system):
+    from .codesets.successors import ConversionTableError, read_conversion_table
+
+    if path is None:
+        return None
+    try:
+        return read_conversion_table(path, system)
+    except ConversionTableError as exc:
+        fail(str(exc))
+
+
+@codesets_app.command("successors")
+def codesets_successors(
+    from_: ReleaseFrom,
+    to: ReleaseTo = "loaded",
+    system: SystemOption = None,
+    conversion_table: ConversionOption = None,
+    json_out: Annotated[bool, typer.Option("--json", help="print the map as JSON (every retired code)")] = False,
+    out: Annotated[Optional[Path], typer.Option("--out", help="also write the map as JSON here")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=0, help="retired codes listed in the text output")] = 50,
+    pcs_file: PcsOption = None,
+    cpt_file: CptOption = None,
+) -> None:
+    """The codes that take the place of each code the newer release deletes: method, confidence, coverage."""
+    from .codesets.successors import map_retired
+
+    wanted = _system_option(system)
+    conversion = _conversion(conversion_table, wanted)
+    result = map_retired(_release(from_, wanted, pcs_file, cpt_file), _release(to, wanted, pcs_file, cpt_file), conversion)
+    if out is not None:
+        try:
+            out.write_text(result.to_json() + "\n", encoding="utf-8")
+        except OSError as exc:
+            fail(f"cannot write {out}: {exc.strerror or exc}")
+    typer.echo(result.to_json() if json_out else result.to_text(limit))
+
+
 def run() -> None:
     """Entry point that turns user errors into one line and exit code 2."""
     try:

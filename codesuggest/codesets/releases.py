@@ -218,6 +218,9 @@ def _read_order(data: bytes, system: CodeSystem) -> dict[str, str]:
         code = _normal(system, fields[1])
         if code is None:
             continue
+        if len(line) > 77 and line[76] == " ":  # fixed width: short title in 16-76, long title from 77
+            codes[code] = " ".join(line[77:].split()) or " ".join(line[16:76].split())
+            continue
         titles = [t.strip() for t in re.split(r"\s{2,}", fields[3].strip()) if t.strip()]
         codes[code] = titles[-1] if titles else fields[3].strip()
     return codes
