@@ -504,6 +504,52 @@ def models_promote(version: str, models_dir: ModelsDirOption = None) -> None:
     typer.echo(f"active model: {version} (was {previous or 'none'})")
 
 
+@models_app.command("migrate")
+def models_migrate(
+    version: str,
+    from_: Annotated[
+        Optional[str],
+        typer.Option("--from", help="the release the model was built on (file, folder or wheel); without it, only "
+                     "labels the loaded release lacks altogether are mapped, by hierarchy"),
+    ] = None,
+    to: Annotated[str, typer.Option("--to", help="'loaded': the code sets loaded now (--pcs-file, CODESUGGEST_CM_FILE)")] = "loaded",
+    conversion_table: ConversionOption = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="report the mapping, save nothing")] = False,
+    models_dir: ModelsDirOption = None,
+    pcs_file: PcsOption = None,
+    cpt_file: CptOption = None,
+) -> None:
+    """Map a model's labels to the loaded code sets (retired codes to their successors) and save it as a
+    new version; the old one stays active until the new one is promoted. Retrain to learn the new codes."""
+    from .models.artifact import ModelLoadError
+    from .models.migration import migrate_model
+    from .models.registry import UnknownModelVersion
+
+    if to.strip().lower() != "loaded":
+        fail("--to must be 'loaded': load the new release (CODESUGGEST_CM_FILE, --pcs-file) and migrate to it")
+    settings = _settings(pcs_file, cpt_file)
+    registry = _model_registry(models_dir, settings)
+    try:
+        model_dir = registry.path_of(version)
+    except UnknownModelVersion as exc:
+        fail(str(exc))
+    from .codesets import CodeFileError
+    from .codesets.releases import release_from_catalog
+
+    try:
+        catalog = CodeCatalog.load(settings.code_set_sources(), settings.cache_dir)
+    except CodeFileError as exc:
+        fail(str(exc))
+    new = release_from_catalog(catalog, label="loaded (" + "; ".join(catalog.versions.values()) + ")")
+    old = _release(from_, None) if from_ else None
+    try:
+        report = migrate_model(model_dir, registry.models_dir, new, catalog.versions, old,
+                               _conversion(conversion_table, None), dry_run=dry_run)
+    except ModelLoadError as exc:
+        fail(str(exc))
+    typer.echo(report.to_text())
+
+
 @app.command()
 def predict(
     model: Annotated[str, typer.Option("--model", help="a model directory, or a version in --models-dir")],

@@ -43,6 +43,7 @@ class Release:
     label: str
     codes: dict[CodeSystem, dict[str, str]] = field(default_factory=dict)
     sources: dict[CodeSystem, str] = field(default_factory=dict)  # system -> where its codes were read
+    headers: dict[CodeSystem, dict[str, str]] = field(default_factory=dict)  # non-billable codes' titles, when known
 
     @property
     def systems(self) -> list[CodeSystem]:
@@ -60,6 +61,7 @@ def release_from_catalog(catalog, label: str = "loaded") -> Release:
     release = Release(label=label)
     for system in catalog.systems:
         release.codes[system] = {c.code: c.description for c in catalog.codes_of(system) if c.billable}
+        release.headers[system] = {c.code: c.description for c in catalog.codes_of(system) if not c.billable}
         release.sources[system] = catalog.versions.get(system.value, "")
     return release
 

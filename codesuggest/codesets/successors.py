@@ -28,9 +28,11 @@ import csv
 import io
 import json
 import re
+import weakref
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .diff import diff_system, fold_title
 from .files import CodeFileError, _read_text
@@ -179,7 +181,11 @@ class _Finder:
         return code[:3] if self.system is CodeSystem.ICD10CM else code[:4]
 
     def successors(self, code: str, title: str) -> list[Successor]:
-        for step in (self._converted, self._expanded, self._same_title, self._new_parent, self._similar):
+        """Empty ``title``: the steps that compare titles are skipped."""
+        steps = (self._converted, self._expanded, self._same_title, self._new_parent, self._similar)
+        if not title.strip():
+            steps = (self._converted, self._expanded, self._new_parent)
+        for step in steps:
             found = step(code, title)
             if found:
                 return found
@@ -340,3 +346,67 @@ def _code(system: CodeSystem, raw: str) -> str | None:
         return normalize_code(system, raw)
     except InvalidCode:
         return None
+
+
+# -- codes recorded under an older release ------------------------------------------------------
+
+
+class CodeRemapper:
+    """Maps codes recorded under an older release (stored decisions, suggestions, a feedback export)
+    to ``new``: a code ``new`` no longer bills gets its successors.
+
+    The older release need not be at hand: a recorded code was billable when it was recorded, so one
+    that ``new`` does not bill was retired; its successors come from ``successors`` (a map built with
+    the older release, e.g. by ``codesuggest codesets successors --out``) when it names the code, else
+    from ``new`` alone (the hierarchy; with the code's recorded title, also same title and similarity).
+    """
+
+    def __init__(self, new: Release, successors: SuccessorMap | None = None,
+                 conversion: dict[tuple[str, str], list[str]] | None = None):
+        self.new = new
+        self.successors = successors
+        self.conversion = conversion or {}
+        self._finders: dict[CodeSystem, _Finder] = {}
+
+    def is_current(self, system: str, code: str) -> bool:
+        try:
+            return code in self.new.of(CodeSystem.parse(system)) or not self.new.of(CodeSystem.parse(system))
+        except ValueError:
+            return True  # not a system this release speaks for
+
+    def retired(self, system: str, code: str, title: str = "") -> RetiredCode | None:
+        """``None`` for a code ``new`` bills (or a system it does not hold); else its successors."""
+        if self.is_current(system, code):
+            return None
+        known = self.successors.get(system, code) if self.successors else None
+        if known is not None:
+            return known
+        sys_ = CodeSystem.parse(system)
+        title = title or self.new.headers.get(sys_, {}).get(code, "")  # a code that became a header keeps its title
+        return RetiredCode(sys_.value, code, title, self._finder(sys_).successors(code, title))
+
+    def map(self, system: str, code: str, title: str = "") -> tuple[str, str | None]:
+        """``(code to use now, the recorded code it replaces or None)``; a retired code without
+        successors stays as it is (a coder decides)."""
+        item = self.retired(system, code, title)
+        if item is None or item.primary is None:
+            return code, None
+        return item.primary.code, code
+
+    def _finder(self, system: CodeSystem) -> "_Finder":
+        if system not in self._finders:
+            self._finders[system] = _Finder(system, self.new.of(system), set(), self.conversion, 0.5)
+        return self._finders[system]
+
+
+_REMAPPERS: "weakref.WeakKeyDictionary[Any, CodeRemapper]" = weakref.WeakKeyDictionary()
+
+
+def remapper_for(catalog: Any) -> CodeRemapper:
+    """The :class:`CodeRemapper` to a loaded :class:`~.catalog.CodeCatalog`'s release (built once per catalogue)."""
+    found = _REMAPPERS.get(catalog)
+    if found is None:
+        from .releases import release_from_catalog
+
+        found = _REMAPPERS[catalog] = CodeRemapper(release_from_catalog(catalog))
+    return found
