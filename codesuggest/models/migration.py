@@ -22,8 +22,6 @@ from ..codesets.successors import SuccessorMap, map_retired
 from .artifact import load_model, read_manifest, save_model
 from .interface import RankedCode
 
-MIGRATE_HINT = "codesuggest models migrate {version} --from OLD_RELEASE"
-
 
 class MigratedRanker:
     """A fitted ranker whose codes are renamed: ``label_map_[(system, old)] = (system, new)``.
@@ -110,13 +108,14 @@ def migrate_model(
     without titles) to ``new`` and save the result as a new version in ``models_dir`` (not activated)."""
     model = load_model(model_dir, None)
     labels = model_labels(model.ranker)
+    in_new = _Headers(new)
     if old is None:  # without release A, a label B still has as a header cannot be told retired
         old = Release(f"model {model.version}", {})
         for system, code in labels:
-            if new.of(CodeSystem(system)) and not _in_release(new, system, code):
+            if new.of(CodeSystem(system)) and not in_new.has(system, code):
                 old.codes.setdefault(CodeSystem(system), {})[code] = ""
     successors = map_retired(old, new, conversion)
-    report = _report(model.version, labels, old, new, successors)
+    report = _report(model.version, labels, in_new, successors)
     if dry_run:
         return report
     label_map = {_key(k): (k.split()[0], row["to"]) for k, row in report.mapped.items()}
@@ -141,24 +140,22 @@ def _key(text: str) -> tuple[str, str]:
     return system, code
 
 
-def _in_release(release: Release, system: str, code: str) -> bool:
-    """``code`` is a billable code of ``release`` or a header above some (``E11``, a PCS prefix)."""
-    codes = release.of(CodeSystem(system))
-    if code in codes:
-        return True
-    keys = _sorted_codes(release, system)
-    at = bisect.bisect_left(keys, code)
-    return at < len(keys) and keys[at].startswith(code)
+class _Headers:
+    """Whether a code is a billable code of a release or a header above some (``E11``, a PCS prefix)."""
+
+    def __init__(self, release: Release):
+        self.release = release
+        self.sorted = {s.value: sorted(release.of(s)) for s in release.systems}
+
+    def has(self, system: str, code: str) -> bool:
+        if code in self.release.of(CodeSystem(system)):
+            return True
+        keys = self.sorted.get(system, [])
+        at = bisect.bisect_left(keys, code)
+        return at < len(keys) and keys[at].startswith(code)
 
 
-def _sorted_codes(release: Release, system: str) -> list[str]:
-    cache = release.__dict__.setdefault("_sorted", {})
-    if system not in cache:
-        cache[system] = sorted(release.of(CodeSystem(system)))
-    return cache[system]
-
-
-def _report(version: str, labels: set[tuple[str, str]], old: Release, new: Release, successors: SuccessorMap) -> MigrationReport:
+def _report(version: str, labels: set[tuple[str, str]], in_new: _Headers, successors: SuccessorMap) -> MigrationReport:
     report = MigrationReport(version, None)
     for system, code in sorted(labels):
         retired = successors.get(system, code)
@@ -167,7 +164,7 @@ def _report(version: str, labels: set[tuple[str, str]], old: Release, new: Relea
             report.mapped[f"{system} {code}"] = {"to": p.code, "method": p.method, "confidence": p.confidence}
         elif retired is not None:
             report.unmapped.append(f"{system} {code}")
-        elif _in_release(new, system, code) or not new.of(CodeSystem(system)):  # a system B lacks: left alone
+        elif in_new.has(system, code) or not in_new.release.of(CodeSystem(system)):  # a system B lacks: left alone
             report.kept += 1
         else:
             report.not_in_from += 1
