@@ -142,6 +142,26 @@ def codesets_diff(
     typer.echo(result.to_json() if json_out else result.to_text(limit))
 
 
+@codesets_app.command("export")
+def codesets_export(
+    from_: ReleaseFrom,
+    system: Annotated[str, typer.Option("--system", help="ICD10CM or ICD10PCS")],
+    out: Annotated[Path, typer.Option("--out", help="the codes file to write")],
+) -> None:
+    """Write one system of a release as a CDC/CMS codes file, to load it (CODESUGGEST_CM_FILE, --pcs-file)."""
+    from .codesets.releases import ReleaseError, write_codes_file
+
+    wanted = _system_option(system)
+    release = _release(from_, wanted)
+    try:
+        count = write_codes_file(release, wanted, out)
+    except ReleaseError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot write {out}: {exc.strerror or exc}")
+    typer.echo(f"{count:,} {wanted.value} codes written to {out}")
+
+
 ConversionOption = Annotated[
     Optional[Path],
     typer.Option("--conversion-table", help="the CMS/CDC conversion table of the new release (its rows take precedence)"),

@@ -220,3 +220,16 @@ def test_fy2025_to_fy2026_cm_diff_matches_the_published_counts(cdc_cm_file):
     d = diff_releases(load_release(_older_release(), CM), load_release(cdc_cm_file)).system(CM)
     assert (d.count_from, d.count_to) == (74_260, 74_719)
     assert (len(d.added), len(d.deleted), len(d.retitled)) == (487, 28, 38)
+
+
+def test_export_writes_a_codes_file_the_catalogue_loads(tmp_path):
+    from codesuggest.codesets import CodeCatalog, CodeSetSources
+
+    old = write_codes(tmp_path / "old-cm.txt", OLD_CM)
+    out = tmp_path / "exported-cm.txt"
+    result = runner.invoke(app, ["codesets", "export", "--from", str(old), "--system", "CM", "--out", str(out)])
+    assert result.exit_code == 0 and "6 ICD10CM codes written" in result.output
+    catalog = CodeCatalog.load(CodeSetSources(cm_file=out))
+    assert {c.code for c in catalog.codes_of(CM)} == set(load_release(old).of(CM))
+    none = runner.invoke(app, ["codesets", "export", "--from", str(old), "--system", "PCS", "--out", str(out)])
+    assert none.exit_code == 2 and "no valid ICD10PCS code line" in none.output

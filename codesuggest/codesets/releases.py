@@ -377,6 +377,17 @@ def iter_codes(release: Release) -> Iterator[tuple[CodeSystem, str, str]]:
             yield system, code, title
 
 
+def write_codes_file(release: Release, system: CodeSystem, path: str | Path) -> int:
+    """Write one system of ``release`` as a CDC/CMS codes file (``CODE title``, codes without the dot:
+    what ``CODESUGGEST_CM_FILE`` / ``--pcs-file`` load); returns the number of codes."""
+    codes = release.of(system)
+    if not codes:
+        raise ReleaseError(f"{release.label}: no {system.value} codes to write")
+    lines = [f"{code.replace('.', ''):<8}{title}\n" for code, title in sorted(codes.items(), key=lambda i: i[0].replace(".", ""))]
+    Path(path).write_text("".join(lines), encoding="utf-8")
+    return len(lines)
+
+
 def describe(release: Release) -> str:
     """One line per system: how many billable codes, read from where."""
     return "\n".join(
