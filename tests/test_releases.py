@@ -113,6 +113,7 @@ def test_tabular_xml_adds_seventh_characters_and_a_code_list_narrows_them(tmp_pa
         archive.writestr("simple_icd_10_cm/data/icd10cm-tabular-2025.xml", TABULAR)
         archive.writestr("simple_icd_10_cm/data/code-list-2025.txt", "S72\nS72.001A\nS728XXA\nS728XXD\nI10\n")
         archive.writestr("simple_icd_10_cm/simple_icd_10_cm.py", "x = 1\n")
+        archive.writestr("simple_icd_10_cm-9.9.9.dist-info/licenses/LICENSE.txt", "MIT License\nCopyright A00 1 2\n")
     assert set(load_release(wheel).of(CM)) == {"S72.001A", "S72.8XXA", "S72.8XXD", "I10"}
 
 

@@ -16,12 +16,13 @@ The release loaded now comes from :func:`release_from_catalog`. Nothing here dow
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import re
 import sqlite3
 import tempfile
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
@@ -107,12 +108,12 @@ def _kind_of(name: str, head: bytes) -> str | None:
         return "sqlite"
     if lower.endswith(".xml") and "tabular" in lower:
         return "xml"
-    if lower.endswith((".txt", ".txt.gz", ".gz")) and not lower.endswith(".py"):
+    if lower.endswith((".txt", ".gz")):
         if head[:2] == b"\x1f\x8b":
             head = _gunzip_head(head)
         if re.match(rb"\s*\d{5} [0-9A-Z]{3,7} +[01] ", head):
             return "order"
-        if re.match(rb"\s*[0-9A-Z]{3,7}\s+\S", head):
+        if re.match(rb"\s*(?=[0-9A-Z]*[0-9])[0-9A-Z]{3,7}\s+\S", head):  # every code has a digit ("MIT License" is none)
             return "codes"
     return None
 
@@ -124,8 +125,13 @@ def _gunzip_head(head: bytes) -> bytes:
         return b""
 
 
-def _read_members(release: Release, members: list[tuple[str, callable]], system: CodeSystem | None) -> None:
-    found: list[tuple[int, str, str, callable]] = []
+Reader = Callable[[], bytes]
+
+
+def _read_members(release: Release, members: list[tuple[str, Reader]], system: CodeSystem | None) -> None:
+    """The code files among a folder's or a wheel's files; one that looked like a code file but is not
+    (a licence text starting with ``MIT License``) is passed over."""
+    found: list[tuple[int, str, str, Reader]] = []
     listed: set[str] | None = None
     for name, read in members:
         lower = name.lower()
@@ -138,8 +144,11 @@ def _read_members(release: Release, members: list[tuple[str, callable]], system:
         kind = _kind_of(name, data[:4096])
         if kind is not None:
             found.append((_KIND_ORDER.index(kind), name, kind, (lambda d=data: d)))
-    for _, name, kind, read in sorted(found):
-        _read_one(release, name, kind, read, system, keep_existing=True)
+    for _, name, kind, read in sorted(found, key=lambda item: item[:3]):
+        try:
+            _read_one(release, name, kind, read, system, keep_existing=True)
+        except ReleaseError:
+            continue
     cm = release.codes.get(CodeSystem.ICD10CM)
     if listed and cm and release.sources[CodeSystem.ICD10CM].split(":")[0].lower().endswith(".xml"):
         # a 7th-character definition lists characters some codes below it do not take
@@ -147,7 +156,7 @@ def _read_members(release: Release, members: list[tuple[str, callable]], system:
         release.codes[CodeSystem.ICD10CM] = {c: t for c, t in cm.items() if c in listed}
 
 
-def _read_one(release: Release, name: str, kind: str, read, system: CodeSystem | None, keep_existing: bool = False) -> None:
+def _read_one(release: Release, name: str, kind: str, read: Reader, system: CodeSystem | None, keep_existing: bool = False) -> None:
     data = read()
     if kind == "sqlite":
         tables = _read_sqlite(data)
@@ -164,8 +173,6 @@ def _read_one(release: Release, name: str, kind: str, read, system: CodeSystem |
 
 
 def _digest(data: bytes) -> str:
-    import hashlib
-
     return hashlib.sha256(data).hexdigest()[:12]
 
 
