@@ -89,7 +89,7 @@ def score(version: str, env: dict[str, str], work: Path, golds: dict[str, list[P
         report = work / f"eval-{version}-{name}.json"
         cli(["evaluate", "--pred", str(preds), *sum((["--gold", str(f)] for f in files), []), "--json", str(report)], env)
         data = json.loads(report.read_text())
-        out[name] = {s: round(data[s]["map"], 4) for s in SYSTEMS if s in data}
+        out[name] = {s: round(data["systems"][s]["map"], 4) for s in SYSTEMS if s in data["systems"]}
     return out
 
 

@@ -107,7 +107,8 @@ def test_open_work_with_retired_codes_is_listed_with_successors_and_left_unchang
         # exported notes are no longer open work
         export = client.get("/v1/feedback/export", headers=auth(keys["data_scientist"]))
         lines = {row["note_id"]: row for row in map(json.loads, export.text.splitlines())}
-        assert lines[coded]["codes"] == [{"system": "ICD10CM", "code": "E78.019", "mapped_from": "E78.01", "code_set_release": OLD}]
+        assert lines[coded]["codes"] == [{"system": "ICD10CM", "code": "E78.019", "mapped_from": "E78.01", "decided_under": OLD}]
+        assert lines[coded]["code_set_release"] == real_catalog().release_label
         assert lines[open_note]["codes"] == [{"system": "ICD10CM", "code": "G35.D"}]  # decided under the loaded release
         assert client.get("/v1/codesets/revalidation", headers=auth(keys["coder"])).json()["total"] == 0
 

@@ -78,6 +78,7 @@ class SuccessorMap:
     to_label: str
     retired: dict[tuple[str, str], RetiredCode] = field(default_factory=dict)
     systems: list[str] = field(default_factory=list)  # the systems compared (some may delete nothing)
+    left_out: dict[str, dict[str, str]] = field(default_factory=dict)  # system -> chapters/sections in one release only
 
     def get(self, system: CodeSystem | str, code: str) -> RetiredCode | None:
         return self.retired.get((CodeSystem.parse(system).value if not isinstance(system, CodeSystem) else system.value, code))
@@ -101,6 +102,7 @@ class SuccessorMap:
     def to_dict(self) -> dict:
         return {
             "from": self.from_label, "to": self.to_label, "systems": self.systems, "coverage": self.coverage(),
+            "left_out": self.left_out,
             "retired": [
                 {"system": r.system, "code": r.code, "title": r.title, "method": r.method,
                  "successors": [asdict(s) for s in r.successors]}
@@ -110,7 +112,8 @@ class SuccessorMap:
 
     @classmethod
     def from_dict(cls, data: dict) -> "SuccessorMap":
-        result = cls(data.get("from", ""), data.get("to", ""), systems=list(data.get("systems", [])))
+        result = cls(data.get("from", ""), data.get("to", ""), systems=list(data.get("systems", [])),
+                     left_out=dict(data.get("left_out", {})))
         for row in data.get("retired", []):
             item = RetiredCode(row["system"], row["code"], row.get("title", ""), [Successor(**s) for s in row.get("successors", [])])
             result.retired[(item.system, item.code)] = item
@@ -122,12 +125,14 @@ class SuccessorMap:
     def to_text(self, limit: int = 50) -> str:
         lines = [f"from: {self.from_label}", f"to:   {self.to_label}"]
         for system, row in self.coverage().items():
+            skipped = self.left_out.get(system)
+            note = f" (left out, in one release only: {', '.join(skipped)})" if skipped else ""
             if not row["deleted"]:
-                lines.append(f"{system}: no code deleted")
+                lines.append(f"{system}: no code deleted{note}")
                 continue
             share = row["mapped"] / row["deleted"]
             methods = ", ".join(f"{m} {n}" for m, n in row["by_method"].items() if n)
-            lines.append(f"{system}: {row['mapped']} of {row['deleted']} deleted codes mapped ({share:.0%}): {methods}")
+            lines.append(f"{system}: {row['mapped']} of {row['deleted']} deleted codes mapped ({share:.0%}): {methods}{note}")
         shown = list(self.retired.values())[:limit] if limit else []
         for item in shown:
             targets = ", ".join(f"{s.code} ({s.confidence:.2f})" for s in item.successors[:6]) or "-"
@@ -156,6 +161,8 @@ def map_retired(
             continue
         result.systems.append(system.value)
         changes = diff_system(system, a, b)
+        if changes.left_out:
+            result.left_out[system.value] = changes.left_out
         finder = _Finder(system, b, set(changes.added), conversion or {}, min_similarity)
         for code, title in sorted(changes.deleted.items()):
             result.retired[(system.value, code)] = RetiredCode(system.value, code, title, finder.successors(code, title))
@@ -408,5 +415,5 @@ def remapper_for(catalog: Any) -> CodeRemapper:
     if found is None:
         from .releases import release_from_catalog
 
-        found = _REMAPPERS[catalog] = CodeRemapper(release_from_catalog(catalog))
+        found = _REMAPPERS[catalog] = CodeRemapper(release_from_catalog(catalog, label=catalog.release_label))
     return found

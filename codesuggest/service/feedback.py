@@ -49,9 +49,9 @@ def iter_feedback(
     """Coded notes (whose latest decision is at or after ``since``), oldest decision first; or the notes
     ``note_ids`` (from :func:`coded_note_ids`), in that order.
 
-    With ``remapper`` (the loaded release's), a code decided under an older release that the loaded
-    one no longer bills is exported as its successor, with ``mapped_from`` the code decided and
-    ``code_set_release`` the release it was decided under."""
+    With ``remapper`` (the loaded release's), each record names that release (``code_set_release``),
+    and a code decided under an older release that the loaded one no longer bills is exported as its
+    successor, with ``mapped_from`` the code decided and ``decided_under`` the release it was decided under."""
     if note_ids is None:
         note_ids = coded_note_ids(session, since)  # ids first: texts are read a batch at a time
     for start in range(0, len(note_ids), BATCH):
@@ -62,7 +62,10 @@ def iter_feedback(
             events[event.note_id].append(event)
         for note_id in ids:
             codes = [_exported_code(f, events[note_id], remapper) for f in final_code_set(events[note_id])]
-            yield {"note_id": note_id, "text": texts[note_id], "codes": codes}
+            record = {"note_id": note_id, "text": texts[note_id], "codes": codes}
+            if remapper is not None:
+                record["code_set_release"] = remapper.new.label
+            yield record
 
 
 def _exported_code(final, events: list[DecisionEvent], remapper: CodeRemapper | None) -> dict:
@@ -74,7 +77,7 @@ def _exported_code(final, events: list[DecisionEvent], remapper: CodeRemapper | 
         release = next((e.code_set_release for e in reversed(events)
                         if (e.system, e.code) == (final.system, final.code)
                         or (e.replacement_system, e.replacement_code) == (final.system, final.code)), None)
-        out.update(code=code, mapped_from=mapped_from, code_set_release=release)
+        out.update(code=code, mapped_from=mapped_from, decided_under=release)
     return out
 
 
