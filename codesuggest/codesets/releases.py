@@ -22,7 +22,7 @@ import re
 import sqlite3
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
@@ -30,7 +30,6 @@ from xml.etree import ElementTree
 from .files import CodeFileError, read_codes_file
 from .records import CodeSystem, InvalidCode, normalize_code
 
-CODE_SYSTEMS = (CodeSystem.ICD10CM, CodeSystem.ICD10PCS)
 
 
 class ReleaseError(ValueError):
@@ -374,16 +373,6 @@ def group_sort_key(system: CodeSystem, group: str) -> tuple[int, str]:
     return (0, group)
 
 
-def groups_in(system: CodeSystem, codes: Iterable[str]) -> set[str]:
-    return {group_of(system, c) for c in codes}
-
-
-def iter_codes(release: Release) -> Iterator[tuple[CodeSystem, str, str]]:
-    for system in release.systems:
-        for code, title in release.codes[system].items():
-            yield system, code, title
-
-
 def write_codes_file(release: Release, system: CodeSystem, path: str | Path) -> int:
     """Write one system of ``release`` as a CDC/CMS codes file (``CODE title``, codes without the dot:
     what ``CODESUGGEST_CM_FILE`` / ``--pcs-file`` load); returns the number of codes."""
@@ -405,5 +394,5 @@ def describe(release: Release) -> str:
 
 __all__ = [
     "CM_CHAPTERS", "PCS_SECTIONS", "Release", "ReleaseError", "describe", "group_name",
-    "group_of", "load_release", "release_from_catalog",
+    "group_of", "load_release", "release_from_catalog", "write_codes_file",
 ]
