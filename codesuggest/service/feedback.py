@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..codesets.successors import CodeRemapper
-from .coding import final_code_set
+from .coding import FinalCode, final_code_set
 from .db import make_engine, make_session_factory
 from .orm import DecisionEvent, Note
 
@@ -68,7 +68,7 @@ def iter_feedback(
             yield record
 
 
-def _exported_code(final, events: list[DecisionEvent], remapper: CodeRemapper | None) -> dict:
+def _exported_code(final: FinalCode, events: list[DecisionEvent], remapper: CodeRemapper | None) -> dict:
     out = {"system": final.system, "code": final.code}
     if remapper is None:
         return out
