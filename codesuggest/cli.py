@@ -74,6 +74,145 @@ def codesets_build(
         typer.echo(f"{system.value}: {count:,} codes ({catalog.versions[system.value]})")
 
 
+ReleaseFrom = Annotated[str, typer.Option("--from", help="the older release: a codes/order file, tabular XML, SQLite table, wheel or folder")]
+ReleaseTo = Annotated[
+    str, typer.Option("--to", help="the newer release (same forms), or 'loaded': the code sets loaded now [default: loaded]")
+]
+SystemOption = Annotated[Optional[str], typer.Option("--system", help="compare one system only: ICD10CM or ICD10PCS")]
+
+
+def _release(spec: str, system, pcs_file: Path | None = None, cpt_file: Path | None = None):
+    """A release named on the command line: a path, or ``loaded`` (the configured code sets)."""
+    from .codesets.releases import ReleaseError, load_release, release_from_catalog
+
+    if spec.strip().lower() == "loaded":
+        from .codesets import CodeFileError
+
+        settings = _settings(pcs_file, cpt_file)
+        try:
+            catalog = CodeCatalog.load(settings.code_set_sources(), settings.cache_dir)
+        except CodeFileError as exc:
+            fail(str(exc))
+        release = release_from_catalog(catalog, label="loaded (" + "; ".join(catalog.versions.values()) + ")")
+        if system is not None:
+            release.codes = {s: c for s, c in release.codes.items() if s is system}
+        return release
+    try:
+        return load_release(Path(spec), system)
+    except ReleaseError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"{spec}: {exc.strerror or exc}")
+
+
+def _system_option(system: str | None):
+    from .codesets import CodeSystem
+
+    if system is None:
+        return None
+    try:
+        parsed = CodeSystem.parse(system)
+    except ValueError as exc:
+        fail(str(exc))
+    if parsed is CodeSystem.CPT:
+        fail("CPT releases are not compared (only ICD10CM and ICD10PCS)")
+    return parsed
+
+
+@codesets_app.command("inspect")
+def codesets_inspect(release: Annotated[str, typer.Argument(help="a release (file, folder, wheel) or 'loaded'")]) -> None:
+    """What a release holds: its systems, billable codes and the file each was read from."""
+    from .codesets.releases import describe
+
+    typer.echo(describe(_release(release, None)))
+
+
+@codesets_app.command("diff")
+def codesets_diff(
+    from_: ReleaseFrom,
+    to: ReleaseTo = "loaded",
+    system: SystemOption = None,
+    json_out: Annotated[bool, typer.Option("--json", help="print the diff as JSON (every code)")] = False,
+    limit: Annotated[int, typer.Option("--limit", min=0, help="codes listed per kind in the text output")] = 20,
+    pcs_file: PcsOption = None,
+    cpt_file: CptOption = None,
+) -> None:
+    """Added, deleted and retitled billable codes between two releases, per chapter / section."""
+    from .codesets.diff import diff_releases
+
+    wanted = _system_option(system)
+    old = _release(from_, wanted, pcs_file, cpt_file)
+    new = _release(to, wanted, pcs_file, cpt_file)
+    result = diff_releases(old, new)
+    if not result.systems:
+        fail(f"no system in both releases ({', '.join(s.value for s in old.systems)} vs "
+             f"{', '.join(s.value for s in new.systems)})")
+    typer.echo(result.to_json() if json_out else result.to_text(limit))
+
+
+@codesets_app.command("export")
+def codesets_export(
+    from_: ReleaseFrom,
+    system: Annotated[str, typer.Option("--system", help="ICD10CM or ICD10PCS")],
+    out: Annotated[Path, typer.Option("--out", help="the codes file to write")],
+) -> None:
+    """Write one system of a release as a CDC/CMS codes file, to load it (CODESUGGEST_CM_FILE, --pcs-file)."""
+    from .codesets.releases import ReleaseError, write_codes_file
+
+    wanted = _system_option(system)
+    release = _release(from_, wanted)
+    try:
+        count = write_codes_file(release, wanted, out)
+    except ReleaseError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot write {out}: {exc.strerror or exc}")
+    typer.echo(f"{count:,} {wanted.value} codes written to {out}")
+
+
+ConversionOption = Annotated[
+    Optional[Path],
+    typer.Option("--conversion-table", help="the CMS/CDC conversion table of the new release (its rows take precedence)"),
+]
+
+
+def _conversion(path: Path | None, system):
+    from .codesets.successors import ConversionTableError, read_conversion_table
+
+    if path is None:
+        return None
+    try:
+        return read_conversion_table(path, system)
+    except ConversionTableError as exc:
+        fail(str(exc))
+
+
+@codesets_app.command("successors")
+def codesets_successors(
+    from_: ReleaseFrom,
+    to: ReleaseTo = "loaded",
+    system: SystemOption = None,
+    conversion_table: ConversionOption = None,
+    json_out: Annotated[bool, typer.Option("--json", help="print the map as JSON (every retired code)")] = False,
+    out: Annotated[Optional[Path], typer.Option("--out", help="also write the map as JSON here")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=0, help="retired codes listed in the text output")] = 50,
+    pcs_file: PcsOption = None,
+    cpt_file: CptOption = None,
+) -> None:
+    """The codes that take the place of each code the newer release deletes: method, confidence, coverage."""
+    from .codesets.successors import map_retired
+
+    wanted = _system_option(system)
+    conversion = _conversion(conversion_table, wanted)
+    result = map_retired(_release(from_, wanted, pcs_file, cpt_file), _release(to, wanted, pcs_file, cpt_file), conversion)
+    if out is not None:
+        try:
+            out.write_text(result.to_json() + "\n", encoding="utf-8")
+        except OSError as exc:
+            fail(f"cannot write {out}: {exc.strerror or exc}")
+    typer.echo(result.to_json() if json_out else result.to_text(limit))
+
+
 def run() -> None:
     """Entry point that turns user errors into one line and exit code 2."""
     try:
@@ -403,6 +542,52 @@ def models_promote(version: str, models_dir: ModelsDirOption = None) -> None:
     except (UnknownModelVersion, ModelLoadError) as exc:
         fail(str(exc))
     typer.echo(f"active model: {version} (was {previous or 'none'})")
+
+
+@models_app.command("migrate")
+def models_migrate(
+    version: str,
+    from_: Annotated[
+        Optional[str],
+        typer.Option("--from", help="the release the model was built on (file, folder or wheel); without it, only "
+                     "labels the loaded release lacks altogether are mapped, by hierarchy"),
+    ] = None,
+    to: Annotated[str, typer.Option("--to", help="'loaded': the code sets loaded now (--pcs-file, CODESUGGEST_CM_FILE)")] = "loaded",
+    conversion_table: ConversionOption = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="report the mapping, save nothing")] = False,
+    models_dir: ModelsDirOption = None,
+    pcs_file: PcsOption = None,
+    cpt_file: CptOption = None,
+) -> None:
+    """Map a model's labels to the loaded code sets (retired codes to their successors) and save it as a
+    new version; the old one stays active until the new one is promoted. Retrain to learn the new codes."""
+    from .models.artifact import ModelLoadError
+    from .models.migration import migrate_model
+    from .models.registry import UnknownModelVersion
+
+    if to.strip().lower() != "loaded":
+        fail("--to must be 'loaded': load the new release (CODESUGGEST_CM_FILE, --pcs-file) and migrate to it")
+    settings = _settings(pcs_file, cpt_file)
+    registry = _model_registry(models_dir, settings)
+    try:
+        model_dir = registry.path_of(version)
+    except UnknownModelVersion as exc:
+        fail(str(exc))
+    from .codesets import CodeFileError
+    from .codesets.releases import release_from_catalog
+
+    try:
+        catalog = CodeCatalog.load(settings.code_set_sources(), settings.cache_dir)
+    except CodeFileError as exc:
+        fail(str(exc))
+    new = release_from_catalog(catalog, label="loaded (" + "; ".join(catalog.versions.values()) + ")")
+    old = _release(from_, None) if from_ else None
+    try:
+        report = migrate_model(model_dir, registry.models_dir, new, catalog.versions, old,
+                               _conversion(conversion_table, None), dry_run=dry_run)
+    except ModelLoadError as exc:
+        fail(str(exc))
+    typer.echo(report.to_text())
 
 
 @app.command()

@@ -40,6 +40,7 @@ TABLE = [
     ("POST", "/v1/audit/reviews", {"note_id": "{note_id}", "verdict": "agree"}, {A, ADM}, 201),
     ("GET", "/v1/audit/stats", None, {A, D, ADM}, 200),
     ("GET", "/v1/feedback/export", None, {D, ADM}, 200),
+    ("GET", "/v1/codesets/revalidation", None, {C, A, ADM}, 200),
     ("GET", "/v1/models", None, {C, A, D, ADM}, 200),
     ("POST", "/v1/models/kw-1/activate", None, {D, ADM}, 200),
     ("GET", "/v1/admin/access-log", None, {ADM}, 200),

@@ -50,7 +50,7 @@ def test_migrations_create_the_schema_and_are_idempotent(db):
     db.migrate()  # second run: nothing to do
     assert TABLES <= set(inspect(db.engine).get_table_names())
     with db.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0005"
         if db.engine.dialect.name == "sqlite":
             assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
             assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1

@@ -199,7 +199,7 @@ def test_feedback_source(data_dir, train_file, tmp_path, monkeypatch):
 
     calls = []
 
-    def fake_export(url, since=None):
+    def fake_export(url, since=None, remapper=None):
         calls.append(url)
         return [
             {"note_id": "fb-1", "text": "Hypertension and atrial fibrillation.", "codes": [
@@ -220,7 +220,7 @@ def test_feedback_source(data_dir, train_file, tmp_path, monkeypatch):
 def test_feedback_source_errors_name_the_record(data_dir, train_file, monkeypatch):
     from codesuggest.service import feedback
 
-    monkeypatch.setattr(feedback, "export_feedback", lambda url, since=None: [{"note_id": "fb-1", "text": " ", "codes": []}])
+    monkeypatch.setattr(feedback, "export_feedback", lambda url, since=None, remapper=None: [{"note_id": "fb-1", "text": " ", "codes": []}])
     assert_user_error(invoke("--data", str(train_file), "--data", "feedback:sqlite:///x.db"), "feedback:sqlite:///x.db record 1", "empty")
 
 

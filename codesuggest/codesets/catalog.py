@@ -74,6 +74,11 @@ class CodeCatalog:
             add_file(CodeSystem.CPT, sources.cpt_file)
         return cls(codes, versions, block_notes)
 
+    @property
+    def release_label(self) -> str:
+        """The loaded releases in one line (what stored suggestions and decisions record)."""
+        return "; ".join(self.versions[s] for s in sorted(self.versions))
+
     # -- look-up -----------------------------------------------------------------
     @property
     def systems(self) -> list[CodeSystem]:

@@ -23,7 +23,7 @@ from .errors import install_error_handlers
 from .memory import limit_malloc_arenas
 from .metrics import Metrics
 from .middleware import ServiceMiddleware
-from .routers import admin, audit, claims, codes, feedback, health, models, notes
+from .routers import admin, audit, claims, codes, codesets, feedback, health, models, notes
 from .routers.web import mount_web
 from .runtime import WARM_UP_NOTE, ModelHolder, ServiceState, warm_up_model
 
@@ -125,7 +125,8 @@ def create_app(
     install_error_handlers(app)
     # A note of max_note_chars characters, JSON-escaped, fits well within this.
     app.add_middleware(ServiceMiddleware, max_body_bytes=settings.max_note_chars * 6 + 1_000_000)
-    for router in (health.router, notes.router, claims.router, codes.router, audit.router, feedback.router, models.router, admin.router):
+    for router in (health.router, notes.router, claims.router, codes.router, audit.router, feedback.router, models.router,
+                   admin.router, codesets.router):
         app.include_router(router, responses=ERROR_RESPONSES)
     mount_web(app)  # the coder's and auditor's pages, /static
     return app

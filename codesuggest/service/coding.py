@@ -59,6 +59,7 @@ def create_note(
     model_version: str,
     suggestions: Sequence[ModelSuggestion],
     actor: str,
+    code_set_release: str | None = None,
 ) -> Note:
     """Store a note and its suggestions; ``note.suggestions`` holds them, ids set, in rank order.
 
@@ -68,7 +69,8 @@ def create_note(
     note = Note(text=text, external_id=external_id, setting=setting, model_version=model_version, created_by=actor)
     session.add(note)
     session.flush()
-    rows = [_suggestion_row(note.id, rank, s, model_version) for rank, s in enumerate(suggestions)]
+    rows = [_suggestion_row(note.id, rank, s, model_version) | {"code_set_release": code_set_release}
+            for rank, s in enumerate(suggestions)]
     returning = insert(Suggestion).returning(Suggestion, sort_by_parameter_order=True)
     stored = list(session.scalars(returning, rows)) if rows else []
     set_committed_value(note, "suggestions", stored)  # as loaded: no lazy load, no second flush
@@ -185,7 +187,7 @@ def record_decisions(
             DecisionEvent(
                 note_id=note.id, suggestion_id=d.suggestion_id, action=d.action, system=system, code=code,
                 replacement_system=replacement[0], replacement_code=replacement[1], reason=d.reason,
-                actor=actor, created_at=now,
+                actor=actor, created_at=now, code_set_release=catalog.release_label,
             )
         )
     if unknown:
@@ -222,7 +224,7 @@ def suggestion_out(s: Suggestion) -> schemas.SuggestionOut:
         suggestion_id=s.id, system=s.system, code=s.code, description=s.description, confidence=s.confidence,
         needs_review=s.needs_review, evidence=[schemas.EvidenceOut(**e) for e in s.evidence or []], reason=s.reason,
         ranker_score=s.score, principal=bool(s.principal),
-        guidelines=[schemas.GuidelineNoteOut(**g) for g in s.guidelines or []],
+        guidelines=[schemas.GuidelineNoteOut(**g) for g in s.guidelines or []], code_set_release=s.code_set_release,
     )
 
 
@@ -236,6 +238,7 @@ def decision_out(e: DecisionEvent, catalog: CodeCatalog | None) -> schemas.Decis
     return schemas.DecisionOut(
         decision_id=e.id, suggestion_id=e.suggestion_id, action=e.action, system=e.system, code=e.code,
         replacement=replacement, reason=e.reason, actor=e.actor, created_at=e.created_at,
+        code_set_release=e.code_set_release,
     )
 
 

@@ -15,7 +15,8 @@ from datetime import date, datetime, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .coding import final_code_set
+from ..codesets.successors import CodeRemapper
+from .coding import FinalCode, final_code_set
 from .db import make_engine, make_session_factory
 from .orm import DecisionEvent, Note
 
@@ -42,10 +43,15 @@ def coded_note_ids(session: Session, since: datetime | date | str | None = None)
 
 
 def iter_feedback(
-    session: Session, since: datetime | date | str | None = None, *, note_ids: list[str] | None = None
+    session: Session, since: datetime | date | str | None = None, *, note_ids: list[str] | None = None,
+    remapper: CodeRemapper | None = None,
 ) -> Iterator[dict]:
     """Coded notes (whose latest decision is at or after ``since``), oldest decision first; or the notes
-    ``note_ids`` (from :func:`coded_note_ids`), in that order."""
+    ``note_ids`` (from :func:`coded_note_ids`), in that order.
+
+    With ``remapper`` (the loaded release's), each record names that release (``code_set_release``),
+    and a code decided under an older release that the loaded one no longer bills is exported as its
+    successor, with ``mapped_from`` the code decided and ``decided_under`` the release it was decided under."""
     if note_ids is None:
         note_ids = coded_note_ids(session, since)  # ids first: texts are read a batch at a time
     for start in range(0, len(note_ids), BATCH):
@@ -55,18 +61,37 @@ def iter_feedback(
         for event in session.scalars(select(DecisionEvent).where(DecisionEvent.note_id.in_(ids)).order_by(DecisionEvent.id)):
             events[event.note_id].append(event)
         for note_id in ids:
-            codes = [{"system": f.system, "code": f.code} for f in final_code_set(events[note_id])]
-            yield {"note_id": note_id, "text": texts[note_id], "codes": codes}
+            codes = [_exported_code(f, events[note_id], remapper) for f in final_code_set(events[note_id])]
+            record = {"note_id": note_id, "text": texts[note_id], "codes": codes}
+            if remapper is not None:
+                record["code_set_release"] = remapper.new.label
+            yield record
 
 
-def export_feedback(session_or_url: Session | str, since: datetime | date | str | None = None) -> list[dict]:
-    """Training examples from a service database (a session, or a database URL: read only, no migration)."""
+def _exported_code(final: FinalCode, events: list[DecisionEvent], remapper: CodeRemapper | None) -> dict:
+    out = {"system": final.system, "code": final.code}
+    if remapper is None:
+        return out
+    code, mapped_from = remapper.map(final.system, final.code)
+    if mapped_from is not None:
+        release = next((e.code_set_release for e in reversed(events)
+                        if (e.system, e.code) == (final.system, final.code)
+                        or (e.replacement_system, e.replacement_code) == (final.system, final.code)), None)
+        out.update(code=code, mapped_from=mapped_from, decided_under=release)
+    return out
+
+
+def export_feedback(
+    session_or_url: Session | str, since: datetime | date | str | None = None, remapper: CodeRemapper | None = None
+) -> list[dict]:
+    """Training examples from a service database (a session, or a database URL: read only, no migration);
+    ``remapper``: see :func:`iter_feedback`."""
     if isinstance(session_or_url, Session):
-        return list(iter_feedback(session_or_url, since))
+        return list(iter_feedback(session_or_url, since, remapper=remapper))
     engine = make_engine(session_or_url)
     try:
         with make_session_factory(engine)() as session:
-            return list(iter_feedback(session, since))
+            return list(iter_feedback(session, since, remapper=remapper))
     finally:
         engine.dispose()
 

@@ -110,6 +110,7 @@ class Suggestion(Base):
     principal: Mapped[bool] = mapped_column(Boolean, default=False)
     guidelines: Mapped[list[Any]] = mapped_column(default=list)  # [{rule, section, message}]: what the rules did
     model_version: Mapped[str] = mapped_column(String(100))
+    code_set_release: Mapped[str | None] = mapped_column(String(500), default=None)  # CodeCatalog.release_label
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     note: Mapped[Note] = relationship(back_populates="suggestions")
@@ -132,6 +133,7 @@ class DecisionEvent(Base):
     replacement_code: Mapped[str | None] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(Text)
     actor: Mapped[str] = mapped_column(String(100))
+    code_set_release: Mapped[str | None] = mapped_column(String(500), default=None)  # CodeCatalog.release_label
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
     note: Mapped[Note] = relationship(back_populates="decisions")

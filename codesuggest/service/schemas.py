@@ -136,6 +136,7 @@ class SuggestionOut(ResponseModel):
         default_factory=list, description="what the coding guidelines did to this code (combination codes, "
         "integral symptoms, uncertain diagnoses, ...), each with its guideline section"
     )
+    code_set_release: str | None = Field(default=None, description="the code-set releases loaded when it was suggested")
 
 
 class FindingOut(ResponseModel):
@@ -194,6 +195,7 @@ class DecisionOut(ResponseModel):
     reason: str | None
     actor: str
     created_at: datetime
+    code_set_release: str | None = Field(default=None, description="the code-set releases loaded when it was decided")
 
 
 class FinalCode(CodeOut):
@@ -421,3 +423,37 @@ class Ready(ResponseModel):
     status: str
     model_version: str
     code_sets: dict[str, str]
+
+
+# -- code-set updates: open work that uses retired codes ---------------------------------------------
+
+
+class SuccessorOut(ResponseModel):
+    code: str
+    description: str
+    method: str = Field(description="conversion table | expanded | same title | new parent | title similarity")
+    confidence: float
+
+
+class RetiredCodeOut(ResponseModel):
+    system: str
+    code: str
+    where: Literal["suggestion", "final"] = Field(
+        description="suggestion: suggested on a note not coded yet; final: in a coded note's final code set")
+    suggestion_id: int | None = None
+    recorded_release: str | None = Field(default=None, description="the code-set releases it was suggested or decided under")
+    successors: list[SuccessorOut] = Field(description="proposed successors, best first (none: a coder finds one)")
+
+
+class RevalidationNote(ResponseModel):
+    note_id: str
+    status: str
+    retired: list[RetiredCodeOut]
+
+
+class RevalidationOut(ResponseModel):
+    release: str = Field(description="the code-set releases loaded now")
+    items: list[RevalidationNote]
+    total: int
+    limit: int
+    offset: int

@@ -28,15 +28,27 @@ def _redacted(url: str) -> str:
 
 
 def load_feedback(url: str, since: str | None = None) -> Dataset:
-    """Coded notes of the service database at ``url`` (read only; no migration)."""
+    """Coded notes of the service database at ``url`` (read only; no migration). A code decided under
+    an older code-set release that the configured one no longer bills comes as its successor."""
     from ..service.feedback import export_feedback  # lazily: the service stack only when asked for
 
     source = f"feedback:{_redacted(url)}"
+    remapper = _loaded_remapper()
     try:
-        records = export_feedback(url, since)
+        records = export_feedback(url, since, remapper=remapper)
     except Exception as exc:  # SQLAlchemy raises many kinds (bad URL, no such table, connection refused)
         raise DatasetError(f"{source}: cannot read the feedback ({type(exc).__name__}: {str(exc).splitlines()[0]})") from None
     return records_to_dataset(records, source)
+
+
+def _loaded_remapper():
+    """The remapper to the configured code sets (the ones training analyses notes with)."""
+    from ..codesets import CodeCatalog
+    from ..codesets.successors import remapper_for
+    from ..config import get_settings
+
+    settings = get_settings()
+    return remapper_for(CodeCatalog.load(settings.code_set_sources(), settings.cache_dir))
 
 
 if SCHEME not in registered_schemes():

@@ -46,6 +46,7 @@ def create_note(
         note = coding.create_note(
             session, text=body.text, external_id=body.external_id, setting=body.setting,
             model_version=suggester.version, suggestions=suggestions, actor=principal.name,
+            code_set_release=catalog.release_label,
         )
         session.commit()
     note_accessed(request, note.id)

@@ -35,6 +35,26 @@
     next.disabled = last >= page.total;
   }
 
+  /* Open work that uses codes the loaded release no longer bills (GET /v1/codesets/revalidation). */
+  async function loadRetired() {
+    let page;
+    try { page = await api("/v1/codesets/revalidation?limit=50"); } catch (e) { return; }
+    const rows = document.querySelector("#retired tbody");
+    clear(rows);
+    for (const note of page.items) {
+      for (const r of note.retired) {
+        const link = el("a", { href: "/coder/notes/" + encodeURIComponent(note.note_id), text: note.note_id });
+        const successors = r.successors.slice(0, 3)
+          .map((s) => el("li", { text: `${s.code} ${s.description} (${s.method}, ${s.confidence.toFixed(2)})` }));
+        rows.append(el("tr", { dataset: { code: r.code } },
+          el("td", {}, link), el("td", { text: r.code }),
+          el("td", { text: r.where === "final" ? "final code" : "suggestion" }),
+          successors.length ? el("td", {}, el("ul", {}, ...successors)) : el("td", { text: "none found: choose one" })));
+      }
+    }
+    document.getElementById("retired-box").hidden = page.total === 0;
+  }
+
   filter.addEventListener("change", () => { offset = 0; load(); });
   settingFilter.addEventListener("change", () => { offset = 0; load(); });
   prev.addEventListener("click", () => { offset = Math.max(0, offset - LIMIT); load(); });
@@ -55,4 +75,5 @@
   });
 
   load();
+  loadRetired();
 })();
