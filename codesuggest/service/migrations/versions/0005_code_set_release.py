@@ -4,7 +4,7 @@
 line (``CodeCatalog.release_label``); rows stored before this revision have none.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 
 """
 from typing import Sequence, Union
