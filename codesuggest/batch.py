@@ -45,8 +45,6 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
-import shutil
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -58,7 +56,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .training.datasets import DatasetError
+from .atomic import atomic_path
+from .training.datasets import DatasetError, notes_format, read_notes
 
 if TYPE_CHECKING:
     from .models.processes import SuggesterProcesses
@@ -68,7 +67,6 @@ log = logging.getLogger(__name__)
 CHUNK = 32  # notes per call to suggest_many (the batch size of codesuggest predict)
 WORKER_MAX_CHUNKS = 300  # a local worker is replaced by a fresh fork after ~10,000 notes (SuggesterProcesses)
 ENGINES = ("local", "spark")
-NOTE_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl"}
 
 EVIDENCE_TYPE = pa.list_(
     pa.struct([("start", pa.int32()), ("end", pa.int32()), ("section", pa.string()), ("assertion", pa.string())])
@@ -240,76 +238,12 @@ def _sorted(table: pa.Table) -> pa.Table:
     return table.sort_by([("note_id", "ascending"), ("rank", "ascending")])
 
 
-# -- input ----------------------------------------------------------------------------------
-
-
-def _format_of(path: str | Path) -> str:
-    suffix = Path(str(path).rstrip("/")).suffix.lower()
-    if suffix not in NOTE_FORMATS:
-        raise DatasetError(f"{path}: unknown notes format {suffix or '(no suffix)'!r} (expected .parquet, .csv or .jsonl)")
-    return NOTE_FORMATS[suffix]
-
-
-def read_notes(path: str | Path) -> list[tuple[str, Any]]:
-    """``(note_id, text)`` pairs of a notes file, in file order; raises ``DatasetError``."""
-    path = Path(path)
-    kind = _format_of(path)
-    if not path.exists():
-        raise DatasetError(f"{path}: no such file")
-    try:
-        if kind == "parquet":
-            frame = pd.read_parquet(path, columns=None)
-        elif kind == "csv":
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-        else:
-            frame = pd.read_json(path, lines=True, dtype=False, encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise DatasetError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
-    except Exception as exc:  # pandas / pyarrow parse errors have many types
-        raise DatasetError(f"{path}: cannot read as {kind} ({exc})") from None
-    missing = [c for c in ("note_id", "text") if c not in frame.columns]
-    if missing:
-        raise DatasetError(f"{path}: missing column(s) {', '.join(missing)} (expected note_id and text)")
-    notes = []
-    seen: set[str] = set()
-    for row, (note_id, text) in enumerate(zip(frame["note_id"], frame["text"]), start=1):
-        if note_id is None or (isinstance(note_id, float) and note_id != note_id) or not str(note_id).strip():
-            raise DatasetError(f"{path}: row {row}: 'note_id' must be a non-empty string, got {note_id!r}")
-        note_id = str(note_id).strip()
-        if note_id in seen:
-            raise DatasetError(f"{path}: row {row}: note_id {note_id!r} appears twice")
-        seen.add(note_id)
-        notes.append((note_id, text if isinstance(text, str) else None))
-    return notes
-
-
-# -- atomic output --------------------------------------------------------------------------
-
-
-def _temporary_sibling(output: Path) -> Path:
-    return output.parent / f".{output.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
-
-
-def _replace(tmp: Path, output: Path) -> None:
-    """Move ``tmp`` (file or folder) over ``output``; readers see the old or the new, whole."""
-    if output.is_dir() and not output.is_symlink():
-        old = _temporary_sibling(output)
-        os.replace(output, old)  # a folder cannot be replaced in one rename: two renames
-        os.replace(tmp, output)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, output)
+# -- output ---------------------------------------------------------------------------------
 
 
 def _write_table(table: pa.Table, output: Path) -> None:
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temporary_sibling(output)
-    try:
+    with atomic_path(output) as tmp:
         pq.write_table(table, tmp, compression="zstd")
-        _replace(tmp, output)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 # -- engines --------------------------------------------------------------------------------
@@ -390,6 +324,8 @@ def _spark_partition(batches: Iterator[pd.DataFrame], spec: ModelSpec, top_k: in
 def _spark_read(spark: Any, path: str, kind: str) -> Any:
     from pyspark.errors import AnalysisException
 
+    if kind == "text":
+        raise DatasetError(f"{path}: the spark engine reads notes files (.parquet, .csv or .jsonl), not a folder of .txt")
     reader = spark.read
     try:
         if kind == "parquet":
@@ -423,7 +359,7 @@ def _run_spark(input_path: str, output_path: str, spec: ModelSpec, top_k: int, m
         # PySpark reads the variable when the SparkContext starts
         os.environ["PYSPARK_PYTHON"] = sys.executable
     spark = builder.getOrCreate()
-    notes = _spark_read(spark, input_path, _format_of(input_path)).cache()
+    notes = _spark_read(spark, input_path, notes_format(input_path)).cache()
     bad = notes.where(F.col("note_id").isNull() | (F.col("note_id") == "")).limit(1).collect()
     if bad:
         raise DatasetError(f"{input_path}: a row has no note_id")
@@ -444,14 +380,8 @@ def _run_spark(input_path: str, output_path: str, spec: ModelSpec, top_k: int, m
     if _is_uri(output_path):  # HDFS, S3, ...: Spark's committer (_temporary, then _SUCCESS)
         suggestions.write.mode("overwrite").parquet(output_path)
     else:
-        output = Path(output_path.removeprefix("file://"))
-        output.parent.mkdir(parents=True, exist_ok=True)
-        tmp = _temporary_sibling(output)
-        try:
+        with atomic_path(Path(output_path.removeprefix("file://"))) as tmp:
             suggestions.write.parquet(str(tmp.resolve()))
-            _replace(tmp, output)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
     notes.unpersist()
     return count
 

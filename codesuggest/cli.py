@@ -329,27 +329,14 @@ def _read_note(path: Path) -> str:
     return text
 
 
-def _read_notes(source: Path) -> list[tuple[str, str]]:
-    """``(note_id, text)`` from a folder of ``*.txt`` (id = file name without .txt) or a JSONL file."""
-    if source.is_dir():
-        files = sorted(source.glob("*.txt"))
-        if not files:
-            fail(f"{source}: no .txt notes in this folder")
-        notes = []
-        for file in files:
-            try:
-                notes.append((file.stem, file.read_text(encoding="utf-8")))
-            except UnicodeDecodeError as exc:
-                fail(f"{file}: not UTF-8 text (byte {exc.start}); convert it to UTF-8 first")
-        return notes
-    if not source.is_file():
-        fail(f"{source}: no such file or folder")
-    from .training.datasets import DatasetError, load_jsonl
+def _read_notes(source: Path) -> list[tuple[str, str | None]]:
+    """``(note_id, text)`` of a folder of ``*.txt`` or a notes file; user errors end with exit code 2."""
+    from .training.datasets import DatasetError, read_notes
 
     try:
-        return [(note.note_id, note.text) for note in load_jsonl(source)]
-    except (DatasetError, UnicodeDecodeError) as exc:
-        fail(f"{source}: {exc}")
+        return read_notes(source)
+    except DatasetError as exc:
+        fail(str(exc))
 
 
 @models_app.command("list")
@@ -396,7 +383,7 @@ def models_promote(version: str, models_dir: ModelsDirOption = None) -> None:
 @app.command()
 def predict(
     model: Annotated[str, typer.Option("--model", help="a model directory, or a version in --models-dir")],
-    notes: Annotated[Path, typer.Option("--notes", help="a folder of .txt notes, or a JSONL file (note_id, text)")],
+    notes: Annotated[Path, typer.Option("--notes", help="a folder of .txt notes, or a notes file: .parquet, .csv or .jsonl (note_id, text)")],
     out: Annotated[Path, typer.Option("--out", help="predictions TSV: note_id, code, system, score")],
     top_k: Annotated[int, typer.Option("--top-k", min=1, help="codes per note")] = 50,
     billable: Annotated[
@@ -430,7 +417,7 @@ def predict(
     output = Output.CODED if billable else Output.RANKED
     kept = []
     for note_id, text in batch:
-        if not text.strip():
+        if not (text or "").strip():
             typer.echo(f"warning: note {note_id} is empty; no predictions for it", err=True)
             continue
         try:

@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import gc
 import logging
-import os
-import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from ..atomic import atomic_path
 from .artifact import (
     CodeSetMismatch,
     LoadedModel,
@@ -61,7 +60,7 @@ def shared_resources(sources: Any, cache_dir: Path, approximate: bool = False) -
     """``(CodeCatalog, Analyzer)`` for these code-set sources (``approximate``: with the ANN linker)."""
     from ..codesets import CodeCatalog
     from ..pipeline.nlp import Analyzer
-    from ..pickles import paused_gc
+    from ..disk_cache import paused_gc
 
     with paused_gc():
         catalog = CodeCatalog.load(sources, Path(cache_dir))
@@ -160,16 +159,8 @@ class FileModelRegistry:
         """Point ``ACTIVE`` at ``version`` (after checking its files); atomic for readers."""
         path = self.path_of(version)
         verify_files(path, read_manifest(path))
-        tmp = self.models_dir / f".{ACTIVE}.{secrets.token_hex(4)}.tmp"
-        try:
-            with open(tmp, "w", encoding="utf-8") as handle:
-                handle.write(version + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.models_dir / ACTIVE)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+        with atomic_path(self.models_dir / ACTIVE, durable=True) as tmp:
+            tmp.write_text(version + "\n", encoding="utf-8")
         log.info("model %s is now active in %s", version, self.models_dir)
 
     def load(self, version: str) -> ModelSuggester:
