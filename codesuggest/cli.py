@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -21,10 +20,6 @@ from .pipeline.notetext import NotClinicalTextError, check_note_text
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="NLP-assisted medical coding suggestions.")
 codesets_app = typer.Typer(no_args_is_help=True, help="Code sets: build the caches, inspect versions.")
 app.add_typer(codesets_app, name="codesets")
-
-
-class UserError(Exception):
-    """A problem the user can fix; printed as one line, exit code 2."""
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -75,12 +70,8 @@ def codesets_build(
 
 
 def run() -> None:
-    """Entry point that turns user errors into one line and exit code 2."""
-    try:
-        app()
-    except UserError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+    """The ``codesuggest`` entry point (user errors end in :func:`fail`: one line, exit code 2)."""
+    app()
 
 
 # --- codesuggest evaluate (training/metrics.py) -------------------------------

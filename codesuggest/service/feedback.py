@@ -15,7 +15,7 @@ from datetime import date, datetime, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .coding import final_code_set
+from .notes import final_code_set
 from .db import make_engine, make_session_factory
 from .orm import DecisionEvent, Note
 

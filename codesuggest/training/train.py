@@ -1,6 +1,6 @@
 """Training the code ranker on coded notes, and ranked predictions for a batch of notes.
 
->>> ranker = train_model([load_dataset("codiesp:../shared/data/codiesp/train")], analyzer, {"random_state": 0})
+>>> ranker = train_model([load_dataset("codiesp:data/codiesp/train")], analyzer, {"random_state": 0})
 >>> rows = predict_rows(ranker, analyzer, dev_notes, top_k=100)   # (note_id, code, system, score)
 
 The pipeline runs once per note (``analyzer.analyze_many``); the ranker then

@@ -8,7 +8,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 
-from .. import coding, schemas
+from .. import notes as notes_db
+from .. import schemas
 from ..dependencies import Catalog, Coder, CoderOrAuditor, DbSession, State, Suggester, note_accessed
 from ...models.processes import ModelWorkerError
 from ...pipeline.notetext import NotClinicalTextError
@@ -43,7 +44,7 @@ def create_note(
         ) from exc
     state.metrics.suggest_latency.labels(model_version=suggester.version).observe(time.perf_counter() - started)
     with state.db.write_turn():
-        note = coding.create_note(
+        note = notes_db.create_note(
             session, text=body.text, external_id=body.external_id, setting=body.setting,
             model_version=suggester.version, suggestions=suggestions, actor=principal.name,
         )
@@ -57,8 +58,8 @@ def create_note(
     return schemas.NoteCreated(
         note_id=note.id,
         model_version=note.model_version,
-        suggestions=[coding.suggestion_out(s) for s in note.suggestions],
-        findings=coding.findings_out(confident, catalog, body.text),
+        suggestions=[notes_db.suggestion_out(s) for s in note.suggestions],
+        findings=notes_db.findings_out(confident, catalog, body.text),
     )
 
 
@@ -70,13 +71,13 @@ def list_notes(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=schemas.MAX_DB_INT)] = 0,
 ) -> schemas.NoteList:
-    notes, total = coding.list_notes(session, status=status, limit=limit, offset=offset)
-    return schemas.NoteList(items=[coding.summary_out(n) for n in notes], total=total, limit=limit, offset=offset)
+    notes, total = notes_db.list_notes(session, status=status, limit=limit, offset=offset)
+    return schemas.NoteList(items=[notes_db.summary_out(n) for n in notes], total=total, limit=limit, offset=offset)
 
 
 @router.get("/{note_id}", response_model=schemas.NoteDetail, name="notes.read")
 def read_note(note_id: str, principal: CoderOrAuditor, session: DbSession, catalog: Catalog) -> schemas.NoteDetail:
-    return coding.detail_out(coding.get_note(session, note_id, full=True), catalog)
+    return notes_db.detail_out(notes_db.get_note(session, note_id, full=True), catalog)
 
 
 @router.post(
@@ -87,13 +88,13 @@ def decide(
     note_id: str, body: schemas.DecisionsIn, principal: Coder, session: DbSession, catalog: Catalog, state: State
 ) -> schemas.DecisionsOut:
     with state.db.write_turn():
-        note = coding.get_note(session, note_id)
-        events = coding.record_decisions(session, note, body.decisions, catalog, principal.name)
+        note = notes_db.get_note(session, note_id)
+        events = notes_db.record_decisions(session, note, body.decisions, catalog, principal.name)
         session.commit()
     for event in events:
         state.metrics.decisions.labels(action=event.action).inc()
-    all_events = coding.note_events(session, note_id)
+    all_events = notes_db.note_events(session, note_id)
     return schemas.DecisionsOut(
-        note_id=note_id, status=note.status, decisions=[coding.decision_out(e, catalog) for e in events],
-        final_codes=coding.final_codes_out(all_events, catalog),
+        note_id=note_id, status=note.status, decisions=[notes_db.decision_out(e, catalog) for e in events],
+        final_codes=notes_db.final_codes_out(all_events, catalog),
     )
