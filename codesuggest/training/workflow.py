@@ -1,6 +1,6 @@
 """Training as the CLI, notebooks and scripts run it: load and check the data, fit, measure, save.
 
->>> data = load_training_data(["codiesp:../shared/data/codiesp/train", "feedback:sqlite:///var/codesuggest.db"], catalog)
+>>> data = load_training_data(["codiesp:data/codiesp/train", "feedback:sqlite:///var/codesuggest.db"], catalog)
 >>> result = train_and_save(data, analyzer, registry, seed=0, activate=True)
 >>> result.version, result.metrics["oof.ICD10CM.map"]
 
@@ -17,7 +17,8 @@ Checks (:class:`~.datasets.DatasetError`, naming the file and line or record):
   a model must not learn to suggest codes coders cannot choose.
 
 Metrics saved with the model are out-of-fold (the ranker's cross-fitting on the
-training notes, ``oof_scores_``): nothing is measured on the notes a model was fit on.
+training notes, ``oof_scores_``; :func:`~.metrics.oof_metrics`): nothing is measured on the
+notes a model was fit on.
 """
 
 from __future__ import annotations
@@ -28,13 +29,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import numpy as np
-
 from ..models.artifact import training_fingerprint
 from .datasets import CodedNote, DatasetError, LoadReport, load_dataset
+from .metrics import oof_metrics
 from .train import train_model
 
-__all__ = ["TrainingData", "TrainResult", "load_training_data", "oof_metrics", "train_and_save"]
+__all__ = ["TrainingData", "TrainResult", "load_training_data", "train_and_save"]
 
 log = logging.getLogger(__name__)
 SYSTEMS = ("ICD10CM", "ICD10PCS")
@@ -125,48 +125,6 @@ def load_training_data(specs: Sequence[str], catalog: Any = None) -> TrainingDat
     if not any(n.codes for n in data.notes):
         raise DatasetError(f"{', '.join(specs)}: no codes to learn from")
     return data
-
-
-def oof_metrics(ranker: Any, notes: Sequence[CodedNote], n_bins: int = 10) -> dict[str, Any]:
-    """Out-of-fold quality from the fitted ranker's cross-fitting (``oof_scores_``, ``thresholds_``).
-
-    Per system: ``map`` (gold codes that never became candidates count as misses), micro
-    ``precision`` / ``recall`` / ``f1`` at the ranker's threshold, ``ece`` over the candidate rows,
-    ``candidate_recall``, ``threshold`` and the number of ``notes`` with a gold code."""
-    out: dict[str, Any] = {}
-    for system, (scores, correct, note_of) in sorted(getattr(ranker, "oof_scores_", {}).items()):
-        scores = np.asarray(scores, dtype=float)
-        correct = np.asarray(correct, dtype=bool)
-        note_of = np.asarray(note_of)
-        gold_counts = np.array([len(n.codes_of(system)) for n in notes])
-        aps = []
-        for i in np.flatnonzero(gold_counts):
-            mask = note_of == i
-            hits = correct[mask][np.argsort(-scores[mask], kind="stable")]
-            ranks = np.flatnonzero(hits) + 1
-            aps.append(float(np.sum(np.arange(1, len(ranks) + 1) / ranks) / gold_counts[i]) if len(ranks) else 0.0)
-        threshold = float(ranker.thresholds_.get(system, 0.5))
-        chosen = scores >= threshold
-        tp = int(np.sum(chosen & correct))
-        n_gold = int(gold_counts.sum())
-        precision = tp / max(1, int(chosen.sum()))
-        recall = tp / max(1, n_gold)
-        bins = np.minimum((scores * n_bins).astype(int), n_bins - 1)
-        ece = sum(
-            abs(scores[bins == b].mean() - correct[bins == b].mean()) * np.sum(bins == b) / len(scores)
-            for b in range(n_bins) if np.any(bins == b)
-        )
-        out[system] = {
-            "map": round(float(np.mean(aps)) if aps else 0.0, 4),
-            "precision": round(precision, 4),
-            "recall": round(recall, 4),
-            "f1": round(2 * precision * recall / (precision + recall), 4) if precision + recall else 0.0,
-            "ece": round(float(ece), 4),
-            "candidate_recall": round(float(getattr(ranker, "oof_candidate_recall_", {}).get(system, 0.0)), 4),
-            "threshold": round(threshold, 4),
-            "notes": len(aps),
-        }
-    return out
 
 
 def train_and_save(
