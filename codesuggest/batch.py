@@ -32,7 +32,7 @@ Parquet file; Spark writes a folder of part files (``pandas.read_parquet`` and
 Engines
 -------
 ``local``  loads the model once, then forks ``workers`` processes (default: all cores) that
-           share it (:class:`~codesuggest.models.processes.SuggesterProcesses`) and code chunks
+           share it (:class:`~codesuggest.models.runtime.SuggesterProcesses`) and code chunks
            of :data:`CHUNK` notes; tqdm shows progress. ``workers=1`` runs in this process.
 ``spark``  ``mapInPandas`` over the notes; each executor's Python worker loads the model
            once (:func:`cached_suggester`, a module-level cache keyed by the model spec)
@@ -60,7 +60,7 @@ from .atomic import atomic_path
 from .training.datasets import DatasetError, notes_format, read_notes
 
 if TYPE_CHECKING:
-    from .models.processes import SuggesterProcesses
+    from .models.runtime import SuggesterProcesses
 
 log = logging.getLogger(__name__)
 
@@ -143,9 +143,10 @@ class ModelSpec:
 
     def load(self) -> Any:
         """A fresh :class:`~codesuggest.models.suggester.ModelSuggester` (seconds to minutes) over the
-        process's code sets and pipeline (:func:`~codesuggest.models.registry.shared_resources`)."""
+        process's code sets and pipeline (:func:`~codesuggest.models.runtime.shared_resources`)."""
         from .codesets import CodeSetSources
-        from .models.registry import FileModelRegistry, shared_resources
+        from .models.registry import FileModelRegistry
+        from .models.runtime import shared_resources
 
         sources = CodeSetSources(pcs_file=self.pcs_file, cpt_file=self.cpt_file, cm_file=self.cm_file)
         catalog, analyzer = shared_resources(sources, Path(self.cache_dir), self.approximate)
@@ -259,7 +260,7 @@ def _code_chunk_in(processes: SuggesterProcesses, chunk: list[tuple[str, Any]], 
     """A chunk coded in a worker process. If the worker dies (a note that crashes the pipeline's native
     code, the kernel's OOM killer), the chunk is coded again note by note, so that only the notes that
     kill a worker get an error row."""
-    from .models.processes import ModelWorkerError
+    from .models.runtime import ModelWorkerError
 
     try:
         return processes.run(_code_chunk, chunk, top_k)
@@ -280,7 +281,7 @@ def _run_local(notes: list[tuple[str, Any]], spec: ModelSpec, top_k: int, worker
 
     from tqdm import tqdm
 
-    from .models.processes import SuggesterProcesses, can_fork
+    from .models.runtime import SuggesterProcesses, can_fork
 
     chunks = [notes[i : i + CHUNK] for i in range(0, len(notes), CHUNK)]
     suggester = cached_suggester(spec)  # loaded once, here: forked workers share it page for page

@@ -213,7 +213,7 @@ def serve(
         )
     import uvicorn
 
-    from .models.registry import load_active_or_default, open_registry
+    from .models.runtime import load_active_or_default, open_registry
     from .service.app import create_app
 
     settings = _settings(pcs_file, cpt_file)
@@ -439,7 +439,7 @@ def extract(
     cpt_file: CptOption = None,
 ) -> None:
     """Run the pipeline on one note: mentions with offsets, section, assertion and candidate codes."""
-    from .models.registry import shared_resources
+    from .models.runtime import shared_resources
 
     text = _read_note(note)
     settings = _settings(pcs_file, cpt_file)
@@ -510,7 +510,7 @@ def train(
     except ValueError as exc:
         fail(f"--params: {exc}")
 
-    from .models.registry import shared_resources
+    from .models.runtime import shared_resources
 
     catalog, analyzer = shared_resources(settings.code_set_sources(), settings.cache_dir, settings.approximate_search)
     try:

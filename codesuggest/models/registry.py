@@ -12,20 +12,17 @@
 >>> registry.activate("20261128-0910-77f0e1")
 >>> suggester = registry.load(registry.active_version())
 
-:func:`load_active_or_default` is what the service and ``codesuggest serve`` call.
+:func:`.runtime.load_active_or_default` is what the service and ``codesuggest serve`` call.
 """
 
 from __future__ import annotations
 
-import gc
 import logging
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from ..atomic import atomic_path
 from .artifact import (
-    CodeSetMismatch,
     LoadedModel,
     ManifestFormatError,
     ModelLoadError,
@@ -35,6 +32,7 @@ from .artifact import (
     save_model,
     verify_files,
 )
+from . import runtime
 from .interface import ModelInfo
 from .suggester import DEFAULT_REVIEW_BAND, ModelSuggester
 
@@ -42,10 +40,7 @@ log = logging.getLogger(__name__)
 ACTIVE = "ACTIVE"
 DEFAULT_MODEL_KIND = "dictionary-default"
 
-__all__ = [
-    "ACTIVE", "FileModelRegistry", "ModelLoadError", "UnknownModelVersion",
-    "load_active_or_default", "open_registry", "settle_heap", "shared_resources",
-]
+__all__ = ["ACTIVE", "FileModelRegistry", "ModelLoadError", "UnknownModelVersion"]
 
 
 class UnknownModelVersion(KeyError):
@@ -53,18 +48,6 @@ class UnknownModelVersion(KeyError):
 
     def __str__(self) -> str:  # KeyError would print the message in quotes
         return str(self.args[0]) if self.args else "unknown model version"
-
-
-@lru_cache(maxsize=2)
-def shared_resources(sources: Any, cache_dir: Path, approximate: bool = False) -> tuple[Any, Any]:
-    """``(CodeCatalog, Analyzer)`` for these code-set sources (``approximate``: with the ANN linker)."""
-    from ..codesets import CodeCatalog
-    from ..pipeline.nlp import Analyzer
-    from ..disk_cache import paused_gc
-
-    with paused_gc():
-        catalog = CodeCatalog.load(sources, Path(cache_dir))
-        return catalog, Analyzer.from_catalog(catalog, Path(cache_dir), approximate=approximate)
 
 
 class FileModelRegistry:
@@ -95,7 +78,7 @@ class FileModelRegistry:
         if self._analyzer is None:
             if self.settings is None:
                 raise RuntimeError("FileModelRegistry needs an analyzer or settings to load models")
-            self._catalog, self._analyzer = shared_resources(
+            self._catalog, self._analyzer = runtime.shared_resources(
                 self.settings.code_set_sources(), self.settings.cache_dir, self.settings.approximate_search
             )
         return self._catalog, self._analyzer
@@ -227,7 +210,7 @@ class FileModelRegistry:
             analyzer, model.ranker, model.version, catalog=catalog, review_band=self.review_band,
             manifest=model.manifest, guidelines_off=off,
         )
-        settle_heap()
+        runtime.settle_heap()
         return suggester
 
 
@@ -244,43 +227,3 @@ def _warn_on_other_pipeline(model: LoadedModel, analyzer: Any) -> None:
                 "(CODESUGGEST_APPROXIMATE_SEARCH sets approximate_search)",
                 model.version, {k: trained[k] for k in differ}, {k: serving[k] for k in differ},
             )
-
-
-def settle_heap() -> None:
-    """Move what is loaded now (code sets, indexes, models: millions of long-lived objects) out of
-    the cyclic garbage collector's sight.
-
-    Every full collection otherwise walks them all, and coding a note allocates enough to trigger
-    collections: ranking took 13.6 ms/note with them tracked, 10.6 without (BENCHMARKS.md).
-    Frozen objects are still freed by reference counting when dropped (an old model after an
-    activation); only reference cycles among them would stay.
-    """
-    gc.collect()
-    gc.freeze()
-
-
-def open_registry(settings: Any) -> FileModelRegistry:
-    """The registry of ``settings.models_dir``, loading the pipeline from ``settings``."""
-    return FileModelRegistry(settings.models_dir, settings=settings)
-
-
-def load_active_or_default(settings: Any, *, progress: bool = True) -> ModelSuggester:
-    """The active model; with none (or when the active one is the default model built for
-    other code sets), build the embedded default model, save it, activate it and load it.
-
-    A trained model that cannot be loaded raises :class:`ModelLoadError`: serving something
-    else silently would hide the problem.
-    """
-    registry = open_registry(settings)
-    version = registry.active_version()
-    if version is not None:
-        try:
-            return registry.load(version)
-        except CodeSetMismatch as exc:
-            if not registry._is_default(version):
-                raise
-            log.warning("%s; building a default model for the loaded code sets", exc)
-    version = registry.build_default(progress=progress)
-    return registry.load(version)
-
-

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from ..codesets import CodeCatalog
 from ..config import Settings
 from ..models.interface import CodeSuggester, ModelRegistry
-from ..models.processes import SuggesterProcesses
+from ..models.runtime import SuggesterProcesses
 from .db import Database
 from .errors import Conflict, NotFound, Unprocessable
 from .metrics import Metrics

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request, status
 from .. import notes as notes_db
 from .. import schemas
 from ..dependencies import Catalog, Coder, CoderOrAuditor, DbSession, State, Suggester, note_accessed
-from ...models.processes import ModelWorkerError
+from ...models.runtime import ModelWorkerError
 from ...pipeline.notetext import NotClinicalTextError
 from ..errors import PayloadTooLarge, Unavailable, Unprocessable
 
