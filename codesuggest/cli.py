@@ -471,11 +471,13 @@ def train(
     ] = None,
     activate: Annotated[bool, typer.Option("--activate", help="make the new version the active model once saved")] = False,
     seed: Annotated[int, typer.Option("--seed", help="seed of every random step (same data + seed -> same model)")] = 0,
-    params: Annotated[Optional[str], typer.Option("--params", help='CodeRanker parameters as JSON, e.g. \'{"max_iter": 100}\'')] = None,
+    model_type: Annotated[str, typer.Option("--type", help="the model type to train (codesuggest.models.trainable)")] = "code-ranker",
+    params: Annotated[Optional[str], typer.Option("--params", help='the model\'s parameters as JSON, e.g. \'{"max_iter": 100}\'')] = None,
     pcs_file: PcsOption = None,
     cpt_file: CptOption = None,
 ) -> None:
-    """Train the code ranker on coded notes and save it as a new model version (printed on stdout).
+    """Train a model (``--type``, by default the code ranker) on coded notes and save it as a new model
+    version (printed on stdout).
 
     The version is written atomically: an interrupted run leaves the existing versions and the
     active model untouched. Metrics in the manifest are out-of-fold on the training notes."""
@@ -503,10 +505,12 @@ def train(
         fail(f"--params: not JSON ({exc.msg})")
     if not isinstance(ranker_params, dict):
         fail("--params: expected a JSON object")
-    from .models.ranker import CodeRanker
+    from .models.trainable import model_types, new_model
 
+    if model_type not in model_types():
+        fail(f"--type: unknown model type {model_type!r} (registered: {', '.join(model_types())})")
     try:
-        CodeRanker().set_params(**ranker_params)
+        new_model(model_type).set_params(**ranker_params)
     except ValueError as exc:
         fail(f"--params: {exc}")
 
@@ -520,7 +524,9 @@ def train(
     typer.echo(training_data.summary(), err=True)
     registry = FileModelRegistry(models_dir, settings=settings, analyzer=analyzer, catalog=catalog)
     try:
-        result = train_and_save(training_data, analyzer, registry, seed=seed, params=ranker_params, activate=activate)
+        result = train_and_save(
+            training_data, analyzer, registry, seed=seed, params=ranker_params, activate=activate, model_type=model_type
+        )
     except (TypeError, ValueError) as exc:  # bad --params, too few notes to cross-fit
         fail(f"training failed: {exc}")
     except (OSError, ModelLoadError) as exc:

@@ -16,9 +16,9 @@ from typing import Any
 
 from tqdm import tqdm
 
-from ..models.interface import Output
-from ..models.ranker import CodeRanker
+from ..models.interface import NoteRanker, Output
 from ..models.suggester import ModelSuggester
+from ..models.trainable import DEFAULT_MODEL_TYPE, new_model
 from ..pipeline.schema import NoteAnalysis
 from .datasets import CodedNote
 
@@ -43,8 +43,11 @@ def train_model(
     analyzer,
     params: Mapping[str, Any] | None = None,
     progress: bool = True,
-) -> CodeRanker:
-    """Fit a :class:`CodeRanker` on the notes of ``datasets`` (notes without text are skipped).
+    model_type: str = DEFAULT_MODEL_TYPE,
+) -> NoteRanker:
+    """Fit a model of the registered ``model_type`` (:mod:`codesuggest.models.trainable`; by default
+    the :class:`~codesuggest.models.ranker.CodeRanker`) on the notes of ``datasets`` (notes
+    without text are skipped).
 
     Notes with the same id in several datasets are kept once (the first). The
     fitted ranker gets ``training_summary_`` (notes, codes, seconds).
@@ -62,7 +65,7 @@ def train_model(
     start = time.perf_counter()
     analyses = analyze_notes(analyzer, [n.text for n in notes], progress=progress)
     analysed = time.perf_counter()
-    ranker = CodeRanker(**dict(params or {}))
+    ranker = new_model(model_type, **dict(params or {}))
     ranker.fit(analyses, [set(n.codes) for n in notes])
     done = time.perf_counter()
     ranker.training_summary_ = {
@@ -76,7 +79,7 @@ def train_model(
 
 
 def predict_rows(
-    ranker: CodeRanker,
+    ranker: NoteRanker,
     analyzer,
     notes: Sequence[CodedNote],
     top_k: int = 100,

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..models.artifact import training_fingerprint
+from ..models.trainable import DEFAULT_MODEL_TYPE
 from .datasets import CodedNote, DatasetError, LoadReport, load_dataset
 from .metrics import oof_metrics
 from .train import train_model
@@ -136,15 +137,17 @@ def train_and_save(
     params: dict[str, Any] | None = None,
     activate: bool = False,
     progress: bool = True,
+    model_type: str = DEFAULT_MODEL_TYPE,
 ) -> TrainResult:
-    """Fit a :class:`~codesuggest.models.ranker.CodeRanker` on ``data`` and save it as a new
-    version of ``registry`` (written atomically; activated only once saved, when asked)."""
+    """Fit a model of the registered ``model_type`` (default: the
+    :class:`~codesuggest.models.ranker.CodeRanker`) on ``data`` and save it as a new version of
+    ``registry`` (written atomically; activated only once saved, when asked)."""
     params = {**dict(params or {}), "random_state": seed}
     start = time.perf_counter()
-    ranker = train_model([data.notes], analyzer, params, progress=progress)
+    ranker = train_model([data.notes], analyzer, params, progress=progress, model_type=model_type)
     metrics = {"oof": oof_metrics(ranker, data.notes), "training": dict(getattr(ranker, "training_summary_", {}))}
     saved_params = {
-        "kind": "code-ranker",
+        "kind": model_type,
         "ranker": ranker.get_params(),
         "seed": seed,
         "data": data.specs,
