@@ -8,10 +8,12 @@ Input
 -----
 ``notes.parquet`` / ``.csv`` / ``.jsonl`` with (at least) the columns ``note_id`` and
 ``text``: the generic dataset format of :mod:`codesuggest.training.datasets`, whose
-``codes`` column is optional here and ignored. Unlike the dataset loaders (which skip
-empty notes), a note that cannot be coded (empty, too long, a pipeline error) is kept
-and reported on its output row, so every input note is accounted for. The same
-``note_id`` twice is refused (:class:`~codesuggest.training.datasets.DatasetError`).
+``codes`` column is optional here and ignored; or (local engine) a folder of ``*.txt``
+notes, each file's name without ``.txt`` its ``note_id`` (one reader,
+:func:`~codesuggest.training.datasets.read_notes`, for this and ``codesuggest predict``).
+Unlike the dataset loaders (which skip empty notes), a note that cannot be coded (empty,
+too long, a pipeline error) is kept and reported on its output row, so every input note
+is accounted for. The same ``note_id`` twice is refused (:class:`~codesuggest.training.datasets.DatasetError`).
 
 Output
 ------

@@ -546,7 +546,7 @@ def train(
 
 @app.command()
 def batch(
-    input_path: Annotated[Path, typer.Option("--input", help="notes .parquet / .csv / .jsonl with note_id and text columns")],
+    input_path: Annotated[Path, typer.Option("--input", help="notes .parquet / .csv / .jsonl with note_id and text columns, or a folder of .txt notes")],
     output_path: Annotated[Path, typer.Option("--output", help="suggestions Parquet: one row per (note, code)")],
     model: Annotated[str, typer.Option("--model", help="a model directory, or a version in --models-dir")],
     engine: Annotated[str, typer.Option("--engine", help="local (a process pool) or spark (mapInPandas)")] = "local",
