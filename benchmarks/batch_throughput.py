@@ -60,7 +60,7 @@ def build_corpus(source: Path, n: int, path: Path) -> Path:
 def spec_for(model: str | None):
     from codesuggest.batch import ModelSpec
     from codesuggest.config import get_settings
-    from codesuggest.models.registry import open_registry
+    from codesuggest.models.runtime import open_registry
 
     settings = get_settings()
     if model is None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from codesuggest.config import Settings
 from codesuggest.models.default import build_default_ranker
 from codesuggest.models.interface import Output
-from codesuggest.models.registry import open_registry, shared_resources
+from codesuggest.models.runtime import open_registry, shared_resources
 from codesuggest.models.suggester import ModelSuggester
 from codesuggest.training.cases import evaluate_cases, load_cases
 

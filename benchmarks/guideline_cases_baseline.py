@@ -18,7 +18,7 @@ from pathlib import Path
 
 from codesuggest.config import Settings
 from codesuggest.models.default import build_default_ranker
-from codesuggest.models.registry import open_registry, shared_resources
+from codesuggest.models.runtime import open_registry, shared_resources
 from codesuggest.models.suggester import ModelSuggester
 
 CASES = Path(__file__).resolve().parents[1] / "tests" / "data" / "guideline_cases.jsonl"

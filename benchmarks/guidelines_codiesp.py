@@ -22,7 +22,7 @@ import pandas as pd
 from codesuggest.config import Settings
 from codesuggest.guidelines import RULE_NAMES
 from codesuggest.models.interface import Output
-from codesuggest.models.registry import open_registry
+from codesuggest.models.runtime import open_registry
 from codesuggest.training.datasets import load_codiesp
 from codesuggest.training.metrics import evaluate
 

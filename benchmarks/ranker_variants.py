@@ -33,9 +33,8 @@ from codesuggest.models.ranker import CodeRanker
 from codesuggest.pipeline.nlp import Analyzer
 from codesuggest.pipeline.resources import ensure_term_index
 from codesuggest.training.datasets import load_codiesp
-from codesuggest.training.metrics import average_precision, evaluate
+from codesuggest.training.metrics import average_precision, evaluate, oof_average_precisions, oof_metrics
 from codesuggest.training.train import analyze_notes
-from codesuggest.training.workflow import oof_metrics
 
 SYSTEMS = ("ICD10CM", "ICD10PCS")
 
@@ -60,23 +59,6 @@ def cached_analyses(args) -> tuple[list, list, list, list]:
         with path.open("wb") as f:
             pickle.dump((train_a, dev_a), f, protocol=pickle.HIGHEST_PROTOCOL)
     return train, train_a, dev, dev_a
-
-
-def oof_note_aps(ranker: CodeRanker, notes) -> dict[str, dict[int, float]]:
-    """Per system, note index -> out-of-fold AP (the per-note terms of ``oof_metrics``' MAP)."""
-    out: dict[str, dict[int, float]] = {}
-    for system, (scores, correct, note_of) in ranker.oof_scores_.items():
-        aps = {}
-        for i, note in enumerate(notes):
-            n_gold = len(note.codes_of(system))
-            if not n_gold:
-                continue
-            mask = note_of == i
-            hits = correct[mask][np.argsort(-scores[mask], kind="stable")]
-            ranks = np.flatnonzero(hits) + 1
-            aps[i] = float(np.sum(np.arange(1, len(ranks) + 1) / ranks) / n_gold) if len(ranks) else 0.0
-        out[system] = aps
-    return out
 
 
 def run_variant(name: str, params: dict, seed: int, data, top_k: int) -> dict:
@@ -106,7 +88,7 @@ def run_variant(name: str, params: dict, seed: int, data, top_k: int) -> dict:
         "variant": name, "params": params, "seed": seed, "fit_s": round(fit_s, 1), "fit_cpu_s": round(fit_cpu, 1),
         "rank_notes_per_s": round(len(dev) / rank_s, 1), "rank_notes_per_cpu_s": round(len(dev) / rank_cpu, 1),
         "oof_map": {s: oof[s]["map"] for s in SYSTEMS}, "dev_map": {s: round(report[s].map, 4) for s in SYSTEMS},
-        "oof_ap": {s: oof_note_aps(ranker, train)[s] for s in SYSTEMS}, "dev_ap": dev_aps,
+        "oof_ap": {s: oof_average_precisions(ranker, train)[s] for s in SYSTEMS}, "dev_ap": dev_aps,
     }
 
 

@@ -24,10 +24,9 @@ from codesuggest.codesets import CodeCatalog, CodeSetSources
 from codesuggest.pipeline.nlp import Analyzer
 from codesuggest.pipeline.resources import ensure_term_index
 from codesuggest.training.datasets import load_codiesp
-from codesuggest.training.metrics import evaluate, mean_average_precision
+from codesuggest.training.metrics import evaluate, mean_average_precision, oof_metrics
 from codesuggest.training.predictions import write_predictions
 from codesuggest.training.train import predict_rows, train_model
-from codesuggest.training.workflow import oof_metrics
 
 SYSTEMS = ("ICD10CM", "ICD10PCS")
 

@@ -8,10 +8,12 @@ Input
 -----
 ``notes.parquet`` / ``.csv`` / ``.jsonl`` with (at least) the columns ``note_id`` and
 ``text``: the generic dataset format of :mod:`codesuggest.training.datasets`, whose
-``codes`` column is optional here and ignored. Unlike the dataset loaders (which skip
-empty notes), a note that cannot be coded (empty, too long, a pipeline error) is kept
-and reported on its output row, so every input note is accounted for. The same
-``note_id`` twice is refused (:class:`~codesuggest.training.datasets.DatasetError`).
+``codes`` column is optional here and ignored; or (local engine) a folder of ``*.txt``
+notes, each file's name without ``.txt`` its ``note_id`` (one reader,
+:func:`~codesuggest.training.datasets.read_notes`, for this and ``codesuggest predict``).
+Unlike the dataset loaders (which skip empty notes), a note that cannot be coded (empty,
+too long, a pipeline error) is kept and reported on its output row, so every input note
+is accounted for. The same ``note_id`` twice is refused (:class:`~codesuggest.training.datasets.DatasetError`).
 
 Output
 ------
@@ -32,7 +34,7 @@ Parquet file; Spark writes a folder of part files (``pandas.read_parquet`` and
 Engines
 -------
 ``local``  loads the model once, then forks ``workers`` processes (default: all cores) that
-           share it (:class:`~codesuggest.models.processes.SuggesterProcesses`) and code chunks
+           share it (:class:`~codesuggest.models.runtime.SuggesterProcesses`) and code chunks
            of :data:`CHUNK` notes; tqdm shows progress. ``workers=1`` runs in this process.
 ``spark``  ``mapInPandas`` over the notes; each executor's Python worker loads the model
            once (:func:`cached_suggester`, a module-level cache keyed by the model spec)
@@ -45,8 +47,6 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
-import shutil
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -58,17 +58,17 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .training.datasets import DatasetError
+from .atomic import atomic_path
+from .training.datasets import DatasetError, notes_format, read_notes
 
 if TYPE_CHECKING:
-    from .models.processes import SuggesterProcesses
+    from .models.runtime import SuggesterProcesses
 
 log = logging.getLogger(__name__)
 
 CHUNK = 32  # notes per call to suggest_many (the batch size of codesuggest predict)
 WORKER_MAX_CHUNKS = 300  # a local worker is replaced by a fresh fork after ~10,000 notes (SuggesterProcesses)
 ENGINES = ("local", "spark")
-NOTE_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl"}
 
 EVIDENCE_TYPE = pa.list_(
     pa.struct([("start", pa.int32()), ("end", pa.int32()), ("section", pa.string()), ("assertion", pa.string())])
@@ -145,9 +145,10 @@ class ModelSpec:
 
     def load(self) -> Any:
         """A fresh :class:`~codesuggest.models.suggester.ModelSuggester` (seconds to minutes) over the
-        process's code sets and pipeline (:func:`~codesuggest.models.registry.shared_resources`)."""
+        process's code sets and pipeline (:func:`~codesuggest.models.runtime.shared_resources`)."""
         from .codesets import CodeSetSources
-        from .models.registry import FileModelRegistry, shared_resources
+        from .models.registry import FileModelRegistry
+        from .models.runtime import shared_resources
 
         sources = CodeSetSources(pcs_file=self.pcs_file, cpt_file=self.cpt_file, cm_file=self.cm_file)
         catalog, analyzer = shared_resources(sources, Path(self.cache_dir), self.approximate)
@@ -240,76 +241,12 @@ def _sorted(table: pa.Table) -> pa.Table:
     return table.sort_by([("note_id", "ascending"), ("rank", "ascending")])
 
 
-# -- input ----------------------------------------------------------------------------------
-
-
-def _format_of(path: str | Path) -> str:
-    suffix = Path(str(path).rstrip("/")).suffix.lower()
-    if suffix not in NOTE_FORMATS:
-        raise DatasetError(f"{path}: unknown notes format {suffix or '(no suffix)'!r} (expected .parquet, .csv or .jsonl)")
-    return NOTE_FORMATS[suffix]
-
-
-def read_notes(path: str | Path) -> list[tuple[str, Any]]:
-    """``(note_id, text)`` pairs of a notes file, in file order; raises ``DatasetError``."""
-    path = Path(path)
-    kind = _format_of(path)
-    if not path.exists():
-        raise DatasetError(f"{path}: no such file")
-    try:
-        if kind == "parquet":
-            frame = pd.read_parquet(path, columns=None)
-        elif kind == "csv":
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-        else:
-            frame = pd.read_json(path, lines=True, dtype=False, encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise DatasetError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
-    except Exception as exc:  # pandas / pyarrow parse errors have many types
-        raise DatasetError(f"{path}: cannot read as {kind} ({exc})") from None
-    missing = [c for c in ("note_id", "text") if c not in frame.columns]
-    if missing:
-        raise DatasetError(f"{path}: missing column(s) {', '.join(missing)} (expected note_id and text)")
-    notes = []
-    seen: set[str] = set()
-    for row, (note_id, text) in enumerate(zip(frame["note_id"], frame["text"]), start=1):
-        if note_id is None or (isinstance(note_id, float) and note_id != note_id) or not str(note_id).strip():
-            raise DatasetError(f"{path}: row {row}: 'note_id' must be a non-empty string, got {note_id!r}")
-        note_id = str(note_id).strip()
-        if note_id in seen:
-            raise DatasetError(f"{path}: row {row}: note_id {note_id!r} appears twice")
-        seen.add(note_id)
-        notes.append((note_id, text if isinstance(text, str) else None))
-    return notes
-
-
-# -- atomic output --------------------------------------------------------------------------
-
-
-def _temporary_sibling(output: Path) -> Path:
-    return output.parent / f".{output.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
-
-
-def _replace(tmp: Path, output: Path) -> None:
-    """Move ``tmp`` (file or folder) over ``output``; readers see the old or the new, whole."""
-    if output.is_dir() and not output.is_symlink():
-        old = _temporary_sibling(output)
-        os.replace(output, old)  # a folder cannot be replaced in one rename: two renames
-        os.replace(tmp, output)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, output)
+# -- output ---------------------------------------------------------------------------------
 
 
 def _write_table(table: pa.Table, output: Path) -> None:
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temporary_sibling(output)
-    try:
+    with atomic_path(output) as tmp:
         pq.write_table(table, tmp, compression="zstd")
-        _replace(tmp, output)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 # -- engines --------------------------------------------------------------------------------
@@ -325,7 +262,7 @@ def _code_chunk_in(processes: SuggesterProcesses, chunk: list[tuple[str, Any]], 
     """A chunk coded in a worker process. If the worker dies (a note that crashes the pipeline's native
     code, the kernel's OOM killer), the chunk is coded again note by note, so that only the notes that
     kill a worker get an error row."""
-    from .models.processes import ModelWorkerError
+    from .models.runtime import ModelWorkerError
 
     try:
         return processes.run(_code_chunk, chunk, top_k)
@@ -346,7 +283,7 @@ def _run_local(notes: list[tuple[str, Any]], spec: ModelSpec, top_k: int, worker
 
     from tqdm import tqdm
 
-    from .models.processes import SuggesterProcesses, can_fork
+    from .models.runtime import SuggesterProcesses, can_fork
 
     chunks = [notes[i : i + CHUNK] for i in range(0, len(notes), CHUNK)]
     suggester = cached_suggester(spec)  # loaded once, here: forked workers share it page for page
@@ -390,6 +327,8 @@ def _spark_partition(batches: Iterator[pd.DataFrame], spec: ModelSpec, top_k: in
 def _spark_read(spark: Any, path: str, kind: str) -> Any:
     from pyspark.errors import AnalysisException
 
+    if kind == "text":
+        raise DatasetError(f"{path}: the spark engine reads notes files (.parquet, .csv or .jsonl), not a folder of .txt")
     reader = spark.read
     try:
         if kind == "parquet":
@@ -423,7 +362,7 @@ def _run_spark(input_path: str, output_path: str, spec: ModelSpec, top_k: int, m
         # PySpark reads the variable when the SparkContext starts
         os.environ["PYSPARK_PYTHON"] = sys.executable
     spark = builder.getOrCreate()
-    notes = _spark_read(spark, input_path, _format_of(input_path)).cache()
+    notes = _spark_read(spark, input_path, notes_format(input_path)).cache()
     bad = notes.where(F.col("note_id").isNull() | (F.col("note_id") == "")).limit(1).collect()
     if bad:
         raise DatasetError(f"{input_path}: a row has no note_id")
@@ -444,14 +383,8 @@ def _run_spark(input_path: str, output_path: str, spec: ModelSpec, top_k: int, m
     if _is_uri(output_path):  # HDFS, S3, ...: Spark's committer (_temporary, then _SUCCESS)
         suggestions.write.mode("overwrite").parquet(output_path)
     else:
-        output = Path(output_path.removeprefix("file://"))
-        output.parent.mkdir(parents=True, exist_ok=True)
-        tmp = _temporary_sibling(output)
-        try:
+        with atomic_path(Path(output_path.removeprefix("file://"))) as tmp:
             suggestions.write.parquet(str(tmp.resolve()))
-            _replace(tmp, output)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
     notes.unpersist()
     return count
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -21,10 +20,6 @@ from .pipeline.notetext import NotClinicalTextError, check_note_text
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="NLP-assisted medical coding suggestions.")
 codesets_app = typer.Typer(no_args_is_help=True, help="Code sets: build the caches, inspect versions.")
 app.add_typer(codesets_app, name="codesets")
-
-
-class UserError(Exception):
-    """A problem the user can fix; printed as one line, exit code 2."""
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -214,12 +209,8 @@ def codesets_successors(
 
 
 def run() -> None:
-    """Entry point that turns user errors into one line and exit code 2."""
-    try:
-        app()
-    except UserError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+    """The ``codesuggest`` entry point (user errors end in :func:`fail`: one line, exit code 2)."""
+    app()
 
 
 # --- codesuggest evaluate (training/metrics.py) -------------------------------
@@ -366,7 +357,7 @@ def serve(
         )
     import uvicorn
 
-    from .models.registry import load_active_or_default, open_registry
+    from .models.runtime import load_active_or_default, open_registry
     from .service.app import create_app
 
     settings = _settings(pcs_file, cpt_file)
@@ -480,27 +471,14 @@ def _read_note(path: Path) -> str:
     return text
 
 
-def _read_notes(source: Path) -> list[tuple[str, str]]:
-    """``(note_id, text)`` from a folder of ``*.txt`` (id = file name without .txt) or a JSONL file."""
-    if source.is_dir():
-        files = sorted(source.glob("*.txt"))
-        if not files:
-            fail(f"{source}: no .txt notes in this folder")
-        notes = []
-        for file in files:
-            try:
-                notes.append((file.stem, file.read_text(encoding="utf-8")))
-            except UnicodeDecodeError as exc:
-                fail(f"{file}: not UTF-8 text (byte {exc.start}); convert it to UTF-8 first")
-        return notes
-    if not source.is_file():
-        fail(f"{source}: no such file or folder")
-    from .training.datasets import DatasetError, load_jsonl
+def _read_notes(source: Path) -> list[tuple[str, str | None]]:
+    """``(note_id, text)`` of a folder of ``*.txt`` or a notes file; user errors end with exit code 2."""
+    from .training.datasets import DatasetError, read_notes
 
     try:
-        return [(note.note_id, note.text) for note in load_jsonl(source)]
-    except (DatasetError, UnicodeDecodeError) as exc:
-        fail(f"{source}: {exc}")
+        return read_notes(source)
+    except DatasetError as exc:
+        fail(str(exc))
 
 
 @models_app.command("list")
@@ -593,7 +571,7 @@ def models_migrate(
 @app.command()
 def predict(
     model: Annotated[str, typer.Option("--model", help="a model directory, or a version in --models-dir")],
-    notes: Annotated[Path, typer.Option("--notes", help="a folder of .txt notes, or a JSONL file (note_id, text)")],
+    notes: Annotated[Path, typer.Option("--notes", help="a folder of .txt notes, or a notes file: .parquet, .csv or .jsonl (note_id, text)")],
     out: Annotated[Path, typer.Option("--out", help="predictions TSV: note_id, code, system, score")],
     top_k: Annotated[int, typer.Option("--top-k", min=1, help="codes per note")] = 50,
     billable: Annotated[
@@ -627,7 +605,7 @@ def predict(
     output = Output.CODED if billable else Output.RANKED
     kept = []
     for note_id, text in batch:
-        if not text.strip():
+        if not (text or "").strip():
             typer.echo(f"warning: note {note_id} is empty; no predictions for it", err=True)
             continue
         try:
@@ -658,7 +636,7 @@ def extract(
     cpt_file: CptOption = None,
 ) -> None:
     """Run the pipeline on one note: mentions with offsets, section, assertion and candidate codes."""
-    from .models.registry import shared_resources
+    from .models.runtime import shared_resources
 
     text = _read_note(note)
     settings = _settings(pcs_file, cpt_file)
@@ -690,11 +668,13 @@ def train(
     ] = None,
     activate: Annotated[bool, typer.Option("--activate", help="make the new version the active model once saved")] = False,
     seed: Annotated[int, typer.Option("--seed", help="seed of every random step (same data + seed -> same model)")] = 0,
-    params: Annotated[Optional[str], typer.Option("--params", help='CodeRanker parameters as JSON, e.g. \'{"max_iter": 100}\'')] = None,
+    model_type: Annotated[str, typer.Option("--type", help="the model type to train (codesuggest.models.trainable)")] = "code-ranker",
+    params: Annotated[Optional[str], typer.Option("--params", help='the model\'s parameters as JSON, e.g. \'{"max_iter": 100}\'')] = None,
     pcs_file: PcsOption = None,
     cpt_file: CptOption = None,
 ) -> None:
-    """Train the code ranker on coded notes and save it as a new model version (printed on stdout).
+    """Train a model (``--type``, by default the code ranker) on coded notes and save it as a new model
+    version (printed on stdout).
 
     The version is written atomically: an interrupted run leaves the existing versions and the
     active model untouched. Metrics in the manifest are out-of-fold on the training notes."""
@@ -722,14 +702,16 @@ def train(
         fail(f"--params: not JSON ({exc.msg})")
     if not isinstance(ranker_params, dict):
         fail("--params: expected a JSON object")
-    from .models.ranker import CodeRanker
+    from .models.trainable import model_types, new_model
 
+    if model_type not in model_types():
+        fail(f"--type: unknown model type {model_type!r} (registered: {', '.join(model_types())})")
     try:
-        CodeRanker().set_params(**ranker_params)
+        new_model(model_type).set_params(**ranker_params)
     except ValueError as exc:
         fail(f"--params: {exc}")
 
-    from .models.registry import shared_resources
+    from .models.runtime import shared_resources
 
     catalog, analyzer = shared_resources(settings.code_set_sources(), settings.cache_dir, settings.approximate_search)
     try:
@@ -739,7 +721,9 @@ def train(
     typer.echo(training_data.summary(), err=True)
     registry = FileModelRegistry(models_dir, settings=settings, analyzer=analyzer, catalog=catalog)
     try:
-        result = train_and_save(training_data, analyzer, registry, seed=seed, params=ranker_params, activate=activate)
+        result = train_and_save(
+            training_data, analyzer, registry, seed=seed, params=ranker_params, activate=activate, model_type=model_type
+        )
     except (TypeError, ValueError) as exc:  # bad --params, too few notes to cross-fit
         fail(f"training failed: {exc}")
     except (OSError, ModelLoadError) as exc:
@@ -759,7 +743,7 @@ def train(
 
 @app.command()
 def batch(
-    input_path: Annotated[Path, typer.Option("--input", help="notes .parquet / .csv / .jsonl with note_id and text columns")],
+    input_path: Annotated[Path, typer.Option("--input", help="notes .parquet / .csv / .jsonl with note_id and text columns, or a folder of .txt notes")],
     output_path: Annotated[Path, typer.Option("--output", help="suggestions Parquet: one row per (note, code)")],
     model: Annotated[str, typer.Option("--model", help="a model directory, or a version in --models-dir")],
     engine: Annotated[str, typer.Option("--engine", help="local (a process pool) or spark (mapInPandas)")] = "local",

@@ -97,7 +97,7 @@ class Settings(BaseSettings):
     def resolved_model_processes(self) -> int:
         if self.model_processes is not None:
             return self.model_processes
-        from .models.processes import can_fork
+        from .models.runtime import can_fork
 
         cores = os.cpu_count() or 1
         return min(cores, 4) if cores > 1 and can_fork() else 0

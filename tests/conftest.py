@@ -1,4 +1,4 @@
-"""Shared fixtures. Tests that need ``../shared`` (real code files, CodiEsp) skip when it is absent."""
+"""Shared fixtures. Tests that need the data folder (real code files, CodiEsp; ``CODESUGGEST_SHARED_DATA``) skip when it is absent."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ glibc arenas (``malloc_info``: count, size, free), Python's allocated blocks and
 also calls ``malloc_trim(0)`` that often and records the RSS after it.
 
 ``CODESUGGEST_TEST_REAL_MODEL=1`` serves the real default model instead
-(``codesuggest.models.registry.load_active_or_default``, as ``codesuggest serve`` does).
+(``codesuggest.models.runtime.load_active_or_default``, as ``codesuggest serve`` does).
 """
 
 from __future__ import annotations
@@ -175,7 +175,7 @@ def create() -> FastAPI:
                                     float(os.environ.get("CODESUGGEST_TEST_TRACEMALLOC_EVERY", "60")),
                                     float(os.environ.get("CODESUGGEST_TEST_TRACEMALLOC_START", "0")))
     if os.environ.get("CODESUGGEST_TEST_REAL_MODEL") == "1":
-        from codesuggest.models.registry import load_active_or_default, open_registry
+        from codesuggest.models.runtime import load_active_or_default, open_registry
 
         registry = open_registry(settings)
         return create_app(

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from codesuggest import batch, config
 from codesuggest.batch import ModelSpec, run_batch
 from codesuggest.cli import app
-from codesuggest.models import registry as registry_module
+from codesuggest.models import runtime as runtime_module
 from codesuggest.models.registry import FileModelRegistry
 from codesuggest.models.suggester import ModelSuggester
 
@@ -191,7 +191,7 @@ def test_input_formats_and_errors(tmp_path):
 
 def test_cli_batch(notes_parquet, model_dir, cm_analyzer, cm_catalog, tmp_path, monkeypatch):
     monkeypatch.setenv("CODESUGGEST_DATA_DIR", str(tmp_path))
-    monkeypatch.setattr(registry_module, "shared_resources", lambda sources, cache_dir, approximate=False: (cm_catalog, cm_analyzer))
+    monkeypatch.setattr(runtime_module, "shared_resources", lambda sources, cache_dir, approximate=False: (cm_catalog, cm_analyzer))
     # keep this test's pipeline (the CLI would load the code sets in every worker)
     monkeypatch.setattr(ModelSpec, "load", lambda self: FileModelRegistry(model_dir.parent, analyzer=cm_analyzer, catalog=cm_catalog).load_path(self.model_dir))
     config.get_settings.cache_clear()

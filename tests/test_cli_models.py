@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from codesuggest import config
 from codesuggest.cli import app
-from codesuggest.models import registry as registry_module
+from codesuggest.models import runtime as runtime_module
 from codesuggest.models.default import DictionaryRanker
 from codesuggest.models.registry import FileModelRegistry
 from codesuggest.training.predictions import read_predictions
@@ -23,7 +23,7 @@ def data_dir(tmp_path, monkeypatch, cm_analyzer, cm_catalog):
     monkeypatch.setenv("CODESUGGEST_DATA_DIR", str(tmp_path))
     for name in ("CODESUGGEST_PCS_FILE", "CODESUGGEST_CPT_FILE", "CODESUGGEST_CM_FILE"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(registry_module, "shared_resources", lambda sources, cache_dir, approximate=False: (cm_catalog, cm_analyzer))
+    monkeypatch.setattr(runtime_module, "shared_resources", lambda sources, cache_dir, approximate=False: (cm_catalog, cm_analyzer))
     config.get_settings.cache_clear()
     yield tmp_path
     config.get_settings.cache_clear()

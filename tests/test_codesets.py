@@ -145,10 +145,10 @@ def test_packaged_icd10cm_is_cached_and_rebuilt_when_unreadable(tmp_path, monkey
 
 
 def test_a_read_only_cache_folder_is_not_an_error(tmp_path, monkeypatch):
-    from codesuggest import pickles
+    from codesuggest import disk_cache
 
     def refuse(obj, path):
         raise PermissionError(13, "read-only", str(path))
 
-    monkeypatch.setattr(pickles, "atomic_dump", refuse)
+    monkeypatch.setattr(disk_cache, "dump", refuse)
     assert CodeCatalog.load(cache_dir=tmp_path).get("ICD10CM", "I10") is not None

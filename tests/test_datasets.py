@@ -280,3 +280,35 @@ def test_read_gold_codiesp_and_three_columns(tmp_path):
         read_gold(unnamed)
     with pytest.raises(DatasetError, match="no such file"):
         read_gold(tmp_path / "missing.tsv")
+
+
+def test_read_notes_reads_a_text_folder_and_every_notes_file_format(tmp_path):
+    from codesuggest.training.datasets import DatasetError, read_notes
+
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "b.txt").write_text("Pneumonia.", encoding="utf-8")
+    (folder / "a.txt").write_text("Hypertension.", encoding="utf-8")
+    assert read_notes(folder) == [("a", "Hypertension."), ("b", "Pneumonia.")]
+    records = [{"note_id": "a", "text": "Hypertension.", "codes": [{"system": "ICD10CM", "code": "I10"}]}]
+    for name in ("n.jsonl", "n.ndjson", "n.json"):
+        (tmp_path / name).write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+        assert read_notes(tmp_path / name) == [("a", "Hypertension.")]
+    pd.DataFrame([("a", "Hypertension.")], columns=["note_id", "text"]).to_parquet(tmp_path / "n.pq")
+    assert read_notes(tmp_path / "n.pq") == [("a", "Hypertension.")]
+    (folder / "c.txt").write_bytes(b"caf\xe9")
+    with pytest.raises(DatasetError, match="not UTF-8"):
+        read_notes(folder)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DatasetError, match="no .txt notes"):
+        read_notes(tmp_path / "empty")
+    with pytest.raises(DatasetError, match="unknown notes format"):
+        read_notes(tmp_path / "notes.txt")
+
+
+def test_datasets_and_notes_share_one_suffix_map(tmp_path):
+    from codesuggest.training.datasets import load_dataset
+
+    path = tmp_path / "train.json"
+    path.write_text(json.dumps({"note_id": "a", "text": "Hypertension.", "codes": []}) + "\n", encoding="utf-8")
+    assert [note.note_id for note in load_dataset(str(path))] == ["a"]

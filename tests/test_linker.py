@@ -94,13 +94,13 @@ def test_exact_matching_stops_windows_no_term_can_fill():
 def test_term_index_round_trips_through_its_cache_file(tmp_path):
     import gc
 
-    from codesuggest.pickles import atomic_dump
+    from codesuggest.disk_cache import dump
     from codesuggest.pipeline.resources import load_term_index
 
     catalog = CodeCatalog([Code(CodeSystem.ICD10CM, c, d) for c, d in TERMS], {"ICD10CM": "test"})
     index = TermIndex.build(catalog)
     path = tmp_path / "terms-x.pickle"
-    atomic_dump(index, path)
+    dump(index, path)
     assert [p.name for p in tmp_path.iterdir()] == ["terms-x.pickle"]  # no temporary file left
     loaded = load_term_index(str(path))
     assert loaded.terms == index.terms and loaded.by_rarest == index.by_rarest

@@ -253,3 +253,121 @@ def test_cli_evaluate_user_errors(extra, message):
     result = CliRunner().invoke(app, ["evaluate", "--gold", str(DATA / "goldD.tsv"), *extra])
     assert result.exit_code == 2
     assert message in result.output and "Traceback" not in result.output
+
+
+# --- against scikit-learn, where the definitions agree (see the metrics module docstring) ------
+
+
+def _random_notes(seed: int, n_notes: int = 40, n_labels: int = 25):
+    """Per note: gold codes and scored candidates (distinct random scores, so no ties)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    labels = [f"C{i:02d}" for i in range(n_labels)]
+    gold, scored = {}, {}
+    for n in range(n_notes):
+        note = f"n{n}"
+        candidates = list(rng.choice(labels, size=int(rng.integers(2, 12)), replace=False))
+        gold[note] = set(rng.choice(candidates, size=int(rng.integers(1, len(candidates))), replace=False))
+        scores = rng.permutation(rng.random(len(candidates)))
+        scored[note] = sorted(zip(candidates, scores.tolist()), key=lambda p: -p[1])
+    return labels, gold, scored
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_average_precision_matches_scikit_learn_when_every_gold_code_is_ranked(seed):
+    from sklearn.metrics import average_precision_score
+
+    _, gold, scored = _random_notes(seed)
+    for note, pairs in scored.items():
+        y_true = [code in gold[note] for code, _ in pairs]
+        y_score = [score for _, score in pairs]
+        ours = average_precision([code for code, _ in pairs], gold[note])
+        assert ours == approx(average_precision_score(y_true, y_score))
+
+
+def test_average_precision_counts_unranked_gold_codes_where_scikit_learn_cannot():
+    from sklearn.metrics import average_precision_score
+
+    ranked, scores = ["A", "X", "B"], [0.9, 0.5, 0.2]
+    gold = {"A", "B", "C"}  # C never ranked: scikit-learn does not know it exists
+    sk = average_precision_score([c in gold for c in ranked], scores)
+    assert sk == approx((1 + 2 / 3) / 2)
+    assert average_precision(ranked, gold) == approx(sk * 2 / 3)
+
+
+@pytest.mark.parametrize("threshold", [0.2, 0.5, 0.8])
+def test_micro_and_macro_match_scikit_learn(threshold):
+    import numpy as np
+    from sklearn.metrics import precision_recall_fscore_support
+
+    labels, gold, scored = _random_notes(7)
+    micro, macro = threshold_metrics(scored, gold, threshold)
+    notes = sorted(set(gold) | set(scored))
+    used = sorted({c for n in notes for c in gold[n]} | {c for n in notes for c, s in scored[n] if s >= threshold})
+    column = {code: j for j, code in enumerate(used)}
+    y_true = np.zeros((len(notes), len(used)), dtype=int)
+    y_pred = np.zeros_like(y_true)
+    for i, note in enumerate(notes):
+        for code in gold[note]:
+            y_true[i, column[code]] = 1
+        for code, score in scored[note]:
+            if score >= threshold:
+                y_pred[i, column[code]] = 1
+    for average, ours in (("micro", micro), ("macro", macro)):
+        p, r, f, _ = precision_recall_fscore_support(y_true, y_pred, average=average, zero_division=0)
+        assert (ours["precision"], ours["recall"], ours["f1"]) == (approx(p), approx(r), approx(f))
+    assert macro["labels"] == len(used)
+
+
+def test_reliability_bins_match_scikit_learn_off_the_bin_edges():
+    import numpy as np
+    from sklearn.calibration import calibration_curve
+
+    rng = np.random.default_rng(3)
+    scores = rng.random(500)
+    scores = scores[np.abs(scores * 10 - np.round(scores * 10)) > 1e-9]  # none on an edge
+    correct = rng.random(len(scores)) < scores
+    ece, bins = calibration(scores.tolist(), correct.tolist(), n_bins=10)
+    accuracy, confidence = calibration_curve(correct, scores, n_bins=10, strategy="uniform")
+    filled = [b for b in bins if b["count"]]
+    assert [b["accuracy"] for b in filled] == approx(accuracy.tolist())
+    assert [b["confidence"] for b in filled] == approx(confidence.tolist())
+    counts = np.array([b["count"] for b in filled])
+    assert ece == approx(float(np.sum(counts / counts.sum() * np.abs(accuracy - confidence))))
+
+
+def test_a_score_on_a_bin_edge_goes_up_here_and_down_in_scikit_learn():
+    from sklearn.calibration import calibration_curve
+
+    _, bins = calibration([0.5, 0.5], [True, False], n_bins=2)
+    assert [b["count"] for b in bins] == [0, 2]  # [0, .5) and [.5, 1]
+    accuracy, confidence = calibration_curve([1, 0], [0.5, 0.5], n_bins=2)
+    assert confidence.tolist() == [0.5] and len(accuracy) == 1  # one bin; scikit-learn's lower one
+    assert calibration([0.5], [True], n_bins=2)[1][0]["count"] == 0
+
+
+def test_oof_metrics_rank_each_notes_candidates_and_count_missed_gold_codes():
+    import numpy as np
+
+    from codesuggest.training.datasets import CodedNote
+    from codesuggest.training.metrics import oof_average_precisions, oof_metrics
+
+    class Fitted:  # what a fitted ranker exposes after cross-fitting
+        oof_scores_ = {"ICD10CM": (np.array([0.9, 0.2, 0.6, 0.8, 0.1]), np.array([True, False, True, False, True]), np.array([0, 0, 0, 1, 1]))}
+        thresholds_ = {"ICD10CM": 0.5}
+        oof_candidate_recall_ = {"ICD10CM": 0.75}
+
+    notes = [
+        CodedNote("a", "t", (("ICD10CM", "I10"), ("ICD10CM", "E11.9"), ("ICD10CM", "J45.909")), "test"),  # 3 gold, 2 candidates
+        CodedNote("b", "t", (("ICD10CM", "R60.9"),), "test"),
+        CodedNote("c", "t", (), "test"),
+    ]
+    # note a ranks hit .9, hit .6, miss .2 with 3 gold: (1 + 1) / 3; note b ranks miss .8, hit .1: (1/2) / 1
+    assert oof_average_precisions(Fitted(), notes) == {"ICD10CM": {0: approx(2 / 3), 1: approx(0.5)}}
+    metrics = oof_metrics(Fitted(), notes)["ICD10CM"]
+    # at .5: made .9 (hit), .6 (hit), .8 (miss) -> P 2/3; R 2/4 (4 gold codes)
+    assert metrics["map"] == round((2 / 3 + 0.5) / 2, 4)
+    assert (metrics["precision"], metrics["recall"], metrics["notes"]) == (round(2 / 3, 4), 0.5, 2)
+    assert metrics["f1"] == round(2 * (2 / 3) * 0.5 / (2 / 3 + 0.5), 4)
+    assert metrics["ece"] == round(calibration([0.9, 0.2, 0.6, 0.8, 0.1], [True, False, True, False, True])[0], 4)

@@ -1,4 +1,4 @@
-"""The model in forked worker processes (models/processes.py), alone and behind the service."""
+"""The model in forked worker processes (models/runtime.py), alone and behind the service."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import time
 import pytest
 from service_fakes import FakeRegistry, KeywordSuggester, auth, real_catalog, service
 
-from codesuggest.models.processes import ModelWorkerError, SuggesterProcesses, can_fork
+from codesuggest.models.runtime import ModelWorkerError, SuggesterProcesses, can_fork
 
 pytestmark = pytest.mark.skipif(not can_fork(), reason="worker processes need fork")
 

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import joblib
 import pytest
 
-from codesuggest.models import artifact, registry as registry_module
+from codesuggest.models import artifact, registry as registry_module, runtime as runtime_module
 from codesuggest.models.artifact import (
     CodeSetMismatch,
     ManifestFormatError,
@@ -21,7 +21,8 @@ from codesuggest.models.artifact import (
 )
 from codesuggest.models.default import DictionaryRanker
 from codesuggest.models.interface import Output
-from codesuggest.models.registry import FileModelRegistry, UnknownModelVersion, load_active_or_default
+from codesuggest.models.registry import FileModelRegistry, UnknownModelVersion
+from codesuggest.models.runtime import load_active_or_default
 
 NOTE = "Pt with HTN. Denies chest pain."
 
@@ -202,7 +203,7 @@ def test_training_fingerprint_ignores_order_but_not_content():
 
 
 def test_load_active_or_default_builds_once_then_reuses(tmp_path, cm_analyzer, cm_catalog, monkeypatch):
-    monkeypatch.setattr(registry_module, "shared_resources", lambda sources, cache_dir, approximate=False: (cm_catalog, cm_analyzer))
+    monkeypatch.setattr(runtime_module, "shared_resources", lambda sources, cache_dir, approximate=False: (cm_catalog, cm_analyzer))
     settings = SimpleNamespace(
         models_dir=tmp_path / "models", cache_dir=tmp_path / "cache", code_set_sources=lambda: None, approximate_search=False
     )

@@ -122,10 +122,10 @@ def test_extract_exits_2_with_one_line(tmp_path, monkeypatch, cm_analyzer, cm_ca
 
     from codesuggest import config
     from codesuggest.cli import app
-    from codesuggest.models import registry as registry_module
+    from codesuggest.models import runtime as runtime_module
 
     monkeypatch.setenv("CODESUGGEST_DATA_DIR", str(tmp_path))
-    monkeypatch.setattr(registry_module, "shared_resources", lambda sources, cache_dir, approximate=False: (cm_catalog, cm_analyzer))
+    monkeypatch.setattr(runtime_module, "shared_resources", lambda sources, cache_dir, approximate=False: (cm_catalog, cm_analyzer))
     config.get_settings.cache_clear()
     note = tmp_path / "scan.txt"
     note.write_text(NOT_NOTES["spanish"][0], encoding="utf-8")

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-import types
-
 import pytest
 from typer.testing import CliRunner
 
-import codesuggest.models
 from codesuggest import cli
 from codesuggest.config import get_settings
+from codesuggest.models import runtime
 from codesuggest.service.db import Database
 from codesuggest.service.keys import authenticate
 from service_fakes import FakeRegistry, KeywordSuggester
@@ -53,12 +50,9 @@ def test_keys_create_prints_the_key_once_and_revoke_disables_it(data_dir):
 
 @pytest.fixture
 def fake_models(monkeypatch):
-    """Stands in for codesuggest.models.registry (written by the models engineer) and for uvicorn.run."""
-    fake = types.ModuleType("codesuggest.models.registry")
-    fake.load_active_or_default = lambda settings: KeywordSuggester("default-1")
-    fake.open_registry = lambda settings: FakeRegistry(KeywordSuggester("default-1"))
-    monkeypatch.setitem(sys.modules, "codesuggest.models.registry", fake)
-    monkeypatch.setattr(codesuggest.models, "registry", fake, raising=False)
+    """Stands in for the model runtime's loading (codesuggest.models.runtime) and for uvicorn.run."""
+    monkeypatch.setattr(runtime, "load_active_or_default", lambda settings: KeywordSuggester("default-1"))
+    monkeypatch.setattr(runtime, "open_registry", lambda settings: FakeRegistry(KeywordSuggester("default-1")))
     calls = []
     import uvicorn
 

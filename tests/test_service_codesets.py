@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from codesuggest.models.interface import Evidence
 from codesuggest.models.interface import Suggestion as ModelSuggestion
-from codesuggest.service import coding
+from codesuggest.service import notes as notes_db
 from codesuggest.service.db import Database
 from codesuggest.service.orm import DecisionEvent, Note, Suggestion
 from service_fakes import auth, real_catalog, service
@@ -33,7 +33,7 @@ def _old_note(url: str, codes: list[tuple[str, str]], *, decided: list[tuple[str
     with db.session() as session:
         suggestions = [ModelSuggestion("ICD10CM", code, title, 0.9, False, (Evidence(0, 4, "text", "hpi", "present"),))
                        for code, title in codes]
-        note = coding.create_note(session, text="Patient with MS and familial hypercholesterolemia.", external_id=None,
+        note = notes_db.create_note(session, text="Patient with MS and familial hypercholesterolemia.", external_id=None,
                                   setting=None, model_version="old-model", suggestions=suggestions, actor="c",
                                   code_set_release=OLD)
         for code, action in decided:

@@ -11,7 +11,8 @@ from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 
 from codesuggest.models.interface import Evidence, Suggestion as ModelSuggestion
-from codesuggest.service import coding, schemas
+from codesuggest.service import notes as notes_db
+from codesuggest.service import schemas
 from codesuggest.service.db import Database
 from codesuggest.service.feedback import export_feedback
 from codesuggest.service.keys import Role, authenticate, create_api_key, hash_key, list_api_keys, revoke_api_key
@@ -43,7 +44,7 @@ def _note(session, text="Hypertension and chest pain.", actor="coder-a") -> Note
         ModelSuggestion("ICD10CM", "I10", "Essential (primary) hypertension", 0.9, False, (Evidence(0, 12, "Hypertension", "hpi", "present"),)),
         ModelSuggestion("ICD10CM", "R07.9", "Chest pain, unspecified", 0.4, True, (Evidence(17, 27, "chest pain", "hpi", "present"),)),
     ]
-    return coding.create_note(session, text=text, external_id=None, setting=None, model_version="m1", suggestions=suggestions, actor=actor)
+    return notes_db.create_note(session, text=text, external_id=None, setting=None, model_version="m1", suggestions=suggestions, actor=actor)
 
 
 def test_migrations_create_the_schema_and_are_idempotent(db):
@@ -59,7 +60,7 @@ def test_migrations_create_the_schema_and_are_idempotent(db):
 def test_decision_events_and_access_log_are_append_only(db):
     with db.session() as session:
         note = _note(session)
-        coding.record_decisions(session, note, [schemas.DecisionIn(suggestion_id=note.suggestions[0].id, action="accept")], real_catalog(), "c")
+        notes_db.record_decisions(session, note, [schemas.DecisionIn(suggestion_id=note.suggestions[0].id, action="accept")], real_catalog(), "c")
         entry = AccessLogEntry(key_name="k", role="coder", action="notes.read", method="GET", path="/x", status_code=200)
         session.add(entry)
         session.flush()
@@ -82,20 +83,20 @@ def test_a_notes_suggestions_are_stored_in_one_batch_with_their_ids_in_rank_orde
         for rank in range(30)
     ]
     with db.session() as session:
-        note = coding.create_note(session, text="t", external_id=None, setting=None, model_version="m1",
+        note = notes_db.create_note(session, text="t", external_id=None, setting=None, model_version="m1",
                                   suggestions=suggestions, actor="c")
         returned = [(s.id, s.rank, s.code, s.needs_review, s.evidence) for s in note.suggestions]
-        empty = coding.create_note(session, text="none", external_id=None, setting=None, model_version="m1",
+        empty = notes_db.create_note(session, text="none", external_id=None, setting=None, model_version="m1",
                                    suggestions=[], actor="c")
         assert empty.suggestions == []
         note_id, empty_id = note.id, empty.id
     assert [r[1:3] for r in returned] == [(rank, s.code) for rank, s in enumerate(suggestions)]
     with db.session() as session:
-        stored = coding.get_note(session, note_id, full=True).suggestions
+        stored = notes_db.get_note(session, note_id, full=True).suggestions
         assert [(s.id, s.rank, s.code, s.needs_review, s.evidence) for s in stored] == returned
         assert stored[1].evidence == [{"start": 1, "end": 5, "text": "text", "section": "hpi", "assertion": "present"}]
         assert stored[0].created_at.tzinfo is not None and stored[0].model_version == "m1"
-        assert coding.get_note(session, empty_id, full=True).suggestions == []
+        assert notes_db.get_note(session, empty_id, full=True).suggestions == []
 
 
 def test_foreign_keys_are_enforced(db):
@@ -145,21 +146,21 @@ def test_two_coders_deciding_the_same_suggestion_concurrently_are_both_recorded(
     def coder(name, action):
         try:
             with db.session() as session:
-                note = coding.get_note(session, note_id)
+                note = notes_db.get_note(session, note_id)
                 barrier.wait(5)
-                coding.record_decisions(session, note, [schemas.DecisionIn(suggestion_id=sid, action=action)], real_catalog(), name)
+                notes_db.record_decisions(session, note, [schemas.DecisionIn(suggestion_id=sid, action=action)], real_catalog(), name)
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
     run_together([threading.Thread(target=coder, args=("coder-a", "accept")), threading.Thread(target=coder, args=("coder-b", "reject"))], 20)
     assert errors == []
     with db.session() as session:
-        events = coding.note_events(session, note_id)
+        events = notes_db.note_events(session, note_id)
         assert sorted((e.actor, e.action) for e in events) == [("coder-a", "accept"), ("coder-b", "reject")]
         assert session.get(Note, note_id).status == "coded"
         # the final set follows the later event
-        final = coding.final_code_set(events)
-        assert final == ([] if events[-1].action == "reject" else [coding.FinalCode("ICD10CM", "R07.9", "suggestion", sid)])
+        final = notes_db.final_code_set(events)
+        assert final == ([] if events[-1].action == "reject" else [notes_db.FinalCode("ICD10CM", "R07.9", "suggestion", sid)])
 
 
 def test_final_code_set_and_feedback_export(db, monkeypatch):
@@ -170,11 +171,11 @@ def test_final_code_set_and_feedback_export(db, monkeypatch):
     with db.session() as session:
         first, second, _open = _note(session, "first"), _note(session, "second"), _note(session, "open note")
         D = schemas.DecisionIn
-        coding.record_decisions(session, first, [
+        notes_db.record_decisions(session, first, [
             D(suggestion_id=first.suggestions[0].id, action="accept"),
             D(suggestion_id=first.suggestions[1].id, action="replace", replacement=schemas.CodeRef(system="ICD10CM", code="R07.89")),
         ], catalog, "c")
-        coding.record_decisions(session, second, [
+        notes_db.record_decisions(session, second, [
             D(suggestion_id=second.suggestions[0].id, action="reject"),
             D(system="cm", code="e119", action="add"),
         ], catalog, "c")

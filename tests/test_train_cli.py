@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from codesuggest import config
 from codesuggest.cli import app
-from codesuggest.models import registry as registry_module
+from codesuggest.models import runtime as runtime_module
 from codesuggest.models.artifact import training_fingerprint
 from codesuggest.models.interface import Output
 from codesuggest.models.registry import FileModelRegistry
@@ -52,7 +52,7 @@ def data_dir(tmp_path, monkeypatch, cm_analyzer, cm_catalog):
     monkeypatch.setenv("CODESUGGEST_DATA_DIR", str(tmp_path / "data"))
     for name in ("CODESUGGEST_PCS_FILE", "CODESUGGEST_CPT_FILE", "CODESUGGEST_CM_FILE"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(registry_module, "shared_resources", lambda sources, cache_dir, approximate=False: (cm_catalog, cm_analyzer))
+    monkeypatch.setattr(runtime_module, "shared_resources", lambda sources, cache_dir, approximate=False: (cm_catalog, cm_analyzer))
     config.get_settings.cache_clear()
     yield tmp_path / "data"
     config.get_settings.cache_clear()
@@ -257,3 +257,56 @@ def test_the_manifest_records_the_pipeline_settings_and_loading_elsewhere_warns(
     with caplog.at_level("WARNING", logger="codesuggest.models.registry"):
         other.load(version)
     assert any("approximate_search" in r.getMessage() and version in r.getMessage() for r in caplog.records)
+
+
+class MostFrequentCodes:
+    """A toy model type: every note gets the training set's most frequent codes."""
+
+    def __init__(self, n_codes: int = 2, random_state: int = 0):
+        self.n_codes = n_codes
+        self.random_state = random_state
+
+    def get_params(self, deep: bool = True) -> dict:
+        return {"n_codes": self.n_codes, "random_state": self.random_state}
+
+    def set_params(self, **params) -> "MostFrequentCodes":
+        unknown = set(params) - set(self.get_params())
+        if unknown:
+            raise ValueError(f"invalid parameter(s) {sorted(unknown)}")
+        for name, value in params.items():
+            setattr(self, name, value)
+        return self
+
+    def fit(self, analyses, labels) -> "MostFrequentCodes":
+        from collections import Counter
+
+        counts = Counter(code for codes in labels for code in codes)
+        self.top_ = [(code, n / len(labels)) for code, n in counts.most_common(self.n_codes)]
+        self.thresholds_ = {"ICD10CM": 0.0}
+        self.code_set_versions_ = dict(analyses[0].code_set_versions)
+        return self
+
+    def rank(self, analyses, top_k: int = 50):
+        from codesuggest.models.interface import RankedCode
+
+        return [[RankedCode(system, code, score) for (system, code), score in self.top_[:top_k]] for _ in analyses]
+
+
+def test_another_model_type_is_one_registration(data_dir, train_file, monkeypatch):
+    from codesuggest.models import trainable
+
+    monkeypatch.setattr(trainable, "_TYPES", dict(trainable._TYPES))
+    trainable.register_model_type("most-frequent", MostFrequentCodes)
+    with pytest.raises(ValueError, match="already registered"):
+        trainable.register_model_type("most-frequent", MostFrequentCodes)
+    result = invoke("--data", str(train_file), "--type", "most-frequent", "--params", '{"n_codes": 1}')
+    assert result.exit_code == 0, result.output
+    version = result.stdout.strip().splitlines()[-1]
+    registry = FileModelRegistry(data_dir / "models", settings=config.get_settings())
+    manifest = registry.show(version)
+    assert manifest["params"]["kind"] == "most-frequent" and manifest["params"]["ranker"] == {"n_codes": 1, "random_state": 0}
+    suggested = registry.load(version).suggest("Atrial fibrillation.", output=Output.RANKED)
+    assert [s.code for s in suggested] == ["I10"]  # the most frequent code of NOTES, whatever the note says
+
+    assert_user_error(invoke("--data", str(train_file), "--type", "nonesuch"), "--type", "nonesuch", "code-ranker")
+    assert_user_error(invoke("--data", str(train_file), "--type", "most-frequent", "--params", '{"depth": 3}'), "--params")

@@ -12,7 +12,7 @@ import pytest
 from codesuggest.config import Settings
 from codesuggest.models.interface import Evidence
 from codesuggest.models.interface import Suggestion as ModelSuggestion
-from codesuggest.service import coding
+from codesuggest.service import notes as notes_db
 from codesuggest.service.app import create_app
 from codesuggest.service.db import Database
 from service_fakes import GuidelineKeywordSuggester, make_keys
@@ -31,7 +31,7 @@ def server(tmp_path_factory, cm_catalog):
     keys = make_keys(url)
     db = Database(url)
     with db.session() as session:  # suggested under FY2025, where G35 (multiple sclerosis) was billable
-        note = coding.create_note(
+        note = notes_db.create_note(
             session, text="Relapsing multiple sclerosis, stable.", external_id="enc-2001", setting="outpatient",
             model_version="old-model", actor="c", code_set_release="ICD10CM file icd10cm-codes-2025.txt:29d740460ee0",
             suggestions=[ModelSuggestion("ICD10CM", "G35", "Multiple sclerosis", 0.9, False,

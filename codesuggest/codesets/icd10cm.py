@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
 
-from .. import pickles
+from .. import disk_cache
 from . import records
 from .records import Code, CodeSystem
 
@@ -87,7 +87,7 @@ def _cached(cache_dir: Path) -> tuple[list[Code], BlockNotes] | None:
     if not path.exists():
         return None
     try:
-        return pickles.load(path)
+        return disk_cache.load(path)
     except Exception as exc:  # unreadable (another Python, a damaged disk): rebuild it
         log.warning("rebuilding %s (%s: %s)", path.name, type(exc).__name__, exc)
         return None
@@ -96,7 +96,7 @@ def _cached(cache_dir: Path) -> tuple[list[Code], BlockNotes] | None:
 def _write_cache(release: tuple[list[Code], BlockNotes], cache_dir: Path) -> None:
     path = _cache_path(cache_dir)
     try:
-        pickles.atomic_dump(release, path)
+        disk_cache.dump(release, path)
     except OSError as exc:  # a read-only cache folder costs the next start the parse, nothing else
         log.warning("could not cache ICD-10-CM in %s (%s)", path.parent, exc)
 

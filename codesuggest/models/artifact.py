@@ -34,7 +34,6 @@ import json
 import os
 import re
 import secrets
-import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -44,7 +43,8 @@ from typing import Any
 
 import joblib
 
-from ..pickles import paused_gc
+from ..atomic import atomic_path
+from ..disk_cache import paused_gc
 
 MANIFEST = "manifest.json"
 RANKER_FILE = "ranker.joblib"
@@ -152,19 +152,6 @@ def check_version_name(version: str) -> str:
     return version
 
 
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # not supported on this platform / file system
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _dump(obj: Any, path: Path) -> str:
     joblib.dump(obj, path)
     with open(path, "rb") as handle:
@@ -205,10 +192,7 @@ def save_model(
     target = models_dir / version
     if target.exists():
         raise FileExistsError(f"model version {version} already exists in {models_dir}")
-    models_dir.mkdir(parents=True, exist_ok=True)
-    tmp = models_dir / f".tmp-{version}-{secrets.token_hex(4)}"
-    tmp.mkdir()
-    try:
+    with atomic_path(target, directory=True, overwrite=False, durable=True) as tmp:
         files = {RANKER_FILE: _dump(ranker, tmp / RANKER_FILE)}
         for name, obj in sorted(extras.items()):
             files[f"{name}.joblib"] = _dump(obj, tmp / f"{name}.joblib")
@@ -229,12 +213,6 @@ def save_model(
             handle.write("\n")
             handle.flush()
             os.fsync(handle.fileno())
-        _fsync_dir(tmp)
-        os.rename(tmp, target)  # atomic; fails rather than replace a directory that appeared meanwhile
-        _fsync_dir(models_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return target
 
 

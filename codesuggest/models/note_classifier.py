@@ -63,7 +63,6 @@ class NoteClassifier(BaseEstimator):
         # k nearest training notes (cosine of the TF-IDF vectors): their codes, weighted by similarity
         self.train_X_ = X
         self.train_Y_ = sparse.csr_matrix(Y.astype(np.float32))
-        self.index_ = {code: j for j, code in enumerate(self.codes_)}
         return self
 
     def transform(self, texts: list[str]) -> sparse.csr_matrix:

@@ -356,10 +356,6 @@ class CodeRanker(BaseEstimator):
         scores = np.where(unsupported, np.minimum(scores, caps), scores)
         return np.clip(scores, 0.0, 1.0)
 
-    def predict_proba(self, analyses: Sequence[NoteAnalysis]) -> list[dict[tuple[str, str], float]]:
-        """Per note, the calibrated probability of every candidate code."""
-        return [dict(zip(note.keys, scores.tolist())) for note, scores in self._scored(analyses)]
-
     def rank(self, analyses: Sequence[NoteAnalysis], top_k: int = 50) -> list[list[RankedCode]]:
         """Per note, the ``top_k`` best codes of each system merged by score, best first."""
         results = []

@@ -12,21 +12,17 @@
 >>> registry.activate("20261128-0910-77f0e1")
 >>> suggester = registry.load(registry.active_version())
 
-:func:`load_active_or_default` is what the service and ``codesuggest serve`` call.
+:func:`.runtime.load_active_or_default` is what the service and ``codesuggest serve`` call.
 """
 
 from __future__ import annotations
 
-import gc
 import logging
-import os
-import secrets
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from ..atomic import atomic_path
 from .artifact import (
-    CodeSetMismatch,
     LoadedModel,
     ManifestFormatError,
     ModelLoadError,
@@ -36,6 +32,7 @@ from .artifact import (
     save_model,
     verify_files,
 )
+from . import runtime
 from .interface import ModelInfo
 from .suggester import DEFAULT_REVIEW_BAND, ModelSuggester
 
@@ -43,10 +40,7 @@ log = logging.getLogger(__name__)
 ACTIVE = "ACTIVE"
 DEFAULT_MODEL_KIND = "dictionary-default"
 
-__all__ = [
-    "ACTIVE", "FileModelRegistry", "ModelLoadError", "UnknownModelVersion", "compatible_versions",
-    "load_active_or_default", "open_registry", "settle_heap", "shared_resources",
-]
+__all__ = ["ACTIVE", "FileModelRegistry", "ModelLoadError", "UnknownModelVersion"]
 
 
 class UnknownModelVersion(KeyError):
@@ -54,18 +48,6 @@ class UnknownModelVersion(KeyError):
 
     def __str__(self) -> str:  # KeyError would print the message in quotes
         return str(self.args[0]) if self.args else "unknown model version"
-
-
-@lru_cache(maxsize=2)
-def shared_resources(sources: Any, cache_dir: Path, approximate: bool = False) -> tuple[Any, Any]:
-    """``(CodeCatalog, Analyzer)`` for these code-set sources (``approximate``: with the ANN linker)."""
-    from ..codesets import CodeCatalog
-    from ..pipeline.nlp import Analyzer
-    from ..pickles import paused_gc
-
-    with paused_gc():
-        catalog = CodeCatalog.load(sources, Path(cache_dir))
-        return catalog, Analyzer.from_catalog(catalog, Path(cache_dir), approximate=approximate)
 
 
 class FileModelRegistry:
@@ -96,7 +78,7 @@ class FileModelRegistry:
         if self._analyzer is None:
             if self.settings is None:
                 raise RuntimeError("FileModelRegistry needs an analyzer or settings to load models")
-            self._catalog, self._analyzer = shared_resources(
+            self._catalog, self._analyzer = runtime.shared_resources(
                 self.settings.code_set_sources(), self.settings.cache_dir, self.settings.approximate_search
             )
         return self._catalog, self._analyzer
@@ -160,16 +142,8 @@ class FileModelRegistry:
         """Point ``ACTIVE`` at ``version`` (after checking its files); atomic for readers."""
         path = self.path_of(version)
         verify_files(path, read_manifest(path))
-        tmp = self.models_dir / f".{ACTIVE}.{secrets.token_hex(4)}.tmp"
-        try:
-            with open(tmp, "w", encoding="utf-8") as handle:
-                handle.write(version + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.models_dir / ACTIVE)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+        with atomic_path(self.models_dir / ACTIVE, durable=True) as tmp:
+            tmp.write_text(version + "\n", encoding="utf-8")
         log.info("model %s is now active in %s", version, self.models_dir)
 
     def load(self, version: str) -> ModelSuggester:
@@ -236,7 +210,7 @@ class FileModelRegistry:
             analyzer, model.ranker, model.version, catalog=catalog, review_band=self.review_band,
             manifest=model.manifest, guidelines_off=off,
         )
-        settle_heap()
+        runtime.settle_heap()
         return suggester
 
 
@@ -253,72 +227,3 @@ def _warn_on_other_pipeline(model: LoadedModel, analyzer: Any) -> None:
                 "(CODESUGGEST_APPROXIMATE_SEARCH sets approximate_search)",
                 model.version, {k: trained[k] for k in differ}, {k: serving[k] for k in differ},
             )
-
-
-def settle_heap() -> None:
-    """Move what is loaded now (code sets, indexes, models: millions of long-lived objects) out of
-    the cyclic garbage collector's sight.
-
-    Every full collection otherwise walks them all, and coding a note allocates enough to trigger
-    collections: ranking took 13.6 ms/note with them tracked, 10.6 without (BENCHMARKS.md).
-    Frozen objects are still freed by reference counting when dropped (an old model after an
-    activation); only reference cycles among them would stay.
-    """
-    gc.collect()
-    gc.freeze()
-
-
-def open_registry(settings: Any) -> FileModelRegistry:
-    """The registry of ``settings.models_dir``, loading the pipeline from ``settings``."""
-    return FileModelRegistry(settings.models_dir, settings=settings)
-
-
-def compatible_versions(registry: FileModelRegistry, code_set_versions: dict[str, str]) -> list[str]:
-    """Versions built for exactly these code-set versions, trained models before default ones, newest first."""
-    infos = [i for i in registry.list() if dict(i.code_set_versions) == dict(code_set_versions)]
-    infos.sort(key=lambda i: (not registry._is_default(i.version), i.created_at, i.version), reverse=True)
-    return [i.version for i in infos]
-
-
-def load_active_or_default(settings: Any, *, progress: bool = True) -> ModelSuggester:
-    """The model to serve for the loaded code sets, saying which when it is not the active one.
-
-    1. The active model, when it was built for the loaded code sets.
-    2. Otherwise (code sets added or changed since it was activated: a PCS file given at this start),
-       the newest model built for the loaded code sets, trained models before default ones; it becomes
-       the active model. When the active model is a trained one, only trained models stand in for it.
-    3. Otherwise, with no active model or a default one, the embedded default model built for the loaded
-       code sets (saved, activated).
-
-    A trained active model with no trained stand-in raises :class:`CodeSetMismatch`, and one that cannot
-    be loaded for another reason :class:`ModelLoadError`: serving something else silently would hide it.
-    """
-    registry = open_registry(settings)
-    _, analyzer = registry.resources()
-    loaded = dict(analyzer.code_set_versions)
-    active = registry.active_version()
-    mismatch: CodeSetMismatch | None = None
-    if active is not None:
-        try:
-            return registry.load(active)
-        except CodeSetMismatch as exc:
-            mismatch = exc
-    trained_only = active is not None and not registry._is_default(active)
-    for version in compatible_versions(registry, loaded):
-        if trained_only and registry._is_default(version):
-            continue
-        try:
-            suggester = registry.load(version)
-        except ModelLoadError as exc:
-            log.warning("model %s fits the loaded code sets but cannot be loaded: %s", version, exc)
-            continue
-        registry.activate(version)
-        log.warning("%s; serving %s instead, the newest model built for the loaded code sets (now active)",
-                    mismatch or "no active model", version)
-        return suggester
-    if trained_only and mismatch is not None:
-        raise mismatch
-    if mismatch is not None:
-        log.warning("%s; building a default model for the loaded code sets", mismatch)
-    version = registry.build_default(progress=progress)
-    return registry.load(version)

@@ -19,8 +19,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -32,6 +30,7 @@ from scispacy.candidate_generation import CandidateGenerator, LinkerPaths
 from scispacy.linking_utils import Entity, KnowledgeBase
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from ..atomic import atomic_path
 from .matcher import RawMention, Word
 from .normalize import bag_key
 from .terminology import TermIndex
@@ -45,9 +44,7 @@ def build_ann_index(index: TermIndex, out_dir: Path, progress: bool = True) -> P
     out_dir = Path(out_dir)
     if LinkerPaths.from_directory(out_dir).is_locally_cached() if out_dir.is_dir() else False:
         return out_dir
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=out_dir.name + ".tmp"))
-    try:
+    with atomic_path(out_dir, directory=True) as tmp:
         paths = LinkerPaths.from_directory(tmp)
         aliases = sorted(index.terms)
         vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 3), min_df=2, dtype=numpy.float32)
@@ -64,12 +61,6 @@ def build_ann_index(index: TermIndex, out_dir: Path, progress: bool = True) -> P
         joblib.dump(vectorizer, paths.tfidf_vectorizer)
         scipy.sparse.save_npz(paths.tfidf_vectors, vectors.astype(numpy.float32))
         Path(paths.concept_aliases_list).write_text(json.dumps(aliases))
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return out_dir
 
 

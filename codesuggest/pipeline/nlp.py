@@ -18,7 +18,7 @@ from spacy.language import Language
 from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
 
-from ..codesets import CodeCatalog, CodeSetSources
+from ..codesets import CodeCatalog
 
 from . import components, senses  # noqa: F401  (registers the factories)
 from .assertion import assertion_of
@@ -87,10 +87,6 @@ class Analyzer:
         index_path = ensure_term_index(catalog, cache_dir)
         ann_dir = ensure_ann_index(index_path) if approximate else None
         return cls(build_nlp(index_path, ann_dir, **options), catalog.versions)
-
-    @classmethod
-    def from_sources(cls, sources: CodeSetSources, cache_dir: Path, approximate: bool = False, **options: bool) -> "Analyzer":
-        return cls.from_catalog(CodeCatalog.load(sources, cache_dir), cache_dir, approximate, **options)
 
     @classmethod
     def from_index(cls, index_path: Path, approximate: bool = False, **options: bool) -> "Analyzer":

@@ -14,7 +14,7 @@ from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 
-from .. import pickles
+from .. import disk_cache
 from ..codesets import CodeCatalog
 from .terminology import TermIndex
 
@@ -51,14 +51,14 @@ def ensure_term_index(catalog: CodeCatalog, cache_dir: Path, progress: bool = Tr
     if not path.exists():
         log.info("building the term index for %s", catalog.versions)
         index = TermIndex.build(catalog, progress=progress)
-        pickles.atomic_dump(index, path)
+        disk_cache.dump(index, path)
     return path
 
 
 @lru_cache(maxsize=4)
 def load_term_index(path: str) -> TermIndex:
     """The cached term index (once per process)."""
-    return pickles.load(path)
+    return disk_cache.load(path)
 
 
 def ensure_ann_index(index_path: Path, progress: bool = True) -> Path:

@@ -11,7 +11,6 @@ also under its rarest word, for window matching.
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -106,7 +105,6 @@ class TermIndex:
         self.descriptions = descriptions  # (system, code) -> description, so matching needs no catalogue
         self.versions = dict(versions)
         df = Counter(w for t in terms.values() for w in t.words)
-        self.idf = {w: math.log(len(terms) / n) for w, n in df.items()}
         # multi-word terms by their rarest, then second-rarest word (with their order, to keep it)
         by_rarest: dict[str, dict[str, list[tuple[int, str, frozenset[str]]]]] = defaultdict(dict)
         for order, (key, term) in enumerate(terms.items()):

@@ -48,7 +48,7 @@ CatalogProvider = Callable[[], CodeCatalog]
 
 def _default_suggester(settings: Settings) -> SuggesterProvider:
     def load() -> CodeSuggester:
-        from ..models.registry import load_active_or_default  # written in models/; imported when first needed
+        from ..models.runtime import load_active_or_default  # imported when first needed
 
         return load_active_or_default(settings)
 

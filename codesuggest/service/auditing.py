@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from ..codesets import CodeCatalog
 from . import schemas
-from .coding import billable_code, get_note
+from .notes import billable_code, get_note
 from .errors import Unprocessable
 from .orm import AuditReview, DecisionEvent, Suggestion
 

@@ -32,7 +32,6 @@ from .orm import AccessLogEntry, AccessLogNote
 
 log = logging.getLogger(__name__)
 
-UNLOGGED_PATHS = ("/healthz", "/readyz", "/metrics")
 STATE_PRINCIPAL = "principal"  # scope["state"] keys the routes set for the access log
 STATE_NOTE_ID = "note_id"
 STATE_DISCLOSED = "disclosed_note_ids"

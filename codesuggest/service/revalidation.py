@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from ..codesets import CodeCatalog
 from ..codesets.successors import RetiredCode, remapper_for
 from . import schemas
-from .coding import final_code_set
+from .notes import final_code_set
 from .orm import AccessLogEntry, AccessLogNote, DecisionEvent, Note, Suggestion
 
 EXPORT_ACTION = "feedback.export"

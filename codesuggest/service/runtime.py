@@ -10,7 +10,7 @@ from ..codesets import CodeCatalog
 from ..config import Settings
 from ..models.artifact import ModelLoadError
 from ..models.interface import CodeSuggester, ModelRegistry
-from ..models.processes import SuggesterProcesses
+from ..models.runtime import SuggesterProcesses
 from .db import Database
 from .errors import Conflict, NotFound, Unprocessable
 from .metrics import Metrics

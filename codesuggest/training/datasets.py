@@ -80,6 +80,8 @@ __all__ = [
     "load_dataset",
     "load_jsonl",
     "load_table",
+    "notes_format",
+    "read_notes",
     "register_loader",
     "registered_schemes",
     "write_jsonl",
@@ -416,7 +418,10 @@ _LOADERS: dict[str, Loader] = {
     "csv": load_table,
     "parquet": load_table,
 }
-_SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+# a file's format by its suffix, for datasets (load_dataset) and notes to code (read_notes) alike
+FILE_FORMATS = {
+    ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet",
+}
 
 
 def register_loader(scheme: str, loader: Loader, *, replace: bool = False) -> None:
@@ -443,8 +448,8 @@ def load_dataset(spec: str) -> Dataset:
         path = Path(target)
         if path.is_dir():
             scheme = "codiesp"
-        elif path.suffix.lower() in _SUFFIXES:
-            scheme = _SUFFIXES[path.suffix.lower()]
+        elif path.suffix.lower() in FILE_FORMATS:
+            scheme = FILE_FORMATS[path.suffix.lower()]
         else:
             raise DatasetError(
                 f"cannot tell how to load {spec!r}: use SCHEME:TARGET with one of {', '.join(registered_schemes())}"
@@ -454,3 +459,71 @@ def load_dataset(spec: str) -> Dataset:
     if scheme in {"codiesp", "jsonl", "csv", "parquet"} and not Path(target).exists():
         raise DatasetError(f"{target}: no such file or folder")
     return _LOADERS[scheme](target)
+
+
+# -- notes to code ---------------------------------------------------------------------------
+
+
+def notes_format(path: str | Path) -> str:
+    """``"text"`` for a folder of ``*.txt`` notes, else the file's format by its suffix (a Parquet
+    folder too); raises :class:`DatasetError` for an unknown suffix."""
+    name = Path(str(path).rstrip("/"))
+    suffix = name.suffix.lower()
+    if suffix in FILE_FORMATS:
+        return FILE_FORMATS[suffix]
+    if name.is_dir():
+        return "text"
+    raise DatasetError(
+        f"{path}: unknown notes format {suffix or '(no suffix)'!r} (expected a folder of .txt notes, .parquet, .csv or .jsonl)"
+    )
+
+
+def _read_text_folder(folder: Path) -> list[tuple[str, Any]]:
+    files = sorted(folder.glob("*.txt"))
+    if not files:
+        raise DatasetError(f"{folder}: no .txt notes in this folder")
+    notes = []
+    for file in files:
+        try:
+            notes.append((file.stem, file.read_text(encoding="utf-8")))
+        except UnicodeDecodeError as exc:
+            raise DatasetError(f"{file}: not UTF-8 text (byte {exc.start}); convert it to UTF-8 first") from None
+    return notes
+
+
+def read_notes(path: str | Path) -> list[tuple[str, Any]]:
+    """``(note_id, text)`` pairs to code, in order: a folder of ``*.txt`` (id = the file name
+    without ``.txt``) or a notes file (``.parquet``, ``.csv``, ``.jsonl``: columns ``note_id`` and
+    ``text``; codes, if any, are ignored). A text that is not a string is ``None``. Raises
+    :class:`DatasetError` (unknown format, unreadable, a missing column, an id twice)."""
+    path = Path(path)
+    kind = notes_format(path)
+    if not path.exists():
+        raise DatasetError(f"{path}: no such file")
+    if kind == "text":
+        return _read_text_folder(path)
+    try:
+        if kind == "parquet":
+            frame = pd.read_parquet(path, columns=None)
+        elif kind == "csv":
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+        else:
+            frame = pd.read_json(path, lines=True, dtype=False, encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    except Exception as exc:  # pandas / pyarrow parse errors have many types
+        raise DatasetError(f"{path}: cannot read as {kind} ({exc})") from None
+    missing = [c for c in ("note_id", "text") if c not in frame.columns]
+    if missing:
+        raise DatasetError(f"{path}: missing column(s) {', '.join(missing)} (expected note_id and text)")
+    notes = []
+    seen: set[str] = set()
+    for row, (note_id, text) in enumerate(zip(frame["note_id"], frame["text"]), start=1):
+        if note_id is None or (isinstance(note_id, float) and note_id != note_id) or not str(note_id).strip():
+            raise DatasetError(f"{path}: row {row}: 'note_id' must be a non-empty string, got {note_id!r}")
+        note_id = str(note_id).strip()
+        if note_id in seen:
+            raise DatasetError(f"{path}: row {row}: note_id {note_id!r} appears twice")
+        seen.add(note_id)
+        notes.append((note_id, text if isinstance(text, str) else None))
+    return notes

@@ -54,6 +54,31 @@ Conventions
   (bin i holds ``i/n <= score < (i+1)/n``, the last bin includes 1.0);
   ECE = sum over bins of (count / N) * |accuracy - mean confidence|. When a
   score lies outside [0, 1], ECE is ``None``.
+- **Out-of-fold metrics** (:func:`oof_metrics`, saved with a trained model):
+  the same definitions on the ranker's cross-fitted candidate scores; a gold
+  code that never became a candidate is a miss (it counts in AP's denominator
+  and in recall), and ECE is over the candidate rows.
+
+Against scikit-learn (``tests/test_metrics.py`` checks each agreement)
+---------------------------------------------------------------------
+- ``average_precision_score(y_true, y_score)`` on one note's ranked candidates
+  equals :func:`average_precision` when every gold code is ranked and no two
+  scores tie. They differ when gold codes are missing from the ranking
+  (scikit-learn knows only the positives it is given: ours = its AP * found /
+  |gold|), on tied scores (scikit-learn takes a tie as one threshold; here ties
+  keep their order), and with ``pcs_prefix_match``.
+- ``precision_recall_fscore_support`` on the notes-by-codes indicator
+  matrices (``zero_division=0``) gives the micro and macro figures of
+  :func:`threshold_metrics` when its labels are the codes in the gold or among
+  the predictions made (the labels here). Not with ``pcs_prefix_match``: a
+  prediction that finds a gold prefix is a hit of the prefix's label.
+- ``calibration_curve(y, p, n_bins, strategy="uniform")`` returns the accuracy
+  and mean confidence of the non-empty bins of :func:`calibration`, except for
+  a score that lies exactly on an inner bin edge: scikit-learn puts it in the
+  lower bin (``(i-1)/n < p <= i/n``), here it goes to the upper one.
+- precision@k and recall@k have no scikit-learn counterpart for per-note
+  rankings of different lengths (``top_k_accuracy_score`` is a single-label
+  metric).
 """
 
 from __future__ import annotations
@@ -77,9 +102,13 @@ __all__ = [
     "calibration",
     "codiesp_map",
     "evaluate",
+    "average_precision_of_hits",
     "match_ranked",
     "mean_average_precision",
+    "oof_average_precisions",
+    "oof_metrics",
     "precision_recall_at_k",
+    "precision_recall_f1",
     "threshold_metrics",
 ]
 
@@ -112,17 +141,26 @@ def match_ranked(ranked: Sequence[str], gold: Collection[str], *, pcs_prefix_mat
     return found
 
 
+def average_precision_of_hits(hits: Iterable[bool], n_gold: int) -> float:
+    """AP of a ranking given as hit flags, best first: the sum of the precision at each hit's
+    rank over ``n_gold`` (the gold codes never ranked count as misses)."""
+    if n_gold < 1:
+        raise ValueError("average precision needs at least one gold code")
+    found = 0
+    total = 0.0
+    for rank, hit in enumerate(hits, start=1):
+        if hit:
+            found += 1
+            total += found / rank
+    return total / n_gold
+
+
 def average_precision(ranked: Sequence[str], gold: Collection[str], *, pcs_prefix_match: bool = False) -> float:
     """Mean over the gold codes of the precision at the rank where each is found (0 if never)."""
     if not gold:
         raise ValueError("average precision needs at least one gold code")
-    hits = 0
-    total = 0.0
-    for rank, hit in enumerate(match_ranked(ranked, gold, pcs_prefix_match=pcs_prefix_match), start=1):
-        if hit is not None:
-            hits += 1
-            total += hits / rank
-    return total / len(set(gold))
+    hits = match_ranked(ranked, gold, pcs_prefix_match=pcs_prefix_match)
+    return average_precision_of_hits((h is not None for h in hits), len(set(gold)))
 
 
 def mean_average_precision(rankings: Rankings, gold: Gold, *, pcs_prefix_match: bool = False) -> float:
@@ -198,14 +236,10 @@ def threshold_metrics(
         for code in note_gold - {h for h in hits if h is not None}:
             fn[code] += 1
     n_tp, n_fp, n_fn = sum(tp.values()), sum(fp.values()), sum(fn.values())
-    p, r = _ratio(n_tp, n_tp + n_fp), _ratio(n_tp, n_tp + n_fn)
-    micro = {"precision": p, "recall": r, "f1": _f1(p, r), "tp": n_tp, "fp": n_fp, "fn": n_fn}
+    p, r, f = precision_recall_f1(n_tp, n_fp, n_fn)
+    micro = {"precision": p, "recall": r, "f1": f, "tp": n_tp, "fp": n_fp, "fn": n_fn}
     labels = set(tp) | set(fp) | set(fn)
-    per_label = []
-    for label in labels:
-        lp = _ratio(tp[label], tp[label] + fp[label])
-        lr = _ratio(tp[label], tp[label] + fn[label])
-        per_label.append((lp, lr, _f1(lp, lr)))
+    per_label = [precision_recall_f1(tp[label], fp[label], fn[label]) for label in labels]
     if per_label:
         mp, mr, mf = (sum(values) / len(per_label) for values in zip(*per_label))
     else:
@@ -244,6 +278,67 @@ def calibration(scores: Sequence[float], correct: Sequence[bool], n_bins: int = 
             ece += count / total * abs(accuracy - confidence)
         bins.append({"lower": b / n_bins, "upper": (b + 1) / n_bins, "confidence": confidence, "accuracy": accuracy, "count": count})
     return (float(ece) if total else None), bins
+
+
+def precision_recall_f1(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    """Precision, recall and F1 from counts; 0 for 0/0 (scikit-learn's ``zero_division=0``)."""
+    p, r = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
+    return p, r, _f1(p, r)
+
+
+def oof_average_precisions(ranker: Any, notes: Sequence[Any]) -> dict[str, dict[int, float]]:
+    """Per system, note index -> the note's out-of-fold AP (notes with a gold code of the system):
+    its candidates ranked by their cross-fitted score (ties in row order)."""
+    out: dict[str, dict[int, float]] = {}
+    for system, (scores, correct, note_of) in sorted(getattr(ranker, "oof_scores_", {}).items()):
+        scores = np.asarray(scores, dtype=float)
+        correct = np.asarray(correct, dtype=bool)
+        note_of = np.asarray(note_of)
+        aps = {}
+        for i, note in enumerate(notes):
+            n_gold = len(note.codes_of(system))
+            if n_gold:
+                mask = note_of == i
+                hits = correct[mask][np.argsort(-scores[mask], kind="stable")]
+                aps[i] = average_precision_of_hits(hits.tolist(), n_gold)
+        out[system] = aps
+    return out
+
+
+def oof_metrics(ranker: Any, notes: Sequence[Any], n_bins: int = 10) -> dict[str, Any]:
+    """Out-of-fold quality from a fitted ranker's cross-fitting (``oof_scores_``: per system the
+    candidate rows' scores, whether each is a gold code, and its note's index in ``notes``;
+    ``thresholds_``; ``oof_candidate_recall_``), as saved with a trained model.
+
+    Per system: ``map`` over the notes with a gold code of the system, micro ``precision`` /
+    ``recall`` / ``f1`` at the ranker's threshold, ``ece`` over the candidate rows calibrated on the
+    other folds (``oof_ece_``; None, shown as n/a, without it or with no bin), ``candidate_recall``, ``threshold`` and the number of ``notes`` with a gold code; rounded to
+    4 decimals."""
+    out: dict[str, Any] = {}
+    note_aps = oof_average_precisions(ranker, notes)
+    for system, (scores, correct, _) in sorted(getattr(ranker, "oof_scores_", {}).items()):
+        scores = np.asarray(scores, dtype=float)
+        correct = np.asarray(correct, dtype=bool)
+        gold_counts = np.array([len(note.codes_of(system)) for note in notes])
+        aps = list(note_aps[system].values())
+        threshold = float(ranker.thresholds_.get(system, 0.5))
+        chosen = scores >= threshold
+        tp = int(np.sum(chosen & correct))
+        precision, recall, f1 = precision_recall_f1(tp, int(chosen.sum()) - tp, int(gold_counts.sum()) - tp)
+        # over scores calibrated on the other folds (the model's calibrator is fit on these very scores, on which
+        # isotonic calibration is perfect by construction); None (n/a) for a model without it or with no bin
+        ece = getattr(ranker, "oof_ece_", {}).get(system)
+        out[system] = {
+            "map": round(float(np.mean(aps)) if aps else 0.0, 4),
+            "precision": round(precision, 4),
+            "recall": round(recall, 4),
+            "f1": round(f1, 4),
+            "ece": None if ece is None else round(ece, 4),
+            "candidate_recall": round(float(getattr(ranker, "oof_candidate_recall_", {}).get(system, 0.0)), 4),
+            "threshold": round(threshold, 4),
+            "notes": len(aps),
+        }
+    return out
 
 
 def _ratio(numerator: float, denominator: float) -> float:

@@ -1,6 +1,6 @@
 """Training the code ranker on coded notes, and ranked predictions for a batch of notes.
 
->>> ranker = train_model([load_dataset("codiesp:../shared/data/codiesp/train")], analyzer, {"random_state": 0})
+>>> ranker = train_model([load_dataset("codiesp:data/codiesp/train")], analyzer, {"random_state": 0})
 >>> rows = predict_rows(ranker, analyzer, dev_notes, top_k=100)   # (note_id, code, system, score)
 
 The pipeline runs once per note (``analyzer.analyze_many``); the ranker then
@@ -16,9 +16,9 @@ from typing import Any
 
 from tqdm import tqdm
 
-from ..models.interface import Output
-from ..models.ranker import CodeRanker
+from ..models.interface import NoteRanker, Output
 from ..models.suggester import ModelSuggester
+from ..models.trainable import DEFAULT_MODEL_TYPE, new_model
 from ..pipeline.schema import NoteAnalysis
 from .datasets import CodedNote
 
@@ -43,8 +43,11 @@ def train_model(
     analyzer,
     params: Mapping[str, Any] | None = None,
     progress: bool = True,
-) -> CodeRanker:
-    """Fit a :class:`CodeRanker` on the notes of ``datasets`` (notes without text are skipped).
+    model_type: str = DEFAULT_MODEL_TYPE,
+) -> NoteRanker:
+    """Fit a model of the registered ``model_type`` (:mod:`codesuggest.models.trainable`; by default
+    the :class:`~codesuggest.models.ranker.CodeRanker`) on the notes of ``datasets`` (notes
+    without text are skipped).
 
     Notes with the same id in several datasets are kept once (the first). The
     fitted ranker gets ``training_summary_`` (notes, codes, seconds).
@@ -62,18 +65,8 @@ def train_model(
     start = time.perf_counter()
     analyses = analyze_notes(analyzer, [n.text for n in notes], progress=progress)
     analysed = time.perf_counter()
-    ranker = CodeRanker(**dict(params or {}))
-    with tqdm(total=ranker.fit_steps(), desc="fitting", unit="step", disable=not progress) as bar:
-        started = [0]
-
-        def step(description: str) -> None:
-            """A step starts: the previous one is done."""
-            bar.update(started[0] - bar.n)
-            started[0] += 1
-            bar.set_description(f"fitting: {description}")
-
-        ranker.fit(analyses, [set(n.codes) for n in notes], progress=step)
-        bar.update(bar.total - bar.n)
+    ranker = new_model(model_type, **dict(params or {}))
+    _fit(ranker, analyses, [set(n.codes) for n in notes], progress)
     done = time.perf_counter()
     ranker.training_summary_ = {
         "notes": len(notes),
@@ -86,7 +79,7 @@ def train_model(
 
 
 def predict_rows(
-    ranker: CodeRanker,
+    ranker: NoteRanker,
     analyzer,
     notes: Sequence[CodedNote],
     top_k: int = 100,
@@ -106,3 +99,22 @@ def predict_rows(
                 rows.extend((note.note_id, s.code, s.system, s.score) for s in suggestions)
             bar.update(len(chunk))
     return rows
+
+
+def _fit(ranker: Any, analyses: list, labels: list[set], progress: bool) -> None:
+    """Fit, with a progress bar over the model's steps when it reports them (``fit_steps``)."""
+    if not hasattr(ranker, "fit_steps"):
+        ranker.fit(analyses, labels)
+        return
+    with tqdm(total=ranker.fit_steps(), desc="fitting", unit="step", disable=not progress) as bar:
+        started = [0]
+
+        def step(description: str) -> None:
+            """A step starts: the previous one is done."""
+            bar.update(started[0] - bar.n)
+            started[0] += 1
+            bar.set_description(f"fitting: {description}")
+
+        ranker.fit(analyses, labels, progress=step)
+        bar.update(bar.total - bar.n)
+

@@ -1,6 +1,6 @@
 """Training as the CLI, notebooks and scripts run it: load and check the data, fit, measure, save.
 
->>> data = load_training_data(["codiesp:../shared/data/codiesp/train", "feedback:sqlite:///var/codesuggest.db"], catalog)
+>>> data = load_training_data(["codiesp:data/codiesp/train", "feedback:sqlite:///var/codesuggest.db"], catalog)
 >>> result = train_and_save(data, analyzer, registry, seed=0, activate=True)
 >>> result.version, result.metrics["oof.ICD10CM.map"]
 
@@ -17,7 +17,8 @@ Checks (:class:`~.datasets.DatasetError`, naming the file and line or record):
   a model must not learn to suggest codes coders cannot choose.
 
 Metrics saved with the model are out-of-fold (the ranker's cross-fitting on the
-training notes, ``oof_scores_``): nothing is measured on the notes a model was fit on.
+training notes, ``oof_scores_``; :func:`~.metrics.oof_metrics`): nothing is measured on the
+notes a model was fit on.
 """
 
 from __future__ import annotations
@@ -28,13 +29,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import numpy as np
-
 from ..models.artifact import training_fingerprint
+from ..models.trainable import DEFAULT_MODEL_TYPE
 from .datasets import CodedNote, DatasetError, LoadReport, load_dataset
+from .metrics import oof_metrics
 from .train import train_model
 
-__all__ = ["TrainingData", "TrainResult", "load_training_data", "oof_metrics", "train_and_save"]
+__all__ = ["TrainingData", "TrainResult", "load_training_data", "train_and_save"]
 
 log = logging.getLogger(__name__)
 SYSTEMS = ("ICD10CM", "ICD10PCS")
@@ -127,47 +128,6 @@ def load_training_data(specs: Sequence[str], catalog: Any = None) -> TrainingDat
     return data
 
 
-def oof_metrics(ranker: Any, notes: Sequence[CodedNote], n_bins: int = 10) -> dict[str, Any]:
-    """Out-of-fold quality from the fitted ranker's cross-fitting (``oof_scores_``, ``thresholds_``).
-
-    Per system: ``map`` (gold codes that never became candidates count as misses), micro
-    ``precision`` / ``recall`` / ``f1`` at the ranker's threshold, ``ece`` over the candidate rows
-    calibrated on the other folds (``None``, shown as null / n/a, when there is no bin to measure),
-    ``candidate_recall``, ``threshold`` and the number of ``notes`` with a gold code."""
-    out: dict[str, Any] = {}
-    for system, (scores, correct, note_of) in sorted(getattr(ranker, "oof_scores_", {}).items()):
-        scores = np.asarray(scores, dtype=float)
-        correct = np.asarray(correct, dtype=bool)
-        note_of = np.asarray(note_of)
-        gold_counts = np.array([len(n.codes_of(system)) for n in notes])
-        aps = []
-        for i in np.flatnonzero(gold_counts):
-            mask = note_of == i
-            hits = correct[mask][np.argsort(-scores[mask], kind="stable")]
-            ranks = np.flatnonzero(hits) + 1
-            aps.append(float(np.sum(np.arange(1, len(ranks) + 1) / ranks) / gold_counts[i]) if len(ranks) else 0.0)
-        threshold = float(ranker.thresholds_.get(system, 0.5))
-        chosen = scores >= threshold
-        tp = int(np.sum(chosen & correct))
-        n_gold = int(gold_counts.sum())
-        precision = tp / max(1, int(chosen.sum()))
-        recall = tp / max(1, n_gold)
-        # over scores calibrated on the other folds (the model's calibrator is fit on these very scores, on which
-        # isotonic calibration is perfect by construction); None (n/a) for a model without it or with no bin
-        ece = getattr(ranker, "oof_ece_", {}).get(system)
-        out[system] = {
-            "map": round(float(np.mean(aps)) if aps else 0.0, 4),
-            "precision": round(precision, 4),
-            "recall": round(recall, 4),
-            "f1": round(2 * precision * recall / (precision + recall), 4) if precision + recall else 0.0,
-            "ece": round(float(ece), 4) if ece is not None else None,
-            "candidate_recall": round(float(getattr(ranker, "oof_candidate_recall_", {}).get(system, 0.0)), 4),
-            "threshold": round(threshold, 4),
-            "notes": len(aps),
-        }
-    return out
-
-
 def train_and_save(
     data: TrainingData,
     analyzer: Any,
@@ -177,15 +137,17 @@ def train_and_save(
     params: dict[str, Any] | None = None,
     activate: bool = False,
     progress: bool = True,
+    model_type: str = DEFAULT_MODEL_TYPE,
 ) -> TrainResult:
-    """Fit a :class:`~codesuggest.models.ranker.CodeRanker` on ``data`` and save it as a new
-    version of ``registry`` (written atomically; activated only once saved, when asked)."""
+    """Fit a model of the registered ``model_type`` (default: the
+    :class:`~codesuggest.models.ranker.CodeRanker`) on ``data`` and save it as a new version of
+    ``registry`` (written atomically; activated only once saved, when asked)."""
     params = {**dict(params or {}), "random_state": seed}
     start = time.perf_counter()
-    ranker = train_model([data.notes], analyzer, params, progress=progress)
+    ranker = train_model([data.notes], analyzer, params, progress=progress, model_type=model_type)
     metrics = {"oof": oof_metrics(ranker, data.notes), "training": dict(getattr(ranker, "training_summary_", {}))}
     saved_params = {
-        "kind": "code-ranker",
+        "kind": model_type,
         "ranker": ranker.get_params(),
         "seed": seed,
         "data": data.specs,

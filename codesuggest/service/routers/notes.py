@@ -8,9 +8,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 
-from .. import coding, final_codes, schemas
+from .. import final_codes, schemas
+from .. import notes as notes_db
 from ..dependencies import Catalog, Coder, CoderOrAuditor, DbSession, State, Suggester, note_accessed
-from ...models.processes import ModelWorkerError
+from ...models.runtime import ModelWorkerError
 from ...pipeline.notetext import NotClinicalTextError
 from ..errors import PayloadTooLarge, Unavailable, Unprocessable
 
@@ -43,7 +44,7 @@ def create_note(
         ) from exc
     state.metrics.suggest_latency.labels(model_version=suggester.version).observe(time.perf_counter() - started)
     with state.db.write_turn():
-        note = coding.create_note(
+        note = notes_db.create_note(
             session, text=body.text, external_id=body.external_id, setting=body.setting,
             model_version=suggester.version, suggestions=suggestions, actor=principal.name,
             code_set_release=catalog.release_label,
@@ -59,8 +60,8 @@ def create_note(
     return schemas.NoteCreated(
         note_id=note.id,
         model_version=note.model_version,
-        suggestions=[coding.suggestion_out(s) for s in note.suggestions],
-        findings=coding.findings_out(confident, catalog, body.text),
+        suggestions=[notes_db.suggestion_out(s) for s in note.suggestions],
+        findings=notes_db.findings_out(confident, catalog, body.text),
         coded_systems=systems, notices=notices,
     )
 
@@ -74,13 +75,13 @@ def list_notes(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=schemas.MAX_DB_INT)] = 0,
 ) -> schemas.NoteList:
-    notes, total = coding.list_notes(session, status=status, setting=setting, limit=limit, offset=offset)
-    return schemas.NoteList(items=[coding.summary_out(n) for n in notes], total=total, limit=limit, offset=offset)
+    notes, total = notes_db.list_notes(session, status=status, setting=setting, limit=limit, offset=offset)
+    return schemas.NoteList(items=[notes_db.summary_out(n) for n in notes], total=total, limit=limit, offset=offset)
 
 
 @router.get("/{note_id}", response_model=schemas.NoteDetail, name="notes.read")
 def read_note(note_id: str, principal: CoderOrAuditor, session: DbSession, catalog: Catalog) -> schemas.NoteDetail:
-    return coding.detail_out(coding.get_note(session, note_id, full=True), catalog, final_codes.latest_sequence(session, note_id))
+    return notes_db.detail_out(notes_db.get_note(session, note_id, full=True), catalog, final_codes.latest_sequence(session, note_id))
 
 
 @router.post(
@@ -91,15 +92,15 @@ def decide(
     note_id: str, body: schemas.DecisionsIn, principal: Coder, session: DbSession, catalog: Catalog, state: State
 ) -> schemas.DecisionsOut:
     with state.db.write_turn():
-        note = coding.get_note(session, note_id, full=True)
+        note = notes_db.get_note(session, note_id, full=True)
         decisions = list(body.decisions)
         if body.reject_undecided:  # the coder said so: every suggestion no decision names is rejected
-            named = coding.note_events(session, note_id) + [_as_event(d) for d in decisions]
+            named = notes_db.note_events(session, note_id) + [_as_event(d) for d in decisions]
             decisions += [schemas.DecisionIn(suggestion_id=s.id, action="reject", reason="left undecided at submit")
                           for s in final_codes.undecided(note.suggestions, named)]
-        events = coding.record_decisions(session, note, decisions, catalog, principal.name) if decisions else []
-        all_events = coding.note_events(session, note_id)
-        final = coding.final_code_set(all_events)
+        events = notes_db.record_decisions(session, note, decisions, catalog, principal.name) if decisions else []
+        all_events = notes_db.note_events(session, note_id)
+        final = notes_db.final_code_set(all_events)
         previous = final_codes.latest_sequence(session, note_id)
         if body.sequence is not None or body.export_override is not None:
             codes = final_codes.check_sequence(body.sequence, final, note) if body.sequence is not None else (
@@ -111,7 +112,7 @@ def decide(
     for event in events:
         state.metrics.decisions.labels(action=event.action).inc()
     return schemas.DecisionsOut(
-        note_id=note_id, status=note.status, decisions=[coding.decision_out(e, catalog) for e in events],
+        note_id=note_id, status=note.status, decisions=[notes_db.decision_out(e, catalog) for e in events],
         final_codes=final_codes.final_codes_out(
             final_codes.order_codes(final, note.suggestions, previous, note.setting), catalog),
         undecided=len(final_codes.undecided(note.suggestions, all_events)),

@@ -1,33 +1,28 @@
-"""Pickle files for built resources: written atomically, read with the cyclic collector paused.
+"""The disk cache of built resources: pickle files written atomically, read with the cyclic
+collector paused.
 
 Used for what is slow to build and cheap to read back (the term index, the ICD-10-CM records
-of the packaged release). Plain pickle, not joblib: joblib unpickles with Python's pure-Python
-unpickler (7.6 s for the CM+PCS term index against 0.9 s with this).
+of the packaged release), under the data directory's cache folder. Plain pickle, not joblib:
+joblib unpickles with Python's pure-Python unpickler (7.6 s for the CM+PCS term index against
+0.9 s with this).
 """
 
 from __future__ import annotations
 
 import gc
-import os
 import pickle
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from .atomic import atomic_path
 
-def atomic_dump(obj: object, path: Path) -> None:
+
+def dump(obj: object, path: Path) -> None:
     """Pickle to a temporary file, then rename: a crash never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            pickle.dump(obj, out, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(path) as tmp, open(tmp, "wb") as out:
+        pickle.dump(obj, out, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def load(path: str | Path) -> Any:

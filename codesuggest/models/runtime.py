@@ -1,5 +1,12 @@
-"""A loaded model served by worker processes, so that one server process can use every core.
+"""The model at run time, as the service, the CLI and batch jobs load and call it: the pipeline
+resources one process shares (:func:`shared_resources`), the active model (:func:`open_registry`,
+:func:`load_active_or_default`), the heap settled before forking (:func:`settle_heap`), and the
+worker processes that serve a loaded model (:class:`SuggesterProcesses`).
 
+Outside ``models/``, this module and :mod:`.interface` are the only ones the service imports.
+
+Worker processes
+----------------
 The model's ``suggest`` is CPU-bound Python: in one process, concurrent requests take turns on
 the GIL (BENCHMARKS.md, issue 4: a trained model's request costs ~33 ms of CPU, so 4 clients
 queued behind each other). :class:`SuggesterProcesses` forks ``n`` workers from the process that
@@ -19,6 +26,7 @@ of 0, the service calls the model in its own process (``ModelHolder`` decides).
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import os
@@ -30,13 +38,115 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from multiprocessing.connection import Connection
-from typing import TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .interface import CodeSuggester, Output, Suggestion
 
+if TYPE_CHECKING:
+    from .registry import FileModelRegistry
+
+__all__ = [
+    "ModelWorkerError", "SuggesterProcesses", "can_fork", "load_active_or_default", "open_registry",
+    "settle_heap", "shared_resources",
+]
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+# -- what a process loads once ----------------------------------------------------------------
+
+
+@lru_cache(maxsize=2)
+def shared_resources(sources: Any, cache_dir: Path, approximate: bool = False) -> tuple[Any, Any]:
+    """``(CodeCatalog, Analyzer)`` for these code-set sources (``approximate``: with the ANN linker)."""
+    from ..codesets import CodeCatalog
+    from ..disk_cache import paused_gc
+    from ..pipeline.nlp import Analyzer
+
+    with paused_gc():
+        catalog = CodeCatalog.load(sources, Path(cache_dir))
+        return catalog, Analyzer.from_catalog(catalog, Path(cache_dir), approximate=approximate)
+
+
+def settle_heap() -> None:
+    """Move what is loaded now (code sets, indexes, models: millions of long-lived objects) out of
+    the cyclic garbage collector's sight.
+
+    Every full collection otherwise walks them all, and coding a note allocates enough to trigger
+    collections: ranking took 13.6 ms/note with them tracked, 10.6 without (BENCHMARKS.md).
+    Frozen objects are still freed by reference counting when dropped (an old model after an
+    activation); only reference cycles among them would stay.
+    """
+    gc.collect()
+    gc.freeze()
+
+
+def open_registry(settings: Any) -> FileModelRegistry:
+    """The registry of ``settings.models_dir``, loading the pipeline from ``settings``."""
+    from .registry import FileModelRegistry
+
+    return FileModelRegistry(settings.models_dir, settings=settings)
+
+
+def compatible_versions(registry: Any, code_set_versions: dict[str, str]) -> list[str]:
+    """Versions built for exactly these code-set versions, trained models before default ones, newest first."""
+    infos = [i for i in registry.list() if dict(i.code_set_versions) == dict(code_set_versions)]
+    infos.sort(key=lambda i: (not registry._is_default(i.version), i.created_at, i.version), reverse=True)
+    return [i.version for i in infos]
+
+
+def load_active_or_default(settings: Any, *, progress: bool = True) -> CodeSuggester:
+    """The model to serve for the loaded code sets, saying which when it is not the active one.
+
+    1. The active model, when it was built for the loaded code sets.
+    2. Otherwise (code sets added or changed since it was activated: a PCS file given at this start),
+       the newest model built for the loaded code sets, trained models before default ones; it becomes
+       the active model. When the active model is a trained one, only trained models stand in for it.
+    3. Otherwise, with no active model or a default one, the embedded default model built for the loaded
+       code sets (saved, activated).
+
+    A trained active model with no trained stand-in raises :class:`~.artifact.CodeSetMismatch`, and one
+    that cannot be loaded for another reason :class:`~.artifact.ModelLoadError`: serving something else
+    silently would hide it.
+    """
+    from .artifact import CodeSetMismatch, ModelLoadError
+
+    registry = open_registry(settings)
+    _, analyzer = registry.resources()
+    loaded = dict(analyzer.code_set_versions)
+    active = registry.active_version()
+    mismatch: CodeSetMismatch | None = None
+    if active is not None:
+        try:
+            return registry.load(active)
+        except CodeSetMismatch as exc:
+            mismatch = exc
+    trained_only = active is not None and not registry._is_default(active)
+    for version in compatible_versions(registry, loaded):
+        if trained_only and registry._is_default(version):
+            continue
+        try:
+            suggester = registry.load(version)
+        except ModelLoadError as exc:
+            log.warning("model %s fits the loaded code sets but cannot be loaded: %s", version, exc)
+            continue
+        registry.activate(version)
+        log.warning("%s; serving %s instead, the newest model built for the loaded code sets (now active)",
+                    mismatch or "no active model", version)
+        return suggester
+    if trained_only and mismatch is not None:
+        raise mismatch
+    if mismatch is not None:
+        log.warning("%s; building a default model for the loaded code sets", mismatch)
+    version = registry.build_default(progress=progress)
+    return registry.load(version)
+
+
+# -- worker processes ---------------------------------------------------------------------------
 
 
 class ModelWorkerError(RuntimeError):
