@@ -357,6 +357,7 @@ def test_oof_metrics_rank_each_notes_candidates_and_count_missed_gold_codes():
         oof_scores_ = {"ICD10CM": (np.array([0.9, 0.2, 0.6, 0.8, 0.1]), np.array([True, False, True, False, True]), np.array([0, 0, 0, 1, 1]))}
         thresholds_ = {"ICD10CM": 0.5}
         oof_candidate_recall_ = {"ICD10CM": 0.75}
+        oof_ece_ = {"ICD10CM": 0.1234}  # measured on scores calibrated on the other folds, when fitting
 
     notes = [
         CodedNote("a", "t", (("ICD10CM", "I10"), ("ICD10CM", "E11.9"), ("ICD10CM", "J45.909")), "test"),  # 3 gold, 2 candidates
@@ -370,4 +371,6 @@ def test_oof_metrics_rank_each_notes_candidates_and_count_missed_gold_codes():
     assert metrics["map"] == round((2 / 3 + 0.5) / 2, 4)
     assert (metrics["precision"], metrics["recall"], metrics["notes"]) == (round(2 / 3, 4), 0.5, 2)
     assert metrics["f1"] == round(2 * (2 / 3) * 0.5 / (2 / 3 + 0.5), 4)
-    assert metrics["ece"] == round(calibration([0.9, 0.2, 0.6, 0.8, 0.1], [True, False, True, False, True])[0], 4)
+    assert metrics["ece"] == 0.1234  # not the calibration of these very scores, perfect by construction
+    del Fitted.oof_ece_
+    assert oof_metrics(Fitted(), notes)["ICD10CM"]["ece"] is None  # n/a, not 0

@@ -234,7 +234,7 @@ def _retag(models_dir: Path, version: str, **fields) -> None:
 
 
 def test_a_restart_with_other_code_sets_serves_the_newest_model_built_for_them(tmp_path, cm_analyzer, cm_catalog, ranker, monkeypatch, caplog):
-    monkeypatch.setattr(registry_module, "shared_resources", lambda sources, cache_dir, approximate=False: (cm_catalog, cm_analyzer))
+    monkeypatch.setattr(runtime_module, "shared_resources", lambda sources, cache_dir, approximate=False: (cm_catalog, cm_analyzer))
     settings = SimpleNamespace(
         models_dir=tmp_path / "models", cache_dir=tmp_path / "cache", code_set_sources=lambda: None, approximate_search=False
     )
@@ -248,7 +248,7 @@ def test_a_restart_with_other_code_sets_serves_the_newest_model_built_for_them(t
     _retag(settings.models_dir, other, code_set_versions={"ICD10CM": "2019"})  # built for other code sets
     registry.activate(other)  # e.g. trained with a PCS file the service was restarted without
 
-    with caplog.at_level("WARNING", logger="codesuggest.models.registry"):
+    with caplog.at_level("WARNING", logger="codesuggest.models.runtime"):
         served = load_active_or_default(settings, progress=False)
     assert served.version == newer and registry.active_version() == newer
     assert f"serving {newer} instead" in caplog.text and "ICD10CM: model 2019" in caplog.text

@@ -43,13 +43,14 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .artifact import ModelLoadError  # the service catches it when a model cannot be activated
 from .interface import CodeSuggester, Output, Suggestion
 
 if TYPE_CHECKING:
     from .registry import FileModelRegistry
 
 __all__ = [
-    "ModelWorkerError", "SuggesterProcesses", "can_fork", "load_active_or_default", "open_registry",
+    "ModelLoadError", "ModelWorkerError", "SuggesterProcesses", "can_fork", "load_active_or_default", "open_registry",
     "settle_heap", "shared_resources",
 ]
 

@@ -20,30 +20,12 @@ from typing import Any
 
 from ..guidelines import RULE_NAMES, CodeLine, apply_guidelines, as_a_coder_reads, care_setting
 from .billable import candidate_scores, make_billable
-from .interface import Evidence, NoteAnalyzer, NoteRanker, Output, RankedCode, Suggestion
+from .interface import ALL_SYSTEMS, SETTING_SYSTEMS, SETTINGS, Evidence, NoteAnalyzer, NoteRanker, Output, RankedCode, Suggestion, systems_for
 
 DEFAULT_REVIEW_BAND = 0.5
 # codes ranked beyond top_k when codes may be filtered out or rewritten: enough for top_k to remain
 # after a setting drops a system, and for the guideline rules to see conditions ranked a little lower
 FETCH_MORE = 20
-ALL_SYSTEMS = frozenset({"ICD10CM", "ICD10PCS", "CPT"})
-SETTING_SYSTEMS: dict[str | None, frozenset[str]] = {
-    None: ALL_SYSTEMS,
-    "outpatient": frozenset({"ICD10CM", "CPT"}),  # CPT only when a CPT file was loaded
-    "emergency": frozenset({"ICD10CM", "CPT"}),  # an outpatient setting (ICD-10-CM guidelines, Section IV)
-    "inpatient": frozenset({"ICD10CM", "ICD10PCS"}),
-}
-SETTINGS = tuple(s for s in SETTING_SYSTEMS if s is not None)
-
-
-def systems_for(setting: str | None) -> frozenset[str]:
-    """The code systems a care setting is coded in; ``None`` -> all of them."""
-    key = setting.strip().lower() if isinstance(setting, str) else setting
-    if key not in SETTING_SYSTEMS:
-        raise ValueError(f"unknown setting {setting!r} (expected one of {', '.join(SETTINGS)}, or none)")
-    return SETTING_SYSTEMS[key]
-
-
 class ModelSuggester:
     """A :class:`~.interface.CodeSuggester` over an analyzer and a ranker.
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..codesets import CodeCatalog
-from ..models.suggester import systems_for
+from ..models.interface import systems_for
 from . import schemas
 from .errors import Unprocessable
 from .orm import CodeSequence, DecisionEvent, Note, Suggestion

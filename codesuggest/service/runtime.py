@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from ..codesets import CodeCatalog
 from ..config import Settings
-from ..models.artifact import ModelLoadError
+from ..models.runtime import ModelLoadError
 from ..models.interface import CodeSuggester, ModelRegistry
 from ..models.runtime import SuggesterProcesses
 from .db import Database

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 
-from .. import claims, coding, final_codes
+from .. import claims, final_codes
+from .. import notes as notes_db
 from ..dependencies import Catalog, Coder, DbSession, notes_disclosed
 from ..errors import Conflict
 from ..orm import Note
@@ -21,7 +22,7 @@ CONTENT = {FHIR_JSON: {"schema": {"type": "object"}}, "text/csv": {"schema": {"t
 
 
 def _coded(session, note: Note, catalog) -> claims.CodedNote:
-    detail = coding.detail_out(note, catalog, final_codes.latest_sequence(session, note.id))
+    detail = notes_db.detail_out(note, catalog, final_codes.latest_sequence(session, note.id))
     return claims.CodedNote(note=note, final_codes=detail.final_codes, findings=detail.findings,
                             override_reason=detail.export_override)
 
@@ -33,7 +34,7 @@ def read_claim(
 ) -> Response:
     """The note's final code set for billing; 409 when it is not coded yet, or has error-level code-set findings
     the coder did not override."""
-    note = coding.get_note(session, note_id, full=True)
+    note = notes_db.get_note(session, note_id, full=True)
     if note.status != "coded":
         raise Conflict(f"note {note_id} is not coded yet: nothing to bill")
     coded = _coded(session, note, catalog)
@@ -64,7 +65,7 @@ def export_claims(
     ))
     exported, held = [], []
     for note in notes:
-        coded = _coded(session, coding.get_note(session, note.id, full=True), catalog)
+        coded = _coded(session, notes_db.get_note(session, note.id, full=True), catalog)
         try:
             claims.check_exportable(coded)
         except claims.ExportBlocked:
