@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -97,10 +98,8 @@ class Settings(BaseSettings):
     def resolved_model_processes(self) -> int:
         if self.model_processes is not None:
             return self.model_processes
-        from .models.runtime import can_fork
-
-        cores = os.cpu_count() or 1
-        return min(cores, 4) if cores > 1 and can_fork() else 0
+        cores = os.cpu_count() or 1  # workers are forked: none where fork is not available
+        return min(cores, 4) if cores > 1 and "fork" in multiprocessing.get_all_start_methods() else 0
 
     @property
     def guideline_rules_off(self) -> frozenset[str]:

@@ -1,4 +1,5 @@
-"""The service reaches the models through two modules only: the interface and the runtime."""
+"""The layers: the service reaches the models through the interface and the runtime only, and the
+import contracts of pyproject.toml hold (import-linter)."""
 
 import ast
 from pathlib import Path
@@ -44,3 +45,17 @@ def test_relative_and_lazy_imports_are_resolved():
     source = "from ...models.registry import X\nfrom .. import schemas\ndef f():\n    from ...models import runtime\n"
     names = _imports(source, "codesuggest.service.routers")
     assert names == {"codesuggest.models.registry.X", "codesuggest.service.schemas", "codesuggest.models.runtime"}
+
+
+def test_the_import_contracts_hold():
+    """The layer contracts of pyproject.toml ([tool.importlinter]), checked by import-linter."""
+    import os
+    import subprocess
+    import sys
+
+    root = PACKAGE.parent
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    linter = Path(sys.executable).with_name("lint-imports")
+    result = subprocess.run([str(linter), "--no-cache"], cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert " 0 broken" in result.stdout.lower().split("contracts:")[-1], result.stdout[-3000:]

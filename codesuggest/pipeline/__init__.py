@@ -1,0 +1,1 @@
+"""Clinical text -> mentions with their section, assertion and candidate codes (spaCy components)."""
