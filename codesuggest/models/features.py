@@ -21,12 +21,13 @@ import struct
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import NamedTuple
 
 import numpy as np
 
 from ..guidelines.history import history_code
+from ..pipeline.normalize import content_words
 from ..pipeline.schema import Candidate, NoteAnalysis
 
 __all__ = ["CM", "PCS", "FEATURE_NAMES", "EXTRA_FEATURES", "extra_feature_names", "CandidateRow", "CodeStats", "NoteCandidates", "build_candidates", "history_code", "parent_codes"]
@@ -64,6 +65,11 @@ EXTRA_FEATURES = {
     # character that are a CM category / PCS 4-character prefix (prefix_rate is per category / prefix,
     # unknown for groups never labelled)
     "prefix": ("coarse_rate_3", "coarse_rate_1"),
+    # how much of the code's own title the note says, which needs no training label of the code (unknown,
+    # NaN, for codes no mention linked: derived and proposed codes carry no title): the share of the
+    # title's content words in the note and in the sentences of the supporting mentions, and the title
+    # words the note lacks (how many; their summed IDF over the training notes)
+    "desc": ("title_cov_note", "title_cov_sent", "title_n_missing", "title_missing_idf"),
 }
 
 
@@ -172,6 +178,7 @@ class CodeStats:
     cand_hits: Counter = field(default_factory=Counter)  # ... and a gold code
     cand_prior: float = 0.1
     cooc: "Cooccurrence | None" = field(default=None, compare=False)  # derived from the labels
+    word_df: Counter = field(default_factory=Counter)  # content word -> training notes that have it
     # (system, first 1 or 3 characters) -> [coarse labels, labels] (derived from the labels)
     coarse_use: dict = field(default_factory=dict, compare=False)
 
@@ -202,6 +209,8 @@ class CodeStats:
                     hits += 1
         stats.cand_prior = (hits + 1) / (total + 10)
         stats.cooc = Cooccurrence(labels, stats.code_count)
+        for analysis in analyses:
+            stats.word_df.update(note_words(analysis))
         for codes in labels:
             for system, code in codes:
                 coarse = code.replace(".", "") == cls.group_of(system, code)
@@ -210,6 +219,11 @@ class CodeStats:
                     use[0] += coarse
                     use[1] += 1
         return stats
+
+    def idf(self, word: str) -> float:
+        """log((notes + 1) / (notes with the word + 1)): a word no training note has weighs the most."""
+        df = getattr(self, "word_df", None) or {}  # statistics pickled before it have none
+        return math.log((self.n_notes + 1) / (df.get(word, 0) + 1))
 
     def precision(self, key: tuple[str, str], strength: float = 2.0) -> float:
         # .get, not [ ]: a Counter's missing key is a Python-level __missing__ call (hot path)
@@ -326,7 +340,7 @@ class _Acc:
     """What a note's mentions say about one candidate code (direct, derived or history)."""
 
     __slots__ = ("source", "sims", "mentions", "exact", "best_rank", "top1", "kind_match", "terms", "n_children",
-                 "children_sim", "prior_rank")
+                 "children_sim", "prior_rank", "description")
 
     def __init__(self, source: int, best_rank: int = _NO_CAND_RANK):
         self.source = source
@@ -340,6 +354,7 @@ class _Acc:
         self.n_children = 0
         self.children_sim = 0.0
         self.prior_rank = _NO_PRIOR_RANK
+        self.description = ""  # the code's title, from the candidate that linked it (direct codes only)
 
 
 class _ColumnIndex:
@@ -436,6 +451,7 @@ def _direct_and_derived(analysis: NoteAnalysis, stats: CodeStats) -> dict[tuple[
             acc = accs.get(key)
             if acc is None:
                 acc = accs[key] = _Acc(SOURCE_DIRECT, rank)
+                acc.description = cand.description
                 parents_of[key] = facts[rank].parents
             elif rank < acc.best_rank:
                 acc.best_rank = rank
@@ -623,6 +639,8 @@ def _extra_columns(analysis: NoteAnalysis, stats: CodeStats, keys: list[tuple[st
                         rate = rates[key] = (coarse + 0.5) / (total + 1.0)
                     col[j, k] = rate
             parts.append(col)
+        elif group == "desc":
+            parts.append(_title_columns(analysis, stats, len(keys), accs))
         elif group == "distinct":
             text_ids: dict[str, int] = {}
             ids = np.fromiter((text_ids.setdefault(m.text.lower(), len(text_ids)) for m in analysis.mentions),
@@ -719,6 +737,53 @@ def _where_columns(analysis: NoteAnalysis, n_rows: int, accs: dict[tuple[str, st
     bounds = np.flatnonzero(np.r_[True, row_of[1:] != row_of[:-1]])
     out[row_of[bounds], 1] = np.maximum.reduceat(starts[mention_of], bounds) / max(len(analysis.text), 1)
     out[:, 2] = _count_distinct(row_of, sentences[mention_of], n_rows)
+    return out
+
+
+def note_words(analysis: NoteAnalysis) -> set[str]:
+    """The note's content words as the term index reads them (stemmed, synonyms applied), with the long
+    forms of its abbreviations."""
+    words = set(content_words(analysis.text))
+    for m in analysis.mentions:
+        if m.expanded:
+            words.update(content_words(m.expanded))
+    return words
+
+
+@lru_cache(maxsize=100_000)
+def title_words(description: str) -> frozenset[str]:
+    """The content words of a code's title (filler such as "unspecified" and "other" dropped)."""
+    return frozenset(content_words(description))
+
+
+def _title_columns(analysis: NoteAnalysis, stats: CodeStats, n_rows: int, accs: dict[tuple[str, str], _Acc]) -> np.ndarray:
+    """title_cov_note / title_cov_sent: the share of the code's title words in the note / in the sentences of
+    its supporting mentions; title_n_missing / title_missing_idf: the title words the note lacks and their
+    summed IDF. NaN for codes without a title (no mention linked them)."""
+    out = np.full((n_rows, 4), np.nan, dtype=np.float32)
+    if not any(acc.description for acc in accs.values()):
+        return out
+    in_note = note_words(analysis)
+    text, mentions = analysis.text, analysis.mentions
+    sentence_words: dict[int, set[str]] = {}
+    for m in mentions:
+        words = sentence_words.get(m.sentence_start)
+        if words is None:
+            words = sentence_words[m.sentence_start] = set(content_words(text[m.sentence_start:m.sentence_end]))
+        if m.expanded:
+            words.update(content_words(m.expanded))
+    for j, acc in enumerate(accs.values()):
+        if not acc.description:
+            continue
+        title = title_words(acc.description)
+        if not title:
+            continue
+        missing = title - in_note
+        near: set[str] = set()
+        for i in acc.mentions:
+            near |= sentence_words[mentions[i].sentence_start]
+        out[j] = (1 - len(missing) / len(title), len(title & near) / len(title), len(missing),
+                  sum(stats.idf(w) for w in missing))
     return out
 
 
