@@ -322,3 +322,37 @@ def test_model_saved_before_new_parameters_loads_as_it_was(data):
     assert old.extra_features == "" and old.rank(analyses[:3]) == before.rank(analyses[:3])
     assert clone(old).get_params() == clone(before).get_params()
     assert pickle.loads(pickle.dumps(old)).rank(analyses[:3]) == before.rank(analyses[:3])
+
+
+def test_title_columns():
+    """How much of a code's title the note says: in the note, near its mentions, the words it lacks."""
+    from codesuggest.models.features import extra_feature_names
+
+    labels = [{(CM, "J18.9")}, {(CM, "I10")}, {(CM, "I10")}]
+    train = [NoteAnalysis(text="pneumonia seen", mentions=()), NoteAnalysis(text="hypertension and bacterial", mentions=()),
+             NoteAnalysis(text="hypertension", mentions=())]
+    stats = CodeStats.fit(train, labels)
+    text = "Cough and fever. Pneumonia on the right. Sputum grew Streptococcus."
+    at = text.index("Pneumonia")
+    sentence = dict(sentence_start=at, sentence_end=text.index("Sputum") - 1)
+    pneumonia = Mention(
+        text="Pneumonia", start=at, end=at + 9, kind="diagnosis", section="unknown", **sentence,
+        candidates=(Candidate(CM, "J18.9", "Pneumonia, unspecified organism", 1.0, "pneumonia"),
+                    Candidate(CM, "J13", "Pneumonia due to Streptococcus pneumoniae", 0.9, "pneumonia"),
+                    Candidate(CM, "J15.9", "Unspecified bacterial pneumonia", 0.9, "pneumonia")),
+    )
+    note = NoteAnalysis(text=text, mentions=(pneumonia,))
+    names = extra_feature_names(("desc",))
+    cands = build_candidates(note, stats, extra=("desc",))
+    assert cands.X.shape[1] == len(FEATURE_NAMES) + len(names)
+    row = {key: dict(zip(names, cands.X[j, len(FEATURE_NAMES):].tolist())) for j, key in enumerate(cands.keys)}
+    # "Pneumonia, unspecified organism": "organism" is nowhere in the note ("unspecified" is filler)
+    assert row[(CM, "J18.9")]["title_cov_note"] == pytest.approx(0.5) and row[(CM, "J18.9")]["title_n_missing"] == 1
+    # "Streptococcus" is in the note, but in the next sentence ("pneumoniae" stems to "pneumonia")
+    j13 = row[(CM, "J13")]
+    assert j13["title_cov_note"] == 1.0 and j13["title_cov_sent"] == 0.5 and j13["title_missing_idf"] == 0.0
+    # the missing word's IDF over the training notes: "organism" in none of 3, "bacterial" in 1
+    assert row[(CM, "J18.9")]["title_missing_idf"] == pytest.approx(np.log(4), rel=1e-5)
+    assert row[(CM, "J15.9")]["title_missing_idf"] == pytest.approx(np.log(4) - np.log(2), rel=1e-5)
+    # a derived category has no title of its own: unknown, not zero
+    assert all(np.isnan(v) for v in row[(CM, "J18")].values())

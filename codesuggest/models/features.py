@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import struct
+from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..guidelines.history import history_code
-from ..pipeline.normalize import content_words
+from ..pipeline.normalize import content_words, content_words_at
 from ..pipeline.schema import Candidate, NoteAnalysis
 
 __all__ = ["CM", "PCS", "FEATURE_NAMES", "EXTRA_FEATURES", "extra_feature_names", "CandidateRow", "CodeStats", "NoteCandidates", "build_candidates", "history_code", "parent_codes"]
@@ -220,10 +221,13 @@ class CodeStats:
                     use[1] += 1
         return stats
 
-    def idf(self, word: str) -> float:
-        """log((notes + 1) / (notes with the word + 1)): a word no training note has weighs the most."""
+    @cached_property
+    def idf(self) -> tuple[dict[str, float], float]:
+        """(word -> log((notes + 1) / (notes with the word + 1)), the value of a word no training note has).
+        Derived at run time and never pickled, like the key memo."""
         df = getattr(self, "word_df", None) or {}  # statistics pickled before it have none
-        return math.log((self.n_notes + 1) / (df.get(word, 0) + 1))
+        top = math.log(self.n_notes + 1)
+        return {w: top - math.log(k + 1) for w, k in df.items()}, top
 
     def precision(self, key: tuple[str, str], strength: float = 2.0) -> float:
         # .get, not [ ]: a Counter's missing key is a Python-level __missing__ call (hot path)
@@ -286,6 +290,7 @@ class CodeStats:
         """The fitted counts, without the run-time memo."""
         state = self.__dict__.copy()
         state.pop("_key_memo", None)
+        state.pop("idf", None)
         return state
 
 
@@ -743,7 +748,7 @@ def _where_columns(analysis: NoteAnalysis, n_rows: int, accs: dict[tuple[str, st
 def note_words(analysis: NoteAnalysis) -> set[str]:
     """The note's content words as the term index reads them (stemmed, synonyms applied), with the long
     forms of its abbreviations."""
-    words = set(content_words(analysis.text))
+    words = set(content_words_at(analysis.text)[0])
     for m in analysis.mentions:
         if m.expanded:
             words.update(content_words(m.expanded))
@@ -756,6 +761,11 @@ def title_words(description: str) -> frozenset[str]:
     return frozenset(content_words(description))
 
 
+@lru_cache(maxsize=20_000)
+def _expanded_words(expanded: str) -> tuple[str, ...]:
+    return tuple(content_words(expanded))
+
+
 def _title_columns(analysis: NoteAnalysis, stats: CodeStats, n_rows: int, accs: dict[tuple[str, str], _Acc]) -> np.ndarray:
     """title_cov_note / title_cov_sent: the share of the code's title words in the note / in the sentences of
     its supporting mentions; title_n_missing / title_missing_idf: the title words the note lacks and their
@@ -763,27 +773,37 @@ def _title_columns(analysis: NoteAnalysis, stats: CodeStats, n_rows: int, accs: 
     out = np.full((n_rows, 4), np.nan, dtype=np.float32)
     if not any(acc.description for acc in accs.values()):
         return out
-    in_note = note_words(analysis)
-    text, mentions = analysis.text, analysis.mentions
-    sentence_words: dict[int, set[str]] = {}
+    words, starts = content_words_at(analysis.text)
+    in_note = set(words)
+    mentions = analysis.mentions
+    sentence_words: dict[int, set[str]] = {}  # sentence start -> its words
     for m in mentions:
-        words = sentence_words.get(m.sentence_start)
-        if words is None:
-            words = sentence_words[m.sentence_start] = set(content_words(text[m.sentence_start:m.sentence_end]))
+        near = sentence_words.get(m.sentence_start)
+        if near is None:
+            near = sentence_words[m.sentence_start] = set(
+                words[bisect_left(starts, m.sentence_start):bisect_left(starts, m.sentence_end)])
         if m.expanded:
-            words.update(content_words(m.expanded))
+            expanded = _expanded_words(m.expanded)
+            near.update(expanded)
+            in_note.update(expanded)
+    idf, unknown = stats.idf
+    rows = []
+    near_of: dict[tuple[int, ...], set[str]] = {}  # supporting mentions -> the words of their sentences
     for j, acc in enumerate(accs.values()):
-        if not acc.description:
-            continue
-        title = title_words(acc.description)
+        title = title_words(acc.description) if acc.description else None
         if not title:
             continue
         missing = title - in_note
-        near: set[str] = set()
-        for i in acc.mentions:
-            near |= sentence_words[mentions[i].sentence_start]
-        out[j] = (1 - len(missing) / len(title), len(title & near) / len(title), len(missing),
-                  sum(stats.idf(w) for w in missing))
+        near = near_of.get(acc.mentions)
+        if near is None:
+            sentences = {mentions[i].sentence_start for i in acc.mentions}
+            near = near_of[acc.mentions] = set().union(*(sentence_words[s] for s in sentences))
+        n = len(title)
+        rows.append((j, 1 - len(missing) / n, len(title & near) / n, len(missing),
+                     sum([idf.get(w, unknown) for w in missing]) if missing else 0.0))
+    if rows:
+        values = np.asarray(rows, dtype=np.float64)
+        out[values[:, 0].astype(np.int64)] = values[:, 1:]
     return out
 
 
