@@ -356,3 +356,40 @@ def test_title_columns():
     assert row[(CM, "J15.9")]["title_missing_idf"] == pytest.approx(np.log(4) - np.log(2), rel=1e-5)
     # a derived category has no title of its own: unknown, not zero
     assert all(np.isnan(v) for v in row[(CM, "J18")].values())
+
+
+def test_stop_columns():
+    """A full PCS code's tail words (approach, device) and, for its 4-character prefix, how well its
+    best-fitting full code is stated."""
+    from codesuggest.models.features import extra_feature_names, pcs_tail_words
+    from codesuggest.pipeline.normalize import content_words
+
+    assert pcs_tail_words("Drainage of Right Pleural Cavity with Drainage Device, Percutaneous Approach") == \
+        set(content_words("device percutaneous approach"))
+    assert pcs_tail_words("Plain Radiography of Chest") == frozenset()
+    stats = CodeStats.fit([NoteAnalysis(text="x", mentions=())], [{(PCS, "BW03")}])
+    text = "Chest x-ray. Pleural drainage by percutaneous approach."
+    at = text.index("Pleural")
+    drain = Mention(
+        text="Pleural drainage", start=at, end=at + 16, kind="procedure", section="unknown", sentence_start=at,
+        sentence_end=len(text), candidates=(
+            Candidate(PCS, "0W9930Z", "Drainage of Right Pleural Cavity with Drainage Device, Percutaneous Approach",
+                      0.9, "drainage of pleural cavity"),
+            Candidate(PCS, "0W9900Z", "Drainage of Right Pleural Cavity with Drainage Device, Open Approach", 0.9,
+                      "drainage of pleural cavity")),
+    )
+    xray = _mention("Chest x-ray", 0, "BW03ZZZ", PCS)
+    xray = Mention(**{**{f: getattr(xray, f) for f in xray.__slots__}, "candidates": (
+        Candidate(PCS, "BW03ZZZ", "Plain Radiography of Chest", 1.0, "chest x-ray"),)})
+    names = extra_feature_names(("stop",))
+    cands = build_candidates(NoteAnalysis(text=text, mentions=(xray, drain)), stats, extra=("stop",))
+    row = {key: dict(zip(names, cands.X[j, len(FEATURE_NAMES):].tolist())) for j, key in enumerate(cands.keys)}
+    # "right" and "device" are not in the note; the open approach lacks "open" too
+    assert row[(PCS, "0W9930Z")]["pcs_tail_n"] == 3 and row[(PCS, "0W9930Z")]["pcs_tail_missing"] == 1
+    assert row[(PCS, "0W9900Z")]["pcs_tail_missing"] == 2
+    prefix = row[(PCS, "0W99")]
+    # the percutaneous code lacks right, cavity and device: 4 of its 7 title words are in the note
+    assert prefix["children_min_missing"] == 3 and prefix["children_n_covered"] == 0
+    assert prefix["children_max_cov"] == pytest.approx(4 / 7)
+    assert row[(PCS, "BW03ZZZ")]["pcs_tail_n"] == 0 and row[(PCS, "BW03")]["children_n_covered"] == 1
+    assert np.isnan(row[(PCS, "BW03")]["pcs_tail_n"]) and np.isnan(row[(PCS, "BW03ZZZ")]["children_min_missing"])

@@ -17,6 +17,7 @@ of a full code); it is fitted on the training folds only, like everything else.
 from __future__ import annotations
 
 import math
+import re
 import struct
 from bisect import bisect_left
 from collections import Counter, defaultdict
@@ -71,6 +72,12 @@ EXTRA_FEATURES = {
     # title's content words in the note and in the sentences of the supporting mentions, and the title
     # words the note lacks (how many; their summed IDF over the training notes)
     "desc": ("title_cov_note", "title_cov_sent", "title_n_missing", "title_missing_idf"),
+    # whether the note gives the detail a full ICD-10-PCS code names beyond its 4-character prefix (CodiEsp
+    # codes about half of its procedures as the prefix): for a full code, its title's tail words (approach,
+    # device, qualifier: after the first comma / "with" / "using" / "via") and how many the note lacks; for
+    # a prefix, over its linked full codes: the fewest title words one lacks, the best title coverage and how
+    # many have every title word in the note. NaN where it does not apply.
+    "stop": ("pcs_tail_n", "pcs_tail_missing", "children_min_missing", "children_max_cov", "children_n_covered"),
 }
 
 
@@ -624,6 +631,7 @@ def _extra_columns(analysis: NoteAnalysis, stats: CodeStats, keys: list[tuple[st
     """The ``EXTRA_FEATURES`` columns of ``groups``, in that order (rows as ``keys``; ``X``: their
     ``FEATURE_NAMES`` columns, ``facts``: their key facts)."""
     parts = []
+    titles = None  # _title_columns, for desc and stop
     for group in groups:
         if group == "cooc":
             parts.append(_cooc_columns(stats, keys, accs, clf_codes, clf_probs))
@@ -645,7 +653,13 @@ def _extra_columns(analysis: NoteAnalysis, stats: CodeStats, keys: list[tuple[st
                     col[j, k] = rate
             parts.append(col)
         elif group == "desc":
-            parts.append(_title_columns(analysis, stats, len(keys), accs))
+            if titles is None:
+                titles = _title_columns(analysis, stats, len(keys), accs)
+            parts.append(titles[:, :4])
+        elif group == "stop":
+            if titles is None:
+                titles = _title_columns(analysis, stats, len(keys), accs)
+            parts.append(_stop_columns(keys, titles))
         elif group == "distinct":
             text_ids: dict[str, int] = {}
             ids = np.fromiter((text_ids.setdefault(m.text.lower(), len(text_ids)) for m in analysis.mentions),
@@ -769,8 +783,10 @@ def _expanded_words(expanded: str) -> tuple[str, ...]:
 def _title_columns(analysis: NoteAnalysis, stats: CodeStats, n_rows: int, accs: dict[tuple[str, str], _Acc]) -> np.ndarray:
     """title_cov_note / title_cov_sent: the share of the code's title words in the note / in the sentences of
     its supporting mentions; title_n_missing / title_missing_idf: the title words the note lacks and their
-    summed IDF. NaN for codes without a title (no mention linked them)."""
-    out = np.full((n_rows, 4), np.nan, dtype=np.float32)
+    summed IDF. NaN for codes without a title (no mention linked them). Then two columns for full
+    ICD-10-PCS codes (NaN for others): the title's tail words (see ``pcs_tail_words``) and how many the
+    note lacks."""
+    out = np.full((n_rows, 6), np.nan, dtype=np.float32)
     if not any(acc.description for acc in accs.values()):
         return out
     words, starts = content_words_at(analysis.text)
@@ -789,7 +805,7 @@ def _title_columns(analysis: NoteAnalysis, stats: CodeStats, n_rows: int, accs: 
     idf, unknown = stats.idf
     rows = []
     near_of: dict[tuple[int, ...], set[str]] = {}  # supporting mentions -> the words of their sentences
-    for j, acc in enumerate(accs.values()):
+    for j, ((system, code), acc) in enumerate(accs.items()):
         title = title_words(acc.description) if acc.description else None
         if not title:
             continue
@@ -799,11 +815,51 @@ def _title_columns(analysis: NoteAnalysis, stats: CodeStats, n_rows: int, accs: 
             sentences = {mentions[i].sentence_start for i in acc.mentions}
             near = near_of[acc.mentions] = set().union(*(sentence_words[s] for s in sentences))
         n = len(title)
+        if system == PCS and len(code) == 7:
+            tail = pcs_tail_words(acc.description)
+            tail_n, tail_missing = len(tail), len(tail & missing)
+        else:
+            tail_n = tail_missing = np.nan
         rows.append((j, 1 - len(missing) / n, len(title & near) / n, len(missing),
-                     sum([idf.get(w, unknown) for w in missing]) if missing else 0.0))
+                     sum([idf.get(w, unknown) for w in missing]) if missing else 0.0, tail_n, tail_missing))
     if rows:
         values = np.asarray(rows, dtype=np.float64)
         out[values[:, 0].astype(np.int64)] = values[:, 1:]
+    return out
+
+
+_PAREN_RE = re.compile(r"\s*(\([^)]*\)|\[[^\]]*\])")
+_PCS_TAIL_RE = re.compile(r",.*$|\s+(?:with|using|via)\s+.*$", re.IGNORECASE)  # as the term index cuts it
+
+
+@lru_cache(maxsize=50_000)
+def pcs_tail_words(description: str) -> frozenset[str]:
+    """The title words of an ICD-10-PCS code after its operation and body part: what the first comma or
+    "with" / "using" / "via" starts ("Drainage of Pleural Cavity with Drainage Device, Open Approach" ->
+    drainage device open approach, less the words the core already has)."""
+    core = _PCS_TAIL_RE.sub("", _PAREN_RE.sub("", description))
+    return title_words(description) - title_words(core)
+
+
+def _stop_columns(keys: list[tuple[str, str]], titles: np.ndarray) -> np.ndarray:
+    """The ``stop`` group from ``_title_columns``' output: a full PCS code's tail columns, and for a PCS
+    4-character prefix the aggregates over its full codes that have a title."""
+    out = np.full((len(keys), 5), np.nan, dtype=np.float32)
+    out[:, :2] = titles[:, 4:6]
+    children: dict[str, list[int]] = {}
+    prefixes: list[tuple[int, str]] = []
+    for j, (system, code) in enumerate(keys):
+        if system != PCS:
+            continue
+        if len(code) == 7 and not np.isnan(titles[j, 0]):
+            children.setdefault(code[:4], []).append(j)
+        elif len(code) == 4:
+            prefixes.append((j, code))
+    for j, code in prefixes:
+        rows = children.get(code)
+        if rows:
+            cov = titles[rows, 0]
+            out[j, 2:] = (titles[rows, 2].min(), cov.max(), float((cov >= 1.0).sum()))
     return out
 
 
