@@ -7,7 +7,7 @@ import random
 import numpy as np
 import pytest
 
-from codesuggest.models.features import FEATURE_NAMES, build_candidates, CodeStats, history_code, parent_codes
+from codesuggest.models.features import FEATURE_NAMES, build_candidates, extra_feature_names, CodeStats, history_code, parent_codes
 from codesuggest.models.interface import RankedCode
 from codesuggest.models.ranker import CodeRanker
 from codesuggest.pipeline.schema import Assertion, Candidate, Mention, NoteAnalysis
@@ -92,7 +92,7 @@ def test_fit_and_rank_shapes(fitted, data):
         assert all(r.reason for r in codes)
     assert set(fitted.thresholds_) == {CM, PCS}
     assert all(0.0 < t <= 1.0 for t in fitted.thresholds_.values())
-    assert fitted.feature_names_ == FEATURE_NAMES + ("n_siblings", "siblings_max_sim", "parent_exact")  # "hier"
+    assert fitted.feature_names_ == FEATURE_NAMES + extra_feature_names(("hier", "desc"))
 
 
 def test_evidence_points_at_mentions(fitted, data):
