@@ -72,6 +72,9 @@ EXTRA_FEATURES = {
     # title's content words in the note and in the sentences of the supporting mentions, and the title
     # words the note lacks (how many; their summed IDF over the training notes)
     "desc": ("title_cov_note", "title_cov_sent", "title_n_missing", "title_missing_idf"),
+    # desc, also for the codes no mention linked (classifier proposals, coarser codes) whose title the
+    # training notes' candidates gave (title_cov_sent stays NaN for them: no supporting sentence)
+    "desc2": ("title2_cov_note", "title2_cov_sent", "title2_n_missing", "title2_missing_idf"),
     # whether the note gives the detail a full ICD-10-PCS code names beyond its 4-character prefix (CodiEsp
     # codes about half of its procedures as the prefix): for a full code, its title's tail words (approach,
     # device, qualifier: after the first comma / "with" / "using" / "via") and how many the note lacks; for
@@ -187,6 +190,7 @@ class CodeStats:
     cand_prior: float = 0.1
     cooc: "Cooccurrence | None" = field(default=None, compare=False)  # derived from the labels
     word_df: Counter = field(default_factory=Counter)  # content word -> training notes that have it
+    titles: dict = field(default_factory=dict)  # (system, code) labelled in training -> its title, from a candidate
     # (system, first 1 or 3 characters) -> [coarse labels, labels] (derived from the labels)
     coarse_use: dict = field(default_factory=dict, compare=False)
 
@@ -219,6 +223,11 @@ class CodeStats:
         stats.cooc = Cooccurrence(labels, stats.code_count)
         for analysis in analyses:
             stats.word_df.update(note_words(analysis))
+            for mention in analysis.mentions:
+                for cand in mention.candidates:
+                    key = (cand.system, cand.code)
+                    if key in stats.code_count and key not in stats.titles:
+                        stats.titles[key] = cand.description
         for codes in labels:
             for system, code in codes:
                 coarse = code.replace(".", "") == cls.group_of(system, code)
@@ -656,6 +665,8 @@ def _extra_columns(analysis: NoteAnalysis, stats: CodeStats, keys: list[tuple[st
             if titles is None:
                 titles = _title_columns(analysis, stats, len(keys), accs)
             parts.append(titles[:, :4])
+        elif group == "desc2":
+            parts.append(_title_columns(analysis, stats, len(keys), accs, keys)[:, :4])
         elif group == "stop":
             if titles is None:
                 titles = _title_columns(analysis, stats, len(keys), accs)
@@ -780,14 +791,16 @@ def _expanded_words(expanded: str) -> tuple[str, ...]:
     return tuple(content_words(expanded))
 
 
-def _title_columns(analysis: NoteAnalysis, stats: CodeStats, n_rows: int, accs: dict[tuple[str, str], _Acc]) -> np.ndarray:
+def _title_columns(analysis: NoteAnalysis, stats: CodeStats, n_rows: int, accs: dict[tuple[str, str], _Acc],
+                   keys: list[tuple[str, str]] | None = None) -> np.ndarray:
     """title_cov_note / title_cov_sent: the share of the code's title words in the note / in the sentences of
     its supporting mentions; title_n_missing / title_missing_idf: the title words the note lacks and their
     summed IDF. NaN for codes without a title (no mention linked them). Then two columns for full
     ICD-10-PCS codes (NaN for others): the title's tail words (see ``pcs_tail_words``) and how many the
     note lacks."""
     out = np.full((n_rows, 6), np.nan, dtype=np.float32)
-    if not any(acc.description for acc in accs.values()):
+    known = getattr(stats, "titles", None) or {} if keys is not None else {}
+    if not known and not any(acc.description for acc in accs.values()):
         return out
     words, starts = content_words_at(analysis.text)
     in_note = set(words)
@@ -805,22 +818,30 @@ def _title_columns(analysis: NoteAnalysis, stats: CodeStats, n_rows: int, accs: 
     idf, unknown = stats.idf
     rows = []
     near_of: dict[tuple[int, ...], set[str]] = {}  # supporting mentions -> the words of their sentences
-    for j, ((system, code), acc) in enumerate(accs.items()):
-        title = title_words(acc.description) if acc.description else None
+    accs_list = list(accs.values())
+    for j, (system, code) in enumerate(keys if keys is not None else accs):
+        acc = accs_list[j] if j < len(accs_list) else None
+        description = acc.description if acc is not None else ""
+        if not description:
+            description = known.get((system, code), "")
+        title = title_words(description) if description else None
         if not title:
             continue
         missing = title - in_note
-        near = near_of.get(acc.mentions)
-        if near is None:
-            sentences = {mentions[i].sentence_start for i in acc.mentions}
-            near = near_of[acc.mentions] = set().union(*(sentence_words[s] for s in sentences))
+        if acc is not None and acc.mentions:
+            near = near_of.get(acc.mentions)
+            if near is None:
+                sentences = {mentions[i].sentence_start for i in acc.mentions}
+                near = near_of[acc.mentions] = set().union(*(sentence_words[s] for s in sentences))
+        else:
+            near = None
         n = len(title)
         if system == PCS and len(code) == 7:
-            tail = pcs_tail_words(acc.description)
+            tail = pcs_tail_words(description)
             tail_n, tail_missing = len(tail), len(tail & missing)
         else:
             tail_n = tail_missing = np.nan
-        rows.append((j, 1 - len(missing) / n, len(title & near) / n, len(missing),
+        rows.append((j, 1 - len(missing) / n, len(title & near) / n if near is not None else np.nan, len(missing),
                      sum([idf.get(w, unknown) for w in missing]) if missing else 0.0, tail_n, tail_missing))
     if rows:
         values = np.asarray(rows, dtype=np.float64)
