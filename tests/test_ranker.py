@@ -418,3 +418,21 @@ def test_family_factor_changes_only_pcs_families(data):
                 assert after[(system, code)] == p
             else:
                 assert after[(system, code)] == pytest.approx(p * 0.5)
+
+
+def test_title_of_a_code_no_mention_linked():
+    """A classifier proposal gets the title a training note's candidate gave it (no supporting sentence)."""
+    from codesuggest.models.features import extra_feature_names
+
+    train_note = NoteAnalysis(text="bacterial pneumonia", mentions=(
+        _mention("bacterial pneumonia", 0, "J15.9", extra=(Candidate(CM, "J18.1", "Lobar pneumonia", 0.5, "pneumonia"),)),))
+    stats = CodeStats.fit([train_note, NoteAnalysis(text="x", mentions=())], [{(CM, "J15.9")}, {(CM, "I10")}])
+    assert stats.titles == {(CM, "J15.9"): "bacterial pneumonia"}  # labelled codes only: not J18.1
+    note = NoteAnalysis(text="Chest film: pneumonia, likely bacterial.", mentions=())
+    cands = build_candidates(note, stats, clf_codes=[(CM, "J15.9"), (CM, "I10")], clf_probs=np.array([0.6, 0.1]),
+                             clf_top_n=2, extra=("desc",))
+    names = extra_feature_names(("desc",))
+    row = {key: dict(zip(names, cands.X[j, len(FEATURE_NAMES):].tolist())) for j, key in enumerate(cands.keys)}
+    assert row[(CM, "J15.9")]["title_cov_note"] == 1.0 and row[(CM, "J15.9")]["title_n_missing"] == 0
+    assert np.isnan(row[(CM, "J15.9")]["title_cov_sent"])
+    assert all(np.isnan(v) for v in row[(CM, "I10")].values())  # no title known

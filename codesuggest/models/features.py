@@ -67,14 +67,13 @@ EXTRA_FEATURES = {
     # character that are a CM category / PCS 4-character prefix (prefix_rate is per category / prefix,
     # unknown for groups never labelled)
     "prefix": ("coarse_rate_3", "coarse_rate_1"),
-    # how much of the code's own title the note says, which needs no training label of the code (unknown,
-    # NaN, for codes no mention linked: derived and proposed codes carry no title): the share of the
-    # title's content words in the note and in the sentences of the supporting mentions, and the title
-    # words the note lacks (how many; their summed IDF over the training notes)
+    # how much of the code's own title the note says, which needs no training label of the code: the share
+    # of the title's content words in the note and in the sentences of the supporting mentions, and the
+    # title words the note lacks (how many; their summed IDF over the training notes). The title is the
+    # linking candidate's; for a code no mention linked (classifier proposals, coarser codes), the one a
+    # training note's candidate gave, if any. NaN where there is no title (and title_cov_sent of a code
+    # without supporting mentions).
     "desc": ("title_cov_note", "title_cov_sent", "title_n_missing", "title_missing_idf"),
-    # desc, also for the codes no mention linked (classifier proposals, coarser codes) whose title the
-    # training notes' candidates gave (title_cov_sent stays NaN for them: no supporting sentence)
-    "desc2": ("title2_cov_note", "title2_cov_sent", "title2_n_missing", "title2_missing_idf"),
     # whether the note gives the detail a full ICD-10-PCS code names beyond its 4-character prefix (CodiEsp
     # codes about half of its procedures as the prefix): for a full code, its title's tail words (approach,
     # device, qualifier: after the first comma / "with" / "using" / "via") and how many the note lacks; for
@@ -663,13 +662,11 @@ def _extra_columns(analysis: NoteAnalysis, stats: CodeStats, keys: list[tuple[st
             parts.append(col)
         elif group == "desc":
             if titles is None:
-                titles = _title_columns(analysis, stats, len(keys), accs)
+                titles = _title_columns(analysis, stats, keys, accs)
             parts.append(titles[:, :4])
-        elif group == "desc2":
-            parts.append(_title_columns(analysis, stats, len(keys), accs, keys)[:, :4])
         elif group == "stop":
             if titles is None:
-                titles = _title_columns(analysis, stats, len(keys), accs)
+                titles = _title_columns(analysis, stats, keys, accs)
             parts.append(_stop_columns(keys, titles))
         elif group == "distinct":
             text_ids: dict[str, int] = {}
@@ -791,15 +788,15 @@ def _expanded_words(expanded: str) -> tuple[str, ...]:
     return tuple(content_words(expanded))
 
 
-def _title_columns(analysis: NoteAnalysis, stats: CodeStats, n_rows: int, accs: dict[tuple[str, str], _Acc],
-                   keys: list[tuple[str, str]] | None = None) -> np.ndarray:
+def _title_columns(analysis: NoteAnalysis, stats: CodeStats, keys: list[tuple[str, str]],
+                   accs: dict[tuple[str, str], _Acc]) -> np.ndarray:
     """title_cov_note / title_cov_sent: the share of the code's title words in the note / in the sentences of
     its supporting mentions; title_n_missing / title_missing_idf: the title words the note lacks and their
-    summed IDF. NaN for codes without a title (no mention linked them). Then two columns for full
-    ICD-10-PCS codes (NaN for others): the title's tail words (see ``pcs_tail_words``) and how many the
-    note lacks."""
-    out = np.full((n_rows, 6), np.nan, dtype=np.float32)
-    known = getattr(stats, "titles", None) or {} if keys is not None else {}
+    summed IDF. The title is the linking candidate's, else ``stats.titles``'; NaN without one (and
+    title_cov_sent without supporting mentions). Then two columns for full ICD-10-PCS codes (NaN for
+    others): the title's tail words (see ``pcs_tail_words``) and how many the note lacks."""
+    out = np.full((len(keys), 6), np.nan, dtype=np.float32)
+    known = getattr(stats, "titles", None) or {}  # statistics pickled before it have none
     if not known and not any(acc.description for acc in accs.values()):
         return out
     words, starts = content_words_at(analysis.text)
@@ -819,7 +816,7 @@ def _title_columns(analysis: NoteAnalysis, stats: CodeStats, n_rows: int, accs: 
     rows = []
     near_of: dict[tuple[int, ...], set[str]] = {}  # supporting mentions -> the words of their sentences
     accs_list = list(accs.values())
-    for j, (system, code) in enumerate(keys if keys is not None else accs):
+    for j, (system, code) in enumerate(keys):
         acc = accs_list[j] if j < len(accs_list) else None
         description = acc.description if acc is not None else ""
         if not description:
