@@ -662,11 +662,11 @@ def _extra_columns(analysis: NoteAnalysis, stats: CodeStats, keys: list[tuple[st
             parts.append(col)
         elif group == "desc":
             if titles is None:
-                titles = _title_columns(analysis, stats, keys, accs)
+                titles = _title_columns(analysis, stats, keys, accs, "stop" in groups)
             parts.append(titles[:, :4])
         elif group == "stop":
             if titles is None:
-                titles = _title_columns(analysis, stats, keys, accs)
+                titles = _title_columns(analysis, stats, keys, accs, True)
             parts.append(_stop_columns(keys, titles))
         elif group == "distinct":
             text_ids: dict[str, int] = {}
@@ -789,12 +789,13 @@ def _expanded_words(expanded: str) -> tuple[str, ...]:
 
 
 def _title_columns(analysis: NoteAnalysis, stats: CodeStats, keys: list[tuple[str, str]],
-                   accs: dict[tuple[str, str], _Acc]) -> np.ndarray:
+                   accs: dict[tuple[str, str], _Acc], tails: bool = False) -> np.ndarray:
     """title_cov_note / title_cov_sent: the share of the code's title words in the note / in the sentences of
     its supporting mentions; title_n_missing / title_missing_idf: the title words the note lacks and their
     summed IDF. The title is the linking candidate's, else ``stats.titles``'; NaN without one (and
     title_cov_sent without supporting mentions). Then two columns for full ICD-10-PCS codes (NaN for
-    others): the title's tail words (see ``pcs_tail_words``) and how many the note lacks."""
+    others, and for all without ``tails``): the title's tail words (see ``pcs_tail_words``) and how many
+    the note lacks."""
     out = np.full((len(keys), 6), np.nan, dtype=np.float32)
     known = getattr(stats, "titles", None) or {}  # statistics pickled before it have none
     if not known and not any(acc.description for acc in accs.values()):
@@ -833,7 +834,7 @@ def _title_columns(analysis: NoteAnalysis, stats: CodeStats, keys: list[tuple[st
         else:
             near = None
         n = len(title)
-        if system == PCS and len(code) == 7:
+        if tails and system == PCS and len(code) == 7:
             tail = pcs_tail_words(description)
             tail_n, tail_missing = len(tail), len(tail & missing)
         else:
