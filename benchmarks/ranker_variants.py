@@ -33,7 +33,7 @@ from codesuggest.models.ranker import CodeRanker
 from codesuggest.pipeline.nlp import Analyzer
 from codesuggest.pipeline.resources import ensure_term_index
 from codesuggest.training.datasets import load_codiesp
-from codesuggest.training.metrics import average_precision, evaluate, oof_average_precisions, oof_metrics
+from codesuggest.training.metrics import average_precision, evaluate, mean_average_precision, oof_average_precisions, oof_metrics
 from codesuggest.training.train import analyze_notes
 
 SYSTEMS = ("ICD10CM", "ICD10PCS")
@@ -83,11 +83,18 @@ def run_variant(name: str, params: dict, seed: int, data, top_k: int) -> dict:
             for i, (n, rs) in enumerate(zip(dev, ranked)) if n.codes_of(s)}
         for s in SYSTEMS
     }
+    seen = {pair for n in train for pair in n.codes}
+    unseen_map = {}  # as train_eval_codiesp.py: AP of the full ranking against the gold codes never coded in train
+    for s in SYSTEMS:
+        rankings = {n.note_id: [r.code for r in rs if r.system == s] for n, rs in zip(dev, ranked)}
+        unseen = {n.note_id: {c for c in n.codes_of(s) if (s, c) not in seen} for n in dev}
+        unseen_map[s] = round(mean_average_precision(rankings, {k: v for k, v in unseen.items() if v}), 4)
     run_variant.last_ranker = ranker  # for the side-by-side speed rounds
     return {
         "variant": name, "params": params, "seed": seed, "fit_s": round(fit_s, 1), "fit_cpu_s": round(fit_cpu, 1),
         "rank_notes_per_s": round(len(dev) / rank_s, 1), "rank_notes_per_cpu_s": round(len(dev) / rank_cpu, 1),
         "oof_map": {s: oof[s]["map"] for s in SYSTEMS}, "dev_map": {s: round(report[s].map, 4) for s in SYSTEMS},
+        "dev_unseen_map": unseen_map,
         "oof_ap": {s: oof_average_precisions(ranker, train)[s] for s in SYSTEMS}, "dev_ap": dev_aps,
     }
 
@@ -177,6 +184,7 @@ def main() -> None:
             results.append(result)
             rankers[name] = run_variant.last_ranker
             print(f"{name} seed {seed}: fit {result['fit_s']} s, OOF {result['oof_map']}, dev {result['dev_map']}, "
+                  f"dev unseen-code MAP {result['dev_unseen_map']}, "
                   f"rank {result['rank_notes_per_s']} notes/s", flush=True)
             if args.jsonl:
                 args.jsonl.parent.mkdir(parents=True, exist_ok=True)

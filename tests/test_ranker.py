@@ -7,7 +7,7 @@ import random
 import numpy as np
 import pytest
 
-from codesuggest.models.features import FEATURE_NAMES, build_candidates, CodeStats, history_code, parent_codes
+from codesuggest.models.features import FEATURE_NAMES, build_candidates, extra_feature_names, CodeStats, history_code, parent_codes
 from codesuggest.models.interface import RankedCode
 from codesuggest.models.ranker import CodeRanker
 from codesuggest.training.metrics import calibration
@@ -93,7 +93,7 @@ def test_fit_and_rank_shapes(fitted, data):
         assert all(r.reason for r in codes)
     assert set(fitted.thresholds_) == {CM, PCS}
     assert all(0.0 < t <= 1.0 for t in fitted.thresholds_.values())
-    assert fitted.feature_names_ == FEATURE_NAMES + ("n_siblings", "siblings_max_sim", "parent_exact")  # "hier"
+    assert fitted.feature_names_ == FEATURE_NAMES + extra_feature_names(("hier", "desc"))
 
 
 def test_evidence_points_at_mentions(fitted, data):
@@ -336,3 +336,117 @@ def test_model_saved_before_new_parameters_loads_as_it_was(data):
     assert old.extra_features == "" and old.rank(analyses[:3]) == before.rank(analyses[:3])
     assert clone(old).get_params() == clone(before).get_params()
     assert pickle.loads(pickle.dumps(old)).rank(analyses[:3]) == before.rank(analyses[:3])
+
+
+def test_title_columns():
+    """How much of a code's title the note says: in the note, near its mentions, the words it lacks."""
+    from codesuggest.models.features import extra_feature_names
+
+    labels = [{(CM, "J18.9")}, {(CM, "I10")}, {(CM, "I10")}]
+    train = [NoteAnalysis(text="pneumonia seen", mentions=()), NoteAnalysis(text="hypertension and bacterial", mentions=()),
+             NoteAnalysis(text="hypertension", mentions=())]
+    stats = CodeStats.fit(train, labels)
+    text = "Cough and fever. Pneumonia on the right. Sputum grew Streptococcus."
+    at = text.index("Pneumonia")
+    sentence = dict(sentence_start=at, sentence_end=text.index("Sputum") - 1)
+    pneumonia = Mention(
+        text="Pneumonia", start=at, end=at + 9, kind="diagnosis", section="unknown", **sentence,
+        candidates=(Candidate(CM, "J18.9", "Pneumonia, unspecified organism", 1.0, "pneumonia"),
+                    Candidate(CM, "J13", "Pneumonia due to Streptococcus pneumoniae", 0.9, "pneumonia"),
+                    Candidate(CM, "J15.9", "Unspecified bacterial pneumonia", 0.9, "pneumonia")),
+    )
+    note = NoteAnalysis(text=text, mentions=(pneumonia,))
+    names = extra_feature_names(("desc",))
+    cands = build_candidates(note, stats, extra=("desc",))
+    assert cands.X.shape[1] == len(FEATURE_NAMES) + len(names)
+    row = {key: dict(zip(names, cands.X[j, len(FEATURE_NAMES):].tolist())) for j, key in enumerate(cands.keys)}
+    # "Pneumonia, unspecified organism": "organism" is nowhere in the note ("unspecified" is filler)
+    assert row[(CM, "J18.9")]["title_cov_note"] == pytest.approx(0.5) and row[(CM, "J18.9")]["title_n_missing"] == 1
+    # "Streptococcus" is in the note, but in the next sentence ("pneumoniae" stems to "pneumonia")
+    j13 = row[(CM, "J13")]
+    assert j13["title_cov_note"] == 1.0 and j13["title_cov_sent"] == 0.5 and j13["title_missing_idf"] == 0.0
+    # the missing word's IDF over the training notes: "organism" in none of 3, "bacterial" in 1
+    assert row[(CM, "J18.9")]["title_missing_idf"] == pytest.approx(np.log(4), rel=1e-5)
+    assert row[(CM, "J15.9")]["title_missing_idf"] == pytest.approx(np.log(4) - np.log(2), rel=1e-5)
+    # a derived category has no title of its own: unknown, not zero
+    assert all(np.isnan(v) for v in row[(CM, "J18")].values())
+
+
+def test_stop_columns():
+    """A full PCS code's tail words (approach, device) and, for its 4-character prefix, how well its
+    best-fitting full code is stated."""
+    from codesuggest.models.features import extra_feature_names, pcs_tail_words
+    from codesuggest.pipeline.normalize import content_words
+
+    assert pcs_tail_words("Drainage of Right Pleural Cavity with Drainage Device, Percutaneous Approach") == \
+        set(content_words("device percutaneous approach"))
+    assert pcs_tail_words("Plain Radiography of Chest") == frozenset()
+    stats = CodeStats.fit([NoteAnalysis(text="x", mentions=())], [{(PCS, "BW03")}])
+    text = "Chest x-ray. Pleural drainage by percutaneous approach."
+    at = text.index("Pleural")
+    drain = Mention(
+        text="Pleural drainage", start=at, end=at + 16, kind="procedure", section="unknown", sentence_start=at,
+        sentence_end=len(text), candidates=(
+            Candidate(PCS, "0W9930Z", "Drainage of Right Pleural Cavity with Drainage Device, Percutaneous Approach",
+                      0.9, "drainage of pleural cavity"),
+            Candidate(PCS, "0W9900Z", "Drainage of Right Pleural Cavity with Drainage Device, Open Approach", 0.9,
+                      "drainage of pleural cavity")),
+    )
+    xray = _mention("Chest x-ray", 0, "BW03ZZZ", PCS)
+    xray = Mention(**{**{f: getattr(xray, f) for f in xray.__slots__}, "candidates": (
+        Candidate(PCS, "BW03ZZZ", "Plain Radiography of Chest", 1.0, "chest x-ray"),)})
+    names = extra_feature_names(("stop",))
+    cands = build_candidates(NoteAnalysis(text=text, mentions=(xray, drain)), stats, extra=("stop",))
+    row = {key: dict(zip(names, cands.X[j, len(FEATURE_NAMES):].tolist())) for j, key in enumerate(cands.keys)}
+    # "right" and "device" are not in the note; the open approach lacks "open" too
+    assert row[(PCS, "0W9930Z")]["pcs_tail_n"] == 3 and row[(PCS, "0W9930Z")]["pcs_tail_missing"] == 1
+    assert row[(PCS, "0W9900Z")]["pcs_tail_missing"] == 2
+    prefix = row[(PCS, "0W99")]
+    # the percutaneous code lacks right, cavity and device: 4 of its 7 title words are in the note
+    assert prefix["children_min_missing"] == 3 and prefix["children_n_covered"] == 0
+    assert prefix["children_max_cov"] == pytest.approx(4 / 7)
+    assert row[(PCS, "BW03ZZZ")]["pcs_tail_n"] == 0 and row[(PCS, "BW03")]["children_n_covered"] == 1
+    assert np.isnan(row[(PCS, "BW03")]["pcs_tail_n"]) and np.isnan(row[(PCS, "BW03ZZZ")]["children_min_missing"])
+
+
+def test_demote_families():
+    from codesuggest.models.ranker import _demote_families, _families
+
+    keys = [(PCS, "BW03"), (PCS, "BW03ZZZ"), (CM, "I10"), (PCS, "0DTJ4ZZ"), (PCS, "BW03ZZ1"), (CM, "I11.9")]
+    families = np.asarray(_families(keys, 7))
+    assert families[2] == families[5] == "" and families[0] == families[1] == families[4] != families[3]
+    scores = np.array([0.4, 0.6, 0.9, 0.3, 0.6, 0.2])
+    # the best of the BW03 family (the first of the equal 0.6s) keeps its score; CM codes and a lone code too
+    assert _demote_families(scores, families, 0.5).tolist() == [0.2, 0.6, 0.9, 0.3, 0.3, 0.2]
+
+
+def test_family_factor_changes_only_pcs_families(data):
+    analyses, labels = data
+    plain = CodeRanker(**FAST).fit(analyses[:40], labels[:40])
+    demoted = CodeRanker(**{**FAST, "pcs_family_factor": 0.5}).fit(analyses[:40], labels[:40])
+    for before, after in zip(plain.predict_proba(analyses[40:]), demoted.predict_proba(analyses[40:])):
+        assert before.keys() == after.keys()
+        for (system, code), p in before.items():
+            same = [k for k in before if k[0] == PCS and k[1][:4] == code[:4]] if system == PCS else []
+            if len(same) < 2 or p == max(before[k] for k in same):
+                assert after[(system, code)] == p
+            else:
+                assert after[(system, code)] == pytest.approx(p * 0.5)
+
+
+def test_title_of_a_code_no_mention_linked():
+    """A classifier proposal gets the title a training note's candidate gave it (no supporting sentence)."""
+    from codesuggest.models.features import extra_feature_names
+
+    train_note = NoteAnalysis(text="bacterial pneumonia", mentions=(
+        _mention("bacterial pneumonia", 0, "J15.9", extra=(Candidate(CM, "J18.1", "Lobar pneumonia", 0.5, "pneumonia"),)),))
+    stats = CodeStats.fit([train_note, NoteAnalysis(text="x", mentions=())], [{(CM, "J15.9")}, {(CM, "I10")}])
+    assert stats.titles == {(CM, "J15.9"): "bacterial pneumonia"}  # labelled codes only: not J18.1
+    note = NoteAnalysis(text="Chest film: pneumonia, likely bacterial.", mentions=())
+    cands = build_candidates(note, stats, clf_codes=[(CM, "J15.9"), (CM, "I10")], clf_probs=np.array([0.6, 0.1]),
+                             clf_top_n=2, extra=("desc",))
+    names = extra_feature_names(("desc",))
+    row = {key: dict(zip(names, cands.X[j, len(FEATURE_NAMES):].tolist())) for j, key in enumerate(cands.keys)}
+    assert row[(CM, "J15.9")]["title_cov_note"] == 1.0 and row[(CM, "J15.9")]["title_n_missing"] == 0
+    assert np.isnan(row[(CM, "J15.9")]["title_cov_sent"])
+    assert all(np.isnan(v) for v in row[(CM, "I10")].values())  # no title known

@@ -17,16 +17,20 @@ of a full code); it is fitted on the training folds only, like everything else.
 from __future__ import annotations
 
 import math
+import re
 import struct
+import threading
+from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import NamedTuple
 
 import numpy as np
 
 from ..guidelines.history import history_code
+from ..pipeline.normalize import content_words, content_words_at
 from ..pipeline.schema import Candidate, NoteAnalysis
 
 __all__ = ["CM", "PCS", "FEATURE_NAMES", "EXTRA_FEATURES", "extra_feature_names", "CandidateRow", "CodeStats", "NoteCandidates", "build_candidates", "history_code", "parent_codes"]
@@ -64,6 +68,19 @@ EXTRA_FEATURES = {
     # character that are a CM category / PCS 4-character prefix (prefix_rate is per category / prefix,
     # unknown for groups never labelled)
     "prefix": ("coarse_rate_3", "coarse_rate_1"),
+    # how much of the code's own title the note says, which needs no training label of the code: the share
+    # of the title's content words in the note and in the sentences of the supporting mentions, and the
+    # title words the note lacks (how many; their summed IDF over the training notes). The title is the
+    # linking candidate's; for a code no mention linked (classifier proposals, coarser codes), the one a
+    # training note's candidate gave, if any. NaN where there is no title (and title_cov_sent of a code
+    # without supporting mentions).
+    "desc": ("title_cov_note", "title_cov_sent", "title_n_missing", "title_missing_idf"),
+    # whether the note gives the detail a full ICD-10-PCS code names beyond its 4-character prefix (CodiEsp
+    # codes about half of its procedures as the prefix): for a full code, its title's tail words (approach,
+    # device, qualifier: after the first comma / "with" / "using" / "via") and how many the note lacks; for
+    # a prefix, over its linked full codes: the fewest title words one lacks, the best title coverage and how
+    # many have every title word in the note. NaN where it does not apply.
+    "stop": ("pcs_tail_n", "pcs_tail_missing", "children_min_missing", "children_max_cov", "children_n_covered"),
 }
 
 
@@ -172,6 +189,8 @@ class CodeStats:
     cand_hits: Counter = field(default_factory=Counter)  # ... and a gold code
     cand_prior: float = 0.1
     cooc: "Cooccurrence | None" = field(default=None, compare=False)  # derived from the labels
+    word_df: Counter = field(default_factory=Counter)  # content word -> training notes that have it
+    titles: dict = field(default_factory=dict)  # (system, code) labelled in training -> its title, from a candidate
     # (system, first 1 or 3 characters) -> [coarse labels, labels] (derived from the labels)
     coarse_use: dict = field(default_factory=dict, compare=False)
 
@@ -202,6 +221,13 @@ class CodeStats:
                     hits += 1
         stats.cand_prior = (hits + 1) / (total + 10)
         stats.cooc = Cooccurrence(labels, stats.code_count)
+        for analysis in analyses:
+            stats.word_df.update(note_words(analysis))
+            for mention in analysis.mentions:
+                for cand in mention.candidates:
+                    key = (cand.system, cand.code)
+                    if key in stats.code_count and key not in stats.titles:
+                        stats.titles[key] = cand.description
         for codes in labels:
             for system, code in codes:
                 coarse = code.replace(".", "") == cls.group_of(system, code)
@@ -210,6 +236,25 @@ class CodeStats:
                     use[0] += coarse
                     use[1] += 1
         return stats
+
+    @cached_property
+    def idf(self) -> tuple[dict[str, float], float]:
+        """(word -> log((notes + 1) / (notes with the word + 1)), the value of a word no training note has).
+        Derived at run time and never pickled, like the key memo."""
+        df = getattr(self, "word_df", None) or {}  # statistics pickled before it have none
+        top = math.log(self.n_notes + 1)
+        return {w: top - math.log(k + 1) for w, k in df.items()}, top
+
+    def idf_of_ids(self, n_vocab: int) -> np.ndarray:
+        """``idf`` of each word of ``_TITLE_VOCAB`` by id, for at least ``n_vocab`` ids (extended as the
+        vocabulary grows; derived at run time, never pickled)."""
+        cached = self.__dict__.get("_idf_ids")
+        if cached is None or len(cached) < n_vocab:
+            table, unknown = self.idf
+            done = 0 if cached is None else len(cached)
+            new = np.asarray([table.get(w, unknown) for w in _TITLE_WORDS[done:]], dtype=np.float64)
+            cached = self.__dict__["_idf_ids"] = new if cached is None else np.concatenate([cached, new])
+        return cached
 
     def precision(self, key: tuple[str, str], strength: float = 2.0) -> float:
         # .get, not [ ]: a Counter's missing key is a Python-level __missing__ call (hot path)
@@ -272,6 +317,8 @@ class CodeStats:
         """The fitted counts, without the run-time memo."""
         state = self.__dict__.copy()
         state.pop("_key_memo", None)
+        state.pop("idf", None)
+        state.pop("_idf_ids", None)
         return state
 
 
@@ -326,7 +373,7 @@ class _Acc:
     """What a note's mentions say about one candidate code (direct, derived or history)."""
 
     __slots__ = ("source", "sims", "mentions", "exact", "best_rank", "top1", "kind_match", "terms", "n_children",
-                 "children_sim", "prior_rank")
+                 "children_sim", "prior_rank", "description")
 
     def __init__(self, source: int, best_rank: int = _NO_CAND_RANK):
         self.source = source
@@ -340,6 +387,7 @@ class _Acc:
         self.n_children = 0
         self.children_sim = 0.0
         self.prior_rank = _NO_PRIOR_RANK
+        self.description = ""  # the code's title, from the candidate that linked it (direct codes only)
 
 
 class _ColumnIndex:
@@ -436,6 +484,7 @@ def _direct_and_derived(analysis: NoteAnalysis, stats: CodeStats) -> dict[tuple[
             acc = accs.get(key)
             if acc is None:
                 acc = accs[key] = _Acc(SOURCE_DIRECT, rank)
+                acc.description = cand.description
                 parents_of[key] = facts[rank].parents
             elif rank < acc.best_rank:
                 acc.best_rank = rank
@@ -603,6 +652,7 @@ def _extra_columns(analysis: NoteAnalysis, stats: CodeStats, keys: list[tuple[st
     """The ``EXTRA_FEATURES`` columns of ``groups``, in that order (rows as ``keys``; ``X``: their
     ``FEATURE_NAMES`` columns, ``facts``: their key facts)."""
     parts = []
+    titles = None  # _title_columns, for desc and stop
     for group in groups:
         if group == "cooc":
             parts.append(_cooc_columns(stats, keys, accs, clf_codes, clf_probs))
@@ -623,6 +673,14 @@ def _extra_columns(analysis: NoteAnalysis, stats: CodeStats, keys: list[tuple[st
                         rate = rates[key] = (coarse + 0.5) / (total + 1.0)
                     col[j, k] = rate
             parts.append(col)
+        elif group == "desc":
+            if titles is None:
+                titles = _title_columns(analysis, stats, keys, accs, "stop" in groups)
+            parts.append(titles[:, :4])
+        elif group == "stop":
+            if titles is None:
+                titles = _title_columns(analysis, stats, keys, accs, True)
+            parts.append(_stop_columns(keys, titles))
         elif group == "distinct":
             text_ids: dict[str, int] = {}
             ids = np.fromiter((text_ids.setdefault(m.text.lower(), len(text_ids)) for m in analysis.mentions),
@@ -719,6 +777,192 @@ def _where_columns(analysis: NoteAnalysis, n_rows: int, accs: dict[tuple[str, st
     bounds = np.flatnonzero(np.r_[True, row_of[1:] != row_of[:-1]])
     out[row_of[bounds], 1] = np.maximum.reduceat(starts[mention_of], bounds) / max(len(analysis.text), 1)
     out[:, 2] = _count_distinct(row_of, sentences[mention_of], n_rows)
+    return out
+
+
+def note_words(analysis: NoteAnalysis) -> set[str]:
+    """The note's content words as the term index reads them (stemmed, synonyms applied), with the long
+    forms of its abbreviations."""
+    words = set(content_words_at(analysis.text)[0])
+    for m in analysis.mentions:
+        if m.expanded:
+            words.update(content_words(m.expanded))
+    return words
+
+
+@lru_cache(maxsize=100_000)
+def title_words(description: str) -> frozenset[str]:
+    """The content words of a code's title (filler such as "unspecified" and "other" dropped)."""
+    return frozenset(content_words(description))
+
+
+@lru_cache(maxsize=20_000)
+def _expanded_words(expanded: str) -> tuple[str, ...]:
+    return tuple(content_words(expanded))
+
+
+def _title_columns(analysis: NoteAnalysis, stats: CodeStats, keys: list[tuple[str, str]],
+                   accs: dict[tuple[str, str], _Acc], tails: bool = False) -> np.ndarray:
+    """title_cov_note / title_cov_sent: the share of the code's title words in the note / in the sentences of
+    its supporting mentions; title_n_missing / title_missing_idf: the title words the note lacks and their
+    summed IDF. The title is the linking candidate's, else ``stats.titles``'; NaN without one (and
+    title_cov_sent without supporting mentions). Then two columns for full ICD-10-PCS codes (NaN for
+    others, and for all without ``tails``): the title's tail words (see ``pcs_tail_words``) and how many
+    the note lacks.
+
+    Vectorised over (row, title word) pairs, words as ids of ``_TITLE_VOCAB``: a Python loop with set
+    operations per candidate cost a quarter of the ranker's time."""
+    out = np.full((len(keys), 6), np.nan, dtype=np.float32)
+    known = getattr(stats, "titles", None) or {}  # statistics pickled before it have none
+    accs_list = list(accs.values())
+    n_accs = len(accs_list)
+    rows: list[int] = []
+    descriptions: list[str] = []
+    for j, key in enumerate(keys):
+        description = accs_list[j].description if j < n_accs else ""
+        if not description:
+            description = known.get(key, "")
+        if description:
+            rows.append(j)
+            descriptions.append(description)
+    if not rows:
+        return out
+    id_arrays = [_title_ids(d) for d in descriptions]
+    lengths = np.fromiter(map(len, id_arrays), dtype=np.int64, count=len(id_arrays))
+    keep = lengths > 0
+    if not keep.all():
+        rows = [r for r, k in zip(rows, keep.tolist()) if k]
+        descriptions = [d for d, k in zip(descriptions, keep.tolist()) if k]
+        id_arrays = [ids for ids, k in zip(id_arrays, keep.tolist()) if k]
+        lengths = lengths[keep]
+        if not rows:
+            return out
+    vocab = _TITLE_VOCAB
+    n_vocab = len(vocab)
+    ids = np.concatenate(id_arrays)
+    pair_row = np.repeat(np.arange(len(rows)), lengths)  # index into rows
+
+    words, starts = content_words_at(analysis.text)
+    mentions = analysis.mentions
+    get = vocab.get
+    word_ids = np.fromiter((get(w, -1) for w in words), dtype=np.int64, count=len(words))
+    in_note = np.zeros(n_vocab, dtype=bool)
+    in_note[word_ids[word_ids >= 0]] = True
+    for m in mentions:
+        if m.expanded:
+            in_note[_vocab_ids(_expanded_words(m.expanded))] = True
+    missing = ~in_note[ids]
+    n_missing = np.bincount(pair_row, weights=missing, minlength=len(rows))
+    idf_missing = np.bincount(pair_row, weights=np.where(missing, stats.idf_of_ids(n_vocab)[ids], 0.0),
+                              minlength=len(rows))
+    cov_sent = _sentence_coverage(analysis, accs_list, rows, ids, pair_row, word_ids, starts, n_vocab)
+
+    r = np.asarray(rows)
+    out[r, 0] = 1 - n_missing / lengths
+    out[r, 1] = cov_sent / lengths
+    out[r, 2] = n_missing
+    out[r, 3] = idf_missing
+    if tails:
+        note_words_ = {w for w in words} | {w for m in mentions if m.expanded for w in _expanded_words(m.expanded)}
+        for j, description in zip(rows, descriptions):
+            system, code = keys[j]
+            if system == PCS and len(code) == 7:
+                tail = pcs_tail_words(description)
+                out[j, 4:] = (len(tail), len(tail - note_words_))
+    return out
+
+
+_TITLE_VOCAB: dict[str, int] = {}  # every title word seen so far -> an id (bounded by the code sets' words)
+_TITLE_WORDS: list[str] = []  # id -> word
+_VOCAB_LOCK = threading.Lock()  # the service ranks on several threads
+
+
+@lru_cache(maxsize=100_000)
+def _title_ids(description: str) -> np.ndarray:
+    """The ids of a title's content words (new words get new ids)."""
+    words = sorted(title_words(description))
+    if any(w not in _TITLE_VOCAB for w in words):
+        with _VOCAB_LOCK:
+            for w in words:
+                if w not in _TITLE_VOCAB:
+                    _TITLE_WORDS.append(w)
+                    _TITLE_VOCAB[w] = len(_TITLE_WORDS) - 1
+    return np.asarray([_TITLE_VOCAB[w] for w in words], dtype=np.int64)
+
+
+def _vocab_ids(words) -> np.ndarray:
+    """The ids of the words that some title has (others can match no title word)."""
+    found = [_TITLE_VOCAB.get(w, -1) for w in words]
+    return np.asarray([i for i in found if i >= 0], dtype=np.int64)
+
+
+def _sentence_coverage(analysis: NoteAnalysis, accs_list: list[_Acc], rows: list[int], ids: np.ndarray,
+                       pair_row: np.ndarray, word_ids: np.ndarray, starts: list[int], n_vocab: int) -> np.ndarray:
+    """Per row of ``rows``: how many of its title words (``ids``, one pair per word) are in the sentences of
+    its supporting mentions; NaN for rows without supporting mentions. Rows with the same mentions share
+    one set of sentence words (a group), and the pairs are matched against each group's words at once."""
+    mentions = analysis.mentions
+    group_of: dict[tuple[int, ...], int] = {}
+    row_group = np.full(len(rows), -1, dtype=np.int64)
+    n_accs = len(accs_list)
+    for k, j in enumerate(rows):
+        if j < n_accs and accs_list[j].mentions:
+            row_group[k] = group_of.setdefault(accs_list[j].mentions, len(group_of))
+    if not group_of:
+        return np.full(len(rows), np.nan)
+    sentence_ids: dict[int, np.ndarray] = {}  # sentence start -> ids of its words (and its mentions' long forms)
+    for m in mentions:
+        found = sentence_ids.get(m.sentence_start)
+        if found is None:
+            found = word_ids[bisect_left(starts, m.sentence_start):bisect_left(starts, m.sentence_end)]
+            found = found[found >= 0]
+        if m.expanded:
+            found = np.concatenate([found, _vocab_ids(_expanded_words(m.expanded))])
+        sentence_ids[m.sentence_start] = found
+    group_keys = []
+    for mention_indexes, g in group_of.items():
+        sentences = {mentions[i].sentence_start for i in mention_indexes}
+        group_keys.extend(g * n_vocab + sentence_ids[s] for s in sentences)
+    near = np.unique(np.concatenate(group_keys)) if group_keys else np.zeros(0, dtype=np.int64)
+    pair_group = row_group[pair_row]
+    pair_keys = pair_group * n_vocab + ids
+    hit = (pair_group >= 0) & np.isin(pair_keys, near, assume_unique=False)
+    counts = np.bincount(pair_row, weights=hit, minlength=len(rows))
+    return np.where(row_group >= 0, counts, np.nan)
+
+
+_PAREN_RE = re.compile(r"\s*(\([^)]*\)|\[[^\]]*\])")
+_PCS_TAIL_RE = re.compile(r",.*$|\s+(?:with|using|via)\s+.*$", re.IGNORECASE)  # as the term index cuts it
+
+
+@lru_cache(maxsize=50_000)
+def pcs_tail_words(description: str) -> frozenset[str]:
+    """The title words of an ICD-10-PCS code after its operation and body part: what the first comma or
+    "with" / "using" / "via" starts ("Drainage of Pleural Cavity with Drainage Device, Open Approach" ->
+    drainage device open approach, less the words the core already has)."""
+    core = _PCS_TAIL_RE.sub("", _PAREN_RE.sub("", description))
+    return title_words(description) - title_words(core)
+
+
+def _stop_columns(keys: list[tuple[str, str]], titles: np.ndarray) -> np.ndarray:
+    """The ``stop`` group from ``_title_columns``' output: a full PCS code's tail columns, and for a PCS
+    4-character prefix the aggregates over its full codes that have a title."""
+    out = np.full((len(keys), 5), np.nan, dtype=np.float32)
+    out[:, :2] = titles[:, 4:6]
+    children: dict[str, list[int]] = {}
+    prefixes: list[tuple[int, str]] = []
+    for j, (system, code) in enumerate(keys):
+        if system != PCS:
+            continue
+        if len(code) == 7 and not np.isnan(titles[j, 0]):
+            children.setdefault(code[:4], []).append(j)
+        elif len(code) == 4:
+            prefixes.append((j, code))
+    for j, code in prefixes:
+        rows = children.get(code)
+        if rows:
+            cov = titles[rows, 0]
+            out[j, 2:] = (titles[rows, 2].min(), cov.max(), float((cov >= 1.0).sum()))
     return out
 
 

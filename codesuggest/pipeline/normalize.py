@@ -90,6 +90,39 @@ def content_words(text_or_words: str | list[str]) -> list[str]:
     return [stem(w) for w in apply_synonyms(words) if w not in STOP_WORDS or w in KEEP_IN_KEY]
 
 
+_SYN_FIRST_WORDS = frozenset(words[0] for words in SYNONYMS if len(words) > 1)
+
+
+def content_words_at(text: str) -> tuple[list[str], list[int]]:
+    """The content words of ``text`` as :func:`content_words` gives them, with the offset each starts at
+    (a synonym's words take the offset of the phrase it replaced). A single pass that looks for a
+    synonym phrase only at words that start one: fast enough for a whole note."""
+    matches = list(WORD_RE.finditer(text.lower()))
+    lowered = [m.group() for m in matches]
+    lowered = [w[:-2] if w.endswith("'s") else w for w in lowered]
+    words: list[str] = []
+    starts: list[int] = []
+    i, n = 0, len(lowered)
+    while i < n:
+        first = lowered[i]
+        longest = min(_SYN_MAX, n - i) if first in _SYN_FIRST_WORDS else (1 if (first,) in SYNONYMS else 0)
+        for k in range(longest, 0, -1):
+            target = SYNONYMS.get(tuple(lowered[i : i + k]))
+            if target is not None:
+                for w in target:
+                    if w not in STOP_WORDS or w in KEEP_IN_KEY:
+                        words.append(stem(w))
+                        starts.append(matches[i].start())
+                i += k
+                break
+        else:
+            if first not in STOP_WORDS or first in KEEP_IN_KEY:
+                words.append(stem(first))
+                starts.append(matches[i].start())
+            i += 1
+    return words, starts
+
+
 # The bag key of words already distinct and sorted (the matcher grows such a list window by
 # window): a bound method, not a function, since the matcher calls it per window of every sentence.
 sorted_bag_key = " ".join

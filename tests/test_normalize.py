@@ -1,0 +1,26 @@
+"""Word normalisation: the offsets version agrees with the plain one."""
+
+from __future__ import annotations
+
+import pytest
+
+from codesuggest.pipeline.normalize import SYNONYMS, content_words, content_words_at
+
+
+@pytest.mark.parametrize("text", [
+    "", "the", "Patient's renal cysts were removed; no diabetes.", "CT of the head, 3 x 2 cm, type 2 diabetes",
+])
+def test_content_words_at_agrees_with_content_words(text):
+    words, starts = content_words_at(text)
+    assert words == content_words(text)
+    assert len(starts) == len(words) and starts == sorted(starts)
+
+
+def test_content_words_at_offsets():
+    text = "Bilateral renal cysts"
+    words, starts = content_words_at(text)
+    assert starts[-1] == text.index("cysts")
+    phrase = next(k for k, v in SYNONYMS.items() if len(k) > 1 and v)  # a phrase the table rewrites
+    words, starts = content_words_at("x " + " ".join(phrase))
+    assert words == content_words("x " + " ".join(phrase))
+    assert set(starts[1:]) == {2}  # the synonym's words start where the phrase did
