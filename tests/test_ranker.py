@@ -424,7 +424,10 @@ def test_family_factor_changes_only_pcs_families(data):
     analyses, labels = data
     plain = CodeRanker(**FAST).fit(analyses[:40], labels[:40])
     demoted = CodeRanker(**{**FAST, "pcs_family_factor": 0.5}).fit(analyses[:40], labels[:40])
-    for before, after in zip(plain.predict_proba(analyses[40:]), demoted.predict_proba(analyses[40:])):
+    def probabilities(ranker):  # per note, every candidate code's calibrated probability
+        return [dict(zip(note.keys, scores.tolist())) for note, scores in ranker._scored(analyses[40:])]
+
+    for before, after in zip(probabilities(plain), probabilities(demoted)):
         assert before.keys() == after.keys()
         for (system, code), p in before.items():
             same = [k for k in before if k[0] == PCS and k[1][:4] == code[:4]] if system == PCS else []
