@@ -409,34 +409,6 @@ def test_stop_columns():
     assert np.isnan(row[(PCS, "BW03")]["pcs_tail_n"]) and np.isnan(row[(PCS, "BW03ZZZ")]["children_min_missing"])
 
 
-def test_demote_families():
-    from codesuggest.models.ranker import _demote_families, _families
-
-    keys = [(PCS, "BW03"), (PCS, "BW03ZZZ"), (CM, "I10"), (PCS, "0DTJ4ZZ"), (PCS, "BW03ZZ1"), (CM, "I11.9")]
-    families = np.asarray(_families(keys, 7))
-    assert families[2] == families[5] == "" and families[0] == families[1] == families[4] != families[3]
-    scores = np.array([0.4, 0.6, 0.9, 0.3, 0.6, 0.2])
-    # the best of the BW03 family (the first of the equal 0.6s) keeps its score; CM codes and a lone code too
-    assert _demote_families(scores, families, 0.5).tolist() == [0.2, 0.6, 0.9, 0.3, 0.3, 0.2]
-
-
-def test_family_factor_changes_only_pcs_families(data):
-    analyses, labels = data
-    plain = CodeRanker(**FAST).fit(analyses[:40], labels[:40])
-    demoted = CodeRanker(**{**FAST, "pcs_family_factor": 0.5}).fit(analyses[:40], labels[:40])
-    def probabilities(ranker):  # per note, every candidate code's calibrated probability
-        return [dict(zip(note.keys, scores.tolist())) for note, scores in ranker._scored(analyses[40:])]
-
-    for before, after in zip(probabilities(plain), probabilities(demoted)):
-        assert before.keys() == after.keys()
-        for (system, code), p in before.items():
-            same = [k for k in before if k[0] == PCS and k[1][:4] == code[:4]] if system == PCS else []
-            if len(same) < 2 or p == max(before[k] for k in same):
-                assert after[(system, code)] == p
-            else:
-                assert after[(system, code)] == pytest.approx(p * 0.5)
-
-
 def test_title_of_a_code_no_mention_linked():
     """A classifier proposal gets the title a training note's candidate gave it (no supporting sentence)."""
     from codesuggest.models.features import extra_feature_names

@@ -97,9 +97,6 @@ class CodeRanker(BaseEstimator):
     negated_cap : unsupported negated/hypothetical/family codes score at most this times the threshold.
     n_threads : OpenMP / BLAS threads while fitting and scoring (None: the library default); one thread
         is the fastest on a shared 2-core machine, where OpenMP threads otherwise spin against other jobs.
-    pcs_family_factor : a note's ICD-10-PCS codes that share a 4-character prefix (the prefix itself and its
-        full codes; CodiEsp labels one of them in 97% of cases) score this times their calibrated score, all
-        but the best of them (1.0: off).
     random_state : seed of every random step (folds, classifier, re-ranker).
     """
 
@@ -125,7 +122,6 @@ class CodeRanker(BaseEstimator):
         # hier: out-of-fold MAP D +0.0023 (paired s.e. 0.0009, 3 seeds), P +0.0002; same ranking speed.
         # desc (on hier; titles for every code a title is known of): D +0.0042 (0.0014), P +0.0076 (0.0022)
         extra_features: str = "hier,desc",
-        pcs_family_factor: float = 1.0,
         random_state: int = 0,
     ):
         self.n_folds = n_folds
@@ -146,11 +142,10 @@ class CodeRanker(BaseEstimator):
         self.n_threads = n_threads
         self.lgbm_params = lgbm_params
         self.extra_features = extra_features
-        self.pcs_family_factor = pcs_family_factor
         self.random_state = random_state
 
     # parameters added after models were first saved, with the value that reproduces those models
-    _LATER_PARAMS = {"lgbm_params": None, "extra_features": "", "pcs_family_factor": 1.0}
+    _LATER_PARAMS = {"lgbm_params": None, "extra_features": ""}
 
     def __setstate__(self, state: dict) -> None:
         """Unpickle a model saved before a parameter existed with that parameter's old behaviour
@@ -186,7 +181,7 @@ class CodeRanker(BaseEstimator):
             raise ValueError(f"calibration must be 'isotonic' or 'sigmoid', not {self.calibration!r}")
 
         folds = list(KFold(self.n_folds, shuffle=True, random_state=self.random_state).split(np.arange(len(analyses))))
-        X_parts, y_parts, fold_of, sys_of, note_of, family_of = [], [], [], [], [], []
+        X_parts, y_parts, fold_of, sys_of, note_of = [], [], [], [], []
         for k, (train_idx, held_idx) in enumerate(folds):
             progress(f"fold {k + 1}/{len(folds)}: note classifiers and candidate features")
             stats, clf = self._fit_sources([analyses[i] for i in train_idx], [labels[i] for i in train_idx])
@@ -197,7 +192,6 @@ class CodeRanker(BaseEstimator):
                 fold_of.extend([k] * len(note))
                 sys_of.extend(note.systems)
                 note_of.extend([i] * len(note))
-                family_of.extend(_families(note.keys, i))
         X = np.vstack(X_parts).astype(np.float32)
         y = np.asarray(y_parts, dtype=bool)
         fold_of = np.asarray(fold_of)
@@ -226,8 +220,6 @@ class CodeRanker(BaseEstimator):
             calibrator = self._new_calibrator().fit(oof[mask], y[mask])
             self.calibrators_[system] = calibrator
             calibrated = self._calibrate(calibrator, oof[mask])
-            if system == PCS_SYSTEM and self.pcs_family_factor != 1.0:
-                calibrated = _demote_families(calibrated, np.asarray(family_of)[mask], self.pcs_family_factor)
             n_gold = sum(1 for codes in labels for s, _ in codes if s == system)
             self.thresholds_[system] = _best_f1_threshold(calibrated, y[mask], n_gold)
             self.oof_scores_[system] = (calibrated, y[mask], note_of[mask])
@@ -348,11 +340,7 @@ class CodeRanker(BaseEstimator):
             systems = np.asarray([system for note in per_note for system in note.systems])
             scores = self._scores(X, systems) if len(X) else np.zeros(0)
         bounds = np.cumsum([0] + [len(note) for note in per_note])
-        out = [(note, scores[bounds[i] : bounds[i + 1]]) for i, note in enumerate(per_note)]
-        factor = getattr(self, "pcs_family_factor", 1.0)
-        if factor != 1.0:
-            out = [(note, _demote_families(s, np.asarray(_families(note.keys, 0)), factor)) for note, s in out]
-        return out
+        return [(note, scores[bounds[i] : bounds[i + 1]]) for i, note in enumerate(per_note)]
 
     def _scores(self, X: np.ndarray, systems: np.ndarray) -> np.ndarray:
         raw = self._raw_scores(self.reranker_, X, systems)
@@ -411,30 +399,6 @@ class CodeRanker(BaseEstimator):
         count = int(round(math.expm1(f[_COUNT])))
         parts.append(f"coded in {count} training notes" if count else "never coded in training")
         return "; ".join(parts)
-
-
-PCS_SYSTEM = "ICD10PCS"
-
-
-def _families(keys: list[tuple[str, str]], note: int) -> list[str]:
-    """Each candidate's family for ``pcs_family_factor``: note and 4-character prefix of an ICD-10-PCS code,
-    "" for other codes."""
-    return [f"{note}|{code[:4]}" if system == PCS_SYSTEM else "" for system, code in keys]
-
-
-def _demote_families(scores: np.ndarray, families: np.ndarray, factor: float) -> np.ndarray:
-    """``scores`` with every member of a family but its best (the first of equals) times ``factor``."""
-    in_family = families != ""
-    if not in_family.any():
-        return scores
-    rows = np.flatnonzero(in_family)
-    _, fam = np.unique(families[rows], return_inverse=True)
-    order = rows[np.lexsort((-scores[rows], fam))]
-    fam_sorted = fam[np.searchsorted(rows, order)]
-    first = np.r_[True, fam_sorted[1:] != fam_sorted[:-1]]
-    out = scores.copy()
-    out[order[~first]] *= factor
-    return out
 
 
 def _hgb(ranker: CodeRanker) -> HistGradientBoostingClassifier:

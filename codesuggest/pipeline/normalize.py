@@ -91,14 +91,15 @@ def content_words(text_or_words: str | list[str]) -> list[str]:
 
 
 _SYN_FIRST_WORDS = frozenset(words[0] for words in SYNONYMS if len(words) > 1)
+_WORD_ANY_CASE_RE = re.compile(WORD_RE.pattern, re.IGNORECASE)  # on the text itself: lower() may move offsets
 
 
 def content_words_at(text: str) -> tuple[list[str], list[int]]:
     """The content words of ``text`` as :func:`content_words` gives them, with the offset each starts at
     (a synonym's words take the offset of the phrase it replaced). A single pass that looks for a
     synonym phrase only at words that start one: fast enough for a whole note."""
-    matches = list(WORD_RE.finditer(text.lower()))
-    lowered = [m.group() for m in matches]
+    matches = list(_WORD_ANY_CASE_RE.finditer(text))
+    lowered = [m.group().lower() for m in matches]
     lowered = [w[:-2] if w.endswith("'s") else w for w in lowered]
     words: list[str] = []
     starts: list[int] = []
