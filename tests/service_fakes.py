@@ -200,3 +200,15 @@ def database_url_for(kind: str, tmp_path: Path):
     else:
         with postgres_schema_url() as url:
             yield url
+
+
+CKD_NOTE = "ASSESSMENT: Hypertension with CKD stage 3a. Type 2 diabetes. Chest pain.\n"
+
+
+def guideline_service(request, tmp_path):
+    """A service over ``request.param``'s database (SQLite or PostgreSQL) with the guideline-applying
+    keyword suggester: use as ``svc = pytest.fixture(params=DATABASES, name="svc")(guideline_service)``."""
+    with database_url_for(request.param, tmp_path) as url:
+        with service(tmp_path, suggester=GuidelineKeywordSuggester(), database_url=url) as ctx:
+            yield ctx
+

@@ -5,21 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from service_fakes import DATABASES, NOTE, GuidelineKeywordSuggester, auth, database_url_for, real_catalog, service
-
-CKD_NOTE = "ASSESSMENT: Hypertension with CKD stage 3a. Type 2 diabetes. Chest pain.\n"
-
+from service_fakes import CKD_NOTE, DATABASES, NOTE, auth, guideline_service, real_catalog
 
 @pytest.fixture(scope="module", autouse=True)
 def _catalog():
     real_catalog()
 
 
-@pytest.fixture(params=DATABASES)
-def svc(request, tmp_path):
-    with database_url_for(request.param, tmp_path) as url:
-        with service(tmp_path, suggester=GuidelineKeywordSuggester(), database_url=url) as ctx:
-            yield ctx
+svc = pytest.fixture(params=DATABASES, name="svc")(guideline_service)
 
 
 def submit(client, key, text=NOTE, **extra):

@@ -11,6 +11,7 @@ import shutil
 import socket
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -47,18 +48,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, cm_catalog):
-    _requirements()
+@contextmanager
+def served(app):
+    """``app`` under uvicorn on a free local port, in a thread: yields (base URL, API client)."""
     import uvicorn
 
-    data = tmp_path_factory.mktemp("web-browser")
-    url = f"sqlite:///{data / 'service.db'}"
-    keys = make_keys(url)
-    app = create_app(Settings(data_dir=data, database_url=url), suggester_provider=GuidelineKeywordSuggester,
-                     catalog=cm_catalog)
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=_free_port(), log_level="warning", lifespan="on"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60
@@ -66,19 +61,33 @@ def server(tmp_path_factory, cm_catalog):
         if not thread.is_alive() or time.monotonic() > deadline:
             pytest.fail("uvicorn did not start")
         time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
+    base = f"http://127.0.0.1:{srv.config.port}"
     api = httpx.Client(base_url=base, timeout=30)
-    notes = {}
-    for name, text, external in (("mouse", NOTE, "enc-1001"), ("keyboard", KEYBOARD_NOTE, "enc-1002"),
-                                 ("xss", XSS_NOTE, "<b>enc-1003</b>")):
-        r = api.post("/v1/notes", json={"text": text, "external_id": external, "setting": "outpatient"},
-                     headers=auth(keys["coder"]))
-        assert r.status_code == 201, r.text
-        notes[name] = r.json()
-    yield {"base": base, "keys": keys, "notes": notes, "api": api}
-    api.close()
-    srv.should_exit = True
-    thread.join(10)
+    try:
+        yield base, api
+    finally:
+        api.close()
+        srv.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, cm_catalog):
+    _requirements()
+    data = tmp_path_factory.mktemp("web-browser")
+    url = f"sqlite:///{data / 'service.db'}"
+    keys = make_keys(url)
+    app = create_app(Settings(data_dir=data, database_url=url), suggester_provider=GuidelineKeywordSuggester,
+                     catalog=cm_catalog)
+    with served(app) as (base, api):
+        notes = {}
+        for name, text, external in (("mouse", NOTE, "enc-1001"), ("keyboard", KEYBOARD_NOTE, "enc-1002"),
+                                     ("xss", XSS_NOTE, "<b>enc-1003</b>")):
+            r = api.post("/v1/notes", json={"text": text, "external_id": external, "setting": "outpatient"},
+                         headers=auth(keys["coder"]))
+            assert r.status_code == 201, r.text
+            notes[name] = r.json()
+        yield {"base": base, "keys": keys, "notes": notes, "api": api}
 
 
 @pytest.fixture(scope="module")

@@ -3,10 +3,6 @@ set-up of test_web_browser: uvicorn on 127.0.0.1, the real ICD-10-CM catalogue).
 
 from __future__ import annotations
 
-import threading
-import time
-
-import httpx
 import pytest
 
 from codesuggest.config import Settings
@@ -16,7 +12,7 @@ from codesuggest.service import notes as notes_db
 from codesuggest.service.app import create_app
 from codesuggest.service.db import Database
 from service_fakes import GuidelineKeywordSuggester, make_keys
-from test_web_browser import _free_port, _requirements, browser, page, shot, sign_in  # noqa: F401 (fixtures)
+from test_web_browser import _requirements, browser, page, served, shot, sign_in  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
 
@@ -24,8 +20,6 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, cm_catalog):
     _requirements()
-    import uvicorn
-
     data = tmp_path_factory.mktemp("web-codesets")
     url = f"sqlite:///{data / 'service.db'}"
     keys = make_keys(url)
@@ -41,21 +35,8 @@ def server(tmp_path_factory, cm_catalog):
     db.dispose()
     app = create_app(Settings(data_dir=data, database_url=url), suggester_provider=GuidelineKeywordSuggester,
                      catalog=cm_catalog)
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not srv.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
-    api = httpx.Client(base_url=base, timeout=30)
-    yield {"base": base, "keys": keys, "note_id": note_id, "api": api}
-    api.close()
-    srv.should_exit = True
-    thread.join(10)
+    with served(app) as (base, api):
+        yield {"base": base, "keys": keys, "note_id": note_id, "api": api}
 
 
 def test_the_queue_shows_retired_codes_with_their_successors(page, server):
