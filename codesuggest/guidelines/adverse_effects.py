@@ -29,6 +29,7 @@ def adverse_effects(note: NoteCoding) -> None:
     to the coder. The code goes with the condition's confidence."""
     effects = [line for line in note.lines if line.system == CM and not line.code.startswith(("V", "W", "X", "Y", "Z"))
                and not DRUG_CODES.match(line.code)]
+    letter = ENCOUNTER_LETTER.get(encounter(note), "D") if effects else ""
     for line in effects:
         if not note.is_current(line):
             continue
@@ -41,7 +42,7 @@ def adverse_effects(note: NoteCoding) -> None:
             if found is None:
                 continue
             stem, what = found
-            code = stem + ENCOUNTER_LETTER.get(encounter(note), "D")
+            code = stem + letter
             if note.billable(code):
                 note.add(code, f"adverse effect of a {what} taken as prescribed, after {line.code} (I.C.19.e.5.a)",
                          confidence=line.confidence, like=[line])

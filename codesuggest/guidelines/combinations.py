@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from .engine import CodeLine, NoteCoding, any_of
+from .wording import UNCOMPLICATED
 
 HYPERTENSION = ("I10",)
 HYPERTENSIVE = ("I11", "I12", "I13")
@@ -115,7 +116,6 @@ def _nephropathy_with_ckd(note: NoteCoding, family: str) -> None:
 
 
 REMISSION = re.compile(r"\bremission\b")
-UNCOMPLICATED = re.compile(r"\b(?:without|no) (?:known )?complications?\b|\buncomplicated\b")
 
 
 def _without_complications(note: NoteCoding, family: str) -> None:

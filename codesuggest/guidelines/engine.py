@@ -139,8 +139,9 @@ class NoteCoding:
     def stated(self, line: CodeLine) -> bool:
         """Whether a current mention of the line stands in a diagnostic statement (assessment,
         impression, discharge diagnoses, ...: :data:`DIAGNOSIS_SECTIONS`)."""
-        return any(m.section in DIAGNOSIS_SECTIONS and self._mention_current(i, line.code)
-                   for i, m in zip(line.mention_indexes, self.mentions(line)))
+        mentions = self.analysis.mentions
+        return any(0 <= i < len(mentions) and mentions[i].section in DIAGNOSIS_SECTIONS
+                   and self._mention_current(i, line.code) for i in line.mention_indexes)
 
     def mentions(self, line: CodeLine) -> list[Mention]:
         mentions = self.analysis.mentions

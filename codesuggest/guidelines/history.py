@@ -280,6 +280,12 @@ def side_near(note: NoteCoding, start: int, end: int) -> str:
     return side_of(tail.group(1)) if tail else ""
 
 
+def note_side(note: NoteCoding, line: CodeLine) -> str:
+    """The one side the code's current mentions give ("" when none, or they disagree)."""
+    sides = {side_near(note, m.start, m.end) for m in note.mentions(line) if not m.assertion.negated} - {""}
+    return sides.pop() if len(sides) == 1 else ""
+
+
 def procedure_status(note: NoteCoding) -> None:
     """What a procedure before this encounter left the patient with is coded by its status code
     (I.C.21.c.3): PCI / stent Z95.5, CABG Z95.1, pacemaker Z95.0, ICD Z95.810, knee / hip

@@ -6,7 +6,7 @@ import re
 
 from ..codesets.records import CodeSystem
 from .engine import CM, CodeLine, NoteCoding
-from .wording import note_side
+from .history import note_side
 
 # stroke category -> the I69 subcategory of its sequelae (a stroke NOS is a cerebral infarction)
 STROKE_SEQUELAE = {"I60": "I69.0", "I61": "I69.1", "I62": "I69.2", "I63": "I69.3"}

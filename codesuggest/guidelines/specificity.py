@@ -10,7 +10,7 @@ from typing import Any
 
 from ..codesets.records import CodeSystem
 from .engine import CM, FLOOR, CodeLine, NoteCoding
-from .history import clause_before, evidence, section_at, side_near
+from .history import clause_before, evidence, note_side, section_at
 from .tables import EXTERNAL_CAUSES
 from .wording import title_words
 
@@ -166,10 +166,9 @@ def laterality(note: NoteCoding) -> None:
     for line in list(note.lines):
         if line.system != CM or line not in note.lines or "unspecified" not in note.description(line.code).lower():
             continue
-        sides = {side_near(note, m.start, m.end) for m in note.mentions(line) if not m.assertion.negated} - {""}
-        if len(sides) != 1:
+        side = note_side(note, line)
+        if not side:
             continue
-        side = sides.pop()
         codes = lateral_siblings(note.catalog, line.code, side)
         if not codes:
             continue

@@ -19,7 +19,7 @@ from typing import Any
 from ..codesets.records import CodeSystem
 from ..pipeline.schema import Mention
 from .engine import CM, DIAGNOSIS_SECTIONS, CodeLine, NoteCoding
-from .history import clause_before, side_near
+from .history import clause_before, note_side
 
 _WORD = re.compile(r"[a-z0-9]+")
 _NOISE = frozenset({"of", "the", "and", "or", "in", "to", "for", "due", "a", "an", "by", "on", "as", "unspecified",
@@ -36,7 +36,7 @@ _SAID_WITH = re.compile(r"\b(?:with|w/)\s+([a-z/-]+(?:\s+[a-z/-]+){0,3}?)" + _PH
 _CLAUSE_END = re.compile(r"[;\n]|\s\d{1,2}[.)]\s")
 _INFECTIVE = re.compile(r"\b(?:infect\w*|viral|virus|bacteri\w*|clostridi\w*|c\.? ?diff\w*|e\.? ?coli|salmonell\w*|"
                         r"shigell\w*|norovirus|rotavirus|campylobacter\w*|giardi\w*)\b")
-_UNCOMPLICATED = re.compile(r"\buncomplicated\b|\b(?:without|no) (?:known )?complications?\b")
+UNCOMPLICATED = re.compile(r"\buncomplicated\b|\b(?:without|no) (?:known )?complications?\b")
 _RECURRENT = re.compile(r"\brecurr\w*|\brelaps\w*|\bsecond episode\b")
 SIDES = ("right", "left", "bilateral")
 _SIDE_SET = frozenset(SIDES)
@@ -113,7 +113,7 @@ def conflict(title: str, text: str, named: str = "", side: str = "") -> Conflict
     if clash:  # "not intractable" in the title, "intractable" in the note
         return Conflict(frozenset(), frozenset(clash), f"the note says '{' '.join(sorted(clash))}'")
     with_phrases = _with_phrases(title)
-    if with_phrases and _UNCOMPLICATED.search(text):  # "asthma, uncomplicated" is not "with exacerbation"
+    if with_phrases and UNCOMPLICATED.search(text):  # "asthma, uncomplicated" is not "with exacerbation"
         return Conflict(frozenset().union(*with_phrases), frozenset(), "the note says it is uncomplicated")
     if "single" in affirmed and "episode" in affirmed and _RECURRENT.search(text):  # F32 for "MDD, recurrent"
         return Conflict(frozenset({"single", "episode"}), frozenset({"recurrent"}), "the note says it recurs")
@@ -144,12 +144,6 @@ def evidence_words(note: NoteCoding, mention: Mention) -> tuple[str, str]:
     stop = _CLAUSE_END.search(tail)
     named = note.lower[mention.start:mention.end]
     return clause_before(note, mention.start) + named + (tail[:stop.start()] if stop else tail), named
-
-
-def note_side(note: NoteCoding, line: CodeLine) -> str:
-    """The one side the code's current mentions give ("" when none, or they disagree)."""
-    sides = {side_near(note, m.start, m.end) for m in note.mentions(line) if not m.assertion.negated} - {""}
-    return sides.pop() if len(sides) == 1 else ""
 
 
 @lru_cache(maxsize=8192)
