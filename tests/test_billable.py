@@ -106,3 +106,23 @@ def test_suggester_applies_the_rules_unless_told_not_to(cm_catalog, billable_onl
     suggester = ModelSuggester(NoAnalysis(), FixedRanker(), "t", catalog=cm_catalog, billable_only=billable_only)
     assert [s.code for s in suggester.suggest("DM2 and HTN", output=Output.BILLABLE)] == expected
     assert [s.code for s in suggester.suggest_many(["DM2"], output=Output.BILLABLE)[0]] == expected
+
+
+def test_tied_candidates_name_no_child_and_a_groundless_guess_keeps_only_its_share(cm_catalog):
+    """G89 for a plain "pain": its ten billable codes all put forward alike; the one taken is a
+    guess among ten, so it keeps a tenth of the header's score and is flagged."""
+    children = [c for c in cm_catalog.with_prefix(CodeSystem.ICD10CM, "G89") if cm_catalog.get("ICD10CM", c).billable]
+    cands = {("ICD10CM", c): 0.27 for c in children}
+    result = make_billable(ranked(("G89", 0.6)), cm_catalog, note_text="pain since yesterday", candidates=cands)
+    (code,) = result.codes
+    assert result.guessed == {("ICD10CM", code.code)}
+    assert code.score == pytest.approx(0.6 / len(children))
+
+
+def test_a_guess_with_the_notes_own_words_keeps_its_score(cm_catalog):
+    """S61.21 (laceration of a finger) for a note that names the index finger: the guess has a
+    word of the note its header lacks, so it is no blind pick."""
+    result = make_billable(ranked(("S61.21", 0.6)), cm_catalog, note_text="laceration of the index finger")
+    (code,) = result.codes
+    assert code.code.startswith("S61.21") and "index" in cm_catalog.get("ICD10CM", code.code).description.lower()
+    assert code.score == pytest.approx(0.6)

@@ -163,3 +163,31 @@ def test_the_tokenizer_splits_notes_as_spacys_english_tokenizer_does(codiesp_dir
     for text in texts:
         for _ in range(2):  # the second time from the tokenizer's cache
             assert _tokens(ours, text) == _tokens(english, text)
+
+
+def _codes_of(analysis, span: str) -> list[str]:
+    return [c.code for c in mention(analysis, span).candidates]
+
+
+def test_a_side_word_inside_a_condition_keeps_the_match_whole(cm_analyzer):
+    """"osteoarthritis of left knee" is the index's "osteoarthritis, knee" (M17.1-) with its side,
+    one mention, not "primary osteoarthritis" (M19.0-) beside a weaker window."""
+    analysis = cm_analyzer.analyze("A/P: Primary osteoarthritis of left knee - injection today.")
+    assert [m.text for m in analysis.mentions if "osteoarthritis" in m.text] == ["Primary osteoarthritis of left knee"]
+    assert _codes_of(analysis, "Primary osteoarthritis of left knee")[0] == "M17.10"
+
+
+def test_plain_pain_is_r52_not_a_g89_header(cm_analyzer):
+    """The index sends "pain" to R52; G89 "Pain, not elsewhere classified" needs acute, chronic..."""
+    codes = _codes_of(cm_analyzer.analyze("CC: pain since yesterday."), "pain")
+    assert codes[0] == "R52" and not any(c.startswith("G89") for c in codes)
+    assert _codes_of(cm_analyzer.analyze("Chronic pain."), "Chronic pain")[0] == "G89.29"
+
+
+def test_an_injury_title_is_found_without_its_default_without_clauses(cm_analyzer):
+    """"Laceration without foreign body of left index finger without damage to nail" is what a
+    note calls a laceration of the left index finger; a bare "laceration" names no site."""
+    codes = _codes_of(cm_analyzer.analyze("Laceration of left index finger."), "Laceration of left index finger")
+    assert codes[0].startswith("S61.211")
+    bare = cm_analyzer.analyze("Laceration.")  # no site: no open-wound code of some site
+    assert not any(c.code.startswith("S31") for m in bare.mentions for c in m.candidates)

@@ -366,10 +366,14 @@ SITE_WORDS: dict[str, tuple[str, ...]] = {
     "od": ("right", "eye"), "os": ("left", "eye"), "ou": ("bilateral", "eye"),
     "mca": ("middle", "cerebral", "artery"), "aca": ("anterior", "cerebral", "artery"),
     "pca": ("posterior", "cerebral", "artery"),
+    # the musculoskeletal chapter's sites: "ankle and foot" holds the toes, "hand" the fingers
+    "toe": ("ankle", "foot", "toe"), "toes": ("ankle", "foot", "toe"), "mtp": ("ankle", "foot"),
+    "finger": ("hand", "finger"), "fingers": ("hand", "finger"),
 }
 SIDES = frozenset({"right", "left", "bilateral"})
 _TITLE_NOISE = frozenset({"of", "the", "and", "or", "with", "without", "due", "initial", "encounter", "subsequent", "sequela",
-                          "for", "in", "to", "unspecified", "site", "other", "part", "region"})
+                          "for", "in", "to", "unspecified", "site", "other", "part", "region",
+                          "idiopathic"})  # the index's default kind: "gout, toe" is M10.07- idiopathic gout
 
 
 @lru_cache(maxsize=8192)

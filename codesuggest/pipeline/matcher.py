@@ -28,6 +28,10 @@ _SYN_FIRST_WORDS = frozenset(words[0] for words in SYNONYMS if len(words) > 1)
 _TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:'s)?|[,;:()/]")
 _CLAUSE_BREAK = frozenset(";:()")
 WINDOW_SLACK = 3  # extra content words a window match may span
+# words of side a note puts inside a condition's words ("osteoarthritis of left knee", "OA R knee"):
+# a window over a term's words that only these interrupt reads as the term itself (the laterality
+# rules take the side from the sentence)
+SIDE_WORDS = frozenset({"left", "right", "bilater", "l", "r", "lt", "rt", "bilat"})
 MAX_CODES_PER_TERM = 40
 PART_OF_ABBREVIATION = 0.8  # a term matching part of an abbreviation's long form ("DM2": "diabetes")
 # What a word's sense (pipeline/senses.py) tells the matcher, besides a long form:
@@ -219,7 +223,14 @@ def match_sentence(words: list[Word], index: TermIndex) -> list[RawMention]:
                     continue
                 i, j = span
                 if words[i].clause == words[j].clause:
-                    similarity = 0.95 * len(term.words) / max(j - i + 1, len(term.words))
+                    sides = sum(norms[q] in SIDE_WORDS and norms[q] not in term.words for q in range(i, j + 1))
+                    length = j - i + 1 - sides
+                    if sides and length == len(term.words):  # only side words interrupt the term
+                        found = mention(i, j)
+                        found.add(term.codes, 1.0, term.text, _part_factor(words, i, j))
+                        found.exact = True
+                        continue
+                    similarity = 0.95 * len(term.words) / max(length, len(term.words))
                     mention(i, j).add(term.codes, similarity, term.text, _part_factor(words, i, j))
     return merge_nested(list(mentions.values()))
 

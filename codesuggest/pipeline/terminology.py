@@ -27,6 +27,9 @@ _PAREN_RE = re.compile(r"\s*(\([^)]*\)|\[[^\]]*\])")
 _COMMA_HEAD_RE = re.compile(r"^([^,]+),")
 _PCS_TAIL_RE = re.compile(r",.*$|\s+(?:with|using|via)\s+.*$", re.IGNORECASE)
 _SIDE_RE = re.compile(r"\b(right|left|bilateral)\b", re.IGNORECASE)
+# "without ..." names the default a note need not state: "Laceration without foreign body of left
+# index finger without damage to nail" is what a note calls "laceration of left index finger"
+_WITHOUT_RE = re.compile(r"\s+without\s+(?:(?!\bof\b)[^,])*?(?=\s+of\s|,|$)", re.IGNORECASE)
 MAX_TERM_WORDS = 8
 
 
@@ -72,6 +75,8 @@ def term_variants(code: Code, extra: list[str] = (), excluded_heads: frozenset[s
     else:
         if _SIDE_RE.search(plain):
             variants.append((_SIDE_RE.sub(" ", plain), SIDE_QUALITY))
+        if code.code[0] == "S" and (bare := _WITHOUT_RE.sub("", plain)) != plain:
+            variants.append((bare, DEFAULT_CHILD_QUALITY))
         head = _COMMA_HEAD_RE.match(plain)  # "Splenomegaly, not elsewhere classified" -> "Splenomegaly"
         if (
             head
@@ -135,8 +140,9 @@ class TermIndex:
                     _keep_best(grouped[key], child, quality * DEFAULT_CHILD_QUALITY)
                 words_of.setdefault(key, words)
                 text_of.setdefault(key, variant)
+        billable = {code.key for code in catalog if code.billable}
         terms = {
-            k: Term(words_of[k], tuple((s, c, q) for (s, c), q in sorted(v.items(), key=lambda kv: -kv[1])), text_of[k])
+            k: Term(words_of[k], tuple((s, c, q) for (s, c), q in sorted(_unshadowed(v, billable).items(), key=lambda kv: -kv[1])), text_of[k])
             for k, v in grouped.items()
         }
         descriptions = {code.key: code.description for code in catalog}
@@ -178,6 +184,15 @@ class TermIndex:
 def _keep_best(codes: dict[tuple[str, str], float], key: tuple[str, str], quality: float) -> None:
     if quality > codes.get(key, 0.0):
         codes[key] = quality
+
+
+def _unshadowed(codes: dict[tuple[str, str], float], billable: set[tuple[str, str]]) -> dict[tuple[str, str], float]:
+    """The codes of one wording, less the ICD-10-CM headers it names only once shortened when a
+    billable code has it as a whole wording: the index sends "pain" to R52 "Pain, unspecified",
+    not to G89 "Pain, not elsewhere classified" (whose codes need "acute", "chronic", ...)."""
+    if not any(q >= 1.0 and key[0] == "ICD10CM" and key in billable for key, q in codes.items()):
+        return codes
+    return {key: q for key, q in codes.items() if q >= 1.0 or key[0] != "ICD10CM" or key in billable}
 
 
 def default_children(catalog: CodeCatalog) -> dict[tuple[str, str], list[tuple[str, str]]]:
