@@ -82,7 +82,7 @@ def run(codiesp: Path, pcs_file: Path, cache_dir: Path, workdir: Path, *, seed: 
     from codesuggest.pipeline.nlp import Analyzer
     from codesuggest.pipeline.resources import ensure_term_index
     from codesuggest.service.app import create_app
-    from codesuggest.service.db import Database
+    from codesuggest.storage.db import Database
     from codesuggest.service.keys import create_api_key
     from codesuggest.training.datasets import load_codiesp
     from codesuggest.training.workflow import load_training_data, train_and_save

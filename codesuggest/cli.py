@@ -269,7 +269,7 @@ app.add_typer(keys_app, name="keys")
 def _service_database(*, say_where: bool = False):
     """The service's database, migrated; ``say_where``: print which data folder and database (stderr),
     so that a key made for one service is not silently stored in another folder's database."""
-    from .service.db import Database
+    from .storage.db import Database
 
     settings = get_settings()
     if say_where:

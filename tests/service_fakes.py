@@ -15,8 +15,8 @@ from codesuggest.codesets import CodeCatalog
 from codesuggest.config import Settings
 from codesuggest.models.interface import Evidence, ModelInfo, Suggestion
 from codesuggest.service.app import create_app
-from codesuggest.service.db import Database
 from codesuggest.service.keys import create_api_key
+from codesuggest.storage.db import Database
 
 # keyword -> (code, description, confidence)
 KEYWORDS = {

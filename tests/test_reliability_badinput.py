@@ -9,7 +9,7 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import func, select
 
-from codesuggest.service.orm import AuditReview, DecisionEvent, Note
+from codesuggest.storage.orm import AuditReview, DecisionEvent, Note
 from service_fakes import NOTE, auth, real_catalog, service
 
 INJECTIONS = [

@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import insert, select
 
 from codesuggest.service import auditing
-from codesuggest.service.db import Database
-from codesuggest.service.orm import DecisionEvent, Note, Suggestion
+from codesuggest.storage.db import Database
+from codesuggest.storage.orm import DecisionEvent, Note, Suggestion
 from service_fakes import DATABASES, database_url_for
 
 STRATEGIES = ("random", "low_confidence", "disputed")

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from codesuggest.config import Settings
 from codesuggest.service.app import create_app
 from codesuggest.service.keys import create_api_key, revoke_api_key
-from codesuggest.service.orm import AuditReview, DecisionEvent, Note
+from codesuggest.storage.orm import AuditReview, DecisionEvent, Note
 from reliability_app import make_registry
 from service_fakes import NOTE, ROLES, auth, make_keys, real_catalog
 

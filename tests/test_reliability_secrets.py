@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from codesuggest import cli
 from codesuggest.service import keys as keys_module
-from codesuggest.service.db import Database
 from codesuggest.service.keys import authenticate, create_api_key
-from codesuggest.service.orm import ApiKey
+from codesuggest.storage.db import Database
+from codesuggest.storage.orm import ApiKey
 from reliability_app import running_server
 from service_fakes import auth, make_keys
 from test_service_cli import data_dir, fake_models, invoke  # noqa: F401  (fixtures)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from codesuggest.service.feedback import export_feedback
+from codesuggest.storage.feedback import export_feedback
 from service_fakes import (
     DATABASES, NOTE, GuidelineKeywordSuggester, KeywordSuggester, auth, database_url_for, real_catalog, service,
 )

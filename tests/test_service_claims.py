@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from codesuggest.service.orm import AccessLogEntry, AccessLogNote
+from codesuggest.storage.orm import AccessLogEntry, AccessLogNote
 from service_fakes import CKD_NOTE, DATABASES, auth, guideline_service, real_catalog
 
 @pytest.fixture(scope="module", autouse=True)

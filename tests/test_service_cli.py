@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 from codesuggest import cli
 from codesuggest.config import get_settings
 from codesuggest.models import runtime
-from codesuggest.service.db import Database
 from codesuggest.service.keys import authenticate
+from codesuggest.storage.db import Database
 from service_fakes import FakeRegistry, KeywordSuggester
 
 

@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from codesuggest.models.interface import Evidence
 from codesuggest.models.interface import Suggestion as ModelSuggestion
 from codesuggest.service import notes as notes_db
-from codesuggest.service.db import Database
-from codesuggest.service.orm import DecisionEvent, Note, Suggestion
+from codesuggest.storage.db import Database
+from codesuggest.storage.orm import DecisionEvent, Note, Suggestion
 from service_fakes import auth, real_catalog, service
 
 OLD = "ICD10CM file icd10cm-codes-2025.txt:29d740460ee0"

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from codesuggest.service import middleware
-from codesuggest.service.orm import AccessLogEntry, Note
+from codesuggest.storage.orm import AccessLogEntry, Note
 from service_fakes import DATABASES, NOTE, KeywordSuggester, auth, database_url_for, real_catalog, service
 
 MiB = 2**20
@@ -256,7 +256,7 @@ def test_the_access_log_names_every_note_an_export_disclosed_and_its_query(svc):
     rows = client.get("/v1/admin/access-log", params={"key_name": "data_scientist-key"}, headers=admin).json()["items"]
     assert [(e["action"], e["disclosed"]) for e in rows] == [("feedback.export", 3)]
     assert rows[0]["query"] == "since=2000-01-01T00%3A00%3A00Z"
-    from codesuggest.service.orm import AccessLogNote
+    from codesuggest.storage.orm import AccessLogNote
 
     with app.state.service.db.sessions() as s:
         assert sorted(s.scalars(select(AccessLogNote.note_id))) == sorted(coded)
@@ -275,7 +275,7 @@ def test_a_request_whose_access_cannot_be_recorded_fails(svc, monkeypatch):
     def broken(*_args, **_kw):
         raise OSError("disk full")
 
-    from codesuggest.service import feedback
+    from codesuggest.storage import feedback
 
     exported = []
     iter_feedback = feedback.iter_feedback

@@ -13,10 +13,11 @@ from sqlalchemy.exc import DBAPIError
 from codesuggest.models.interface import Evidence, Suggestion as ModelSuggestion
 from codesuggest.service import notes as notes_db
 from codesuggest.service import schemas
-from codesuggest.service.db import Database
-from codesuggest.service.feedback import export_feedback
 from codesuggest.service.keys import Role, authenticate, create_api_key, hash_key, list_api_keys, revoke_api_key
-from codesuggest.service.orm import AccessLogEntry, AccessLogNote, ApiKey, CodeSequence, DecisionEvent, Note
+from codesuggest.storage.db import Database
+from codesuggest.storage.decisions import FinalCode, final_code_set
+from codesuggest.storage.feedback import export_feedback
+from codesuggest.storage.orm import AccessLogEntry, AccessLogNote, ApiKey, CodeSequence, DecisionEvent, Note
 from service_fakes import DATABASES, database_url_for, real_catalog
 
 TABLES = {"notes", "suggestions", "decision_events", "audit_reviews", "api_keys", "access_log", "access_log_notes",
@@ -159,12 +160,12 @@ def test_two_coders_deciding_the_same_suggestion_concurrently_are_both_recorded(
         assert sorted((e.actor, e.action) for e in events) == [("coder-a", "accept"), ("coder-b", "reject")]
         assert session.get(Note, note_id).status == "coded"
         # the final set follows the later event
-        final = notes_db.final_code_set(events)
-        assert final == ([] if events[-1].action == "reject" else [notes_db.FinalCode("ICD10CM", "R07.9", "suggestion", sid)])
+        final = final_code_set(events)
+        assert final == ([] if events[-1].action == "reject" else [FinalCode("ICD10CM", "R07.9", "suggestion", sid)])
 
 
 def test_final_code_set_and_feedback_export(db, monkeypatch):
-    from codesuggest.service import feedback
+    from codesuggest.storage import feedback
 
     monkeypatch.setattr(feedback, "BATCH", 1)  # one note per batch: the batching is exercised
     catalog = real_catalog()

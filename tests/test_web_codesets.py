@@ -10,7 +10,7 @@ from codesuggest.models.interface import Evidence
 from codesuggest.models.interface import Suggestion as ModelSuggestion
 from codesuggest.service import notes as notes_db
 from codesuggest.service.app import create_app
-from codesuggest.service.db import Database
+from codesuggest.storage.db import Database
 from service_fakes import GuidelineKeywordSuggester, make_keys
 from test_web_browser import _requirements, browser, page, served, shot, sign_in  # noqa: F401 (fixtures)
 

@@ -17,8 +17,8 @@ from ..codesets import CodeCatalog
 from ..codesets.rules import check_codes
 from ..config import Settings, get_settings
 from ..models.interface import CodeSuggester, ModelRegistry
+from ..storage.db import Database
 from . import schemas
-from .db import Database
 from .errors import install_error_handlers
 from .memory import limit_malloc_arenas
 from .metrics import Metrics

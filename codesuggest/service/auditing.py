@@ -10,10 +10,10 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from ..codesets import CodeCatalog
+from ..storage.orm import AuditReview, DecisionEvent, Suggestion
 from . import schemas
 from .notes import billable_code, get_note
 from .errors import Unprocessable
-from .orm import AuditReview, DecisionEvent, Suggestion
 
 
 def new_seed() -> int:

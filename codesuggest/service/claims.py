@@ -17,8 +17,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from ..storage.orm import Note
 from . import schemas
-from .orm import Note
 
 SYSTEM_URIS = {
     "ICD10CM": "http://hl7.org/fhir/sid/icd-10-cm",

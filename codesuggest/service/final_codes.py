@@ -1,7 +1,7 @@
 """The final code set as billing reads it: in order (the principal / first-listed diagnosis first), with
 present-on-admission indicators for inpatient diagnoses, and which code systems a note's setting is coded in.
 
-The codes themselves come from the decision events (``coding.final_code_set``); their order and POA from the
+The codes themselves come from the decision events (``storage.decisions.final_code_set``); their order and POA from the
 note's latest :class:`~.orm.CodeSequence` when the coder submitted one, else from the suggestions: the diagnosis
 the coding layer marked principal first, then the others by rank, added codes after them, procedures last.
 """
@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from ..codesets import CodeCatalog
 from ..models.interface import systems_for
+from ..storage.orm import CodeSequence, DecisionEvent, Note, Suggestion
 from . import schemas
 from .errors import Unprocessable
-from .orm import CodeSequence, DecisionEvent, Note, Suggestion
 
 DIAGNOSIS_SYSTEMS = ("ICD10CM",)
 POA_VALUES = ("Y", "N", "U", "W")
@@ -108,7 +108,7 @@ def check_sequence(items: Sequence[schemas.SequenceItem], final: Iterable, note:
 
 def store_sequence(session: Session, note: Note, codes: list[dict], override: str | None, actor: str) -> CodeSequence:
     """Append the note's sequence (its latest row is current)."""
-    from .orm import utcnow
+    from ..storage.orm import utcnow
 
     row = CodeSequence(note_id=note.id, codes=codes, override_reason=override, actor=actor, created_at=utcnow())
     session.add(row)

@@ -14,7 +14,7 @@ from enum import Enum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .orm import ApiKey, utcnow
+from ..storage.orm import ApiKey, utcnow
 
 TOKEN_PREFIX = "csk_"
 

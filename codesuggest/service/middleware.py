@@ -25,10 +25,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..storage.orm import AccessLogEntry, AccessLogNote
 from .errors import error_body
 from .escaping import for_log
 from .keys import Principal, authenticate
-from .orm import AccessLogEntry, AccessLogNote
 
 log = logging.getLogger(__name__)
 

@@ -1,9 +1,9 @@
-"""Notes, their suggestions and the coders' decisions; the final code set derived from the decision events."""
+"""Notes, their suggestions and the coders' decisions (the final code set they make: ``storage.decisions``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from typing import Any
 
 from sqlalchemy import func, insert, select
@@ -13,41 +13,11 @@ from sqlalchemy.orm.attributes import set_committed_value
 from ..codesets import CodeCatalog
 from ..models.interface import Evidence
 from ..models.interface import Suggestion as ModelSuggestion
+from ..storage.decisions import final_code_set
+from ..storage.orm import DecisionEvent, Note, Suggestion, utcnow
 from . import schemas
 from .errors import NotFound, Unprocessable
 from .escaping import quoted
-from .orm import DecisionEvent, Note, Suggestion, utcnow
-
-
-@dataclass(frozen=True, slots=True)
-class FinalCode:
-    system: str
-    code: str
-    source: str  # suggestion | added | replacement
-    suggestion_id: int | None = None
-
-
-def final_code_set(events: Iterable[DecisionEvent]) -> list[FinalCode]:
-    """Replay decision events in id order; the latest decision on a code wins.
-
-    accept and add put a code in, reject takes it out, replace takes the target
-    out and puts the replacement in.
-    """
-    current: dict[tuple[str, str], FinalCode] = {}
-    for event in sorted(events, key=lambda e: e.id):
-        key = (event.system, event.code)
-        if event.action == "accept":
-            current[key] = FinalCode(event.system, event.code, "suggestion", event.suggestion_id)
-        elif event.action == "add":
-            current[key] = FinalCode(event.system, event.code, "added")
-        elif event.action == "reject":
-            current.pop(key, None)
-        elif event.action == "replace":
-            current.pop(key, None)
-            assert event.replacement_system and event.replacement_code
-            repl = (event.replacement_system, event.replacement_code)
-            current[repl] = FinalCode(*repl, "replacement", event.suggestion_id)
-    return list(current.values())
 
 
 def create_note(

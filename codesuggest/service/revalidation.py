@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 
 from ..codesets import CodeCatalog
 from ..codesets.successors import RetiredCode, remapper_for
+from ..storage.decisions import final_code_set
+from ..storage.orm import AccessLogEntry, AccessLogNote, DecisionEvent, Note, Suggestion
 from . import schemas
-from .notes import final_code_set
-from .orm import AccessLogEntry, AccessLogNote, DecisionEvent, Note, Suggestion
 
 EXPORT_ACTION = "feedback.export"
 

@@ -11,7 +11,7 @@ from ..config import Settings
 from ..models.runtime import ModelLoadError
 from ..models.interface import CodeSuggester, ModelRegistry
 from ..models.runtime import SuggesterProcesses
-from .db import Database
+from ..storage.db import Database
 from .errors import Conflict, NotFound, Unprocessable
 from .metrics import Metrics
 

@@ -3,10 +3,10 @@
 >>> import codesuggest.training.feedback_loader  # registers the scheme
 >>> notes = load_dataset("feedback:sqlite:///var/codesuggest.db")
 
-The records come from :func:`codesuggest.service.feedback.export_feedback` (the same
-generic format ``GET /v1/feedback/export`` streams). The service modules (SQLAlchemy,
-the ORM) are imported only when a feedback dataset is loaded, so importing training
-code never pulls in the service.
+The records come from :func:`codesuggest.storage.feedback.export_feedback` (the same
+generic format ``GET /v1/feedback/export`` streams). Storage (SQLAlchemy, the ORM) is
+imported only when a feedback dataset is loaded, so importing training code does not
+pull in a database stack it may not use.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def _redacted(url: str) -> str:
 def load_feedback(url: str, since: str | None = None) -> Dataset:
     """Coded notes of the service database at ``url`` (read only; no migration). A code decided under
     an older code-set release that the configured one no longer bills comes as its successor."""
-    from ..service.feedback import export_feedback  # lazily: the service stack only when asked for
+    from ..storage.feedback import export_feedback  # lazily: the database stack only when asked for
 
     source = f"feedback:{_redacted(url)}"
     remapper = _loaded_remapper()

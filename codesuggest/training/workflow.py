@@ -86,7 +86,7 @@ def load_training_data(specs: Sequence[str], catalog: Any = None) -> TrainingDat
     if not specs:
         raise DatasetError("no training data (give at least one --data SCHEME:TARGET)")
     if any(str(s).lower().startswith("feedback:") for s in specs):
-        from . import feedback_loader  # noqa: F401  registers the scheme (the service stack loads lazily)
+        from . import feedback_loader  # noqa: F401  registers the scheme (the storage stack loads lazily)
     notes: list[CodedNote] = []
     reports: list[LoadReport] = []
     first_seen: dict[str, str] = {}

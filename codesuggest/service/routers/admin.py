@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlalchemy import func, or_, select
 
+from ...storage.orm import AccessLogEntry, AccessLogNote
 from .. import schemas
 from ..dependencies import Admin, DbSession
-from ..orm import AccessLogEntry, AccessLogNote
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 

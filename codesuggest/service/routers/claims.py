@@ -9,11 +9,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 
+from ...storage.orm import Note
 from .. import claims, final_codes
 from .. import notes as notes_db
 from ..dependencies import Catalog, Coder, DbSession, notes_disclosed
 from ..errors import Conflict
-from ..orm import Note
 
 router = APIRouter(tags=["claims"])
 Format = Literal["fhir", "csv"]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from ...codesets.successors import remapper_for
-from .. import feedback
+from ...storage import feedback
 from ..dependencies import DataScientist, State, notes_disclosed
 
 router = APIRouter(prefix="/v1/feedback", tags=["feedback"])

@@ -13,6 +13,7 @@ from .. import notes as notes_db
 from ..dependencies import Catalog, Coder, CoderOrAuditor, DbSession, State, Suggester, note_accessed
 from ...models.runtime import ModelWorkerError
 from ...pipeline.notetext import NotClinicalTextError
+from ...storage.decisions import final_code_set
 from ..errors import PayloadTooLarge, Unavailable, Unprocessable
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,7 @@ def decide(
                           for s in final_codes.undecided(note.suggestions, named)]
         events = notes_db.record_decisions(session, note, decisions, catalog, principal.name) if decisions else []
         all_events = notes_db.note_events(session, note_id)
-        final = notes_db.final_code_set(all_events)
+        final = final_code_set(all_events)
         previous = final_codes.latest_sequence(session, note_id)
         if body.sequence is not None or body.export_override is not None:
             codes = final_codes.check_sequence(body.sequence, final, note) if body.sequence is not None else (

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..codesets.successors import CodeRemapper
-from .notes import FinalCode, final_code_set
+from .decisions import FinalCode, final_code_set
 from .db import make_engine, make_session_factory
 from .orm import DecisionEvent, Note
 

@@ -1,4 +1,4 @@
-"""The service's tables (SQLAlchemy 2.0 typed models). Schema changes go through Alembic (``migrations/``).
+"""The tables of the service database (SQLAlchemy 2.0 typed models). Schema changes go through Alembic (``migrations/``).
 
 Decision events and the access log are append-only: the code never updates or
 deletes them, and database triggers (created by the migrations) refuse to.

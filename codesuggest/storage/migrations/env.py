@@ -1,11 +1,11 @@
-"""Alembic environment: uses the connection handed over by ``codesuggest.service.db.migrate``,
+"""Alembic environment: uses the connection handed over by ``codesuggest.storage.db.migrate``,
 or else ``sqlalchemy.url`` from the programmatic config."""
 
 from __future__ import annotations
 
 from alembic import context
 
-from codesuggest.service.orm import Base
+from codesuggest.storage.orm import Base
 
 config = context.config
 target_metadata = Base.metadata
@@ -33,7 +33,7 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    from codesuggest.service.db import make_engine
+    from codesuggest.storage.db import make_engine
 
     engine = make_engine(config.get_main_option("sqlalchemy.url"))
     try:

@@ -18,7 +18,7 @@ down_revision: Union[str, Sequence[str], None] = '0003'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
-_initial = import_module("codesuggest.service.migrations.versions.0001_initial_schema")  # its trigger helpers
+_initial = import_module("codesuggest.storage.migrations.versions.0001_initial_schema")  # its trigger helpers
 
 
 def upgrade() -> None:
