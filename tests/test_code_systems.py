@@ -91,3 +91,18 @@ def test_a_registered_system_codes_a_note(tmp_path, monkeypatch, cm_data_dir):
         CodeSystem.parse("TOY")
     assert "TOY" not in {spec.name for spec in system_specs()}
     assert Settings(data_dir=tmp_path).code_set_sources().file_of("TOY") is None
+
+
+def test_settings_and_the_cli_name_files_by_system(tmp_path, monkeypatch):
+    """``codes_files`` (``--codes-file SYSTEM=PATH``) wins over a system's own setting; an unknown system is refused."""
+    from typer.testing import CliRunner
+
+    from codesuggest.cli import app
+    from codesuggest.config import Settings
+
+    monkeypatch.setenv("CODESUGGEST_PCS_FILE", str(tmp_path / "env-pcs.txt"))
+    assert Settings(data_dir=tmp_path).code_files() == {"ICD10PCS": tmp_path / "env-pcs.txt"}
+    chosen = Settings(data_dir=tmp_path, codes_files={"pcs": tmp_path / "pcs.txt", "cpt": tmp_path / "cpt.csv"})
+    assert chosen.code_set_sources().files == (("ICD10PCS", tmp_path / "pcs.txt"), ("CPT", tmp_path / "cpt.csv"))
+    result = CliRunner().invoke(app, ["codesets", "build", "--codes-file", "FOO=x.txt"])
+    assert result.exit_code == 2 and "unknown code system 'FOO'" in result.output

@@ -46,6 +46,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import ThreadpoolController
 
+from ..codesets.systems import calibrated_systems
 from ..pipeline.schema import NoteAnalysis
 from .features import (
     FEATURE_NAMES, SOURCE_CLASSIFIER, extra_feature_names, SOURCE_DERIVED, SOURCE_DIRECT, SOURCE_HISTORY, CodeStats,
