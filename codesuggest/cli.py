@@ -31,8 +31,10 @@ def _settings(pcs_file: Path | None = None, cpt_file: Path | None = None, codes_
     """The settings with the command's codes files: ``--codes-file SYSTEM=PATH`` for any registered
     system (``codesets.systems``), and ``--pcs-file`` / ``--cpt-file``, kept as its aliases for
     ICD10PCS and CPT. A file given here wins over the environment's (``CODESUGGEST_<SETTING>``)."""
+    from .codesets.systems import spec_for_setting
+
     base = get_settings()
-    files = {"ICD10PCS": pcs_file, "CPT": cpt_file}
+    files = {spec_for_setting(setting).name: path for setting, path in (("pcs_file", pcs_file), ("cpt_file", cpt_file))}
     for item in codes_file or []:
         system, sep, path = item.partition("=")
         if not sep or not path.strip():

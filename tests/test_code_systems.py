@@ -106,3 +106,17 @@ def test_settings_and_the_cli_name_files_by_system(tmp_path, monkeypatch):
     assert chosen.code_set_sources().files == (("ICD10PCS", tmp_path / "pcs.txt"), ("CPT", tmp_path / "cpt.csv"))
     result = CliRunner().invoke(app, ["codesets", "build", "--codes-file", "FOO=x.txt"])
     assert result.exit_code == 2 and "unknown code system 'FOO'" in result.output
+
+
+def test_pickles_from_when_code_system_was_an_enum_load():
+    """Models and caches saved while CodeSystem was an Enum (pickle protocol 4, from that code) load as the registered systems."""
+    from codesuggest.codesets import Code
+
+    saved = (
+        b"\x80\x04\x95\x92\x00\x00\x00\x00\x00\x00\x00]\x94(\x8c\x1ccodesuggest.codesets.records\x94\x8c\nCodeSystem"
+        b"\x94\x93\x94\x8c\x03CPT\x94\x85\x94R\x94h\x01\x8c\x04Code\x94\x93\x94)\x81\x94]\x94(h\x03\x8c\x08ICD10PCS\x94"
+        b"\x85\x94R\x94\x8c\x07BW03ZZZ\x94\x8c\x1aPlain radiography of chest\x94\x88N))))))))ebe."
+    )
+    system, code = pickle.loads(saved)
+    assert system is CodeSystem.CPT
+    assert code == Code(CodeSystem.ICD10PCS, "BW03ZZZ", "Plain radiography of chest") and code.system is CodeSystem.ICD10PCS
