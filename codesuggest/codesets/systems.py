@@ -17,6 +17,10 @@ entry::
         catalog = CodeCatalog.load(CodeSetSources({"TOY": path}))   # or CODESUGGEST_TOY_FILE, --codes-file TOY=PATH
         ...
 
+A registration holds in its process and in the processes forked from it (the service's and
+``batch``'s model workers); a Spark executor knows only the systems registered when it imports
+the module that registers them.
+
 What stays specific to one system is the coding knowledge that is not a table entry: the
 ICD-10-CM hierarchy, inclusion terms and Official Guidelines, the ICD-10-PCS table prefixes
 CodiEsp labels with (features, expansions, metrics), release comparison (CM and PCS only).
