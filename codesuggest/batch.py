@@ -117,9 +117,7 @@ class ModelSpec:
 
     model_dir: str  # an absolute model directory (a version is resolved on the driver)
     cache_dir: str  # the code-set caches (term index, ANN index)
-    pcs_file: str | None = None
-    cpt_file: str | None = None
-    cm_file: str | None = None
+    code_files: tuple[tuple[str, str], ...] = ()  # (system name, absolute path): Settings.code_files()
     approximate: bool = False
 
     @classmethod
@@ -133,13 +131,10 @@ class ModelSpec:
         if not path.is_dir():
             path = FileModelRegistry(models_dir or settings.models_dir).path_of(str(model))
         read_manifest(path)  # fail on the driver, not in every worker
-        optional = lambda value: str(Path(value).resolve()) if value is not None else None  # noqa: E731
         return cls(
             model_dir=str(path.resolve()),
             cache_dir=str(Path(settings.cache_dir).resolve()),
-            pcs_file=optional(settings.pcs_file),
-            cpt_file=optional(settings.cpt_file),
-            cm_file=optional(settings.cm_file),
+            code_files=tuple((system, str(Path(file).resolve())) for system, file in settings.code_files().items()),
             approximate=settings.approximate_search if approximate is None else approximate,
         )
 
@@ -150,7 +145,7 @@ class ModelSpec:
         from .models.registry import FileModelRegistry
         from .models.runtime import shared_resources
 
-        sources = CodeSetSources(pcs_file=self.pcs_file, cpt_file=self.cpt_file, cm_file=self.cm_file)
+        sources = CodeSetSources(dict(self.code_files))
         catalog, analyzer = shared_resources(sources, Path(self.cache_dir), self.approximate)
         registry = FileModelRegistry(Path(self.model_dir).parent, analyzer=analyzer, catalog=catalog)
         return registry.load_path(self.model_dir)

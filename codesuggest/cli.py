@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .codesets import CodeCatalog
+from .codesets import CodeCatalog, CodeSystem
 from .config import Settings, get_settings
 from .pipeline.notetext import NotClinicalTextError, check_note_text
 
@@ -27,14 +27,32 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def _settings(pcs_file: Path | None = None, cpt_file: Path | None = None) -> Settings:
+def _settings(pcs_file: Path | None = None, cpt_file: Path | None = None, codes_file: list[str] | None = None) -> Settings:
+    """The settings with the command's codes files: ``--codes-file SYSTEM=PATH`` for any registered
+    system (``codesets.systems``), and ``--pcs-file`` / ``--cpt-file``, kept as its aliases for
+    ICD10PCS and CPT. A file given here wins over the environment's (``CODESUGGEST_<SETTING>``)."""
+    from .codesets.systems import spec_for_setting
+
     base = get_settings()
-    updates = {k: v for k, v in {"pcs_file": pcs_file, "cpt_file": cpt_file}.items() if v is not None}
-    return base.model_copy(update=updates) if updates else base
+    files = {spec_for_setting(setting).name: path for setting, path in (("pcs_file", pcs_file), ("cpt_file", cpt_file))}
+    for item in codes_file or []:
+        system, sep, path = item.partition("=")
+        if not sep or not path.strip():
+            fail(f"--codes-file {item!r}: expected SYSTEM=PATH (e.g. ICD10PCS=icd10pcs_codes_2026.txt)")
+        try:
+            files[CodeSystem.parse(system).value] = Path(path.strip())
+        except ValueError as exc:
+            fail(f"--codes-file {item!r}: {exc}")
+    given = {system: path for system, path in files.items() if path is not None}
+    return base.model_copy(update={"codes_files": {**base.codes_files, **given}}) if given else base
 
 
-PcsOption = Annotated[Optional[Path], typer.Option("--pcs-file", help="CMS ICD-10-PCS codes file [env: CODESUGGEST_PCS_FILE]")]
-CptOption = Annotated[Optional[Path], typer.Option("--cpt-file", help="your licensed CPT CSV (code,description) [env: CODESUGGEST_CPT_FILE]")]
+PcsOption = Annotated[Optional[Path], typer.Option("--pcs-file", help="CMS ICD-10-PCS codes file (--codes-file ICD10PCS=PATH) [env: CODESUGGEST_PCS_FILE]")]
+CptOption = Annotated[Optional[Path], typer.Option("--cpt-file", help="your licensed CPT CSV (code,description) (--codes-file CPT=PATH) [env: CODESUGGEST_CPT_FILE]")]
+CodesFileOption = Annotated[
+    Optional[list[str]],
+    typer.Option("--codes-file", metavar="SYSTEM=PATH", help="a code system's codes file, repeatable: ICD10CM=, ICD10PCS=, CPT= or any registered system [env: CODESUGGEST_<SYSTEM SETTING>, e.g. CODESUGGEST_CM_FILE]"),
+]
 
 
 @app.callback()
@@ -46,6 +64,7 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> N
 def codesets_build(
     pcs_file: PcsOption = None,
     cpt_file: CptOption = None,
+    codes_file: CodesFileOption = None,
     approximate: Annotated[
         Optional[bool],
         typer.Option(help="also build the approximate-search index (minutes, once) [default: CODESUGGEST_APPROXIMATE_SEARCH]"),
@@ -55,7 +74,7 @@ def codesets_build(
     from .codesets import CodeFileError
     from .pipeline.resources import ensure_ann_index, ensure_term_index
 
-    settings = _settings(pcs_file, cpt_file)
+    settings = _settings(pcs_file, cpt_file, codes_file)
     try:
         catalog = CodeCatalog.load(settings.code_set_sources(), settings.cache_dir)
     except CodeFileError as exc:
@@ -76,14 +95,14 @@ ReleaseTo = Annotated[
 SystemOption = Annotated[Optional[str], typer.Option("--system", help="compare one system only: ICD10CM or ICD10PCS")]
 
 
-def _release(spec: str, system, pcs_file: Path | None = None, cpt_file: Path | None = None):
+def _release(spec: str, system, pcs_file: Path | None = None, cpt_file: Path | None = None, codes_file: list[str] | None = None):
     """A release named on the command line: a path, or ``loaded`` (the configured code sets)."""
     from .codesets.releases import ReleaseError, load_release, release_from_catalog
 
     if spec.strip().lower() == "loaded":
         from .codesets import CodeFileError
 
-        settings = _settings(pcs_file, cpt_file)
+        settings = _settings(pcs_file, cpt_file, codes_file)
         try:
             catalog = CodeCatalog.load(settings.code_set_sources(), settings.cache_dir)
         except CodeFileError as exc:
@@ -131,13 +150,14 @@ def codesets_diff(
     limit: Annotated[int, typer.Option("--limit", min=0, help="codes listed per kind in the text output")] = 20,
     pcs_file: PcsOption = None,
     cpt_file: CptOption = None,
+    codes_file: CodesFileOption = None,
 ) -> None:
     """Added, deleted and retitled billable codes between two releases, per chapter / section."""
     from .codesets.diff import diff_releases
 
     wanted = _system_option(system)
-    old = _release(from_, wanted, pcs_file, cpt_file)
-    new = _release(to, wanted, pcs_file, cpt_file)
+    old = _release(from_, wanted, pcs_file, cpt_file, codes_file)
+    new = _release(to, wanted, pcs_file, cpt_file, codes_file)
     result = diff_releases(old, new)
     if not result.systems:
         fail(f"no system in both releases ({', '.join(s.value for s in old.systems)} vs "
@@ -193,13 +213,14 @@ def codesets_successors(
     limit: Annotated[int, typer.Option("--limit", min=0, help="retired codes listed in the text output")] = 50,
     pcs_file: PcsOption = None,
     cpt_file: CptOption = None,
+    codes_file: CodesFileOption = None,
 ) -> None:
     """The codes that take the place of each code the newer release deletes: method, confidence, coverage."""
     from .codesets.successors import map_retired
 
     wanted = _system_option(system)
     conversion = _conversion(conversion_table, wanted)
-    result = map_retired(_release(from_, wanted, pcs_file, cpt_file), _release(to, wanted, pcs_file, cpt_file), conversion)
+    result = map_retired(_release(from_, wanted, pcs_file, cpt_file, codes_file), _release(to, wanted, pcs_file, cpt_file, codes_file), conversion)
     if out is not None:
         try:
             out.write_text(result.to_json() + "\n", encoding="utf-8")
@@ -347,6 +368,7 @@ def serve(
     port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
     pcs_file: PcsOption = None,
     cpt_file: CptOption = None,
+    codes_file: CodesFileOption = None,
 ) -> None:
     """Run the HTTP service (uvicorn) with the active model and the code sets."""
     if not _is_loopback(host):
@@ -360,7 +382,7 @@ def serve(
     from .models.runtime import load_active_or_default, open_registry
     from .service.app import create_app
 
-    settings = _settings(pcs_file, cpt_file)
+    settings = _settings(pcs_file, cpt_file, codes_file)
     typer.echo(settings.where(), err=True)
     registry = open_registry(settings)
 
@@ -391,6 +413,7 @@ def check(
     json_out: Annotated[bool, typer.Option("--json", help="print the findings as JSON")] = False,
     pcs_file: PcsOption = None,
     cpt_file: CptOption = None,
+    codes_file: CodesFileOption = None,
 ) -> None:
     """Check one note's code set against ICD-10-CM rules; exit code 1 when there are findings."""
     from .codesets import CodeCatalog, CodeSystem
@@ -413,7 +436,7 @@ def check(
     if not pairs:
         fail("no codes given (use --codes or --file)")
     note_text = text.read_text(encoding="utf-8", errors="replace") if text is not None else None
-    settings = _settings(pcs_file, cpt_file)
+    settings = _settings(pcs_file, cpt_file, codes_file)
     catalog = CodeCatalog.load(settings.code_set_sources(), settings.cache_dir)
     findings = check_codes(pairs, catalog, note_text=note_text, rules=rule or None)
     if json_out:
@@ -536,6 +559,7 @@ def models_migrate(
     models_dir: ModelsDirOption = None,
     pcs_file: PcsOption = None,
     cpt_file: CptOption = None,
+    codes_file: CodesFileOption = None,
 ) -> None:
     """Map a model's labels to the loaded code sets (retired codes to their successors) and save it as a
     new version; the old one stays active until the new one is promoted. Retrain to learn the new codes."""
@@ -545,7 +569,7 @@ def models_migrate(
 
     if to.strip().lower() != "loaded":
         fail("--to must be 'loaded': load the new release (CODESUGGEST_CM_FILE, --pcs-file) and migrate to it")
-    settings = _settings(pcs_file, cpt_file)
+    settings = _settings(pcs_file, cpt_file, codes_file)
     registry = _model_registry(models_dir, settings)
     try:
         model_dir = registry.path_of(version)
@@ -586,6 +610,7 @@ def predict(
     models_dir: ModelsDirOption = None,
     pcs_file: PcsOption = None,
     cpt_file: CptOption = None,
+    codes_file: CodesFileOption = None,
 ) -> None:
     """Rank codes for a batch of notes with one model (the file ``codesuggest evaluate --pred`` reads)."""
     from tqdm import tqdm
@@ -595,7 +620,7 @@ def predict(
     from .models.registry import UnknownModelVersion
     from .training.predictions import write_predictions
 
-    settings = _settings(pcs_file, cpt_file)
+    settings = _settings(pcs_file, cpt_file, codes_file)
     registry = _model_registry(models_dir, settings)
     batch = _read_notes(notes)
     try:
@@ -634,12 +659,13 @@ def extract(
     json_out: Annotated[bool, typer.Option("--json", help="print NoteAnalysis.to_dict() as JSON")] = False,
     pcs_file: PcsOption = None,
     cpt_file: CptOption = None,
+    codes_file: CodesFileOption = None,
 ) -> None:
     """Run the pipeline on one note: mentions with offsets, section, assertion and candidate codes."""
     from .models.runtime import shared_resources
 
     text = _read_note(note)
-    settings = _settings(pcs_file, cpt_file)
+    settings = _settings(pcs_file, cpt_file, codes_file)
     _, analyzer = shared_resources(settings.code_set_sources(), settings.cache_dir, settings.approximate_search)
     try:
         analysis = analyzer.analyze(text)
@@ -672,6 +698,7 @@ def train(
     params: Annotated[Optional[str], typer.Option("--params", help='the model\'s parameters as JSON, e.g. \'{"max_iter": 100}\'')] = None,
     pcs_file: PcsOption = None,
     cpt_file: CptOption = None,
+    codes_file: CodesFileOption = None,
 ) -> None:
     """Train a model (``--type``, by default the code ranker) on coded notes and save it as a new model
     version (printed on stdout).
@@ -683,7 +710,7 @@ def train(
     from .training.datasets import DatasetError
     from .training.workflow import load_training_data, train_and_save
 
-    settings = _settings(pcs_file, cpt_file)
+    settings = _settings(pcs_file, cpt_file, codes_file)
     models_dir = out or settings.models_dir
     if models_dir.exists() and not models_dir.is_dir():
         fail(f"--out {models_dir}: not a folder")
@@ -753,6 +780,7 @@ def batch(
     models_dir: ModelsDirOption = None,
     pcs_file: PcsOption = None,
     cpt_file: CptOption = None,
+    codes_file: CodesFileOption = None,
 ) -> None:
     """Code a file of notes in parallel; failed notes get a row with the error instead of stopping the run."""
     from .batch import ENGINES, ModelSpec, read_notes, run_batch
@@ -769,7 +797,7 @@ def batch(
             fail(str(exc))
     elif "://" not in str(input_path) and not input_path.exists():
         fail(f"{input_path}: no such file or folder")
-    settings = _settings(pcs_file, cpt_file)
+    settings = _settings(pcs_file, cpt_file, codes_file)
     try:
         spec = ModelSpec.resolve(model, settings, models_dir=models_dir)
     except (UnknownModelVersion, ModelLoadError) as exc:

@@ -10,7 +10,7 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .codesets import CodeSetSources
+from .codesets import CodeSetSources, CodeSystem, system_specs
 
 APP_NAME = "codesuggest"
 
@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     pcs_file: Path | None = Field(default=None, description="CMS ICD-10-PCS codes file (plain or .gz)")
     cpt_file: Path | None = Field(default=None, description="your licensed CPT CSV: code,description")
     cm_file: Path | None = Field(default=None, description="CDC ICD-10-CM codes file (default: the packaged release)")
+    codes_files: dict[str, Path] = Field(
+        default_factory=dict,
+        description="codes files by code system name, for any registered system (codesets.systems); "
+        "a system's own setting (pcs_file, CODESUGGEST_<SETTING>) names its file too; this one wins",
+    )
     max_note_chars: int = Field(default=200_000, gt=0)
     approximate_search: bool = Field(
         default=False,
@@ -64,6 +69,12 @@ class Settings(BaseSettings):
     audit_low_confidence_max: float = Field(
         default=0.5, ge=0.0, le=1.0, description="upper edge of the low-confidence band the audit sampler draws from"
     )
+
+    @field_validator("codes_files")
+    @classmethod
+    def _system_names(cls, value: dict[str, Path]) -> dict[str, Path]:
+        """Keys by the systems' names (``pcs`` -> ``ICD10PCS``); an unknown system is refused."""
+        return {CodeSystem.parse(system).value: path for system, path in value.items()}
 
     @field_validator("data_dir")
     @classmethod
@@ -106,8 +117,23 @@ class Settings(BaseSettings):
         """The guideline rules switched off; an unknown name is refused when a model is loaded."""
         return frozenset(name.strip() for name in self.guidelines_off.split(",") if name.strip())
 
+    def code_files(self) -> dict[str, Path]:
+        """Each registered system's codes file (system name -> path), where one is set: ``codes_files``,
+        else the system's setting: a field above (``pcs_file``) or, for a system registered
+        without one, the environment variable ``CODESUGGEST_<SETTING>``."""
+        files: dict[str, Path] = {}
+        for spec in system_specs():
+            if spec.setting in type(self).model_fields:
+                path = getattr(self, spec.setting)
+            else:
+                path = os.environ.get(spec.env_var) or None
+            path = self.codes_files.get(spec.name, path)
+            if path is not None:
+                files[spec.name] = Path(path)
+        return files
+
     def code_set_sources(self) -> CodeSetSources:
-        return CodeSetSources(pcs_file=self.pcs_file, cpt_file=self.cpt_file, cm_file=self.cm_file)
+        return CodeSetSources(self.code_files())
 
 
 @lru_cache

@@ -17,8 +17,9 @@ from collections import Counter, defaultdict
 import numpy as np
 import pytest
 
+from codesuggest.codesets.systems import calibrated_systems
 from codesuggest.models.features import (
-    CM, FEATURE_NAMES, PCS, SOURCE_CLASSIFIER, SOURCE_DERIVED, SOURCE_DIRECT, SOURCE_HISTORY, SYSTEMS,
+    CM, FEATURE_NAMES, PCS, SOURCE_CLASSIFIER, SOURCE_DERIVED, SOURCE_DIRECT, SOURCE_HISTORY,
     CodeStats, NoteCandidates, _within_note_features, build_candidates, history_code, parent_codes,
 )
 from codesuggest.models.interface import RankedCode
@@ -250,7 +251,7 @@ def _reference_direct_and_derived(analysis, stats):
 def _reference_columns(codes):
     position = {key: j for j, key in enumerate(codes)}
     system_columns, within = {}, np.zeros(len(codes), dtype=np.int64)
-    for system in SYSTEMS:
+    for system in calibrated_systems():
         cols = np.asarray([j for j, (s, _) in enumerate(codes) if s == system], dtype=np.int64)
         if len(cols):
             system_columns[system] = cols

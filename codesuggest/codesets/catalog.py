@@ -6,25 +6,46 @@ import bisect
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .files import LoadReport, file_fingerprint, read_codes_file, read_cpt_csv
-from .icd10cm import BlockNotes, load_icd10cm, package_version_label
-from .records import Code, CodeSystem, InvalidCode, normalize_code
+from .files import LoadReport, file_fingerprint
+from .icd10cm import BlockNotes, load_icd10cm
+from .records import Code, CodeSystem, InvalidCode, display_form, normalize_code
+from .systems import spec_for_setting, system_specs
 
 log = logging.getLogger(__name__)
 _WORD_RE = re.compile(r"[a-z0-9]+")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class CodeSetSources:
-    """Where each system comes from; ``None`` means "not loaded" (PCS, CPT) or "the package" (CM)."""
+    """Where each system's codes come from: a codes file by system name; a system without one is
+    not loaded, or loaded from its package (ICD-10-CM, :attr:`~.systems.SystemSpec.packaged`).
 
-    pcs_file: Path | None = None
-    cpt_file: Path | None = None
-    cm_file: Path | None = None
+    ``CodeSetSources({"ICD10PCS": path})`` or, by the systems' settings,
+    ``CodeSetSources(pcs_file=path)``; a ``None`` path is no file.
+    """
+
+    files: tuple[tuple[str, Path], ...]  # (system name, path), in registration order: hashable
+
+    def __init__(self, files: Mapping[str, Path | str | None] | None = None, **by_setting: Path | str | None):
+        named: dict[str, Path] = {}
+        for system, path in (files or {}).items():
+            if path is not None:
+                named[CodeSystem.parse(system).value] = Path(path)
+        for setting, path in by_setting.items():
+            spec = spec_for_setting(setting)
+            if spec is None:
+                raise TypeError(f"CodeSetSources: no code system has the setting {setting!r}")
+            if path is not None:
+                named[spec.name] = Path(path)
+        order = [s.name for s in system_specs()]
+        object.__setattr__(self, "files", tuple(sorted(named.items(), key=lambda kv: order.index(kv[0]))))
+
+    def file_of(self, system: CodeSystem | str) -> Path | None:
+        return dict(self.files).get(str(system))
 
 
 class CodeCatalog:
@@ -50,28 +71,25 @@ class CodeCatalog:
         (and on first use written to) a cache there instead of being parsed from the package."""
         codes: list[Code] = []
         versions: dict[str, str] = {}
-        package_codes, block_notes = load_icd10cm(cache_dir)  # a CDC file has no block notes: the package's apply
-
-        def add_file(system: CodeSystem, path: Path) -> None:
-            loaded, report = read_cpt_csv(path) if system is CodeSystem.CPT else read_codes_file(path, system)
-            codes.extend(loaded)
-            versions[system.value] = f"{system.value} file {file_fingerprint(path)}"
-            _log_report(report)
-
-        if sources.cm_file:
-            add_file(CodeSystem.ICD10CM, sources.cm_file)
-        else:
-            codes.extend(package_codes)
-            versions[CodeSystem.ICD10CM.value] = package_version_label()
-        if sources.pcs_file:
-            add_file(CodeSystem.ICD10PCS, sources.pcs_file)
-        else:
-            log.warning(
-                "No ICD-10-PCS codes file given (--pcs-file or CODESUGGEST_PCS_FILE): "
-                "procedures will not be coded in ICD-10-PCS. Download the CMS codes file to enable them."
-            )
-        if sources.cpt_file:
-            add_file(CodeSystem.CPT, sources.cpt_file)
+        block_notes: BlockNotes | None = None
+        for spec in system_specs():
+            system = spec.system
+            path = sources.file_of(system)
+            if path is not None:
+                loaded, report = spec.reader(path, system)
+                codes.extend(loaded)
+                versions[system.value] = f"{system.value} file {file_fingerprint(path)}"
+                _log_report(report)
+            elif spec.packaged is not None:
+                loaded, versions[system.value], notes = spec.packaged(cache_dir)
+                codes.extend(loaded)
+                block_notes = block_notes or notes
+            elif spec.missing_note:
+                log.warning(
+                    "No %s codes file given (%s or %s): %s", spec.title, spec.option, spec.env_var, spec.missing_note
+                )
+        if block_notes is None:  # a CDC file has no block notes: the package's apply
+            block_notes = load_icd10cm(cache_dir)[1]
         return cls(codes, versions, block_notes)
 
     @property
@@ -182,9 +200,7 @@ class CodeCatalog:
 
 def normalize_display_prefix(system: CodeSystem, compact: str) -> str:
     """A typed code prefix in the catalogue's display form (``E112`` -> ``E11.2``)."""
-    if system is CodeSystem.ICD10CM and len(compact) > 3:
-        return f"{compact[:3]}.{compact[3:]}"
-    return compact
+    return display_form(system.spec, compact)
 
 
 def _log_report(report: LoadReport) -> None:

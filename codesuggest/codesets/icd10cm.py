@@ -14,7 +14,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from .. import disk_cache
-from . import records
+from . import records, systems
 from .records import Code, CodeSystem
 
 log = logging.getLogger(__name__)
@@ -66,8 +66,8 @@ def load_icd10cm(cache_dir: Path | None = None) -> tuple[list[Code], BlockNotes]
 
     Importing ``simple_icd_10_cm`` parses its XML, and walking it takes seconds; with ``cache_dir``
     the release is read back from a pickle built on first use (a fraction of that; service cold
-    start in BENCHMARKS.md), keyed by the package version and by this module's and ``records.py``'s
-    source (a change to either rebuilds it).
+    start in BENCHMARKS.md), keyed by the package version and by this module's, ``records.py``'s and ``systems.py``'s
+    source (a change to any rebuilds it).
     """
     release = _cached(Path(cache_dir)) if cache_dir is not None else None
     if release is None:
@@ -103,7 +103,7 @@ def _write_cache(release: tuple[list[Code], BlockNotes], cache_dir: Path) -> Non
 
 def _cache_key() -> str:
     digest = hashlib.sha256(package_version_label().encode())
-    for module in (__file__, records.__file__):
+    for module in (__file__, records.__file__, systems.__file__):
         digest.update(Path(module).read_bytes())
     return digest.hexdigest()[:16]
 

@@ -281,7 +281,7 @@ def check_code_sets(manifest: Mapping[str, Any], loaded: Mapping[str, str]) -> N
             differences.append(f"{system}: model {saved.get(system) or 'none'}, loaded {loaded.get(system) or 'none'}")
     raise CodeSetMismatch(
         f"model {manifest.get('version')} was built for other code sets ({'; '.join(differences)}); "
-        "load the code sets it was built with (--pcs-file / --cpt-file, or CODESUGGEST_PCS_FILE / "
+        "load the code sets it was built with (--codes-file SYSTEM=PATH, --pcs-file / --cpt-file, or CODESUGGEST_PCS_FILE / "
         "CODESUGGEST_CPT_FILE / CODESUGGEST_CM_FILE for the service), retrain it, or map it to the loaded ones: "
         f"codesuggest models migrate {manifest.get('version')} --from OLD_RELEASE"
     )

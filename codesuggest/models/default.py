@@ -34,9 +34,9 @@ How a code is scored in one note:
    confidences; a model trained on coded notes replaces them with calibrated
    ones.
 
-``thresholds_`` are fixed (:data:`THRESHOLDS`): 0.6 for ICD-10-CM and CPT,
-0.7 for ICD-10-PCS (procedure wording matches PCS descriptions less
-precisely). A present mention linked at similarity 0.9 or more clears
+``thresholds_`` are fixed, each system's ``review_threshold``
+(:mod:`codesuggest.codesets.systems`): 0.6 for ICD-10-CM and CPT, 0.7 for
+ICD-10-PCS (procedure wording matches PCS descriptions less precisely). A present mention linked at similarity 0.9 or more clears
 them; a negated, uncertain, family or historical one never does.
 
 When the trained :class:`~codesuggest.models.ranker.CodeRanker` supports
@@ -54,6 +54,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from ..codesets.systems import review_thresholds
 from .interface import RankedCode
 
 ASSERTION_WEIGHTS: dict[str, float] = {
@@ -71,7 +72,6 @@ CALIBRATION: tuple[tuple[float, ...], tuple[float, ...]] = (
     (0.0, 0.1, 0.3, 0.5, 0.7, 0.8, 0.9, 1.0, 1.15),
     (0.0, 0.01, 0.05, 0.2, 0.45, 0.6, 0.75, 0.85, 0.95),
 )
-THRESHOLDS: dict[str, float] = {"ICD10CM": 0.6, "ICD10PCS": 0.7, "CPT": 0.6}
 _WORDS_RE = re.compile(r"[a-z0-9]+")
 _OTHER_RE = re.compile(r"^other\b|\bother specified\b", re.IGNORECASE)
 
@@ -110,7 +110,7 @@ class DictionaryRanker(BaseEstimator):
         else:
             self.code_set_versions_ = dict(analyses[0].code_set_versions)
             self.nonbillable_ = frozenset()
-        self.thresholds_ = {**THRESHOLDS, **(self.thresholds or {})}
+        self.thresholds_ = {**review_thresholds(), **(self.thresholds or {})}
         self.assertion_weights_ = {**ASSERTION_WEIGHTS, **(self.assertion_weights or {})}
         return self
 

@@ -29,6 +29,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..codesets.systems import calibrated_systems
 from ..guidelines.history import history_code
 from ..pipeline.normalize import content_words, content_words_at
 from ..pipeline.schema import Candidate, NoteAnalysis
@@ -37,7 +38,6 @@ __all__ = ["CM", "PCS", "FEATURE_NAMES", "EXTRA_FEATURES", "extra_feature_names"
 
 CM = "ICD10CM"
 PCS = "ICD10PCS"
-SYSTEMS = (CM, PCS)
 EXACT = 0.999
 
 SOURCE_DIRECT, SOURCE_DERIVED, SOURCE_CLASSIFIER, SOURCE_HISTORY = 0, 1, 2, 3
@@ -396,7 +396,7 @@ class _ColumnIndex:
     def __init__(self, codes: list[tuple[str, str]]):
         self.position = {key: j for j, key in enumerate(codes)}
         self.system_columns: dict[str, np.ndarray] = {}
-        for system in SYSTEMS:
+        for system in calibrated_systems():
             cols = np.asarray([j for j, (s, _) in enumerate(codes) if s == system], dtype=np.int64)
             if len(cols):
                 self.system_columns[system] = cols
@@ -544,7 +544,7 @@ def _classifier_proposals(
 ) -> np.ndarray | None:
     """Add the text classifier's top codes and the neighbours' codes to ``proposed`` (unless they have evidence).
 
-    Returns each classifier column's rank within its system (-1 outside ``SYSTEMS``), or None without scores.
+    Returns each classifier column's rank within its system (-1 outside the calibrated systems), or None without scores.
     """
     if clf_codes is None or not len(clf_codes):
         return None
@@ -578,7 +578,7 @@ def _propose_top(
     top_n: int,
 ) -> np.ndarray:
     """Add each system's ``top_n`` codes by ``probs`` to ``proposed`` (unless they have evidence);
-    returns each column's rank within its system (-1 outside ``SYSTEMS``)."""
+    returns each column's rank within its system (-1 outside the calibrated systems)."""
     ranks = np.full(len(codes), -1, dtype=np.int64)
     for cols in _column_index(codes).system_columns.values():
         order = np.argsort(-probs[cols], kind="stable")

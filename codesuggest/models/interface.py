@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Protocol
 
+from ..codesets.systems import CARE_SETTINGS, systems_in
 from ..guidelines import GuidelineNote
 from ..pipeline.schema import NoteAnalysis
 
@@ -128,19 +129,10 @@ class NoteAnalyzer(Protocol):
 
 # -- which code systems a care setting is coded in ------------------------------------------------
 
-ALL_SYSTEMS = frozenset({"ICD10CM", "ICD10PCS", "CPT"})
-SETTING_SYSTEMS: dict[str | None, frozenset[str]] = {
-    None: ALL_SYSTEMS,
-    "outpatient": frozenset({"ICD10CM", "CPT"}),  # CPT only when a CPT file was loaded
-    "emergency": frozenset({"ICD10CM", "CPT"}),  # an outpatient setting (ICD-10-CM guidelines, Section IV)
-    "inpatient": frozenset({"ICD10CM", "ICD10PCS"}),
-}
-SETTINGS = tuple(s for s in SETTING_SYSTEMS if s is not None)
+SETTINGS = CARE_SETTINGS
 
 
 def systems_for(setting: str | None) -> frozenset[str]:
-    """The code systems a care setting is coded in; ``None`` -> all of them."""
-    key = setting.strip().lower() if isinstance(setting, str) else setting
-    if key not in SETTING_SYSTEMS:
-        raise ValueError(f"unknown setting {setting!r} (expected one of {', '.join(SETTINGS)}, or none)")
-    return SETTING_SYSTEMS[key]
+    """The code systems a care setting is coded in (each system's ``care_settings`` entry,
+    :mod:`codesuggest.codesets.systems`); ``None`` -> all of them. CPT only when a CPT file was loaded."""
+    return systems_in(setting)

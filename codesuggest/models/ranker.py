@@ -46,9 +46,10 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import ThreadpoolController
 
+from ..codesets.systems import calibrated_systems
 from ..pipeline.schema import NoteAnalysis
 from .features import (
-    FEATURE_NAMES, SOURCE_CLASSIFIER, extra_feature_names, SOURCE_DERIVED, SOURCE_DIRECT, SOURCE_HISTORY, SYSTEMS, CodeStats,
+    FEATURE_NAMES, SOURCE_CLASSIFIER, extra_feature_names, SOURCE_DERIVED, SOURCE_DIRECT, SOURCE_HISTORY, CodeStats,
     NoteCandidates, build_candidates, feature_index,
 )
 from .interface import RankedCode
@@ -213,7 +214,7 @@ class CodeRanker(BaseEstimator):
         self.thresholds_ = {}
         self.oof_scores_ = {}
         self.oof_ece_ = {}
-        for system in SYSTEMS:
+        for system in calibrated_systems():
             mask = sys_of == system
             if not mask.any() or y[mask].all() or not y[mask].any():
                 continue
@@ -226,7 +227,7 @@ class CodeRanker(BaseEstimator):
             self.oof_ece_[system] = self._cross_fitted_ece(oof[mask], y[mask], fold_of[mask])
         self.oof_candidate_recall_ = {
             system: float(y[sys_of == system].sum()) / max(1, sum(1 for codes in labels for s, _ in codes if s == system))
-            for system in SYSTEMS
+            for system in calibrated_systems()
         }
 
         progress(f"note classifiers on all {len(analyses)} notes")
@@ -299,7 +300,7 @@ class CodeRanker(BaseEstimator):
         if not self.per_system:
             return _fit_one(self._new_reranker(), X, y, groups)
         models = {}
-        for system in SYSTEMS:
+        for system in calibrated_systems():
             mask = systems == system
             if mask.any() and y[mask].any() and not y[mask].all():
                 models[system] = _fit_one(self._new_reranker(), X[mask], y[mask], groups[mask])

@@ -20,7 +20,8 @@ from typing import Any
 
 from ..guidelines import RULE_NAMES, CodeLine, apply_guidelines, as_a_coder_reads, care_setting
 from .billable import candidate_scores, make_billable
-from .interface import ALL_SYSTEMS, SETTING_SYSTEMS, SETTINGS, Evidence, NoteAnalyzer, NoteRanker, Output, RankedCode, Suggestion, systems_for
+from ..codesets.systems import all_systems
+from .interface import Evidence, NoteAnalyzer, NoteRanker, Output, RankedCode, Suggestion, systems_for
 
 DEFAULT_REVIEW_BAND = 0.5
 # codes ranked beyond top_k when codes may be filtered out or rewritten: enough for top_k to remain
@@ -80,7 +81,7 @@ class ModelSuggester:
         output = Output(output)
         systems = systems_for(setting)
         analyses = list(self.analyzer.analyze_many(texts))
-        plain = output is Output.RANKED and systems >= ALL_SYSTEMS
+        plain = output is Output.RANKED and systems >= all_systems()
         if output is Output.CODED:  # the ranker sees each note as a coder in its care setting reads it
             seen = [as_a_coder_reads(a, care_setting(setting, a.text)) for a in analyses]
         else:

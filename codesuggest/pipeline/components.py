@@ -19,6 +19,7 @@ from spacy.language import Language
 from scispacy.abbreviation import AbbreviationDetector
 from spacy.tokens import Doc, Span
 
+from ..codesets.systems import mention_kind
 from .matcher import RawMention, Word, match_sentence, sentence_words, uncovered_runs
 from .resources import load_term_index
 from .schema import Candidate
@@ -221,7 +222,7 @@ class MentionMatcher:
         if not scored:
             return None
         scored.sort(key=lambda c: (-c[0], len(c[2]), c[2]))
-        kind = "diagnosis" if scored[0][1] == "ICD10CM" else "procedure"
+        kind = mention_kind(scored[0][1])  # the system's entry: ICD-10-CM diagnosis, PCS and CPT procedure
         span = doc.char_span(raw.start, raw.end, label=kind, alignment_mode="expand")
         if span is None:
             return None

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..codesets import CodeCatalog
+from ..codesets import CodeCatalog, spec_of, system_specs
 from ..models.interface import systems_for
 from ..storage.orm import CodeSequence, DecisionEvent, Note, Suggestion
 from . import schemas
@@ -22,7 +22,6 @@ from .errors import Unprocessable
 
 DIAGNOSIS_SYSTEMS = ("ICD10CM",)
 POA_VALUES = ("Y", "N", "U", "W")
-SYSTEM_NAMES = {"ICD10CM": "ICD-10-CM", "ICD10PCS": "ICD-10-PCS", "CPT": "CPT"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,20 +130,20 @@ def undecided(suggestions: Sequence[Suggestion], events: Iterable[DecisionEvent]
 def coded_systems(setting: str | None, catalog: CodeCatalog | None) -> tuple[list[str], list[str]]:
     """The code systems this note is coded in (its setting's, among those loaded), and a notice for each
     system of procedures the note gets none of, saying why."""
-    loaded = set(catalog.versions) if catalog is not None else set(SYSTEM_NAMES)
+    loaded = set(catalog.versions) if catalog is not None else {spec.name for spec in system_specs()}
     wanted = systems_for(setting)
     systems = sorted(wanted & loaded)
     notices = []
-    procedure_systems = {"ICD10PCS", "CPT"}
+    procedure_systems = {spec.name for spec in system_specs() if spec.mention_kind == "procedure"}
     if not (set(systems) & procedure_systems):
         left_out = sorted(procedure_systems & loaded - wanted)
         missing = sorted(procedure_systems & wanted - loaded)
         why = []
         if left_out:
-            names = " and ".join(SYSTEM_NAMES[s] for s in left_out)
+            names = " and ".join(spec_of(s).title for s in left_out)
             why.append(f"{names} codes are left out in the {setting} setting")
         if missing:
-            names = " or ".join(SYSTEM_NAMES[s] for s in missing)
+            names = " or ".join(spec_of(s).title for s in missing)
             why.append(f"no {names} code file is loaded")
         where = f"{setting} note" if setting else "note"
         notices.append(f"no procedure codes for this {where}: {'; '.join(why)}" if why else

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..codesets import CodeSystem, normalize_code
+from ..codesets.systems import system_names
 from .escaping import has_lone_surrogate, quoted
 
 Setting = Literal["inpatient", "outpatient", "emergency"]
@@ -57,7 +58,7 @@ def parse_system(value: str) -> str:
     try:
         return CodeSystem.parse(value).value
     except ValueError:  # its message quotes the whole value: cut it
-        raise ValueError(f"unknown code system {quoted(value)} (expected ICD10CM, ICD10PCS or CPT)") from None
+        raise ValueError(f"unknown code system {quoted(value)} (expected {system_names()})") from None
 
 
 # -- codes ------------------------------------------------------------------------------

@@ -38,7 +38,6 @@ from .train import train_model
 __all__ = ["TrainingData", "TrainResult", "load_training_data", "train_and_save"]
 
 log = logging.getLogger(__name__)
-SYSTEMS = ("ICD10CM", "ICD10PCS")
 
 
 @dataclass
