@@ -45,6 +45,7 @@ CODES = {
     "S72.001S": "Fracture of unspecified part of neck of right femur, sequela",
     "S72.001K": "Fracture of unspecified part of neck of right femur, subsequent encounter for closed fracture with nonunion",
     "S72.001B": "Fracture of unspecified part of neck of right femur, initial encounter for open fracture type I or II",
+    "S72.001C": "Fracture of unspecified part of neck of right femur, initial encounter for open fracture type IIIA, IIIB, or IIIC",
     "S72.001E": "Fracture of unspecified part of neck of right femur, subsequent encounter for open fracture type I or II with routine healing",
     "H25.10": "Age-related nuclear cataract, unspecified eye", "H25.11": "Age-related nuclear cataract, right eye",
     "H25.12": "Age-related nuclear cataract, left eye", "H25.13": "Age-related nuclear cataract, bilateral",
@@ -397,6 +398,19 @@ def test_seventh_character_from_the_encounter(catalog, said, expected):
     ms = [mention(t, "fracture of the right femoral neck", "S72.001A")]
     note = code(catalog, t, ms, [line("S72.001A", 0.7, 0)], sect=sections(t, ("PLAN", "plan")),
                 only={"injury_encounter"})
+    assert list(codes(note)) == [expected]
+
+
+@pytest.mark.parametrize("said, ranked, expected", [
+    ("Displaced fracture of the right femoral neck.", "S72.001B", "S72.001A"),  # not said open: closed (I.C.19.c.1)
+    ("Open fracture of the right femoral neck.", "S72.001A", "S72.001B"),  # open, type not given: I or II
+    ("Open fracture of the right femoral neck, Gustilo type IIIB.", "S72.001A", "S72.001C"),
+    ("Fracture of the right femoral neck, open reduction and internal fixation.", "S72.001B", "S72.001A"),
+])
+def test_open_or_closed_fracture_from_the_words(catalog, said, ranked, expected):
+    t = "Presents to the emergency department after a fall. " + said + "\n"
+    ms = [mention(t, "racture of the right femoral neck", ranked)]
+    note = code(catalog, t, ms, [line(ranked, 0.7, 0)], only={"injury_encounter"})
     assert list(codes(note)) == [expected]
 
 

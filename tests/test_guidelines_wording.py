@@ -23,6 +23,10 @@ from test_guidelines import code, codes_of, lines, m, note
     ("Major depressive disorder, single episode, moderate", "major depressive disorder, recurrent, moderate",
      {"single", "episode"}, {"recurrent"}),
     ("Primary osteoarthritis, left ankle and foot", "primary osteoarthritis of left knee", {"ankle", "foot"}, {"knee"}),
+    ("Nondisplaced fracture of lateral malleolus of right fibula", "closed displaced fracture r lateral malleolus",
+     {"nondisplaced"}, {"displaced"}),
+    ("Displaced fracture of lateral malleolus of right fibula", "non-displaced fracture of the lateral malleolus",
+     {"displaced"}, {"nondisplaced"}),
 ])
 def test_a_title_and_the_words_that_deny_it(title, text, drop, take):
     found = conflict(title, text, text)
@@ -37,6 +41,7 @@ def test_a_title_and_the_words_that_deny_it(title, text, drop, take):
     ("Personal history of pneumonia (recurrent)", "history of pneumonia"),
     ("Pneumonia, unspecified organism", "pneumonia without sepsis"),
     ("Idiopathic gout, right ankle and foot", "acute gout flare of right great toe"),  # a toe is part of the foot
+    ("Nondisplaced fracture of lateral malleolus of right fibula", "nondisplaced fracture of the lateral malleolus"),
 ])
 def test_titles_the_words_do_not_deny(title, text):
     assert conflict(title, text, text) is None

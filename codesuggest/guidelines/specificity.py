@@ -202,6 +202,8 @@ INITIAL = re.compile(r"\binitial encounter\b")
 NONUNION = re.compile(r"\bnon-?union\b")
 MALUNION = re.compile(r"\bmal-?union\b")
 DELAYED = re.compile(r"\bdelayed (?:healing|union)\b")
+OPEN_FRACTURE = re.compile(r"\b(?:open(?!\s+reduction)|compound)\s+(?:\w+\s+){0,3}?(?:fracture|fx)|\bgustilo\b|\bfracture\b[^.;\n]{0,30}\bopen\b(?! reduction)")
+GUSTILO_III = re.compile(r"\b(?:type|gustilo|grade)\s+(?:iii|3)\s?[abc]?\b")
 FUTURE_SECTIONS = frozenset({"plan", "instructions", "past_medical_history", "family_history"})
 
 
@@ -243,18 +245,29 @@ def injury_encounter(note: NoteCoding) -> None:
     treatment: ED, admission, surgery, evaluation by a new physician), D subsequent (routine care
     in the healing phase: cast change, x-ray of healing, follow-up; G/K/P for delayed healing,
     nonunion, malunion), S sequela (a late effect). From the note's words (:func:`encounter`);
-    A by default. The open-fracture letters (B/C) keep their column (E/F, H/J, ...)."""
+    A by default. The column (closed A/D/G..., open type I-II B/E/H..., open type IIIA-C C/F/J...)
+    comes from :func:`_fracture_column`."""
     kind = encounter(note)
     letters = SEVENTH[kind]
     for line in list(note.lines):
         if line.system != CM or line not in note.lines or not has_seventh(line.code):
             continue
-        wanted = letters[_COLUMN[line.code[-1]]]
+        column = _fracture_column(note, line)
+        wanted = letters[column]
         code = line.code[:-1] + wanted
         if wanted not in SEVENTH["sequela"] + SEVENTH["initial"] + SEVENTH["subsequent"] and not note.billable(code):
-            code = line.code[:-1] + SEVENTH["subsequent"][_COLUMN[line.code[-1]]]  # no delayed / nonunion letters
+            code = line.code[:-1] + SEVENTH["subsequent"][column]  # no delayed / nonunion letters
         if code != line.code and note.billable(code):
             note.replace(line, code, f"the 7th character gives the encounter: {kind} (I.C.19.a)")
+
+
+def _fracture_column(note: NoteCoding, line) -> int:
+    """0 for a closed fracture (and any injury not said to be open: I.C.19.c.1, "a fracture not
+    indicated as open or closed should be coded to closed"), 2 for an open one of Gustilo type
+    III, else 1 (open, type I or II: also the open fracture whose type is not given, I.C.19.c.1)."""
+    if not note.says(OPEN_FRACTURE, line):
+        return 0
+    return 2 if note.says(GUSTILO_III, line) else 1
 
 
 # -- external causes of injuries (I.C.20) ----------------------------------------------------------
@@ -325,25 +338,50 @@ MANY_CODES_PER_PHRASE = ("E08", "E09", "E10", "E11", "E13", "I25", "Z", "O")
 def alternatives(note: NoteCoding) -> None:
     """Two codes of one category backed by the same words are two readings of one condition, not
     two conditions: one leaves ("left ankle sprain" is S93.402A, not also S93.401A; "persistent
-    AFib" I48.19, not also I48.0). The specific one stays over an "unspecified" one (I.B.18), else
-    the surer one. A code with words of its own stays (I.B.12: a code is reported once per condition)."""
+    AFib" I48.19, not also I48.0); so are two codes whose words overlap in the note, and two
+    injuries read from overlapping words ("fracture R femoral neck": not also S12.9 "fracture of neck").
+    The specific one stays over an "unspecified" one (I.B.18), else the surer one. A code with words of its own stays (I.B.12: a code is reported once per condition)."""
     for line in list(note.lines):
         if (line.system != CM or line not in note.lines or not line.mention_indexes or line.added
                 or line.code.startswith(MANY_CODES_PER_PHRASE)):
             continue  # a code a rule added is deliberate: J44.0 and J44.1 on one COPD mention
         own = set(line.mention_indexes)
-        vague = _vagueness(note, line)
-        for other in note.starting((line.code[:3],), current=False):
-            if other is line or other.added or not own <= set(other.mention_indexes):
+        for other in note.starting((line.code[:3], "S") if line.code[0] == "S" else (line.code[:3],), current=False):
+            if other is line or other.added:
                 continue
-            other_vague = _vagueness(note, other)
-            if other_vague == vague:
-                wins = other.confidence >= line.confidence
-            else:  # the more specific reading wins when it is at least half as sure
-                wins = other_vague < vague and other.confidence >= max(FLOOR, 0.5 * line.confidence)
-            if wins:
+            same_category = other.code[:3] == line.code[:3]
+            if not ((same_category and own <= set(other.mention_indexes)) or _overlapping(note, line, other)):
+                continue
+            if _better_reading(note, other, line):
                 note.absorb(line, other, f"the same words are coded as {other.code}: one code per condition (I.B.12)")
                 break
+
+
+def _better_reading(note: NoteCoding, other, line) -> bool:
+    """Whether ``other`` reads the words better than ``line``: less vague (and at least half as
+    sure), or as vague and at least as sure."""
+    vague, other_vague = _vagueness(note, line), _vagueness(note, other)
+    if other_vague == vague:
+        return other.confidence >= line.confidence
+    return other_vague < vague and other.confidence >= max(FLOOR, 0.5 * line.confidence)
+
+
+def _overlapping(note: NoteCoding, line, other) -> bool:
+    """Whether every mention of ``line`` crosses a mention of ``other`` (or holds one): two readings of
+    one phrase ("subcapital fracture of the right femoral neck" read as "subcapital fracture of the
+    right femoral" and as "fracture of the right femoral neck")."""
+    theirs = note.mentions(other)
+    return bool(theirs) and all(any(_crossing(m, o) or _inside(o, m) for o in theirs) for m in note.mentions(line))
+
+
+def _inside(a, b) -> bool:
+    return b.start <= a.start and a.end <= b.end and (a.start, a.end) != (b.start, b.end)
+
+
+def _crossing(a, b) -> bool:
+    """Two spans that share words, neither inside the other (a span inside another is a condition
+    of its own, "chronic interstitial cystitis" in "acute cystitis superimposed on chronic ...")."""
+    return a.start < b.start < a.end < b.end or b.start < a.start < b.end < a.end
 
 
 def _vagueness(note: NoteCoding, line) -> int:

@@ -36,6 +36,8 @@ _SAID_WITH = re.compile(r"\b(?:with|w/)\s+([a-z/-]+(?:\s+[a-z/-]+){0,3}?)" + _PH
 _CLAUSE_END = re.compile(r"[;\n]|\s\d{1,2}[.)]\s")
 _INFECTIVE = re.compile(r"\b(?:infect\w*|viral|virus|bacteri\w*|clostridi\w*|c\.? ?diff\w*|e\.? ?coli|salmonell\w*|"
                         r"shigell\w*|norovirus|rotavirus|campylobacter\w*|giardi\w*)\b")
+_DISPLACED = re.compile(r"(?<!non-)(?<!non )\bdisplaced\b")
+_NONDISPLACED = re.compile(r"\bnon-?\s?displaced\b|\bundisplaced\b")
 UNCOMPLICATED = re.compile(r"\buncomplicated\b|\b(?:without|no) (?:known )?complications?\b")
 _RECURRENT = re.compile(r"\brecurr\w*|\brelaps\w*|\bsecond episode\b")
 SIDES = ("right", "left", "bilateral")
@@ -122,6 +124,10 @@ def conflict(title: str, text: str, named: str = "", side: str = "") -> Conflict
     for said, other in (("chronic", "acute"), ("acute", "chronic")):
         if other in affirmed and said not in affirmed and re.search(rf"\b{said}\b", named) and not re.search(rf"\b{other}\b", named):
             return Conflict(frozenset({other}), frozenset({said}), f"the note says '{said}'")
+    if "nondisplaced" in affirmed and _DISPLACED.search(text) and not _NONDISPLACED.search(text):
+        return Conflict(frozenset({"nondisplaced"}), frozenset({"displaced"}), "the note says 'displaced'")
+    if "displaced" in affirmed and _NONDISPLACED.search(text):
+        return Conflict(frozenset({"displaced"}), frozenset({"nondisplaced"}), "the note says 'nondisplaced'")
     if "noninfective" in affirmed and _INFECTIVE.search(named):
         return Conflict(frozenset({"noninfective"}), frozenset(), "the note names an infective cause")
     if "recurrent" in affirmed and "(recurrent)" not in title.lower() and not _RECURRENT.search(text):

@@ -81,7 +81,7 @@ def term_variants(code: Code, extra: list[str] = (), excluded_heads: frozenset[s
         if (
             head
             and len(head.group(1).split()) <= 3
-            and code.code[0] not in "VWXY"  # not external causes
+            and code.code[0] not in "VWXYOP"  # not external causes, pregnancy or newborn codes by a bare head
             and head.group(1).strip().lower() not in excluded_heads
         ):
             variants.append((head.group(1), HEAD_QUALITY))
