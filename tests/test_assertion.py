@@ -123,6 +123,8 @@ def statuses(nlp, text: str) -> list[set[str]]:
         ("The common bile duct is not [dilated].", [{"negated"}]),
         ("[Hypertension] not well controlled.", [set()]),
         ("[Acute coronary syndrome] ruled out with serial troponins.", [{"negated"}]),
+        ("[Chest pain], [MI] ruled out.", [set(), {"negated"}]),  # the scope starts after the comma
+        ("[CHF] and [MI] ruled out.", [{"negated"}, {"negated"}]),
         ("CTA ruled out [aortic dissection].", [{"negated"}]),
         ("[DVT] excluded on duplex.", [{"negated"}]),
         ("[Pulmonary embolism] unlikely given a normal D-dimer.", [{"negated"}]),

@@ -73,6 +73,8 @@ def mentions(analyzer, text: str) -> dict[str, list[str]]:
         ("Altered MS since this morning.", "MS", "mental status"),
         ("LABS: Ca 9.4, Mg 2.0", "Ca", "calcium"),
         ("Metastatic prostate CA.", "CA", "carcinoma"),
+        ("Dispo: home, stress test as outpatient.", "stress", "cardiac stress test"),
+        ("Exercise stress: no ischemia.", "stress", "cardiac stress test"),
     ],
 )
 def test_the_component_chooses_the_sense_the_context_supports(cm_analyzer, text, word, sense):
@@ -89,6 +91,12 @@ def test_collisions_of_the_issue_no_longer_become_mentions(cm_analyzer):
     )
     codes = [code for codes in found.values() for code in codes]
     assert not [c for c in codes if c.startswith(("Z17", "M06", "N28", "L72", "F40", "B59"))], found
+
+
+def test_a_stress_test_is_no_stress_reaction(cm_analyzer):
+    found = mentions(cm_analyzer, "Stress echo normal. Outpatient nuclear stress test. Work stress.")
+    codes = [code for codes in found.values() for code in codes]
+    assert codes.count("F43.9") == 1, found  # "work stress" only
 
 
 def test_dm2_is_type_2_diabetes_before_other_diabetes(cm_analyzer):

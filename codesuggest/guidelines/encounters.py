@@ -48,6 +48,8 @@ def encounter_reason(note: NoteCoding) -> None:
                 for line in note.starting(screened, current=False):
                     if all(SCREENING.search(note.lower[m.sentence_start:m.sentence_end]) for m in note.mentions(line)):
                         note.absorb(line, added, "it is what the screening looks for, not a diagnosis (I.C.21.c.5)")
+                for line in note.starting(("Z13.9",), current=False):
+                    note.absorb(line, added, f"{code} is the screening, by its site (I.C.21.c.5)")
 
 
 def _reason_text(note: NoteCoding) -> str:

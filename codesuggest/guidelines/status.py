@@ -55,6 +55,8 @@ def uncertain_diagnosis(note: NoteCoding) -> None:
         uncertain = [m for m in mentions if m.assertion.possible and not m.assertion.negated]
         if not uncertain or any(note.mention_is_current(m, line.code) and not m.assertion.possible for m in mentions):
             continue
+        if any(m.assertion.family and not m.assertion.negated for m in mentions):
+            continue  # "screening for prostate cancer; brother had prostate cancer": the family history rule's
         if any(m.assertion.negated for m in mentions):
             note.withdraw(line, "questioned, then ruled out")
         elif note.setting == INPATIENT and any(established_when_uncertain(m, note.analysis) for m in uncertain):

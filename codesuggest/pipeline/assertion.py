@@ -92,6 +92,9 @@ NEGATION_TERMINATE = "NEGATION_TERMINATE"
 # Rule metadata: the scope ends at the next comma. "no residual deficits" is said of the list item before it
 # ("hx of stroke 2022, no residual deficits, HTN"): the next item is a new condition, not negated.
 SCOPE_TO_COMMA = "scope_to_comma"
+# a backward trigger's scope starts after the last comma before it: "Chest pain, MI ruled out"
+# rules out the MI, not the chest pain ("CHF and MI ruled out": both)
+SCOPE_FROM_COMMA = "scope_from_comma"
 # PSEUDO triggers of this category (a clause with a present-tense verb: "and she reports", "endorses") end
 # negated, historical and resolved scopes: "denies [chest pain] and reports [dyspnea]", "history of MI and has [CHF]".
 CLAUSE_TERMINATE = "CLAUSE_TERMINATE"
@@ -231,6 +234,8 @@ class _SentenceConText(ConText):
                 end, scope_end = end - 1, end
             if (rule.metadata or {}).get(SCOPE_TO_COMMA):
                 scope_end = next((i for i in range(end, scope_end) if doc[i].text == ","), scope_end)
+            if (rule.metadata or {}).get(SCOPE_FROM_COMMA):
+                scope_start = next((i + 1 for i in range(start - 1, scope_start - 1, -1) if doc[i].text == ","), scope_start)
             modifier = ConTextModifier(rule, start, end, None, scope_start=scope_start, scope_end=scope_end)
             modifiers_by_sent.setdefault(index, []).append(modifier)
 

@@ -267,10 +267,11 @@ def merge_nested(mentions: list[RawMention]) -> list[RawMention]:
 
     A status mention (ICD-10-CM Z codes: "family history of colon cancer" -> Z80.0) keeps
     the condition inside it as a mention of its own, so that ConText can mark the
-    condition as family or historical while the Z code stays present."""
+    condition as family or historical while the Z code stays present; a status inside it is its own
+    wording ("history of breast cancer" in "family history of breast cancer") and is absorbed."""
     kept: list[RawMention] = []
     for m in sorted(mentions, key=lambda m: (m.start - m.end, m.start)):
-        containers = [k for k in kept if k.contains(m) and k.exact and not k.is_status()]
+        containers = [k for k in kept if k.contains(m) and k.exact and (not k.is_status() or m.is_status())]
         if containers:
             min(containers, key=lambda k: k.end - k.start).absorb(m)
         else:
