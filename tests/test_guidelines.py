@@ -278,8 +278,16 @@ def test_one_code_per_condition_when_two_codes_of_a_category_share_their_words(c
     a = note("Left ankle sprain.\nRight wrist pain.", m("Left ankle sprain", "S93.402A"), m("Right wrist pain", "M25.531"))
     ranked = lines(("S93.402A", 0.9, (0,)), ("S93.412A", 0.6, (0,)), ("M25.531", 0.5, (1,)), ("M25.532", 0.3, (1,)))
     coded = code(a, ranked, cm_catalog, "emergency")
-    assert codes_of(coded) == ["S93.412A", "M25.531"]  # the named ligament over the unspecified one
-    assert any("S93.402A not coded" in n.message and "I.B.12" in n.message for n in coded.lines[0].notes)
+    # the note names no ligament: its own words' code stays, not a sibling naming one it does not say
+    assert codes_of(coded) == ["S93.402A", "M25.531"]
+    assert any("S93.412A not coded" in n.message and "I.B.12" in n.message for n in coded.lines[0].notes)
+
+
+def test_a_specific_sibling_the_note_names_wins_over_the_unspecified_code(cm_catalog):
+    text = "Sprain of the calcaneofibular ligament, left ankle."
+    a = note(text, m("Sprain of the calcaneofibular ligament, left ankle", "S93.402A"))
+    coded = code(a, lines(("S93.402A", 0.9, (0,)), ("S93.412A", 0.6, (0,))), cm_catalog, "emergency")
+    assert codes_of(coded) == ["S93.412A"]
 
 
 def test_a_diagnosis_questioned_then_ruled_out_is_not_coded_inpatient(cm_catalog):
@@ -427,3 +435,11 @@ def test_a_test_result_the_diagnoses_leave_out_is_not_coded(cm_catalog):
 def test_the_adverse_effect_of_a_drug_taken_as_prescribed(cm_catalog, text, words, ranked, expected):
     coded = code(note(text, m(words, ranked)), lines((ranked, 0.8, (0,))), cm_catalog, "inpatient")
     assert codes_of(coded) == expected and coded.lines[0].principal
+
+
+def test_an_uncomplicated_code_gives_way_to_its_categorys_combination_code(cm_catalog):
+    """F10.20 'alcohol dependence, uncomplicated' beside F10.230 '... with withdrawal' (I.B.9)."""
+    text = "Alcohol dependence with withdrawal, uncomplicated."
+    a = note(text, m("Alcohol dependence with withdrawal, uncomplicated", "F10.230"))
+    coded = code(a, lines(("F10.20", 0.88, (0,)), ("F10.230", 0.6, (0,))), cm_catalog, "inpatient")
+    assert codes_of(coded) == ["F10.230"]

@@ -42,6 +42,7 @@ def test_a_title_and_the_words_that_deny_it(title, text, drop, take):
     ("Pneumonia, unspecified organism", "pneumonia without sepsis"),
     ("Idiopathic gout, right ankle and foot", "acute gout flare of right great toe"),  # a toe is part of the foot
     ("Nondisplaced fracture of lateral malleolus of right fibula", "nondisplaced fracture of the lateral malleolus"),
+    ("Alcohol dependence with withdrawal, uncomplicated", "alcohol dependence with withdrawal, uncomplicated"),
 ])
 def test_titles_the_words_do_not_deny(title, text):
     assert conflict(title, text, text) is None

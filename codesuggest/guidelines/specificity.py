@@ -71,6 +71,29 @@ def unspecified_beside_specific(note: NoteCoding) -> None:
             note.absorb(line, best, f"{best.code} says more about the same condition (I.B.2, I.B.18)")
 
 
+DIABETES = ("E08", "E09", "E10", "E11", "E13")
+_UNCOMPLICATED_TITLE = re.compile(r"\buncomplicated\b|\bwithout complications?\b")
+
+
+def uncomplicated_beside_complication(note: NoteCoding) -> None:
+    """A code titled "uncomplicated" (F10.20 "Alcohol dependence, uncomplicated") is not coded beside
+    a code of its category that names a complication with "with" (F10.230 "Alcohol dependence with
+    withdrawal, uncomplicated"): the combination code codes the condition (I.B.9). Diabetes has its
+    own rule (E11.9 beside E11.22)."""
+    for line in list(note.lines):
+        title = note.description(line.code).lower()
+        if (line.system != CM or line not in note.lines or not _UNCOMPLICATED_TITLE.search(title) or " with " in title
+                or line.code.startswith(DIABETES)):
+            continue
+        combined = [other for other in note.documented((line.code[:3],))
+                    if other is not line and " with " in (other_title := note.description(other.code).lower())
+                    and not title_says(other_title, "unspecified")
+                    and (other.confidence >= max(FLOOR, 0.5 * line.confidence) or note.stated(other))]
+        if combined:
+            best = max(combined, key=lambda other: other.confidence)
+            note.absorb(line, best, f"{best.code} codes the condition with its complication (I.B.9)")
+
+
 # words that name no condition of their own: sharing them does not make two codes one condition
 _GENERIC = frozenset({"disease", "diseases", "disorder", "disorders", "syndrome", "condition", "conditions", "acute",
                       "chronic", "other", "specified", "right", "left", "bilateral", "abnormal", "nos", "part", "parts",
@@ -358,12 +381,37 @@ def alternatives(note: NoteCoding) -> None:
 
 
 def _better_reading(note: NoteCoding, other, line) -> bool:
-    """Whether ``other`` reads the words better than ``line``: less vague (and at least half as
-    sure), or as vague and at least as sure."""
+    """Whether ``other`` reads the words better than ``line``: the code whose own wording (title,
+    inclusion term, index term) the words are, over one whose title says more than the note, else
+    the less vague (at least half as sure), else the
+    surer ("atypical chest pain" is R07.89 by the index, though "other chest pain" is vaguer than
+    R07.81 "pleurodynia", a sibling the ranker put forward on the same words)."""
+    match, other_match = _match(note, line), _match(note, other)
+    if match >= EXACT > other_match and _unsaid(note, other, line):
+        return False  # the words are the line's own wording; the other's title says what the note does not
+    if other_match >= EXACT > match and _unsaid(note, line, other):
+        return other.confidence >= FLOOR
     vague, other_vague = _vagueness(note, line), _vagueness(note, other)
     if other_vague == vague:
         return other.confidence >= line.confidence
     return other_vague < vague and other.confidence >= max(FLOOR, 0.5 * line.confidence)
+
+
+EXACT = 1.0  # a mention's candidate that is a wording of the code itself
+
+
+def _unsaid(note: NoteCoding, line, other) -> bool:
+    """Whether the title of ``line`` names a word the note does not say that the title of ``other``
+    lacks (compared by their first five letters: "hypoxic" says "hypoxia")."""
+    said = {w[:5] for w in _words_of(note.sentences(line) + "\n" + note.sentences(other))}
+    extra = _named_words(note.description(line.code)) - _named_words(note.description(other.code))
+    return any(w[:5] not in said for w in extra)
+
+
+def _match(note: NoteCoding, line) -> float:
+    """How well the line's mentions name its code: the best candidate similarity of the code."""
+    return max((c.similarity for m in note.mentions(line) for c in m.candidates
+                if c.system == line.system and c.code == line.code), default=0.0)
 
 
 def _overlapping(note: NoteCoding, line, other) -> bool:

@@ -57,6 +57,8 @@ RULES: tuple[Rule, ...] = (
          combinations.alzheimer_dementia),
     Rule("kidney_and_ureter_stones", "I.B.9", "kidney and ureter stones: N20.2", combinations.kidney_and_ureter_stones),
     Rule("sepsis", "I.C.1.d.1-2", "sepsis by organism; severe sepsis R65.20, septic shock R65.21", combinations.sepsis),
+    Rule("uncomplicated_beside_complication", "I.B.9", "no 'uncomplicated' code beside its category's code "
+         "'with' a complication the note supports", specificity.uncomplicated_beside_complication),
     Rule("alternatives", "I.B.12", "one code per condition: a less sure code of the same category on the same words leaves",
          specificity.alternatives),
     Rule("unspecified_beside_specific", "I.B.2, I.B.18", "no unspecified code beside a specific one of its category",

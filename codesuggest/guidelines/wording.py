@@ -115,7 +115,8 @@ def conflict(title: str, text: str, named: str = "", side: str = "") -> Conflict
     if clash:  # "not intractable" in the title, "intractable" in the note
         return Conflict(frozenset(), frozenset(clash), f"the note says '{' '.join(sorted(clash))}'")
     with_phrases = _with_phrases(title)
-    if with_phrases and UNCOMPLICATED.search(text):  # "asthma, uncomplicated" is not "with exacerbation"
+    if with_phrases and UNCOMPLICATED.search(text) and not UNCOMPLICATED.search(title.lower()):
+        # "asthma, uncomplicated" is not "with exacerbation"; "with withdrawal, uncomplicated" says it itself
         return Conflict(frozenset().union(*with_phrases), frozenset(), "the note says it is uncomplicated")
     if "single" in affirmed and "episode" in affirmed and _RECURRENT.search(text):  # F32 for "MDD, recurrent"
         return Conflict(frozenset({"single", "episode"}), frozenset({"recurrent"}), "the note says it recurs")
