@@ -443,3 +443,17 @@ def test_an_uncomplicated_code_gives_way_to_its_categorys_combination_code(cm_ca
     a = note(text, m("Alcohol dependence with withdrawal, uncomplicated", "F10.230"))
     coded = code(a, lines(("F10.20", 0.88, (0,)), ("F10.230", 0.6, (0,))), cm_catalog, "inpatient")
     assert codes_of(coded) == ["F10.230"]
+
+
+def test_sciatica_with_low_back_pain_is_lumbago_with_sciatica_on_its_side(cm_catalog):
+    text = "CC: low back pain.\nA/P: Sciatica, right side."
+    a = note(text, m("low back pain", "M54.50"), m("Sciatica, right side", "M54.31"))
+    coded = code(a, lines(("M54.50", 0.85, (0,)), ("M54.31", 0.7, (1,))), cm_catalog, "outpatient")
+    assert codes_of(coded) == ["M54.41"]
+
+
+def test_a_general_examination_with_abnormal_findings_is_z00_01(cm_catalog):
+    text = "Annual physical.\nA/P: Routine adult health examination with abnormal findings. Elevated blood pressure reading."
+    a = note(text, m("Elevated blood pressure reading", "R03.0"))
+    coded = code(a, lines(("R03.0", 0.8, (0,))), cm_catalog, "outpatient")
+    assert "Z00.01" in codes_of(coded) and "Z00.00" not in codes_of(coded)

@@ -191,3 +191,15 @@ def test_an_injury_title_is_found_without_its_default_without_clauses(cm_analyze
     assert codes[0].startswith("S61.211")
     bare = cm_analyzer.analyze("Laceration.")  # no site: no open-wound code of some site
     assert not any(c.code.startswith("S31") for m in bare.mentions for c in m.candidates)
+
+
+def test_a_condition_the_wording_denies_is_no_candidate_of_it(cm_analyzer):
+    """R03.0 "elevated blood-pressure reading, without diagnosis of hypertension" says it is not I10."""
+    text = "Elevated blood pressure reading without diagnosis of hypertension."
+    codes = _codes_of(cm_analyzer.analyze(text), text[:-1])
+    assert codes[0] == "R03.0" and "I10" not in codes
+
+
+def test_influenza_a_is_an_identified_influenza_virus(cm_analyzer):
+    assert _codes_of(cm_analyzer.analyze("Rapid influenza A positive."), "influenza A")[0] == "J10.1"
+    assert _codes_of(cm_analyzer.analyze("Influenza."), "Influenza")[0] == "J11.1"

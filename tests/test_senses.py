@@ -75,6 +75,7 @@ def mentions(analyzer, text: str) -> dict[str, list[str]]:
         ("Metastatic prostate CA.", "CA", "carcinoma"),
         ("Dispo: home, stress test as outpatient.", "stress", "cardiac stress test"),
         ("Exercise stress: no ischemia.", "stress", "cardiac stress test"),
+        ("CC: fatigue, weight gain, cold intolerance", "cold", "a temperature (cold intolerance, cold extremities)"),
     ],
 )
 def test_the_component_chooses_the_sense_the_context_supports(cm_analyzer, text, word, sense):

@@ -413,6 +413,19 @@ def alzheimer_dementia(note: NoteCoding) -> None:
                  confidence=base.confidence, like=[base])
 
 
+def sciatica_with_lumbago(note: NoteCoding) -> None:
+    """Sciatica with low back pain is M54.4- "lumbago with sciatica", on the sciatica's side, not
+    M54.3- beside M54.5- (an Excludes1 pair; I.B.9)."""
+    sciatica, back = note.documented(("M54.3",)), note.documented(("M54.5",))
+    if not (sciatica and back):
+        return
+    line = max(sciatica, key=lambda s: s.confidence)
+    target = note.replace(line, "M54.4" + line.code[5:], "sciatica with low back pain is lumbago with sciatica (I.B.9)",
+                          confidence=max(line.confidence, back[0].confidence))
+    for other in [*sciatica, *back]:
+        note.absorb(other, target, f"{target.code} codes the low back pain and the sciatica together (I.B.9)")
+
+
 def kidney_and_ureter_stones(note: NoteCoding) -> None:
     """Calculi of the kidney and of the ureter together are N20.2, not N20.0 and N20.1 (I.B.9)."""
     kidney, ureter = note.starting(("N20.0",)), note.starting(("N20.1",))

@@ -8,6 +8,7 @@ import re
 
 from .engine import OUTPATIENT, NoteCoding
 
+ABNORMAL_FINDINGS = re.compile(r"(?<!without )(?<!no )\babnormal (?:findings?|exam\w*|results?)\b")
 GENERAL_EXAM = re.compile(
     r"\b(?:annual (?:physical|exam\w*|wellness|visit|check-?up)|wellness (?:visit|exam\w*)|preventive (?:visit|exam\w*|care)"
     r"|health maintenance|routine (?:physical|check-?up|exam\w*)|well adult|establishing care|complete physical)\b"
@@ -36,7 +37,11 @@ def encounter_reason(note: NoteCoding) -> None:
         return
     reason = _reason_text(note)
     if GENERAL_EXAM.search(reason):
-        note.add("Z00.00", "the encounter is a general examination (I.C.21.c.13)", confidence=CONFIDENCE)
+        if ABNORMAL_FINDINGS.search(note.lower):
+            note.add("Z00.01", "a general examination with abnormal findings, coded beside them (I.C.21.c.13)",
+                     confidence=CONFIDENCE)
+        else:
+            note.add("Z00.00", "the encounter is a general examination (I.C.21.c.13)", confidence=CONFIDENCE)
     if SURVEILLANCE.search(reason) and note.starting(("Z85",), current=False):
         note.add("Z08", "follow-up after completed cancer treatment, with the history code (I.C.21.c.8)", confidence=CONFIDENCE)
         return

@@ -129,7 +129,10 @@ def specific_candidate(note: NoteCoding) -> None:
         if line.system != CM or line not in note.lines or not title_says(note.description(line.code), "not specific"):
             continue
         best = None
-        for mention in note.mentions(line):
+        mentions = note.mentions(line)
+        current = [m for m in mentions if note.mention_is_current(m, line.code)]
+        for mention in current if current and len(current) < len(mentions) else mentions:
+            # a mention the note questions or denies names no specific code for a current one
             own = max((c.similarity for c in mention.candidates if c.code == line.code), default=0.0)
             for cand in mention.candidates:
                 if (cand.system == CM and cand.code != line.code and cand.code[:3] == line.code[:3]

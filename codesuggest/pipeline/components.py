@@ -171,7 +171,7 @@ class MentionMatcher:
         leftovers: list[list[Word]] = []
         for sent in doc.sents:
             words = sentence_words(text, sent.start_char, sent.end_char, note_abbreviations, senses)
-            found = match_sentence(words, self.index)
+            found = match_sentence(words, self.index, text)
             raw_mentions += found
             if self.approximate is not None:
                 leftovers += uncovered_runs(words, found)

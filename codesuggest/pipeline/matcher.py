@@ -167,7 +167,7 @@ def _content_words(raw: list[tuple[str, int, int, tuple[str, str] | None, int, b
     return words
 
 
-def match_sentence(words: list[Word], index: TermIndex) -> list[RawMention]:
+def match_sentence(words: list[Word], index: TermIndex, text: str = "") -> list[RawMention]:
     mentions: dict[tuple[int, int], RawMention] = {}
 
     def mention(i: int, j: int) -> RawMention:
@@ -232,7 +232,7 @@ def match_sentence(words: list[Word], index: TermIndex) -> list[RawMention]:
                         continue
                     similarity = 0.95 * len(term.words) / max(length, len(term.words))
                     mention(i, j).add(term.codes, similarity, term.text, _part_factor(words, i, j))
-    return merge_nested(list(mentions.values()))
+    return merge_nested(list(mentions.values()), text)
 
 
 def _part_factor(words: list[Word], i: int, j: int) -> float:
@@ -259,7 +259,10 @@ def _window(p: int, needed: tuple[str, ...], positions: dict[str, list[int]], wi
     return lo, hi
 
 
-def merge_nested(mentions: list[RawMention]) -> list[RawMention]:
+_DENIED_INSIDE = re.compile(r"\b(?:without|w/o|no|not)\b[^,;]*$", re.IGNORECASE)
+
+
+def merge_nested(mentions: list[RawMention], text: str = "") -> list[RawMention]:
     """Keep the outermost spans; a span inside another gives its candidates to the smallest one
     that contains it ("chest pain" keeps "pain" -> R52 as a weaker candidate). Only exact
     matches absorb: a loose window match ("ECG showed sinus rhythm") must not swallow the
@@ -268,12 +271,16 @@ def merge_nested(mentions: list[RawMention]) -> list[RawMention]:
     A status mention (ICD-10-CM Z codes: "family history of colon cancer" -> Z80.0) keeps
     the condition inside it as a mention of its own, so that ConText can mark the
     condition as family or historical while the Z code stays present; a status inside it is its own
-    wording ("history of breast cancer" in "family history of breast cancer") and is absorbed."""
+    wording ("history of breast cancer" in "family history of breast cancer") and is absorbed. A span
+    the wording denies ("hypertension" in "elevated blood pressure reading without diagnosis of
+    hypertension", R03.0) gives it nothing (``text``: the note, to read the words between)."""
     kept: list[RawMention] = []
     for m in sorted(mentions, key=lambda m: (m.start - m.end, m.start)):
         containers = [k for k in kept if k.contains(m) and k.exact and (not k.is_status() or m.is_status())]
         if containers:
-            min(containers, key=lambda k: k.end - k.start).absorb(m)
+            container = min(containers, key=lambda k: k.end - k.start)
+            if not (text and _DENIED_INSIDE.search(text, container.start, m.start)):
+                container.absorb(m)  # a condition the wording denies is no candidate of it
         else:
             kept.append(m)
     return sorted(kept, key=lambda m: (m.start, m.end))
