@@ -78,8 +78,8 @@ _UNCOMPLICATED_TITLE = re.compile(r"\buncomplicated\b|\bwithout complications?\b
 def uncomplicated_beside_complication(note: NoteCoding) -> None:
     """A code titled "uncomplicated" (F10.20 "Alcohol dependence, uncomplicated") is not coded beside
     a code of its category that names a complication with "with" (F10.230 "Alcohol dependence with
-    withdrawal, uncomplicated"): the combination code codes the condition (I.B.9). Diabetes has its
-    own rule (E11.9 beside E11.22)."""
+    withdrawal, uncomplicated") whose complication the note says: the combination code codes the
+    condition (I.B.9). Diabetes has its own rule (E11.9 beside E11.22)."""
     for line in list(note.lines):
         title = note.description(line.code).lower()
         if (line.system != CM or line not in note.lines or not _UNCOMPLICATED_TITLE.search(title) or " with " in title
@@ -87,7 +87,7 @@ def uncomplicated_beside_complication(note: NoteCoding) -> None:
             continue
         combined = [other for other in note.documented((line.code[:3],))
                     if other is not line and " with " in (other_title := note.description(other.code).lower())
-                    and not title_says(other_title, "unspecified")
+                    and not title_says(other_title, "unspecified") and not _unsaid(note, other, line)
                     and (other.confidence >= max(FLOOR, 0.5 * line.confidence) or note.stated(other))]
         if combined:
             best = max(combined, key=lambda other: other.confidence)

@@ -28,12 +28,12 @@ _NOT_SPECIFIED = re.compile(r"\bnot specified as \w+|\bnot elsewhere classified\
 # a qualifier phrase of a title: "with <words>" / "without <words>" up to the next one, or a comma
 _TITLE_PHRASE = re.compile(r"\b(with|without|not)\s+(.+?)(?=\s*(?:,|\bwith\b|\bwithout\b|$))")
 # what the note denies / affirms of the condition it names: "without coma", "no obstruction", "with obstruction"
-# where a said phrase ends: punctuation, " - ", or a word that starts the next phrase
-_PHRASE_END = (r"(?=\s*(?:[,;.:()]|\s-\s|$)|\s+(?:with|without|but|on|in|due|secondary|superimposed|after|from|for|"
+# where a said phrase ends: punctuation, " - ", the next item of a numbered list, or a word that starts the next phrase
+_PHRASE_END = (r"(?=\s*(?:[,;.:()]|\s-\s|$)|\s+\d{1,2}[.)](?:\s|$)|\s+(?:with|without|but|on|in|due|secondary|superimposed|after|from|for|"
                r"and|at|of|since|per|likely|status)\b)")
 _SAID_WITHOUT = re.compile(r"\b(?:without|w/o|no|not)\s+([a-z/-]+(?:\s+(?:or\s+)?[a-z/-]+){0,3}?)" + _PHRASE_END, re.M)
 _SAID_WITH = re.compile(r"\b(?:with|w/)\s+([a-z/-]+(?:\s+[a-z/-]+){0,3}?)" + _PHRASE_END, re.M)
-_CLAUSE_END = re.compile(r"[;\n]|\s\d{1,2}[.)]\s")
+_CLAUSE_END = re.compile(r"[;\n]|\s\d{1,2}[.)](?:\s|$)")
 _INFECTIVE = re.compile(r"\b(?:infect\w*|viral|virus|bacteri\w*|clostridi\w*|c\.? ?diff\w*|e\.? ?coli|salmonell\w*|"
                         r"shigell\w*|norovirus|rotavirus|campylobacter\w*|giardi\w*)\b")
 _DISPLACED = re.compile(r"(?<!non-)(?<!non )\bdisplaced\b")
