@@ -19,7 +19,7 @@ from spacy.language import Language
 from scispacy.abbreviation import AbbreviationDetector
 from spacy.tokens import Doc, Span
 
-from .matcher import RawMention, Word, match_sentence, sentence_words, uncovered_runs
+from .matcher import RawMention, Word, match_partial, match_sentence, merge_nested, sentence_words, uncovered_runs
 from .resources import load_term_index
 from .schema import Candidate
 from .terminology import TermIndex
@@ -70,6 +70,10 @@ def split_sentences(doc: Doc) -> Doc:
         "expansion_factor": 0.3,
         "pcs_expansion_factor": 0.0,  # off: P candidate recall +0.07, ranker MAP P lower (OOF 0.498 -> 0.485; BENCHMARKS)
         "max_category_codes": 100,
+        "partial_factor": 0.0,  # off: see MentionMatcher
+        "partial_min_coverage": 0.6,
+        "partial_max_terms": 8,
+        "partial_systems": "ICD10CM,ICD10PCS",
     },
 )
 def make_mention_matcher(
@@ -88,11 +92,16 @@ def make_mention_matcher(
     pcs_expansion_factor: float,
     max_category_codes: int,
     ann_ef_search: int,
+    partial_factor: float,
+    partial_min_coverage: float,
+    partial_max_terms: int,
+    partial_systems: str,
 ):
     return MentionMatcher(
         index_path, max_candidates_per_mention, min_similarity, sibling_factor, max_siblings,
         ann_dir, ann_k, ann_min_similarity, max_candidates_per_note, expansion_factor, max_category_codes,
-        pcs_expansion_factor, ann_ef_search,
+        pcs_expansion_factor, ann_ef_search, partial_factor, partial_min_coverage, partial_max_terms,
+        partial_systems,
     )
 
 
@@ -109,7 +118,12 @@ class MentionMatcher:
     four-character root (section, body system, operation, body part) that shares its first
     three characters, because notes name the operation but the body part or the imaging
     region the coder picks often differs from the wording matched ("CT scan" -> CT of chest
-    and abdomen)."""
+    and abdomen).
+
+    With ``partial_factor`` > 0, each sentence also gets its ``partial_max_terms`` terms of
+    ``partial_systems`` (comma-separated) said only in part (:func:`matcher.match_partial`: the rarest word and ``partial_min_coverage`` of the IDF
+    weight), scored ``partial_factor`` times the coverage: for codes whose wording the note does not
+    say in full, which exact and window matching cannot find."""
 
     def __init__(
         self,
@@ -126,6 +140,10 @@ class MentionMatcher:
         max_category_codes: int = 100,
         pcs_expansion_factor: float = 0.0,
         ann_ef_search: int = 16,
+        partial_factor: float = 0.0,
+        partial_min_coverage: float = 0.6,
+        partial_max_terms: int = 8,
+        partial_systems: str = "ICD10CM,ICD10PCS",
     ):
         if not index_path:
             raise ValueError("codesuggest_mentions needs index_path (see pipeline.resources.ensure_term_index)")
@@ -142,6 +160,10 @@ class MentionMatcher:
         self.expansion_factor = expansion_factor
         self.pcs_expansion_factor = pcs_expansion_factor
         self.categories, self.pcs_roots = expansion_tables(self.index.descriptions, max_category_codes)
+        systems = frozenset(s.strip() for s in partial_systems.split(",") if s.strip())
+        self.partial = (partial_factor, partial_min_coverage, partial_max_terms, systems) if partial_factor > 0 else None
+        if self.partial:
+            self.index.partial_terms(systems)  # built at load, not on the first note
 
     def add_siblings(self, codes: dict[tuple[str, str], tuple[float, str]]) -> None:
         for (system, code), (score, term) in sorted(codes.items(), key=lambda kv: -kv[1][0])[:3]:
@@ -171,6 +193,8 @@ class MentionMatcher:
         for sent in doc.sents:
             words = sentence_words(text, sent.start_char, sent.end_char, note_abbreviations, senses)
             found = match_sentence(words, self.index)
+            if self.partial is not None:
+                found = merge_nested(found + match_partial(words, self.index, *self.partial))
             raw_mentions += found
             if self.approximate is not None:
                 leftovers += uncovered_runs(words, found)
