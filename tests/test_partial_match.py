@@ -76,3 +76,15 @@ def test_only_the_codes_of_the_chosen_systems(index):
     pcs = codes_of(partial(index, text, systems=frozenset({"ICD10PCS"})))
     assert "M48.06" in cm and all(not code.startswith("0V") for code in cm)
     assert "0V900ZZ" in pcs and all(code.startswith("0V") for code in pcs)
+
+
+def test_the_note_cap_of_all_systems_or_of_each():
+    from codesuggest.pipeline.components import limit_candidates, top_codes
+    from codesuggest.pipeline.schema import Candidate
+
+    scores = {("ICD10PCS", "0V900ZZ"): 0.9, ("ICD10PCS", "0VT00ZZ"): 0.8, ("ICD10CM", "I10"): 0.7, ("ICD10CM", "J18.9"): 0.6}
+    assert top_codes(scores, 2) == {("ICD10PCS", "0V900ZZ"), ("ICD10PCS", "0VT00ZZ")}  # one system crowds out the other
+    assert top_codes(scores, 1, per_system=True) == {("ICD10PCS", "0V900ZZ"), ("ICD10CM", "I10")}
+    mentions = [["m1", tuple(Candidate(s, c, "", v) for (s, c), v in scores.items())]]
+    limit_candidates(mentions, 1, per_system=True)
+    assert [c.code for c in mentions[0][1]] == ["0V900ZZ", "I10"]

@@ -74,6 +74,7 @@ def split_sentences(doc: Doc) -> Doc:
         "partial_min_coverage": 0.6,
         "partial_max_terms": 8,
         "partial_systems": "ICD10CM,ICD10PCS",
+        "cap_per_system": False,
     },
 )
 def make_mention_matcher(
@@ -96,12 +97,13 @@ def make_mention_matcher(
     partial_min_coverage: float,
     partial_max_terms: int,
     partial_systems: str,
+    cap_per_system: bool,
 ):
     return MentionMatcher(
         index_path, max_candidates_per_mention, min_similarity, sibling_factor, max_siblings,
         ann_dir, ann_k, ann_min_similarity, max_candidates_per_note, expansion_factor, max_category_codes,
         pcs_expansion_factor, ann_ef_search, partial_factor, partial_min_coverage, partial_max_terms,
-        partial_systems,
+        partial_systems, cap_per_system,
     )
 
 
@@ -121,9 +123,11 @@ class MentionMatcher:
     and abdomen).
 
     With ``partial_factor`` > 0, each sentence also gets its ``partial_max_terms`` terms of
-    ``partial_systems`` (comma-separated) said only in part (:func:`matcher.match_partial`: the rarest word and ``partial_min_coverage`` of the IDF
-    weight), scored ``partial_factor`` times the coverage: for codes whose wording the note does not
-    say in full, which exact and window matching cannot find."""
+    ``partial_systems`` (comma-separated) said only in part (:func:`matcher.match_partial`: the
+    rarest word and ``partial_min_coverage`` of the IDF weight), scored ``partial_factor`` times the
+    coverage: for codes whose wording the note does not say in full, which exact and window
+    matching cannot find. ``cap_per_system``: the note's cap (``max_candidates_per_note``) holds
+    for each code system apart, so that one system's candidates do not crowd out the other's."""
 
     def __init__(
         self,
@@ -144,6 +148,7 @@ class MentionMatcher:
         partial_min_coverage: float = 0.6,
         partial_max_terms: int = 8,
         partial_systems: str = "ICD10CM,ICD10PCS",
+        cap_per_system: bool = False,
     ):
         if not index_path:
             raise ValueError("codesuggest_mentions needs index_path (see pipeline.resources.ensure_term_index)")
@@ -160,6 +165,7 @@ class MentionMatcher:
         self.expansion_factor = expansion_factor
         self.pcs_expansion_factor = pcs_expansion_factor
         self.categories, self.pcs_roots = expansion_tables(self.index.descriptions, max_category_codes)
+        self.cap_per_system = cap_per_system
         systems = frozenset(s.strip() for s in partial_systems.split(",") if s.strip())
         self.partial = (partial_factor, partial_min_coverage, partial_max_terms, systems) if partial_factor > 0 else None
         if self.partial:
@@ -222,7 +228,7 @@ class MentionMatcher:
         mentions = [[span, candidates] for span, candidates in by_tokens.values()]
         if self.expansion_factor > 0 or self.pcs_expansion_factor > 0:
             self.add_expansions(mentions)
-        limit_candidates(mentions, self.max_per_note)
+        limit_candidates(mentions, self.max_per_note, self.cap_per_system)
         kept = []
         for span, candidates in mentions:
             span._.candidates = candidates
@@ -300,8 +306,8 @@ class MentionMatcher:
             return
         if len(direct) + len(added) > self.max_per_note:  # the ordering of limit_candidates
             scores = {**{k: v[0] for k, v in added.items()}, **direct}
-            kept = [k for _, k in sorted((-round(v, 4), k) for k, v in scores.items())[: self.max_per_note]]
-            added = {k: added[k] for k in kept if k in added}
+            kept = top_codes(scores, self.max_per_note, self.cap_per_system)
+            added = {k: v for k, v in added.items() if k in kept}
         extra: dict[int, list[Candidate]] = {}
         for (system, code), (score, i, term) in added.items():
             extra.setdefault(i, []).append(
@@ -337,18 +343,36 @@ def expansion_tables(
     )
 
 
-def limit_candidates(mentions: list[list], limit: int) -> None:
-    """Keep the note's ``limit`` best distinct codes (by their best similarity in the note);
-    ``mentions`` holds ``[span, candidates]`` pairs, whose candidates are replaced in place."""
+def limit_candidates(mentions: list[list], limit: int, per_system: bool = False) -> None:
+    """Keep the note's ``limit`` best distinct codes (by their best similarity in the note; ``per_system``:
+    ``limit`` of each code system); ``mentions`` holds ``[span, candidates]`` pairs, whose candidates are
+    replaced in place."""
     best: dict[tuple[str, str], float] = {}
     for _, candidates in mentions:
         for c in candidates:
             best[(c.system, c.code)] = max(best.get((c.system, c.code), 0.0), c.similarity)
-    if len(best) <= limit:
+    kept = top_codes(best, limit, per_system, rounded=False)
+    if len(kept) == len(best):
         return
-    kept = set(sorted(best, key=lambda k: (-best[k], k))[:limit])
     for mention in mentions:
         mention[1] = tuple(c for c in mention[1] if (c.system, c.code) in kept)
+
+
+def top_codes(
+    scores: dict[tuple[str, str], float], limit: int, per_system: bool = False, rounded: bool = True
+) -> set[tuple[str, str]]:
+    """The ``limit`` best-scored codes (ties by code; ``rounded``: scores compared to 4 decimals), of all
+    systems together or of each system."""
+    if per_system:
+        kept: set[tuple[str, str]] = set()
+        for system in {k[0] for k in scores}:
+            kept |= top_codes({k: v for k, v in scores.items() if k[0] == system}, limit, rounded=rounded)
+        return kept
+    if len(scores) <= limit:
+        return set(scores)
+    if rounded:
+        return set(sorted(scores, key=lambda k: (-round(scores[k], 4), k))[:limit])
+    return set(sorted(scores, key=lambda k: (-scores[k], k))[:limit])
 
 
 def expand_text(span_text: str, expansions: dict[str, str]) -> str:
