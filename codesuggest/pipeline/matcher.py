@@ -20,6 +20,7 @@ from bisect import bisect_left
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from itertools import islice
 
 from .normalize import KEEP_IN_KEY, STOP_WORDS, SYNONYMS, _SYN_MAX, sorted_bag_key, stem
 from .terminology import MAX_TERM_WORDS, TermIndex
@@ -247,11 +248,15 @@ def match_partial(
     present = set(positions)
     found: list[tuple[float, int, int, str]] = []  # (coverage, first, last word, key)
     for norm in dict.fromkeys(norms):
-        for key, term_words, word_set, total in partial.by_rarest.get(norm, ()):
+        for key, term_words, word_set, total, rarest_share in partial.by_rarest.get(norm, ()):
             shared = word_set & present
-            if len(shared) == len(word_set):
+            n_shared = len(shared)
+            if n_shared == len(word_set):
                 continue  # all of it: the exact and window passes' business
-            if sum(weight[w] for w in shared) < min_coverage * total:
+            if n_shared == 1:  # the rarest word alone (most terms): its share is known
+                if rarest_share < min_coverage:
+                    continue
+            elif sum(weight[w] for w in shared) < min_coverage * total:
                 continue
             width = 2 * len(term_words) + WINDOW_SLACK
             for p in positions[norm]:
@@ -279,7 +284,7 @@ def match_partial(
         if mention is None:
             mention = mentions[span] = RawMention(*span)
         term = index.terms[key]
-        codes = tuple(c for c in term.codes if c[0] in systems)
+        codes = tuple(islice((c for c in term.codes if c[0] in systems), MAX_CODES_PER_TERM))
         mention.add(codes, factor * coverage, term.text, _part_factor(words, i, j))
     return list(mentions.values())
 

@@ -187,11 +187,11 @@ class TermIndex:
 @dataclass(frozen=True, slots=True)
 class PartialTerms:
     """``by_rarest``: word -> the terms of two or more words whose rarest word it is, each as
-    ``(key, words, word set, total weight)``; ``weight``: word -> its IDF over the terms
+    ``(key, words, word set, total weight, the rarest word's share of it)``; ``weight``: word -> its IDF over the terms
     (``log(terms / terms with the word)``), so that a wording's rare words ("spermatocele") weigh
     more than its common ones ("epididymis", "unspecified")."""
 
-    by_rarest: dict[str, tuple[tuple[str, tuple[str, ...], frozenset[str], float], ...]]
+    by_rarest: dict[str, tuple[tuple[str, tuple[str, ...], frozenset[str], float, float], ...]]
     weight: dict[str, float]
 
     @classmethod
@@ -203,7 +203,8 @@ class PartialTerms:
         for key, term in terms.items():
             if len(term.words) >= 2 and any(system in systems for system, _, _ in term.codes):
                 rarest = min(term.words, key=lambda w: (df[w], w))
-                by_rarest[rarest].append((key, term.words, frozenset(term.words), sum(weight[w] for w in term.words)))
+                total = sum(weight[w] for w in term.words)
+                by_rarest[rarest].append((key, term.words, frozenset(term.words), total, weight[rarest] / total))
         return cls({w: tuple(entries) for w, entries in by_rarest.items()}, weight)
 
 
