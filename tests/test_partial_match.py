@@ -88,3 +88,19 @@ def test_the_note_cap_of_all_systems_or_of_each():
     mentions = [["m1", tuple(Candidate(s, c, "", v) for (s, c), v in scores.items())]]
     limit_candidates(mentions, 1, per_system=True)
     assert [c.code for c in mentions[0][1]] == ["0V900ZZ", "I10"]
+
+
+@pytest.mark.slow
+def test_the_pipeline_matches_in_part_only_when_asked(cm_catalog, cm_analyzer, cm_data_dir):
+    """Off by default; ``partial_factor`` turns it on through the mentions component's settings."""
+    from codesuggest.pipeline.nlp import Analyzer
+
+    text = "A 58-year-old woman with a history of depressive syndrome and lumbar canal stenosis."
+
+    def codes(analyzer) -> set[str]:
+        return {c.code for m in analyzer.analyze(text).mentions for c in m.candidates}
+
+    partial = Analyzer.from_catalog(cm_catalog, cm_data_dir / "cache", mentions={"partial_factor": 0.75})
+    assert "M48.06" not in codes(cm_analyzer)
+    assert "M48.06" in codes(partial)
+    assert "F32.9" in codes(cm_analyzer) & codes(partial)  # the exact matches stay
