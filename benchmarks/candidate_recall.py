@@ -12,6 +12,7 @@ and peak RSS. Misses are written to a TSV for reading by cause.
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import statistics
 import time
@@ -51,6 +52,8 @@ def main() -> None:
     parser.add_argument("--limit", type=int)
     parser.add_argument("--index", type=Path, help="a built term index: skip loading the code sets (RSS of serving)")
     parser.add_argument("--approximate", action="store_true", help="with the approximate (ANN) linker (off by default)")
+    parser.add_argument("--pipeline", help="JSON: settings of the codesuggest_mentions component "
+                                           "(e.g. '{\"partial_factor\": 0.75}')")
     args = parser.parse_args()
 
     t0 = time.perf_counter()
@@ -64,7 +67,8 @@ def main() -> None:
     if args.approximate:
         ensure_ann_index(index_path)  # built here if missing, so its time is reported on its own
     t_ann = time.perf_counter()
-    analyzer = Analyzer.from_index(index_path, approximate=args.approximate)
+    analyzer = Analyzer.from_index(index_path, approximate=args.approximate,
+                                   mentions=json.loads(args.pipeline) if args.pipeline else None)
     t2 = time.perf_counter()
     notes = load_codiesp(args.split)[: args.limit]
     texts = [n.text for n in notes]

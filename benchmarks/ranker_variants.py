@@ -46,15 +46,19 @@ def cached_analyses(args) -> tuple[list, list, list, list]:
     catalog = CodeCatalog.load(CodeSetSources(pcs_file=args.pcs_file))
     index_path = ensure_term_index(catalog, args.cache_dir)
     del catalog
-    key = hashlib.sha1(f"{index_path.name}|{args.approximate}".encode()).hexdigest()[:12]
+    mentions = json.loads(args.pipeline) if args.pipeline else {}
+    tag = f"|{json.dumps(mentions, sort_keys=True)}" if mentions else ""  # no tag: the caches made before --pipeline
+    key = hashlib.sha1(f"{index_path.name}|{args.approximate}{tag}".encode()).hexdigest()[:12]
     path = args.analyses_cache / f"codiesp-analyses-{key}.pickle"
     if path.exists():
         with path.open("rb") as f:
             train_a, dev_a = pickle.load(f)
     else:
-        analyzer = Analyzer.from_index(index_path, approximate=args.approximate)
+        analyzer = Analyzer.from_index(index_path, approximate=args.approximate, mentions=mentions)
+        start = time.perf_counter()
         train_a = analyze_notes(analyzer, [n.text for n in train])
         dev_a = analyze_notes(analyzer, [n.text for n in dev])
+        print(f"pipeline: {len(train) + len(dev)} notes in {time.perf_counter() - start:.1f} s", flush=True)
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("wb") as f:
             pickle.dump((train_a, dev_a), f, protocol=pickle.HIGHEST_PROTOCOL)
@@ -90,13 +94,38 @@ def run_variant(name: str, params: dict, seed: int, data, top_k: int) -> dict:
         unseen = {n.note_id: {c for c in n.codes_of(s) if (s, c) not in seen} for n in dev}
         unseen_map[s] = round(mean_average_precision(rankings, {k: v for k, v in unseen.items() if v}), 4)
     run_variant.last_ranker = ranker  # for the side-by-side speed rounds
+    recall = candidate_recall(ranker, train, dev, dev_a)
     return {
         "variant": name, "params": params, "seed": seed, "fit_s": round(fit_s, 1), "fit_cpu_s": round(fit_cpu, 1),
         "rank_notes_per_s": round(len(dev) / rank_s, 1), "rank_notes_per_cpu_s": round(len(dev) / rank_cpu, 1),
         "oof_map": {s: oof[s]["map"] for s in SYSTEMS}, "dev_map": {s: round(report[s].map, 4) for s in SYSTEMS},
-        "dev_unseen_map": unseen_map,
+        "dev_unseen_map": unseen_map, "dev_recall": recall,
         "oof_ap": {s: oof_average_precisions(ranker, train)[s] for s in SYSTEMS}, "dev_ap": dev_aps,
     }
+
+
+def dev_candidates(ranker: CodeRanker, dev_a: list) -> list[set[tuple[str, str]]]:
+    """Each dev note's candidate keys as the fitted ranker builds them (every source)."""
+    return [set(note.keys) for note in ranker._candidates(dev_a, ranker.stats_, ranker.classifier_)]
+
+
+def candidate_recall(ranker: CodeRanker, train: list, dev: list, dev_a: list) -> dict:
+    """Per system: the share of dev gold codes among the note's candidates (all / seen in train / never
+    coded in train) and candidates per note; a gold PCS code must be a candidate itself (as the MAP)."""
+    seen = {pair for n in train for pair in n.codes}
+    out = {}
+    cands = dev_candidates(ranker, dev_a)
+    for s in SYSTEMS:
+        hits = {"all": [0, 0], "seen": [0, 0], "unseen": [0, 0]}
+        for note, keys in zip(dev, cands):
+            for code in note.codes_of(s):
+                for part in ("all", "seen" if (s, code) in seen else "unseen"):
+                    hits[part][0] += (s, code) in keys
+                    hits[part][1] += 1
+        out[s] = {k: round(h / max(n, 1), 4) for k, (h, n) in hits.items()}
+        out[s]["n_unseen"] = hits["unseen"][1]
+        out[s]["per_note"] = round(float(np.mean([sum(1 for k in keys if k[0] == s) for keys in cands])), 1)
+    return out
 
 
 def paired_se(runs: list[dict], base: list[dict], kind: str, system: str) -> tuple[float, float]:
@@ -115,13 +144,21 @@ def paired_se(runs: list[dict], base: list[dict], kind: str, system: str) -> tup
     return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d)))
 
 
+def _recall_cells(run: dict) -> str:
+    r = run.get("dev_recall")
+    if not r:
+        return "- | -"
+    d, p = r["ICD10CM"], r["ICD10PCS"]
+    return f"{d['all']:.3f} ({d['unseen']:.3f}) / {p['all']:.3f} ({p['unseen']:.3f}) | {d['per_note']:.0f} / {p['per_note']:.0f}"
+
+
 def summarize(results: list[dict]) -> str:
     results = list({(r["variant"], r["seed"]): r for r in results}.values())  # the last run of each
     names = list(dict.fromkeys(r["variant"] for r in results))
     base = [r for r in results if r["variant"] == names[0]]
     lines = ["| variant | seeds | OOF MAP D | OOF MAP P | dev MAP D | dev MAP P | fit s (CPU s) | rank notes/s (per CPU s) | "
-             "OOF diff D (se) | OOF diff P (se) | dev diff D (se) | dev diff P (se) |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "OOF diff D (se) | OOF diff P (se) | dev diff D (se) | dev diff P (se) | dev cand. recall D / P (unseen) | cands/note D / P |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for name in names:
         runs = [r for r in results if r["variant"] == name]
 
@@ -139,7 +176,7 @@ def summarize(results: list[dict]) -> str:
             f"{cell('oof_map', 'ICD10PCS')} | {cell('dev_map', 'ICD10CM')} | {cell('dev_map', 'ICD10PCS')} | "
             f"{np.mean([r['fit_s'] for r in runs]):.1f} ({np.mean([r.get('fit_cpu_s', np.nan) for r in runs]):.1f}) | {np.mean([r['rank_notes_per_s'] for r in runs]):.0f} "
             f"({np.mean([r.get('rank_notes_per_cpu_s', np.nan) for r in runs]):.0f}) | "
-            + " | ".join(diffs) + " |"
+            + " | ".join(diffs) + f" | {_recall_cells(runs[-1])} |"
         )
     return "\n".join(lines)
 
@@ -151,6 +188,8 @@ def main() -> None:
     parser.add_argument("--cache-dir", type=Path, default=Path("/tmp/cs-cache"), help="term index cache")
     parser.add_argument("--analyses-cache", type=Path, default=Path("/tmp/rank-cache"))
     parser.add_argument("--approximate", action="store_true")
+    parser.add_argument("--pipeline", help="JSON: settings of the codesuggest_mentions component for the analyses "
+                                           "(e.g. '{\"partial_factor\": 0.6}'); their own analyses cache")
     parser.add_argument("--variants", default='{"default": {}}', help="JSON: name -> CodeRanker parameters; the first is the base")
     parser.add_argument("--seeds", default="0,1")
     parser.add_argument("--top-k", type=int, default=100)
@@ -159,6 +198,9 @@ def main() -> None:
                         help="instead: time one fit of each variant on train + dev (seed: the first of --seeds)")
     parser.add_argument("--speed-rounds", type=int, default=0,
                         help="then rank dev this many rounds with each variant's last model, interleaved (CPU s)")
+    parser.add_argument("--recall-only", type=Path, metavar="MISSES_TSV",
+                        help="instead: each variant's dev candidate recall from its code statistics and classifiers "
+                             "fitted on train (no re-ranker), the missed gold codes written to this TSV")
     parser.add_argument("--summary-only", action="store_true", help="only summarise the runs in --jsonl")
     args = parser.parse_args()
     if args.summary_only:
@@ -176,6 +218,9 @@ def main() -> None:
             print(f"{name}: fit on train + dev ({len(train) + len(dev)} notes) {time.perf_counter() - start:.1f} s "
                   f"({time.process_time() - cpu:.1f} CPU s)", flush=True)
         return
+    if args.recall_only:
+        recall_only(variants, data, int(args.seeds.split(",")[0]), args.recall_only)
+        return
     results = []
     rankers: dict[str, CodeRanker] = {}
     for name, params in variants.items():
@@ -183,6 +228,7 @@ def main() -> None:
             result = run_variant(name, params, seed, data, args.top_k)
             results.append(result)
             rankers[name] = run_variant.last_ranker
+            print(f"{name} seed {seed}: dev candidate recall {result['dev_recall']}", flush=True)
             print(f"{name} seed {seed}: fit {result['fit_s']} s, OOF {result['oof_map']}, dev {result['dev_map']}, "
                   f"dev unseen-code MAP {result['dev_unseen_map']}, "
                   f"rank {result['rank_notes_per_s']} notes/s", flush=True)
@@ -193,6 +239,28 @@ def main() -> None:
     print(summarize(results))
     if args.speed_rounds:
         speed_rounds(rankers, data[3], args.speed_rounds, args.top_k)
+
+
+def recall_only(variants: dict, data, seed: int, misses_path: Path) -> None:
+    """Candidate recall without fitting a re-ranker; the last variant's misses as TSV (note, system, code,
+    seen in train, the note's candidates sharing its CM category / PCS prefix)."""
+    train, train_a, dev, dev_a = data
+    seen = {pair for n in train for pair in n.codes}
+    for name, params in variants.items():
+        ranker = CodeRanker(**{**params, "random_state": seed})
+        start = time.perf_counter()
+        ranker.stats_, ranker.classifier_ = ranker._fit_sources(train_a, [set(n.codes) for n in train])
+        print(f"{name}: dev candidate recall {candidate_recall(ranker, train, dev, dev_a)} "
+              f"({time.perf_counter() - start:.1f} s)", flush=True)
+    rows = []
+    for note, keys in zip(dev, dev_candidates(ranker, dev_a)):
+        for s, code in note.codes:
+            if (s, code) not in keys:
+                group = code[:3] if s == "ICD10CM" else code[:4]
+                near = sorted(c for t, c in keys if t == s and c.startswith(group))
+                rows.append(f"{note.note_id}\t{s}\t{code}\t{int((s, code) in seen)}\t{','.join(near[:12])}\n")
+    misses_path.parent.mkdir(parents=True, exist_ok=True)
+    misses_path.write_text("".join(rows))
 
 
 def speed_rounds(rankers: dict[str, CodeRanker], dev_a: list, rounds: int, top_k: int) -> None:

@@ -20,7 +20,7 @@ from scispacy.abbreviation import AbbreviationDetector
 from spacy.tokens import Doc, Span
 
 from ..codesets.systems import mention_kind
-from .matcher import RawMention, Word, match_sentence, sentence_words, uncovered_runs
+from .matcher import RawMention, Word, match_partial, match_sentence, merge_nested, sentence_words, uncovered_runs
 from .resources import load_term_index
 from .schema import Candidate
 from .terminology import TermIndex
@@ -71,6 +71,14 @@ def split_sentences(doc: Doc) -> Doc:
         "expansion_factor": 0.3,
         "pcs_expansion_factor": 0.0,  # off: P candidate recall +0.07, ranker MAP P lower (OOF 0.498 -> 0.485; BENCHMARKS)
         "max_category_codes": 100,
+        # off. PCS only at 0.6 with cap_per_system: dev candidate recall P 0.717 -> 0.783 (unseen in train
+        # 0.20 -> 0.40), 76 -> 142 P candidates a note; dev MAP P +0.024 (se 0.008), out-of-fold P +0.0075
+        # (se 0.0052, up in 3 of 3 seeds), D -0.0013; ranker ~30% and pipeline ~19% slower. CM: D lower.
+        "partial_factor": 0.0,
+        "partial_min_coverage": 0.6,
+        "partial_max_terms": 8,
+        "partial_systems": "ICD10CM,ICD10PCS",
+        "cap_per_system": False,  # off: alone, out-of-fold MAP D -0.0006, P -0.0014 (noise)
     },
 )
 def make_mention_matcher(
@@ -89,11 +97,17 @@ def make_mention_matcher(
     pcs_expansion_factor: float,
     max_category_codes: int,
     ann_ef_search: int,
+    partial_factor: float,
+    partial_min_coverage: float,
+    partial_max_terms: int,
+    partial_systems: str,
+    cap_per_system: bool,
 ):
     return MentionMatcher(
         index_path, max_candidates_per_mention, min_similarity, sibling_factor, max_siblings,
         ann_dir, ann_k, ann_min_similarity, max_candidates_per_note, expansion_factor, max_category_codes,
-        pcs_expansion_factor, ann_ef_search,
+        pcs_expansion_factor, ann_ef_search, partial_factor, partial_min_coverage, partial_max_terms,
+        partial_systems, cap_per_system,
     )
 
 
@@ -110,7 +124,14 @@ class MentionMatcher:
     four-character root (section, body system, operation, body part) that shares its first
     three characters, because notes name the operation but the body part or the imaging
     region the coder picks often differs from the wording matched ("CT scan" -> CT of chest
-    and abdomen)."""
+    and abdomen).
+
+    With ``partial_factor`` > 0, each sentence also gets its ``partial_max_terms`` terms of
+    ``partial_systems`` (comma-separated) said only in part (:func:`matcher.match_partial`: the
+    rarest word and ``partial_min_coverage`` of the IDF weight), scored ``partial_factor`` times the
+    coverage: for codes whose wording the note does not say in full, which exact and window
+    matching cannot find. ``cap_per_system``: the note's cap (``max_candidates_per_note``) holds
+    for each code system apart, so that one system's candidates do not crowd out the other's."""
 
     def __init__(
         self,
@@ -127,6 +148,11 @@ class MentionMatcher:
         max_category_codes: int = 100,
         pcs_expansion_factor: float = 0.0,
         ann_ef_search: int = 16,
+        partial_factor: float = 0.0,
+        partial_min_coverage: float = 0.6,
+        partial_max_terms: int = 8,
+        partial_systems: str = "ICD10CM,ICD10PCS",
+        cap_per_system: bool = False,
     ):
         if not index_path:
             raise ValueError("codesuggest_mentions needs index_path (see pipeline.resources.ensure_term_index)")
@@ -143,6 +169,11 @@ class MentionMatcher:
         self.expansion_factor = expansion_factor
         self.pcs_expansion_factor = pcs_expansion_factor
         self.categories, self.pcs_roots = expansion_tables(self.index.descriptions, max_category_codes)
+        self.cap_per_system = cap_per_system
+        systems = frozenset(s.strip() for s in partial_systems.split(",") if s.strip())
+        self.partial = (partial_factor, partial_min_coverage, partial_max_terms, systems) if partial_factor > 0 else None
+        if self.partial:
+            self.index.partial_terms(systems)  # built at load, not on the first note
 
     def add_siblings(self, codes: dict[tuple[str, str], tuple[float, str]]) -> None:
         for (system, code), (score, term) in sorted(codes.items(), key=lambda kv: -kv[1][0])[:3]:
@@ -172,6 +203,8 @@ class MentionMatcher:
         for sent in doc.sents:
             words = sentence_words(text, sent.start_char, sent.end_char, note_abbreviations, senses)
             found = match_sentence(words, self.index, text)
+            if self.partial is not None:
+                found = merge_nested(found + match_partial(words, self.index, *self.partial), text)
             raw_mentions += found
             if self.approximate is not None:
                 leftovers += uncovered_runs(words, found)
@@ -199,7 +232,7 @@ class MentionMatcher:
         mentions = [[span, candidates] for span, candidates in by_tokens.values()]
         if self.expansion_factor > 0 or self.pcs_expansion_factor > 0:
             self.add_expansions(mentions)
-        limit_candidates(mentions, self.max_per_note)
+        limit_candidates(mentions, self.max_per_note, self.cap_per_system)
         kept = []
         for span, candidates in mentions:
             span._.candidates = candidates
@@ -277,8 +310,8 @@ class MentionMatcher:
             return
         if len(direct) + len(added) > self.max_per_note:  # the ordering of limit_candidates
             scores = {**{k: v[0] for k, v in added.items()}, **direct}
-            kept = [k for _, k in sorted((-round(v, 4), k) for k, v in scores.items())[: self.max_per_note]]
-            added = {k: added[k] for k in kept if k in added}
+            kept = top_codes(scores, self.max_per_note, self.cap_per_system)
+            added = {k: v for k, v in added.items() if k in kept}
         extra: dict[int, list[Candidate]] = {}
         for (system, code), (score, i, term) in added.items():
             extra.setdefault(i, []).append(
@@ -314,18 +347,36 @@ def expansion_tables(
     )
 
 
-def limit_candidates(mentions: list[list], limit: int) -> None:
-    """Keep the note's ``limit`` best distinct codes (by their best similarity in the note);
-    ``mentions`` holds ``[span, candidates]`` pairs, whose candidates are replaced in place."""
+def limit_candidates(mentions: list[list], limit: int, per_system: bool = False) -> None:
+    """Keep the note's ``limit`` best distinct codes (by their best similarity in the note; ``per_system``:
+    ``limit`` of each code system); ``mentions`` holds ``[span, candidates]`` pairs, whose candidates are
+    replaced in place."""
     best: dict[tuple[str, str], float] = {}
     for _, candidates in mentions:
         for c in candidates:
             best[(c.system, c.code)] = max(best.get((c.system, c.code), 0.0), c.similarity)
-    if len(best) <= limit:
+    kept = top_codes(best, limit, per_system, rounded=False)
+    if len(kept) == len(best):
         return
-    kept = set(sorted(best, key=lambda k: (-best[k], k))[:limit])
     for mention in mentions:
         mention[1] = tuple(c for c in mention[1] if (c.system, c.code) in kept)
+
+
+def top_codes(
+    scores: dict[tuple[str, str], float], limit: int, per_system: bool = False, rounded: bool = True
+) -> set[tuple[str, str]]:
+    """The ``limit`` best-scored codes (ties by code; ``rounded``: scores compared to 4 decimals), of all
+    systems together or of each system."""
+    if per_system:
+        kept: set[tuple[str, str]] = set()
+        for system in {k[0] for k in scores}:
+            kept |= top_codes({k: v for k, v in scores.items() if k[0] == system}, limit, rounded=rounded)
+        return kept
+    if len(scores) <= limit:
+        return set(scores)
+    if rounded:
+        return set(sorted(scores, key=lambda k: (-round(scores[k], 4), k))[:limit])
+    return set(sorted(scores, key=lambda k: (-scores[k], k))[:limit])
 
 
 def expand_text(span_text: str, expansions: dict[str, str]) -> str:

@@ -20,6 +20,7 @@ from bisect import bisect_left
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from itertools import islice
 
 from .normalize import KEEP_IN_KEY, STOP_WORDS, SYNONYMS, _SYN_MAX, sorted_bag_key, stem
 from .terminology import MAX_TERM_WORDS, TermIndex
@@ -233,6 +234,70 @@ def match_sentence(words: list[Word], index: TermIndex, text: str = "") -> list[
                     similarity = 0.95 * len(term.words) / max(length, len(term.words))
                     mention(i, j).add(term.codes, similarity, term.text, _part_factor(words, i, j))
     return merge_nested(list(mentions.values()), text)
+
+
+def match_partial(
+    words: list[Word], index: TermIndex, factor: float, min_coverage: float, max_terms: int,
+    systems: frozenset[str] = frozenset({"ICD10CM", "ICD10PCS"}),
+) -> list[RawMention]:
+    """Terms the sentence says only in part: a term of two or more words whose rarest word is in the
+    sentence and whose other words are there for at least ``min_coverage`` of its IDF weight (see
+    :attr:`TermIndex.partial_terms`), counting the words within a window around that rarest word
+    ("a spermatocele" for "Spermatocele of epididymis"; "lumbar canal stenosis" for "Spinal stenosis,
+    lumbar region"). The ``max_terms`` best-covered terms of the sentence become mentions over the
+    words they share, their codes at ``factor`` times the coverage (below full matches); the words
+    a note leaves out are often the ones the title adds for a code the coder still picks. Only terms
+    and codes of ``systems``."""
+    if not words:
+        return []
+    norms = [w.norm for w in words]
+    positions: dict[str, list[int]] = {}
+    for q, norm in enumerate(norms):
+        positions.setdefault(norm, []).append(q)
+    partial = index.partial_terms(systems)
+    weight = partial.weight
+    present = set(positions)
+    found: list[tuple[float, int, int, str]] = []  # (coverage, first, last word, key)
+    for norm in dict.fromkeys(norms):
+        for key, term_words, word_set, total, rarest_share in partial.by_rarest.get(norm, ()):
+            shared = word_set & present
+            n_shared = len(shared)
+            if n_shared == len(word_set):
+                continue  # all of it: the exact and window passes' business
+            if n_shared == 1:  # the rarest word alone (most terms): its share is known
+                if rarest_share < min_coverage:
+                    continue
+            elif sum(weight[w] for w in shared) < min_coverage * total:
+                continue
+            width = 2 * len(term_words) + WINDOW_SLACK
+            for p in positions[norm]:
+                lo = hi = p
+                near = 0.0
+                for w in shared:
+                    best = min(positions[w], key=lambda q: abs(q - p))
+                    if abs(best - p) <= width:
+                        near += weight[w]
+                        lo, hi = min(lo, best), max(hi, best)
+                if near >= min_coverage * total:
+                    found.append((near / total, lo, hi, key))
+                    break
+    found.sort(key=lambda f: (-f[0], f[3]))
+    mentions: dict[tuple[int, int], RawMention] = {}
+    seen: set[str] = set()
+    for coverage, i, j, key in found:
+        if key in seen:
+            continue
+        seen.add(key)
+        if len(seen) > max_terms:
+            break
+        span = (words[i].start, words[j].end)
+        mention = mentions.get(span)
+        if mention is None:
+            mention = mentions[span] = RawMention(*span)
+        term = index.terms[key]
+        codes = tuple(islice((c for c in term.codes if c[0] in systems), MAX_CODES_PER_TERM))
+        mention.add(codes, factor * coverage, term.text, _part_factor(words, i, j))
+    return list(mentions.values())
 
 
 def _part_factor(words: list[Word], i: int, j: int) -> float:

@@ -44,9 +44,11 @@ def build_nlp(
     sections: bool = True,
     assertion: bool = True,
     senses: bool = True,
+    mentions: dict | None = None,
 ) -> Language:
     """The spaCy pipeline: sentences, sections, abbreviations, word senses, mentions (+ approximate
-    search when ``ann_dir`` is given), assertion."""
+    search when ``ann_dir`` is given; ``mentions``: further settings of ``codesuggest_mentions``),
+    assertion."""
     nlp = spacy.blank("en")
     nlp.max_length = MAX_TEXT_CHARS + 1
     drop_no_op_space_cases(nlp.tokenizer)
@@ -57,7 +59,7 @@ def build_nlp(
         nlp.add_pipe("codesuggest_abbreviations")
     if senses:
         nlp.add_pipe("codesuggest_senses")
-    nlp.add_pipe("codesuggest_mentions", config={"index_path": str(index_path), "ann_dir": str(ann_dir or "")})
+    nlp.add_pipe("codesuggest_mentions", config={**(mentions or {}), "index_path": str(index_path), "ann_dir": str(ann_dir or "")})
     if assertion:
         nlp.add_pipe("codesuggest_assertion")
     return nlp
@@ -82,14 +84,14 @@ class Analyzer:
         self.code_set_versions = dict(code_set_versions)
 
     @classmethod
-    def from_catalog(cls, catalog: CodeCatalog, cache_dir: Path, approximate: bool = False, **options: bool) -> "Analyzer":
+    def from_catalog(cls, catalog: CodeCatalog, cache_dir: Path, approximate: bool = False, **options) -> "Analyzer":
         """Build (once per code-set version, cached under ``cache_dir``) and load the indexes."""
         index_path = ensure_term_index(catalog, cache_dir)
         ann_dir = ensure_ann_index(index_path) if approximate else None
         return cls(build_nlp(index_path, ann_dir, **options), catalog.versions)
 
     @classmethod
-    def from_index(cls, index_path: Path, approximate: bool = False, **options: bool) -> "Analyzer":
+    def from_index(cls, index_path: Path, approximate: bool = False, **options) -> "Analyzer":
         """Reuse a built term index without loading the code sets (fast start)."""
         ann_dir = ensure_ann_index(index_path) if approximate else None
         return cls(build_nlp(index_path, ann_dir, **options), load_term_index(str(index_path)).versions)

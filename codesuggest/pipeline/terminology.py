@@ -11,6 +11,7 @@ also under its rarest word, for window matching.
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -163,6 +164,14 @@ class TermIndex:
                 longest[word] = max(longest.get(word, 0), len(term.words))
         return longest
 
+    def partial_terms(self, systems: frozenset[str]) -> "PartialTerms":
+        """The terms of two or more words with a code of ``systems``, by their rarest word, with IDF
+        word weights, for partial matching (:func:`matcher.match_partial`); built on first use."""
+        cache = self.__dict__.setdefault("_partial_terms", {})  # not in pickles made before it existed
+        if systems not in cache:
+            cache[systems] = PartialTerms.build(self.terms, systems)
+        return cache[systems]
+
     def get(self, key: str) -> Term | None:
         return self.terms.get(key)
 
@@ -179,6 +188,30 @@ class TermIndex:
         if len(found) > 1:
             found.sort()
         return found
+
+
+@dataclass(frozen=True, slots=True)
+class PartialTerms:
+    """``by_rarest``: word -> the terms of two or more words whose rarest word it is, each as
+    ``(key, words, word set, total weight, the rarest word's share of it)``; ``weight``: word -> its IDF over the terms
+    (``log(terms / terms with the word)``), so that a wording's rare words ("spermatocele") weigh
+    more than its common ones ("epididymis", "unspecified")."""
+
+    by_rarest: dict[str, tuple[tuple[str, tuple[str, ...], frozenset[str], float, float], ...]]
+    weight: dict[str, float]
+
+    @classmethod
+    def build(cls, terms: dict[str, Term], systems: frozenset[str]) -> "PartialTerms":
+        df = Counter(w for t in terms.values() for w in t.words)
+        n = len(terms) + 1
+        weight = {w: math.log(n / k) for w, k in df.items()}
+        by_rarest: dict[str, list] = defaultdict(list)
+        for key, term in terms.items():
+            if len(term.words) >= 2 and any(system in systems for system, _, _ in term.codes):
+                rarest = min(term.words, key=lambda w: (df[w], w))
+                total = sum(weight[w] for w in term.words)
+                by_rarest[rarest].append((key, term.words, frozenset(term.words), total, weight[rarest] / total))
+        return cls({w: tuple(entries) for w, entries in by_rarest.items()}, weight)
 
 
 def _keep_best(codes: dict[tuple[str, str], float], key: tuple[str, str], quality: float) -> None:
