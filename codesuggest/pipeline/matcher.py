@@ -226,7 +226,8 @@ def match_sentence(words: list[Word], index: TermIndex, text: str = "") -> list[
                 if words[i].clause == words[j].clause:
                     sides = sum(norms[q] in SIDE_WORDS and norms[q] not in term.words for q in range(i, j + 1))
                     length = j - i + 1 - sides
-                    if sides and length == len(term.words):  # only side words interrupt the term
+                    if sides and length == len(term.words) and all(c[0] == "ICD10CM" for c in term.codes):
+                        # only side words interrupt a diagnosis term (a procedure's side is its code's)
                         found = mention(i, j)
                         found.add(term.codes, 1.0, term.text, _part_factor(words, i, j))
                         found.exact = True
