@@ -339,7 +339,10 @@ def sepsis(note: NoteCoding) -> None:
         added = note.add("R65.21", "the note documents septic shock (I.C.1.d.2)", confidence=best.confidence, like=[best])
         for line in note.starting(SHOCK, current=False):
             note.absorb(line, added, "septic shock is R65.21, not a shock code of chapter 18 (I.C.1.d.2)")
-    elif SEVERE_SEPSIS.search(note.lower):
+        return
+    for line in note.starting(("R65.21",), current=False):  # septic shock is coded only when documented
+        note.withdraw(line, "the note does not document septic shock (I.C.1.d.2)")
+    if SEVERE_SEPSIS.search(note.lower):
         note.add("R65.20", "the note documents severe sepsis (sepsis with organ dysfunction) (I.C.1.d.1.a)",
                  confidence=best.confidence, like=[best])
 

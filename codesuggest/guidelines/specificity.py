@@ -9,6 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..codesets.records import CodeSystem
+from ..pipeline.schema import Mention
 from .engine import CM, FLOOR, CodeLine, NoteCoding
 from .history import clause_before, evidence, note_side, section_at
 from .tables import EXTERNAL_CAUSES
@@ -87,7 +88,8 @@ def uncomplicated_beside_complication(note: NoteCoding) -> None:
             continue
         combined = [other for other in note.documented((line.code[:3],))
                     if other is not line and " with " in (other_title := note.description(other.code).lower())
-                    and not title_says(other_title, "unspecified") and not _unsaid(note, other, line)
+                    and not title_says(other_title, "unspecified")
+                    and not _unsaid(note, other, line, note.mentions(line) + note.mentions(other))
                     and (other.confidence >= max(FLOOR, 0.5 * line.confidence) or note.stated(other))]
         if combined:
             best = max(combined, key=lambda other: other.confidence)
@@ -385,15 +387,15 @@ def alternatives(note: NoteCoding) -> None:
 
 def _better_reading(note: NoteCoding, other, line) -> bool:
     """Whether ``other`` reads the words better than ``line``: the code whose own wording (title,
-    inclusion term, index term) the words are, over one whose title says more than the note, else
-    the less vague (at least half as sure), else the
-    surer ("atypical chest pain" is R07.89 by the index, though "other chest pain" is vaguer than
-    R07.81 "pleurodynia", a sibling the ranker put forward on the same words)."""
-    match, other_match = _match(note, line), _match(note, other)
-    if match >= EXACT > other_match and _unsaid(note, other, line):
-        return False  # the words are the line's own wording; the other's title says what the note does not
-    if other_match >= EXACT > match and _unsaid(note, line, other):
-        return other.confidence >= FLOOR
+    inclusion term, index term) the words they share are, over one whose title says more than those
+    words, else the less vague (at least half as sure), else the surer ("atypical chest pain" is
+    R07.89 by the index, though "other chest pain" is vaguer than R07.81 "pleurodynia", a sibling
+    the ranker put forward on the same words)."""
+    shared = _shared_mentions(note, line, other)
+    if _own_reading(note, line, other, shared):
+        return False  # some words are the line's own wording; the other's title says what they do not
+    if _own_reading(note, other, line, shared) and _unsaid(note, line, other, note.mentions(line)):
+        return other.confidence >= FLOOR  # the line's title says what none of its words say
     vague, other_vague = _vagueness(note, line), _vagueness(note, other)
     if other_vague == vague:
         return other.confidence >= line.confidence
@@ -403,17 +405,33 @@ def _better_reading(note: NoteCoding, other, line) -> bool:
 EXACT = 1.0  # a mention's candidate that is a wording of the code itself
 
 
-def _unsaid(note: NoteCoding, line, other) -> bool:
-    """Whether the title of ``line`` names a word the note does not say that the title of ``other``
-    lacks (compared by their first five letters: "hypoxic" says "hypoxia")."""
-    said = {w[:5] for w in _words_of(note.sentences(line) + "\n" + note.sentences(other))}
+def _shared_mentions(note: NoteCoding, line, other) -> list[Mention]:
+    """The mentions both lines stand on; all of both when they share none (crossing readings)."""
+    common = set(line.mention_indexes) & set(other.mention_indexes)
+    mentions = note.analysis.mentions
+    if common:
+        return [mentions[i] for i in sorted(common) if 0 <= i < len(mentions)]
+    return note.mentions(line) + note.mentions(other)
+
+
+def _unsaid(note: NoteCoding, line, other, mentions: list[Mention]) -> bool:
+    """Whether the title of ``line`` names a word that ``mentions`` do not say and the title of
+    ``other`` lacks (compared by their first five letters: "hypoxic" says "hypoxia"). The mentions'
+    own words, not their sentences: a sentence often names two conditions."""
+    said = {w[:5] for w in _words_of("\n".join(note.lower[m.start:m.end] for m in mentions))}
     extra = _named_words(note.description(line.code)) - _named_words(note.description(other.code))
     return any(w[:5] not in said for w in extra)
 
 
-def _match(note: NoteCoding, line) -> float:
-    """How well the line's mentions name its code: the best candidate similarity of the code."""
-    return max((c.similarity for m in note.mentions(line) for c in m.candidates
+def _own_reading(note: NoteCoding, line, other, mentions: list[Mention]) -> bool:
+    """Whether one of ``mentions`` is the line's own wording and not the other's, and the other's
+    title says what that mention does not ("panic attacks": F41.0, not F41.1 "generalized ...")."""
+    return any(_match(line, [m]) >= EXACT > _match(other, [m]) and _unsaid(note, other, line, [m]) for m in mentions)
+
+
+def _match(line, mentions: list[Mention]) -> float:
+    """How well ``mentions`` name the line's code: the best candidate similarity of the code."""
+    return max((c.similarity for m in mentions for c in m.candidates
                 if c.system == line.system and c.code == line.code), default=0.0)
 
 
