@@ -62,10 +62,10 @@ def unspecified_beside_specific(note: NoteCoding) -> None:
         siblings = [
             other for other in note.starting(chapter)
             if other is not line and not title_says(note.description(other.code), "unspecified")
+            and not title_says(note.description(other.code), "other")  # a residual "other" code says no more
             and (_kin(note, line, other) and (other.confidence >= max(FLOOR, 0.5 * line.confidence) or note.stated(other))
                  if other.code[:3] != line.code[:3]
-                 else other.confidence >= max(FLOOR, 0.5 * line.confidence)
-                 and not title_says(note.description(other.code), "other"))
+                 else other.confidence >= max(FLOOR, 0.5 * line.confidence))
         ]
         if siblings:
             best = max(siblings, key=lambda other: other.confidence)
@@ -479,8 +479,10 @@ SITE_WORDS: dict[str, tuple[str, ...]] = {
 }
 SIDES = frozenset({"right", "left", "bilateral"})
 _TITLE_NOISE = frozenset({"of", "the", "and", "or", "with", "without", "due", "initial", "encounter", "subsequent", "sequela",
-                          "for", "in", "to", "unspecified", "site", "other", "part", "region",
-                          "idiopathic"})  # the index's default kind: "gout, toe" is M10.07- idiopathic gout
+                          "for", "in", "to", "unspecified", "site", "other", "part", "region"})
+# the kind the index gives a condition the note names by its site only: "gout, toe" is M10.07-
+# idiopathic gout; "osteoarthritis, knee" M17.1- primary
+INDEX_DEFAULT_KIND = {"M10": "idiopathic", "M16": "primary", "M17": "primary", "M18": "primary", "M19": "primary"}
 
 
 @lru_cache(maxsize=8192)
@@ -523,7 +525,7 @@ def site_from_words(note: NoteCoding) -> None:
     for line in list(note.lines):
         if line.system != CM or line not in note.lines or "unspecified" not in note.description(line.code).lower():
             continue
-        said = _words_of(note.sentences(line))
+        said = _words_of(note.sentences(line)) | {INDEX_DEFAULT_KIND.get(line.code[:3], "")}
         own = frozenset(_WORD.findall(note.description(line.code).lower())) - _TITLE_NOISE
         seventh = line.code[7:] if len(line.code) == 8 else ""
         sides = own & SIDES  # a side the code already has is kept: changing it is the laterality rule's call
