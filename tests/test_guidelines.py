@@ -457,3 +457,24 @@ def test_a_general_examination_with_abnormal_findings_is_z00_01(cm_catalog):
     a = note(text, m("Elevated blood pressure reading", "R03.0"))
     coded = code(a, lines(("R03.0", 0.8, (0,))), cm_catalog, "outpatient")
     assert "Z00.01" in codes_of(coded) and "Z00.00" not in codes_of(coded)
+
+
+def test_a_stone_with_the_hydronephrosis_the_provider_states_is_n13_2(cm_catalog):
+    text = "Impression: Left ureteral calculus with hydronephrosis."
+    a = note(text, m("Left ureteral calculus", "N20.1", "impression"), m("hydronephrosis", "N13.30", "impression"))
+    coded = code(a, lines(("N20.1", 0.8, (0,)), ("N13.30", 0.6, (1,))), cm_catalog, "emergency")
+    assert codes_of(coded) == ["N13.2"]
+
+
+def test_hydronephrosis_only_in_an_imaging_result_leaves_the_stone_alone(cm_catalog):
+    text = "CT: 5 mm ureteral stone with mild hydronephrosis.\nImpression: Left ureteral calculus."
+    a = note(text, m("Left ureteral calculus", "N20.1", "impression"), m("hydronephrosis", "N13.30", "imaging"))
+    coded = code(a, lines(("N20.1", 0.8, (0,)), ("N13.30", 0.6, (1,))), cm_catalog, "emergency")
+    assert "N13.2" not in codes_of(coded) and "N20.1" in codes_of(coded)
+
+
+def test_septic_shock_the_note_does_not_document_is_not_coded(cm_catalog):
+    text = "Discharge diagnoses: Sepsis due to pneumonia (severe sepsis, no shock)."
+    a = note(text, m("Sepsis", "A41.9", "discharge_diagnoses"), m("pneumonia", "J18.9", "discharge_diagnoses"))
+    coded = code(a, lines(("A41.9", 0.8, (0,)), ("R65.21", 0.9, (0,)), ("J18.9", 0.8, (1,))), cm_catalog, "inpatient")
+    assert "R65.21" not in codes_of(coded) and "R65.20" in codes_of(coded)

@@ -429,6 +429,20 @@ def sciatica_with_lumbago(note: NoteCoding) -> None:
         note.absorb(other, target, f"{target.code} codes the low back pain and the sciatica together (I.B.9)")
 
 
+def stones_with_hydronephrosis(note: NoteCoding) -> None:
+    """Hydronephrosis with a kidney or ureter stone is N13.2 (N20.- and N13.3- are Excludes1 with it;
+    I.B.9)."""
+    stones = note.documented(("N20.0", "N20.1", "N20.2", "N20.9"))
+    hydro = [h for h in note.documented(("N13.3",)) if note.stated(h)]  # a CT's finding alone is not coded (III.B)
+    if not (stones and hydro):
+        return
+    line = max(hydro, key=lambda h: h.confidence)
+    target = note.replace(line, "N13.2", "hydronephrosis with the stone that obstructs: one code (I.B.9)",
+                          confidence=max(line.confidence, max(s.confidence for s in stones)))
+    for other in [*stones, *hydro]:
+        note.absorb(other, target, "N13.2 codes the stone and the hydronephrosis together (I.B.9)")
+
+
 def kidney_and_ureter_stones(note: NoteCoding) -> None:
     """Calculi of the kidney and of the ureter together are N20.2, not N20.0 and N20.1 (I.B.9)."""
     kidney, ureter = note.starting(("N20.0",)), note.starting(("N20.1",))

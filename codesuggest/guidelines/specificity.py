@@ -122,6 +122,14 @@ def title_says(title: str, what: str) -> bool:
     return _TITLE_PATTERNS[what].search(title.lower()) is not None
 
 
+def _current_mentions(note: NoteCoding, line: CodeLine) -> list[Mention]:
+    """The line's mentions the note states as current, or all of them when none is: a mention the
+    note questions or denies ("lumbar radiculopathy suspected") names no detail of a current one."""
+    mentions = note.mentions(line)
+    current = [m for m in mentions if note.mention_is_current(m, line.code)]
+    return current or mentions
+
+
 def specific_candidate(note: NoteCoding) -> None:
     """An unspecified code gives way to the more specific code of its own mention, when the mention's
     words match that code at least as well: "paroxysmal AFib" is I48.0, not I48.91; "age-related
@@ -131,15 +139,14 @@ def specific_candidate(note: NoteCoding) -> None:
         if line.system != CM or line not in note.lines or not title_says(note.description(line.code), "not specific"):
             continue
         best = None
-        mentions = note.mentions(line)
-        current = [m for m in mentions if note.mention_is_current(m, line.code)]
-        for mention in current if current and len(current) < len(mentions) else mentions:
-            # a mention the note questions or denies names no specific code for a current one
+        for mention in _current_mentions(note, line):
             own = max((c.similarity for c in mention.candidates if c.code == line.code), default=0.0)
             for cand in mention.candidates:
                 if (cand.system == CM and cand.code != line.code and cand.code[:3] == line.code[:3]
                         and cand.similarity >= max(own, 0.9) and note.billable(cand.code)
                         and not title_says(note.description(cand.code), "not specific")
+                        # a residual "other" code names nothing more, unless it is the mention's own wording
+                        and (cand.similarity >= 1.0 or not title_says(note.description(cand.code), "other"))
                         and (best is None or cand.similarity > best.similarity)):
                     best = cand
         if best is not None:
@@ -342,6 +349,8 @@ def external_cause(note: NoteCoding) -> None:
         if added is not None and line.code.startswith(UNSPECIFIED_FALL) and not added.code.startswith(UNSPECIFIED_FALL) \
                 and added.code.startswith("W"):
             note.withdraw(line, f"{added.code} says how the patient fell (I.C.20)", because_of=added)
+        elif added is not None and line.code[:3] == added.code[:3] and line.code != added.code:
+            note.withdraw(line, f"{added.code} is the cause the note gives (I.C.20)", because_of=added)
 
 
 def _external_letter(seventh: str) -> str:
@@ -525,7 +534,8 @@ def site_from_words(note: NoteCoding) -> None:
     for line in list(note.lines):
         if line.system != CM or line not in note.lines or "unspecified" not in note.description(line.code).lower():
             continue
-        said = _words_of(note.sentences(line)) | {INDEX_DEFAULT_KIND.get(line.code[:3], "")}
+        spans = sorted({(m.sentence_start, m.sentence_end) for m in _current_mentions(note, line)})
+        said = _words_of("\n".join(note.lower[a:b] for a, b in spans)) | {INDEX_DEFAULT_KIND.get(line.code[:3], "")}
         own = frozenset(_WORD.findall(note.description(line.code).lower())) - _TITLE_NOISE
         seventh = line.code[7:] if len(line.code) == 8 else ""
         sides = own & SIDES  # a side the code already has is kept: changing it is the laterality rule's call

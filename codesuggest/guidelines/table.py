@@ -57,6 +57,8 @@ RULES: tuple[Rule, ...] = (
          combinations.alzheimer_dementia),
     Rule("sciatica_with_lumbago", "I.B.9", "sciatica with low back pain: M54.4- on the sciatica's side",
          combinations.sciatica_with_lumbago),
+    Rule("stones_with_hydronephrosis", "I.B.9", "a kidney or ureter stone with hydronephrosis: N13.2",
+         combinations.stones_with_hydronephrosis),
     Rule("kidney_and_ureter_stones", "I.B.9", "kidney and ureter stones: N20.2", combinations.kidney_and_ureter_stones),
     Rule("sepsis", "I.C.1.d.1-2", "sepsis by organism; severe sepsis R65.20, septic shock R65.21", combinations.sepsis),
     Rule("uncomplicated_beside_complication", "I.B.9", "no 'uncomplicated' code beside its category's code "

@@ -63,8 +63,12 @@ def _stem(word: str) -> str:
     return word[:-1] if len(word) > 4 and word.endswith("s") and not word.endswith(("ss", "us", "is")) else word
 
 
+# notes' words for what titles say otherwise: "no perforation" denies "with spontaneous rupture of ear drum"
+SAME_AS = {"perforation": "rupture", "perforated": "rupture", "ruptured": "rupture"}
+
+
 def _words(text: str) -> list[str]:
-    return [_stem(w) for w in _WORD.findall(text)]
+    return [SAME_AS.get(w, w) for w in map(_stem, _WORD.findall(text))]
 
 
 @lru_cache(maxsize=65536)
