@@ -19,7 +19,7 @@ def test_the_codes_below_a_code_are_those_a_scan_of_every_supported_code_finds(k
     rank_of = {k: i for i, k in enumerate(KEYS[::2])}
     candidates = {k: 0.5 for k in KEYS[1::2]}
     scan = [k for k in {**rank_of, **candidates} if k[0] == key[0] and k[1].startswith(key[1]) and k != key]
-    assert sorted(_Support(rank_of, candidates).below(key)) == sorted(scan)
+    assert sorted(_Support(rank_of, candidates, dict.fromkeys(rank_of, 1.0)).below(key)) == sorted(scan)
 
 
 def test_candidate_scores_keep_every_code_with_its_best_match():
