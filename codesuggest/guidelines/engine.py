@@ -190,7 +190,11 @@ class NoteCoding:
 
     def sentences(self, line: CodeLine) -> str:
         """The lower-cased text of the sentences its mentions stand in, joined by newlines."""
-        spans = sorted({(m.sentence_start, m.sentence_end) for m in self.mentions(line)})
+        return self.sentences_of(self.mentions(line))
+
+    def sentences_of(self, mentions: Sequence[Mention]) -> str:
+        """The lower-cased text of the sentences ``mentions`` stand in, each once, joined by newlines."""
+        spans = sorted({(m.sentence_start, m.sentence_end) for m in mentions})
         return "\n".join(self.lower[s:e] for s, e in spans)
 
     def says(self, pattern: re.Pattern[str], line: CodeLine | None = None) -> bool:

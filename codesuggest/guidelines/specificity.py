@@ -13,7 +13,8 @@ from ..pipeline.schema import Mention
 from .engine import CM, FLOOR, CodeLine, NoteCoding
 from .history import clause_before, evidence, note_side, section_at
 from .tables import EXTERNAL_CAUSES
-from .wording import title_words
+from .combinations import DIABETES
+from .wording import UNCOMPLICATED, title_words
 
 CKD_STAGES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b(?:esrd|esrf|end[- ]stage (?:renal|kidney)|stage (?:5|v) (?:ckd|chronic kidney disease)?\W*(?:on|requiring) (?:hemo)?dialysis)\b"), "N18.6"),
@@ -72,8 +73,6 @@ def unspecified_beside_specific(note: NoteCoding) -> None:
             note.absorb(line, best, f"{best.code} says more about the same condition (I.B.2, I.B.18)")
 
 
-DIABETES = ("E08", "E09", "E10", "E11", "E13")
-_UNCOMPLICATED_TITLE = re.compile(r"\buncomplicated\b|\bwithout complications?\b")
 
 
 def uncomplicated_beside_complication(note: NoteCoding) -> None:
@@ -83,7 +82,7 @@ def uncomplicated_beside_complication(note: NoteCoding) -> None:
     condition (I.B.9). Diabetes has its own rule (E11.9 beside E11.22)."""
     for line in list(note.lines):
         title = note.description(line.code).lower()
-        if (line.system != CM or line not in note.lines or not _UNCOMPLICATED_TITLE.search(title) or " with " in title
+        if (line.system != CM or line not in note.lines or not UNCOMPLICATED.search(title) or " with " in title
                 or line.code.startswith(DIABETES)):
             continue
         combined = [other for other in note.documented((line.code[:3],))
@@ -534,8 +533,7 @@ def site_from_words(note: NoteCoding) -> None:
     for line in list(note.lines):
         if line.system != CM or line not in note.lines or "unspecified" not in note.description(line.code).lower():
             continue
-        spans = sorted({(m.sentence_start, m.sentence_end) for m in _current_mentions(note, line)})
-        said = _words_of("\n".join(note.lower[a:b] for a, b in spans)) | {INDEX_DEFAULT_KIND.get(line.code[:3], "")}
+        said = _words_of(note.sentences_of(_current_mentions(note, line))) | {INDEX_DEFAULT_KIND.get(line.code[:3], "")}
         own = frozenset(_WORD.findall(note.description(line.code).lower())) - _TITLE_NOISE
         seventh = line.code[7:] if len(line.code) == 8 else ""
         sides = own & SIDES  # a side the code already has is kept: changing it is the laterality rule's call

@@ -14,7 +14,7 @@ def integral_symptoms(note: NoteCoding) -> None:
     for line in list(note.lines):
         if line.system != CM:
             continue
-        for prefix, (what, diagnoses) in INTEGRAL_SYMPTOMS.items():
+        for prefix, (what, diagnoses, section) in INTEGRAL_SYMPTOMS.items():
             if not line.code.startswith(prefix):
                 continue
             # the diagnosis must be at least as sure as the symptom, or likely on its own, or stated
@@ -23,6 +23,6 @@ def integral_symptoms(note: NoteCoding) -> None:
                           if d is not line and (d.confidence >= min(line.confidence, 0.5) or note.stated(d))]
             if explaining:
                 d = explaining[0]
-                note.withdraw(line, f"{what} is integral to {d.code} {note.description(d.code).lower()} (I.B.5)",
+                note.withdraw(line, f"{what} is integral to {d.code} {note.description(d.code).lower()} ({section})",
                               because_of=d)
             break

@@ -18,13 +18,17 @@ def _chronic_prefixes() -> tuple[str, ...]:
     return tuple(row[0] for row in _rows("chronic.tsv"))
 
 
-def _integral_symptoms() -> dict[str, tuple[str, tuple[str, ...]]]:
-    """Symptom code prefix -> (what it is, prefixes of the diagnoses it is integral to)."""
-    return {row[0]: (row[1], tuple(p.strip() for p in row[2].split(",") if p.strip())) for row in _rows("integral_symptoms.tsv")}
+def _integral_symptoms() -> dict[str, tuple[str, tuple[str, ...], str]]:
+    """Symptom code prefix -> (what it is, prefixes of the diagnoses it is integral to, the section
+    that says so: I.B.5 unless the row's fourth column names another)."""
+    return {
+        row[0]: (row[1], tuple(p.strip() for p in row[2].split(",") if p.strip()), row[3].strip() if len(row) > 3 else "I.B.5")
+        for row in _rows("integral_symptoms.tsv")
+    }
 
 
 CHRONIC_PREFIXES: tuple[str, ...] = _chronic_prefixes()
-INTEGRAL_SYMPTOMS: dict[str, tuple[str, tuple[str, ...]]] = _integral_symptoms()
+INTEGRAL_SYMPTOMS: dict[str, tuple[str, tuple[str, ...], str]] = _integral_symptoms()
 
 
 def _history_codes() -> tuple[tuple[str, str, str, str], ...]:
