@@ -321,7 +321,8 @@ def test_coarse_rate_columns():
 
 
 def test_model_saved_before_new_parameters_loads_as_it_was(data):
-    """A pickle without the later parameters (lgbm_params, extra_features) scores as before and clones."""
+    """A pickle without the later parameters (lgbm_params, extra_features, classifier_params, hgb_params)
+    scores as before and clones."""
     import pickle
 
     from sklearn.base import clone
@@ -329,7 +330,7 @@ def test_model_saved_before_new_parameters_loads_as_it_was(data):
     analyses, labels = data
     before = CodeRanker(**{**FAST, "extra_features": ""}).fit(analyses, labels)  # as models were fitted then
     state = dict(before.__getstate__())
-    for name in ("lgbm_params", "extra_features"):
+    for name in ("lgbm_params", "extra_features", "classifier_params", "hgb_params"):
         state.pop(name)
     old = CodeRanker.__new__(CodeRanker)
     old.__setstate__(state)
@@ -425,3 +426,20 @@ def test_title_of_a_code_no_mention_linked():
     assert row[(CM, "J15.9")]["title_cov_note"] == 1.0 and row[(CM, "J15.9")]["title_n_missing"] == 0
     assert np.isnan(row[(CM, "J15.9")]["title_cov_sent"])
     assert all(np.isnan(v) for v in row[(CM, "I10")].values())  # no title known
+
+
+def test_group_classifier_fitted_only_when_its_proposals_are_used(data, fitted):
+    """``group_top_n=-1`` (the default) uses no category / prefix classifier: none is fitted or saved."""
+    analyses, labels = data
+    assert fitted.group_top_n == -1 and fitted.classifier_[1] is None
+    with_groups = CodeRanker(**{**FAST, "group_top_n": 2}).fit(analyses, labels)
+    assert with_groups.classifier_[1] is not None and with_groups.classifier_[1].codes_
+    assert with_groups.rank(analyses[:2])
+
+
+def test_classifier_and_boosting_parameters_reach_their_models(data):
+    analyses, labels = data
+    ranker = CodeRanker(**{**FAST, "classifier_params": {"char_ngram_max": 4}, "hgb_params": {"l2_regularization": 2.0}})
+    ranker.fit(analyses, labels)
+    assert ranker.classifier_[0].char_ngram_max == 4
+    assert ranker.reranker_.l2_regularization == 2.0

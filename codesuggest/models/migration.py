@@ -62,6 +62,8 @@ def model_labels(ranker: Any) -> set[tuple[str, str]]:
     stats = getattr(ranker, "stats_", None)
     labels = set(getattr(stats, "code_count", {}) or {})
     for clf in getattr(ranker, "classifier_", None) or ():
+        if clf is None:  # the group classifier of a model that does not use it
+            continue
         labels |= set(getattr(clf, "codes_", []) or [])
     return {(str(s), str(c)) for s, c in labels}
 

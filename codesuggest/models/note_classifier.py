@@ -15,6 +15,8 @@ import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.pipeline import FeatureUnion, make_pipeline
+from sklearn.preprocessing import Normalizer
 from sklearn.utils.validation import check_is_fitted
 
 __all__ = ["NoteClassifier"]
@@ -25,25 +27,29 @@ class NoteClassifier(BaseEstimator):
 
     ``labels`` are sets of ``(system, code)`` pairs; ``codes_`` lists the
     pairs that got a classifier (at least ``min_count`` positive notes).
+    ``char_ngram_max`` > 0 adds character 3..``char_ngram_max``-grams inside words to the word
+    n-grams: inflections and compounds of one word ("metastasis", "metastatic") share most of them.
     """
 
+    def __setstate__(self, state: dict) -> None:
+        """Classifiers saved before ``char_ngram_max`` existed had word n-grams only."""
+        super().__setstate__({"char_ngram_max": 0, **state})
+
     def __init__(self, min_count: int = 2, alpha: float = 1.0, ngram_max: int = 2, min_df: int = 2,
-                 max_features: int = 20_000, n_neighbors: int = 10, random_state: int = 0):
+                 max_features: int = 20_000, n_neighbors: int = 10, char_ngram_max: int = 0, random_state: int = 0):
         self.min_count = min_count
         self.alpha = alpha
         self.ngram_max = ngram_max
         self.min_df = min_df
         self.max_features = max_features
         self.n_neighbors = n_neighbors
+        self.char_ngram_max = char_ngram_max
         self.random_state = random_state
 
     def fit(self, texts: list[str], labels: list[set[tuple[str, str]]]) -> "NoteClassifier":
         counts = Counter(code for codes in labels for code in codes)
         self.codes_ = sorted(code for code, n in counts.items() if n >= self.min_count)
-        self.vectorizer_ = TfidfVectorizer(
-            ngram_range=(1, self.ngram_max), min_df=self.min_df, max_features=self.max_features,
-            sublinear_tf=True, lowercase=True, dtype=np.float32,
-        )
+        self.vectorizer_ = self._new_vectorizer()
         X = self.vectorizer_.fit_transform(texts)
         Y = np.zeros((len(labels), len(self.codes_)), dtype=np.float64)
         column = {code: j for j, code in enumerate(self.codes_)}
@@ -54,37 +60,61 @@ class NoteClassifier(BaseEstimator):
                     Y[i, j] = 1.0
         # Ridge regression on 0/1 targets in its dual form: one n_notes x n_notes solve for all codes
         # (n_notes is small next to the vocabulary); with an intercept per code (centred targets).
+        # A note's scores are its similarities to the training notes times the dual coefficients:
+        # the same products as the k-NN's, and n_notes x n_codes numbers kept instead of
+        # n_features x n_codes (a tenth of the size with word n-grams, a fortieth with characters).
         Xd = X.astype(np.float64)
         K = np.asarray((Xd @ Xd.T).todense())
         mean = Y.mean(axis=0)
-        alpha = np.linalg.solve(K + self.alpha * np.eye(K.shape[0]), Y - mean)
-        self.coef_ = np.asarray(Xd.T @ alpha, dtype=np.float32)  # (n_features, n_codes)
+        self.dual_coef_ = np.linalg.solve(K + self.alpha * np.eye(K.shape[0]), Y - mean).astype(np.float32)
         self.intercept_ = mean.astype(np.float32)
-        # k nearest training notes (cosine of the TF-IDF vectors): their codes, weighted by similarity
         self.train_X_ = X
         self.train_Y_ = sparse.csr_matrix(Y.astype(np.float32))
         return self
 
+    def _new_vectorizer(self):
+        words = TfidfVectorizer(
+            ngram_range=(1, self.ngram_max), min_df=self.min_df, max_features=self.max_features,
+            sublinear_tf=True, lowercase=True, dtype=np.float32,
+        )
+        if not self.char_ngram_max:
+            return words
+        chars = TfidfVectorizer(
+            analyzer="char_wb", ngram_range=(3, self.char_ngram_max), min_df=self.min_df, max_features=self.max_features,
+            sublinear_tf=True, lowercase=True, dtype=np.float32,
+        )
+        # each block has unit rows; the union is scaled back to unit rows (the k-NN uses cosines)
+        return make_pipeline(FeatureUnion([("words", words), ("chars", chars)]), Normalizer())
+
     def transform(self, texts: list[str]) -> sparse.csr_matrix:
-        """The notes' TF-IDF vectors (what ``proba_from_tfidf`` and ``knn_from_tfidf`` start from: compute them once)."""
+        """The notes' TF-IDF vectors (what ``similarities`` and the scores start from: compute them once)."""
         check_is_fitted(self, "codes_")
         return self.vectorizer_.transform(texts)
+
+    def similarities(self, X: sparse.csr_matrix) -> np.ndarray:
+        """(n_notes, n_training_notes) cosines of the TF-IDF vectors (rows are unit vectors)."""
+        # training rows times the notes' vectors made dense: a sparse-dense product is a tenth of the
+        # cost of the sparse-sparse one, and converting the training matrix is avoided
+        return np.asarray((self.train_X_ @ X.T.toarray()).T, dtype=np.float32)
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
         """Per note and code (columns in ``codes_`` order), the classifier's probability (not calibrated)."""
         return self.proba_from_tfidf(self.transform(texts))
 
-    def proba_from_tfidf(self, X: sparse.csr_matrix) -> np.ndarray:
+    def proba_from_tfidf(self, X: sparse.csr_matrix, sims: np.ndarray | None = None) -> np.ndarray:
+        """``sims``: ``similarities(X)`` when already computed."""
         if not self.codes_:
             return np.zeros((X.shape[0], 0), dtype=np.float32)
-        scores = np.asarray(X @ self.coef_, dtype=np.float32) + self.intercept_
+        if hasattr(self, "dual_coef_"):
+            scores = (self.similarities(X) if sims is None else sims) @ self.dual_coef_ + self.intercept_
+        else:  # saved before the dual form: weights per feature
+            scores = np.asarray(X @ self.coef_, dtype=np.float32) + self.intercept_
         return np.clip(scores, 0.0, 1.0)
 
-    def knn_from_tfidf(self, X: sparse.csr_matrix) -> np.ndarray:
-        """Per note and code, the similarity-weighted share of its ``n_neighbors`` nearest training notes coded with it."""
-        # training rows times the notes' vectors made dense: a sparse-dense product is a tenth of the
-        # cost of the sparse-sparse one, and converting the training matrix is avoided
-        sims = np.asarray((self.train_X_ @ X.T.toarray()).T, dtype=np.float32)
+    def knn_from_tfidf(self, X: sparse.csr_matrix, sims: np.ndarray | None = None) -> np.ndarray:
+        """Per note and code, the similarity-weighted share of its ``n_neighbors`` nearest training notes
+        coded with it (``sims``: ``similarities(X)`` when already computed)."""
+        sims = self.similarities(X) if sims is None else sims
         k = min(self.n_neighbors, sims.shape[1])
         top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
         weights = np.zeros_like(sims)

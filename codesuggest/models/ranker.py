@@ -92,6 +92,8 @@ class CodeRanker(BaseEstimator):
     max_iter, learning_rate, max_leaf_nodes, min_samples_leaf : trees, shrinkage, leaves per tree and
         samples per leaf of the boosted re-rankers.
     lgbm_params : further LightGBM parameters (dict) for the LightGBM re-rankers.
+    classifier_params : further :class:`NoteClassifier` parameters (dict), e.g. ``{"char_ngram_max": 4}``.
+    hgb_params : further ``HistGradientBoostingClassifier`` parameters (dict) for ``"hgb"``.
     extra_features : comma-separated groups of ``features.EXTRA_FEATURES`` appended to the features
         (``""``: none; models saved before the parameter have none).
     calibration : ``"isotonic"`` or ``"sigmoid"`` (Platt).
@@ -120,6 +122,8 @@ class CodeRanker(BaseEstimator):
         negated_cap: float = 0.5,
         n_threads: int | None = 1,
         lgbm_params: dict | None = None,
+        classifier_params: dict | None = None,
+        hgb_params: dict | None = None,
         # hier: out-of-fold MAP D +0.0023 (paired s.e. 0.0009, 3 seeds), P +0.0002; same ranking speed.
         # desc (on hier; titles for every code a title is known of): D +0.0042 (0.0014), P +0.0076 (0.0022)
         extra_features: str = "hier,desc",
@@ -142,11 +146,13 @@ class CodeRanker(BaseEstimator):
         self.negated_cap = negated_cap
         self.n_threads = n_threads
         self.lgbm_params = lgbm_params
+        self.classifier_params = classifier_params
+        self.hgb_params = hgb_params
         self.extra_features = extra_features
         self.random_state = random_state
 
     # parameters added after models were first saved, with the value that reproduces those models
-    _LATER_PARAMS = {"lgbm_params": None, "extra_features": ""}
+    _LATER_PARAMS = {"lgbm_params": None, "extra_features": "", "classifier_params": None, "hgb_params": None}
 
     def __setstate__(self, state: dict) -> None:
         """Unpickle a model saved before a parameter existed with that parameter's old behaviour
@@ -264,11 +270,14 @@ class CodeRanker(BaseEstimator):
         clf = None
         if self.use_classifier:
             texts = [a.text for a in analyses]
+            more = self.classifier_params or {}
             codes = NoteClassifier(min_count=self.clf_min_count, alpha=self.clf_alpha,
-                                   n_neighbors=max(self.n_neighbors, 1), random_state=self.random_state)
-            groups = NoteClassifier(min_count=self.clf_min_count, alpha=self.clf_alpha, random_state=self.random_state)
+                                   n_neighbors=max(self.n_neighbors, 1), random_state=self.random_state, **more)
             codes.fit(texts, labels)
-            groups.fit(texts, [{(s, CodeStats.group_of(s, c)) for s, c in codes_} for codes_ in labels])
+            groups = None  # fitted only when its proposals are asked for (``group_top_n >= 0``)
+            if self.group_top_n >= 0:
+                groups = NoteClassifier(min_count=self.clf_min_count, alpha=self.clf_alpha, random_state=self.random_state, **more)
+                groups.fit(texts, [{(s, CodeStats.group_of(s, c)) for s, c in codes_} for codes_ in labels])
             clf = (codes, groups)
         return stats, clf
 
@@ -278,10 +287,11 @@ class CodeRanker(BaseEstimator):
         if clf is not None and clf[0].codes_:
             texts = [a.text for a in analyses]
             tfidf = clf[0].transform(texts)
-            probs = clf[0].proba_from_tfidf(tfidf)
-            knn = clf[0].knn_from_tfidf(tfidf) if self.n_neighbors else None
+            sims = clf[0].similarities(tfidf)
+            probs = clf[0].proba_from_tfidf(tfidf, sims)
+            knn = clf[0].knn_from_tfidf(tfidf, sims) if self.n_neighbors else None
             codes = clf[0].codes_
-            if self.group_top_n >= 0 and clf[1].codes_:
+            if self.group_top_n >= 0 and clf[1] is not None and clf[1].codes_:
                 gprobs, gcodes = clf[1].predict_proba(texts), clf[1].codes_
         return [
             build_candidates(a, stats, codes, probs[i] if probs is not None else None, self.clf_top_n,
@@ -407,7 +417,7 @@ def _hgb(ranker: CodeRanker) -> HistGradientBoostingClassifier:
     return HistGradientBoostingClassifier(
         max_iter=ranker.max_iter, learning_rate=ranker.learning_rate, max_leaf_nodes=ranker.max_leaf_nodes,
         min_samples_leaf=ranker.min_samples_leaf, early_stopping=False, random_state=ranker.random_state,
-        categorical_features=[feature_index("source")],
+        categorical_features=[feature_index("source")], **(ranker.hgb_params or {}),
     )
 
 
