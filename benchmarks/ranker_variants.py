@@ -98,6 +98,7 @@ def run_variant(name: str, params: dict, seed: int, data, top_k: int) -> dict:
     return {
         "variant": name, "params": params, "seed": seed, "fit_s": round(fit_s, 1), "fit_cpu_s": round(fit_cpu, 1),
         "rank_notes_per_s": round(len(dev) / rank_s, 1), "rank_notes_per_cpu_s": round(len(dev) / rank_cpu, 1),
+        "model_mb": round(len(pickle.dumps(ranker, protocol=pickle.HIGHEST_PROTOCOL)) / 1e6, 1),
         "oof_map": {s: oof[s]["map"] for s in SYSTEMS}, "dev_map": {s: round(report[s].map, 4) for s in SYSTEMS},
         "dev_unseen_map": unseen_map, "dev_recall": recall,
         "oof_ap": {s: oof_average_precisions(ranker, train)[s] for s in SYSTEMS}, "dev_ap": dev_aps,
@@ -231,7 +232,7 @@ def main() -> None:
             print(f"{name} seed {seed}: dev candidate recall {result['dev_recall']}", flush=True)
             print(f"{name} seed {seed}: fit {result['fit_s']} s, OOF {result['oof_map']}, dev {result['dev_map']}, "
                   f"dev unseen-code MAP {result['dev_unseen_map']}, "
-                  f"rank {result['rank_notes_per_s']} notes/s", flush=True)
+                  f"rank {result['rank_notes_per_s']} notes/s, model {result['model_mb']} MB pickled", flush=True)
             if args.jsonl:
                 args.jsonl.parent.mkdir(parents=True, exist_ok=True)
                 with args.jsonl.open("a") as f:

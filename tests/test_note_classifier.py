@@ -65,3 +65,23 @@ def test_dual_scores_equal_the_primal_weights():
     old = NoteClassifier.__new__(NoteClassifier)
     old.__setstate__(state)
     assert np.allclose(old.predict_proba(notes), primal, atol=1e-6)
+
+
+def test_wordwise_character_tfidf_is_the_parents_matrix():
+    """Counting n-grams word by word (a cache of each word's columns) gives the library's own matrix."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from codesuggest.models.note_classifier import WordwiseCharTfidf
+
+    params = dict(analyzer="char_wb", ngram_range=(3, 4), min_df=1, sublinear_tf=True, dtype=np.float32)
+    train = TEXTS + ["Ünïcode  words\tand\nTABS, punctuation: (a) b; a a a", "x", ""]
+    notes = ["Metastatic LIVER liver disease; fall.", "", "a", "zzz qqq", "words\t\tand  TABS tabs"] + train
+    ours = WordwiseCharTfidf(**params).fit(train)
+    theirs = TfidfVectorizer(**params).fit(train)
+    assert ours.vocabulary_ == theirs.vocabulary_
+    for _ in range(2):  # the second time from the cache
+        mine, reference = ours.transform(notes), theirs.transform(notes)
+        assert mine.shape == reference.shape and abs(mine - reference).max() < 1e-6
+    restored = pickle.loads(pickle.dumps(ours))
+    assert "_word_columns" not in restored.__dict__
+    assert abs(restored.transform(notes) - reference).max() < 1e-6

@@ -321,16 +321,17 @@ def test_coarse_rate_columns():
 
 
 def test_model_saved_before_new_parameters_loads_as_it_was(data):
-    """A pickle without the later parameters (lgbm_params, extra_features, classifier_params, hgb_params)
+    """A pickle without the later parameters (lgbm_params, extra_features, clf_char_ngram_max, max_features)
     scores as before and clones."""
     import pickle
 
     from sklearn.base import clone
 
     analyses, labels = data
-    before = CodeRanker(**{**FAST, "extra_features": ""}).fit(analyses, labels)  # as models were fitted then
+    # as models were fitted then
+    before = CodeRanker(**{**FAST, "extra_features": "", "clf_char_ngram_max": 0, "max_features": 1.0}).fit(analyses, labels)
     state = dict(before.__getstate__())
-    for name in ("lgbm_params", "extra_features", "classifier_params", "hgb_params"):
+    for name in ("lgbm_params", "extra_features", "clf_char_ngram_max", "max_features"):
         state.pop(name)
     old = CodeRanker.__new__(CodeRanker)
     old.__setstate__(state)
@@ -439,7 +440,6 @@ def test_group_classifier_fitted_only_when_its_proposals_are_used(data, fitted):
 
 def test_classifier_and_boosting_parameters_reach_their_models(data):
     analyses, labels = data
-    ranker = CodeRanker(**{**FAST, "classifier_params": {"char_ngram_max": 4}, "hgb_params": {"l2_regularization": 2.0}})
-    ranker.fit(analyses, labels)
-    assert ranker.classifier_[0].char_ngram_max == 4
-    assert ranker.reranker_.l2_regularization == 2.0
+    ranker = CodeRanker(**{**FAST, "clf_char_ngram_max": 5, "max_features": 0.7}).fit(analyses, labels)
+    assert ranker.classifier_[0].char_ngram_max == 5
+    assert ranker.reranker_.max_features == 0.7

@@ -15,11 +15,10 @@ import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.pipeline import FeatureUnion, make_pipeline
-from sklearn.preprocessing import Normalizer
+from sklearn.preprocessing import normalize
 from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["NoteClassifier"]
+__all__ = ["NoteClassifier", "WordsAndCharacters", "WordwiseCharTfidf"]
 
 
 class NoteClassifier(BaseEstimator):
@@ -79,12 +78,11 @@ class NoteClassifier(BaseEstimator):
         )
         if not self.char_ngram_max:
             return words
-        chars = TfidfVectorizer(
+        chars = WordwiseCharTfidf(
             analyzer="char_wb", ngram_range=(3, self.char_ngram_max), min_df=self.min_df, max_features=self.max_features,
             sublinear_tf=True, lowercase=True, dtype=np.float32,
         )
-        # each block has unit rows; the union is scaled back to unit rows (the k-NN uses cosines)
-        return make_pipeline(FeatureUnion([("words", words), ("chars", chars)]), Normalizer())
+        return WordsAndCharacters(words, chars)
 
     def transform(self, texts: list[str]) -> sparse.csr_matrix:
         """The notes' TF-IDF vectors (what ``similarities`` and the scores start from: compute them once)."""
@@ -122,3 +120,77 @@ class NoteClassifier(BaseEstimator):
         weights[rows, top] = sims[rows, top]
         weights /= np.maximum(weights.sum(axis=1, keepdims=True), 1e-9)
         return np.asarray((sparse.csr_matrix(weights) @ self.train_Y_).toarray(), dtype=np.float32)
+
+
+class WordwiseCharTfidf(TfidfVectorizer):
+    """``TfidfVectorizer(analyzer="char_wb")`` whose ``transform`` counts n-grams word by word.
+
+    ``char_wb`` n-grams never cross a word boundary, so a text's counts are the sum of its words'
+    counts: each distinct word's n-gram columns are found once and kept, and a note costs a lookup
+    per distinct word instead of one per n-gram (the parent's ``transform`` was a fifth of the
+    ranker's time). Fitting is the parent's; the result of ``transform`` is the same matrix.
+    """
+
+    _MAX_CACHED_WORDS = 200_000  # bounds the memory a long-running service gives the cache
+
+    def transform(self, raw_documents) -> sparse.csr_matrix:
+        check_is_fitted(self, "vocabulary_")
+        if self.analyzer != "char_wb":
+            return super().transform(raw_documents)
+        return self._tfidf.transform(self._counts(raw_documents), copy=False)
+
+    def _counts(self, texts) -> sparse.csr_matrix:
+        texts = list(texts)
+        columns = self.__dict__.setdefault("_word_columns", {})
+        parts: list[np.ndarray] = []  # each distinct word's columns (one per n-gram, repeats kept)
+        counts: list[int] = []
+        rows: list[int] = []
+        for i, text in enumerate(texts):
+            for word, count in Counter(text.lower().split()).items():
+                cols = columns.get(word)
+                if cols is None:
+                    cols = self._columns_of(word)
+                    if len(columns) < self._MAX_CACHED_WORDS:
+                        columns[word] = cols
+                parts.append(cols)
+                counts.append(count)
+                rows.append(i)
+        lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
+        matrix = sparse.coo_matrix(
+            (np.repeat(np.asarray(counts, dtype=self.dtype), lengths),
+             (np.repeat(np.asarray(rows, dtype=np.int64), lengths), np.concatenate(parts) if parts else np.zeros(0, np.int64))),
+            shape=(len(texts), len(self.vocabulary_)),
+        ).tocsr()  # duplicates summed
+        matrix.sort_indices()
+        return matrix
+
+    def _columns_of(self, word: str) -> np.ndarray:
+        analyze = self.__dict__.get("_analyze") or self.__dict__.setdefault("_analyze", self.build_analyzer())
+        vocabulary = self.vocabulary_
+        return np.asarray([vocabulary[g] for g in analyze(word) if g in vocabulary], dtype=np.int64)
+
+    def __getstate__(self) -> dict:
+        state = dict(super().__getstate__())
+        state.pop("_word_columns", None)  # caches: rebuilt as notes come
+        state.pop("_analyze", None)
+        return state
+
+
+class WordsAndCharacters:
+    """Two fitted-together vectorizers side by side, each row scaled back to unit length (the k-NN
+    uses cosines). scikit-learn's ``FeatureUnion`` in a ``Pipeline`` does the same; its dispatch
+    cost a millisecond a call, as much as counting a note's n-grams."""
+
+    def __init__(self, words: TfidfVectorizer, chars: TfidfVectorizer):
+        self.words = words
+        self.chars = chars
+
+    def fit_transform(self, texts: list[str]) -> sparse.csr_matrix:
+        return self._joined(self.words.fit_transform(texts), self.chars.fit_transform(texts))
+
+    def transform(self, texts: list[str]) -> sparse.csr_matrix:
+        return self._joined(self.words.transform(texts), self.chars.transform(texts))
+
+    @staticmethod
+    def _joined(words: sparse.csr_matrix, chars: sparse.csr_matrix) -> sparse.csr_matrix:
+        return normalize(sparse.hstack([words, chars], format="csr"), copy=False)
