@@ -478,3 +478,18 @@ def test_septic_shock_the_note_does_not_document_is_not_coded(cm_catalog):
     a = note(text, m("Sepsis", "A41.9", "discharge_diagnoses"), m("pneumonia", "J18.9", "discharge_diagnoses"))
     coded = code(a, lines(("A41.9", 0.8, (0,)), ("R65.21", 0.9, (0,)), ("J18.9", 0.8, (1,))), cm_catalog, "inpatient")
     assert "R65.21" not in codes_of(coded) and "R65.20" in codes_of(coded)
+
+
+def test_unspecified_sepsis_gives_way_to_the_organisms_sepsis_code(cm_catalog):
+    """A41.9 is for sepsis whose organism is not specified (I.C.1.d.1.a): beside the surer A40.3 it is not
+    coded, and A40.3 takes its evidence."""
+    text = "Severe sepsis without septic shock due to pneumococcal pneumonia. Blood cultures: Streptococcus pneumoniae."
+    a = note(text, m("Severe sepsis", "A41.9"), m("Streptococcus pneumoniae", "A40.3"), m("pneumococcal pneumonia", "J13"))
+    coded = code(a, lines(("A40.3", 0.8, (1,)), ("A41.9", 0.6, (0,)), ("J13", 0.7, (2,))), cm_catalog, "inpatient")
+    got = codes_of(coded)
+    assert "A40.3" in got and "A41.9" not in got and "R65.20" in got and "R65.21" not in got
+    sepsis = next(line for line in coded.lines if line.code == "A40.3")
+    assert 0 in sepsis.mention_indexes
+    # without an organism's code, the unspecified one stays
+    b = note("Sepsis, source unclear.", m("Sepsis", "A41.9"))
+    assert codes_of(code(b, lines(("A41.9", 0.8, (0,))), cm_catalog, "inpatient")) == ["A41.9"]

@@ -322,7 +322,7 @@ SHOCK = ("R57",)
 
 def sepsis(note: NoteCoding) -> None:
     """Sepsis named by its organism when the note gives one (A41.51 E. coli, A41.01 MSSA, ...:
-    I.C.1.d.1.a); severe sepsis R65.20 and septic shock R65.21 when the note says so, after the
+    I.C.1.d.1.a), and then no unspecified-organism sepsis code beside it; severe sepsis R65.20 and septic shock R65.21 when the note says so, after the
     systemic infection (I.C.1.d.1.a.ii, I.C.1.d.2; septic shock is not coded as R57.-)."""
     lines = note.starting(("A40", "A41"))
     if not lines:
@@ -335,6 +335,10 @@ def sepsis(note: NoteCoding) -> None:
                 best = note.replace(best, code, f"the note names the organism ({found[0].code}) (I.C.1.d.1.a)",
                                     confidence=min(best.confidence, found[0].confidence))
                 break
+    if best.code not in SEPSIS:
+        for line in note.starting(SEPSIS, current=False):
+            note.absorb(line, best, f"{best.code} names the organism; {line.code} is for sepsis whose organism "
+                                    "is not specified (I.C.1.d.1.a)")
     if SEPTIC_SHOCK.search(note.lower):
         added = note.add("R65.21", "the note documents septic shock (I.C.1.d.2)", confidence=best.confidence, like=[best])
         for line in note.starting(SHOCK, current=False):
