@@ -14,7 +14,7 @@ from codesuggest.guidelines import RULE_NAMES, apply_guidelines
 from codesuggest.guidelines.engine import CodeLine, NoteCoding
 from codesuggest.guidelines.history import history_code, history_codes_for
 from codesuggest.guidelines.specificity import lateral_siblings
-from codesuggest.guidelines.tables import DRUGS, EXTERNAL_CAUSES, HISTORY_CODES, STATUS_CODES
+from codesuggest.guidelines.tables import DRUGS, EXTERNAL_CAUSES, HISTORY_CODES, INTEGRAL_SYMPTOMS, STATUS_CODES
 from codesuggest.pipeline.schema import Assertion, Candidate, Mention, NoteAnalysis
 
 CODES = {
@@ -123,6 +123,15 @@ def notes_of(note: NoteCoding, code: str) -> str:
 
 
 @pytest.mark.slow
+def test_integral_symptom_rows_name_each_diagnosis_prefix_once():
+    """A prefix repeated in a row (a column edited by appending) says nothing twice: the table stays one
+    list per symptom."""
+    repeated = {symptom: [p for p in diagnoses if diagnoses.count(p) > 1]
+                for symptom, (_, diagnoses, _) in INTEGRAL_SYMPTOMS.items()}
+    assert {s: r for s, r in repeated.items() if r} == {}
+    assert all(section.startswith("I.") for _, _, section in INTEGRAL_SYMPTOMS.values())
+
+
 def test_every_table_code_is_billable(cm_catalog):
     """Every code a table names exists and is billable in the loaded ICD-10-CM (with its side or 7th character)."""
     named = {c for _, personal, family, _ in HISTORY_CODES for c in (personal, family) if c}

@@ -83,5 +83,5 @@ def test_wordwise_character_tfidf_is_the_parents_matrix():
         mine, reference = ours.transform(notes), theirs.transform(notes)
         assert mine.shape == reference.shape and abs(mine - reference).max() < 1e-6
     restored = pickle.loads(pickle.dumps(ours))
-    assert "_word_columns" not in restored.__dict__
+    assert "_columns" not in restored.__dict__
     assert abs(restored.transform(notes) - reference).max() < 1e-6

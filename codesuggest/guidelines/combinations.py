@@ -322,8 +322,9 @@ SHOCK = ("R57",)
 
 def sepsis(note: NoteCoding) -> None:
     """Sepsis named by its organism when the note gives one (A41.51 E. coli, A41.01 MSSA, ...:
-    I.C.1.d.1.a), and then no unspecified-organism sepsis code beside it; severe sepsis R65.20 and septic shock R65.21 when the note says so, after the
-    systemic infection (I.C.1.d.1.a.ii, I.C.1.d.2; septic shock is not coded as R57.-)."""
+    I.C.1.d.1.a), and then no unspecified-organism sepsis code beside it; severe sepsis R65.20 and
+    septic shock R65.21 when the note says so, after the systemic infection (I.C.1.d.1.a.ii,
+    I.C.1.d.2; septic shock is not coded as R57.-)."""
     lines = note.starting(("A40", "A41"))
     if not lines:
         return

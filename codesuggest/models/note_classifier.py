@@ -30,10 +30,6 @@ class NoteClassifier(BaseEstimator):
     n-grams: inflections and compounds of one word ("metastasis", "metastatic") share most of them.
     """
 
-    def __setstate__(self, state: dict) -> None:
-        """Classifiers saved before ``char_ngram_max`` existed had word n-grams only."""
-        super().__setstate__({"char_ngram_max": 0, **state})
-
     def __init__(self, min_count: int = 2, alpha: float = 1.0, ngram_max: int = 2, min_df: int = 2,
                  max_features: int = 20_000, n_neighbors: int = 10, char_ngram_max: int = 0, random_state: int = 0):
         self.min_count = min_count
@@ -44,6 +40,10 @@ class NoteClassifier(BaseEstimator):
         self.n_neighbors = n_neighbors
         self.char_ngram_max = char_ngram_max
         self.random_state = random_state
+
+    def __setstate__(self, state: dict) -> None:
+        """Classifiers saved before ``char_ngram_max`` existed had word n-grams only."""
+        super().__setstate__({"char_ngram_max": 0, **state})
 
     def fit(self, texts: list[str], labels: list[set[tuple[str, str]]]) -> "NoteClassifier":
         counts = Counter(code for codes in labels for code in codes)
@@ -61,7 +61,7 @@ class NoteClassifier(BaseEstimator):
         # (n_notes is small next to the vocabulary); with an intercept per code (centred targets).
         # A note's scores are its similarities to the training notes times the dual coefficients:
         # the same products as the k-NN's, and n_notes x n_codes numbers kept instead of
-        # n_features x n_codes (a tenth of the size with word n-grams, a fortieth with characters).
+        # n_features x n_codes (the model file: BENCHMARKS "Ranking").
         Xd = X.astype(np.float64)
         K = np.asarray((Xd @ Xd.T).todense())
         mean = Y.mean(axis=0)
@@ -127,8 +127,8 @@ class WordwiseCharTfidf(TfidfVectorizer):
 
     ``char_wb`` n-grams never cross a word boundary, so a text's counts are the sum of its words'
     counts: each distinct word's n-gram columns are found once and kept, and a note costs a lookup
-    per distinct word instead of one per n-gram (the parent's ``transform`` was a fifth of the
-    ranker's time). Fitting is the parent's; the result of ``transform`` is the same matrix.
+    per distinct word instead of one per n-gram (the ranker's speed with it: BENCHMARKS "Ranking").
+    Fitting is the parent's; the result of ``transform`` is the same matrix.
     """
 
     _MAX_CACHED_WORDS = 200_000  # bounds the memory a long-running service gives the cache
@@ -141,7 +141,7 @@ class WordwiseCharTfidf(TfidfVectorizer):
 
     def _counts(self, texts) -> sparse.csr_matrix:
         texts = list(texts)
-        columns = self.__dict__.setdefault("_word_columns", {})
+        columns = self._word_columns()
         parts: list[np.ndarray] = []  # each distinct word's columns (one per n-gram, repeats kept)
         counts: list[int] = []
         rows: list[int] = []
@@ -164,22 +164,27 @@ class WordwiseCharTfidf(TfidfVectorizer):
         matrix.sort_indices()
         return matrix
 
+    def _word_columns(self) -> dict[str, np.ndarray]:
+        """The cache word -> its n-grams' columns (made on first use; not pickled)."""
+        if "_columns" not in self.__dict__:
+            self._columns, self._analyze = {}, self.build_analyzer()
+        return self._columns
+
     def _columns_of(self, word: str) -> np.ndarray:
-        analyze = self.__dict__.get("_analyze") or self.__dict__.setdefault("_analyze", self.build_analyzer())
         vocabulary = self.vocabulary_
-        return np.asarray([vocabulary[g] for g in analyze(word) if g in vocabulary], dtype=np.int64)
+        return np.asarray([vocabulary[g] for g in self._analyze(word) if g in vocabulary], dtype=np.int64)
 
     def __getstate__(self) -> dict:
         state = dict(super().__getstate__())
-        state.pop("_word_columns", None)  # caches: rebuilt as notes come
+        state.pop("_columns", None)  # the cache and its analyzer: rebuilt as notes come
         state.pop("_analyze", None)
         return state
 
 
 class WordsAndCharacters:
-    """Two fitted-together vectorizers side by side, each row scaled back to unit length (the k-NN
-    uses cosines). scikit-learn's ``FeatureUnion`` in a ``Pipeline`` does the same; its dispatch
-    cost a millisecond a call, as much as counting a note's n-grams."""
+    """Two vectorizers side by side, each row scaled back to unit length (the k-NN uses cosines):
+    what a ``FeatureUnion`` then a ``Normalizer`` in a ``Pipeline`` do, without their per-call
+    dispatch, which the service pays on every note it ranks alone."""
 
     def __init__(self, words: TfidfVectorizer, chars: TfidfVectorizer):
         self.words = words

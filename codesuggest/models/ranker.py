@@ -109,7 +109,7 @@ class CodeRanker(BaseEstimator):
         self,
         n_folds: int = 5,
         # clf_min_count 1 (was 2), clf_char_ngram_max 4 (was 0), max_features 0.5 (was 1.0), together:
-        # out-of-fold MAP D +0.0047 (paired s.e. 0.0013, 3 seeds), P +0.0050 (0.0024); BENCHMARKS "Ranking"
+        # out-of-fold MAP D +0.0046 (paired s.e. 0.0013, 3 seeds), P +0.0047 (0.0024); BENCHMARKS "Ranking"
         clf_min_count: int = 1,
         clf_top_n: int = 50,
         clf_alpha: float = 1.0,
@@ -274,16 +274,17 @@ class CodeRanker(BaseEstimator):
         clf = None
         if self.use_classifier:
             texts = [a.text for a in analyses]
-            more = {"char_ngram_max": self.clf_char_ngram_max}
-            codes = NoteClassifier(min_count=self.clf_min_count, alpha=self.clf_alpha,
-                                   n_neighbors=max(self.n_neighbors, 1), random_state=self.random_state, **more)
-            codes.fit(texts, labels)
+            codes = self._new_classifier(n_neighbors=max(self.n_neighbors, 1)).fit(texts, labels)
             groups = None  # fitted only when its proposals are asked for (``group_top_n >= 0``)
             if self.group_top_n >= 0:
-                groups = NoteClassifier(min_count=self.clf_min_count, alpha=self.clf_alpha, random_state=self.random_state, **more)
-                groups.fit(texts, [{(s, CodeStats.group_of(s, c)) for s, c in codes_} for codes_ in labels])
+                groups = self._new_classifier().fit(
+                    texts, [{(s, CodeStats.group_of(s, c)) for s, c in codes_} for codes_ in labels])
             clf = (codes, groups)
         return stats, clf
+
+    def _new_classifier(self, **params) -> NoteClassifier:
+        return NoteClassifier(min_count=self.clf_min_count, alpha=self.clf_alpha, char_ngram_max=self.clf_char_ngram_max,
+                              random_state=self.random_state, **params)
 
     def _candidates(self, analyses, stats: CodeStats, clf: NoteClassifier | None) -> list[NoteCandidates]:
         probs = knn = codes = gprobs = gcodes = None
@@ -409,8 +410,9 @@ class CodeRanker(BaseEstimator):
             parts.append("condition mentioned as family or past history")
         elif src == SOURCE_CLASSIFIER:
             parts.append("suggested by the note text classifier")
-        if f[_NNEG] > 0 or f[_NPOSS] > 0 or f[_NFAM] > 0 or f[_NHIST] > 0:  # most candidates have no flag
-            parts.append("mentions " + "/".join(name for name, idx in _FLAGS if f[idx] > 0))
+        flags = [name for name, idx in _FLAGS if f[idx] > 0]
+        if flags:
+            parts.append("mentions " + "/".join(flags))
         if f[_CLF] >= 0.05:
             parts.append(f"text classifier p={f[_CLF]:.2f}")
         count = int(round(math.expm1(f[_COUNT])))
