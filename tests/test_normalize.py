@@ -24,3 +24,14 @@ def test_content_words_at_offsets():
     words, starts = content_words_at("x " + " ".join(phrase))
     assert words == content_words("x " + " ".join(phrase))
     assert set(starts[1:]) == {2}  # the synonym's words start where the phrase did
+
+
+def test_content_words_at_agrees_on_every_synonym_twice():
+    """Every synonym phrase, and its first word alone (which only may start a phrase), read the same by
+    both functions, on the first call and from the word memo on the second."""
+    for phrase in SYNONYMS:
+        text = f"the {' '.join(phrase)} and {phrase[0]} alone, {' '.join(phrase)}s."
+        for _ in range(2):
+            words, starts = content_words_at(text)
+            assert words == content_words(text), text
+            assert starts == sorted(starts)

@@ -81,6 +81,11 @@ EXTRA_FEATURES = {
     # a prefix, over its linked full codes: the fewest title words one lacks, the best title coverage and how
     # many have every title word in the note. NaN where it does not apply.
     "stop": ("pcs_tail_n", "pcs_tail_missing", "children_min_missing", "children_max_cov", "children_n_covered"),
+    # how often training coders chose the code when a mention with the same wording linked it (smoothed
+    # toward the code's own cand_precision), the best over the code's mentions, and in how many training
+    # notes that wording linked it (log): "pain" -> R52 is rarely coded, "generalized pain" -> R52 often.
+    # NaN for codes no mention linked directly.
+    "wording": ("wording_precision", "wording_log_count"),
 }
 
 
@@ -191,6 +196,9 @@ class CodeStats:
     cooc: "Cooccurrence | None" = field(default=None, compare=False)  # derived from the labels
     word_df: Counter = field(default_factory=Counter)  # content word -> training notes that have it
     titles: dict = field(default_factory=dict)  # (system, code) labelled in training -> its title, from a candidate
+    # (mention text in lower case, system, code) -> [training notes where that wording linked the code, of
+    # which the code was gold]
+    wording_use: dict = field(default_factory=dict)
     # (system, first 1 or 3 characters) -> [coarse labels, labels] (derived from the labels)
     coarse_use: dict = field(default_factory=dict, compare=False)
 
@@ -200,7 +208,8 @@ class CodeStats:
         return code[:3] if system == CM else code[:4]
 
     @classmethod
-    def fit(cls, analyses: list[NoteAnalysis], labels: list[set[tuple[str, str]]]) -> "CodeStats":
+    def fit(cls, analyses: list[NoteAnalysis], labels: list[set[tuple[str, str]]], wordings: bool = True) -> "CodeStats":
+        """``wordings``: count ``wording_use`` (the table the ``wording`` features read; False leaves it empty)."""
         stats = cls(n_notes=len(labels))
         for codes in labels:
             for system, code in codes:
@@ -220,6 +229,12 @@ class CodeStats:
                     stats.cand_hits[key] += 1
                     hits += 1
         stats.cand_prior = (hits + 1) / (total + 10)
+        for analysis, codes in zip(analyses, labels) if wordings else ():
+            pairs = {(m.text.lower(), c.system, c.code) for m in analysis.mentions for c in m.candidates}
+            for pair in pairs:
+                use = stats.wording_use.setdefault(pair, [0, 0])
+                use[0] += 1
+                use[1] += pair[1:] in codes
         stats.cooc = Cooccurrence(labels, stats.code_count)
         for analysis in analyses:
             stats.word_df.update(note_words(analysis))
@@ -681,6 +696,8 @@ def _extra_columns(analysis: NoteAnalysis, stats: CodeStats, keys: list[tuple[st
             if titles is None:
                 titles = _title_columns(analysis, stats, keys, accs, True)
             parts.append(_stop_columns(keys, titles))
+        elif group == "wording":
+            parts.append(_wording_columns(analysis, stats, keys, accs, facts))
         elif group == "distinct":
             text_ids: dict[str, int] = {}
             ids = np.fromiter((text_ids.setdefault(m.text.lower(), len(text_ids)) for m in analysis.mentions),
@@ -693,6 +710,34 @@ def _extra_columns(analysis: NoteAnalysis, stats: CodeStats, keys: list[tuple[st
         else:
             raise ValueError(f"unknown extra feature group {group!r}")
     return np.hstack(parts) if parts else np.zeros((len(keys), 0), dtype=np.float32)
+
+
+def _wording_columns(analysis: NoteAnalysis, stats: CodeStats, keys: list[tuple[str, str]],
+                     accs: dict[tuple[str, str], _Acc], facts: list[KeyFacts]) -> np.ndarray:
+    """The ``wording`` group (see ``EXTRA_FEATURES``); ``facts``: the keys' (their ``precision`` is the prior)."""
+    use = getattr(stats, "wording_use", None) or {}  # statistics pickled before it have none
+    get = use.get
+    out = np.full((len(keys), 2), np.nan, dtype=np.float32)
+    texts = [m.text.lower() for m in analysis.mentions]
+    for j, (key, acc) in enumerate(accs.items()):
+        if acc.source != SOURCE_DIRECT:
+            continue
+        prior = facts[j].precision
+        best, most = -1.0, 0
+        system, code = key
+        for i in acc.mentions:
+            found = get((texts[i], system, code))
+            if found is None:  # a wording never seen in training: the code's own precision
+                value = prior
+            else:
+                value = (found[1] + 2.0 * prior) / (found[0] + 2.0)
+                if found[0] > most:
+                    most = found[0]
+            if value > best:
+                best = value
+        out[j, 0] = best
+        out[j, 1] = math.log1p(most)
+    return out
 
 
 _N_CLF_ANCHORS = 5  # the text classifier's top codes taken as co-occurrence anchors

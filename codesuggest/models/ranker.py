@@ -98,6 +98,10 @@ class CodeRanker(BaseEstimator):
     lgbm_params : further LightGBM parameters (dict) for the LightGBM re-rankers.
     extra_features : comma-separated groups of ``features.EXTRA_FEATURES`` appended to the features
         (``""``: none; models saved before the parameter have none).
+    row_weight : the re-rankers' weight of a candidate row: ``"none"`` (all alike: notes with many
+        candidates, and ICD-10-CM with three times PCS's, weigh the most), ``"group"`` (each note's list per
+        system weighs the same, as MAP counts it), ``"sqrt"`` (between the two: 1 / sqrt(list length)) or
+        ``"system"`` (each code system's rows weigh the same in all).
     calibration : ``"isotonic"`` or ``"sigmoid"`` (Platt).
     negated_cap : unsupported negated/hypothetical/family codes score at most this times the threshold.
     n_threads : OpenMP / BLAS threads while fitting and scoring (None: the library default); one thread
@@ -130,7 +134,9 @@ class CodeRanker(BaseEstimator):
         lgbm_params: dict | None = None,
         # hier: out-of-fold MAP D +0.0023 (paired s.e. 0.0009, 3 seeds), P +0.0002; same ranking speed.
         # desc (on hier; titles for every code a title is known of): D +0.0042 (0.0014), P +0.0076 (0.0022)
-        extra_features: str = "hier,desc",
+        # wording (on hier,desc): D +0.0169 (0.0019), P +0.0048 (0.0023); BENCHMARKS "Ranking"
+        extra_features: str = "hier,desc,wording",
+        row_weight: str = "none",
         random_state: int = 0,
     ):
         self.n_folds = n_folds
@@ -153,10 +159,12 @@ class CodeRanker(BaseEstimator):
         self.n_threads = n_threads
         self.lgbm_params = lgbm_params
         self.extra_features = extra_features
+        self.row_weight = row_weight
         self.random_state = random_state
 
     # parameters added after models were first saved, with the value that reproduces those models
-    _LATER_PARAMS = {"lgbm_params": None, "extra_features": "", "clf_char_ngram_max": 0, "max_features": 1.0}
+    _LATER_PARAMS = {"lgbm_params": None, "extra_features": "", "clf_char_ngram_max": 0, "max_features": 1.0,
+                     "row_weight": "none"}
 
     def __setstate__(self, state: dict) -> None:
         """Unpickle a model saved before a parameter existed with that parameter's old behaviour
@@ -190,6 +198,8 @@ class CodeRanker(BaseEstimator):
         extra_feature_names(self._extra_groups())  # unknown groups raise
         if self.calibration not in ("isotonic", "sigmoid"):
             raise ValueError(f"calibration must be 'isotonic' or 'sigmoid', not {self.calibration!r}")
+        if self.row_weight not in _ROW_WEIGHTS:
+            raise ValueError(f"row_weight must be one of {list(_ROW_WEIGHTS)}, not {self.row_weight!r}")
 
         folds = list(KFold(self.n_folds, shuffle=True, random_state=self.random_state).split(np.arange(len(analyses))))
         X_parts, y_parts, fold_of, sys_of, note_of = [], [], [], [], []
@@ -270,7 +280,7 @@ class CodeRanker(BaseEstimator):
 
     def _fit_sources(self, analyses, labels) -> tuple[CodeStats, tuple[NoteClassifier, NoteClassifier] | None]:
         """Code statistics, the code-level classifier and one over CM categories / PCS 4-character prefixes."""
-        stats = CodeStats.fit(analyses, labels)
+        stats = CodeStats.fit(analyses, labels, wordings="wording" in self._extra_groups())
         clf = None
         if self.use_classifier:
             texts = [a.text for a in analyses]
@@ -312,13 +322,15 @@ class CodeRanker(BaseEstimator):
     def _fit_reranker(self, X: np.ndarray, y: np.ndarray, systems: np.ndarray, groups: np.ndarray):
         """One model over all systems, or (``per_system``) a dict system -> model. ``groups`` (one id per
         row: its note and system) matters to the ranking objectives only."""
+        weights = _row_weights(groups, systems, self.row_weight)
         if not self.per_system:
-            return _fit_one(self._new_reranker(), X, y, groups)
+            return _fit_one(self._new_reranker(), X, y, groups, weights)
         models = {}
         for system in calibrated_systems():
             mask = systems == system
             if mask.any() and y[mask].any() and not y[mask].all():
-                models[system] = _fit_one(self._new_reranker(), X[mask], y[mask], groups[mask])
+                models[system] = _fit_one(self._new_reranker(), X[mask], y[mask], groups[mask],
+                                          None if weights is None else weights[mask])
         return models
 
     @staticmethod
@@ -450,8 +462,28 @@ def _lgbm_binary(ranker: CodeRanker) -> "_GroupRanker":
 RERANKERS = {"hgb": _hgb, "logreg": _logreg, "lambdarank": _lambdarank, "lgbm-binary": _lgbm_binary}
 
 
-def _fit_one(model, X: np.ndarray, y: np.ndarray, groups: np.ndarray):
-    return model.fit(X, y, groups) if isinstance(model, _GroupRanker) else model.fit(X, y)
+_ROW_WEIGHTS = ("none", "group", "sqrt", "system")
+
+
+def _row_weights(groups: np.ndarray, systems: np.ndarray, kind: str) -> np.ndarray | None:
+    """Per row, ``1 / len(its list) ** power`` (``group``: power 1, ``sqrt``: 1/2) or ``1 / its system's
+    rows`` (``system``), scaled to a mean of 1 (``None``: unweighted)."""
+    if kind == "none":
+        return None
+    power = {"group": 1.0, "sqrt": 0.5, "system": 1.0}[kind]
+    _, inverse, sizes = np.unique(systems if kind == "system" else groups, return_inverse=True, return_counts=True)
+    weights = 1.0 / sizes[inverse].astype(np.float64) ** power
+    return weights / weights.mean()
+
+
+def _fit_one(model, X: np.ndarray, y: np.ndarray, groups: np.ndarray, weights: np.ndarray | None = None):
+    if isinstance(model, _GroupRanker):
+        return model.fit(X, y, groups, weights)
+    if weights is None:
+        return model.fit(X, y)
+    if hasattr(model, "steps"):  # a Pipeline: the weights go to its last step
+        return model.fit(X, y, **{f"{model.steps[-1][0]}__sample_weight": weights})
+    return model.fit(X, y, sample_weight=weights)
 
 
 class _GroupRanker:
@@ -472,13 +504,14 @@ class _GroupRanker:
             self.params.setdefault("lambdarank_truncation_level", 100)  # MAP reads the whole list (top_k 100)
         self.num_boost_round = ranker.max_iter
 
-    def fit(self, X: np.ndarray, y: np.ndarray, groups: np.ndarray) -> "_GroupRanker":
+    def fit(self, X: np.ndarray, y: np.ndarray, groups: np.ndarray, weights: np.ndarray | None = None) -> "_GroupRanker":
         import lightgbm
 
         order = np.argsort(groups, kind="stable")  # LightGBM wants each group's rows together
         _, sizes = np.unique(groups[order], return_counts=True)
         data = lightgbm.Dataset(
             X[order], label=y[order].astype(np.float32), group=sizes if self.objective != "binary" else None,
+            weight=None if weights is None else weights[order],
             categorical_feature=[feature_index("source")], free_raw_data=True,
             params={"max_bin": 255, "verbosity": -1},
         )

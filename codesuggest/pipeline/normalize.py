@@ -97,31 +97,53 @@ _WORD_ANY_CASE_RE = re.compile(WORD_RE.pattern, re.IGNORECASE)  # on the text it
 def content_words_at(text: str) -> tuple[list[str], list[int]]:
     """The content words of ``text`` as :func:`content_words` gives them, with the offset each starts at
     (a synonym's words take the offset of the phrase it replaced). A single pass that looks for a
-    synonym phrase only at words that start one: fast enough for a whole note."""
+    synonym phrase only at words that start one, and takes every other word's content words from a
+    memo: fast enough for a whole note (the ranker reads every note this way)."""
     matches = list(_WORD_ANY_CASE_RE.finditer(text))
     lowered = [m.group().lower() for m in matches]
     lowered = [w[:-2] if w.endswith("'s") else w for w in lowered]
     words: list[str] = []
     starts: list[int] = []
+    memo = _WORD_CONTENT
     i, n = 0, len(lowered)
     while i < n:
         first = lowered[i]
-        longest = min(_SYN_MAX, n - i) if first in _SYN_FIRST_WORDS else (1 if (first,) in SYNONYMS else 0)
-        for k in range(longest, 0, -1):
-            target = SYNONYMS.get(tuple(lowered[i : i + k]))
-            if target is not None:
-                for w in target:
-                    if w not in STOP_WORDS or w in KEEP_IN_KEY:
-                        words.append(stem(w))
-                        starts.append(matches[i].start())
-                i += k
-                break
-        else:
-            if first not in STOP_WORDS or first in KEEP_IN_KEY:
-                words.append(stem(first))
-                starts.append(matches[i].start())
-            i += 1
+        content = memo.get(first)
+        if content is None:
+            content = _word_content(first)
+        width = 1
+        if content is _PHRASE_START:
+            for k in range(min(_SYN_MAX, n - i), 0, -1):
+                target = SYNONYMS.get(tuple(lowered[i : i + k]))
+                if target is not None:
+                    content, width = _kept_stems(target), k
+                    break
+            else:
+                content = _kept_stems((first,))
+        if content:
+            words.extend(content)
+            starts.extend([matches[i].start()] * len(content))
+        i += width
     return words, starts
+
+
+_PHRASE_START = ("<phrase>",)  # the memo's mark of a word that may start a synonym phrase
+_WORD_CONTENT: dict[str, tuple[str, ...]] = {}  # a lower-case word -> its content words (bounded below)
+
+
+def _kept_stems(words) -> tuple[str, ...]:
+    return tuple(stem(w) for w in words if w not in STOP_WORDS or w in KEEP_IN_KEY)
+
+
+def _word_content(word: str) -> tuple[str, ...]:
+    """What a word not in a synonym phrase gives: its synonym's content words, its stem or nothing."""
+    if word in _SYN_FIRST_WORDS:
+        return _PHRASE_START
+    target = SYNONYMS.get((word,))
+    content = _kept_stems(target if target is not None else (word,))
+    if len(_WORD_CONTENT) < 200_000:
+        _WORD_CONTENT[word] = content
+    return content
 
 
 # The bag key of words already distinct and sorted (the matcher grows such a list window by
