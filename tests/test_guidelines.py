@@ -326,6 +326,26 @@ def test_an_unspecified_code_leaves_beside_the_specific_code_of_its_chapter_on_t
     assert any("D64.9 not coded" in n.message for n in coded.get("D62").notes)
 
 
+def test_acute_kidney_injury_on_ckd_codes_both(cm_catalog):
+    """AKI on CKD: the acute and the chronic condition are two codes (I.B.8, I.C.14), though their
+    titles share "kidney" and the CKD code says more; found with a model that ranked N18.31 above N17.9."""
+    text = "Discharge diagnoses: 1. Acute kidney injury on CKD 3a, prerenal"
+    a = note(text, m("Acute kidney injury on CKD 3a", "N17.9", "discharge_diagnoses"),
+             m("CKD 3a", "N18.31", "discharge_diagnoses"))
+    coded = code(a, lines(("N18.31", 0.9, (0, 1)), ("N17.9", 0.6, (0,))), cm_catalog, "inpatient")
+    assert sorted(codes_of(coded)) == ["N17.9", "N18.31"]
+
+
+def test_a_stated_specific_code_the_ranker_doubts_still_replaces_the_unspecified_one(cm_catalog):
+    """"Osteoarthritis of the right knee" in the impression: M17.11, not M19.90 (unspecified site), even
+    when the ranker is surer of M19.90 and gives M17.11 less than the rules' floor (I.B.2, I.B.18)."""
+    text = "Impression: Osteoarthritis of the right knee. PT referral."
+    a = note(text, m("Osteoarthritis of the right knee", "M19.90", "impression"))
+    coded = code(a, lines(("M19.90", 0.66, (0,)), ("M17.11", 0.14, (0,))), cm_catalog)
+    assert codes_of(coded) == ["M17.11"]
+    assert any("M19.90 not coded" in n.message for n in coded.get("M17.11").notes)
+
+
 def test_diabetic_nephropathy_with_ckd_is_one_kidney_disease(cm_catalog):
     text = "A/P: DM2 with diabetic nephropathy / CKD 3a"
     a = note(text, m("DM2 with diabetic nephropathy", "E11.21"), m("CKD 3a", "N18.31"))

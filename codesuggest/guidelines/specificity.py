@@ -60,19 +60,38 @@ def unspecified_beside_specific(note: NoteCoding) -> None:
         if line.system != CM or line not in note.lines or not title_says(note.description(line.code), "unspecified"):
             continue
         chapter = (line.code[:3],) if line.code.startswith(("R", "Z")) else (line.code[0],)  # R, Z: by I.B.5, III
-        siblings = [
-            other for other in note.starting(chapter)
-            if other is not line and not title_says(note.description(other.code), "unspecified")
-            and not title_says(note.description(other.code), "other")  # a residual "other" code says no more
-            and (_kin(note, line, other) and (other.confidence >= max(FLOOR, 0.5 * line.confidence) or note.stated(other))
-                 if other.code[:3] != line.code[:3]
-                 else other.confidence >= max(FLOOR, 0.5 * line.confidence))
-        ]
+        siblings = [other for other in note.documented(chapter) if _says_more(note, line, other)]
         if siblings:
             best = max(siblings, key=lambda other: other.confidence)
             note.absorb(line, best, f"{best.code} says more about the same condition (I.B.2, I.B.18)")
 
 
+
+
+def _says_more(note: NoteCoding, vague: CodeLine, other: CodeLine) -> bool:
+    """Whether ``other`` (a documented line of ``vague``'s chapter) is a specific code of the same
+    condition that may replace ``vague``: not itself unspecified or a residual "other" code; in the
+    category, at least half as sure; in another category, of the same condition (:func:`_kin`) and
+    at least half as sure or stated as a diagnosis. A stated line below the rules' floor must also
+    have its mention say a word of the detail its title adds (M17.11 "... right knee" for
+    "osteoarthritis of the right knee", not N28.1 "cyst of kidney" for "acute kidney injury")."""
+    title = note.description(other.code)
+    if other is vague or title_says(title, "unspecified") or title_says(title, "other"):
+        return False
+    sure = other.confidence >= max(FLOOR, 0.5 * vague.confidence)
+    if other.code[:3] == vague.code[:3]:
+        return sure
+    if not _kin(note, vague, other):
+        return False
+    if sure:
+        return True
+    return note.stated(other) and (other.confidence >= FLOOR or _mention_says_its_detail(note, vague, other))
+
+
+def _mention_says_its_detail(note: NoteCoding, vague: CodeLine, specific: CodeLine) -> bool:
+    detail = title_words(note.description(specific.code))[0] - title_words(note.description(vague.code))[0] - _GENERIC
+    said = frozenset().union(*(title_words(m.text)[0] for m in note.mentions(specific)))
+    return bool(detail & said)
 
 
 def uncomplicated_beside_complication(note: NoteCoding) -> None:
@@ -101,13 +120,21 @@ _GENERIC = frozenset({"disease", "diseases", "disorder", "disorders", "syndrome"
                       "primary", "secondary", "organ", "organs", "system", "systems", "elsewhere", "classified"})
 
 
+_ACUITY = frozenset({"acute", "chronic"})
+
+
 def _kin(note: NoteCoding, vague: CodeLine, specific: CodeLine) -> bool:
     """Whether ``specific`` (another category of the chapter) codes the condition of ``vague``: they
-    stand on a mention in common and their titles share a word naming the condition."""
+    stand on a mention in common and their titles share a word naming the condition. An acute and a
+    chronic condition are two, each coded (I.B.8: "acute kidney injury on CKD 3a" is N17.9 and N18.31)."""
     if not set(vague.mention_indexes) & set(specific.mention_indexes):
         return False
-    shared = title_words(note.description(vague.code))[0] & title_words(note.description(specific.code))[0]
-    return bool(shared - _GENERIC)
+    vague_words = title_words(note.description(vague.code))[0]
+    specific_words = title_words(note.description(specific.code))[0]
+    vague_acuity, specific_acuity = vague_words & _ACUITY, specific_words & _ACUITY
+    if vague_acuity and specific_acuity and vague_acuity.isdisjoint(specific_acuity):
+        return False
+    return bool((vague_words & specific_words) - _GENERIC)
 
 
 NOT_SPECIFIC = re.compile(r"\bunspecified\b|\bwithout complications\b")
