@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 
 import numpy as np
 import pytest
@@ -512,3 +513,12 @@ def test_wording_table_kept_only_by_models_that_read_it(data, fitted):
     assert fitted.stats_.wording_use  # the default reads it
     without = CodeRanker(**{**FAST, "extra_features": "hier,desc"}).fit(analyses, labels)
     assert without.stats_.wording_use == {}
+
+
+def test_reason_says_how_often_coders_chose_the_code_for_the_same_words(data, fitted):
+    analyses, labels = data
+    reasons = [r.reason for codes in fitted.rank(analyses[:5]) for r in codes]
+    assert any(re.search(r"the same words linked it in \d+ training notes?, coded there at a rate of [01]\.\d\d", x)
+               for x in reasons)
+    without = CodeRanker(**{**FAST, "extra_features": "hier,desc"}).fit(analyses, labels)
+    assert not any("same words" in r.reason for codes in without.rank(analyses[:5]) for r in codes)

@@ -389,6 +389,7 @@ class CodeRanker(BaseEstimator):
     def rank(self, analyses: Sequence[NoteAnalysis], top_k: int = 50) -> list[list[RankedCode]]:
         """Per note, the ``top_k`` best codes of each system merged by score, best first."""
         results = []
+        wording = self._wording_columns()
         for note, scores in self._scored(analyses):
             values = scores.tolist()
             keys = note.keys
@@ -402,13 +403,21 @@ class CodeRanker(BaseEstimator):
                 chosen.append(j)
             rows = note.X[chosen].tolist()  # one conversion for the kept rows (a row at a time costs more)
             results.append([
-                RankedCode(*keys[j], values[j], note.mention_indexes[j], self._reason(f, note.matched_term(j)))
+                RankedCode(*keys[j], values[j], note.mention_indexes[j], self._reason(f, note.matched_term(j), wording))
                 for j, f in zip(chosen, rows)
             ])
         return results
 
-    def _reason(self, f: list[float], matched_term: str) -> str:
-        """The candidate's features ``f`` (one row as Python floats: indexing a NumPy row costs more) in words."""
+    def _wording_columns(self) -> tuple[int, int] | None:
+        """Where ``wording_precision`` and ``wording_log_count`` are in a row (None: not features of this model)."""
+        names = getattr(self, "feature_names_", ())
+        if "wording_log_count" not in names:
+            return None
+        return names.index("wording_precision"), names.index("wording_log_count")
+
+    def _reason(self, f: list[float], matched_term: str, wording: tuple[int, int] | None = None) -> str:
+        """The candidate's features ``f`` (one row as Python floats: indexing a NumPy row costs more) in words;
+        ``wording``: the columns of :meth:`_wording_columns`."""
         parts = []
         src = int(f[_SRC])
         n = int(f[_NMENT])
@@ -425,6 +434,11 @@ class CodeRanker(BaseEstimator):
         flags = [name for name, idx in _FLAGS if f[idx] > 0]
         if flags:
             parts.append("mentions " + "/".join(flags))
+        if wording is not None and src == SOURCE_DIRECT:
+            seen = int(round(math.expm1(f[wording[1]])))
+            if seen:
+                parts.append(f"the same words linked it in {seen} training note{'s' if seen != 1 else ''}, "
+                             f"coded there at a rate of {f[wording[0]]:.2f} (smoothed)")
         if f[_CLF] >= 0.05:
             parts.append(f"text classifier p={f[_CLF]:.2f}")
         count = int(round(math.expm1(f[_COUNT])))
