@@ -150,14 +150,14 @@ def _reference_rank(ranker: CodeRanker, analyses, top_k):
             per_system[system] = per_system.get(system, 0) + 1
             terms = note.terms[j]
             term = Counter(terms).most_common(1)[0][0] if terms else ""
-            reason = _reference_reason(note.X[j], term)
+            reason = _reference_reason(note.X[j], term, ranker.feature_names_)
             kept.append(RankedCode(system, note.keys[j][1], values[j], note.mention_indexes[j], reason))
         results.append(kept)
     return results
 
 
-def _reference_reason(f: np.ndarray, matched_term: str) -> str:
-    i = {name: k for k, name in enumerate(FEATURE_NAMES)}
+def _reference_reason(f: np.ndarray, matched_term: str, names: tuple[str, ...] = FEATURE_NAMES) -> str:
+    i = {name: k for k, name in enumerate(names)}
     parts = []
     src = int(f[i["source"]])
     n = int(f[i["n_mentions"]])
@@ -174,6 +174,10 @@ def _reference_reason(f: np.ndarray, matched_term: str) -> str:
     flags = [name for name in ("negated", "possible", "family", "historical") if f[i[f"n_{name}"]] > 0]
     if flags:
         parts.append("mentions " + "/".join(flags))
+    seen = int(round(math.expm1(f[i["wording_log_count"]]))) if "wording_log_count" in i and src == SOURCE_DIRECT else 0
+    if seen:
+        parts.append(f"the same words linked it in {seen} training note{'s' if seen != 1 else ''}, "
+                     f"coded there at a rate of {f[i['wording_precision']]:.2f} (smoothed)")
     if f[i["clf_prob"]] >= 0.05:
         parts.append(f"text classifier p={f[i['clf_prob']]:.2f}")
     count = int(round(math.expm1(f[i["log_train_count"]])))
