@@ -66,8 +66,6 @@ def unspecified_beside_specific(note: NoteCoding) -> None:
             note.absorb(line, best, f"{best.code} says more about the same condition (I.B.2, I.B.18)")
 
 
-
-
 def _says_more(note: NoteCoding, vague: CodeLine, other: CodeLine) -> bool:
     """Whether ``other`` (a documented line of ``vague``'s chapter) is a specific code of the same
     condition that may replace ``vague``: not itself unspecified or a residual "other" code; in the

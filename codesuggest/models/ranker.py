@@ -480,13 +480,12 @@ _ROW_WEIGHTS = ("none", "group", "sqrt", "system")
 
 
 def _row_weights(groups: np.ndarray, systems: np.ndarray, kind: str) -> np.ndarray | None:
-    """Per row, ``1 / len(its list) ** power`` (``group``: power 1, ``sqrt``: 1/2) or ``1 / its system's
-    rows`` (``system``), scaled to a mean of 1 (``None``: unweighted)."""
+    """Per row, 1 / the size of its list (``group``: its note and system; ``system``: all its system's rows),
+    or 1 / its square root (``sqrt``), scaled to a mean of 1; ``None`` for ``none`` (unweighted)."""
     if kind == "none":
         return None
-    power = {"group": 1.0, "sqrt": 0.5, "system": 1.0}[kind]
     _, inverse, sizes = np.unique(systems if kind == "system" else groups, return_inverse=True, return_counts=True)
-    weights = 1.0 / sizes[inverse].astype(np.float64) ** power
+    weights = 1.0 / sizes[inverse].astype(np.float64) ** (0.5 if kind == "sqrt" else 1.0)
     return weights / weights.mean()
 
 
