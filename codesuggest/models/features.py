@@ -83,7 +83,8 @@ EXTRA_FEATURES = {
     "stop": ("pcs_tail_n", "pcs_tail_missing", "children_min_missing", "children_max_cov", "children_n_covered"),
     # how often training coders chose the code when a mention with the same wording linked it (smoothed
     # toward the code's own cand_precision), the best over the code's mentions, and in how many training
-    # notes that wording linked it (log): "pain" -> R52 is rarely coded, "generalized pain" -> R52 often.
+    # notes that wording linked it (log): in CodiEsp train, "pain" linked R52 in 96 notes and was coded so in
+    # 66; "chest pain" linked it in 10 and was coded so in 1.
     # NaN for codes no mention linked directly.
     "wording": ("wording_precision", "wording_log_count"),
 }
