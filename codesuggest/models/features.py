@@ -32,7 +32,7 @@ import numpy as np
 from ..codesets.systems import calibrated_systems
 from ..guidelines.history import history_code
 from ..pipeline.normalize import content_words, content_words_at
-from ..pipeline.schema import Candidate, NoteAnalysis
+from ..pipeline.schema import Candidate, Mention, NoteAnalysis
 
 __all__ = ["CM", "PCS", "FEATURE_NAMES", "EXTRA_FEATURES", "extra_feature_names", "CandidateRow", "CodeStats", "NoteCandidates", "build_candidates", "history_code", "parent_codes"]
 
@@ -83,8 +83,8 @@ EXTRA_FEATURES = {
     "stop": ("pcs_tail_n", "pcs_tail_missing", "children_min_missing", "children_max_cov", "children_n_covered"),
     # how often training coders chose the code when a mention with the same wording linked it (smoothed
     # toward the code's own cand_precision), the best over the code's mentions, and in how many training
-    # notes that wording linked it (log): in CodiEsp train, "pain" linked R52 in 96 notes and was coded so in
-    # 66; "chest pain" linked it in 10 and was coded so in 1.
+    # notes that wording linked it (log): in CodiEsp, "pain" linked to R52 is mostly coded so, "chest pain"
+    # linked to R52 almost never (its code is R07.9).
     # NaN for codes no mention linked directly.
     "wording": ("wording_precision", "wording_log_count"),
 }
@@ -231,7 +231,7 @@ class CodeStats:
                     hits += 1
         stats.cand_prior = (hits + 1) / (total + 10)
         for analysis, codes in zip(analyses, labels) if wordings else ():
-            pairs = {(m.text.lower(), c.system, c.code) for m in analysis.mentions for c in m.candidates}
+            pairs = {(wording_of(m), c.system, c.code) for m in analysis.mentions for c in m.candidates}
             for pair in pairs:
                 use = stats.wording_use.setdefault(pair, [0, 0])
                 use[0] += 1
@@ -713,13 +713,18 @@ def _extra_columns(analysis: NoteAnalysis, stats: CodeStats, keys: list[tuple[st
     return np.hstack(parts) if parts else np.zeros((len(keys), 0), dtype=np.float32)
 
 
+def wording_of(mention: Mention) -> str:
+    """What makes two mentions "the same words" for the ``wording`` features (and their table)."""
+    return mention.text.lower()
+
+
 def _wording_columns(analysis: NoteAnalysis, stats: CodeStats, keys: list[tuple[str, str]],
                      accs: dict[tuple[str, str], _Acc], facts: list[KeyFacts]) -> np.ndarray:
     """The ``wording`` group (see ``EXTRA_FEATURES``); ``facts``: the keys' (their ``precision`` is the prior)."""
     use = getattr(stats, "wording_use", None) or {}  # statistics pickled before it have none
     get = use.get
     out = np.full((len(keys), 2), np.nan, dtype=np.float32)
-    texts = [m.text.lower() for m in analysis.mentions]
+    texts = [wording_of(m) for m in analysis.mentions]
     for j, (key, acc) in enumerate(accs.items()):
         if acc.source != SOURCE_DIRECT:
             continue

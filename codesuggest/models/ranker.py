@@ -435,15 +435,20 @@ class CodeRanker(BaseEstimator):
         if flags:
             parts.append("mentions " + "/".join(flags))
         if wording is not None and src == SOURCE_DIRECT:
-            seen = int(round(math.expm1(f[wording[1]])))
+            seen = _notes(f[wording[1]])
             if seen:
                 parts.append(f"the same words linked it in {seen} training note{'s' if seen != 1 else ''}, "
                              f"coded there at a rate of {f[wording[0]]:.2f} (smoothed)")
         if f[_CLF] >= 0.05:
             parts.append(f"text classifier p={f[_CLF]:.2f}")
-        count = int(round(math.expm1(f[_COUNT])))
+        count = _notes(f[_COUNT])
         parts.append(f"coded in {count} training notes" if count else "never coded in training")
         return "; ".join(parts)
+
+
+def _notes(log_count: float) -> int:
+    """A count of notes back from its ``log1p`` feature column."""
+    return int(round(math.expm1(log_count)))
 
 
 def _hgb(ranker: CodeRanker) -> HistGradientBoostingClassifier:

@@ -83,11 +83,16 @@ def apply_synonyms(words: list[str]) -> list[str]:
     return out
 
 
+def _kept_stems(words) -> tuple[str, ...]:
+    """The stems of the words that are not stop words (the two that name a type, "1" and "2", kept)."""
+    return tuple(stem(w) for w in words if w not in STOP_WORDS or w in KEEP_IN_KEY)
+
+
 def content_words(text_or_words: str | list[str]) -> list[str]:
     """Stemmed content words of a phrase, synonyms applied, in order (duplicates kept)."""
     words = WORD_RE.findall(text_or_words.lower()) if isinstance(text_or_words, str) else text_or_words
     words = [w[:-2] if w.endswith("'s") else w for w in words]
-    return [stem(w) for w in apply_synonyms(words) if w not in STOP_WORDS or w in KEEP_IN_KEY]
+    return list(_kept_stems(apply_synonyms(words)))
 
 
 _SYN_FIRST_WORDS = frozenset(words[0] for words in SYNONYMS if len(words) > 1)
@@ -129,10 +134,6 @@ def content_words_at(text: str) -> tuple[list[str], list[int]]:
 
 _PHRASE_START = ("<phrase>",)  # the memo's mark of a word that may start a synonym phrase
 _WORD_CONTENT: dict[str, tuple[str, ...]] = {}  # a lower-case word -> its content words (bounded below)
-
-
-def _kept_stems(words) -> tuple[str, ...]:
-    return tuple(stem(w) for w in words if w not in STOP_WORDS or w in KEEP_IN_KEY)
 
 
 def _word_content(word: str) -> tuple[str, ...]:
