@@ -91,6 +91,24 @@ def test_not_billable_subcategory_prefers_codes_the_text_supports(catalog: CodeC
     assert finding.suggestions[0] == "E11.21"  # Type 2 diabetes mellitus with diabetic nephropathy
 
 
+@pytest.mark.parametrize("text, first", [
+    ("2 cm laceration volar L index finger", "S61.211"),  # left index finger
+    ("laceration of rt index finger", "S61.210"),  # right
+    ("cut L index finger", "S61.211"),
+])
+def test_not_billable_subcategory_reads_an_abbreviated_side_before_the_site(catalog, text, first) -> None:
+    (finding,) = check_codes(cm("S61.21"), catalog, note_text=text)
+    assert finding.suggestions[0].startswith(first)
+
+
+def test_a_lone_letter_is_no_side(catalog) -> None:
+    """"r/o" (rule out) and "2 L of saline" (litres) say no side: a left index finger stays left."""
+    def first(text: str) -> str:
+        return check_codes(cm("S61.21"), catalog, note_text=text)[0].suggestions[0]
+    assert first("r/o tendon injury. Laceration of left index finger, 2 L of saline").startswith("S61.211")
+    assert first("Laceration of index finger, 2 L of saline") == first("Laceration of index finger")
+
+
 def test_seventh_character_lists_the_characters_and_meanings(catalog: CodeCatalog) -> None:
     (finding,) = check_codes(cm("S72.001"), catalog)
     assert finding.rule == "seventh_character" and finding.severity == "error"

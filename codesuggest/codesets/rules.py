@@ -255,14 +255,30 @@ def _billable_below(cs: CodeSet, parent: Code) -> list[str]:
         if c != parent.code and (rec := cs.catalog.get(parent.system, c)) is not None and rec.billable
     ]
     present = {e.code for e in cs.entries}
-    text_words = cs.text_tokens[1]
+    _, text_words, text_pairs = cs.text_tokens
 
     def key(code: str) -> tuple:
         rec = cs.catalog.get(parent.system, code)
-        overlap = len(set(_description_tokens(rec.description)) & text_words) if rec and text_words else 0
+        overlap = 0
+        if rec and text_words:
+            words = set(_description_tokens(rec.description))
+            overlap = len(words & text_words) + _abbreviated_sides(words, text_words, text_pairs)
         return (code not in present, -overlap, len(code), code)
 
     return sorted(below, key=key)[:MAX_SUGGESTIONS]
+
+
+_SIDE_ABBREVIATIONS = {"l": "left", "lt": "left", "r": "right", "rt": "right"}
+
+
+def _abbreviated_sides(words: set[str], text_words: set[str], text_pairs: set[tuple[str, str]]) -> int:
+    """1 when the note gives a side of ``words`` (a code's title) only as an abbreviation right before
+    a word of that title ("L index finger" for "... of left index finger"): a bare "l" or "r" is
+    no side ("r/o", "2 L")."""
+    return int(any(
+        side in words and side not in text_words and word in words and word not in _STOP
+        for short, word in text_pairs if (side := _SIDE_ABBREVIATIONS.get(short))
+    ))
 
 
 # -- seventh_character ------------------------------------------------------------
