@@ -4,11 +4,15 @@ ICD-10-PCS roots) under the note's cap."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
+import simple_icd_10_cm as cm
 
 from codesuggest.codesets import CodeCatalog, CodeSetSources
 from codesuggest.pipeline.components import expansion_tables
 from codesuggest.pipeline.nlp import Analyzer
+from codesuggest.pipeline.terminology import curated_aliases
 
 
 @pytest.fixture(scope="session")
@@ -96,3 +100,16 @@ def test_the_note_cap_holds_with_widening(full_analyzer, codiesp_dir):
     text = next((codiesp_dir / "train" / "text_files_en").glob("*.txt")).read_text(encoding="utf-8")
     analysis = full_analyzer.analyze(text * 3)
     assert 0 < len({(c.system, c.code) for m in analysis.mentions for c in m.candidates}) <= 300
+
+
+def test_no_curated_wording_without_a_side_names_one_side():
+    """A wording that says no side ("leg pain", "third nerve palsy") is the code set's unspecified side
+    (M79.606, H49.00), never the right or the left one (ICD-10-CM I.B.13: the side must be documented)."""
+    side = re.compile(r"\b(?:right|left)\b")
+    said = re.compile(r"\b(?:right|left|bilateral|both|r|l|rt|lt)\b")
+    sided = [
+        (code, alias) for (system, code), aliases in curated_aliases().items() if system == "ICD10CM"
+        and cm.is_valid_item(code) and side.search(cm.get_description(code).lower())
+        for alias in aliases if not said.search(alias.lower())
+    ]
+    assert sided == []

@@ -200,6 +200,43 @@ def test_a_condition_the_wording_denies_is_no_candidate_of_it(cm_analyzer):
     assert codes[0] == "R03.0" and "I10" not in codes
 
 
+def test_an_elevated_bp_reading_is_r03_0(cm_analyzer):
+    """"BP" is blood pressure: R03.0 "elevated blood-pressure reading, without diagnosis of hypertension"."""
+    text = "Impression: Elevated BP reading without diagnosis of hypertension - recheck with PCP"
+    codes = _codes_of(cm_analyzer.analyze(text), "Elevated BP reading without diagnosis of hypertension")
+    assert codes[0] == "R03.0" and "I10" not in codes
+
+
 def test_influenza_a_is_an_identified_influenza_virus(cm_analyzer):
     assert _codes_of(cm_analyzer.analyze("Rapid influenza A positive."), "influenza A")[0] == "J10.1"
     assert _codes_of(cm_analyzer.analyze("Influenza."), "Influenza")[0] == "J11.1"
+
+
+def test_a_nontraumatic_condition_takes_no_injury_codes_from_its_words(cm_analyzer):
+    """The index's "Injury, kidney, acute (nontraumatic)" is N17.9: "acute kidney injury" is no
+    injury of the kidney (S37.0-) nor an injury of unspecified site (T14), though its words hold
+    "kidney injury" and "injury". An injury mention keeps them."""
+    codes = _codes_of(cm_analyzer.analyze("Acute kidney injury secondary to dehydration."), "Acute kidney injury")
+    assert codes[0] == "N17.9"
+    assert not any(c.startswith(("S", "T0", "T1")) for c in codes)
+    injury = _codes_of(cm_analyzer.analyze("Blunt trauma with kidney injury."), "kidney injury")
+    assert any(c.startswith("S37.0") for c in injury)
+
+
+def test_extremity_is_the_code_sets_limb_and_an_unsided_leg_is_no_side(cm_analyzer):
+    """L03.116 is "Cellulitis of left lower limb" (notes say "lower extremity"); "leg pain" with no
+    side is M79.606, not the right leg's M79.604."""
+    text = "Impression: Cellulitis of left lower extremity."
+    assert _codes_of(cm_analyzer.analyze(text), "Cellulitis of left lower extremity")[0] == "L03.116"
+    assert _codes_of(cm_analyzer.analyze("CC: leg pain."), "leg pain")[0] == "M79.606"
+    assert _codes_of(cm_analyzer.analyze("Left leg pain."), "Left leg pain")[0] == "M79.605"
+
+
+@pytest.mark.parametrize("text, span, code", [
+    ("Impression: RLQ abdominal pain, possible early appendicitis.", "RLQ abdominal pain", "R10.31"),
+    ("LLQ pain and tenderness.", "LLQ pain", "R10.32"),
+    ("Right upper quadrant abdominal pain.", "Right upper quadrant abdominal pain", "R10.11"),
+])
+def test_an_abdominal_quadrant_is_its_quadrant_pain_code(cm_analyzer, text, span, code):
+    """R10.1- / R10.3- are "right lower quadrant pain" ...: notes say RLQ, and "abdominal pain"."""
+    assert _codes_of(cm_analyzer.analyze(text), span)[0] == code

@@ -76,6 +76,8 @@ def mentions(analyzer, text: str) -> dict[str, list[str]]:
         ("Dispo: home, stress test as outpatient.", "stress", "cardiac stress test"),
         ("Exercise stress: no ischemia.", "stress", "cardiac stress test"),
         ("CC: fatigue, weight gain, cold intolerance", "cold", "a temperature (cold intolerance, cold extremities)"),
+        ("Seen in wound clinic for a diabetic foot ulcer.", "wound", "wound care service"),
+        ("Dehiscence and wound infection of left leg.", "wound", "a wound"),
     ],
 )
 def test_the_component_chooses_the_sense_the_context_supports(cm_analyzer, text, word, sense):
@@ -92,6 +94,13 @@ def test_collisions_of_the_issue_no_longer_become_mentions(cm_analyzer):
     )
     codes = [code for codes in found.values() for code in codes]
     assert not [c for c in codes if c.startswith(("Z17", "M06", "N28", "L72", "F40", "B59"))], found
+
+
+def test_a_wound_clinic_is_no_wound(cm_analyzer):
+    """"Wound clinic" names where the patient is seen: no open wound (T14.8) nor any injury code."""
+    found = mentions(cm_analyzer, "Wound clinic\nHPI: 69 yo M with a diabetic foot ulcer. Seen by the wound care nurse.")
+    codes = [code for codes in found.values() for code in codes]
+    assert not [c for c in codes if c.startswith(("S", "T"))], found
 
 
 def test_a_stress_test_is_no_stress_reaction(cm_analyzer):

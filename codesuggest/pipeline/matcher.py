@@ -76,12 +76,30 @@ class RawMention:
     def contains(self, other: "RawMention") -> bool:
         return self.start <= other.start and other.end <= self.end
 
+    def names_an_injury(self) -> bool:
+        """Some of its best candidates are injury codes (ICD-10-CM S00-T14)."""
+        best = max((score for score, _ in self.codes.values()), default=0.0)
+        return any(score >= best and _is_injury(system, code) for (system, code), (score, _) in self.codes.items())
+
     def absorb(self, inner: "RawMention", factor: float = 0.8) -> None:
-        """Take the candidates of a mention nested inside this one (scaled down a little)."""
+        """Take the candidates of a mention nested inside this one (scaled down a little).
+
+        A span whose best reading is no injury takes no injury codes from its words: the index's
+        "Injury, kidney, acute (nontraumatic)" is N17.9, and "acute kidney injury" holds "kidney
+        injury" (S37.0-) and "injury" (T14.90) in a sense it does not mean."""
+        keep_injuries = self.names_an_injury()
         for key, (score, term) in inner.codes.items():
+            if not keep_injuries and _is_injury(*key):
+                continue
             if score * factor > self.codes.get(key, (0.0, ""))[0]:
                 self.codes[key] = (score * factor, term)
         self.expansions.update(inner.expansions)
+
+
+def _is_injury(system: str, code: str) -> bool:
+    """ICD-10-CM chapter 19's injuries by body region (S00-T14), not its poisonings, adverse effects or
+    complications (T36-T88, which a condition's words may call for: "drug-induced")."""
+    return system == "ICD10CM" and (code[0] == "S" or (code[0] == "T" and code[1] in "01"))
 
 
 @lru_cache(maxsize=1)
