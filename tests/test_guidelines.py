@@ -283,6 +283,21 @@ def test_one_code_per_condition_when_two_codes_of_a_category_share_their_words(c
     assert any("S93.412A not coded" in n.message and "I.B.12" in n.message for n in coded.lines[0].notes)
 
 
+def test_two_codes_whose_details_the_same_words_both_say_are_both_coded(cm_catalog):
+    """"Acute on chronic hypoxic and hypercapnic respiratory failure" names both J96.21 (with hypoxia)
+    and J96.22 (with hypercapnia): two details, both said, are no two readings of one condition."""
+    text = "Discharge diagnoses: Acute on chronic hypoxic and hypercapnic respiratory failure."
+    a = note(text, m("Acute on chronic hypoxic and hypercapnic respiratory failure", "J96.22"))
+    coded = code(a, lines(("J96.22", 0.8, (0,)), ("J96.21", 0.5, (0,))), cm_catalog, "inpatient")
+    assert sorted(codes_of(coded)) == ["J96.21", "J96.22"]
+    one = note("Discharge diagnoses: Acute on chronic hypercapnic respiratory failure.",
+               m("Acute on chronic hypercapnic respiratory failure", "J96.22"))
+    assert codes_of(code(one, lines(("J96.22", 0.8, (0,)), ("J96.21", 0.5, (0,))), cm_catalog, "inpatient")) == ["J96.22"]
+    # "diverticulitis" says no "diverticulosis" though both start alike: K57.91 leaves
+    div = note("Final diagnosis: acute sigmoid diverticulitis.", m("diverticulitis", "K57.92"))
+    assert codes_of(code(div, lines(("K57.92", 0.8, (0,)), ("K57.91", 0.4, (0,))), cm_catalog, "inpatient")) == ["K57.92"]
+
+
 def test_a_specific_sibling_the_note_names_wins_over_the_unspecified_code(cm_catalog):
     text = "Sprain of the calcaneofibular ligament, left ankle."
     a = note(text, m("Sprain of the calcaneofibular ligament, left ankle", "S93.402A"))

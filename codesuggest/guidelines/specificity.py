@@ -413,9 +413,26 @@ def alternatives(note: NoteCoding) -> None:
             same_category = other.code[:3] == line.code[:3]
             if not ((same_category and own <= set(other.mention_indexes)) or _overlapping(note, line, other)):
                 continue
+            if _both_said(note, line, other):
+                continue
             if _better_reading(note, other, line):
                 note.absorb(line, other, f"the same words are coded as {other.code}: one code per condition (I.B.12)")
                 break
+
+
+_SIDE_NAMES = frozenset({"right", "left", "bilateral"})
+
+
+def _both_said(note: NoteCoding, line, other) -> bool:
+    """Whether each title adds a detail the other lacks and the words they share say both: two
+    conditions, not two readings of one ("acute on chronic hypoxic and hypercapnic respiratory
+    failure" is J96.21 and J96.22). Not for sides: "right and left" is a bilateral code."""
+    mine = _named_words(note.description(line.code)) - _named_words(note.description(other.code))
+    theirs = _named_words(note.description(other.code)) - _named_words(note.description(line.code))
+    if not mine or not theirs or (mine | theirs) & _SIDE_NAMES or {w[:5] for w in mine} & {w[:5] for w in theirs}:
+        return False  # sides, or one word read two ways ("diverticulitis" / "diverticulosis")
+    shared = _shared_mentions(note, line, other)
+    return not _unsaid(note, line, other, shared) and not _unsaid(note, other, line, shared)
 
 
 def _better_reading(note: NoteCoding, other, line) -> bool:
