@@ -91,6 +91,23 @@ def test_not_billable_subcategory_prefers_codes_the_text_supports(catalog: CodeC
     assert finding.suggestions[0] == "E11.21"  # Type 2 diabetes mellitus with diabetic nephropathy
 
 
+def test_not_billable_subcategory_counts_no_filler_word_of_the_note(catalog: CodeCatalog) -> None:
+    """Every note says "with": N30.01 "Acute cystitis with hematuria" gets no support from it."""
+    (finding,) = check_codes(cm("N30.0"), catalog, note_text="34 yo F with dysuria. Impression: acute cystitis.")
+    assert finding.suggestions[0] == "N30.00"
+    (finding,) = check_codes(cm("N30.0"), catalog, note_text="Acute cystitis with gross hematuria.")
+    assert finding.suggestions[0] == "N30.01"
+    (finding,) = check_codes(cm("N30.0"), catalog, note_text="Acute cystitis with dysuria, no hematuria.")
+    assert finding.suggestions[0] == "N30.00"
+
+
+def test_not_billable_subcategory_reads_a_word_by_its_stem(catalog: CodeCatalog) -> None:
+    """"tubular adenomas removed" is a history of adenomatous polyps (Z86.0101), not "unspecified"."""
+    text = "Personal history of colon polyps (tubular adenomas removed 2021)."
+    (finding,) = check_codes(cm("Z86.010"), catalog, note_text=text)
+    assert finding.suggestions[0] == "Z86.0101"
+
+
 @pytest.mark.parametrize("text, first", [
     ("2 cm laceration volar L index finger", "S61.211"),  # left index finger
     ("laceration of rt index finger", "S61.210"),  # right

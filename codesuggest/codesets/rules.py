@@ -256,16 +256,51 @@ def _billable_below(cs: CodeSet, parent: Code) -> list[str]:
     ]
     present = {e.code for e in cs.entries}
     _, text_words, text_pairs = cs.text_tokens
+    stems = _stems(text_words)
+    denied = {word for before, word in text_pairs if before in _NOTE_NEGATIONS}
 
     def key(code: str) -> tuple:
         rec = cs.catalog.get(parent.system, code)
         overlap = 0
         if rec and text_words:
-            words = set(_description_tokens(rec.description))
-            overlap = len(words & text_words) + _abbreviated_sides(words, text_words, text_pairs)
+            tokens = _description_tokens(rec.description)
+            overlap = _words_agreeing(tokens, text_words, stems, denied)
+            overlap += _abbreviated_sides(set(tokens), text_words, text_pairs)
         return (code not in present, -overlap, len(code), code)
 
     return sorted(below, key=key)[:MAX_SUGGESTIONS]
+
+
+_NOTE_NEGATIONS = frozenset({"no", "without", "denies"})
+# where a title's "without ..." stops: "without foreign body of left index finger" denies no finger
+_NEGATION_ENDS = frozenset({"with", "of", "due", "in", "on", "at"})
+
+
+def _words_agreeing(title: tuple[str, ...], text_words: set[str], stems: set[str], denied: set[str]) -> int:
+    """How many content words of a title the note says as the title does: a word the title's
+    "without" denies counts when the note denies it too ("without hematuria"), against the title when the
+    note says it ("Acute cystitis without hematuria" for "cystitis with gross hematuria"); filler
+    such as "with" counts for none (every note says it). ``stems``: ``_stems`` of the note's words;
+    ``denied``: the words it puts right after "no", "without" or "denies"."""
+    agree, negated = 0, False
+    for word in title:
+        if word == "without":
+            negated = True
+        elif word in _NEGATION_ENDS:
+            negated = False
+        elif word in _STOP or not (word in text_words or (len(word) >= 7 and word[:7] in stems)):
+            continue
+        elif negated:
+            agree += 1 if word in denied else -1
+        elif word not in denied:
+            agree += 1
+    return agree
+
+
+def _stems(words: set[str]) -> set[str]:
+    """The first seven letters of the long words: "adenomas" says "adenomatous", "hypertension" no
+    "hypertrophy"."""
+    return {w[:7] for w in words if len(w) >= 7}
 
 
 _SIDE_ABBREVIATIONS = {"l": "left", "lt": "left", "r": "right", "rt": "right"}
