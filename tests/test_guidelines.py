@@ -298,6 +298,17 @@ def test_two_codes_whose_details_the_same_words_both_say_are_both_coded(cm_catal
     assert codes_of(code(div, lines(("K57.92", 0.8, (0,)), ("K57.91", 0.4, (0,))), cm_catalog, "inpatient")) == ["K57.92"]
 
 
+def test_dependence_in_remission_is_not_also_uncomplicated(cm_catalog):
+    """I.C.5.b.1: "in sustained remission" documented is F11.21, not F11.21 beside F11.20."""
+    text = "PMH: opioid use disorder, severe.\nA/P: Opioid dependence, in sustained remission, on buprenorphine."
+    a = note(text, m("opioid use disorder, severe", "F11.20", "past_medical_history"),
+             m("Opioid dependence, in sustained remission", "F11.21"))
+    coded = code(a, lines(("F11.20", 0.88, (0, 1)), ("F11.21", 0.85, (0, 1))), cm_catalog)
+    assert codes_of(coded) == ["F11.21"]
+    active = note("A/P: Opioid dependence, on buprenorphine.", m("Opioid dependence", "F11.20"))
+    assert codes_of(code(active, lines(("F11.20", 0.88, (0,)), ("F11.21", 0.5, (0,))), cm_catalog)) == ["F11.20"]
+
+
 def test_a_specific_sibling_the_note_names_wins_over_the_unspecified_code(cm_catalog):
     text = "Sprain of the calcaneofibular ligament, left ankle."
     a = note(text, m("Sprain of the calcaneofibular ligament, left ankle", "S93.402A"))

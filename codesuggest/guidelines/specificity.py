@@ -96,20 +96,26 @@ def uncomplicated_beside_complication(note: NoteCoding) -> None:
     """A code titled "uncomplicated" (F10.20 "Alcohol dependence, uncomplicated") is not coded beside
     a code of its category that names a complication with "with" (F10.230 "Alcohol dependence with
     withdrawal, uncomplicated") whose complication the note says: the combination code codes the
-    condition (I.B.9). Diabetes has its own rule (E11.9 beside E11.22)."""
+    condition (I.B.9). Nor beside its "in remission" code the note says (F11.21: I.C.5.b.1, the
+    remission codes by the provider's documentation). Diabetes has its own rule (E11.9 beside E11.22)."""
     for line in list(note.lines):
         title = note.description(line.code).lower()
         if (line.system != CM or line not in note.lines or not UNCOMPLICATED.search(title) or " with " in title
                 or line.code.startswith(DIABETES)):
             continue
         combined = [other for other in note.documented((line.code[:3],))
-                    if other is not line and " with " in (other_title := note.description(other.code).lower())
+                    if other is not line and _names_a_course(other_title := note.description(other.code).lower())
                     and not title_says(other_title, "unspecified")
                     and not _unsaid(note, other, line, note.mentions(line) + note.mentions(other))
                     and (other.confidence >= max(FLOOR, 0.5 * line.confidence) or note.stated(other))]
         if combined:
             best = max(combined, key=lambda other: other.confidence)
             note.absorb(line, best, f"{best.code} codes the condition with its complication (I.B.9)")
+
+
+def _names_a_course(title: str) -> bool:
+    """A complication ("... with withdrawal") or a remission ("... in remission") in a title."""
+    return " with " in title or " in remission" in title
 
 
 # words that name no condition of their own: sharing them does not make two codes one condition
