@@ -34,6 +34,9 @@ def codes(m, n=None):
         ("He has a history of MI.", "MI", "historical"),
         ("Rule out pneumonia.", "pneumonia", "possible"),
         ("Acute appendicitis was confirmed at surgery.", "Acute appendicitis", "present"),
+        # "diagnosis - plan": what the plan discusses is not the diagnosis before the dash
+        ("A/P: Morbid obesity - discussed bariatric referral.", "Morbid obesity", "present"),
+        ("Risks including infection and bleeding were discussed.", "infection", "hypothetical"),
     ],
 )
 def test_assertion_status(cm_analyzer, sentence, span, status):

@@ -95,6 +95,9 @@ SCOPE_TO_COMMA = "scope_to_comma"
 # a backward trigger's scope starts after the last comma before it: "Chest pain, MI ruled out"
 # rules out the MI, not the chest pain ("CHF and MI ruled out": both)
 SCOPE_FROM_COMMA = "scope_from_comma"
+# a backward trigger's scope starts after a dash set off by spaces before it: "Morbid obesity - discussed
+# bariatric referral" discusses the referral, not the obesity (notes write "diagnosis - plan")
+SCOPE_FROM_DASH = "scope_from_dash"
 # PSEUDO triggers of this category (a clause with a present-tense verb: "and she reports", "endorses") end
 # negated, historical and resolved scopes: "denies [chest pain] and reports [dyspnea]", "history of MI and has [CHF]".
 CLAUSE_TERMINATE = "CLAUSE_TERMINATE"
@@ -236,6 +239,8 @@ class _SentenceConText(ConText):
                 scope_end = next((i for i in range(end, scope_end) if doc[i].text == ","), scope_end)
             if (rule.metadata or {}).get(SCOPE_FROM_COMMA):
                 scope_start = next((i + 1 for i in range(start - 1, scope_start - 1, -1) if doc[i].text == ","), scope_start)
+            if (rule.metadata or {}).get(SCOPE_FROM_DASH):
+                scope_start = next((i + 1 for i in range(start - 1, scope_start - 1, -1) if _spaced_dash(doc, i)), scope_start)
             modifier = ConTextModifier(rule, start, end, None, scope_start=scope_start, scope_end=scope_end)
             modifiers_by_sent.setdefault(index, []).append(modifier)
 
@@ -259,6 +264,11 @@ class _SentenceConText(ConText):
             edges.extend(graph.edges)
             edges.extend(_embedded_edges(doc, targets_by_sent[index], graph.modifiers))
         return edges
+
+
+def _spaced_dash(doc: Doc, i: int) -> bool:
+    """A dash with a space on each side ("obesity - discussed"), not a hyphen inside a word."""
+    return doc[i].text in ("-", "–", "—") and i > 0 and bool(doc[i - 1].whitespace_) and bool(doc[i].whitespace_)
 
 
 def _after_list_break(doc: Doc, span: tuple[int, int], trigger: tuple[int, int]) -> bool:
