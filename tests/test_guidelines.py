@@ -3,6 +3,8 @@ pipeline would find and the codes a ranker would rank, so each test names exactl
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from codesuggest.guidelines import RULE_NAMES, CodeLine, apply_guidelines, as_a_coder_reads, infer_setting
@@ -539,3 +541,35 @@ def test_unspecified_sepsis_gives_way_to_the_organisms_sepsis_code(cm_catalog):
     # without an organism's code, the unspecified one stays
     b = note("Sepsis, source unclear.", m("Sepsis", "A41.9"))
     assert codes_of(code(b, lines(("A41.9", 0.8, (0,))), cm_catalog, "inpatient")) == ["A41.9"]
+
+
+def test_a_listed_allergy_is_its_status_code_and_its_reaction_is_not_coded(cm_catalog):
+    """I.C.21.c.3: "Allergies: penicillin (hives)" is Z88.0; the hives happened once (no L50.9)."""
+    text = "Allergies: penicillin (hives), sulfa\nA/P: Community-acquired pneumonia."
+    a = note(text, m("hives", "L50.9", "allergies"), m("pneumonia", "J18.9"))
+    a = replace(a, sections=(("allergies", 0, text.index("\n")), ("assessment_plan", text.index("\n") + 1, len(text))))
+    coded = code(a, lines(("J18.9", 0.8, (1,)), ("L50.9", 0.7, (0,))), cm_catalog, "inpatient")
+    assert sorted(codes_of(coded)) == ["J18.9", "Z88.0", "Z88.2"]
+    nkda = "Allergies: NKDA, no latex allergy\nA/P: Community-acquired pneumonia."
+    b = replace(note(nkda, m("pneumonia", "J18.9")), sections=(("allergies", 0, nkda.index("\n")),))
+    assert codes_of(code(b, lines(("J18.9", 0.8, (0,))), cm_catalog, "inpatient")) == ["J18.9"]
+
+
+@pytest.mark.parametrize("said, code_", [
+    ("Alzheimer's dementia, moderate, with agitation", "F02.B11"),
+    ("Alzheimer's dementia, mild, without agitation", "F02.A0"),
+    ("Alzheimer's dementia with hallucinations", "F02.82"),
+])
+def test_dementia_at_the_severity_and_behaviour_the_note_says(cm_catalog, said, code_):
+    """I.C.5.d: the 4th character by severity (unspecified when not said), the 5th-6th by behaviour."""
+    a = note(f"A/P: {said}.", m(said, "F03.90"))
+    assert code_ in codes_of(code(a, lines(("F03.90", 0.8, (0,))), cm_catalog))
+
+
+def test_hypotension_is_integral_to_septic_shock(cm_catalog):
+    """I.C.1.d.2, I.B.5: septic shock (R65.21) is sepsis with hypotension; I95.9 is not coded beside it."""
+    text = "Discharge diagnoses: Septic shock due to E. coli sepsis with hypotension."
+    a = note(text, m("Septic shock", "R65.21", "discharge_diagnosis"), m("E. coli sepsis", "A41.51", "discharge_diagnosis"),
+             m("hypotension", "I95.9", "discharge_diagnosis"))
+    coded = code(a, lines(("A41.51", 0.9, (1,)), ("R65.21", 0.8, (0,)), ("I95.9", 0.7, (2,))), cm_catalog, "inpatient")
+    assert "I95.9" not in codes_of(coded) and {"A41.51", "R65.21"} <= set(codes_of(coded))

@@ -296,6 +296,7 @@ def test_former_smoker_is_history_never_dependence(catalog, said):
 @pytest.mark.parametrize("said, expected", [
     ("Smokes 1 pack per day.", "F17.210"), ("Current smoker.", "F17.200"), ("Smokes cigars.", "F17.290"),
     ("Chews tobacco daily.", "F17.220"),
+    ("Vapes nicotine daily; uses electronic cigarettes.", "F17.290"),  # e-cigarettes are no cigarettes
 ])
 def test_current_smoker_by_product(catalog, said, expected):
     t = f"SOCIAL HISTORY: {said} Denies alcohol.\n"

@@ -210,6 +210,12 @@ def test_an_elevated_bp_reading_is_r03_0(cm_analyzer):
     assert codes[0] == "R03.0" and "I10" not in codes
 
 
+def test_urosepsis_has_no_code(cm_analyzer):
+    """I.C.1.d.1.a.ii: "urosepsis" is a nonspecific term with no default code (not N39.0, not sepsis)."""
+    analysis = cm_analyzer.analyze("Impression: urosepsis.")
+    assert not [c.code for m in analysis.mentions for c in m.candidates if c.code.startswith(("N39", "A41"))]
+
+
 def test_influenza_a_is_an_identified_influenza_virus(cm_analyzer):
     assert _codes_of(cm_analyzer.analyze("Rapid influenza A positive."), "influenza A")[0] == "J10.1"
     assert _codes_of(cm_analyzer.analyze("Influenza."), "Influenza")[0] == "J11.1"

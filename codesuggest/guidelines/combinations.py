@@ -401,6 +401,40 @@ ALZHEIMER = re.compile(r"\balzheimer'?s?\b")
 ALZHEIMER_ONSET = ((re.compile(r"\bearly[- ]onset\b"), "G30.0"), (re.compile(r"\blate[- ]onset\b"), "G30.1"))
 
 
+# I.C.5.d: dementia by severity (the 4th character: A mild, B moderate, C severe; the unspecified
+# severity is F01.5-, F02.8-, F03.9-) and by behaviour (the 5th-6th: 11 agitation, 18 other behavioural
+# disturbance, 2 psychotic, 3 mood, 4 anxiety, 0 none)
+_UNSPECIFIED_SEVERITY = {"F01": "5", "F02": "8", "F03": "9"}
+_SEVERITY = ((re.compile(r"\bmild\b"), "A"), (re.compile(r"\bmoderate(?:ly)?\b"), "B"),
+             (re.compile(r"\bsevere(?:ly)?\b"), "C"))
+_BEHAVIOUR = ((re.compile(r"\b(?:agitat\w*|aggress\w*|combative\w*|violen\w*)"), "11"),
+              (re.compile(r"\b(?:psychos[ie]s|psychotic|hallucinat\w*|delusion\w*|paranoi\w*)"), "2"),
+              (re.compile(r"\b(?:depress\w*|mood disturbance|apathy)"), "3"),
+              (re.compile(r"\b(?:anxiety|anxious)"), "4"),
+              (re.compile(r"\b(?:wander\w*|disinhibit\w*|sleep disturbance|behaviou?ral disturbance\w*)"), "18"))
+_DENIED_BEFORE = re.compile(r"\b(?:no|without|denies|not)\b[^.;,]{0,20}$")
+
+
+def dementia_severity(note: NoteCoding) -> None:
+    """Dementia at the severity and with the behaviour its sentences say (I.C.5.d: "moderate, with
+    agitation" is F03.B11; without a severity, the unspecified one: F03.911); not a behaviour the note
+    denies ("without agitation")."""
+    for line in note.documented(DEMENTIA):
+        category = line.code[:3]
+        if category not in _UNSPECIFIED_SEVERITY or line.code[:5] in ("F01.1", "F01.0"):
+            continue
+        said = note.sentences(line)
+        severity = next((letter for pattern, letter in _SEVERITY if _affirmed(pattern, said)), _UNSPECIFIED_SEVERITY[category])
+        behaviour = next((digits for pattern, digits in _BEHAVIOUR if _affirmed(pattern, said)), "0")
+        code = f"{category}.{severity}{behaviour}"
+        if code != line.code and note.billable(code):
+            note.replace(line, code, f"the dementia's severity and behaviour as the note says them (I.C.5.d)")
+
+
+def _affirmed(pattern: re.Pattern[str], text: str) -> bool:
+    return any(not _DENIED_BEFORE.search(text, 0, m.start()) for m in pattern.finditer(text))
+
+
 def alzheimer_dementia(note: NoteCoding) -> None:
     """Dementia in Alzheimer's disease is two codes: the disease G30.- first, then the dementia
     F02.- it causes ("code first the underlying physiological condition", I.A.13); an unspecified

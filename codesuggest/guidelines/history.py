@@ -386,6 +386,7 @@ FORMER = re.compile(
 )
 CIGARETTES = re.compile(r"\b(?:cigarettes?|cigs|packs?|ppd|pack[- ]?years?|pk[- ]?yrs?|half a pack)\b")
 CHEWING = re.compile(r"\b(?:chew(?:s|ing)? tobacco|smokeless|snuff|dip)\b")
+E_CIGARETTES = re.compile(r"\b(?:electronic|e-) ?cig\w*")  # not cigarettes (F17.21-): other products (F17.29-)
 OTHER_PRODUCT = re.compile(r"\b(?:cigars?|pipe|vap(?:e|es|ing)|e-cig\w*|electronic cigarettes?)\b")
 
 
@@ -460,7 +461,7 @@ def _current_smoker(note: NoteCoding, statements: list, dependence: list[CodeLin
     said = " ".join(s[3] for s in statements)
     if CHEWING.search(said):
         code, product = "F17.220", "chewing tobacco"
-    elif CIGARETTES.search(said):
+    elif CIGARETTES.search(E_CIGARETTES.sub(" ", said)):
         code, product = "F17.210", "cigarettes"
     elif OTHER_PRODUCT.search(said):
         code, product = "F17.290", "other tobacco product"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from ..pipeline.schema import Mention, NoteAnalysis
 from .engine import CM, DIAGNOSIS_SECTIONS, INPATIENT, CodeLine, NoteCoding, established_when_uncertain, is_chronic
+from .history import SURE, add_code, clause_before, evidence
+from .tables import ALLERGY_CODES
 
 
 def undocumented(note: NoteCoding) -> None:
@@ -82,6 +85,34 @@ def not_current(note: NoteCoding) -> None:
         if line.system != CM and not any(_past_or_absent(m) for m in mentions):
             continue  # procedures: only past, negated and hypothetical ones leave
         note.withdraw(line, f"the note does not state it as current ({_why(mentions[0])})")
+
+
+ALLERGY_SECTIONS = frozenset({"allergies"})
+_NOT_ALLERGIC = re.compile(r"\b(?:no|not|denies|nkda|nka|none)\b[^,;]*$")
+
+
+def allergies(note: NoteCoding) -> None:
+    """An allergy the note lists under allergies is coded by its status code (Z88.- drugs, Z91.0-
+    other agents: I.C.21.c.3, ``resources/allergy_codes.tsv``); the reaction listed with it ("penicillin
+    (hives)") is what happened once, not a current condition, and is not coded. "NKDA", "no latex
+    allergy" give no code."""
+    for category, start, end in note.analysis.sections:
+        if category not in ALLERGY_SECTIONS:
+            continue
+        claimed: list[tuple[int, int]] = []
+        for code, pattern, what in ALLERGY_CODES:
+            for match in pattern.finditer(note.lower, start, end):
+                if any(s <= match.start() < e for s, e in claimed) or _NOT_ALLERGIC.search(clause_before(note, match.start())):
+                    continue
+                claimed.append(match.span())
+                add_code(note, code, f"allergy to {what} listed under allergies (I.C.21.c.3)", confidence=SURE,
+                         like=evidence(note, match.start(), match.end()))
+                break
+    for line in list(note.lines):
+        mentions = note.mentions(line)
+        if (line.system == CM and not line.added and mentions and not line.code.startswith("Z")
+                and all(m.section in ALLERGY_SECTIONS for m in mentions)):
+            note.withdraw(line, f"'{mentions[0].text}' is a reaction listed under allergies, not a current condition (I.C.21.c.3)")
 
 
 TEST_RESULT_SECTIONS = frozenset({"imaging", "labs"})

@@ -23,6 +23,8 @@ RULES: tuple[Rule, ...] = (
     Rule("procedure_status", "I.C.21.c.3", "status after a procedure (Z89-Z96: stent, CABG, pacemaker, joint replacement, ...)",
          history.procedure_status),
     Rule("tobacco", "I.C.5.b", "current tobacco dependence F17.2- by product, former use Z87.891", history.tobacco),
+    Rule("allergies", "I.C.21.c.3", "an allergy listed under allergies by its status code (Z88.-, Z91.0-), not its reaction",
+         status.allergies),
     Rule("not_current", "III, IV.J", "conditions not stated as current (negated, family, past, resolved, "
          "hypothetical) and procedures from before this encounter are not coded", status.not_current),
     Rule("abnormal_findings", "III.B, IV.K", "a finding stated only in a test result is not coded when the note "
@@ -53,6 +55,8 @@ RULES: tuple[Rule, ...] = (
          combinations.coronary_disease_with_angina),
     Rule("ulcer_with_bleeding", "I.B.9", "a peptic ulcer with the bleeding it explains: ulcer with hemorrhage",
          combinations.ulcer_with_bleeding),
+    Rule("dementia_severity", "I.C.5.d", "dementia at the severity and with the behaviour the note says",
+         combinations.dementia_severity),
     Rule("alzheimer_dementia", "I.A.13", "dementia in Alzheimer's disease: G30.- first, then F02.-",
          combinations.alzheimer_dementia),
     Rule("sciatica_with_lumbago", "I.B.9", "sciatica with low back pain: M54.4- on the sciatica's side",

@@ -52,6 +52,11 @@ def _adverse_effects() -> tuple[tuple[re.Pattern[str], str, str], ...]:
     return tuple((re.compile(rf"\b(?:{row[0]})\b"), row[1], row[2]) for row in _rows("adverse_effects.tsv"))
 
 
+def _allergy_codes() -> tuple[tuple[str, re.Pattern[str], str], ...]:
+    """(Z88 / Z91.0 status code, agent pattern, what), in the file's order."""
+    return tuple((row[0], re.compile(row[1]), row[2]) for row in _rows("allergy_codes.tsv"))
+
+
 def _external_causes() -> tuple[tuple[str, re.Pattern[str], str], ...]:
     """(code without its 7th character, pattern, what), most specific first."""
     return tuple((row[0], re.compile(row[1]), row[2]) for row in _rows("external_causes.tsv"))
@@ -64,3 +69,4 @@ ANY_STATUS: re.Pattern[str] = re.compile("|".join(f"(?:{pattern.pattern})" for _
 DRUGS: dict[str, tuple[str, str]] = _drugs()
 EXTERNAL_CAUSES: tuple[tuple[str, re.Pattern[str], str], ...] = _external_causes()
 ADVERSE_EFFECTS: tuple[tuple[re.Pattern[str], str, str], ...] = _adverse_effects()
+ALLERGY_CODES: tuple[tuple[str, re.Pattern[str], str], ...] = _allergy_codes()
