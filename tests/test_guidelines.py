@@ -478,7 +478,9 @@ def test_a_test_result_the_diagnoses_leave_out_is_not_coded(cm_catalog):
     ("Discharge diagnosis: Hyponatremia due to hydrochlorothiazide", "Hyponatremia", "E87.1", ["E87.1", "T50.2X5A"]),
     ("Impression: lisinopril-induced angioedema", "angioedema", "T78.3XXA", ["T78.3XXA", "T46.4X5A"]),
     ("A/P: Hypertension on lisinopril, controlled", "Hypertension", "I10", ["I10"]),
-    ("Impression: Hyponatremia after an intentional overdose of hydrochlorothiazide", "Hyponatremia", "E87.1", ["E87.1"]),
+    # a poisoning (I.C.19.e.5.b), not an adverse effect: the poisoning first, then its manifestation
+    ("Impression: Hyponatremia after an intentional overdose of hydrochlorothiazide", "Hyponatremia", "E87.1",
+     ["T50.2X2A", "E87.1"]),
 ])
 def test_the_adverse_effect_of_a_drug_taken_as_prescribed(cm_catalog, text, words, ranked, expected):
     coded = code(note(text, m(words, ranked)), lines((ranked, 0.8, (0,))), cm_catalog, "inpatient")
@@ -573,3 +575,55 @@ def test_hypotension_is_integral_to_septic_shock(cm_catalog):
              m("hypotension", "I95.9", "discharge_diagnosis"))
     coded = code(a, lines(("A41.51", 0.9, (1,)), ("R65.21", 0.8, (0,)), ("I95.9", 0.7, (2,))), cm_catalog, "inpatient")
     assert "I95.9" not in codes_of(coded) and {"A41.51", "R65.21"} <= set(codes_of(coded))
+
+
+@pytest.mark.parametrize("said, code_", [
+    ("Accidental acetaminophen overdose, not intending self-harm.", "T39.1X1A"),
+    ("Intentional overdose of acetaminophen, a suicide attempt.", "T39.1X2A"),
+    ("Took an overdose of oxycodone.", "T40.2X1A"),  # no intent said: accidental (I.C.19.e.5.b)
+])
+def test_an_overdose_is_a_poisoning_with_its_intent(cm_catalog, said, code_):
+    """I.C.19.e.5.b: a drug taken in excess is a poisoning (T36-T50, intent in the 6th character),
+    not the adverse effect of a drug taken as prescribed (5)."""
+    a = note(f"ED NOTE\nImpression: {said}", m(said.split(",")[0].rstrip("."), "X58.XXXA"))
+    coded = codes_of(code(a, lines(("X58.XXXA", 0.5, (0,))), cm_catalog, "emergency"))
+    assert code_ in coded and "X58.XXXA" not in coded and not any(c.endswith("5A") for c in coded)
+
+
+def test_hiv_positive_without_an_hiv_related_condition_is_z21(cm_catalog):
+    """I.C.1.a.2.d: "HIV positive", no symptoms: Z21; "AIDS" or an opportunistic infection: B20."""
+    text = "A/P: Asymptomatic HIV infection - continue ART."
+    a = note(text, m("HIV infection", "B20"))
+    assert codes_of(code(a, lines(("B20", 0.8, (0,))), cm_catalog)) == ["Z21"]
+    aids = note("A/P: AIDS with Pneumocystis pneumonia.", m("AIDS", "B20"), m("Pneumocystis pneumonia", "B59"))
+    assert sorted(codes_of(code(aids, lines(("B20", 0.8, (0,)), ("B59", 0.8, (1,))), cm_catalog))) == ["B20", "B59"]
+
+
+def test_neutropenic_fever_after_chemotherapy_is_d70_1_with_r50_81(cm_catalog):
+    text = "Discharge diagnoses: Neutropenic fever due to chemotherapy. DLBCL."
+    a = note(text, m("Neutropenic fever", "R50.9", "discharge_diagnosis"), m("DLBCL", "C83.30", "discharge_diagnosis"))
+    coded = codes_of(code(a, lines(("R50.9", 0.8, (0,)), ("C83.30", 0.7, (1,))), cm_catalog, "inpatient"))
+    assert {"D70.1", "R50.81", "C83.30"} <= set(coded) and "R50.9" not in coded
+
+
+def test_a_fracture_with_osteoporosis_is_m80_by_site(cm_catalog):
+    """I.C.13.d.1: "osteoporotic compression fracture of T12" with osteoporosis is M80.08XA, not M81.0
+    beside an injury code; a car crash is major trauma (the injury code stays)."""
+    text = "HPI: age-related osteoporosis.\nA/P: Osteoporotic compression fracture of T12, initial visit."
+    a = note(text, m("osteoporosis", "M81.0", "history_present_illness"), m("fracture", "T14.8XXA"))
+    coded = codes_of(code(a, lines(("M81.0", 0.8, (0,)), ("T14.8XXA", 0.7, (1,))), cm_catalog))
+    assert "M80.08XA" in coded and "M81.0" not in coded and "T14.8XXA" not in coded
+    crash = note(text + "\nHit by a car (MVA).", m("osteoporosis", "M81.0", "history_present_illness"))
+    assert "M81.0" in codes_of(code(crash, lines(("M81.0", 0.8, (0,))), cm_catalog))
+
+
+def test_an_unspecified_code_leaves_beside_another_chapters_code_of_its_condition(cm_catalog):
+    """I.B.2, I.B.9: "chronic hepatitis C" is B18.2, not also K73.9 "chronic hepatitis, unspecified" read
+    from its words; but E11.22 asks for the CKD stage: N18.9 stays beside it."""
+    a = note("A/P: Chronic hepatitis C.", m("Chronic hepatitis C", "B18.2"))
+    assert codes_of(code(a, lines(("B18.2", 0.9, (0,)), ("K73.9", 0.6, (0,))), cm_catalog)) == ["B18.2"]
+    asp = note("Dx: Aspiration pneumonia.", m("Aspiration pneumonia", "J69.0", "discharge_diagnosis"))
+    assert codes_of(code(asp, lines(("J69.0", 0.8, (0,)), ("J18.9", 0.6, (0,))), cm_catalog, "inpatient")) == ["J69.0"]
+    dm = note("A/P: Type 2 diabetes with diabetic CKD.", m("Type 2 diabetes with diabetic CKD", "E11.22"))
+    coded = codes_of(code(dm, lines(("E11.22", 0.9, (0,)), ("N18.9", 0.6, (0,))), cm_catalog))
+    assert "E11.22" in coded and "N18.9" in coded

@@ -210,6 +210,12 @@ def test_an_elevated_bp_reading_is_r03_0(cm_analyzer):
     assert codes[0] == "R03.0" and "I10" not in codes
 
 
+def test_ptsd_and_posttraumatic_are_the_code_sets_post_traumatic(cm_analyzer):
+    assert _codes_of(cm_analyzer.analyze("A/P: PTSD, chronic."), "PTSD, chronic")[0] == "F43.12"
+    text = "A/P: Chronic posttraumatic stress disorder."
+    assert _codes_of(cm_analyzer.analyze(text), "Chronic posttraumatic stress disorder")[0] == "F43.12"
+
+
 def test_urosepsis_has_no_code(cm_analyzer):
     """I.C.1.d.1.a.ii: "urosepsis" is a nonspecific term with no default code (not N39.0, not sepsis)."""
     analysis = cm_analyzer.analyze("Impression: urosepsis.")

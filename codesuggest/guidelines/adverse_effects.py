@@ -20,6 +20,13 @@ POISONING = re.compile(r"\b(?:overdose|overdosed|intentional|suicid\w*|took too 
                        r"accidental ingestion|poisoning|toxicity from taking extra)\b")
 DRUG_CODES = re.compile(r"T(?:3[6-9]|[45]\d|6[0-5])\.")  # drugs, poisonings and toxic effects: not an effect
 ENCOUNTER_LETTER = {"initial": "A", "sequela": "S"}
+OVERDOSE = re.compile(r"\b(?:overdos\w*|od'?d|poisoning|took too many|ingest(?:ed|ion) of (?:\d+|too many|an? (?:bottle|handful)))")
+# the intent's character (6th, or 5th for codes with a placeholder X): 1 accidental (the default when the
+# note gives none, I.C.19.e.5.b), 2 intentional self-harm, 3 assault, 4 undetermined (only when so documented)
+INTENT = ((re.compile(r"\b(?:intentional\w*|suicid\w*|self[- ]harm|to (?:kill|hurt) (?:him|her)self)"), "2", "intentional self-harm"),
+          (re.compile(r"\b(?:assault\w*|poisoned by (?:her|his|a) )"), "3", "assault"),
+          (re.compile(r"\b(?:intent (?:is |was )?(?:unknown|unclear|undetermined)|undetermined intent)"), "4", "undetermined"))
+_NOT_BEFORE = re.compile(r"\b(?:no|not|denies|without|never)\b[^.;]{0,25}$")
 
 
 def adverse_effects(note: NoteCoding) -> None:
@@ -67,3 +74,36 @@ def _drug_before(text: str, start: int, end: int) -> tuple[str, str] | None:
             if INDUCED.match(head[match.end():]):
                 return stem, what
     return None
+
+
+def poisonings(note: NoteCoding) -> None:
+    """An overdose of a drug (more than prescribed, the wrong drug, by accident or on purpose) is a
+    poisoning (I.C.19.e.5.b): the drug's T36-T50 code with the intent's character (accidental when
+    the note does not say otherwise), coded first; it carries its external cause, so an X58 code
+    on the same words leaves."""
+    letter = ENCOUNTER_LETTER.get(encounter(note), "D")
+    for match in OVERDOSE.finditer(note.lower):
+        start, end = _sentence_around(note.lower, match.start())
+        sentence = note.lower[start:end]
+        drug = next(((stem, what) for pattern, stem, what in ADVERSE_EFFECTS if pattern.search(sentence)), None)
+        if drug is None:
+            continue
+        stem, what = drug
+        digit, intent = next(((d, name) for pattern, d, name in INTENT if _affirmed(pattern, sentence)), ("1", "accidental"))
+        code = stem[:-1] + digit + letter
+        if not note.billable(code):
+            continue
+        like = [line for line in note.lines if any(start <= m.start < end for m in note.mentions(line))]
+        added = note.add(code, f"poisoning by a {what}, {intent} (I.C.19.e.5.b)", confidence=0.6, like=like)
+        for line in note.starting(("X58",), current=False):
+            note.absorb(line, added, f"{added.code} names the poisoning's cause and intent (I.C.19.e.5.b)")
+
+
+def _sentence_around(text: str, offset: int) -> tuple[int, int]:
+    start = max(text.rfind(".", 0, offset), text.rfind("\n", 0, offset)) + 1
+    ends = [i for i in (text.find(".", offset), text.find("\n", offset)) if i >= 0]
+    return start, min(ends) if ends else len(text)
+
+
+def _affirmed(pattern: re.Pattern[str], text: str) -> bool:
+    return any(not _NOT_BEFORE.search(text, 0, m.start()) for m in pattern.finditer(text))

@@ -352,6 +352,53 @@ def sepsis(note: NoteCoding) -> None:
                  confidence=best.confidence, like=[best])
 
 
+NEUTROPENIC_FEVER = re.compile(r"\b(?:neutropenic fevers?|febrile neutropenia|fever (?:and|with|in) (?:the setting of )?neutropenia)\b")
+CHEMOTHERAPY = re.compile(r"\b(?:chemo\w*|r-chop|chop|folfox|cytotoxic|antineoplastic|cycle \d)")
+
+
+def neutropenic_fever(note: NoteCoding) -> None:
+    """Neutropenic fever is the neutropenia (D70.1 after cancer chemotherapy, else D70.9) with the fever
+    as R50.81 "fever presenting with conditions classified elsewhere" (D70: use additional code for the
+    fever), not R50.9."""
+    match = NEUTROPENIC_FEVER.search(note.lower)
+    if match is None:
+        return
+    start, end = note.lower.rfind("\n", 0, match.start()) + 1, match.end()
+    like = [line for line in note.lines if any(start <= m.start and m.end <= end + 40 for m in note.mentions(line))]
+    chemo = CHEMOTHERAPY.search(note.lower) or note.starting(("T45.1X5",), current=False)
+    code = "D70.1" if chemo else "D70.9"
+    neutropenia = note.starting(("D70",), current=False)
+    if neutropenia:
+        target = note.replace(neutropenia[0], code, "neutropenia by its cause (D70)")
+    else:
+        target = note.add(code, "the note documents neutropenic fever (D70)", confidence=0.6, like=like)
+    fever = note.starting(("R50.9",), current=False)
+    if fever:
+        note.replace(fever[0], "R50.81", f"fever with {target.code}: R50.81 (D70: use additional code for fever)")
+    else:
+        note.add("R50.81", f"fever with {target.code} (D70: use additional code for fever)", confidence=target.confidence,
+                 like=[target])
+
+
+HIV_DISEASE = re.compile(r"\baids\b|\bhiv disease\b|\bhuman immunodeficiency virus disease\b")
+# conditions HIV makes a patient prone to (opportunistic infections, AIDS-defining cancers): with one, B20
+HIV_RELATED = ("A07.2", "A07.3", "A15", "A31", "B00", "B25", "B37", "B38", "B39", "B45", "B58", "B59", "C46", "C83.3",
+               "R64")
+
+
+def hiv_status(note: NoteCoding) -> None:
+    """B20 is HIV disease: "AIDS" or "HIV disease", or an HIV-related condition the note documents; a
+    patient only known to be HIV positive, without symptoms, is Z21 (I.C.1.a.2.d). Not B97.35, which is
+    the virus as the cause of another disease."""
+    for line in note.starting(("B20",), current=False):
+        if HIV_DISEASE.search(note.lower) or any(other is not line and other.code.startswith(HIV_RELATED)
+                                                  for other in note.lines):
+            continue
+        target = note.replace(line, "Z21", "HIV positive with no HIV-related condition documented is Z21 (I.C.1.a.2.d)")
+        for other in note.starting(("B97.35",), current=False):
+            note.absorb(other, target, "the virus is coded as the patient's status, Z21 (I.C.1.a.2.d)")
+
+
 # angina type -> atherosclerotic heart disease of native coronary artery with that angina (I.C.9.b)
 CAD_WITH_ANGINA: tuple[tuple[str, str], ...] = (
     ("I20.0", "I25.110"), ("I20.1", "I25.111"), ("I20.81", "I25.118"), ("I20.89", "I25.118"), ("I20.9", "I25.119"),

@@ -35,8 +35,11 @@ def principal_diagnosis(note: NoteCoding) -> None:
         return
     encounter = [line for line in note.lines if line.system == CM and line.code.startswith(ENCOUNTER_CODES)]
     sepsis = [line for line in eligible if line.code.startswith(SEPSIS)]
+    poisoning = [line for line in eligible if POISONING.match(line.code)]
     if encounter:
         choice, why = encounter[0], "the reason for the encounter (I.C.21.c)"
+    elif poisoning:
+        choice, why = poisoning[0], "a poisoning is sequenced before its manifestations (I.C.19.e.5.b)"
     elif sepsis:
         choice, why = sepsis[0], "sepsis is sequenced before its localized infection (I.C.1.d.4)"
     else:
@@ -49,6 +52,7 @@ def principal_diagnosis(note: NoteCoding) -> None:
 
 
 ADVERSE_EFFECT = re.compile(r"T(?:3[6-9]|4\d|50)\.\w\w5")  # listed after the effect (I.C.19.e.5.a)
+POISONING = re.compile(r"T(?:3[6-9]|4\d|50)\.\w\w[1-4]")  # listed before its manifestations (I.C.19.e.5.b)
 
 
 def _may_lead(note: NoteCoding, line: CodeLine) -> bool:

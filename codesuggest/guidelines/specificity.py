@@ -9,9 +9,11 @@ from functools import lru_cache
 from typing import Any
 
 from ..codesets.records import CodeSystem
+from ..codesets.references import parse_references
+from ..codesets.rules import inherited_notes
 from ..pipeline.schema import Mention
 from .engine import CM, FLOOR, CodeLine, NoteCoding
-from .history import clause_before, evidence, note_side, section_at
+from .history import clause_before, evidence, note_side, section_at, sentence_of, side_of
 from .tables import EXTERNAL_CAUSES
 from .combinations import DIABETES
 from .wording import UNCOMPLICATED, title_words
@@ -64,6 +66,48 @@ def unspecified_beside_specific(note: NoteCoding) -> None:
         if siblings:
             best = max(siblings, key=lambda other: other.confidence)
             note.absorb(line, best, f"{best.code} says more about the same condition (I.B.2, I.B.18)")
+            continue
+        combined = [other for other in note.documented(CM_CHAPTERS) if _combines(note, line, other)]  # any chapter
+        if combined:
+            best = max(combined, key=lambda other: other.confidence)
+            note.absorb(line, best, f"{best.code} codes the condition with what the note adds (I.B.2, I.B.9)")
+
+
+CM_CHAPTERS = tuple("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def _combines(note: NoteCoding, vague: CodeLine, other: CodeLine) -> bool:
+    """Whether ``other``, of another category, codes ``vague``'s condition with more: it stands on a mention
+    of ``vague``, its title names every word that names ``vague``'s condition (by their first five letters:
+    "pneumonitis" says "pneumonia"; not a word the title leaves unspecified: "organism") and it is not
+    itself unspecified, a symptom or a code that follows its cause; and it does not ask for ``vague``'s
+    category as an additional code (E11.22 asks for the CKD stage, N18.-). K73.9 "chronic hepatitis" leaves
+    beside B18.2 "chronic viral hepatitis C"; J18.9 "pneumonia" beside J69.0 "pneumonitis due to inhalation
+    of food"."""
+    if other is vague or other.code[:3] == vague.code[:3] or not set(vague.mention_indexes) & set(other.mention_indexes):
+        return False
+    title = note.description(other.code)
+    if title_says(title, "unspecified") or title_says(title, "other") or other.code.startswith("R") or _follows(note, other):
+        return False  # a symptom, or a code that follows its cause (R65.21 after A41.9), codes no cause
+    vague_title = note.description(vague.code).lower()
+    named = {w[:5] for w in _named_words(vague_title) - _GENERIC if f"unspecified {w}" not in vague_title}
+    return bool(named) and named <= {w[:5] for w in title_words(title)[0]} and not _asks_for(note, other, vague.code)
+
+
+def _follows(note: NoteCoding, line: CodeLine) -> bool:
+    """Whether the code (or a code above it) says "code first" another condition."""
+    record = note.catalog.get(CM, line.code) if note.catalog is not None else None
+    return record is not None and bool(inherited_notes(note.catalog, record, "code_first"))
+
+
+def _asks_for(note: NoteCoding, line: CodeLine, code: str) -> bool:
+    """Whether a "use additional code" or "code also" note of ``line``'s code (or above it) names ``code``'s
+    category."""
+    record = note.catalog.get(CM, line.code) if note.catalog is not None else None
+    if record is None:
+        return False
+    notes = inherited_notes(note.catalog, record, "use_additional") + inherited_notes(note.catalog, record, "code_also")
+    return any(ref.covers(code, strict=False) or ref.start[:3] == code[:3] for _, text in notes for ref in parse_references(text))
 
 
 def _says_more(note: NoteCoding, vague: CodeLine, other: CodeLine) -> bool:
@@ -601,3 +645,49 @@ def site_from_words(note: NoteCoding) -> None:
         if len(fits) > 1 and fits[0][0] == fits[1][0]:
             continue  # two sites fit as well: the coder decides
         note.replace(line, fits[0][1], f"the note names the site: {note.description(fits[0][1]).lower()} (I.B.2)")
+
+
+# I.C.13.d.1: a fracture of a patient with osteoporosis, without major trauma, is M80.- by site
+OSTEOPOROTIC_FRACTURE = re.compile(r"\b(?:compression|fragility|osteoporotic|pathologic(?:al)?|insufficiency|low[- ]energy)?"
+                                   r"\s*fractures?\b")
+MAJOR_TRAUMA = re.compile(r"\b(?:mva|mvc|motor vehicle|car accident|high[- ]energy|fall from (?:a )?(?:height|ladder|roof))\b")
+# (site words, M80.0- code without side and 7th character, whether the site has a side)
+_OSTEOPOROTIC_SITES = (
+    (re.compile(r"\b(?:vertebra\w*|spine|spinal|compression|[tl]\d{1,2})\b"), "M80.08X", False),
+    (re.compile(r"\b(?:hip|femoral neck|femur|intertrochanteric)\b"), "M80.05", True),
+    (re.compile(r"\b(?:wrist|radius|radial|distal forearm|colles)\b"), "M80.03", True),
+    (re.compile(r"\b(?:humerus|humeral|shoulder)\b"), "M80.02", True),
+)
+_SIDE_DIGIT = {"right": "1", "left": "2"}
+_OSTEOPOROTIC_LETTER = {"initial": "A", "subsequent": "D", "sequela": "S", "delayed healing": "G",
+                        "nonunion": "K", "malunion": "P"}
+
+
+def osteoporotic_fracture(note: NoteCoding) -> None:
+    """A fracture in a patient with osteoporosis and no major trauma is a pathological fracture of
+    osteoporosis, M80.0- by site and side with the encounter's 7th character ("a code from category M80,
+    not a traumatic fracture code, should be used for any patient with known osteoporosis who suffers a
+    fracture, even if the patient had a minor fall or trauma", I.C.13.d.1); M81.0 and a traumatic or
+    unspecified-site injury code on the fracture's words leave."""
+    osteoporosis = note.documented(("M81.0",))
+    if not osteoporosis or MAJOR_TRAUMA.search(note.lower):
+        return
+    for match in OSTEOPOROTIC_FRACTURE.finditer(note.lower):
+        start, end = sentence_of(note, match.start(), match.end())
+        sentence = note.lower[start:end]
+        if re.search(r"\b(?:no|without|negative for)\b[^.;]{0,25}$", note.lower[start:match.start()]):
+            continue
+        site = next(((code, sided) for pattern, code, sided in _OSTEOPOROTIC_SITES if pattern.search(sentence)), None)
+        if site is None:
+            continue
+        code, sided = site
+        if sided:
+            code += _SIDE_DIGIT.get(side_of(sentence), "9")
+        code += _OSTEOPOROTIC_LETTER.get(encounter(note), "A")
+        if not note.billable(code):
+            continue
+        target = note.replace(osteoporosis[0], code, "a fracture of a patient with osteoporosis, no major trauma (I.C.13.d.1)")
+        for line in note.starting(("S", "T14"), current=False):
+            if any(start <= m.start < end for m in note.mentions(line)):
+                note.absorb(line, target, f"{target.code}: not a traumatic fracture code (I.C.13.d.1)")
+        return

@@ -42,6 +42,8 @@ RULES: tuple[Rule, ...] = (
          "on the right", sequelae.paralysis_side),
     Rule("site_from_words", "I.B.2", "the code of the site (and side) the evidence sentence names",
          specificity.site_from_words),
+    Rule("osteoporotic_fracture", "I.C.13.d.1", "a fracture with osteoporosis and no major trauma: M80.0- by site, "
+         "not a traumatic fracture code", specificity.osteoporotic_fracture),
     Rule("injury_encounter", "I.C.19.a", "injury 7th character from the encounter: A initial, D subsequent, S sequela",
          specificity.injury_encounter),
     Rule("heart_failure_type", "I.C.9.a.1", "heart failure type and acuity from the note's words", combinations.heart_failure_type),
@@ -65,6 +67,9 @@ RULES: tuple[Rule, ...] = (
          combinations.stones_with_hydronephrosis),
     Rule("kidney_and_ureter_stones", "I.B.9", "kidney and ureter stones: N20.2", combinations.kidney_and_ureter_stones),
     Rule("sepsis", "I.C.1.d.1-2", "sepsis by organism; severe sepsis R65.20, septic shock R65.21", combinations.sepsis),
+    Rule("neutropenic_fever", "I.C.3", "neutropenic fever: D70.- by cause with R50.81, not R50.9", combinations.neutropenic_fever),
+    Rule("hiv_status", "I.C.1.a.2", "B20 for HIV disease (AIDS, an HIV-related condition); Z21 for an HIV-positive "
+         "patient with none", combinations.hiv_status),
     Rule("uncomplicated_beside_complication", "I.B.9", "no 'uncomplicated' code beside its category's code "
          "'with' a complication the note supports", specificity.uncomplicated_beside_complication),
     Rule("alternatives", "I.B.12", "one code per condition: a less sure code of the same category on the same words leaves",
@@ -74,6 +79,8 @@ RULES: tuple[Rule, ...] = (
     # what is left to code
     Rule("integral_symptoms", "I.B.5", "signs and symptoms integral to a confirmed diagnosis are not coded",
          symptoms.integral_symptoms),
+    Rule("poisoning", "I.C.19.e.5.b", "an overdose of a drug: its T36-T50 poisoning code with the intent (accidental "
+         "unless the note says otherwise)", adverse_effects.poisonings),
     Rule("adverse_effects", "I.C.19.e.5.a", "the adverse effect of a drug taken as prescribed: T36-T50 with 5th/6th "
          "character 5, after the effect", adverse_effects.adverse_effects),
     Rule("external_cause", "I.C.20", "the external cause of a current injury, with its 7th character", specificity.external_cause),
