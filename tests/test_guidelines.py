@@ -627,3 +627,33 @@ def test_an_unspecified_code_leaves_beside_another_chapters_code_of_its_conditio
     dm = note("A/P: Type 2 diabetes with diabetic CKD.", m("Type 2 diabetes with diabetic CKD", "E11.22"))
     coded = codes_of(code(dm, lines(("E11.22", 0.9, (0,)), ("N18.9", 0.6, (0,))), cm_catalog))
     assert "E11.22" in coded and "N18.9" in coded
+
+
+def test_a_vaccine_given_is_z23_not_the_disease_it_prevents(cm_catalog):
+    """I.C.21.c.2: "here for the influenza vaccine" is Z23, not influenza J11.1; "Tdap up to date" is no vaccine given."""
+    text = "Nurse visit\n68 yo M here for the seasonal influenza vaccine.\nA/P: Influenza vaccine given."
+    a = note(text, m("influenza", "J11.1"))
+    assert codes_of(code(a, lines(("J11.1", 0.8, (0,))), cm_catalog)) == ["Z23"]
+    lac = note("ED NOTE\nLaceration of left hand. Tdap up to date.", m("Laceration of left hand", "S61.412A"))
+    assert "Z23" not in codes_of(code(lac, lines(("S61.412A", 0.8, (0,))), cm_catalog, "emergency"))
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Well child visit\n2 yo M here for his 2-year well check, meeting milestones.", "Z00.129"),
+    ("Annual physical\n52 yo F, no complaints.\nA/P: New diagnosis of essential hypertension.", "Z00.01"),
+])
+def test_a_general_examination_by_age_and_findings(cm_catalog, text, expected):
+    """I.C.21.c.13: a child's routine examination is Z00.12-; with a new diagnosis, "with abnormal findings"."""
+    assert expected in codes_of(code(note(text), [], cm_catalog))
+
+
+def test_gestational_diabetes_is_not_also_diabetes_mellitus(cm_catalog):
+    text = "OB clinic\n31 yo at 28 weeks.\nA/P: Gestational diabetes, diet controlled."
+    a = note(text, m("Gestational diabetes, diet controlled", "O24.410"))
+    assert codes_of(code(a, lines(("O24.410", 0.8, (0,)), ("E11.9", 0.6, (0,))), cm_catalog)) == ["O24.410"]
+
+
+def test_an_external_cause_needs_an_injury(cm_catalog):
+    """I.C.20: "disease activity low" is no activity code (Y93.9) when nothing was injured."""
+    a = note("A/P: Rheumatoid arthritis, disease activity low.", m("Rheumatoid arthritis", "M06.9"), m("activity", "Y93.9"))
+    assert codes_of(code(a, lines(("M06.9", 0.8, (0,)), ("Y93.9", 0.6, (1,))), cm_catalog)) == ["M06.9"]

@@ -14,7 +14,9 @@ from codesuggest.guidelines import RULE_NAMES, apply_guidelines
 from codesuggest.guidelines.engine import CodeLine, NoteCoding
 from codesuggest.guidelines.history import history_code, history_codes_for
 from codesuggest.guidelines.specificity import lateral_siblings
-from codesuggest.guidelines.tables import DRUGS, EXTERNAL_CAUSES, HISTORY_CODES, INTEGRAL_SYMPTOMS, STATUS_CODES
+from codesuggest.guidelines.tables import (
+    ADVERSE_EFFECTS, ALLERGY_CODES, DRUGS, EXTERNAL_CAUSES, HISTORY_CODES, INTEGRAL_SYMPTOMS, STATUS_CODES,
+)
 from codesuggest.pipeline.schema import Assertion, Candidate, Mention, NoteAnalysis
 
 CODES = {
@@ -138,6 +140,8 @@ def test_every_table_code_is_billable(cm_catalog):
     named |= {c for c, _ in DRUGS.values()}
     named |= {c[:-1] + "1" if c.endswith("#") else c for c, *_ in STATUS_CODES}
     named |= {c + "A" if len(c) == 7 else c for c, *_ in EXTERNAL_CAUSES}
+    named |= {c for c, *_ in ALLERGY_CODES}
+    named |= {stem + "A" for _, stem, _ in ADVERSE_EFFECTS} | {stem[:-1] + "1A" for _, stem, _ in ADVERSE_EFFECTS}  # poisonings
     missing = sorted(c for c in named if not (cm_catalog.get("ICD10CM", c) and cm_catalog.get("ICD10CM", c).billable))
     assert missing == []
 

@@ -352,6 +352,19 @@ def sepsis(note: NoteCoding) -> None:
                  confidence=best.confidence, like=[best])
 
 
+def gestational_diabetes(note: NoteCoding) -> None:
+    """Gestational diabetes (O24.4-) is not diabetes mellitus: an E08-E13 code read from its words leaves
+    (I.C.15.g: gestational diabetes is coded to O24.4- alone; pre-existing diabetes is O24.0-O24.3 with
+    its E code)."""
+    gestational = note.starting(("O24.4",), current=False)
+    if not gestational:
+        return
+    words = set().union(*(line.mention_indexes for line in gestational))
+    for line in note.starting(DIABETES, current=False):
+        if line.mention_indexes and set(line.mention_indexes) <= words:
+            note.absorb(line, gestational[0], "gestational diabetes is O24.4-, not diabetes mellitus (I.C.15.g)")
+
+
 NEUTROPENIC_FEVER = re.compile(r"\b(?:neutropenic fevers?|febrile neutropenia|fever (?:and|with|in) (?:the setting of )?neutropenia)\b")
 CHEMOTHERAPY = re.compile(r"\b(?:chemo\w*|r-chop|chop|folfox|cytotoxic|antineoplastic|cycle \d)")
 

@@ -8,11 +8,19 @@ import re
 
 from .engine import OUTPATIENT, NoteCoding
 
-ABNORMAL_FINDINGS = re.compile(r"(?<!without )(?<!no )\babnormal (?:findings?|exam\w*|results?)\b")
+ABNORMAL_FINDINGS = re.compile(r"(?<!without )(?<!no )\babnormal (?:findings?|exam\w*|results?)\b|\bnew(?:ly)? diagnos\w*\b"
+                               r"|\bnew diagnosis\b|\bnewly (?:found|detected)\b")
 GENERAL_EXAM = re.compile(
     r"\b(?:annual (?:physical|exam\w*|wellness|visit|check-?up)|wellness (?:visit|exam\w*)|preventive (?:visit|exam\w*|care)"
-    r"|health maintenance|routine (?:physical|check-?up|exam\w*)|well adult|establishing care|complete physical)\b"
+    r"|health maintenance|routine (?:physical|check-?up|exam\w*)|well adult|establishing care|complete physical"
+    r"|well[- ](?:child|baby|visit|check)\w*|\d+[- ](?:month|year)[- ]well)\b"
 )
+AGE = re.compile(r"\b(\d{1,3})[- ]?(?:yo|y/o|y\.o\.|year[- ]old|yr[- ]old)\b|\b\d{1,2}[- ]?(?:mo|months?)[- ]?old\b|\b\d{1,2} mo\b")
+# a vaccine given at the encounter (I.C.21.c.2: Z23) and the diseases it protects from, which are not coded
+VACCINE = re.compile(r"\b(?:vaccin\w*|immuniz\w*|flu shot|booster|tdap|dtap|mmr|pcv\d*|ppsv\d*|shingrix)\b")
+GIVEN = re.compile(r"\b(?:given|administered|here for|received|due today)\b")
+PREVENTED = ("J09", "J10", "J11", "B15", "B16", "B17", "B18", "B19", "A33", "A34", "A35", "A36", "A37", "B01", "B02", "B05",
+             "B06", "B26", "U07.1", "J13", "Z23")
 SCREENING = re.compile(r"\bscreen(?:ing)?\b")
 # site words -> (screening code, prefixes of the conditions screened for)
 SCREENING_SITES: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = (
@@ -37,11 +45,13 @@ def encounter_reason(note: NoteCoding) -> None:
         return
     reason = _reason_text(note)
     if GENERAL_EXAM.search(reason):
+        child = _age(note) is not None and _age(note) < 18
         if ABNORMAL_FINDINGS.search(note.lower):
-            note.add("Z00.01", "a general examination with abnormal findings, coded beside them (I.C.21.c.13)",
-                     confidence=CONFIDENCE)
+            note.add("Z00.121" if child else "Z00.01", "a general examination with abnormal findings, coded beside them "
+                     "(I.C.21.c.13)", confidence=CONFIDENCE)
         else:
-            note.add("Z00.00", "the encounter is a general examination (I.C.21.c.13)", confidence=CONFIDENCE)
+            note.add("Z00.129" if child else "Z00.00", "the encounter is a general examination (I.C.21.c.13)",
+                     confidence=CONFIDENCE)
     if SURVEILLANCE.search(reason) and note.starting(("Z85",), current=False):
         note.add("Z08", "follow-up after completed cancer treatment, with the history code (I.C.21.c.8)", confidence=CONFIDENCE)
         return
@@ -55,6 +65,30 @@ def encounter_reason(note: NoteCoding) -> None:
                         note.absorb(line, added, "it is what the screening looks for, not a diagnosis (I.C.21.c.5)")
                 for line in note.starting(("Z13.9",), current=False):
                     note.absorb(line, added, f"{code} is the screening, by its site (I.C.21.c.5)")
+
+
+def immunization(note: NoteCoding) -> None:
+    """A vaccine given at the encounter is Z23 (I.C.21.c.2), listed first when it is why the patient came
+    (a nurse visit for the flu shot), else after the other codes; the disease it protects from ("influenza
+    vaccine") is not coded."""
+    sentences = [s for s in _sentences_with(note.lower, VACCINE) if GIVEN.search(s) and not re.search(r"\bup to date\b", s)]
+    if not sentences:
+        return
+    reason = any(VACCINE.search(s) for s in _sentences_with(_reason_text(note), GIVEN))
+    added = note.add("Z23", "a vaccine was given at this encounter (I.C.21.c.2)", confidence=CONFIDENCE if reason else 0.4)
+    for line in note.starting(PREVENTED, current=False):
+        if line is not added and note.mentions(line) and all(
+                any(VACCINE.search(s) for s in _sentences_with(note.lower[m.sentence_start:m.sentence_end], VACCINE))
+                for m in note.mentions(line)):
+            note.absorb(line, added, "the vaccine's disease, not a diagnosis (I.C.21.c.2)")
+
+
+def _age(note: NoteCoding) -> int | None:
+    """The patient's age in years from "45 yo", "4 mo old" (0), else None."""
+    found = AGE.search(note.lower)
+    if found is None:
+        return None
+    return int(found.group(1)) if found.group(1) else 0
 
 
 def _reason_text(note: NoteCoding) -> str:

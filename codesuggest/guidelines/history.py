@@ -244,7 +244,7 @@ def _drop_coarse(note: NoteCoding, target: CodeLine) -> None:
 
 PAST_WORDS = re.compile(
     r"\b(?:status[- ]post|s/p|h/o|hx of|history of|prior|previous|previously|remote|(?:19|20)\d\d|"
-    r"\d+ (?:years?|yrs?|months?) ago|presence of)\b|\bs/p\b"
+    r"\d+ (?:years?|yrs?|months?|weeks?|wks?|days?) (?:ago|after|following|since)|presence of)\b|\bs/p\b"
 )
 PRESENT_DEVICE = re.compile(r"\b(?:has (?:a|an)|with (?:a|an)|in place|dependent|functioning|interrogat\w*|paced)\b")
 NOT_DONE = re.compile(

@@ -397,11 +397,15 @@ def external_cause(note: NoteCoding) -> None:
     first-listed (the principal diagnosis rule refuses V00-Y99). The ranker's own external cause
     codes take the injury's 7th character too, and an unspecified fall leaves beside a specific one.
 
-    An injury the provider states as a diagnosis counts however sure the ranker is of its code.
+    An injury the provider states as a diagnosis counts however sure the ranker is of its code. With no
+    injury or poisoning in the list, an external cause code leaves ("disease activity" is no Y93.9).
     Confidence: that of the surest current injury (the note states the cause in words; a code
     ranked below its injury would fall out of a short list)."""
     injuries = [line for line in note.documented(INJURY_PREFIXES) if has_seventh(line.code)]
     if not injuries:
+        if not note.starting(("S", "T"), current=False):  # an external cause says how an injury happened
+            for line in [line for line in note.lines if line.system == CM and line.code[:1] in "VWXY" and not line.added]:
+                note.withdraw(line, "no injury or poisoning for an external cause to explain (I.C.20)")
         return
     injury = max(injuries, key=lambda line: (not line.code.startswith("T14"), line.confidence))  # the site's code
     letter = _external_letter(injury.code[-1])

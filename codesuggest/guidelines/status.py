@@ -102,7 +102,8 @@ def allergies(note: NoteCoding) -> None:
         claimed: list[tuple[int, int]] = []
         for code, pattern, what in ALLERGY_CODES:
             for match in pattern.finditer(note.lower, start, end):
-                if any(s <= match.start() < e for s, e in claimed) or _NOT_ALLERGIC.search(clause_before(note, match.start())):
+                if (any(s <= match.start() < e for s, e in claimed) or _NOT_ALLERGIC.search(clause_before(note, match.start()))
+                        or not note.billable(code)):
                     continue
                 claimed.append(match.span())
                 add_code(note, code, f"allergy to {what} listed under allergies (I.C.21.c.3)", confidence=SURE,

@@ -67,6 +67,8 @@ RULES: tuple[Rule, ...] = (
          combinations.stones_with_hydronephrosis),
     Rule("kidney_and_ureter_stones", "I.B.9", "kidney and ureter stones: N20.2", combinations.kidney_and_ureter_stones),
     Rule("sepsis", "I.C.1.d.1-2", "sepsis by organism; severe sepsis R65.20, septic shock R65.21", combinations.sepsis),
+    Rule("gestational_diabetes", "I.C.15.g", "gestational diabetes O24.4-, not an E08-E13 code on its words",
+         combinations.gestational_diabetes),
     Rule("neutropenic_fever", "I.C.3", "neutropenic fever: D70.- by cause with R50.81, not R50.9", combinations.neutropenic_fever),
     Rule("hiv_status", "I.C.1.a.2", "B20 for HIV disease (AIDS, an HIV-related condition); Z21 for an HIV-positive "
          "patient with none", combinations.hiv_status),
@@ -89,6 +91,8 @@ RULES: tuple[Rule, ...] = (
     Rule("encounter_reason", "I.C.21.c.5, I.C.21.c.8, I.C.21.c.13",
          "outpatient encounters for a general exam (Z00.00), a cancer screening (Z12.-) or cancer surveillance (Z08)",
          encounters.encounter_reason),
+    Rule("immunization", "I.C.21.c.2", "a vaccine given at the encounter: Z23, not the disease it protects from",
+         encounters.immunization),
     Rule("principal_diagnosis", "II, IV.A, I.C.1.d.4", "the principal / first-listed diagnosis", sequencing.principal_diagnosis),
 )
 RULE_NAMES: tuple[str, ...] = tuple(rule.name for rule in RULES)
