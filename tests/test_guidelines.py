@@ -657,3 +657,10 @@ def test_an_external_cause_needs_an_injury(cm_catalog):
     """I.C.20: "disease activity low" is no activity code (Y93.9) when nothing was injured."""
     a = note("A/P: Rheumatoid arthritis, disease activity low.", m("Rheumatoid arthritis", "M06.9"), m("activity", "Y93.9"))
     assert codes_of(code(a, lines(("M06.9", 0.8, (0,)), ("Y93.9", 0.6, (1,))), cm_catalog)) == ["M06.9"]
+
+
+def test_an_unspecified_kidney_disorder_leaves_beside_the_kidney_disease_the_note_names(cm_catalog):
+    """I.B.18: "creatinine 2.4" read as N28.9 says less than the stated acute kidney injury N17.9."""
+    text = "HPI: creatinine 2.4.\nDischarge diagnoses: Acute kidney injury."
+    a = note(text, m("creatinine", "N28.9", "history_present_illness"), m("Acute kidney injury", "N17.9", "discharge_diagnosis"))
+    assert codes_of(code(a, lines(("N28.9", 0.8, (0,)), ("N17.9", 0.8, (1,))), cm_catalog, "inpatient")) == ["N17.9"]
