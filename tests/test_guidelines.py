@@ -664,3 +664,10 @@ def test_an_unspecified_kidney_disorder_leaves_beside_the_kidney_disease_the_not
     text = "HPI: creatinine 2.4.\nDischarge diagnoses: Acute kidney injury."
     a = note(text, m("creatinine", "N28.9", "history_present_illness"), m("Acute kidney injury", "N17.9", "discharge_diagnosis"))
     assert codes_of(code(a, lines(("N28.9", 0.8, (0,)), ("N17.9", 0.8, (1,))), cm_catalog, "inpatient")) == ["N17.9"]
+
+
+def test_left_ventricular_hypertrophy_is_the_hypertensive_heart_disease(cm_catalog):
+    """I.C.9.a.1 (Index: Hypertrophy, ventricular, with hypertension -> I11.-): no I51.7 beside I11.9."""
+    text = "A/P: Hypertensive heart disease with LVH, no heart failure."
+    a = note(text, m("Hypertensive heart disease", "I11.9"), m("LVH", "I51.7"))
+    assert codes_of(code(a, lines(("I11.9", 0.8, (0,)), ("I51.7", 0.7, (1,))), cm_catalog)) == ["I11.9"]
