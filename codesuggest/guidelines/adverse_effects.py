@@ -8,6 +8,7 @@ import re
 from .engine import CM, NoteCoding
 from .specificity import encounter
 from .tables import ADVERSE_EFFECTS
+from .wording import affirmed
 
 # "hyponatremia due to hydrochlorothiazide", "lisinopril-induced angioedema"; not "HTN on lisinopril"
 CAUSED_BY = re.compile(
@@ -26,7 +27,6 @@ OVERDOSE = re.compile(r"\b(?:overdos\w*|od'?d|poisoning|took too many|ingest(?:e
 INTENT = ((re.compile(r"\b(?:intentional\w*|suicid\w*|self[- ]harm|to (?:kill|hurt) (?:him|her)self)"), "2", "intentional self-harm"),
           (re.compile(r"\b(?:assault\w*|poisoned by (?:her|his|a) )"), "3", "assault"),
           (re.compile(r"\b(?:intent (?:is |was )?(?:unknown|unclear|undetermined)|undetermined intent)"), "4", "undetermined"))
-_NOT_BEFORE = re.compile(r"\b(?:no|not|denies|without|never)\b[^.;]{0,25}$")
 
 
 def adverse_effects(note: NoteCoding) -> None:
@@ -89,7 +89,7 @@ def poisonings(note: NoteCoding) -> None:
         if drug is None:
             continue
         stem, what = drug
-        digit, intent = next(((d, name) for pattern, d, name in INTENT if _affirmed(pattern, sentence)), ("1", "accidental"))
+        digit, intent = next(((d, name) for pattern, d, name in INTENT if affirmed(pattern, sentence)), ("1", "accidental"))
         code = stem[:-1] + digit + letter
         if not note.billable(code):
             continue
@@ -103,7 +103,3 @@ def _sentence_around(text: str, offset: int) -> tuple[int, int]:
     start = max(text.rfind(".", 0, offset), text.rfind("\n", 0, offset)) + 1
     ends = [i for i in (text.find(".", offset), text.find("\n", offset)) if i >= 0]
     return start, min(ends) if ends else len(text)
-
-
-def _affirmed(pattern: re.Pattern[str], text: str) -> bool:
-    return any(not _NOT_BEFORE.search(text, 0, m.start()) for m in pattern.finditer(text))

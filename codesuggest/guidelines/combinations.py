@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from .engine import CodeLine, NoteCoding, any_of
-from .wording import UNCOMPLICATED
+from .wording import UNCOMPLICATED, affirmed
 
 HYPERTENSION = ("I10",)
 HYPERTENSIVE = ("I11", "I12", "I13")
@@ -472,7 +472,6 @@ _BEHAVIOUR = ((re.compile(r"\b(?:agitat\w*|aggress\w*|combative\w*|violen\w*)"),
               (re.compile(r"\b(?:depress\w*|mood disturbance|apathy)"), "3"),
               (re.compile(r"\b(?:anxiety|anxious)"), "4"),
               (re.compile(r"\b(?:wander\w*|disinhibit\w*|sleep disturbance|behaviou?ral disturbance\w*)"), "18"))
-_DENIED_BEFORE = re.compile(r"\b(?:no|without|denies|not)\b[^.;,]{0,20}$")
 
 
 def dementia_severity(note: NoteCoding) -> None:
@@ -484,15 +483,11 @@ def dementia_severity(note: NoteCoding) -> None:
         if category not in _UNSPECIFIED_SEVERITY or line.code[:5] in ("F01.1", "F01.0"):
             continue
         said = note.sentences(line)
-        severity = next((letter for pattern, letter in _SEVERITY if _affirmed(pattern, said)), _UNSPECIFIED_SEVERITY[category])
-        behaviour = next((digits for pattern, digits in _BEHAVIOUR if _affirmed(pattern, said)), "0")
+        severity = next((letter for pattern, letter in _SEVERITY if affirmed(pattern, said)), _UNSPECIFIED_SEVERITY[category])
+        behaviour = next((digits for pattern, digits in _BEHAVIOUR if affirmed(pattern, said)), "0")
         code = f"{category}.{severity}{behaviour}"
         if code != line.code and note.billable(code):
             note.replace(line, code, f"the dementia's severity and behaviour as the note says them (I.C.5.d)")
-
-
-def _affirmed(pattern: re.Pattern[str], text: str) -> bool:
-    return any(not _DENIED_BEFORE.search(text, 0, m.start()) for m in pattern.finditer(text))
 
 
 def alzheimer_dementia(note: NoteCoding) -> None:

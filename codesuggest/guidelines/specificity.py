@@ -16,7 +16,7 @@ from .engine import CM, FLOOR, CodeLine, NoteCoding
 from .history import clause_before, evidence, note_side, section_at, sentence_of, side_of
 from .tables import EXTERNAL_CAUSES
 from .combinations import DIABETES
-from .wording import UNCOMPLICATED, title_words
+from .wording import DENIED_BEFORE, UNCOMPLICATED, title_words
 
 CKD_STAGES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b(?:esrd|esrf|end[- ]stage (?:renal|kidney)|stage (?:5|v) (?:ckd|chronic kidney disease)?\W*(?:on|requiring) (?:hemo)?dialysis)\b"), "N18.6"),
@@ -679,7 +679,7 @@ def osteoporotic_fracture(note: NoteCoding) -> None:
     for match in OSTEOPOROTIC_FRACTURE.finditer(note.lower):
         start, end = sentence_of(note, match.start(), match.end())
         sentence = note.lower[start:end]
-        if re.search(r"\b(?:no|without|negative for)\b[^.;]{0,25}$", note.lower[start:match.start()]):
+        if DENIED_BEFORE.search(note.lower, start, match.start()):
             continue
         site = next(((code, sided) for pattern, code, sided in _OSTEOPOROTIC_SITES if pattern.search(sentence)), None)
         if site is None:

@@ -38,6 +38,15 @@ _INFECTIVE = re.compile(r"\b(?:infect\w*|viral|virus|bacteri\w*|clostridi\w*|c\.
                         r"shigell\w*|norovirus|rotavirus|campylobacter\w*|giardi\w*)\b")
 _DISPLACED = re.compile(r"(?<!non-)(?<!non )\bdisplaced\b")
 _NONDISPLACED = re.compile(r"\bnon-?\s?displaced\b|\bundisplaced\b")
+# a denial just before a word, within its clause: "no agitation", "not intending self-harm", "negative for"
+DENIED_BEFORE = re.compile(r"\b(?:no|not|denies|denied|without|never|negative for)\b[^.;,]{0,25}$")
+
+
+def affirmed(pattern: re.Pattern[str], text: str) -> bool:
+    """Whether ``pattern`` occurs in ``text`` once with no denial right before it in its clause."""
+    return any(not DENIED_BEFORE.search(text, 0, m.start()) for m in pattern.finditer(text))
+
+
 UNCOMPLICATED = re.compile(r"\buncomplicated\b|\b(?:without|no) (?:known )?complications?\b")
 _RECURRENT = re.compile(r"\brecurr\w*|\brelaps\w*|\bsecond episode\b")
 SIDES = ("right", "left", "bilateral")
