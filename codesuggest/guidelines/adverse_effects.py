@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from .engine import CM, NoteCoding
+from .history import sentence_of
 from .specificity import encounter
 from .tables import ADVERSE_EFFECTS
 from .wording import affirmed
@@ -83,7 +84,7 @@ def poisonings(note: NoteCoding) -> None:
     on the same words leaves."""
     letter = ENCOUNTER_LETTER.get(encounter(note), "D")
     for match in OVERDOSE.finditer(note.lower):
-        start, end = _sentence_around(note.lower, match.start())
+        start, end = sentence_of(note, match.start(), match.end())
         sentence = note.lower[start:end]
         drug = next(((stem, what) for pattern, stem, what in ADVERSE_EFFECTS if pattern.search(sentence)), None)
         if drug is None:
@@ -97,9 +98,3 @@ def poisonings(note: NoteCoding) -> None:
         added = note.add(code, f"poisoning by a {what}, {intent} (I.C.19.e.5.b)", confidence=0.6, like=like)
         for line in note.starting(("X58",), current=False):
             note.absorb(line, added, f"{added.code} names the poisoning's cause and intent (I.C.19.e.5.b)")
-
-
-def _sentence_around(text: str, offset: int) -> tuple[int, int]:
-    start = max(text.rfind(".", 0, offset), text.rfind("\n", 0, offset)) + 1
-    ends = [i for i in (text.find(".", offset), text.find("\n", offset)) if i >= 0]
-    return start, min(ends) if ends else len(text)
