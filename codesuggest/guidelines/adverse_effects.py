@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from .engine import CM, NoteCoding
-from .history import sentence_of
+from .history import evidence, sentence_of
 from .specificity import encounter
 from .tables import ADVERSE_EFFECTS
 from .wording import affirmed
@@ -94,7 +94,7 @@ def poisonings(note: NoteCoding) -> None:
         code = stem[:-1] + digit + letter
         if not note.billable(code):
             continue
-        like = [line for line in note.lines if any(start <= m.start < end for m in note.mentions(line))]
-        added = note.add(code, f"poisoning by a {what}, {intent} (I.C.19.e.5.b)", confidence=0.6, like=like)
+        added = note.add(code, f"poisoning by a {what}, {intent} (I.C.19.e.5.b)", confidence=0.6,
+                         like=evidence(note, start, end))
         for line in note.starting(("X58",), current=False):
             note.absorb(line, added, f"{added.code} names the poisoning's cause and intent (I.C.19.e.5.b)")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 
 from .engine import NoteCoding
+from .history import patient_age
 
 # the diagnoses a BMI code goes with: obesity, overweight, underweight, malnutrition (I.B.14)
 WEIGHT_DIAGNOSES = ("E66", "R63.6", "E40", "E41", "E42", "E43", "E44", "E45", "E46")
 BMI_VALUE = re.compile(r"\b(?:bmi|body mass index)\s*(?:of|is|was|=|:)?\s*(\d{2}(?:\.\d+)?)\b")
-AGE = re.compile(r"\b(\d{1,3})[- ]?(?:yo|y/o|y\.o\.|year[- ]old|yr[- ]old)\b")
 
 
 def bmi_code(value: float) -> str:
@@ -33,8 +33,8 @@ def body_mass_index(note: NoteCoding) -> None:
     if not weight:
         return
     found = BMI_VALUE.search(note.lower)
-    age = AGE.search(note.lower)
-    if found is None or (age is not None and int(age.group(1)) < 20):
+    age = patient_age(note)
+    if found is None or (age is not None and age < 20):
         return
     value = float(found.group(1))
     code = bmi_code(value)

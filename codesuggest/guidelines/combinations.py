@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from .engine import CodeLine, NoteCoding, any_of
+from .history import evidence, sentence_of
 from .wording import UNCOMPLICATED, affirmed
 
 HYPERTENSION = ("I10",)
@@ -376,8 +377,7 @@ def neutropenic_fever(note: NoteCoding) -> None:
     match = NEUTROPENIC_FEVER.search(note.lower)
     if match is None:
         return
-    start, end = note.lower.rfind("\n", 0, match.start()) + 1, match.end()
-    like = [line for line in note.lines if any(start <= m.start and m.end <= end + 40 for m in note.mentions(line))]
+    like = evidence(note, *sentence_of(note, match.start(), match.end()))
     chemo = CHEMOTHERAPY.search(note.lower) or note.starting(("T45.1X5",), current=False)
     code = "D70.1" if chemo else "D70.9"
     neutropenia = note.starting(("D70",), current=False)

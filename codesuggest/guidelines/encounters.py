@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from .engine import OUTPATIENT, NoteCoding
+from .history import patient_age
 
 ABNORMAL_FINDINGS = re.compile(r"(?<!without )(?<!no )\babnormal (?:findings?|exam\w*|results?)\b|\bnew(?:ly)? diagnos\w*\b"
                                r"|\bnew diagnosis\b|\bnewly (?:found|detected)\b")
@@ -15,7 +16,6 @@ GENERAL_EXAM = re.compile(
     r"|health maintenance|routine (?:physical|check-?up|exam\w*)|well adult|establishing care|complete physical"
     r"|well[- ](?:child|baby|visit|check)\w*|\d+[- ](?:month|year)[- ]well)\b"
 )
-AGE = re.compile(r"\b(\d{1,3})[- ]?(?:yo|y/o|y\.o\.|year[- ]old|yr[- ]old)\b|\b\d{1,2}[- ]?(?:mo|months?)[- ]?old\b|\b\d{1,2} mo\b")
 # a vaccine given at the encounter (I.C.21.c.2: Z23) and the diseases it protects from, which are not coded
 VACCINE = re.compile(r"\b(?:vaccin\w*|immuniz\w*|flu shot|booster|tdap|dtap|mmr|pcv\d*|ppsv\d*|shingrix)\b")
 GIVEN = re.compile(r"\b(?:given|administered|here for|received|due today)\b")
@@ -45,7 +45,8 @@ def encounter_reason(note: NoteCoding) -> None:
         return
     reason = _reason_text(note)
     if GENERAL_EXAM.search(reason):
-        child = _age(note) is not None and _age(note) < 18
+        age = patient_age(note)
+        child = age is not None and age < 18
         if ABNORMAL_FINDINGS.search(note.lower):
             note.add("Z00.121" if child else "Z00.01", "a general examination with abnormal findings, coded beside them "
                      "(I.C.21.c.13)", confidence=CONFIDENCE)
@@ -77,18 +78,9 @@ def immunization(note: NoteCoding) -> None:
     reason = any(VACCINE.search(s) for s in _sentences_with(_reason_text(note), GIVEN))
     added = note.add("Z23", "a vaccine was given at this encounter (I.C.21.c.2)", confidence=CONFIDENCE if reason else 0.4)
     for line in note.starting(PREVENTED, current=False):
-        if line is not added and note.mentions(line) and all(
-                any(VACCINE.search(s) for s in _sentences_with(note.lower[m.sentence_start:m.sentence_end], VACCINE))
-                for m in note.mentions(line)):
+        mentions = note.mentions(line)
+        if line is not added and mentions and all(VACCINE.search(note.lower, m.sentence_start, m.sentence_end) for m in mentions):
             note.absorb(line, added, "the vaccine's disease, not a diagnosis (I.C.21.c.2)")
-
-
-def _age(note: NoteCoding) -> int | None:
-    """The patient's age in years from "45 yo", "4 mo old" (0), else None."""
-    found = AGE.search(note.lower)
-    if found is None:
-        return None
-    return int(found.group(1)) if found.group(1) else 0
 
 
 def _reason_text(note: NoteCoding) -> str:

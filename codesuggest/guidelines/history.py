@@ -69,6 +69,17 @@ def section_at(note: NoteCoding, offset: int) -> str:
     return "unknown"
 
 
+AGE = re.compile(r"\b(\d{1,3})[- ]?(?:yo|y/o|y\.o\.|year[- ]old|yr[- ]old)\b|\b\d{1,2}[- ]?(?:mo|months?)[- ]?old\b|\b\d{1,2} mo\b")
+
+
+def patient_age(note: NoteCoding) -> int | None:
+    """The patient's age in whole years from "45 yo", "67 year-old" ("4 mo old": 0), else None."""
+    found = AGE.search(note.lower)
+    if found is None:
+        return None
+    return int(found.group(1)) if found.group(1) else 0
+
+
 def sentence_of(note: NoteCoding, start: int, end: int) -> tuple[int, int]:
     """The sentence around ``start:end``: the mention's when a mention holds it, else up to the
     nearest full stop (not a decimal point) or line break."""

@@ -13,7 +13,7 @@ from ..codesets.references import parse_references
 from ..codesets.rules import inherited_notes
 from ..pipeline.schema import Mention
 from .engine import CM, FLOOR, CodeLine, NoteCoding
-from .history import clause_before, evidence, note_side, section_at, sentence_of, side_of
+from .history import clause_before, evidence, mentions_within, note_side, section_at, sentence_of, side_of
 from .tables import EXTERNAL_CAUSES
 from .combinations import DIABETES
 from .wording import DENIED_BEFORE, UNCOMPLICATED, title_words
@@ -67,13 +67,10 @@ def unspecified_beside_specific(note: NoteCoding) -> None:
             best = max(siblings, key=lambda other: other.confidence)
             note.absorb(line, best, f"{best.code} says more about the same condition (I.B.2, I.B.18)")
             continue
-        combined = [other for other in note.documented(CM_CHAPTERS) if _combines(note, line, other)]  # any chapter
+        combined = [other for other in note.documented("") if _combines(note, line, other)]  # any chapter
         if combined:
             best = max(combined, key=lambda other: other.confidence)
             note.absorb(line, best, f"{best.code} codes the condition with what the note adds (I.B.2, I.B.9)")
-
-
-CM_CHAPTERS = tuple("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
 def _combines(note: NoteCoding, vague: CodeLine, other: CodeLine) -> bool:
@@ -87,27 +84,24 @@ def _combines(note: NoteCoding, vague: CodeLine, other: CodeLine) -> bool:
     if other is vague or other.code[:3] == vague.code[:3] or not set(vague.mention_indexes) & set(other.mention_indexes):
         return False
     title = note.description(other.code)
-    if title_says(title, "unspecified") or title_says(title, "other") or other.code.startswith("R") or _follows(note, other):
-        return False  # a symptom, or a code that follows its cause (R65.21 after A41.9), codes no cause
+    if title_says(title, "unspecified") or title_says(title, "other") or other.code.startswith("R"):
+        return False  # a symptom codes no cause
     vague_title = note.description(vague.code).lower()
     named = {w[:5] for w in _named_words(vague_title) - _GENERIC if f"unspecified {w}" not in vague_title}
-    return bool(named) and named <= {w[:5] for w in title_words(title)[0]} and not _asks_for(note, other, vague.code)
-
-
-def _follows(note: NoteCoding, line: CodeLine) -> bool:
-    """Whether the code (or a code above it) says "code first" another condition."""
-    record = note.catalog.get(CM, line.code) if note.catalog is not None else None
-    return record is not None and bool(inherited_notes(note.catalog, record, "code_first"))
-
-
-def _asks_for(note: NoteCoding, line: CodeLine, code: str) -> bool:
-    """Whether a "use additional code" or "code also" note of ``line``'s code (or above it) names ``code``'s
-    category."""
-    record = note.catalog.get(CM, line.code) if note.catalog is not None else None
-    if record is None:
+    if not named or not named <= {w[:5] for w in title_words(title)[0]}:
         return False
-    notes = inherited_notes(note.catalog, record, "use_additional") + inherited_notes(note.catalog, record, "code_also")
-    return any(ref.covers(code, strict=False) or ref.start[:3] == code[:3] for _, text in notes for ref in parse_references(text))
+    if _tabular_notes(note, other, "code_first"):
+        return False  # a code that follows its cause (R65.21 after A41.9) codes no cause
+    asks = _tabular_notes(note, other, "use_additional", "code_also")
+    return not any(ref.covers(vague.code, strict=False) or ref.start[:3] == vague.code[:3]
+                   for text in asks for ref in parse_references(text))
+
+
+def _tabular_notes(note: NoteCoding, line: CodeLine, *fields: str) -> list[str]:
+    """The tabular list's notes of these kinds ("code_first", "use_additional", ...) at the line's code or
+    above it."""
+    record = note.catalog.get(CM, line.code) if note.catalog is not None else None
+    return [] if record is None else [text for field in fields for _, text in inherited_notes(note.catalog, record, field)]
 
 
 def _says_more(note: NoteCoding, vague: CodeLine, other: CodeLine) -> bool:
@@ -663,8 +657,6 @@ _OSTEOPOROTIC_SITES = (
     (re.compile(r"\b(?:humerus|humeral|shoulder)\b"), "M80.02", True),
 )
 _SIDE_DIGIT = {"right": "1", "left": "2"}
-_OSTEOPOROTIC_LETTER = {"initial": "A", "subsequent": "D", "sequela": "S", "delayed healing": "G",
-                        "nonunion": "K", "malunion": "P"}
 
 
 def osteoporotic_fracture(note: NoteCoding) -> None:
@@ -687,11 +679,12 @@ def osteoporotic_fracture(note: NoteCoding) -> None:
         code, sided = site
         if sided:
             code += _SIDE_DIGIT.get(side_of(sentence), "9")
-        code += _OSTEOPOROTIC_LETTER.get(encounter(note), "A")
+        code += SEVENTH[encounter(note)][0]  # as a closed fracture's: A, D, G, K, P, S
         if not note.billable(code):
             continue
         target = note.replace(osteoporosis[0], code, "a fracture of a patient with osteoporosis, no major trauma (I.C.13.d.1)")
+        in_sentence = set(mentions_within(note, start, end))
         for line in note.starting(("S", "T14"), current=False):
-            if any(start <= m.start < end for m in note.mentions(line)):
+            if in_sentence & set(line.mention_indexes):
                 note.absorb(line, target, f"{target.code}: not a traumatic fracture code (I.C.13.d.1)")
         return

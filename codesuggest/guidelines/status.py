@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 from ..pipeline.schema import Mention, NoteAnalysis
 from .engine import CM, DIAGNOSIS_SECTIONS, INPATIENT, CodeLine, NoteCoding, established_when_uncertain, is_chronic
-from .history import SURE, add_code, clause_before, evidence
+from .history import SURE, add_code, evidence
 from .tables import ALLERGY_CODES
+from .wording import DENIED_BEFORE
 
 
 def undocumented(note: NoteCoding) -> None:
@@ -88,7 +88,6 @@ def not_current(note: NoteCoding) -> None:
 
 
 ALLERGY_SECTIONS = frozenset({"allergies"})
-_NOT_ALLERGIC = re.compile(r"\b(?:no|not|denies|nkda|nka|none)\b[^,;]*$")
 
 
 def allergies(note: NoteCoding) -> None:
@@ -102,7 +101,7 @@ def allergies(note: NoteCoding) -> None:
         claimed: list[tuple[int, int]] = []
         for code, pattern, what in ALLERGY_CODES:
             for match in pattern.finditer(note.lower, start, end):
-                if (any(s <= match.start() < e for s, e in claimed) or _NOT_ALLERGIC.search(clause_before(note, match.start()))
+                if (any(s <= match.start() < e for s, e in claimed) or DENIED_BEFORE.search(note.lower, start, match.start())
                         or not note.billable(code)):
                     continue
                 claimed.append(match.span())
