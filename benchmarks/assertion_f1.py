@@ -4,7 +4,7 @@
 
 Prints per-status precision / recall / F1 of the ``codesuggest_assertion``
 component next to medspaCy's ConText with its default rules (the concept
-spans are given; both see the same sentences, sentencizer and sections), then
+spans are given; both see the same sentences (the pipeline's splitter) and sections), then
 the time of sections + assertion per 400-word note. The code measured is the
 ``codesuggest`` on the import path: run it with ``PYTHONPATH`` set to another
 checkout to compare commits on the same sentences (a status that code does not
@@ -27,6 +27,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from codesuggest.pipeline import assertion as _assertion  # noqa: F401  (registers the factory)
+from codesuggest.pipeline import components as _components  # noqa: F401  (codesuggest_sentences)
 from codesuggest.pipeline import sections as _sections  # noqa: F401
 from codesuggest.pipeline.assertion import assertion_of
 
@@ -63,7 +64,7 @@ def run(nlp: Language, text: str, spans: list[tuple[int, int]]) -> Doc:
 
 def build_nlp(kind: str) -> Language:
     nlp = spacy.blank("en")
-    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("codesuggest_sentences")
     nlp.add_pipe("codesuggest_sections")
     if kind == "codesuggest":
         nlp.add_pipe("codesuggest_assertion")
@@ -133,7 +134,7 @@ def speed(cases: list[dict], words: int = 400, repeats: int = 200) -> dict[str, 
         n_words += len(case["text"].split())
     text = "".join(parts)
     nlp = build_nlp("codesuggest")
-    sentencizer, sections, context = (nlp.get_pipe(name) for name in ("sentencizer", "codesuggest_sections", "codesuggest_assertion"))
+    sentencizer, sections, context = (nlp.get_pipe(name) for name in ("codesuggest_sentences", "codesuggest_sections", "codesuggest_assertion"))
     timings: dict[str, list[float]] = {"sections": [], "assertion": []}
     for _ in range(repeats):
         doc = sentencizer(nlp.make_doc(text))

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import spacy
 
+from codesuggest.pipeline import components as _components  # noqa: F401  (registers codesuggest_sentences, the pipeline's splitter)
 from codesuggest.pipeline.assertion import assertion_of
 from codesuggest.pipeline.schema import Assertion
 
@@ -18,7 +19,7 @@ BRACKETS = re.compile(r"\[([^\]]+)\]")
 @pytest.fixture(scope="module")
 def nlp():
     nlp = spacy.blank("en")
-    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("codesuggest_sentences")
     nlp.add_pipe("codesuggest_sections")
     nlp.add_pipe("codesuggest_assertion")
     return nlp
@@ -197,7 +198,7 @@ def test_section_status(nlp):
 
 def test_no_section_status_when_disabled():
     nlp = spacy.blank("en")
-    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("codesuggest_sentences")
     nlp.add_pipe("codesuggest_sections")
     nlp.add_pipe("codesuggest_assertion", config={"section_status": False})
     doc = mark(nlp, "PAST MEDICAL HISTORY:\nAs listed. [Hypertension].")
@@ -274,6 +275,41 @@ def test_issue_15_follow_ups(nlp, text, expected):
     assert statuses(nlp, text) == expected
 
 
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # radiology: the negation reaches the disease the finding would suggest
+        ("IMPRESSION: No focal [consolidation] to suggest [pneumonia].", [{"negated"}, {"negated"}]),
+        ("[Endocarditis] was not suspected.", [{"negated"}]),
+        ("Blood cultures grew [MRSA], and [endocarditis] was not suspected.", [set(), {"negated"}]),
+        ("Low suspicion for [pulmonary embolism]; high suspicion for [pneumonia].", [{"negated"}, {"possible"}]),
+        ("She was ruled out for [myocardial infarction].", [{"negated"}]),
+        ("He ruled in for [NSTEMI] with a troponin peak of 2.1.", [set()]),
+        ("Call your doctor for any [bleeding] or [fever].", [{"hypothetical", "possible"}] * 2),
+        ("Would consider [colonoscopy] if anemia persists.", [{"hypothetical", "possible"}]),
+        ("Patient declined [influenza vaccine].", [{"negated"}]),
+        ("Declined [pneumococcal vaccine].", [{"negated"}]),
+        ("Renal function declined with [dehydration].", [set()]),
+        # the onset year of a condition still treated; a bare "since" year is a duration
+        ("[Atrial fibrillation] diagnosed in 2019, on apixaban.", [set()]),
+        ("[Paroxysmal atrial fibrillation] on warfarin since 2020.", [set()]),
+        ("Hx of [DVT] in 2015, completed anticoagulation.", [{"historical"}]),
+        # an exception clause is outside the backward scope after it
+        ("Other than [fatigue], review of systems is negative.", [set()]),
+        ("Aside from [fatigue], [fever] and [chills] were absent.", [set(), {"negated"}, {"negated"}]),
+        # abbreviated ward notes
+        ("CXR c/f [RLL pneumonia].", [{"possible"}]),
+        ("W/u for [adrenal insufficiency].", [{"possible"}]),
+        ("ROS: (-) [fever], (-) [chills], (+) [cough].", [{"negated"}, {"negated"}, set()]),
+        ("[Fever]: no. [Cough]: yes.", [{"negated"}, set()]),
+        ("Skin: no [rash] or [lesions].", [{"negated"}, {"negated"}]),
+        ("No PMH of [DVT].", [{"negated"}]),
+    ],
+)
+def test_report_wordings(nlp, text, expected):
+    assert statuses(nlp, text) == expected
+
+
 def test_procedures_are_handled_too(nlp):
     doc = mark(nlp, "She is s/p [total knee arthroplasty].", label="procedure")
     assert assertion_of(doc.spans["mentions"][0]) == Assertion(historical=True)
@@ -294,7 +330,7 @@ def test_assertion_of_unprocessed_span_is_present():
 
 def test_medspacy_default_rules_option():
     nlp = spacy.blank("en")
-    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("codesuggest_sentences")
     nlp.add_pipe("codesuggest_assertion", config={"rules": "medspacy", "section_status": False})
     assert statuses(nlp, "No [fever].") == [{"negated"}]
 

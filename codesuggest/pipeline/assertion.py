@@ -106,6 +106,10 @@ CLAUSE_TERMINATE = "CLAUSE_TERMINATE"
 # came with, which are present. A hedge goes on ("possible pneumonia with [abscess]").
 POSSIBLE_TERMINATE = "POSSIBLE_TERMINATE"
 WORKUP = "workup"
+# Rule metadata of terminators that open an exception ("other than", "aside from"): the clause they open,
+# up to its comma, is outside the scope of a backward trigger after it: "Other than [fatigue], review of
+# systems is negative" says the fatigue is present.
+EXCEPTION_CLAUSE = "exception_clause"
 # With cross_category_termination, a trigger of these categories ends the scope of a trigger of the key
 # category: "no pneumonia, possible atelectasis", "history of MI, no CHF". Family scopes end only at
 # terminators; a possible trigger does not end a historical one ("history of possible seizures").
@@ -223,11 +227,12 @@ class _SentenceConText(ConText):
         for target in targets:
             targets_by_sent.setdefault(sentence_index(target.start), []).append(target)
         modifiers_by_sent: dict[int, list[ConTextModifier]] = {}
-        for match_id, start, end in self.matcher(doc):
+        matches = [(self.matcher.rule_map[self.nlp.vocab.strings[match_id]], start, end) for match_id, start, end in self.matcher(doc)]
+        clause_ends = _exception_clause_ends(doc, matches)
+        for rule, start, end in matches:
             index = sentence_index(start)
             if index not in targets_by_sent:
                 continue
-            rule = self.matcher.rule_map[self.nlp.vocab.strings[match_id]]
             sent_start, sent_end = bounds[index]
             end = min(end, sent_end)
             scope_start, scope_end = _scope(rule, start, end, sent_start, sent_end)
@@ -241,6 +246,8 @@ class _SentenceConText(ConText):
                 scope_start = next((i + 1 for i in range(start - 1, scope_start - 1, -1) if doc[i].text == ","), scope_start)
             if (rule.metadata or {}).get(SCOPE_FROM_DASH):
                 scope_start = next((i + 1 for i in range(start - 1, scope_start - 1, -1) if _spaced_dash(doc, i)), scope_start)
+            if rule.direction.upper() in ("BACKWARD", "BIDIRECTIONAL"):
+                scope_start = max([scope_start] + [e for s, e in clause_ends if scope_start <= s and e <= start])
             modifier = ConTextModifier(rule, start, end, None, scope_start=scope_start, scope_end=scope_end)
             modifiers_by_sent.setdefault(index, []).append(modifier)
 
@@ -264,6 +271,22 @@ class _SentenceConText(ConText):
             edges.extend(graph.edges)
             edges.extend(_embedded_edges(doc, targets_by_sent[index], graph.modifiers))
         return edges
+
+
+def _exception_clause_ends(doc: Doc, matches: list[tuple[ConTextRule, int, int]]) -> list[tuple[int, int]]:
+    """(start, token after its comma) of every exception clause ("other than fatigue,") closed by a comma
+    in its sentence."""
+    clauses = []
+    for rule, start, end in matches:
+        if not (rule.metadata or {}).get(EXCEPTION_CLAUSE):
+            continue
+        for i in range(end, len(doc)):
+            if doc[i].is_sent_start:
+                break
+            if doc[i].text == ",":
+                clauses.append((start, i + 1))
+                break
+    return clauses
 
 
 def _spaced_dash(doc: Doc, i: int) -> bool:
