@@ -671,3 +671,23 @@ def test_left_ventricular_hypertrophy_is_the_hypertensive_heart_disease(cm_catal
     text = "A/P: Hypertensive heart disease with LVH, no heart failure."
     a = note(text, m("Hypertensive heart disease", "I11.9"), m("LVH", "I51.7"))
     assert codes_of(code(a, lines(("I11.9", 0.8, (0,)), ("I51.7", 0.7, (1,))), cm_catalog)) == ["I11.9"]
+
+
+def test_a_without_title_leaves_beside_the_stated_sibling_that_says_it(cm_catalog):
+    """I.B.1: D57.1 "Sickle-cell disease without crisis" (from the history's "sickle cell disease") is not
+    coded beside D57.00 for the assessment's "pain crisis"; a "with" sibling the note never says stays out."""
+    text = "HPI: sickle cell disease.\nA/P: Sickle cell pain crisis."
+    a = note(text, m("sickle cell disease", "D57.1", "history_present_illness"), m("Sickle cell pain crisis", "D57.00"))
+    assert codes_of(code(a, lines(("D57.1", 0.7, (0,)), ("D57.00", 0.8, (1,))), cm_catalog, "emergency")) == ["D57.00"]
+    text = "A/P: Acute cystitis."
+    a = note(text, m("Acute cystitis", "N30.00"))
+    coded = code(a, lines(("N30.00", 0.6, (0,)), ("N30.01", 0.6, (0,))), cm_catalog)
+    assert not [n for line in coded.lines for n in line.notes if "says what its title denies" in n.message]
+
+
+def test_a_title_denying_what_the_mention_says_is_a_conflict():
+    from codesuggest.guidelines.wording import conflict
+
+    found = conflict("Sickle-cell disease without crisis", "sickle cell pain crisis", "sickle cell pain crisis")
+    assert found is not None and "crisis" in found.why
+    assert conflict("Sickle-cell disease without crisis", "sickle cell disease, no crisis", "sickle cell disease") is None

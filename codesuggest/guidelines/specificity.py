@@ -114,6 +114,8 @@ def _says_more(note: NoteCoding, vague: CodeLine, other: CodeLine) -> bool:
     title = note.description(other.code)
     if other is vague or title_says(title, "unspecified") or title_says(title, "other"):
         return False
+    if title_words(title)[1] & _words_of(note.sentences_of(_current_mentions(note, vague))):
+        return False  # D57.1 "... without crisis" says less than D57.00 for a "pain crisis"
     sure = other.confidence >= max(FLOOR, 0.5 * vague.confidence)
     if other.code[:3] == vague.code[:3]:
         return sure
@@ -636,6 +638,8 @@ def site_from_words(note: NoteCoding) -> None:
             title = note.description(code).lower()
             if title_says(_UNSPECIFIED_PART.sub("due to of", title), "unspecified") or title_says(title, "other"):
                 continue
+            if title_words(title)[1] & said:
+                continue  # "sickle-cell disease without crisis" for a note that says "pain crisis"
             fits.append((len(extra), code))
         if not fits:
             continue

@@ -124,6 +124,9 @@ def conflict(title: str, text: str, named: str = "", side: str = "") -> Conflict
     clash = denied & said_with
     if clash:
         return Conflict(frozenset(), frozenset(clash), f"the note says 'with {' '.join(sorted(clash))}'")
+    clash = denied & frozenset(_words(named)) - said_without
+    if clash:  # "without crisis" for the words "sickle cell pain crisis"
+        return Conflict(frozenset(), frozenset(clash), f"the note says '{' '.join(sorted(clash))}'")
     clash = {w for w in _not_phrases(title) if w not in said_without and re.search(rf"\b{w}s?\b", text)}
     if clash:  # "not intractable" in the title, "intractable" in the note
         return Conflict(frozenset(), frozenset(clash), f"the note says '{' '.join(sorted(clash))}'")
@@ -227,3 +230,22 @@ def contradicted_titles(note: NoteCoding) -> None:
             note.replace(line, sibling, f"{found.why}; its title agrees (I.B.1)")
         elif found.drop:  # a title that only lacks what the note adds is the combination rules' to complete
             note.withdraw(line, f"its title contradicts the note: {found.why} (I.B.1)")
+    for line in list(note.lines):
+        denied = title_words(note.description(line.code))[1] if line.system == CM else frozenset()
+        agreeing = _coded_sibling_saying(note, line, denied) if denied and line in note.lines else None
+        if agreeing is not None:
+            note.withdraw(line, f"{agreeing.code} says what its title denies: {' '.join(sorted(denied))} (I.B.1)",
+                          because_of=agreeing)
+
+
+def _coded_sibling_saying(note: NoteCoding, line: CodeLine, words: frozenset[str]) -> CodeLine | None:
+    """A line of the same category, stated as a diagnosis and at least as sure, whose title and
+    mentions affirm ``words``: D57.00 "Hb-SS disease with crisis" for a "pain crisis" beside D57.1
+    "Sickle-cell disease without crisis"."""
+    for other in note.starting((line.code[:3],)):
+        if (other is line or other.confidence < line.confidence or not note.stated(other)
+                or not words <= title_words(note.description(other.code))[0]):
+            continue
+        if words <= frozenset().union(*(_words(evidence_words(note, m)[1]) for m in note.mentions(other))):
+            return other  # its own mention says it ("pain crisis"), not only its title
+    return None
