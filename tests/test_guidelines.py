@@ -650,7 +650,7 @@ def test_a_general_examination_by_age_and_findings(cm_catalog, text, expected):
 def test_gestational_diabetes_is_not_also_diabetes_mellitus(cm_catalog):
     text = "OB clinic\n31 yo at 28 weeks.\nA/P: Gestational diabetes, diet controlled."
     a = note(text, m("Gestational diabetes, diet controlled", "O24.410"))
-    assert codes_of(code(a, lines(("O24.410", 0.8, (0,)), ("E11.9", 0.6, (0,))), cm_catalog)) == ["O24.410"]
+    assert codes_of(code(a, lines(("O24.410", 0.8, (0,)), ("E11.9", 0.6, (0,))), cm_catalog)) == ["O24.410", "Z3A.28"]
 
 
 def test_an_external_cause_needs_an_injury(cm_catalog):
@@ -691,3 +691,52 @@ def test_a_title_denying_what_the_mention_says_is_a_conflict():
     found = conflict("Sickle-cell disease without crisis", "sickle cell pain crisis", "sickle cell pain crisis")
     assert found is not None and "crisis" in found.why
     assert conflict("Sickle-cell disease without crisis", "sickle cell disease, no crisis", "sickle cell disease") is None
+
+
+@pytest.mark.parametrize("text, weeks", [
+    ("G1P0 at 24 weeks by ultrasound.", 24), ("IUP at 39w2d.", 39), ("GA 35 wks, BP 160/110.", 35),
+    ("28 weeks gestation, GTT abnormal.", 28), ("Follow up in 2 weeks.", None), ("Cough for 3 weeks.", None),
+])
+def test_the_weeks_of_gestation_a_note_gives(text, weeks):
+    from codesuggest.guidelines.engine import NoteCoding as Coding
+    from codesuggest.guidelines.pregnancy import gestation_weeks, trimester_of, weeks_code
+
+    assert gestation_weeks(Coding(note(text), [], None, "outpatient")) == weeks
+    assert (weeks_code(5), weeks_code(24), weeks_code(44)) == ("Z3A.01", "Z3A.24", "Z3A.49")
+    assert (trimester_of(13), trimester_of(14), trimester_of(27), trimester_of(28)) == ("first", "second", "second", "third")
+
+
+def test_a_prenatal_visit_at_the_trimester_of_its_weeks_with_the_weeks(cm_catalog):
+    """I.C.15.a.3 (24 weeks is the second trimester), Z3A.24 beside it; no Z33.1 "incidental" beside Z34 (I.C.15.a.1)."""
+    text = "26 yo G1P0 at 24 weeks.\nA/P: Routine prenatal care, normal first pregnancy."
+    a = note(text, m("normal first pregnancy", "Z34.01"), m("pregnancy", "Z33.1"))
+    assert sorted(codes_of(code(a, lines(("Z34.01", 0.8, (0,)), ("Z33.1", 0.8, (1,))), cm_catalog))) == ["Z34.02", "Z3A.24"]
+
+
+def test_severe_preeclampsia_before_delivery_is_no_uncomplicated_delivery(cm_catalog):
+    text = "33 yo G2P1 at 35 weeks.\nAssessment: Severe preeclampsia. Plan delivery."
+    a = note(text, m("Severe preeclampsia", "O14.12"), m("delivery", "O80"))
+    coded = code(a, lines(("O14.12", 0.8, (0,)), ("O80", 0.6, (1,))), cm_catalog, "inpatient")
+    assert sorted(codes_of(coded)) == ["O14.13", "Z3A.35"]
+
+
+def test_a_delivery_record_and_a_newborn_record(cm_catalog):
+    """O80 with Z37.0 and no prenatal Z34 on the mother's record; the newborn's Z38.00 takes none of them (I.C.15.a.2)."""
+    text = "G2P1 at 39 weeks 2 days, spontaneous vaginal delivery of a single live-born infant.\nDiagnosis: Term pregnancy, delivered."
+    a = note(text, m("spontaneous vaginal delivery", "O80"), m("single live-born infant", "Z37.0"), m("Term pregnancy", "Z34.90"))
+    coded = code(a, lines(("O80", 0.8, (0,)), ("Z37.0", 0.8, (1,)), ("Z34.90", 0.6, (2,))), cm_catalog, "inpatient")
+    assert sorted(codes_of(coded)) == ["O80", "Z37.0", "Z3A.39"]
+    text = "Term male infant born here by vaginal delivery.\nDischarge diagnoses: Term newborn. Neonatal jaundice."
+    a = note(text, m("Term newborn", "Z38.00"), m("vaginal delivery", "O80"), m("Neonatal jaundice", "P59.9"), m("Term newborn", "Z37.0"))
+    coded = code(a, lines(("Z38.00", 0.8, (0,)), ("O80", 0.7, (1,)), ("P59.9", 0.8, (2,)), ("Z37.0", 0.8, (3,))), cm_catalog, "inpatient")
+    assert sorted(codes_of(coded)) == ["P59.9", "Z38.00"]
+
+
+@pytest.mark.parametrize("treatment, expected", [("Started on diet.", "O24.410"), ("Started insulin NPH.", "O24.414"),
+                                                 ("Diet and metformin.", "O24.415")])
+def test_gestational_diabetes_by_how_it_is_controlled(cm_catalog, treatment, expected):
+    """I.C.15.i: insulin controlled when insulin is given (with or without diet), oral drugs next, else diet."""
+    text = f"OB clinic, 31 yo at 28 weeks. {treatment}\nA/P: Gestational diabetes."
+    a = note(text, m("Gestational diabetes", "O24.419"))
+    coded = code(a, lines(("O24.419", 0.8, (0,)), ("O24.414", 0.3, (0,))), cm_catalog)
+    assert [c for c in codes_of(coded) if c.startswith("O24")] == [expected]

@@ -353,9 +353,16 @@ def sepsis(note: NoteCoding) -> None:
                  confidence=best.confidence, like=[best])
 
 
+# I.C.15.i: treated with insulin (with or without diet) is insulin controlled; with oral drugs (and
+# diet), controlled by oral hypoglycemic drugs; else diet controlled when the note says so
+GESTATIONAL_CONTROL = ((re.compile(r"\b(?:insulin|nph|lispro|aspart|glargine|detemir)\b"), "O24.4x4"),
+                       (re.compile(r"\b(?:metformin|glyburide|oral (?:agent|hypoglycemic|medication)s?)\b"), "O24.4x5"),
+                       (re.compile(r"\bdiet(?:[- ]controlled| alone|ary)?\b"), "O24.4x0"))
+
+
 def gestational_diabetes(note: NoteCoding) -> None:
     """Gestational diabetes (O24.4-) is not diabetes mellitus: an E08-E13 code read from its words leaves
-    (I.C.15.g: gestational diabetes is coded to O24.4- alone; pre-existing diabetes is O24.0-O24.3 with
+    (I.C.15.i: gestational diabetes is coded to O24.4- alone; pre-existing diabetes is O24.0-O24.3 with
     its E code)."""
     gestational = note.starting(("O24.4",), current=False)
     if not gestational:
@@ -363,7 +370,14 @@ def gestational_diabetes(note: NoteCoding) -> None:
     words = set().union(*(line.mention_indexes for line in gestational))
     for line in note.starting(DIABETES, current=False):
         if line.mention_indexes and set(line.mention_indexes) <= words:
-            note.absorb(line, gestational[0], "gestational diabetes is O24.4-, not diabetes mellitus (I.C.15.g)")
+            note.absorb(line, gestational[0], "gestational diabetes is O24.4-, not diabetes mellitus (I.C.15.i)")
+    control = next((code for pattern, code in GESTATIONAL_CONTROL if affirmed(pattern, note.lower)), None)
+    best = max(gestational, key=lambda line: line.confidence)
+    if control is not None and best.code[6:] != control[6:] and note.billable(best.code[:6] + control[6:]):
+        best = note.replace(best, best.code[:6] + control[6:], "the note says how it is controlled (I.C.15.i)")
+    for line in note.starting(("O24.4",), current=False):
+        if line is not best and line.code[:6] == best.code[:6]:
+            note.withdraw(line, f"one gestational diabetes code: {best.code} (I.C.15.i)", because_of=best)
 
 
 NEUTROPENIC_FEVER = re.compile(r"\b(?:neutropenic fevers?|febrile neutropenia|fever (?:and|with|in) (?:the setting of )?neutropenia)\b")

@@ -7,7 +7,10 @@ from collections.abc import Collection, Iterable
 from typing import Any
 
 from ..pipeline.schema import NoteAnalysis
-from . import adverse_effects, body_mass, combinations, encounters, history, sequelae, sequencing, specificity, status, symptoms, wording
+from . import (
+    adverse_effects, body_mass, combinations, encounters, history, pregnancy, sequelae, sequencing, specificity, status, symptoms,
+    wording,
+)
 from .engine import INPATIENT, OUTPATIENT, CodeLine, NoteCoding, Rule
 
 RULES: tuple[Rule, ...] = (
@@ -67,8 +70,14 @@ RULES: tuple[Rule, ...] = (
          combinations.stones_with_hydronephrosis),
     Rule("kidney_and_ureter_stones", "I.B.9", "kidney and ureter stones: N20.2", combinations.kidney_and_ureter_stones),
     Rule("sepsis", "I.C.1.d.1-2", "sepsis by organism; severe sepsis R65.20, septic shock R65.21", combinations.sepsis),
-    Rule("gestational_diabetes", "I.C.15.g", "gestational diabetes O24.4-, not an E08-E13 code on its words",
+    Rule("gestational_diabetes", "I.C.15.i", "gestational diabetes O24.4-, not an E08-E13 code on its words",
          combinations.gestational_diabetes),
+    Rule("trimester", "I.C.15.a.3", "a pregnancy code at the trimester of the weeks of gestation the note gives",
+         pregnancy.trimester),
+    Rule("birth_record", "I.C.15.a.1-2, I.C.15.b.5", "no mother's code on the newborn's record; Z33.1 and O80 only "
+         "without other pregnancy codes", pregnancy.birth_record),
+    Rule("weeks_of_gestation", "I.C.15.a", "the weeks of gestation Z3A.- beside a pregnancy's codes",
+         pregnancy.weeks_of_gestation),
     Rule("neutropenic_fever", "I.C.3", "neutropenic fever: D70.- by cause with R50.81, not R50.9", combinations.neutropenic_fever),
     Rule("hiv_status", "I.C.1.a.2", "B20 for HIV disease (AIDS, an HIV-related condition); Z21 for an HIV-positive "
          "patient with none", combinations.hiv_status),

@@ -1,0 +1,106 @@
+"""Pregnancy and the newborn's birth record (ICD-10-CM Official Guidelines I.C.15, I.C.16): chapter 15
+codes only on the mother's record, the trimester the weeks of gestation give, the weeks themselves
+(Z3A.-), and the codes that stand alone (O80, Z33.1)."""
+
+from __future__ import annotations
+
+import re
+
+from ..codesets.records import CodeSystem
+from .engine import CM, NoteCoding
+
+# The gestational age a note gives: "at 24 weeks", "24 weeks gestation", "39w2d", "GA 35 wks",
+# "24 weeks by first-trimester ultrasound"; not "in 2 weeks", "for 6 weeks", "3 weeks ago".
+GESTATIONAL_AGE = re.compile(
+    r"\b(?:(?:at|ga|ega|iup at|gestational age(?: of)?)\s+(\d{1,2})(?:\s*(?:\+\s*\d|and \d days?))?\s*(?:weeks?|wks?|w)\b"
+    r"|(\d{1,2})\s*w\s*\d\s*d\b"
+    r"|(\d{1,2})\s*(?:weeks?|wks?)\s*(?:(?:and\s*)?\d\s*days?\s*)?(?:of\s+)?(?:gestation|gestational|pregnant|by\s+(?:lmp|dates|ultrasound|first))\b)"
+)
+TRIMESTER = re.compile(r"\b(first|second|third|unspecified) trimester$")
+PREGNANCY_CODES = ("O", "Z34", "Z33.1", "Z3A", "Z37")  # codes only a pregnant (or delivered) patient's record has
+
+
+def gestation_weeks(note: NoteCoding) -> int | None:
+    """The completed weeks of gestation the note gives first, or None."""
+    for match in GESTATIONAL_AGE.finditer(note.lower):
+        weeks = int(next(group for group in match.groups() if group))
+        if 4 <= weeks <= 45:
+            return weeks
+    return None
+
+
+def weeks_code(weeks: int) -> str:
+    """Z3A.- for completed weeks: Z3A.01 under 8 weeks, Z3A.08-Z3A.42, Z3A.49 beyond 42."""
+    if weeks < 8:
+        return "Z3A.01"
+    return f"Z3A.{weeks:02d}" if weeks <= 42 else "Z3A.49"
+
+
+def trimester_of(weeks: int) -> str:
+    """I.C.15.a.3: the first trimester is under 14 weeks 0 days, the second to under 28 weeks 0 days."""
+    return "first" if weeks < 14 else "second" if weeks < 28 else "third"
+
+
+def birth_record(note: NoteCoding) -> None:
+    """The newborn's record (Z38.- coded) takes no chapter 15 code (I.C.15.a.2: the mother's record
+    only) and no outcome of delivery Z37.- or weeks of gestation Z3A.- (I.C.15.b.5); the mother's
+    record takes Z34.- (supervision of a normal pregnancy) only without chapter 15 codes or a delivery
+    (its Excludes1 note), Z33.1 "pregnant state, incidental" only when no chapter 15 or prenatal code
+    is coded (I.C.15.a.1), and O80 only alone among chapter 15 codes (its tabular note)."""
+    newborn = note.starting(("Z38",))
+    if newborn:
+        for line in note.starting(("O", "Z37", "Z3A"), current=False):
+            note.withdraw(line, f"the newborn's record ({newborn[0].code}) takes no code of the mother's (I.C.15.a.2)",
+                          because_of=newborn[0])
+        return
+    obstetric = note.starting(("O", "Z37"))
+    for line in note.starting(("Z34",), current=False) if obstetric else ():
+        note.withdraw(line, f"{obstetric[0].code}: a complicated pregnancy or a delivery is no normal pregnancy's "
+                      "supervision (Z34 excludes O00-O9A)", because_of=obstetric[0])
+    maternal = [line for line in note.starting(("O", "Z34")) if line.code != "O80"]
+    for line in note.starting(("Z33.1", "O80"), current=False) if maternal else ():
+        note.withdraw(line, f"{maternal[0].code} codes the pregnancy (I.C.15.a.1)", because_of=maternal[0])
+
+
+def trimester(note: NoteCoding) -> None:
+    """A pregnancy code gets the trimester of the weeks of gestation the note gives (I.C.15.a.3)."""
+    weeks = gestation_weeks(note)
+    if weeks is None:
+        return
+    wanted = trimester_of(weeks)
+    for line in note.starting(("O", "Z34")):
+        title = note.description(line.code)
+        found = TRIMESTER.search(title)
+        if found is None or found.group(1) == wanted:
+            continue
+        sibling = _sibling_titled(note, line.code, TRIMESTER.sub(f"{wanted} trimester", title))
+        if sibling is not None:
+            note.replace(line, sibling, f"{weeks} weeks of gestation is the {wanted} trimester (I.C.15.a.3)")
+
+
+def weeks_of_gestation(note: NoteCoding) -> None:
+    """The weeks of gestation (Z3A.-) beside a pregnancy's codes, from the gestational age the note
+    gives (the chapter's "use additional code" note, I.C.15.a); one Z3A code."""
+    pregnancy = [line for line in note.starting(("O", "Z34")) if not line.code.startswith("O09.A")]
+    weeks = gestation_weeks(note)
+    if not pregnancy or weeks is None or note.starting(("Z38",)):
+        return
+    code = weeks_code(weeks)
+    if not note.billable(code):
+        return
+    added = note.add(code, f"{weeks} weeks of gestation (I.C.15.a)", confidence=max(line.confidence for line in pregnancy))
+    for line in note.starting(("Z3A",), current=False):
+        if line is not added:
+            note.withdraw(line, f"the note gives {weeks} weeks: {code} (I.C.15.a)", because_of=added)
+
+
+def _sibling_titled(note: NoteCoding, code: str, title: str) -> str | None:
+    """The billable code of ``code``'s subcategory with exactly this title (O14.13 for "Severe
+    pre-eclampsia, third trimester" from O14.12)."""
+    if note.catalog is None:
+        return None
+    for candidate in note.catalog.with_prefix(CodeSystem.ICD10CM, code[:-1]):
+        record = note.catalog.get(CM, candidate)
+        if record is not None and record.billable and record.description == title:
+            return record.code
+    return None
