@@ -134,6 +134,50 @@ def test_one_ckd_code_at_the_stage_the_note_gives(cm_catalog):
     assert codes_of(coded) == ["N18.4"]
 
 
+def test_the_ckd_stage_said_now_before_the_one_of_the_history(cm_catalog):
+    """I.C.14.a: after a kidney transplant "for ESRD", the CKD the assessment stages is the one coded."""
+    text = "HPI: s/p kidney transplant in 2019 for ESRD.\nA/P: CKD stage 3a."
+    a = note(text, m("ESRD", "N18.6", "history_present_illness", historical=True), m("CKD stage 3a", "N18.31"))
+    coded = code(a, lines(("N18.6", 0.8, (0,)), ("N18.31", 0.8, (1,))), cm_catalog)
+    assert [c for c in codes_of(coded) if c.startswith("N18")] == ["N18.31"]
+
+
+def test_a_status_code_leaves_beside_the_complication_of_its_device(cm_catalog):
+    """I.C.21.c.3: T84.53XA (infection of the right knee prosthesis) includes Z96.651; the left knee's status stays."""
+    text = "A/P: Periprosthetic joint infection of the right total knee arthroplasty."
+    a = note(text, m("Periprosthetic joint infection", "T84.53XA"), m("right total knee arthroplasty", "Z96.651"))
+    coded = code(a, lines(("T84.53XA", 0.8, (0,)), ("Z96.651", 0.8, (1,))), cm_catalog, "inpatient")
+    assert codes_of(coded) == ["T84.53XA"]
+    text = "A/P: Infection of the right knee prosthesis. Status post left knee replacement."
+    a = note(text, m("Infection of the right knee prosthesis", "T84.53XA"), m("left knee replacement", "Z96.652"))
+    coded = code(a, lines(("T84.53XA", 0.8, (0,)), ("Z96.652", 0.8, (1,))), cm_catalog, "inpatient")
+    assert sorted(codes_of(coded)) == ["T84.53XA", "Z96.652"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Post-op visit 9 days after appendectomy.\nA/P: Superficial incisional surgical site infection. Start cephalexin.", "T81.41XA"),
+    ("Follow-up visit for the surgical site infection, healing well on cephalexin.\nA/P: Surgical site infection.", "T81.41XD"),
+])
+def test_a_complication_found_at_a_post_operative_visit_is_its_initial_encounter(cm_catalog, text, expected):
+    """I.C.19.a: 7th character A while the complication is actively treated, though the surgery is followed up."""
+    words = "Superficial incisional surgical site infection" if "Superficial" in text else "Surgical site infection"
+    coded = code(note(text, m(words, "T81.41XA")), lines(("T81.41XA", 0.8, (0,))), cm_catalog)
+    assert [c for c in codes_of(coded) if c.startswith("T")] == [expected]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("HPI: ran out of insulin glargine 5 days ago, could not afford the refill.\nA/P: Type 2 diabetes with hyperglycemia.",
+     ["E11.65", "T38.3X6A", "Z91.120"]),
+    ("HPI: forgot to take his insulin for 3 days.\nA/P: Type 2 diabetes with hyperglycemia.", ["E11.65", "T38.3X6A", "Z91.138"]),
+    ("HPI: takes insulin as prescribed, denies missed doses.\nA/P: Type 2 diabetes with hyperglycemia.", ["E11.65"]),
+])
+def test_underdosing_codes_the_drug_and_its_reason_after_the_condition(cm_catalog, text, expected):
+    """I.C.19.e.5.c: the condition first, the underdosing code (6th character 6), the reason Z91.12- / Z91.13-."""
+    a = note(text, m("Type 2 diabetes with hyperglycemia", "E11.65"))
+    coded = code(a, lines(("E11.65", 0.8, (0,))), cm_catalog)
+    assert [c for c in codes_of(coded) if not c.startswith("Z79")] == expected and coded.lines[0].code == "E11.65"
+
+
 def test_symptoms_integral_to_a_confirmed_diagnosis_are_dropped(cm_catalog):
     a = note("HPI: fever and cough.\nA/P: Community-acquired pneumonia. Also a rash on the arm.",
              m("fever", "R50.9", "history_present_illness"), m("cough", "R05.9", "history_present_illness"),
@@ -478,6 +522,9 @@ def test_a_test_result_the_diagnoses_leave_out_is_not_coded(cm_catalog):
     ("Discharge diagnosis: Hyponatremia due to hydrochlorothiazide", "Hyponatremia", "E87.1", ["E87.1", "T50.2X5A"]),
     ("Impression: lisinopril-induced angioedema", "angioedema", "T78.3XXA", ["T78.3XXA", "T46.4X5A"]),
     ("A/P: Hypertension on lisinopril, controlled", "Hypertension", "I10", ["I10"]),
+    # the drug named inside the condition's own words (D64.81 has no "use additional code" note)
+    ("A/P: Anemia due to antineoplastic chemotherapy", "Anemia due to antineoplastic chemotherapy", "D64.81",
+     ["D64.81", "T45.1X5A"]),
     # a poisoning (I.C.19.e.5.b), not an adverse effect: the poisoning first, then its manifestation
     ("Impression: Hyponatremia after an intentional overdose of hydrochlorothiazide", "Hyponatremia", "E87.1",
      ["T50.2X2A", "E87.1"]),

@@ -45,8 +45,8 @@ def adverse_effects(note: NoteCoding) -> None:
             sentence = note.lower[mention.sentence_start:mention.sentence_end]
             if POISONING.search(sentence):
                 continue
-            found = _drug_named_as_cause(note.lower, mention.end, mention.sentence_end) or _drug_before(
-                note.lower, mention.sentence_start, mention.start)
+            found = (_drug_named_as_cause(note.lower, mention.start, mention.sentence_end, mention.end - mention.start)
+                     or _drug_before(note.lower, mention.sentence_start, mention.start))
             if found is None:
                 continue
             stem, what = found
@@ -57,12 +57,13 @@ def adverse_effects(note: NoteCoding) -> None:
                 break
 
 
-def _drug_named_as_cause(text: str, start: int, end: int) -> tuple[str, str] | None:
-    """The drug a cause phrase right after the condition names: "... due to [the] hydrochlorothiazide"."""
+def _drug_named_as_cause(text: str, start: int, end: int, within: int = 0) -> tuple[str, str] | None:
+    """The drug a cause phrase names in the condition's words (``within`` characters from ``start``:
+    "anemia due to antineoplastic chemotherapy") or right after them: "... due to [the] hydrochlorothiazide"."""
     tail = text[start:end]
     for pattern, stem, what in ADVERSE_EFFECTS:
         for match in pattern.finditer(tail):
-            if match.start() <= 40 and CAUSED_BY.search(tail[:match.start()]):
+            if match.start() <= within + 40 and CAUSED_BY.search(tail[:match.start()]):
                 return stem, what
     return None
 
@@ -98,3 +99,41 @@ def poisonings(note: NoteCoding) -> None:
                          like=evidence(note, start, end))
         for line in note.starting(("X58",), current=False):
             note.absorb(line, added, f"{added.code} names the poisoning's cause and intent (I.C.19.e.5.b)")
+
+
+# Taking less of a drug than prescribed (I.C.19.e.5.c): "ran out of insulin", "could not afford",
+# "stopped taking", "missed doses"; the reason, when the note gives one, is the Z91.12- / Z91.13- code
+UNDERDOSING = re.compile(r"\b(?:underdos\w*|ran out of|run(?:ning)? out of|out of (?:his|her|their) |could ?n[o']t afford|"
+                         r"unable to afford|can ?n?[o']?t afford|stopped taking|not (?:been )?taking|missed (?:\w+ ){0,2}doses?|"
+                         r"skipp(?:ed|ing) (?:\w+ ){0,2}doses?|rationing|forg[eo]t(?:ten)? to take|non-?complian\w* with|"
+                         r"non-?adheren\w* (?:to|with))")
+UNDERDOSING_REASONS = ((re.compile(r"\b(?:afford|cost|financial\w*|insurance|money)\b"), "Z91.120", "intentional, financial hardship"),
+                       (re.compile(r"\b(?:forg[eo]t\w*|confus\w*|memory)\b"), "Z91.138", "unintentional"))
+
+
+def underdosing(note: NoteCoding) -> None:
+    """A drug taken in less than the prescribed amount, or stopped on the patient's own (I.C.19.e.5.c):
+    the drug's underdosing code (T36-T50 with 5th or 6th character 6), never first-listed, with the
+    reason's Z91.12- / Z91.13- code when the note gives one; the condition it made worse stays the
+    one coded first. A denied or hypothetical sentence ("denies missing doses") codes nothing."""
+    letter = ENCOUNTER_LETTER.get(encounter(note), "D")
+    conditions = [line for line in note.starting("") if not line.code.startswith(("T", "Z"))]
+    for match in UNDERDOSING.finditer(note.lower):
+        start, end = sentence_of(note, match.start(), match.end())
+        sentence = note.lower[start:end]
+        if not conditions or not affirmed(UNDERDOSING, sentence):
+            continue
+        drug = next(((stem, what) for pattern, stem, what in ADVERSE_EFFECTS if pattern.search(sentence)), None)
+        if drug is None:
+            continue
+        stem, what = drug
+        code = stem[:-1] + "6" + letter
+        if not note.billable(code):
+            continue
+        confidence = min(0.8, max(line.confidence for line in conditions))
+        note.add(code, f"underdosing of a {what} (I.C.19.e.5.c)", confidence=confidence, like=evidence(note, start, end))
+        reason = next(((code, why) for pattern, code, why in UNDERDOSING_REASONS if pattern.search(sentence)), None)
+        if reason is not None:
+            note.add(reason[0], f"the underdosing's reason: {reason[1]} (I.C.19.e.5.c)", confidence=confidence,
+                     like=evidence(note, start, end))
+        return

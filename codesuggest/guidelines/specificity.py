@@ -32,13 +32,20 @@ CKD_STAGES: tuple[tuple[re.Pattern[str], str], ...] = (
 
 def ckd_stage(note: NoteCoding) -> None:
     """One chronic kidney disease code, at the stage the note gives (I.C.14.a: N18.- by stage; ESRD
-    N18.6). Other N18 codes the ranker put forward leave the list."""
+    N18.6), the stage of its present mentions before a past one. Other N18 codes the ranker put
+    forward leave the list."""
     lines = note.starting(("N18",))
     if not lines:
         return
     best = max(lines, key=lambda line: line.confidence)
-    said = "\n".join(note.sentences(line) for line in lines)
-    stage = next((code for pattern, code in CKD_STAGES if pattern.search(said)), None)
+    mentions = [m for line in lines for m in note.mentions(line)]
+    stage = None
+    for group in ([m for m in mentions if not m.assertion.historical], mentions):
+        # the stage said now before one of the history ("s/p kidney transplant for ESRD ... CKD stage 3a")
+        said = note.sentences_of(group)
+        stage = next((code for pattern, code in CKD_STAGES if pattern.search(said)), None)
+        if stage is not None:
+            break
     if stage is not None and stage != best.code:
         best = note.replace(best, stage, "the stage the note gives (I.C.14.a)")
     for line in note.starting(("N18",), current=False):
@@ -297,8 +304,12 @@ SUBSEQUENT = re.compile(
     r"(?:follow[- ]?up|f/u|recheck|re-check|cast (?:check|change|removal)|suture removal|staple removal|wound check|"
     r"dressing change|repeat x-?rays?)|follow[- ]?up (?:visit|appointment|encounter|exam(?:ination)?) (?:for|of|after)|"
     r"cast (?:check|change|removal)|suture removal|staple removal|routine healing|healing (?:well|appropriately|as expected|nicely)|"
-    r"interval healing|callus formation|subsequent encounter|post-?op(?:erative)? (?:visit|check|follow[- ]?up))\b"
+    r"interval healing|callus formation|subsequent encounter)\b"
 )
+# a visit after surgery: routine healing for the injury operated on, but the first encounter of a
+# complication found at it (a wound infection treated there is "A", I.C.19.a)
+POSTOPERATIVE_VISIT = re.compile(r"\bpost-?op(?:erative)? (?:visit|check|follow[- ]?up)\b")
+COMPLICATIONS_OF_CARE = tuple(f"T8{digit}" for digit in range(9))  # T80-T88
 SEQUELA = re.compile(
     r"\b(?:late effects?|sequela[e]?|residual (?:\w+ ){0,3}(?:from|after|due to|of) (?:an? |the |his |her )?(?:old|prior|previous|remote)|"
     r"(?:scar|contracture|deformity) (?:from|after|due to|secondary to) (?:an? |the |his |her )?(?:old|prior|previous|remote|healed))\b"
@@ -312,15 +323,17 @@ GUSTILO_III = re.compile(r"\b(?:type|gustilo|grade)\s+(?:iii|3)\s?[abc]?\b")
 FUTURE_SECTIONS = frozenset({"plan", "instructions", "past_medical_history", "family_history"})
 
 
-def encounter(note: NoteCoding) -> str:
+def encounter(note: NoteCoding, complication: bool = False) -> str:
     """What this encounter is for the injury, from the note's words outside its plan and history:
-    'sequela' (late effect), 'subsequent' (follow-up, cast check, routine healing; with 'delayed
-    healing', 'nonunion' or 'malunion' when said), else 'initial' (active treatment: ED,
-    admission, surgery; the default)."""
+    'sequela' (late effect), 'subsequent' (follow-up, cast check, routine healing, a post-operative
+    visit; with 'delayed healing', 'nonunion' or 'malunion' when said), else 'initial' (active
+    treatment: ED, admission, surgery; the default). For a complication of care
+    (``complication``), a post-operative visit is where it is first treated: initial."""
     text = _encounter_text(note)
     if SEQUELA.search(text):
         return "sequela"
-    if INITIAL.search(text) or not SUBSEQUENT.search(text):
+    followed_up = SUBSEQUENT.search(text) or (not complication and POSTOPERATIVE_VISIT.search(text))
+    if INITIAL.search(text) or not followed_up:
         return "initial"
     for pattern, kind in ((NONUNION, "nonunion"), (MALUNION, "malunion"), (DELAYED, "delayed healing")):
         if pattern.search(text):
@@ -352,11 +365,12 @@ def injury_encounter(note: NoteCoding) -> None:
     nonunion, malunion), S sequela (a late effect). From the note's words (:func:`encounter`);
     A by default. The column (closed A/D/G..., open type I-II B/E/H..., open type IIIA-C C/F/J...)
     comes from :func:`_fracture_column`."""
-    kind = encounter(note)
-    letters = SEVENTH[kind]
+    kinds = {False: encounter(note), True: encounter(note, complication=True)}
     for line in list(note.lines):
         if line.system != CM or line not in note.lines or not has_seventh(line.code):
             continue
+        kind = kinds[line.code.startswith(COMPLICATIONS_OF_CARE)]
+        letters = SEVENTH[kind]
         column = _fracture_column(note, line)
         wanted = letters[column]
         code = line.code[:-1] + wanted

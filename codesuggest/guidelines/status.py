@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from ..pipeline.schema import Mention, NoteAnalysis
@@ -113,6 +114,31 @@ def allergies(note: NoteCoding) -> None:
         if (line.system == CM and not line.added and mentions and not line.code.startswith("Z")
                 and all(m.section in ALLERGY_SECTIONS for m in mentions)):
             note.withdraw(line, f"'{mentions[0].text}' is a reaction listed under allergies, not a current condition (I.C.21.c.3)")
+
+
+# Status codes a complication code includes (I.C.21.c.3: "Z94.1 heart transplant status is not used
+# with T86.2 complications of heart transplant"): status prefix -> the complication prefixes that say it
+STATUS_IN_COMPLICATION: dict[str, tuple[str, ...]] = {
+    "Z96.6": ("T84.0", "T84.5", "T84.8", "T84.9"),  # artificial joints: internal joint prosthesis complications
+    "Z95.0": ("T82.11", "T82.12", "T82.19", "T82.7"),  # cardiac pacemaker
+    "Z95.2": ("T82.0", "T82.22", "T82.6"),  # heart valve prosthesis
+    "Z94.0": ("T86.1",), "Z94.1": ("T86.2",), "Z94.2": ("T86.81",), "Z94.3": ("T86.3",), "Z94.4": ("T86.4",),
+    "Z94.81": ("T86.0",), "Z94.84": ("T86.5",),
+}
+_SIDE_AND_SITE = re.compile(r"\b(?:right|left|bilateral|hip|knee|shoulder|elbow|wrist|ankle|finger|toe)\b")
+
+
+def status_in_complication(note: NoteCoding) -> None:
+    """A status code leaves beside the complication code of the same device or transplant, which says
+    it (I.C.21.c.3): Z96.651 (right artificial knee) beside T84.53XA (infection of the right knee
+    prosthesis), Z94.0 beside T86.11 (kidney transplant rejection)."""
+    for line in list(note.lines):
+        complications = next((found for prefix, found in STATUS_IN_COMPLICATION.items() if line.code.startswith(prefix)), ())
+        said = set(_SIDE_AND_SITE.findall(note.description(line.code).lower())) if complications else set()
+        for other in note.starting(complications) if complications else ():
+            if said <= set(_SIDE_AND_SITE.findall(note.description(other.code).lower())):
+                note.absorb(line, other, f"{other.code} includes the status (I.C.21.c.3)")
+                break
 
 
 TEST_RESULT_SECTIONS = frozenset({"imaging", "labs"})

@@ -87,6 +87,8 @@ RULES: tuple[Rule, ...] = (
          specificity.alternatives),
     Rule("unspecified_beside_specific", "I.B.2, I.B.18", "no unspecified code beside a specific one of its category",
          specificity.unspecified_beside_specific),
+    Rule("status_in_complication", "I.C.21.c.3", "no status code beside the complication code of its device or "
+         "transplant", status.status_in_complication),
     # what is left to code
     Rule("integral_symptoms", "I.B.5", "signs and symptoms integral to a confirmed diagnosis are not coded",
          symptoms.integral_symptoms),
@@ -94,6 +96,8 @@ RULES: tuple[Rule, ...] = (
          "unless the note says otherwise)", adverse_effects.poisonings),
     Rule("adverse_effects", "I.C.19.e.5.a", "the adverse effect of a drug taken as prescribed: T36-T50 with 5th/6th "
          "character 5, after the effect", adverse_effects.adverse_effects),
+    Rule("underdosing", "I.C.19.e.5.c", "a drug taken in less than the prescribed amount: T36-T50 with 5th/6th "
+         "character 6, with the reason's Z91.12- / Z91.13- code", adverse_effects.underdosing),
     Rule("external_cause", "I.C.20", "the external cause of a current injury, with its 7th character", specificity.external_cause),
     Rule("body_mass_index", "I.B.14", "an adult's BMI (Z68.-) beside the weight diagnosis the provider documents",
          body_mass.body_mass_index),
