@@ -96,6 +96,17 @@ def test_family_history_status_code_keeps_the_condition_separate(cm_analyzer):
     assert any(c.startswith("C18") for c in codes(condition))
 
 
+def test_an_exposure_is_its_contact_code_not_the_disease(cm_analyzer):
+    """Z20.822 for "exposure to COVID-19": the disease inside it is no current condition (hypothetical),
+    and "exposure" is no external cause (X58) of its own; a coworker's positive test is someone else's."""
+    analysis = cm_analyzer.analyze("HPI: coworker tested positive for COVID-19.\nA/P: Exposure to COVID-19, asymptomatic.")
+    exposure = mention(analysis, "Exposure to COVID-19")
+    assert codes(exposure)[0] == "Z20.822"
+    assert not [m for m in analysis.mentions if m.text == "Exposure"]
+    inside, coworker = [m for m in analysis.mentions if m.text == "COVID-19"][::-1]
+    assert inside.assertion.hypothetical and coworker.assertion.family
+
+
 @pytest.mark.parametrize("text", ["", "   \n\t "])
 def test_empty_notes_are_refused(cm_analyzer, text):
     with pytest.raises(EmptyNoteError):

@@ -73,6 +73,14 @@ class RawMention:
         best = max(score for score, _ in self.codes.values())
         return any(sys_ == "ICD10CM" and code.startswith("Z") and score >= best for (sys_, code), (score, _) in self.codes.items())
 
+    def is_external_cause(self) -> bool:
+        """Its best candidates are external causes (ICD-10-CM V00-Y99: "exposure" X58), no condition."""
+        if not self.codes:
+            return False
+        best = max(score for score, _ in self.codes.values())
+        return any(sys_ == "ICD10CM" and code.startswith(("V", "W", "X", "Y")) and score >= best
+                   for (sys_, code), (score, _) in self.codes.items())
+
     def contains(self, other: "RawMention") -> bool:
         return self.start <= other.start and other.end <= self.end
 
@@ -354,13 +362,15 @@ def merge_nested(mentions: list[RawMention], text: str = "") -> list[RawMention]
 
     A status mention (ICD-10-CM Z codes: "family history of colon cancer" -> Z80.0) keeps
     the condition inside it as a mention of its own, so that ConText can mark the
-    condition as family or historical while the Z code stays present; a status inside it is its own
-    wording ("history of breast cancer" in "family history of breast cancer") and is absorbed. A span
+    condition as family or historical while the Z code stays present; a status or an external cause
+    inside it is its own wording ("history of breast cancer" in "family history of breast cancer",
+    "exposure" in "exposure to COVID-19") and is absorbed. A span
     the wording denies ("hypertension" in "elevated blood pressure reading without diagnosis of
     hypertension", R03.0) gives it nothing (``text``: the note, to read the words between)."""
     kept: list[RawMention] = []
     for m in sorted(mentions, key=lambda m: (m.start - m.end, m.start)):
-        containers = [k for k in kept if k.contains(m) and k.exact and (not k.is_status() or m.is_status())]
+        containers = [k for k in kept if k.contains(m) and k.exact
+                      and (not k.is_status() or m.is_status() or m.is_external_cause())]
         if containers:
             container = min(containers, key=lambda k: k.end - k.start)
             if not (text and _DENIED_INSIDE.search(text, container.start, m.start)):
