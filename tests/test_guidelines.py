@@ -787,3 +787,48 @@ def test_gestational_diabetes_by_how_it_is_controlled(cm_catalog, treatment, exp
     a = note(text, m("Gestational diabetes", "O24.419"))
     coded = code(a, lines(("O24.419", 0.8, (0,)), ("O24.414", 0.3, (0,))), cm_catalog)
     assert [c for c in codes_of(coded) if c.startswith("O24")] == [expected]
+
+
+@pytest.mark.parametrize("infection, ranked, expected", [
+    ("Cellulitis of the right forearm", "L03.113", ["L03.113", "B95.62"]),
+    ("Sepsis due to MRSA", "A41.02", ["A41.02"]),
+])
+def test_the_organism_of_an_infection_coded_by_its_site(cm_catalog, infection, ranked, expected):
+    """I.C.1.e.1: MRSA with a site's infection is B95.62 beside it, not A49.02 (unspecified site); a
+    combination code that names the organism takes neither."""
+    text = f"Wound culture grew MRSA.\nImpression: {infection}, MRSA."
+    a = note(text, m("MRSA", "A49.02", "history_present_illness"), m(infection, ranked))
+    coded = code(a, lines((ranked, 0.8, (1,)), ("A49.02", 0.7, (0,))), cm_catalog)
+    assert codes_of(coded) == expected
+
+
+def test_coronary_disease_with_the_angina_the_note_is_surest_of(cm_catalog):
+    """I.C.9.b: "CAD with stable angina" is I25.118 at the stable angina's confidence, whatever other I20 code ranks low."""
+    a = note("A/P: CAD with stable angina.", m("CAD", "I25.10"), m("stable angina", "I20.89"))
+    coded = code(a, lines(("I25.10", 0.9, (0,)), ("I20.89", 0.8, (1,)), ("I20.81", 0.3, (1,))), cm_catalog)
+    assert codes_of(coded) == ["I25.118"] and coded.lines[0].confidence == 0.8
+
+
+def test_an_unspecified_site_beside_the_code_of_another_part_it_names(cm_catalog):
+    """I.B.2: C43.59 "melanoma of other part of trunk" is the back's site code, not a residual kind: no C43.9 beside it."""
+    text = "HPI: biopsy showed melanoma.\nA/P: Malignant melanoma of the skin of the upper back."
+    a = note(text, m("melanoma", "C43.9", "history_present_illness"), m("Malignant melanoma of the skin of the upper back", "C43.59"))
+    assert codes_of(code(a, lines(("C43.9", 0.8, (0,)), ("C43.59", 0.7, (1,))), cm_catalog)) == ["C43.59"]
+
+
+def test_a_past_state_leaves_beside_the_opposite_state_now(cm_catalog):
+    """IV.J: Graves' disease ablated in 2023 (historical) is not coded beside the postablative hypothyroidism now;
+    hypokalemia and hyperkalemia both of this stay are both coded."""
+    text = "HPI: radioactive iodine for Graves disease in 2023.\nA/P: Postablative hypothyroidism."
+    a = note(text, m("Graves disease", "E05.00", "history_present_illness", historical=True), m("Postablative hypothyroidism", "E89.0"))
+    assert codes_of(code(a, lines(("E05.00", 0.8, (0,)), ("E89.0", 0.8, (1,))), cm_catalog)) == ["E89.0"]
+    text = "Hospital course: hypokalemia on admission, repleted; hyperkalemia on day 3."
+    a = note(text, m("hypokalemia", "E87.6"), m("hyperkalemia", "E87.5"))
+    assert sorted(codes_of(code(a, lines(("E87.6", 0.8, (0,)), ("E87.5", 0.8, (1,))), cm_catalog, "inpatient"))) == ["E87.5", "E87.6"]
+
+
+def test_a_without_code_stays_when_its_own_words_say_without(cm_catalog):
+    """I.B.1: one eye's retinopathy "with macular edema" does not remove the other eye's "without macular edema"."""
+    text = "A/P:\n1. Moderate NPDR with macular edema, right eye.\n2. Mild NPDR without macular edema, left eye."
+    a = note(text, m("Moderate NPDR with macular edema, right eye", "E11.3311"), m("Mild NPDR without macular edema, left eye", "E11.3292"))
+    assert sorted(codes_of(code(a, lines(("E11.3311", 0.8, (0,)), ("E11.3292", 0.6, (1,))), cm_catalog))) == ["E11.3292", "E11.3311"]

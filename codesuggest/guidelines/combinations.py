@@ -353,6 +353,33 @@ def sepsis(note: NoteCoding) -> None:
                  confidence=best.confidence, like=[best])
 
 
+# "infection, unspecified site" codes and the organism code for an infection coded by its site
+SITE_UNSPECIFIED_ORGANISM = {"A49.01": "B95.61", "A49.02": "B95.62", "A49.1": "B95.5", "A49.3": "B96.0"}
+SITE_INFECTIONS = ("L0", "N10", "N11", "N12", "N30", "N34", "N39.0", "N41", "N45", "N70", "N71", "N73", "J0", "J12",
+                   "J13", "J14", "J15", "J16", "J18", "J20", "J22", "J85", "J86", "H60", "H66", "M00", "M46.2", "M86",
+                   "K61", "K63.0", "K65", "K81", "K83.0", "I33", "G00", "G04", "G06", "T81.4", "T82.6", "T82.7",
+                   "T83.5", "T84.5", "T84.6", "T84.7", "T85.7", "A40", "A41")
+# combination codes that name the organism with the infection (no B95-B96 beside them)
+WITH_ORGANISM = ("A40", "A41", "J15", "J13", "J14", "G00", "A04.7")
+
+
+def organism_of_a_site_infection(note: NoteCoding) -> None:
+    """An infection coded by its site takes its organism as B95-B96, not the "infection, unspecified
+    site" code (I.C.1.e.1.b: MRSA cellulitis is L03.- with B95.62, not A49.02); a combination code
+    that names the organism (A41.02 MRSA sepsis, J15.212 MRSA pneumonia) needs neither."""
+    for line in note.starting(tuple(SITE_UNSPECIFIED_ORGANISM), current=False):
+        infections = note.starting(SITE_INFECTIONS)
+        if not infections:
+            continue
+        combined = [other for other in infections if other.code.startswith(WITH_ORGANISM)]
+        if combined:
+            note.absorb(line, combined[0], f"{combined[0].code} names the organism (I.C.1.e.1.a)")
+            continue
+        target = SITE_UNSPECIFIED_ORGANISM[line.code]
+        note.replace(line, target, f"the organism of the {note.description(infections[0].code).lower()} "
+                     f"({infections[0].code}) is {target}, not an infection of unspecified site (I.C.1.e.1.b)")
+
+
 # I.C.15.i: treated with insulin (with or without diet) is insulin controlled; with oral drugs (and
 # diet), controlled by oral hypoglycemic drugs; else diet controlled when the note says so
 GESTATIONAL_CONTROL = ((re.compile(r"\b(?:insulin|nph|lispro|aspart|glargine|detemir)\b"), "O24.4x4"),
@@ -438,14 +465,14 @@ def coronary_disease_with_angina(note: NoteCoding) -> None:
     cad = note.starting(("I25.10",))
     if not cad:
         return
-    for angina, code in CAD_WITH_ANGINA:
-        found = note.starting((angina,))
-        if found:
-            target = note.replace(cad[0], code, "coronary atherosclerosis with angina is presumed linked (I.C.9.b)",
-                                  confidence=min(cad[0].confidence, found[0].confidence))
-            for line in note.starting(("I20",), current=False):
-                note.absorb(line, target, f"{code} names the angina (I.C.9.b)")
-            return
+    found = [(line, code) for angina, code in CAD_WITH_ANGINA for line in note.starting((angina,))]
+    if not found:
+        return
+    angina, code = max(found, key=lambda pair: pair[0].confidence)  # the angina the note is surest of
+    target = note.replace(cad[0], code, "coronary atherosclerosis with angina is presumed linked (I.C.9.b)",
+                          confidence=min(cad[0].confidence, angina.confidence))
+    for line in note.starting(("I20",), current=False):
+        note.absorb(line, target, f"{code} names the angina (I.C.9.b)")
 
 
 ULCERS = ("K25", "K26", "K27", "K28")  # gastric, duodenal, peptic, gastrojejunal

@@ -55,6 +55,7 @@ def ckd_stage(note: NoteCoding) -> None:
 
 UNSPECIFIED = re.compile(r"\bunspecified\b")
 OTHER = re.compile(r"\bother\b")  # a residual category ("Other hyperlipidemia", "Sprain of other ligament")
+OTHER_PART = re.compile(r"\bother parts? of\b", re.I)
 
 
 def unspecified_beside_specific(note: NoteCoding) -> None:
@@ -119,8 +120,8 @@ def _says_more(note: NoteCoding, vague: CodeLine, other: CodeLine) -> bool:
     have its mention say a word of the detail its title adds (M17.11 "... right knee" for
     "osteoarthritis of the right knee", not N28.1 "cyst of kidney" for "acute kidney injury")."""
     title = note.description(other.code)
-    if other is vague or title_says(title, "unspecified") or title_says(title, "other"):
-        return False
+    if other is vague or title_says(title, "unspecified") or (title_says(title, "other") and not OTHER_PART.search(title)):
+        return False  # "other part of trunk" (C43.59) is a site, not a residual kind
     if title_words(title)[1] & _words_of(note.sentences_of(_current_mentions(note, vague))):
         return False  # D57.1 "... without crisis" says less than D57.00 for a "pain crisis"
     sure = other.confidence >= max(FLOOR, 0.5 * vague.confidence)

@@ -141,6 +141,31 @@ def status_in_complication(note: NoteCoding) -> None:
                 break
 
 
+# States that cannot coexist: when both are coded and one is only said of the past, the present one
+# replaced it (hyperthyroidism ablated into postablative hypothyroidism)
+OPPOSITE_STATES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
+    (("E05",), ("E03", "E89.0")),  # hyperthyroidism / hypothyroidism
+    (("E87.0",), ("E87.1",)),  # hypernatremia / hyponatremia
+    (("E87.5",), ("E87.6",)),  # hyperkalemia / hypokalemia
+)
+
+
+def opposite_states(note: NoteCoding) -> None:
+    """Of two states that cannot coexist (hyper- and hypothyroidism), the one the note only says of
+    the past leaves beside the current one (IV.J: the conditions that coexist at the encounter)."""
+    for one, other in OPPOSITE_STATES:
+        for past_prefixes, now_prefixes in ((one, other), (other, one)):
+            now = [line for line in note.starting(now_prefixes) if not _only_past(note, line)]
+            for line in note.starting(past_prefixes, current=False) if now else ():
+                if _only_past(note, line):
+                    note.withdraw(line, f"said of the past; now {now[0].code} (IV.J)", because_of=now[0])
+
+
+def _only_past(note: NoteCoding, line: CodeLine) -> bool:
+    mentions = note.mentions(line)
+    return bool(mentions) and all(m.assertion.historical for m in mentions)
+
+
 TEST_RESULT_SECTIONS = frozenset({"imaging", "labs"})
 
 

@@ -79,6 +79,8 @@ RULES: tuple[Rule, ...] = (
     Rule("weeks_of_gestation", "I.C.15.a", "the weeks of gestation Z3A.- beside a pregnancy's codes",
          pregnancy.weeks_of_gestation),
     Rule("neutropenic_fever", "I.C.3", "neutropenic fever: D70.- by cause with R50.81, not R50.9", combinations.neutropenic_fever),
+    Rule("organism_of_a_site_infection", "I.C.1.e.1", "the organism of an infection coded by its site is B95-B96, "
+         "not A49.- (infection, unspecified site)", combinations.organism_of_a_site_infection),
     Rule("hiv_status", "I.C.1.a.2", "B20 for HIV disease (AIDS, an HIV-related condition); Z21 for an HIV-positive "
          "patient with none", combinations.hiv_status),
     Rule("uncomplicated_beside_complication", "I.B.9", "no 'uncomplicated' code beside its category's code "
@@ -87,6 +89,8 @@ RULES: tuple[Rule, ...] = (
          specificity.alternatives),
     Rule("unspecified_beside_specific", "I.B.2, I.B.18", "no unspecified code beside a specific one of its category",
          specificity.unspecified_beside_specific),
+    Rule("opposite_states", "IV.J", "of two states that cannot coexist, the one only said of the past leaves",
+         status.opposite_states),
     Rule("status_in_complication", "I.C.21.c.3", "no status code beside the complication code of its device or "
          "transplant", status.status_in_complication),
     # what is left to code

@@ -232,6 +232,8 @@ def contradicted_titles(note: NoteCoding) -> None:
             note.withdraw(line, f"its title contradicts the note: {found.why} (I.B.1)")
     for line in list(note.lines):
         denied = title_words(note.description(line.code))[1] if line.system == CM else frozenset()
+        if denied & _mention_words(note, line):
+            continue  # its own words deny it too: another condition ("..., left eye without macular edema")
         agreeing = _coded_sibling_saying(note, line, denied) if denied and line in note.lines else None
         if agreeing is not None:
             note.withdraw(line, f"{agreeing.code} says what its title denies: {' '.join(sorted(denied))} (I.B.1)",
@@ -246,6 +248,11 @@ def _coded_sibling_saying(note: NoteCoding, line: CodeLine, words: frozenset[str
         if (other is line or other.confidence < line.confidence or not note.stated(other)
                 or not words <= title_words(note.description(other.code))[0]):
             continue
-        if words <= frozenset().union(*(_words(evidence_words(note, m)[1]) for m in note.mentions(other))):
+        if words <= _mention_words(note, other):
             return other  # its own mention says it ("pain crisis"), not only its title
     return None
+
+
+def _mention_words(note: NoteCoding, line: CodeLine) -> frozenset[str]:
+    """The content words of a line's mentions."""
+    return frozenset().union(*(_words(evidence_words(note, m)[1]) for m in note.mentions(line)))
