@@ -47,7 +47,7 @@ def birth_record(note: NoteCoding) -> None:
     record takes Z34.- (supervision of a normal pregnancy) only without chapter 15 codes or a delivery
     (its Excludes1 note), Z33.1 "pregnant state, incidental" only when no chapter 15 or prenatal code
     is coded (I.C.15.a.1), and O80 only alone among chapter 15 codes (its tabular note)."""
-    newborn = note.starting(("Z38",))
+    newborn = note.documented(("Z38",))
     if newborn:
         for line in note.starting(("O", "Z37", "Z3A"), current=False):
             note.withdraw(line, f"the newborn's record ({newborn[0].code}) takes no code of the mother's (I.C.15.a.2)",

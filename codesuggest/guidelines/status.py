@@ -135,7 +135,7 @@ def status_in_complication(note: NoteCoding) -> None:
     for line in list(note.lines):
         complications = next((found for prefix, found in STATUS_IN_COMPLICATION.items() if line.code.startswith(prefix)), ())
         said = set(_SIDE_AND_SITE.findall(note.description(line.code).lower())) if complications else set()
-        for other in note.starting(complications) if complications else ():
+        for other in note.documented(complications) if complications else ():
             if said <= set(_SIDE_AND_SITE.findall(note.description(other.code).lower())):
                 note.absorb(line, other, f"{other.code} includes the status (I.C.21.c.3)")
                 break
