@@ -832,3 +832,50 @@ def test_a_without_code_stays_when_its_own_words_say_without(cm_catalog):
     text = "A/P:\n1. Moderate NPDR with macular edema, right eye.\n2. Mild NPDR without macular edema, left eye."
     a = note(text, m("Moderate NPDR with macular edema, right eye", "E11.3311"), m("Mild NPDR without macular edema, left eye", "E11.3292"))
     assert sorted(codes_of(code(a, lines(("E11.3311", 0.8, (0,)), ("E11.3292", 0.6, (1,))), cm_catalog))) == ["E11.3292", "E11.3311"]
+
+
+def test_intoxication_without_documented_abuse_is_use(cm_catalog):
+    """I.C.5.b.2: alcohol "intoxication" is coded at the use level (F10.9-) unless the note says abuse."""
+    a = note("Impression: Acute alcohol intoxication with vomiting.", m("Acute alcohol intoxication", "F10.129"))
+    assert codes_of(code(a, lines(("F10.129", 0.6, (0,))), cm_catalog)) == ["F10.929"]
+    a = note("Impression: Alcohol abuse with intoxication.", m("Alcohol abuse with intoxication", "F10.129"))
+    assert codes_of(code(a, lines(("F10.129", 0.6, (0,))), cm_catalog)) == ["F10.129"]
+
+
+def test_metastatic_site_cancer_is_the_primary_of_that_site(cm_catalog):
+    """I.C.2: "metastatic breast cancer to bone" is C50.919 with C79.51, not C79.81 (secondary of the breast);
+    the metastasis does not "say more" than the primary (two conditions)."""
+    text = "A/P: Metastatic breast cancer to bone."
+    a = note(text, m("Metastatic breast cancer", "C79.81"), m("bone", "C79.51"))
+    coded = code(a, lines(("C79.81", 0.9, (0,)), ("C50.919", 0.8, (0,)), ("C79.51", 0.85, (0, 1))), cm_catalog, "inpatient")
+    assert sorted(codes_of(coded)) == ["C50.919", "C79.51"]
+
+
+@pytest.mark.parametrize("ranked, expected", [
+    ((("J10.1", 0.8, (0,)), ("J18.9", 0.7, (1,))), ["J10.00"]),
+    ((("J10.1", 0.8, (0,)), ("J15.212", 0.7, (1,))), ["J10.08", "J15.212"]),
+])
+def test_influenza_with_pneumonia_is_one_combination_code(cm_catalog, ranked, expected):
+    """I.B.9: J10.00 absorbs an unspecified pneumonia; a named organism's pneumonia stays beside J10.08."""
+    a = note("Discharge diagnoses: Influenza A. Pneumonia.", m("Influenza A", "J10.1"), m("Pneumonia", ranked[1][0]))
+    assert codes_of(code(a, lines(*ranked), cm_catalog, "inpatient")) == expected
+
+
+def test_a_pathological_fracture_through_a_metastasis_is_in_neoplastic_disease(cm_catalog):
+    """I.C.13.c: M84.551A (in neoplastic disease), not M84.451A, beside the bone metastasis."""
+    text = "Discharge diagnoses: Pathological fracture of the right femur due to bone metastases."
+    a = note(text, m("Pathological fracture of the right femur", "M84.451A"), m("bone metastases", "C79.51"))
+    coded = code(a, lines(("M84.451A", 0.7, (0,)), ("C79.51", 0.8, (1,))), cm_catalog, "inpatient")
+    assert sorted(codes_of(coded)) == ["C79.51", "M84.551A"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("11 yo F, BMI 27.4, 97th percentile for age (less than 120% of the 95th percentile).\nA/P: Childhood obesity.", "Z68.54"),
+    ("15 yo M, BMI 38, 99th percentile, 140% of the 95th percentile.\nA/P: Severe obesity.", "Z68.56"),
+    ("45 yo M, BMI 37.2.\nA/P: Obesity.", "Z68.37"),
+])
+def test_a_childs_bmi_is_its_percentile_code(cm_catalog, text, expected):
+    """I.B.14: a patient aged 2-19 takes Z68.5- by percentile, an adult Z68.xx by value."""
+    words = text.split("A/P: ")[1].rstrip(".")
+    coded = code(note(text, m(words, "E66.9")), lines(("E66.9", 0.8, (0,))), cm_catalog)
+    assert [c for c in codes_of(coded) if c.startswith("Z68")] == [expected]

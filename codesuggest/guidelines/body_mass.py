@@ -1,4 +1,4 @@
-"""The body mass index of an adult with a weight diagnosis (I.B.14, I.C.21.c.3: Z68.-)."""
+"""The body mass index with a weight diagnosis (I.B.14, I.C.21.c.3: Z68.-): an adult's value, a child's percentile."""
 
 from __future__ import annotations
 
@@ -24,24 +24,47 @@ def bmi_code(value: float) -> str:
     return "Z68.45"
 
 
+PERCENTILE = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)? (?:percentile|%ile)")
+PERCENT_OF_95TH = re.compile(r"\b(120|140)\s?% of the 95th")
+
+
+def pediatric_bmi_code(percentile: int, text: str) -> str:
+    """The BMI percentile code of a patient aged 2-19 (Z68.51-Z68.56): under the 5th, 5th to under the
+    85th, 85th to under the 95th; at the 95th and above by the share of the 95th the note gives
+    ("120% of the 95th percentile or more": Z68.55, "140%": Z68.56), else Z68.54."""
+    if percentile < 5:
+        return "Z68.51"
+    if percentile < 85:
+        return "Z68.52"
+    if percentile < 95:
+        return "Z68.53"
+    share = PERCENT_OF_95TH.search(text)
+    if share is None or re.search(r"less than " + share.group(1), text):
+        return "Z68.54"
+    return "Z68.55" if share.group(1) == "120" else "Z68.56"
+
+
 def body_mass_index(note: NoteCoding) -> None:
     """An adult's BMI from the note ("BMI 32.4") is coded beside the weight diagnosis the provider
     documents (obesity, overweight, underweight, malnutrition): BMI codes are secondary codes that
-    need such a diagnosis (I.B.14); the value may come from any clinician. Not for patients under 20
-    (their Z68.5- percentile codes need a percentile the note rarely gives)."""
+    need such a diagnosis (I.B.14); the value may come from any clinician. A patient aged 2-19 takes
+    the percentile code (Z68.5-) when the note gives the percentile, never an adult's value code."""
     weight = note.documented(WEIGHT_DIAGNOSES)
     if not weight:
         return
     found = BMI_VALUE.search(note.lower)
     age = patient_age(note)
-    if found is None or (age is not None and age < 20):
+    percentile = PERCENTILE.search(note.lower)
+    if age is not None and 2 <= age < 20 and percentile is not None:
+        code, said = pediatric_bmi_code(int(percentile.group(1)), note.lower), f"BMI {percentile.group(0)}"
+    elif found is not None and (age is None or age >= 20):
+        code, said = bmi_code(float(found.group(1))), f"BMI {float(found.group(1)):g}"
+    else:
         return
-    value = float(found.group(1))
-    code = bmi_code(value)
     if not note.billable(code):
         return
     for line in note.starting(("Z68",), current=False):
         if line.code != code:
-            note.withdraw(line, f"the note gives BMI {value:g}: {code} (I.B.14)")
-    note.add(code, f"BMI {value:g} with {weight[0].code} {note.description(weight[0].code).lower()} (I.B.14)",
+            note.withdraw(line, f"the note gives {said}: {code} (I.B.14)")
+    note.add(code, f"{said} with {weight[0].code} {note.description(weight[0].code).lower()} (I.B.14)",
              confidence=weight[0].confidence, like=weight[:1])

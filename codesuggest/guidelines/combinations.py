@@ -353,6 +353,45 @@ def sepsis(note: NoteCoding) -> None:
                  confidence=best.confidence, like=[best])
 
 
+SUBSTANCES = tuple(f"F1{digit}" for digit in range(10))  # F10-F19 psychoactive substance use
+ABUSE_SAID = re.compile(r"\b(?:abus\w*|misuse|harmful use|use disorder)\b")
+
+
+def substance_use_level(note: NoteCoding) -> None:
+    """A substance code at the level the provider documents (I.C.5.b.2-3: use, abuse, dependence;
+    "abuse" only when the note says abuse or a use disorder): "acute alcohol intoxication" without
+    abuse documented is alcohol use with intoxication (F10.92-), not abuse (F10.1-)."""
+    for line in note.starting(SUBSTANCES, current=False):
+        if line.code[4:5] != "1" or note.says(ABUSE_SAID, line) or ABUSE_SAID.search(note.lower):
+            continue
+        code = line.code[:4] + "9" + line.code[5:]
+        if note.billable(code):
+            note.replace(line, code, "the note documents use, not abuse (I.C.5.b.2)")
+
+
+PNEUMONIAS = ("J12", "J13", "J14", "J15", "J16", "J17", "J18")
+SPECIFIED_PNEUMONIAS = ("J12", "J13", "J14", "J15", "J16")  # a type the combination's ".08" asks to code also
+PNEUMONIA_WORD = re.compile(r"\bpneumonia\b")
+
+
+def influenza_with_pneumonia(note: NoteCoding) -> None:
+    """Influenza with pneumonia is one code, J09.X1 / J10.0- / J11.0- (I.B.9, the Index's "Influenza,
+    with, pneumonia"): an unspecified pneumonia leaves into it (J10.00); a pneumonia of a named organism
+    stays beside J10.08 / J11.08, which ask to code it also."""
+    flu = [line for line in note.starting(("J09", "J10", "J11")) if line.code[4:5] != "0" and line.code != "J09.X1"]
+    pneumonia = note.starting(PNEUMONIAS)
+    if not flu or not (pneumonia or note.says(PNEUMONIA_WORD, flu[0])):
+        return
+    named = [line for line in pneumonia if line.code.startswith(SPECIFIED_PNEUMONIAS)]
+    code = "J09.X1" if flu[0].code.startswith("J09") else flu[0].code[:3] + (".08" if named else ".00")
+    if not note.billable(code):
+        return
+    target = note.replace(flu[0], code, "influenza with pneumonia is one combination code (I.B.9)",
+                          confidence=max([flu[0].confidence] + [line.confidence for line in pneumonia]))
+    for line in pneumonia if not named else ():
+        note.absorb(line, target, f"{code} names the pneumonia (I.B.9)")
+
+
 # "infection, unspecified site" codes and the organism code for an infection coded by its site
 SITE_UNSPECIFIED_ORGANISM = {"A49.01": "B95.61", "A49.02": "B95.62", "A49.1": "B95.5", "A49.3": "B96.0"}
 SITE_INFECTIONS = ("L0", "N10", "N11", "N12", "N30", "N34", "N39.0", "N41", "N45", "N70", "N71", "N73", "J0", "J12",

@@ -53,7 +53,7 @@ def ckd_stage(note: NoteCoding) -> None:
             note.withdraw(line, f"one CKD code per note: {best.code} (I.C.14.a)", because_of=best)
 
 
-UNSPECIFIED = re.compile(r"\bunspecified\b")
+UNSPECIFIED = re.compile(r"\bunspecified\b(?! type of pneumonia)")  # J10.00 is the influenza with pneumonia
 OTHER = re.compile(r"\bother\b")  # a residual category ("Other hyperlipidemia", "Sprain of other ligament")
 OTHER_PART = re.compile(r"\bother parts? of\b", re.I)
 
@@ -94,6 +94,8 @@ def _combines(note: NoteCoding, vague: CodeLine, other: CodeLine) -> bool:
     title = note.description(other.code)
     if title_says(title, "unspecified") or title_says(title, "other") or other.code.startswith("R"):
         return False  # a symptom codes no cause
+    if _primary_and_secondary(vague, other):
+        return False
     vague_title = note.description(vague.code).lower()
     named = {w[:5] for w in _named_words(vague_title) - _GENERIC if f"unspecified {w}" not in vague_title}
     if not named or not named <= {w[:5] for w in title_words(title)[0]}:
@@ -175,11 +177,20 @@ _GENERIC = frozenset({"disease", "diseases", "disorder", "disorders", "syndrome"
 _ACUITY = frozenset({"acute", "chronic"})
 
 
+def _primary_and_secondary(one: CodeLine, other: CodeLine) -> bool:
+    """A primary neoplasm and a secondary one (C77-C79) are two conditions (C50.919 and C79.51), never
+    one coded "with more" than the other; C80 (site unspecified) is either."""
+    neoplasms = [line.code for line in (one, other) if line.code[:1] == "C" and line.code[:3] != "C80"]
+    return len(neoplasms) == 2 and neoplasms[0].startswith(SECONDARY) != neoplasms[1].startswith(SECONDARY)
+
+
 def _kin(note: NoteCoding, vague: CodeLine, specific: CodeLine) -> bool:
     """Whether ``specific`` (another category of the chapter) codes the condition of ``vague``: they
     stand on a mention in common and their titles share a word naming the condition. An acute and a
     chronic condition are two, each coded (I.B.8: "acute kidney injury on CKD 3a" is N17.9 and N18.31)."""
     if not set(vague.mention_indexes) & set(specific.mention_indexes):
+        return False
+    if _primary_and_secondary(vague, specific):
         return False
     vague_words = title_words(note.description(vague.code))[0]
     specific_words = title_words(note.description(specific.code))[0]
@@ -662,6 +673,43 @@ def site_from_words(note: NoteCoding) -> None:
         if len(fits) > 1 and fits[0][0] == fits[1][0]:
             continue  # two sites fit as well: the coder decides
         note.replace(line, fits[0][1], f"the note names the site: {note.description(fits[0][1]).lower()} (I.B.2)")
+
+
+# "metastatic breast cancer": a primary of the breast that has spread (the Index's "Metastasis, from specified
+# site", the primary by site), not a secondary neoplasm of the breast
+METASTATIC_FROM = re.compile(r"\bmetastatic ((?:\w+ ){1,3}?)(?:cancer|carcinoma|adenocarcinoma|malignancy|tumou?r|melanoma|sarcoma)\b")
+SECONDARY = ("C77", "C78", "C79")
+_NEOPLASM_WORDS = frozenset({"secondary", "malignant", "neoplasm", "other", "unspecified", "site", "sites", "and", "of"})
+
+
+def metastatic_primary(note: NoteCoding) -> None:
+    """A secondary neoplasm code (C77-C79) whose site is the one "metastatic <site> cancer" names gives
+    way to the primary of that site coded on the same words (I.C.2: the site named is where the cancer
+    comes from): C79.81 leaves for C50.919 on "metastatic breast cancer to bone"; C79.51 (bone) stays."""
+    primaries = [line for line in note.lines if line.system == CM and line.code[:1] == "C" and "C00" <= line.code[:3] <= "C76"]
+    for line in note.starting(SECONDARY, current=False):
+        site = {w[:5] for w in title_words(note.description(line.code))[0] - _NEOPLASM_WORDS}
+        named = [found.group(1) for m in note.mentions(line) if (found := METASTATIC_FROM.search(note.lower[m.start:m.end]))]
+        if not site or not any(site & {w[:5] for w in words.split()} for words in named):
+            continue
+        shared = [p for p in primaries if set(p.mention_indexes) & set(line.mention_indexes)]
+        if shared:
+            primary = max(shared, key=lambda p: p.confidence)
+            note.absorb(line, primary, f"'metastatic ... cancer' names the primary site ({primary.code}), not a secondary one (I.C.2)")
+
+
+NEOPLASTIC_CAUSE = re.compile(r"\b(?:metasta\w*|tumou?r|malignan\w*|neoplas\w*|myeloma|lytic lesion|cancer|carcinoma|lymphoma)")
+
+
+def neoplastic_fracture(note: NoteCoding) -> None:
+    """A pathological fracture through a neoplasm is M84.5- "pathological fracture in neoplastic
+    disease" by site, with the neoplasm coded also (I.C.13.c; M84.5's "code also underlying
+    neoplasm"), not M84.4- (pathological fracture, other)."""
+    neoplasms = note.starting(("C", "D0", "D3", "D4"))
+    for line in note.starting(("M84.4",)) if neoplasms else ():
+        code = "M84.5" + line.code[5:]
+        if note.billable(code) and note.says(NEOPLASTIC_CAUSE, line):
+            note.replace(line, code, f"a pathological fracture through a neoplasm ({neoplasms[0].code}) (I.C.13.c)")
 
 
 # I.C.13.d.1: a fracture of a patient with osteoporosis, without major trauma, is M80.- by site

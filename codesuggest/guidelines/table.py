@@ -39,12 +39,18 @@ RULES: tuple[Rule, ...] = (
          specificity.specific_candidate),
     Rule("contradicted_titles", "I.B.1", "a code whose title the note's words deny ('with coma' for 'without coma', "
          "acute for chronic, the other side) gives way to the sibling that agrees", wording.contradicted_titles),
+    Rule("metastatic_primary", "I.C.2", "'metastatic <site> cancer' is the primary of that site, not a secondary "
+         "neoplasm of it", specificity.metastatic_primary),
+    Rule("substance_use_level", "I.C.5.b.2", "a substance code at the documented level: use, not abuse, unless the "
+         "note says abuse", combinations.substance_use_level),
     Rule("ckd_stage", "I.C.14.a", "one CKD code, at the stage the note gives", specificity.ckd_stage),
     Rule("laterality", "I.B.13", "the right / left / bilateral code when the note gives the side", specificity.laterality),
     Rule("paralysis_side", "I.C.6.a", "hemiplegia / monoplegia on the side the note gives, dominant by default "
          "on the right", sequelae.paralysis_side),
     Rule("site_from_words", "I.B.2", "the code of the site (and side) the evidence sentence names",
          specificity.site_from_words),
+    Rule("neoplastic_fracture", "I.C.13.c", "a pathological fracture through a neoplasm: M84.5- with the neoplasm",
+         specificity.neoplastic_fracture),
     Rule("osteoporotic_fracture", "I.C.13.d.1", "a fracture with osteoporosis and no major trauma: M80.0- by site, "
          "not a traumatic fracture code", specificity.osteoporotic_fracture),
     Rule("injury_encounter", "I.C.19.a", "injury 7th character from the encounter: A initial, D subsequent, S sequela",
@@ -54,6 +60,8 @@ RULES: tuple[Rule, ...] = (
     Rule("hypertension", "I.C.9.a.1-3", "hypertension with heart disease / CKD: I11, I12, I13", combinations.hypertension),
     Rule("diabetes", "I.A.15, I.C.4.a", "diabetes 'with' its complications; no E11.9 beside a complication", combinations.diabetes),
     Rule("asthma", "I.C.10.a", "asthma in exacerbation / status asthmaticus at its severity", combinations.asthma),
+    Rule("influenza_with_pneumonia", "I.B.9", "influenza with pneumonia: one combination code (J10.00, J11.00)",
+         combinations.influenza_with_pneumonia),
     Rule("copd", "I.C.10.a", "COPD with lower respiratory infection (J44.0) or exacerbation (J44.1)", combinations.copd),
     Rule("gallbladder", "I.B.9", "cholelithiasis with cholecystitis: one combination code", combinations.gallbladder),
     Rule("coronary_disease_with_angina", "I.C.9.b", "coronary atherosclerosis with angina: I25.11-",
