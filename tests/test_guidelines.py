@@ -879,3 +879,20 @@ def test_a_childs_bmi_is_its_percentile_code(cm_catalog, text, expected):
     words = text.split("A/P: ")[1].rstrip(".")
     coded = code(note(text, m(words, "E66.9")), lines(("E66.9", 0.8, (0,))), cm_catalog)
     assert [c for c in codes_of(coded) if c.startswith("Z68")] == [expected]
+
+
+def test_arthritis_read_inside_a_named_arthritis_is_no_second_condition(cm_catalog):
+    """I.B.12: M19.90 ("arthritis") on the words "rheumatoid arthritis" leaves beside M06.9; osteoarthritis said
+    on its own words stays beside the rheumatoid arthritis."""
+    a = note("A/P: Rheumatoid arthritis - continue current care.", m("Rheumatoid arthritis", "M06.9"))
+    assert codes_of(code(a, lines(("M06.9", 0.85, (0,)), ("M19.90", 0.5, (0,))), cm_catalog)) == ["M06.9"]
+    a = note("A/P: Rheumatoid arthritis. Osteoarthritis.", m("Rheumatoid arthritis", "M06.9"), m("Osteoarthritis", "M19.90"))
+    assert sorted(codes_of(code(a, lines(("M06.9", 0.85, (0,)), ("M19.90", 0.5, (1,))), cm_catalog))) == ["M06.9", "M19.90"]
+
+
+def test_the_arthritis_of_a_replaced_joint_is_gone(cm_catalog):
+    """IV.J: after a right total knee replacement for osteoarthritis, no M17.11; the left knee's M17.12 stays."""
+    text = "6 weeks after right total knee arthroplasty for osteoarthritis; left knee osteoarthritis.\nA/P: Aftercare."
+    a = note(text, m("right total knee arthroplasty", "Z96.651"), m("osteoarthritis", "M17.11"), m("left knee osteoarthritis", "M17.12"))
+    coded = code(a, lines(("Z96.651", 0.8, (0,)), ("M17.11", 0.6, (1,)), ("M17.12", 0.6, (2,))), cm_catalog)
+    assert "M17.11" not in codes_of(coded) and {"Z96.651", "M17.12"} <= set(codes_of(coded))

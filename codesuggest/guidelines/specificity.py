@@ -79,6 +79,30 @@ def unspecified_beside_specific(note: NoteCoding) -> None:
         if combined:
             best = max(combined, key=lambda other: other.confidence)
             note.absorb(line, best, f"{best.code} codes the condition with what the note adds (I.B.2, I.B.9)")
+            continue
+        named = [other for other in note.documented(chapter) if _names_the_kind(note, line, other)]
+        if named:
+            best = max(named, key=lambda other: other.confidence)
+            note.absorb(line, best, f"its words name the kind: {best.code} (I.B.2, I.B.12)")
+
+
+def _names_the_kind(note: NoteCoding, vague: CodeLine, other: CodeLine) -> bool:
+    """Whether ``other``, a surer code of another category of the chapter, stands on every mention of
+    ``vague`` and is no code ``vague`` may go with: "rheumatoid arthritis" is M06.9, and the M19.90
+    "arthritis" read inside the same words is no second condition."""
+    if other is vague or other.code[:3] == vague.code[:3] or other.confidence <= vague.confidence:
+        return False
+    if not vague.mention_indexes or not set(vague.mention_indexes) <= set(other.mention_indexes):
+        return False
+    if _primary_and_secondary(vague, other) or not note.stated(other):
+        return False
+    vague_acuity = title_words(note.description(vague.code))[0] & _ACUITY
+    other_acuity = title_words(note.description(other.code))[0] & _ACUITY
+    if vague_acuity and other_acuity and vague_acuity.isdisjoint(other_acuity):
+        return False  # acute kidney injury on CKD: two conditions (I.B.8)
+    asks = _tabular_notes(note, other, "use_additional", "code_also")
+    return not any(ref.covers(vague.code, strict=False) or ref.start[:3] == vague.code[:3]
+                   for text in asks for ref in parse_references(text))
 
 
 def _combines(note: NoteCoding, vague: CodeLine, other: CodeLine) -> bool:

@@ -142,6 +142,23 @@ def status_in_complication(note: NoteCoding) -> None:
                 break
 
 
+# A replaced joint has no arthritis left: joint status prefix -> the arthritis codes of that joint
+REPLACED_JOINTS: dict[str, tuple[str, ...]] = {"Z96.64": ("M16",), "Z96.65": ("M17",), "Z96.61": ("M19.01", "M12.81"),
+                                               "Z96.62": ("M19.02",)}
+
+
+def replaced_joint(note: NoteCoding) -> None:
+    """The arthritis of a joint the note says was replaced (Z96.6-, same joint and side) is gone with
+    it (IV.J: the conditions that exist at the encounter): no M17.11 beside Z96.651 after a right
+    total knee replacement "for osteoarthritis"; the other knee's arthritis stays."""
+    for status_prefix, arthritis in REPLACED_JOINTS.items():
+        for joint in note.starting((status_prefix,)):
+            replaced = set(_SIDE_AND_SITE.findall(note.description(joint.code).lower()))
+            for line in note.starting(arthritis, current=False):
+                if set(_SIDE_AND_SITE.findall(note.description(line.code).lower())) <= replaced:
+                    note.withdraw(line, f"the joint was replaced ({joint.code}) (IV.J)", because_of=joint)
+
+
 # States that cannot coexist: when both are coded and one is only said of the past, the present one
 # replaced it (hyperthyroidism ablated into postablative hypothyroidism)
 OPPOSITE_STATES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (

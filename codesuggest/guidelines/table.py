@@ -97,6 +97,8 @@ RULES: tuple[Rule, ...] = (
          specificity.alternatives),
     Rule("unspecified_beside_specific", "I.B.2, I.B.18", "no unspecified code beside a specific one of its category",
          specificity.unspecified_beside_specific),
+    Rule("replaced_joint", "IV.J", "no arthritis of a joint the note says was replaced (Z96.6-, same side)",
+         status.replaced_joint),
     Rule("opposite_states", "IV.J", "of two states that cannot coexist, the one only said of the past leaves",
          status.opposite_states),
     Rule("status_in_complication", "I.C.21.c.3", "no status code beside the complication code of its device or "
