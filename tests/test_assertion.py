@@ -304,6 +304,12 @@ def test_issue_15_follow_ups(nlp, text, expected):
         ("[Fever]: no. [Cough]: yes.", [{"negated"}, set()]),
         ("Skin: no [rash] or [lesions].", [{"negated"}, {"negated"}]),
         ("No PMH of [DVT].", [{"negated"}]),
+        # a hedge the sentence then rules low; a spouse's condition; a test result read after its name
+        ("Concern for [stroke] was low; possible [migraine].", [{"negated"}, {"possible"}]),
+        ("Patient's wife has [dementia].", [{"family"}]),
+        ("Per wife, he has had [confusion] for 2 days.", [set()]),
+        ("Rapid [strep] negative. [COVID-19] PCR negative x2.", [{"negated"}, {"negated"}]),
+        ("Blood cultures grew gram negative rods consistent with [urosepsis].", [set()]),
     ],
 )
 def test_report_wordings(nlp, text, expected):

@@ -110,6 +110,9 @@ WORKUP = "workup"
 # up to its comma, is outside the scope of a backward trigger after it: "Other than [fatigue], review of
 # systems is negative" says the fatigue is present.
 EXCEPTION_CLAUSE = "exception_clause"
+# Rule metadata: the status this trigger's own replaces on a mention both reach ("concern for [stroke] was
+# low": negated, not possible)
+OVERRIDES = "overrides"
 # With cross_category_termination, a trigger of these categories ends the scope of a trigger of the key
 # category: "no pneumonia, possible atelectasis", "history of MI, no CHF". Family scopes end only at
 # terminators; a possible trigger does not end a historical one ("history of possible seizures").
@@ -478,6 +481,8 @@ class AssertionDetector:
             if metadata.get("hpi_neutral") and section in PRESENT_ILLNESS_SECTIONS and not _dated(target):
                 continue
             fields.update(CATEGORY_FIELDS.get(modifier.category, ()))
+        for modifier in modifiers:
+            fields.discard((modifier.rule.metadata or {}).get(OVERRIDES, ""))  # "concern for [X] was low"
         if self.section_status and section in SECTION_FIELDS:
             fields.add(SECTION_FIELDS[section])
         return Assertion(**{field: True for field in fields})
