@@ -243,7 +243,7 @@ def test_trigger_word_of_a_term_stays_out(nlp):
     # a code title's axes after a comma ("not intractable", "without coma") are words of the term too
     text = "A/P: Migraine without aura, not intractable, without status migrainosus - start sumatriptan."
     found = _with_mentions(nlp, text, ["Migraine without aura, not intractable, without status migrainosus", "status migrainosus"])
-    assert [a.negated for a in found] == [False, False]
+    assert [a.negated for a in found] == [False, True]  # the term stays present; what it says "without" is denied
     text = "Impression: Hypoglycemia due to type 2 diabetes mellitus, without coma"
     assert _with_mentions(nlp, text, ["Hypoglycemia due to type 2 diabetes mellitus, without coma"]) == [Assertion()]
 
@@ -449,3 +449,11 @@ def test_assertion_pickled_before_the_new_flags_loads():
     old = Assertion.__new__(Assertion)
     old.__setstate__([False, True, False, False])  # the state a 4-field Assertion pickled
     assert old == Assertion(possible=True) and old.label == "possible"
+
+
+def test_a_negation_word_of_a_longer_mention_denies_the_mentions_nested_after_it(nlp):
+    """"without" is a word of "acute pancreatitis without necrosis or infection" (the longer mention keeps its
+    status) and still denies the "necrosis" and "infection" read inside it."""
+    text = "Discharge diagnosis: Acute gallstone pancreatitis without necrosis or infection."
+    found = _with_mentions(nlp, text, ["Acute gallstone pancreatitis without necrosis or infection", "necrosis", "infection"])
+    assert [a.negated for a in found] == [False, True, True]

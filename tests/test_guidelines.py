@@ -525,6 +525,8 @@ def test_a_test_result_the_diagnoses_leave_out_is_not_coded(cm_catalog):
     # the drug named inside the condition's own words (D64.81 has no "use additional code" note)
     ("A/P: Anemia due to antineoplastic chemotherapy", "Anemia due to antineoplastic chemotherapy", "D64.81",
      ["D64.81", "T45.1X5A"]),
+    ("Discharge diagnosis: Immune-mediated heparin-induced thrombocytopenia",
+     "Immune-mediated heparin-induced thrombocytopenia", "D75.822", ["D75.822", "T45.515A"]),
     # a poisoning (I.C.19.e.5.b), not an adverse effect: the poisoning first, then its manifestation
     ("Impression: Hyponatremia after an intentional overdose of hydrochlorothiazide", "Hyponatremia", "E87.1",
      ["T50.2X2A", "E87.1"]),
@@ -896,3 +898,13 @@ def test_the_arthritis_of_a_replaced_joint_is_gone(cm_catalog):
     a = note(text, m("right total knee arthroplasty", "Z96.651"), m("osteoarthritis", "M17.11"), m("left knee osteoarthritis", "M17.12"))
     coded = code(a, lines(("Z96.651", 0.8, (0,)), ("M17.11", 0.6, (1,)), ("M17.12", 0.6, (2,))), cm_catalog)
     assert "M17.11" not in codes_of(coded) and {"Z96.651", "M17.12"} <= set(codes_of(coded))
+
+
+def test_a_specific_code_that_says_without_what_the_note_says_without(cm_catalog):
+    """I.B.2: K85.10 "biliary acute pancreatitis without necrosis or infection" says more than K85.90 for
+    "acute gallstone pancreatitis without necrosis or infection": its "without" agrees with the note's."""
+    text = "HPI: gallstone pancreatitis.\nDischarge diagnosis: Acute pancreatitis without necrosis or infection."
+    a = note(text, m("gallstone pancreatitis", "K85.10", "history_present_illness"),
+             m("Acute pancreatitis without necrosis or infection", "K85.90", "discharge_diagnoses"))
+    coded = code(a, lines(("K85.90", 0.69, (1,)), ("K85.10", 0.68, (0,))), cm_catalog, "inpatient")
+    assert codes_of(coded) == ["K85.10"]

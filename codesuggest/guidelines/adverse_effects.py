@@ -46,7 +46,7 @@ def adverse_effects(note: NoteCoding) -> None:
             if POISONING.search(sentence):
                 continue
             found = (_drug_named_as_cause(note.lower, mention.start, mention.sentence_end, mention.end - mention.start)
-                     or _drug_before(note.lower, mention.sentence_start, mention.start))
+                     or _drug_before(note.lower, mention.sentence_start, mention.end))
             if found is None:
                 continue
             stem, what = found
@@ -69,7 +69,8 @@ def _drug_named_as_cause(text: str, start: int, end: int, within: int = 0) -> tu
 
 
 def _drug_before(text: str, start: int, end: int) -> tuple[str, str] | None:
-    """The drug of "<drug>-induced <condition>" just before the condition."""
+    """The drug of "<drug>-induced <condition>" just before the condition or in its words
+    ("heparin-induced thrombocytopenia"): ``end`` is where the condition's words end."""
     head = text[max(start, end - 40):end]
     for pattern, stem, what in ADVERSE_EFFECTS:
         for match in pattern.finditer(head):

@@ -16,7 +16,7 @@ from .engine import CM, FLOOR, CodeLine, NoteCoding
 from .history import clause_before, evidence, mentions_within, note_side, section_at, sentence_of, side_of
 from .tables import EXTERNAL_CAUSES
 from .combinations import DIABETES
-from .wording import DENIED_BEFORE, UNCOMPLICATED, title_words
+from .wording import DENIED_BEFORE, UNCOMPLICATED, said_without, title_words
 
 CKD_STAGES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b(?:esrd|esrf|end[- ]stage (?:renal|kidney)|stage (?:5|v) (?:ckd|chronic kidney disease)?\W*(?:on|requiring) (?:hemo)?dialysis)\b"), "N18.6"),
@@ -148,7 +148,8 @@ def _says_more(note: NoteCoding, vague: CodeLine, other: CodeLine) -> bool:
     title = note.description(other.code)
     if other is vague or title_says(title, "unspecified") or (title_says(title, "other") and not OTHER_PART.search(title)):
         return False  # "other part of trunk" (C43.59) is a site, not a residual kind
-    if title_words(title)[1] & _words_of(note.sentences_of(_current_mentions(note, vague))):
+    said = note.sentences_of(_current_mentions(note, vague))
+    if title_words(title)[1] & (_words_of(said) - said_without(said)):
         return False  # D57.1 "... without crisis" says less than D57.00 for a "pain crisis"
     sure = other.confidence >= max(FLOOR, 0.5 * vague.confidence)
     if other.code[:3] == vague.code[:3]:
@@ -675,7 +676,9 @@ def site_from_words(note: NoteCoding) -> None:
     for line in list(note.lines):
         if line.system != CM or line not in note.lines or "unspecified" not in note.description(line.code).lower():
             continue
-        said = _words_of(note.sentences_of(_current_mentions(note, line))) | {INDEX_DEFAULT_KIND.get(line.code[:3], "")}
+        sentences = note.sentences_of(_current_mentions(note, line))
+        said = _words_of(sentences) | {INDEX_DEFAULT_KIND.get(line.code[:3], "")}
+        denied = said_without(sentences)
         own = frozenset(_WORD.findall(note.description(line.code).lower())) - _TITLE_NOISE
         seventh = line.code[7:] if len(line.code) == 8 else ""
         sides = own & SIDES  # a side the code already has is kept: changing it is the laterality rule's call
@@ -688,7 +691,7 @@ def site_from_words(note: NoteCoding) -> None:
             title = note.description(code).lower()
             if title_says(_UNSPECIFIED_PART.sub("due to of", title), "unspecified") or title_says(title, "other"):
                 continue
-            if title_words(title)[1] & said:
+            if title_words(title)[1] & (said - denied):
                 continue  # "sickle-cell disease without crisis" for a note that says "pain crisis"
             fits.append((len(extra), code))
         if not fits:

@@ -110,6 +110,11 @@ def _said(pattern: re.Pattern[str], text: str) -> frozenset[str]:
     return frozenset(w for phrase in pattern.findall(text) for w in _words(phrase)) - _NOISE
 
 
+def said_without(text: str) -> frozenset[str]:
+    """The content words ``text`` says "without" / "no" / "not" of ("without necrosis or infection")."""
+    return _said(_SAID_WITHOUT, text)
+
+
 def conflict(title: str, text: str, named: str = "", side: str = "") -> Conflict | None:
     """How the title of a code disagrees with the note: ``text``, the lower-cased words of its
     evidence to the end of their clause; ``named``, the evidence mentions' own words; ``side``, the
@@ -232,8 +237,8 @@ def contradicted_titles(note: NoteCoding) -> None:
             note.withdraw(line, f"its title contradicts the note: {found.why} (I.B.1)")
     for line in list(note.lines):
         denied = title_words(note.description(line.code))[1] if line.system == CM else frozenset()
-        if denied & _mention_words(note, line):
-            continue  # its own words deny it too: another condition ("..., left eye without macular edema")
+        if denied & frozenset().union(*(said_without(evidence_words(note, m)[1]) for m in note.mentions(line))):
+            continue  # its own words say "without" too: another condition ("..., left eye without macular edema")
         agreeing = _coded_sibling_saying(note, line, denied) if denied and line in note.lines else None
         if agreeing is not None:
             note.withdraw(line, f"{agreeing.code} says what its title denies: {' '.join(sorted(denied))} (I.B.1)",

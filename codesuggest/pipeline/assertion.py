@@ -260,20 +260,39 @@ class _SentenceConText(ConText):
                 # A status mention ("family history of colon cancer" -> Z80.0) is made of trigger
                 # words: its trigger must still reach the condition nested inside it.
                 spans = [(t.start, t.end) for t in targets_by_sent[index] if not _is_status(t)]
-                modifiers = [
+                inside = [
                     m
                     for m in modifiers
-                    if not any(
+                    if any(
                         _overlaps(m.modifier_span, span) and not _after_list_break(doc, span, m.modifier_span)
                         for span in spans
                     )
                 ]
+                modifiers = [m for m in modifiers if m not in inside]
+                edges.extend(_nested_edges(targets_by_sent[index], inside))
             graph = ConTextGraph(targets=targets_by_sent[index], modifiers=modifiers, prune_on_modifier_overlap=False)
             graph.update_scopes()
             graph.apply_modifiers()
             edges.extend(graph.edges)
             edges.extend(_embedded_edges(doc, targets_by_sent[index], graph.modifiers))
         return edges
+
+
+def _nested_edges(targets: list[Span], inside: list[ConTextModifier]) -> list[tuple[Span, ConTextModifier]]:
+    """Edges from a negation trigger that is a word of a longer mention ("without" in "acute pancreatitis
+    without necrosis or infection") to the mentions nested in that mention after it ("necrosis",
+    "infection"): the longer mention keeps its own words, the conditions it denies are denied."""
+    edges = []
+    for modifier in inside:
+        if modifier.category != "NEGATED_EXISTENCE" or modifier.direction != "FORWARD":
+            continue
+        m_start, m_end = modifier.modifier_span
+        for outer in targets:
+            if not (outer.start <= m_start and m_end <= outer.end):
+                continue
+            edges.extend((nested, modifier) for nested in targets
+                         if nested is not outer and m_end <= nested.start and nested.end <= outer.end)
+    return edges
 
 
 def _exception_clause_ends(doc: Doc, matches: list[tuple[ConTextRule, int, int]]) -> list[tuple[int, int]]:
