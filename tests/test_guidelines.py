@@ -908,3 +908,36 @@ def test_a_specific_code_that_says_without_what_the_note_says_without(cm_catalog
              m("Acute pancreatitis without necrosis or infection", "K85.90", "discharge_diagnoses"))
     coded = code(a, lines(("K85.90", 0.69, (1,)), ("K85.10", 0.68, (0,))), cm_catalog, "inpatient")
     assert codes_of(coded) == ["K85.10"]
+
+
+def test_prostatic_hyperplasia_with_the_symptoms_it_causes(cm_catalog):
+    """I.B.9: BPH with retention is N40.1 with R33.8 after it; without symptoms it stays N40.0."""
+    text = "Impression: Acute urinary retention due to benign prostatic hyperplasia."
+    a = note(text, m("benign prostatic hyperplasia", "N40.0"), m("urinary retention", "R33.9"))
+    coded = code(a, lines(("N40.0", 0.8, (0,)), ("R33.9", 0.8, (1,))), cm_catalog, "emergency")
+    assert sorted(codes_of(coded)) == ["N40.1", "R33.8"]
+    text = "A/P: Benign prostatic hyperplasia without lower urinary tract symptoms."
+    a = note(text, m("Benign prostatic hyperplasia", "N40.0"))
+    assert codes_of(code(a, lines(("N40.0", 0.8, (0,))), cm_catalog)) == ["N40.0"]
+
+
+def test_varices_in_cirrhosis_are_secondary(cm_catalog):
+    """I.A.13: I85.10 after the alcoholic cirrhosis, not I85.00."""
+    text = "A/P: Alcoholic cirrhosis without ascites. Esophageal varices, no bleeding."
+    a = note(text, m("Alcoholic cirrhosis without ascites", "K70.30"), m("Esophageal varices", "I85.00"))
+    assert sorted(codes_of(code(a, lines(("K70.30", 0.9, (0,)), ("I85.00", 0.8, (1,))), cm_catalog))) == ["I85.10", "K70.30"]
+
+
+@pytest.mark.parametrize("said, expected", [("both legs", "I70.213"), ("the right leg", "I70.211"), ("the legs", "I70.219")])
+def test_leg_atherosclerosis_with_claudication_is_one_code_by_side(cm_catalog, said, expected):
+    """I.B.9: atherosclerosis of the native arteries of the legs with intermittent claudication, I70.21- by side."""
+    text = f"A/P: Atherosclerosis of native arteries of {said} with intermittent claudication."
+    a = note(text, m("Atherosclerosis", "I70.90"), m("intermittent claudication", "I73.9"))
+    assert codes_of(code(a, lines(("I70.90", 0.8, (0,)), ("I73.9", 0.8, (1,))), cm_catalog)) == [expected]
+
+
+def test_a_diabetic_foot_ulcer_takes_its_site_side_and_depth(cm_catalog):
+    """I.A.13 (E11.621: use additional code for the ulcer's site): the sentence that says most decides (L heel = left)."""
+    text = "HPI: diabetic foot ulcer L heel x 6 weeks.\nA/P: Diabetic ulcer of left heel, fat layer exposed - debridement."
+    a = note(text, m("Diabetic ulcer of left heel", "E11.621"))
+    assert codes_of(code(a, lines(("E11.621", 0.8, (0,))), cm_catalog)) == ["E11.621", "L97.422"]

@@ -369,6 +369,114 @@ def substance_use_level(note: NoteCoding) -> None:
             note.replace(line, code, "the note documents use, not abuse (I.C.5.b.2)")
 
 
+# N40.1's "use additional code for associated symptoms": retention, obstruction, frequency, nocturia, ...
+PROSTATE_SYMPTOMS = ("R33", "R35", "R39.1", "N13", "N32.0", "N39.4")
+PROSTATE_SYMPTOM_WORDS = re.compile(r"\b(?:luts|lower urinary tract symptoms?|retention|obstruct\w*|hydronephrosis|frequency|"
+                                    r"nocturia|hesitancy|urgency|weak (?:urinary )?stream|incomplete (?:bladder )?emptying|"
+                                    r"straining|dribbling|unable to void)\b")
+
+
+def prostate_with_symptoms(note: NoteCoding) -> None:
+    """Benign prostatic hyperplasia with the urinary symptoms or obstruction it causes is N40.1 ("with
+    lower urinary tract symptoms"), the symptoms coded after it (its "use additional code"); a retention
+    due to it is R33.8 (I.B.9)."""
+    bph = note.starting(("N40.0",), current=False)
+    symptoms = note.starting(PROSTATE_SYMPTOMS)
+    if not bph or not (symptoms or note.says(PROSTATE_SYMPTOM_WORDS, bph[0])):
+        return
+    if affirmed(PROSTATE_SYMPTOM_WORDS, note.sentences(bph[0])) or symptoms:
+        target = note.replace(bph[0], "N40.1", "the note gives the urinary symptoms it causes (I.B.9)")
+        for line in note.starting(("R33.9",), current=False):
+            note.replace(line, "R33.8", f"retention due to {target.code} (I.B.9)")
+
+
+CAUSES_OF_SECONDARY_VARICES = ("K70.3", "K70.4", "K71.7", "K74.3", "K74.4", "K74.5", "K74.6", "K76.6", "B65")
+
+
+def secondary_varices(note: NoteCoding) -> None:
+    """Esophageal varices in a patient with cirrhosis or portal hypertension are secondary, I85.1-
+    (the Index's "Varix, esophagus, in cirrhosis of liver / portal hypertension"), coded after it
+    (I.A.13: its "code first underlying disease")."""
+    causes = note.documented(CAUSES_OF_SECONDARY_VARICES)
+    for line in note.starting(("I85.0",), current=False) if causes else ():
+        note.replace(line, "I85.1" + line.code[5:], f"varices in {causes[0].code} {note.description(causes[0].code).lower()} (I.A.13)")
+
+
+CLAUDICATION = re.compile(r"\b(?:intermittent )?claudication\b")
+NEUROGENIC = re.compile(r"\bneurogenic claudication\b")
+LEG_ARTERY_DISEASE = ("I70.2", "I70.9", "I73.9", "I77.9")
+_LEG_SIDE = ((re.compile(r"\b(?:both legs|bilateral(?:ly)?|both lower (?:extremities|limbs))\b"), "3"),
+             (re.compile(r"\bright (?:leg|lower (?:extremity|limb)|calf)\b"), "1"),
+             (re.compile(r"\bleft (?:leg|lower (?:extremity|limb)|calf)\b"), "2"))
+
+
+def atherosclerosis_with_claudication(note: NoteCoding) -> None:
+    """Atherosclerosis of the legs' native arteries (peripheral artery disease) with intermittent
+    claudication is one code, I70.21- by side (I.B.9; the Index's "Atherosclerosis, extremities, with
+    intermittent claudication"); the claudication and the unspecified vascular codes leave into it."""
+    lines = note.starting(LEG_ARTERY_DISEASE)
+    if not lines or not affirmed(CLAUDICATION, note.lower) or NEUROGENIC.search(note.lower):
+        return
+    said = "\n".join(note.sentences(line) for line in lines)
+    if not re.search(r"\b(?:atherosclero\w*|peripheral arter\w*|pad)\b", said):
+        return
+    side = next((digit for pattern, digit in _LEG_SIDE if pattern.search(said)), "9")
+    best = max(lines, key=lambda line: line.confidence)
+    target = note.replace(best, "I70.21" + side, "atherosclerosis of the legs with intermittent claudication (I.B.9)")
+    for line in note.starting(LEG_ARTERY_DISEASE, current=False):
+        if line is not target:
+            note.absorb(line, target, f"{target.code} names it (I.B.9)")
+
+
+ULCER = re.compile(r"\bulcers?\b|\bulceration\b")
+_ULCER_SITES = ((re.compile(r"\b(?:heel|midfoot|plantar)\b"), "4"), (re.compile(r"\b(?:toes?|hallux|forefoot|metatarsal\w*|dorsum of the foot|foot)\b"), "5"),
+                (re.compile(r"\b(?:ankle|malleol\w*)\b"), "3"), (re.compile(r"\bcalf\b"), "2"), (re.compile(r"\bthigh\b"), "1"),
+                (re.compile(r"\b(?:shin|lower leg)\b"), "8"))
+_ULCER_DEPTHS = ((re.compile(r"\blimited to (?:the )?breakdown of (?:the )?skin|\bskin breakdown only\b"), "1"),
+                 (re.compile(r"\bfat layer exposed\b|\bsubcutaneous (?:fat|tissue) exposed\b"), "2"),
+                 (re.compile(r"\bnecrosis of muscle\b"), "3"), (re.compile(r"\bnecrosis of bone\b"), "4"),
+                 (re.compile(r"\bmuscle involvement\b"), "5"), (re.compile(r"\bbone involvement\b"), "6"))
+
+
+def _line_at(text: str, at: int) -> str:
+    """The line of ``text`` that holds position ``at``."""
+    end = text.find("\n", at)
+    return text[text.rfind("\n", 0, at) + 1:len(text) if end < 0 else end]
+
+
+def _ulcer_code(sentence: str) -> tuple[str | None, int]:
+    """The L97 code a sentence gives an ulcer (site, side, depth) and how many of the three it says."""
+    site = next((digit for pattern, digit in _ULCER_SITES if pattern.search(sentence)), None)
+    if site is None:
+        return None, 0
+    side = "1" if re.search(r"\b(?:right|r)\b(?= (?:\w+ )?(?:heel|foot|toe|ankle|calf|leg|thigh|midfoot))|\bright\b", sentence) else (
+        "2" if re.search(r"\b(?:left|l)\b(?= (?:\w+ )?(?:heel|foot|toe|ankle|calf|leg|thigh|midfoot))|\bleft\b", sentence) else "0")
+    depth = next((digit for pattern, digit in _ULCER_DEPTHS if pattern.search(sentence)), "9")
+    return "L97." + site + side + depth, 1 + (side != "0") + (depth != "9")
+
+
+def diabetic_ulcer_site(note: NoteCoding) -> None:
+    """A diabetic foot or skin ulcer (E08-E13 .621 / .622) takes the ulcer's site, side and depth,
+    L97.- (its "use additional code to identify site of ulcer", I.A.13); the unspecified-site ulcer
+    codes leave for it."""
+    diabetic = [line for line in note.starting(DIABETES) if line.code[4:] in ("621", "622")]
+    if not diabetic or note.starting(("L97",)):
+        return
+    best: tuple[int, str] | None = None
+    for found in ULCER.finditer(note.lower):  # the ulcer sentence that says the most; the last of equals
+        if not affirmed(ULCER, note.lower[max(0, found.start() - 40):found.end()]):
+            continue
+        code, said = _ulcer_code(_line_at(note.lower, found.start()))
+        if code is not None and note.billable(code) and (best is None or said >= best[0]):
+            best = (said, code)
+    if best is None:
+        return
+    code = best[1]
+    added = note.add(code, "the diabetic ulcer's site and depth (I.A.13)", confidence=diabetic[0].confidence, like=diabetic[:1])
+    for line in note.starting(("L98.49", "L97.9", "L98.9"), current=False):
+        note.absorb(line, added, f"{added.code} names the ulcer's site (I.B.2)")
+
+
 PNEUMONIAS = ("J12", "J13", "J14", "J15", "J16", "J17", "J18")
 SPECIFIED_PNEUMONIAS = ("J12", "J13", "J14", "J15", "J16")  # a type the combination's ".08" asks to code also
 PNEUMONIA_WORD = re.compile(r"\bpneumonia\b")

@@ -60,6 +60,14 @@ RULES: tuple[Rule, ...] = (
     Rule("hypertension", "I.C.9.a.1-3", "hypertension with heart disease / CKD: I11, I12, I13", combinations.hypertension),
     Rule("diabetes", "I.A.15, I.C.4.a", "diabetes 'with' its complications; no E11.9 beside a complication", combinations.diabetes),
     Rule("asthma", "I.C.10.a", "asthma in exacerbation / status asthmaticus at its severity", combinations.asthma),
+    Rule("prostate_with_symptoms", "I.B.9", "BPH with the urinary symptoms or obstruction it causes: N40.1, "
+         "the symptoms after it", combinations.prostate_with_symptoms),
+    Rule("diabetic_ulcer_site", "I.A.13", "a diabetic foot ulcer with its site, side and depth (L97.-)",
+         combinations.diabetic_ulcer_site),
+    Rule("atherosclerosis_with_claudication", "I.B.9", "atherosclerosis of the legs with intermittent claudication: "
+         "I70.21- by side", combinations.atherosclerosis_with_claudication),
+    Rule("secondary_varices", "I.A.13", "esophageal varices in cirrhosis or portal hypertension: I85.1-, after it",
+         combinations.secondary_varices),
     Rule("influenza_with_pneumonia", "I.B.9", "influenza with pneumonia: one combination code (J10.00, J11.00)",
          combinations.influenza_with_pneumonia),
     Rule("copd", "I.C.10.a", "COPD with lower respiratory infection (J44.0) or exacerbation (J44.1)", combinations.copd),
