@@ -941,3 +941,16 @@ def test_a_diabetic_foot_ulcer_takes_its_site_side_and_depth(cm_catalog):
     text = "HPI: diabetic foot ulcer L heel x 6 weeks.\nA/P: Diabetic ulcer of left heel, fat layer exposed - debridement."
     a = note(text, m("Diabetic ulcer of left heel", "E11.621"))
     assert codes_of(code(a, lines(("E11.621", 0.8, (0,))), cm_catalog)) == ["E11.621", "L97.422"]
+
+
+def test_a_sided_paralysis_takes_the_dominance_the_note_gives(cm_catalog):
+    """I.C.6.a: a right hemiparesis in a right-handed patient is on the dominant side, whatever the ranker chose."""
+    text = "h/o CVA w/ residual R hemiparesis, R-hand dominant.\nA/P: Late effects of CVA."
+    a = note(text, m("R hemiparesis", "I69.353"))
+    assert codes_of(code(a, lines(("I69.353", 0.8, (0,))), cm_catalog)) == ["I69.351"]
+
+
+def test_complete_and_partial_obstruction_contradict(cm_catalog):
+    """I.B.1: "complete SBO due to adhesions" is K56.52, not the partial obstruction's K56.51."""
+    a = note("Dx: Complete SBO due to adhesions.", m("Complete SBO due to adhesions", "K56.51"))
+    assert codes_of(code(a, lines(("K56.51", 0.8, (0,))), cm_catalog, "inpatient")) == ["K56.52"]

@@ -96,6 +96,16 @@ def test_family_history_status_code_keeps_the_condition_separate(cm_analyzer):
     assert any(c.startswith("C18") for c in codes(condition))
 
 
+@pytest.mark.parametrize("text, words, code", [
+    ("A/P: HFpEF, chronic, compensated.", "HFpEF", "I50.3"), ("A/P: CKD3a, stable.", "CKD3a", "N18.31"),
+    ("Dx: Complete SBO.", "Complete SBO", "K56.601"), ("Dx: COPD exac.", "COPD exac", "J44.1"),
+    ("Dx: Chronic hypoxic resp failure.", "Chronic hypoxic resp failure", "J96.11"),
+])
+def test_ward_abbreviations_link_their_conditions(cm_analyzer, text, words, code):
+    """US ward shorthand: upper-case abbreviations (abbreviations.tsv), lower-case words (synonyms.tsv)."""
+    assert code in codes(mention(cm_analyzer.analyze(text), words))
+
+
 def test_an_exposure_is_its_contact_code_not_the_disease(cm_analyzer):
     """Z20.822 for "exposure to COVID-19": the disease inside it is no current condition (hypothetical),
     and "exposure" is no external cause (X58) of its own; a coworker's positive test is someone else's."""

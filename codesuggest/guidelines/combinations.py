@@ -140,7 +140,7 @@ def _without_complications(note: NoteCoding, family: str) -> None:
 COPD = ("J44",)
 LOWER_RESPIRATORY_INFECTION = ("J09", "J10", "J11", "J12", "J13", "J14", "J15", "J16", "J17", "J18", "J20", "J21", "J22")
 EXACERBATION = re.compile(
-    r"(?<!no )(?<!without )(?<!denies )\b(?:exacerbat\w*|flare\w*|aecopd|acute(?:ly)? (?:worse\w*|decompensat\w*))\b"
+    r"(?<!no )(?<!without )(?<!denies )\b(?:exacerbat\w*|exac|flare\w*|aecopd|acute(?:ly)? (?:worse\w*|decompensat\w*))\b"
 )
 
 

@@ -88,6 +88,8 @@ def _sequela_code(note: NoteCoding, line: CodeLine, subcategory: str) -> str | N
 
 _LEFT_HANDED = re.compile(r"\b(?:left|l)[- ]handed\b")
 _AMBIDEXTROUS = re.compile(r"\bambidextrous\b")
+# the end of a hemiplegia / monoplegia title: its side and dominance, or "unspecified side"
+_SIDED_PARALYSIS = re.compile(r"(?:\b(right|left) (?:non-?)?dominant|\bunspecified) side$")
 
 
 def dominant_side(note: NoteCoding, side: str) -> str:
@@ -105,15 +107,18 @@ def paralysis_side(note: NoteCoding) -> None:
     or unstated patient, I69.354 after a stroke."""
     for line in list(note.lines):
         title = note.description(line.code).lower()
-        if line.system != CM or line not in note.lines or not title.endswith("unspecified side"):
+        sided = _SIDED_PARALYSIS.search(title)
+        if line.system != CM or line not in note.lines or sided is None:
             continue
-        side = note_side(note, line)
+        side = sided.group(1) or note_side(note, line)  # a side the code has stays; the dominance follows the note
         if side not in ("right", "left"):
             continue
         dominance = dominant_side(note, side)
-        head = title[: -len("unspecified side")]
+        head = title[: sided.start()]
         wanted = {f"{head}{side} {dominance} side", f"{head}{side} {dominance.replace('non', 'non-')} side"}
+        if title in wanted:
+            continue
         for code in note.catalog.with_prefix(CodeSystem.ICD10CM, line.code[:-1]):
             if code != line.code and note.description(code).lower() in wanted:
-                note.replace(line, code, f"{side} side, {dominance} by default (I.C.6.a)")
+                note.replace(line, code, f"{side} side, {dominance} by the note's handedness or by default (I.C.6.a)")
                 break

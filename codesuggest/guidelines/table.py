@@ -133,7 +133,7 @@ RULES: tuple[Rule, ...] = (
 RULE_NAMES: tuple[str, ...] = tuple(rule.name for rule in RULES)
 
 _INPATIENT_WORDS = re.compile(
-    r"\b(?:discharge summary|hospital course|admission date|date of admission|admitted (?:to|for|with)|"
+    r"\b(?:discharge summary|d/?c summary|hospital course|admission date|date of admission|admitted (?:to|for|with)|"
     r"discharge diagnos[ie]s|principal diagnosis|inpatient|hospital day)\b"
 )
 SETTINGS = {"inpatient": INPATIENT, "outpatient": OUTPATIENT, "emergency": OUTPATIENT, "ed": OUTPATIENT}

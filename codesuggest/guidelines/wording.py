@@ -143,7 +143,7 @@ def conflict(title: str, text: str, named: str = "", side: str = "") -> Conflict
         return Conflict(frozenset({"single", "episode"}), frozenset({"recurrent"}), "the note says it recurs")
     if "not specified as recurrent" in title.lower() and _RECURRENT.search(text):
         return Conflict(frozenset(), frozenset({"recurrent"}), "the note says it recurs")
-    for said, other in (("chronic", "acute"), ("acute", "chronic")):
+    for said, other in (("chronic", "acute"), ("acute", "chronic"), ("complete", "partial"), ("partial", "complete")):
         if other in affirmed and said not in affirmed and re.search(rf"\b{said}\b", named) and not re.search(rf"\b{other}\b", named):
             return Conflict(frozenset({other}), frozenset({said}), f"the note says '{said}'")
     if "nondisplaced" in affirmed and _DISPLACED.search(text) and not _NONDISPLACED.search(text):
