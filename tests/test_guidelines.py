@@ -527,6 +527,8 @@ def test_a_test_result_the_diagnoses_leave_out_is_not_coded(cm_catalog):
      ["D64.81", "T45.1X5A"]),
     ("Discharge diagnosis: Immune-mediated heparin-induced thrombocytopenia",
      "Immune-mediated heparin-induced thrombocytopenia", "D75.822", ["D75.822", "T45.515A"]),
+    # an unspecified effect takes its category's "due to drugs" code
+    ("Impression: Hypotension due to amlodipine (adverse effect).", "Hypotension", "I95.9", ["I95.2", "T46.1X5A"]),
     # a poisoning (I.C.19.e.5.b), not an adverse effect: the poisoning first, then its manifestation
     ("Impression: Hyponatremia after an intentional overdose of hydrochlorothiazide", "Hyponatremia", "E87.1",
      ["T50.2X2A", "E87.1"]),
@@ -954,3 +956,20 @@ def test_complete_and_partial_obstruction_contradict(cm_catalog):
     """I.B.1: "complete SBO due to adhesions" is K56.52, not the partial obstruction's K56.51."""
     a = note("Dx: Complete SBO due to adhesions.", m("Complete SBO due to adhesions", "K56.51"))
     assert codes_of(code(a, lines(("K56.51", 0.8, (0,))), cm_catalog, "inpatient")) == ["K56.52"]
+
+
+@pytest.mark.parametrize("said, expected", [("about 2% TBSA", "T31.0"), ("15% TBSA, 5% full-thickness", "T31.10"),
+                                            ("25% TBSA, 12% third-degree", "T31.21")])
+def test_a_burn_takes_the_extent_of_body_surface(cm_catalog, said, expected):
+    """I.C.19.d.6: T31.- by tens of the total burned, then of its third-degree part."""
+    text = f"ED NOTE\nSpilled hot coffee on the right forearm, {said}.\nImpression: Second-degree burn of the right forearm."
+    a = note(text, m("Second-degree burn of the right forearm", "T22.211A"))
+    coded = code(a, lines(("T22.211A", 0.8, (0,))), cm_catalog, "emergency")
+    assert expected in codes_of(coded) and "X10.0XXA" in codes_of(coded)
+
+
+def test_heat_exhaustion_outdoors_has_its_external_cause(cm_catalog):
+    """I.C.20: effects of heat (T67) are injuries for the external cause rule: X30 for natural heat."""
+    text = "ED NOTE\nRoofer working outdoors in 98 degree heat, weak and dizzy.\nImpression: Heat exhaustion with dehydration."
+    a = note(text, m("Heat exhaustion", "T67.3XXA"))
+    assert "X30.XXXA" in codes_of(code(a, lines(("T67.3XXA", 0.8, (0,))), cm_catalog, "emergency"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from ..codesets.records import CodeSystem
 from .engine import CM, NoteCoding
 from .history import evidence, sentence_of
 from .specificity import encounter
@@ -52,9 +53,27 @@ def adverse_effects(note: NoteCoding) -> None:
             stem, what = found
             code = stem + letter
             if note.billable(code):
-                note.add(code, f"adverse effect of a {what} taken as prescribed, after {line.code} (I.C.19.e.5.a)",
-                         confidence=line.confidence, like=[line])
+                added = note.add(code, f"adverse effect of a {what} taken as prescribed, after {line.code} (I.C.19.e.5.a)",
+                                 confidence=line.confidence, like=[line])
+                _drug_kind(note, line)
+                for vague in note.starting(("T50.90",), current=False):  # "adverse effect" of unspecified drugs
+                    if vague is not added:
+                        note.absorb(vague, added, f"{added.code} names the drug (I.B.2)")
                 break
+
+
+DRUG_KIND = re.compile(r"\b(?:due to drugs?|drug[- ]induced)\b")
+
+
+def _drug_kind(note: NoteCoding, line) -> None:
+    """An unspecified effect's "due to drugs" code when its category has exactly one (I95.9 -> I95.2
+    "hypotension due to drugs"), the adverse effect's T code beside it."""
+    if note.catalog is None or "unspecified" not in note.description(line.code).lower():
+        return  # only a vague code: D64.81 "anemia due to antineoplastic chemotherapy" already names its cause
+    kinds = [code for code in note.catalog.with_prefix(CodeSystem.ICD10CM, line.code[:3])
+             if (record := note.catalog.get(CM, code)) is not None and record.billable and DRUG_KIND.search(record.description.lower())]
+    if len(kinds) == 1:
+        note.replace(line, kinds[0], "the note names the drug that caused it (I.C.19.e.5.a)")
 
 
 def _drug_named_as_cause(text: str, start: int, end: int, within: int = 0) -> tuple[str, str] | None:

@@ -433,7 +433,28 @@ NOT_AN_EVENT = re.compile(
     r"fear of|at risk|screen\w*)\b"
 )
 INJURY_PREFIXES = ("S", "T0", "T10", "T11", "T12", "T13", "T14", "T15", "T16", "T17", "T18", "T19", "T2", "T30",
-                   "T31", "T32", "T33", "T34")
+                   "T31", "T32", "T33", "T34", "T66", "T67", "T68", "T69", "T70", "T71", "T73", "T75")  # and effects of heat, cold, ...
+BURNS = ("T20", "T21", "T22", "T23", "T24", "T25")
+BURN_EXTENT = re.compile(r"\b(\d{1,2}(?:\.\d)?)\s?%\s?(?:of (?:the )?)?(?:tbsa|total body surface|body surface|bsa)\b|"
+                         r"\bless than (10)\s?% (?:of )?(?:the )?(?:tbsa|total body surface|body surface)")
+THIRD_DEGREE_EXTENT = re.compile(r"\b(\d{1,2})\s?%\s?(?:of (?:the )?(?:tbsa|body surface) )?(?:is )?(?:third[- ]degree|3rd[- ]degree|full[- ]thickness)")
+
+
+def burn_extent(note: NoteCoding) -> None:
+    """A burn takes the extent of body surface burned, T31.- (I.C.19.d.6: with the site codes when
+    the note gives the percentage): tens of the total, then tens of the third-degree part."""
+    burns = note.starting(BURNS)
+    found = BURN_EXTENT.search(note.lower)
+    if not burns or found is None or note.starting(("T31",), current=False):
+        return
+    total = 5.0 if found.group(2) else float(found.group(1))  # "less than 10%"
+    third = THIRD_DEGREE_EXTENT.search(note.lower)
+    tens = min(9, int(total // 10))
+    code = "T31.0" if tens == 0 else f"T31.{tens}{min(tens, int(third.group(1)) // 10) if third else 0}"
+    if note.billable(code):
+        note.add(code, f"{found.group(0)}: burns of {code[4:]}0-{code[4:]}9% of the body surface (I.C.19.d.6)",
+                 confidence=max(line.confidence for line in burns), like=burns[:1])
+
 UNSPECIFIED_FALL = "W19.XXX"
 
 
