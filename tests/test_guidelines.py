@@ -858,6 +858,8 @@ def test_metastatic_site_cancer_is_the_primary_of_that_site(cm_catalog):
 @pytest.mark.parametrize("ranked, expected", [
     ((("J10.1", 0.8, (0,)), ("J18.9", 0.7, (1,))), ["J10.00"]),
     ((("J10.1", 0.8, (0,)), ("J15.212", 0.7, (1,))), ["J10.08", "J15.212"]),
+    # the identified virus the note names, though the ranker is surer of the unidentified one's code
+    ((("J11.1", 0.7, (0,)), ("J18.9", 0.9, (1,)), ("J10.1", 0.3, (0,))), ["J10.00"]),
 ])
 def test_influenza_with_pneumonia_is_one_combination_code(cm_catalog, ranked, expected):
     """I.B.9: J10.00 absorbs an unspecified pneumonia; a named organism's pneumonia stays beside J10.08."""
@@ -973,3 +975,12 @@ def test_heat_exhaustion_outdoors_has_its_external_cause(cm_catalog):
     text = "ED NOTE\nRoofer working outdoors in 98 degree heat, weak and dizzy.\nImpression: Heat exhaustion with dehydration."
     a = note(text, m("Heat exhaustion", "T67.3XXA"))
     assert "X30.XXXA" in codes_of(code(a, lines(("T67.3XXA", 0.8, (0,))), cm_catalog, "emergency"))
+
+
+def test_a_stated_sepsis_takes_its_organism_however_unsure_the_ranker(cm_catalog):
+    """I.C.1.d.1.a: "septic shock due to E. coli pyelonephritis" stated at discharge is A41.51 even when the
+    ranker gave A41.9 a low score (a code it rarely saw in training)."""
+    text = "Discharge diagnoses: Septic shock due to E. coli pyelonephritis."
+    a = note(text, m("Septic shock", "A41.9", "discharge_diagnoses"), m("E. coli", "B96.20", "discharge_diagnoses"))
+    coded = code(a, lines(("A41.9", 0.1, (0,)), ("B96.20", 0.8, (1,))), cm_catalog, "inpatient")
+    assert "A41.51" in codes_of(coded) and "A41.9" not in codes_of(coded)

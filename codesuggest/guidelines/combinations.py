@@ -326,7 +326,7 @@ def sepsis(note: NoteCoding) -> None:
     I.C.1.d.1.a), and then no unspecified-organism sepsis code beside it; severe sepsis R65.20 and
     septic shock R65.21 when the note says so, after the systemic infection (I.C.1.d.1.a.ii,
     I.C.1.d.2; septic shock is not coded as R57.-)."""
-    lines = note.starting(("A40", "A41"))
+    lines = note.documented(("A40", "A41"))  # a stated sepsis counts however sure the ranker is of its code
     if not lines:
         return
     best = max(lines, key=lambda line: line.confidence)
@@ -486,7 +486,8 @@ def influenza_with_pneumonia(note: NoteCoding) -> None:
     """Influenza with pneumonia is one code, J09.X1 / J10.0- / J11.0- (I.B.9, the Index's "Influenza,
     with, pneumonia"): an unspecified pneumonia leaves into it (J10.00); a pneumonia of a named organism
     stays beside J10.08 / J11.08, which ask to code it also."""
-    flu = [line for line in note.starting(("J09", "J10", "J11")) if line.code[4:5] != "0" and line.code != "J09.X1"]
+    flu = sorted((line for line in note.documented(("J09", "J10", "J11")) if line.code[4:5] != "0" and line.code != "J09.X1"),
+                 key=lambda line: (line.code.startswith("J11"), -line.confidence))  # an identified virus first
     pneumonia = note.starting(PNEUMONIAS)
     if not flu or not (pneumonia or note.says(PNEUMONIA_WORD, flu[0])):
         return
