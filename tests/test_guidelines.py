@@ -984,3 +984,16 @@ def test_a_stated_sepsis_takes_its_organism_however_unsure_the_ranker(cm_catalog
     a = note(text, m("Septic shock", "A41.9", "discharge_diagnoses"), m("E. coli", "B96.20", "discharge_diagnoses"))
     coded = code(a, lines(("A41.9", 0.1, (0,)), ("B96.20", 0.8, (1,))), cm_catalog, "inpatient")
     assert "A41.51" in codes_of(coded) and "A41.9" not in codes_of(coded)
+
+
+def test_a_routine_gynecological_examination_is_its_own_encounter_code(cm_catalog):
+    """I.C.21.c.13: Z01.419 (with or without a cervical smear), not a general adult examination Z00.00."""
+    text = "Gynecology annual exam\nRoutine gynecological examination, Pap collected.\nA/P: Normal exam."
+    assert codes_of(code(note(text), [], cm_catalog)) == ["Z01.419"]
+
+
+def test_a_urinary_infection_in_pregnancy_is_the_chapter_15_code(cm_catalog):
+    """I.C.15.a.1: O23.42 at 20 weeks, not N39.0 beside it."""
+    text = "29 yo at 20 weeks.\nA/P: Urinary tract infection in pregnancy, second trimester."
+    a = note(text, m("Urinary tract infection in pregnancy", "O23.42"), m("Urinary tract infection", "N39.0"))
+    assert sorted(codes_of(code(a, lines(("O23.42", 0.8, (0,)), ("N39.0", 0.8, (1,))), cm_catalog))) == ["O23.42", "Z3A.20"]

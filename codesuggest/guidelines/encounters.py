@@ -16,6 +16,9 @@ GENERAL_EXAM = re.compile(
     r"|health maintenance|routine (?:physical|check-?up|exam\w*)|well adult|establishing care|complete physical"
     r"|well[- ](?:child|baby|visit|check)\w*|\d+[- ](?:month|year)[- ]well)\b"
 )
+# a routine gynecological examination (with or without a cervical smear: Z01.41-'s inclusion term)
+GYNECOLOGICAL_EXAM = re.compile(r"\b(?:gyn(?:ecolog\w*)? (?:annual )?(?:exam\w*|visit)|well[- ]woman (?:exam\w*|visit)|"
+                                r"annual (?:gyn\w*|pelvic) exam\w*|routine gyn\w* exam\w*)\b")
 # a vaccine given at the encounter (I.C.21.c.2: Z23) and the diseases it protects from, which are not coded
 VACCINE = re.compile(r"\b(?:vaccin\w*|immuniz\w*|flu shot|booster|tdap|dtap|mmr|pcv\d*|ppsv\d*|shingrix)\b")
 GIVEN = re.compile(r"\b(?:given|administered|here for|received|due today)\b")
@@ -44,7 +47,13 @@ def encounter_reason(note: NoteCoding) -> None:
     if note.setting != OUTPATIENT:
         return
     reason = _reason_text(note)
-    if GENERAL_EXAM.search(reason):
+    if GYNECOLOGICAL_EXAM.search(note.lower):
+        abnormal = ABNORMAL_FINDINGS.search(note.lower) is not None
+        added = note.add("Z01.411" if abnormal else "Z01.419", "the encounter is a routine gynecological examination "
+                         "(I.C.21.c.13)", confidence=CONFIDENCE)
+        for line in note.starting(("Z00.0",), current=False):
+            note.absorb(line, added, f"{added.code} is the examination, by its kind (I.C.21.c.13)")
+    elif GENERAL_EXAM.search(reason):
         age = patient_age(note)
         child = age is not None and age < 18
         if ABNORMAL_FINDINGS.search(note.lower):

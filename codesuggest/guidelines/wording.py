@@ -143,8 +143,9 @@ def conflict(title: str, text: str, named: str = "", side: str = "") -> Conflict
         return Conflict(frozenset({"single", "episode"}), frozenset({"recurrent"}), "the note says it recurs")
     if "not specified as recurrent" in title.lower() and _RECURRENT.search(text):
         return Conflict(frozenset(), frozenset({"recurrent"}), "the note says it recurs")
-    for said, other in (("chronic", "acute"), ("acute", "chronic"), ("complete", "partial"), ("partial", "complete")):
-        if other in affirmed and said not in affirmed and re.search(rf"\b{said}\b", named) and not re.search(rf"\b{other}\b", named):
+    for said, other, where in (("chronic", "acute", named), ("acute", "chronic", named), ("complete", "partial", text),
+                               ("partial", "complete", text)):
+        if other in affirmed and said not in affirmed and re.search(rf"\b{said}\b", where) and not re.search(rf"\b{other}\b", where):
             return Conflict(frozenset({other}), frozenset({said}), f"the note says '{said}'")
     if "nondisplaced" in affirmed and _DISPLACED.search(text) and not _NONDISPLACED.search(text):
         return Conflict(frozenset({"nondisplaced"}), frozenset({"displaced"}), "the note says 'displaced'")
