@@ -381,13 +381,11 @@ def prostate_with_symptoms(note: NoteCoding) -> None:
     lower urinary tract symptoms"), the symptoms coded after it (its "use additional code"); a retention
     due to it is R33.8 (I.B.9)."""
     bph = note.starting(("N40.0",), current=False)
-    symptoms = note.starting(PROSTATE_SYMPTOMS)
-    if not bph or not (symptoms or note.says(PROSTATE_SYMPTOM_WORDS, bph[0])):
+    if not bph or not (note.starting(PROSTATE_SYMPTOMS) or affirmed(PROSTATE_SYMPTOM_WORDS, note.sentences(bph[0]))):
         return
-    if affirmed(PROSTATE_SYMPTOM_WORDS, note.sentences(bph[0])) or symptoms:
-        target = note.replace(bph[0], "N40.1", "the note gives the urinary symptoms it causes (I.B.9)")
-        for line in note.starting(("R33.9",), current=False):
-            note.replace(line, "R33.8", f"retention due to {target.code} (I.B.9)")
+    target = note.replace(bph[0], "N40.1", "the note gives the urinary symptoms it causes (I.B.9)")
+    for line in note.starting(("R33.9",), current=False):
+        note.replace(line, "R33.8", f"retention due to {target.code} (I.B.9)")
 
 
 CAUSES_OF_SECONDARY_VARICES = ("K70.3", "K70.4", "K71.7", "K74.3", "K74.4", "K74.5", "K74.6", "K76.6", "B65")
@@ -438,12 +436,6 @@ _ULCER_DEPTHS = ((re.compile(r"\blimited to (?:the )?breakdown of (?:the )?skin|
                  (re.compile(r"\bmuscle involvement\b"), "5"), (re.compile(r"\bbone involvement\b"), "6"))
 
 
-def _line_at(text: str, at: int) -> str:
-    """The line of ``text`` that holds position ``at``."""
-    end = text.find("\n", at)
-    return text[text.rfind("\n", 0, at) + 1:len(text) if end < 0 else end]
-
-
 def _ulcer_code(sentence: str) -> tuple[str | None, int]:
     """The L97 code a sentence gives an ulcer (site, side, depth) and how many of the three it says."""
     site = next((digit for pattern, digit in _ULCER_SITES if pattern.search(sentence)), None)
@@ -466,7 +458,8 @@ def diabetic_ulcer_site(note: NoteCoding) -> None:
     for found in ULCER.finditer(note.lower):  # the ulcer sentence that says the most; the last of equals
         if not affirmed(ULCER, note.lower[max(0, found.start() - 40):found.end()]):
             continue
-        code, said = _ulcer_code(_line_at(note.lower, found.start()))
+        start, end = sentence_of(note, found.start(), found.end())
+        code, said = _ulcer_code(note.lower[start:end])
         if code is not None and note.billable(code) and (best is None or said >= best[0]):
             best = (said, code)
     if best is None:

@@ -17,7 +17,6 @@ GESTATIONAL_AGE = re.compile(
     r"|(\d{1,2})\s*(?:weeks?|wks?)\s*(?:(?:and\s*)?\d\s*days?\s*)?(?:of\s+)?(?:gestation|gestational|pregnant|by\s+(?:lmp|dates|ultrasound|first))\b)"
 )
 TRIMESTER = re.compile(r"\b(first|second|third|unspecified) trimester$")
-PREGNANCY_CODES = ("O", "Z34", "Z33.1", "Z3A", "Z37")  # codes only a pregnant (or delivered) patient's record has
 
 
 def gestation_weeks(note: NoteCoding) -> int | None:
@@ -83,7 +82,7 @@ def weeks_of_gestation(note: NoteCoding) -> None:
     gives (the chapter's "use additional code" note, I.C.15.a); one Z3A code."""
     pregnancy = [line for line in note.starting(("O", "Z34")) if not line.code.startswith("O09.A")]
     weeks = gestation_weeks(note)
-    if not pregnancy or weeks is None or note.starting(("Z38",)):
+    if not pregnancy or weeks is None or note.documented(("Z38",)):
         return
     code = weeks_code(weeks)
     if not note.billable(code):
