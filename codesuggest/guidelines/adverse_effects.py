@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from ..codesets.records import CodeSystem
-from .engine import CM, NoteCoding
+from .engine import CM, CodeLine, NoteCoding
 from .history import evidence, sentence_of
 from .specificity import encounter
 from .tables import ADVERSE_EFFECTS
@@ -65,7 +65,7 @@ def adverse_effects(note: NoteCoding) -> None:
 DRUG_KIND = re.compile(r"\b(?:due to drugs?|drug[- ]induced)\b")
 
 
-def _drug_kind(note: NoteCoding, line) -> None:
+def _drug_kind(note: NoteCoding, line: CodeLine) -> None:
     """An unspecified effect's "due to drugs" code when its category has exactly one (I95.9 -> I95.2
     "hypotension due to drugs"), the adverse effect's T code beside it."""
     if note.catalog is None or "unspecified" not in note.description(line.code).lower():
@@ -152,7 +152,7 @@ def underdosing(note: NoteCoding) -> None:
             continue
         confidence = min(0.8, max(line.confidence for line in conditions))
         note.add(code, f"underdosing of a {what} (I.C.19.e.5.c)", confidence=confidence, like=evidence(note, start, end))
-        reason = next(((code, why) for pattern, code, why in UNDERDOSING_REASONS if pattern.search(sentence)), None)
+        reason = next(((z_code, why) for pattern, z_code, why in UNDERDOSING_REASONS if pattern.search(sentence)), None)
         if reason is not None:
             note.add(reason[0], f"the underdosing's reason: {reason[1]} (I.C.19.e.5.c)", confidence=confidence,
                      like=evidence(note, start, end))

@@ -452,7 +452,8 @@ def burn_extent(note: NoteCoding) -> None:
     tens = min(9, int(total // 10))
     code = "T31.0" if tens == 0 else f"T31.{tens}{min(tens, int(third.group(1)) // 10) if third else 0}"
     if note.billable(code):
-        note.add(code, f"{found.group(0)}: burns of {code[4:]}0-{code[4:]}9% of the body surface (I.C.19.d.6)",
+        extent = "less than 10%" if tens == 0 else f"{tens}0-{tens}9%"
+        note.add(code, f"{found.group(0)}: burns of {extent} of the body surface (I.C.19.d.6)",
                  confidence=max(line.confidence for line in burns), like=burns[:1])
 
 UNSPECIFIED_FALL = "W19.XXX"

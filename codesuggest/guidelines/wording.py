@@ -238,9 +238,11 @@ def contradicted_titles(note: NoteCoding) -> None:
             note.withdraw(line, f"its title contradicts the note: {found.why} (I.B.1)")
     for line in list(note.lines):
         denied = title_words(note.description(line.code))[1] if line.system == CM else frozenset()
+        if not denied or line not in note.lines:
+            continue
         if denied & frozenset().union(*(said_without(evidence_words(note, m)[1]) for m in note.mentions(line))):
             continue  # its own words say "without" too: another condition ("..., left eye without macular edema")
-        agreeing = _coded_sibling_saying(note, line, denied) if denied and line in note.lines else None
+        agreeing = _coded_sibling_saying(note, line, denied)
         if agreeing is not None:
             note.withdraw(line, f"{agreeing.code} says what its title denies: {' '.join(sorted(denied))} (I.B.1)",
                           because_of=agreeing)
