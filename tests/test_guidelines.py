@@ -529,6 +529,7 @@ def test_a_test_result_the_diagnoses_leave_out_is_not_coded(cm_catalog):
      "Immune-mediated heparin-induced thrombocytopenia", "D75.822", ["D75.822", "T45.515A"]),
     # an unspecified effect takes its category's "due to drugs" code
     ("Impression: Hypotension due to amlodipine (adverse effect).", "Hypotension", "I95.9", ["I95.2", "T46.1X5A"]),
+    ("A/P: Cushing syndrome due to long-term prednisone (iatrogenic).", "Cushing syndrome", "E24.9", ["E24.2", "T38.0X5A", "Z79.52"]),
     # a poisoning (I.C.19.e.5.b), not an adverse effect: the poisoning first, then its manifestation
     ("Impression: Hyponatremia after an intentional overdose of hydrochlorothiazide", "Hyponatremia", "E87.1",
      ["T50.2X2A", "E87.1"]),
@@ -997,3 +998,29 @@ def test_a_urinary_infection_in_pregnancy_is_the_chapter_15_code(cm_catalog):
     text = "29 yo at 20 weeks.\nA/P: Urinary tract infection in pregnancy, second trimester."
     a = note(text, m("Urinary tract infection in pregnancy", "O23.42"), m("Urinary tract infection", "N39.0"))
     assert sorted(codes_of(code(a, lines(("O23.42", 0.8, (0,)), ("N39.0", 0.8, (1,))), cm_catalog))) == ["O23.42", "Z3A.20"]
+
+
+def test_hypertensive_heart_and_kidney_disease_from_a_ranked_hypertensive_heart_code(cm_catalog):
+    """I.C.9.a.3: the note's "hypertensive heart and chronic kidney disease" (ranked I13.10 / I11.9) with CKD 4 is
+    I13.10, not I12.9 because no separate heart disease code was ranked."""
+    text = "A/P: Hypertensive heart and chronic kidney disease without heart failure, CKD stage 4."
+    a = note(text, m("Hypertensive heart and chronic kidney disease without heart failure", "I12.9"), m("CKD stage 4", "N18.4"))
+    coded = code(a, lines(("I12.9", 0.9, (0,)), ("I11.9", 0.8, (0,)), ("N18.4", 0.9, (1,))), cm_catalog)
+    assert sorted(codes_of(coded)) == ["I13.10", "N18.4"]
+
+
+def test_the_disease_of_a_replaced_valve_is_gone(cm_catalog):
+    """IV.J: after a TAVR for aortic stenosis, Z95.2 and no I35.0; a mitral regurgitation stated now stays."""
+    text = "HPI: 6 months after TAVR for severe aortic stenosis.\nA/P: Status post TAVR, doing well. Mild mitral regurgitation."
+    a = note(text, m("severe aortic stenosis", "I35.0", "history_present_illness"), m("TAVR", "Z95.2"),
+             m("Mild mitral regurgitation", "I34.0"))
+    coded = code(a, lines(("I35.0", 0.8, (0,)), ("Z95.2", 0.8, (1,)), ("I34.0", 0.7, (2,))), cm_catalog)
+    assert sorted(codes_of(coded)) == ["I34.0", "Z95.2"]
+
+
+def test_a_device_placed_at_this_encounter_has_no_status_code(cm_catalog):
+    """I.C.21.c.3: "Procedure: pacemaker implanted" is no Z95.0 presence of a pacemaker (that is for a later stay)."""
+    text = "Procedure: dual-chamber permanent pacemaker implanted.\nDischarge diagnosis: Sick sinus syndrome."
+    a = note(text, m("pacemaker", "Z95.0", "procedures"), m("Sick sinus syndrome", "I49.5", "discharge_diagnoses"))
+    coded = code(a, lines(("Z95.0", 0.85, (0,)), ("I49.5", 0.85, (1,))), cm_catalog, "inpatient")
+    assert codes_of(coded) == ["I49.5"]

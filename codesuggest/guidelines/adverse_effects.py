@@ -15,7 +15,7 @@ from .wording import affirmed
 # "hyponatremia due to hydrochlorothiazide", "lisinopril-induced angioedema"; not "HTN on lisinopril"
 CAUSED_BY = re.compile(
     r"\b(?:due to|secondary to|induced by|caused by|related to|attributed to|side effect of|"
-    r"adverse (?:drug )?(?:reaction|effect) (?:to|of|from))\s+(?:(?:the|his|her|a|an|high[- ]dose|chronic)\s+)?$"
+    r"adverse (?:drug )?(?:reaction|effect) (?:to|of|from))\s+(?:(?:the|his|her|a|an|high[- ]dose|low[- ]dose|chronic|long[- ]term|daily)\s+)?$"
 )
 INDUCED = re.compile(r"^[- ](?:induced|related|associated)\b")
 # a drug taken wrongly is a poisoning (I.C.19.e.5.b), which this rule does not code

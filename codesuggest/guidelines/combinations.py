@@ -34,7 +34,8 @@ def hypertension(note: NoteCoding) -> None:
     if not htn:
         return
     hf = note.starting(HEART_FAILURE)
-    heart = hf or note.starting(HEART_DISEASE)
+    # a ranked hypertensive heart disease code ("hypertensive heart and chronic kidney disease") says the heart part
+    heart = hf or note.starting(HEART_DISEASE) or [line for line in htn if line.code.startswith(("I11", "I13"))]
     ckd = [line for line in note.starting(CKD) if not note.says(UNRELATED, line)]
     heart = [line for line in heart if not note.says(UNRELATED, line)]
     if not heart and not ckd:

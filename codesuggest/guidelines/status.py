@@ -9,7 +9,7 @@ from ..pipeline.schema import Mention, NoteAnalysis
 from .engine import CM, DIAGNOSIS_SECTIONS, INPATIENT, CodeLine, NoteCoding, established_when_uncertain, is_chronic
 from .history import SURE, add_code, evidence
 from .tables import ALLERGY_CODES
-from .wording import DENIED_BEFORE
+from .wording import DENIED_BEFORE, affirmed
 
 
 def undocumented(note: NoteCoding) -> None:
@@ -157,6 +157,39 @@ def replaced_joint(note: NoteCoding) -> None:
             for line in note.starting(arthritis, current=False):
                 if set(_SIDE_AND_SITE.findall(note.description(line.code).lower())) <= replaced:
                     note.withdraw(line, f"the joint was replaced ({joint.code}) (IV.J)", because_of=joint)
+
+
+PROCEDURE_SECTIONS = frozenset({"procedures", "procedure", "operations"})
+DEVICE_STATUS = ("Z95", "Z96", "Z97", "Z98.8")
+
+
+def device_placed_now(note: NoteCoding) -> None:
+    """A device the note places at this encounter ("Procedure: dual-chamber pacemaker implanted") has
+    no status code yet: Z95-Z97 say a device from before (I.C.21.c.3)."""
+    for line in note.starting(DEVICE_STATUS, current=False):
+        mentions = note.mentions(line)
+        if mentions and all(m.section in PROCEDURE_SECTIONS for m in mentions):
+            note.withdraw(line, "the device is placed at this encounter: no status code (I.C.21.c.3)")
+
+
+# A replaced heart valve: the words naming the replacement -> the disease codes of that valve it ends
+REPLACED_VALVES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
+    (re.compile(r"\b(?:tavr|tavi|savr|aortic valve replacement|aortic valve implantation)\b"), ("I35", "I06", "Q23.0", "Q23.1", "Q25.1")),
+    (re.compile(r"\b(?:tmvr|mitral valve replacement)\b"), ("I34", "I05", "Q23.2", "Q23.3")),
+)
+
+
+def replaced_valve(note: NoteCoding) -> None:
+    """The disease of a heart valve the note says was replaced is gone with it (IV.J): no I35.0 aortic
+    stenosis beside Z95.2 after a TAVR "for severe aortic stenosis"; another valve's disease stays."""
+    prosthesis = note.starting(("Z95.2",))
+    for words, diseases in REPLACED_VALVES if prosthesis else ():
+        if not affirmed(words, note.lower):
+            continue
+        for line in note.starting(diseases, current=False):
+            if not any(m.section in DIAGNOSIS_SECTIONS and not m.assertion.historical for m in note.mentions(line)
+                       if not words.search(note.lower[m.sentence_start:m.sentence_end])):
+                note.withdraw(line, f"the valve was replaced ({prosthesis[0].code}) (IV.J)", because_of=prosthesis[0])
 
 
 # States that cannot coexist: when both are coded and one is only said of the past, the present one

@@ -105,6 +105,8 @@ RULES: tuple[Rule, ...] = (
          specificity.alternatives),
     Rule("unspecified_beside_specific", "I.B.2, I.B.18", "no unspecified code beside a specific one of its category",
          specificity.unspecified_beside_specific),
+    Rule("device_placed_now", "I.C.21.c.3", "no status code for a device placed at this encounter", status.device_placed_now),
+    Rule("replaced_valve", "IV.J", "no disease of a heart valve the note says was replaced (Z95.2)", status.replaced_valve),
     Rule("replaced_joint", "IV.J", "no arthritis of a joint the note says was replaced (Z96.6-, same side)",
          status.replaced_joint),
     Rule("opposite_states", "IV.J", "of two states that cannot coexist, the one only said of the past leaves",
