@@ -310,6 +310,8 @@ def test_issue_15_follow_ups(nlp, text, expected):
         ("Per wife, he has had [confusion] for 2 days.", [set()]),
         ("Rapid [strep] negative. [COVID-19] PCR negative x2.", [{"negated"}, {"negated"}]),
         ("Blood cultures grew gram negative rods consistent with [urosepsis].", [set()]),
+        # a medication "as needed" after a dash is the medication's, not the diagnosis's
+        ("A/P: Episodic [tension-type headache], not intractable - ibuprofen as needed.", [set()]),
     ],
 )
 def test_report_wordings(nlp, text, expected):

@@ -1024,3 +1024,33 @@ def test_a_device_placed_at_this_encounter_has_no_status_code(cm_catalog):
     a = note(text, m("pacemaker", "Z95.0", "procedures"), m("Sick sinus syndrome", "I49.5", "discharge_diagnoses"))
     coded = code(a, lines(("Z95.0", 0.85, (0,)), ("I49.5", 0.85, (1,))), cm_catalog, "inpatient")
     assert codes_of(coded) == ["I49.5"]
+
+
+def test_no_organism_code_beside_a_code_that_names_it(cm_catalog):
+    """I.C.1.e.1.a: J13 "pneumonia due to Streptococcus pneumoniae" needs no B95.3; J18.9 leaves beside it too."""
+    text = "Discharge diagnosis: Pneumococcal pneumonia. Blood cultures grew Streptococcus pneumoniae."
+    a = note(text, m("Pneumococcal pneumonia", "J13", "discharge_diagnoses"), m("Streptococcus pneumoniae", "B95.3", "discharge_diagnoses"))
+    coded = code(a, lines(("B95.3", 0.9, (1,)), ("J13", 0.8, (0,)), ("J18.9", 0.7, (0,))), cm_catalog, "inpatient")
+    assert codes_of(coded) == ["J13"]
+
+
+def test_an_organism_named_without_sepsis_is_no_sepsis(cm_catalog):
+    """I.C.1.d.1.a: "culture grew MSSA ... septic arthritis, no bacteremia" is no A41.01."""
+    text = "Aspirate grew methicillin-susceptible Staphylococcus aureus.\nDischarge diagnosis: Septic arthritis of the right knee. No bacteremia."
+    a = note(text, m("methicillin-susceptible Staphylococcus aureus", "A41.01", "hospital_course"),
+             m("Septic arthritis of the right knee", "M00.061", "discharge_diagnoses"))
+    coded = code(a, lines(("A41.01", 0.9, (0,)), ("M00.9", 0.8, (1,)), ("B95.61", 0.8, (0,))), cm_catalog, "inpatient")
+    assert "A41.01" not in codes_of(coded) and {"M00.061", "B95.61"} <= set(codes_of(coded))  # by organism and joint
+
+
+def test_dementia_with_lewy_bodies_is_the_disease_then_the_dementia_in_it(cm_catalog):
+    """I.A.13: G31.83 first, then F02.- at the dementia's severity (not F03.-)."""
+    a = note("A/P: Dementia with Lewy bodies, moderate, without behavioral disturbance.",
+             m("Dementia with Lewy bodies, moderate, without behavioral disturbance", "F03.B0"))
+    assert sorted(codes_of(code(a, lines(("F03.B0", 0.8, (0,))), cm_catalog))) == ["F02.B0", "G31.83"]
+
+
+def test_an_illicit_drug_overdose_is_its_poisoning_code(cm_catalog):
+    """I.C.19.e.5.b: heroin has no adverse-effect code; its overdose is T40.1X1A (accidental by default)."""
+    a = note("Impression: Accidental heroin overdose with respiratory depression.", m("respiratory depression", "R06.89"))
+    assert "T40.1X1A" in codes_of(code(a, lines(("R06.89", 0.7, (0,))), cm_catalog, "emergency"))

@@ -98,6 +98,11 @@ def _drug_before(text: str, start: int, end: int) -> tuple[str, str] | None:
     return None
 
 
+# drugs never taken as prescribed (no adverse-effect code): their poisoning codes without the intent character
+ILLICIT_DRUGS = ((re.compile(r"\bheroin\b"), "T40.1X", "heroin"), (re.compile(r"\bcocaine\b"), "T40.5X", "cocaine"),
+                 (re.compile(r"\b(?:methamphetamine|meth)\b"), "T43.65", "methamphetamine"))
+
+
 def poisonings(note: NoteCoding) -> None:
     """An overdose of a drug (more than prescribed, the wrong drug, by accident or on purpose) is a
     poisoning (I.C.19.e.5.b): the drug's T36-T50 code with the intent's character (accidental when
@@ -107,12 +112,13 @@ def poisonings(note: NoteCoding) -> None:
     for match in OVERDOSE.finditer(note.lower):
         start, end = sentence_of(note, match.start(), match.end())
         sentence = note.lower[start:end]
-        drug = next(((stem, what) for pattern, stem, what in ADVERSE_EFFECTS if pattern.search(sentence)), None)
+        drug = next(((stem[:-1], what) for pattern, stem, what in ADVERSE_EFFECTS if pattern.search(sentence)), None)
+        drug = drug or next(((stem, what) for pattern, stem, what in ILLICIT_DRUGS if pattern.search(sentence)), None)
         if drug is None:
             continue
         stem, what = drug
         digit, intent = next(((d, name) for pattern, d, name in INTENT if affirmed(pattern, sentence)), ("1", "accidental"))
-        code = stem[:-1] + digit + letter
+        code = stem + digit + letter
         if not note.billable(code):
             continue
         added = note.add(code, f"poisoning by a {what}, {intent} (I.C.19.e.5.b)", confidence=0.6,

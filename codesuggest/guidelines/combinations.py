@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from ..codesets.records import CodeSystem
 from .engine import CodeLine, NoteCoding, any_of
 from .history import evidence, sentence_of
 from .wording import UNCOMPLICATED, affirmed
@@ -317,6 +318,8 @@ SEPSIS_BY_ORGANISM: tuple[tuple[str, str], ...] = (
     ("B96.20", "A41.51"), ("B96.21", "A41.51"), ("B96.22", "A41.51"), ("B96.23", "A41.51"), ("B96.29", "A41.51"),
     ("B96.5", "A41.52"), ("B96.3", "A41.3"), ("B96.1", "A41.59"), ("B96.89", "A41.89"),
 )
+SEPSIS_SAID = re.compile(r"\b(?:sepsis|septic(?!\s+(?:arthritis|joint|bursitis|emboli|thrombophlebitis|abortion|tenosynovitis))"
+                         r"|septicemia|urosepsis|bacteremia|sirs)\b")
 SEVERE_SEPSIS = re.compile(r"\bsevere sepsis\b|\bsepsis[- ](?:induced|related|associated) (?:\w+ ){0,3}(?:failure|injury|dysfunction|encephalopathy)")
 SEPTIC_SHOCK = re.compile(r"(?<!without )(?<!no )(?<!w/o )\bseptic shock\b")
 SHOCK = ("R57",)
@@ -327,6 +330,10 @@ def sepsis(note: NoteCoding) -> None:
     I.C.1.d.1.a), and then no unspecified-organism sepsis code beside it; severe sepsis R65.20 and
     septic shock R65.21 when the note says so, after the systemic infection (I.C.1.d.1.a.ii,
     I.C.1.d.2; septic shock is not coded as R57.-)."""
+    if not affirmed(SEPSIS_SAID, note.lower):  # an organism's name alone ("MSSA") is no sepsis (I.C.1.d.1.a)
+        for line in note.starting(("A40", "A41"), current=False):
+            note.withdraw(line, "the note does not document sepsis (I.C.1.d.1.a)")
+        return
     lines = note.documented(("A40", "A41"))  # a stated sepsis counts however sure the ranker is of its code
     if not lines:
         return
@@ -505,6 +512,41 @@ SITE_INFECTIONS = ("L0", "N10", "N11", "N12", "N30", "N34", "N39.0", "N41", "N45
 WITH_ORGANISM = ("A40", "A41", "J15", "J13", "J14", "G00", "A04.7")
 
 
+ORGANISM_CODES = ("B95", "B96", "B97")
+_AS_THE_CAUSE = re.compile(r"\s+(?:infection\s+)?as the cause of diseases classified elsewhere$")
+
+
+def organism_in_combination(note: NoteCoding) -> None:
+    """An organism code (B95-B97) leaves beside a code whose title names that organism with the
+    infection (I.C.1.e.1.a: J13 "pneumonia due to Streptococcus pneumoniae" needs no B95.3, J15.212
+    no B95.62)."""
+    for line in note.starting(ORGANISM_CODES, current=False):
+        organism = _AS_THE_CAUSE.sub("", note.description(line.code).lower())
+        naming = [other for other in note.documented("") if other is not line and not other.code.startswith(ORGANISM_CODES)
+                  and organism in note.description(other.code).lower()]
+        if naming:
+            note.absorb(line, naming[0], f"{naming[0].code} names the organism (I.C.1.e.1.a)")
+
+
+# a pyogenic arthritis by its organism (M00.- "staphylococcal", "pneumococcal", "other streptococcal")
+ARTHRITIS_BY_ORGANISM = (("B95.6", "M00.0"), ("B95.7", "M00.0"), ("B95.8", "M00.0"), ("B95.3", "M00.1"), ("B95.", "M00.2"))
+_JOINT_WORDS = re.compile(r"\b(?:right|left|shoulder|elbow|wrist|hand|hip|knee|ankle|foot|vertebrae)\b")
+
+
+def arthritis_by_organism(note: NoteCoding) -> None:
+    """A pyogenic (septic) arthritis whose organism the note names is M00.0-/M00.1-/M00.2- by organism
+    and joint ("septic arthritis of the right knee", MSSA: M00.061), with the organism's B95 code (its
+    "use additional code"), not M00.9 (I.B.1, I.C.1.e)."""
+    organism = note.starting(("B95",)) if note.catalog is not None else []
+    for line in note.starting(("M00.9", "M00.8"), current=False) if organism else ():
+        category = next((m00 for b95, m00 in ARTHRITIS_BY_ORGANISM if organism[0].code.startswith(b95)), None)
+        said = set(_JOINT_WORDS.findall(note.sentences(line)))
+        fits = [code for code in note.catalog.with_prefix(CodeSystem.ICD10CM, category or "M00.0")
+                if note.billable(code) and set(_JOINT_WORDS.findall(note.description(code).lower())) == said]
+        if category is not None and len(fits) == 1:
+            note.replace(line, fits[0], f"the note names the organism ({organism[0].code}) and the joint (I.B.1)")
+
+
 def organism_of_a_site_infection(note: NoteCoding) -> None:
     """An infection coded by its site takes its organism as B95-B96, not the "infection, unspecified
     site" code (I.C.1.e.1.b: MRSA cellulitis is L03.- with B95.62, not A49.02); a combination code
@@ -673,24 +715,32 @@ def dementia_severity(note: NoteCoding) -> None:
             note.replace(line, code, f"the dementia's severity and behaviour as the note says them (I.C.5.d)")
 
 
+# the diseases a dementia is "in" (F02.-, "code first the underlying physiological condition"): words, code, prefix
+DEMENTIA_CAUSES = ((re.compile(r"\blewy bod(?:y|ies)\b"), "G31.83", "G31.83"),
+                   (re.compile(r"\bfrontotemporal\b"), "G31.09", "G31.0"),
+                   (ALZHEIMER, "G30.9", "G30"))
+
+
 def alzheimer_dementia(note: NoteCoding) -> None:
-    """Dementia in Alzheimer's disease is two codes: the disease G30.- first, then the dementia
-    F02.- it causes ("code first the underlying physiological condition", I.A.13); an unspecified
-    dementia F03.- beside it becomes the F02.- of the same severity and behaviour."""
-    dementia = [line for line in note.starting(DEMENTIA) if note.says(ALZHEIMER, line)]
-    if not dementia:
+    """Dementia in Alzheimer's disease (or Lewy body, frontotemporal disease) is two codes: the disease
+    first (G30.-, G31.83, G31.0-), then the dementia F02.- it causes ("code first the underlying
+    physiological condition", I.A.13); an unspecified dementia F03.- beside it becomes the F02.- of the
+    same severity and behaviour."""
+    for words, disease, prefix in DEMENTIA_CAUSES:
+        dementia = [line for line in note.starting(DEMENTIA) if note.says(words, line)]
+        if not dementia:
+            continue
+        for line in list(dementia):
+            if line.code.startswith("F03.") and len(line.code) >= 5:
+                manifest = "F02." + ("8" if line.code[4] == "9" else line.code[4]) + line.code[5:]
+                if note.billable(manifest):
+                    note.replace(line, manifest, f"dementia in {note.description(disease)} is F02.- (I.A.13)")
+        base = max(dementia, key=lambda line: line.confidence)
+        if prefix == "G30":
+            disease = next((code for pattern, code in ALZHEIMER_ONSET if pattern.search(note.sentences(base))), disease)
+        if not note.starting((prefix,), current=False):
+            note.add(disease, "the disease coded first for the dementia it causes (I.A.13)", confidence=base.confidence, like=[base])
         return
-    for line in list(dementia):
-        if line.code.startswith("F03.") and len(line.code) >= 5:
-            manifest = "F02." + ("8" if line.code[4] == "9" else line.code[4]) + line.code[5:]
-            if note.billable(manifest):
-                note.replace(line, manifest, "dementia in Alzheimer's disease is F02.- (I.A.13)")
-    base = max(dementia, key=lambda line: line.confidence)
-    sentences = note.sentences(base)
-    disease = next((code for pattern, code in ALZHEIMER_ONSET if pattern.search(sentences)), "G30.9")
-    if not note.starting(("G30",), current=False):
-        note.add(disease, "Alzheimer's disease, coded first for the dementia it causes (I.A.13)",
-                 confidence=base.confidence, like=[base])
 
 
 def sciatica_with_lumbago(note: NoteCoding) -> None:

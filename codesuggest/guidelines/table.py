@@ -95,6 +95,10 @@ RULES: tuple[Rule, ...] = (
     Rule("weeks_of_gestation", "I.C.15.a", "the weeks of gestation Z3A.- beside a pregnancy's codes",
          pregnancy.weeks_of_gestation),
     Rule("neutropenic_fever", "I.C.3", "neutropenic fever: D70.- by cause with R50.81, not R50.9", combinations.neutropenic_fever),
+    Rule("arthritis_by_organism", "I.B.1", "a septic arthritis by its organism and joint (M00.0-/M00.1-/M00.2-)",
+         combinations.arthritis_by_organism),
+    Rule("organism_in_combination", "I.C.1.e.1.a", "no organism code beside a code that names the organism",
+         combinations.organism_in_combination),
     Rule("organism_of_a_site_infection", "I.C.1.e.1", "the organism of an infection coded by its site is B95-B96, "
          "not A49.- (infection, unspecified site)", combinations.organism_of_a_site_infection),
     Rule("hiv_status", "I.C.1.a.2", "B20 for HIV disease (AIDS, an HIV-related condition); Z21 for an HIV-positive "
