@@ -8,7 +8,7 @@ import re
 from ..codesets.records import CodeSystem
 from .engine import CM, CodeLine, NoteCoding
 from .history import evidence, sentence_of
-from .specificity import encounter
+from .specificity import encounter, title_says
 from .tables import ADVERSE_EFFECTS
 from .wording import affirmed
 
@@ -68,7 +68,7 @@ DRUG_KIND = re.compile(r"\b(?:due to drugs?|drug[- ]induced)\b")
 def _drug_kind(note: NoteCoding, line: CodeLine) -> None:
     """An unspecified effect's "due to drugs" code when its category has exactly one (I95.9 -> I95.2
     "hypotension due to drugs"), the adverse effect's T code beside it."""
-    if note.catalog is None or "unspecified" not in note.description(line.code).lower():
+    if note.catalog is None or not title_says(note.description(line.code), "unspecified"):
         return  # only a vague code: D64.81 "anemia due to antineoplastic chemotherapy" already names its cause
     kinds = [code for code in note.catalog.with_prefix(CodeSystem.ICD10CM, line.code[:3])
              if (record := note.catalog.get(CM, code)) is not None and record.billable and DRUG_KIND.search(record.description.lower())]

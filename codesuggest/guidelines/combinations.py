@@ -10,8 +10,8 @@ import re
 
 from ..codesets.records import CodeSystem
 from .engine import CodeLine, NoteCoding, any_of
-from .history import evidence, sentence_of
-from .wording import UNCOMPLICATED, affirmed
+from .history import evidence, sentence_of, side_of
+from .wording import UNCOMPLICATED, affirmed, side_and_site
 
 HYPERTENSION = ("I10",)
 HYPERTENSIVE = ("I11", "I12", "I13")
@@ -411,9 +411,7 @@ def secondary_varices(note: NoteCoding) -> None:
 CLAUDICATION = re.compile(r"\b(?:intermittent )?claudication\b")
 NEUROGENIC = re.compile(r"\bneurogenic claudication\b")
 LEG_ARTERY_DISEASE = ("I70.2", "I70.9", "I73.9", "I77.9")
-_LEG_SIDE = ((re.compile(r"\b(?:both legs|bilateral(?:ly)?|both lower (?:extremities|limbs))\b"), "3"),
-             (re.compile(r"\bright (?:leg|lower (?:extremity|limb)|calf)\b"), "1"),
-             (re.compile(r"\bleft (?:leg|lower (?:extremity|limb)|calf)\b"), "2"))
+SIDE_DIGIT = {"right": "1", "left": "2", "bilateral": "3"}  # I70.21-'s 6th character
 
 
 def atherosclerosis_with_claudication(note: NoteCoding) -> None:
@@ -426,7 +424,7 @@ def atherosclerosis_with_claudication(note: NoteCoding) -> None:
     said = "\n".join(note.sentences(line) for line in lines)
     if not re.search(r"\b(?:atherosclero\w*|peripheral arter\w*|pad)\b", said):
         return
-    side = next((digit for pattern, digit in _LEG_SIDE if pattern.search(said)), "9")
+    side = SIDE_DIGIT.get(side_of(said), "9")
     best = max(lines, key=lambda line: line.confidence)
     target = note.replace(best, "I70.21" + side, "atherosclerosis of the legs with intermittent claudication (I.B.9)")
     for line in note.starting(LEG_ARTERY_DISEASE, current=False):
@@ -449,8 +447,7 @@ def _ulcer_code(sentence: str) -> tuple[str | None, int]:
     site = next((digit for pattern, digit in _ULCER_SITES if pattern.search(sentence)), None)
     if site is None:
         return None, 0
-    side = "1" if re.search(r"\b(?:right|r)\b(?= (?:\w+ )?(?:heel|foot|toe|ankle|calf|leg|thigh|midfoot))|\bright\b", sentence) else (
-        "2" if re.search(r"\b(?:left|l)\b(?= (?:\w+ )?(?:heel|foot|toe|ankle|calf|leg|thigh|midfoot))|\bleft\b", sentence) else "0")
+    side = {"right": "1", "left": "2"}.get(side_of(sentence), "0")  # L97 has no bilateral code
     depth = next((digit for pattern, digit in _ULCER_DEPTHS if pattern.search(sentence)), "9")
     return "L97." + site + side + depth, 1 + (side != "0") + (depth != "9")
 
@@ -530,7 +527,6 @@ def organism_in_combination(note: NoteCoding) -> None:
 
 # a pyogenic arthritis by its organism (M00.- "staphylococcal", "pneumococcal", "other streptococcal")
 ARTHRITIS_BY_ORGANISM = (("B95.6", "M00.0"), ("B95.7", "M00.0"), ("B95.8", "M00.0"), ("B95.3", "M00.1"), ("B95.", "M00.2"))
-_JOINT_WORDS = re.compile(r"\b(?:right|left|shoulder|elbow|wrist|hand|hip|knee|ankle|foot|vertebrae)\b")
 
 
 def arthritis_by_organism(note: NoteCoding) -> None:
@@ -540,9 +536,9 @@ def arthritis_by_organism(note: NoteCoding) -> None:
     organism = note.starting(("B95",)) if note.catalog is not None else []
     for line in note.starting(("M00.9", "M00.8"), current=False) if organism else ():
         category = next((m00 for b95, m00 in ARTHRITIS_BY_ORGANISM if organism[0].code.startswith(b95)), None)
-        said = set(_JOINT_WORDS.findall(note.sentences(line)))
+        said = side_and_site(note.sentences(line))
         fits = [code for code in note.catalog.with_prefix(CodeSystem.ICD10CM, category or "M00.0")
-                if note.billable(code) and set(_JOINT_WORDS.findall(note.description(code).lower())) == said]
+                if note.billable(code) and side_and_site(note.description(code)) == said]
         if category is not None and len(fits) == 1:
             note.replace(line, fits[0], f"the note names the organism ({organism[0].code}) and the joint (I.B.1)")
 

@@ -53,7 +53,7 @@ def ckd_stage(note: NoteCoding) -> None:
             note.withdraw(line, f"one CKD code per note: {best.code} (I.C.14.a)", because_of=best)
 
 
-UNSPECIFIED = re.compile(r"\bunspecified\b(?! type of pneumonia)")  # J10.00 is the influenza with pneumonia
+UNSPECIFIED = re.compile(r"\bunspecified\b(?! type of)")  # "with unspecified type of pneumonia" (J10.00) names the pneumonia
 OTHER = re.compile(r"\bother\b")  # a residual category ("Other hyperlipidemia", "Sprain of other ligament")
 OTHER_PART = re.compile(r"\bother parts? of\b", re.I)
 

@@ -9,7 +9,7 @@ from ..pipeline.schema import Mention, NoteAnalysis
 from .engine import CM, DIAGNOSIS_SECTIONS, INPATIENT, CodeLine, NoteCoding, established_when_uncertain, is_chronic
 from .history import SURE, add_code, evidence
 from .tables import ALLERGY_CODES
-from .wording import DENIED_BEFORE, affirmed
+from .wording import DENIED_BEFORE, affirmed, side_and_site
 
 
 def undocumented(note: NoteCoding) -> None:
@@ -126,7 +126,6 @@ STATUS_IN_COMPLICATION: dict[str, tuple[str, ...]] = {
     "Z94.0": ("T86.1",), "Z94.1": ("T86.2",), "Z94.2": ("T86.81",), "Z94.3": ("T86.3",), "Z94.4": ("T86.4",),
     "Z94.81": ("T86.0",), "Z94.84": ("T86.5",),
 }
-_SIDE_AND_SITE = re.compile(r"\b(?:right|left|bilateral|hip|knee|shoulder|elbow|wrist|ankle|finger|toe)\b")
 
 
 def status_in_complication(note: NoteCoding) -> None:
@@ -135,9 +134,9 @@ def status_in_complication(note: NoteCoding) -> None:
     prosthesis), Z94.0 beside T86.11 (kidney transplant rejection)."""
     for line in list(note.lines):
         complications = next((found for prefix, found in STATUS_IN_COMPLICATION.items() if line.code.startswith(prefix)), ())
-        said = set(_SIDE_AND_SITE.findall(note.description(line.code).lower())) if complications else set()
+        said = side_and_site(note.description(line.code))
         for other in note.documented(complications) if complications else ():
-            if said <= set(_SIDE_AND_SITE.findall(note.description(other.code).lower())):
+            if said <= side_and_site(note.description(other.code)):
                 note.absorb(line, other, f"{other.code} includes the status (I.C.21.c.3)")
                 break
 
@@ -153,9 +152,9 @@ def replaced_joint(note: NoteCoding) -> None:
     total knee replacement "for osteoarthritis"; the other knee's arthritis stays."""
     for status_prefix, arthritis in REPLACED_JOINTS.items():
         for joint in note.starting((status_prefix,)):
-            replaced = set(_SIDE_AND_SITE.findall(note.description(joint.code).lower()))
+            replaced = side_and_site(note.description(joint.code))
             for line in note.starting(arthritis, current=False):
-                if set(_SIDE_AND_SITE.findall(note.description(line.code).lower())) <= replaced:
+                if side_and_site(note.description(line.code)) <= replaced:
                     note.withdraw(line, f"the joint was replaced ({joint.code}) (IV.J)", because_of=joint)
 
 
@@ -187,8 +186,9 @@ def replaced_valve(note: NoteCoding) -> None:
         if not affirmed(words, note.lower):
             continue
         for line in note.starting(diseases, current=False):
-            if not any(m.section in DIAGNOSIS_SECTIONS and not m.assertion.historical for m in note.mentions(line)
-                       if not words.search(note.lower[m.sentence_start:m.sentence_end])):
+            stated_now = [m for m in note.mentions(line) if m.section in DIAGNOSIS_SECTIONS and not m.assertion.historical
+                          and not words.search(note.lower[m.sentence_start:m.sentence_end])]
+            if not stated_now:  # said only of the valve before its replacement
                 note.withdraw(line, f"the valve was replaced ({prosthesis[0].code}) (IV.J)", because_of=prosthesis[0])
 
 

@@ -66,6 +66,12 @@ class Conflict:
     why: str  # in a coder's words: "the note says 'without coma'"
 
 
+def side_and_site(text: str) -> frozenset[str]:
+    """The side and body-site words of a text, parts read as their site ("heel" -> foot): what a status
+    or complication title says of where it is ("right knee")."""
+    return frozenset(PART_OF.get(w, w) for w in _WORD.findall(text.lower())) & (SITES | _SIDE_SET)
+
+
 def _stem(word: str) -> str:
     """A plural's singular, roughly ("exacerbations" -> "exacerbation"), so a title and a note
     that differ in number still meet; "status", "abscess", "stasis" stay."""
