@@ -1054,3 +1054,79 @@ def test_an_illicit_drug_overdose_is_its_poisoning_code(cm_catalog):
     """I.C.19.e.5.b: heroin has no adverse-effect code; its overdose is T40.1X1A (accidental by default)."""
     a = note("Impression: Accidental heroin overdose with respiratory depression.", m("respiratory depression", "R06.89"))
     assert "T40.1X1A" in codes_of(code(a, lines(("R06.89", 0.7, (0,))), cm_catalog, "emergency"))
+
+
+def with_candidates(analysis: NoteAnalysis, index: int, *candidates: tuple[str, float]) -> NoteAnalysis:
+    """The analysis with mention ``index`` reading (code, similarity) candidates instead of its one."""
+    mentions = list(analysis.mentions)
+    mentions[index] = replace(mentions[index], candidates=tuple(Candidate(CM, c, "", s, "") for c, s in candidates))
+    return replace(analysis, mentions=tuple(mentions))
+
+
+def test_a_code_reading_in_part_what_another_reads_exactly_leaves(cm_catalog):
+    """I.B.12: "LTBI" is Z22.7 latent tuberculosis; A15.9 read from its "tuberculosis" is no second condition."""
+    a = with_candidates(note("A/P: LTBI - start rifampin.", m("LTBI", "Z22.7")), 0, ("Z22.7", 1.0), ("A15.9", 0.8))
+    coded = code(a, lines(("Z22.7", 0.8, (0,)), ("A15.9", 0.54, (0,))), cm_catalog)
+    assert codes_of(coded) == ["Z22.7"]
+
+
+def test_a_partial_reading_the_exact_code_asks_for_stays(cm_catalog):
+    """T83.511A asks in words for the infection ("use additional code to identify infection"): N39.0 stays."""
+    words = "Catheter-associated urinary tract infection"
+    a = with_candidates(note(f"Discharge diagnosis: {words}.", m(words, "T83.511A", "discharge_diagnoses")), 0,
+                        ("T83.511A", 1.0), ("N39.0", 0.8))
+    coded = code(a, lines(("T83.511A", 0.85, (0,)), ("N39.0", 0.8, (0,))), cm_catalog, "inpatient")
+    assert {"T83.511A", "N39.0"} <= set(codes_of(coded))
+
+
+def test_a_congenital_code_leaves_beside_the_acquired_reading(cm_catalog):
+    """I.C.17: an adult's "severe AS" is I35.0; Q25.1 ("stenosis of aorta") needs the note to say congenital."""
+    a = note("A/P: Severe symptomatic aortic stenosis - refer for TAVR.", m("aortic stenosis", "I35.0"))
+    assert codes_of(code(a, lines(("I35.0", 0.85, (0,)), ("Q25.1", 0.85, (0,))), cm_catalog)) == ["I35.0"]
+    born = note("A/P: Congenital aortic stenosis, followed since birth.", m("aortic stenosis", "I35.0"))
+    assert "Q25.1" in codes_of(code(born, lines(("I35.0", 0.85, (0,)), ("Q25.1", 0.85, (0,))), cm_catalog))
+
+
+def test_a_sided_code_takes_the_eye_the_note_gives(cm_catalog):
+    """I.B.13: "cataract OD" is the right eye, not the bilateral code the ranker put first."""
+    a = note("A/P: Age-related nuclear cataract OD, visually significant.", m("Age-related nuclear cataract", "H25.13"))
+    assert codes_of(code(a, lines(("H25.13", 0.75, (0,))), cm_catalog)) == ["H25.11"]
+
+
+def test_suicidal_ideation_is_coded_beside_the_depression(cm_catalog):
+    """R45.851 is no integral symptom of F32.2 (its R45.8 row's emotional symptoms are); a denied
+    homicidal ideation read as a second reading of "SI" leaves."""
+    text = "Endorses SI with a plan; denies HI.\nAssessment: Major depressive disorder, single episode, severe, with active SI."
+    a = note(text, m("SI", "R45.851", "history_present_illness"), m("HI", "R45.850", "history_present_illness", negated=True),
+             m("Major depressive disorder, single episode, severe", "F32.2"))
+    a = with_candidates(a, 0, ("R45.851", 1.0), ("R45.850", 0.6))
+    coded = code(a, lines(("F32.2", 0.88, (2,)), ("R45.851", 0.85, (0,)), ("R45.850", 0.35, (0, 1))), cm_catalog, "emergency")
+    assert codes_of(coded) == ["F32.2", "R45.851"]
+
+
+def test_a_prescribed_opioids_constipation_is_no_opioid_use(cm_catalog):
+    """I.C.19.e.5.a: opioid-induced constipation on prescribed oxycodone is K59.03 with T40.2X5A, not F11.9-."""
+    text = "On oxycodone 20 mg q12h for bone pain.\nA/P: Opioid-induced constipation - add PEG daily."
+    a = note(text, m("Opioid-induced constipation", "K59.03"))
+    coded = code(a, lines(("K59.03", 0.85, (0,)), ("F11.99", 0.6, (0,))), cm_catalog)
+    assert codes_of(coded)[:2] == ["K59.03", "T40.2X5A"] and not [c for c in codes_of(coded) if c.startswith("F11")]
+
+
+def test_a_neoplasm_of_unspecified_behaviour_leaves_beside_its_malignant_code(cm_catalog):
+    """I.C.2: D49.- is for a neoplasm whose behaviour the note does not give; "cancer to bone" is malignant."""
+    text = "A/P: Metastatic prostate cancer to bone."
+    a = note(text, m("Metastatic prostate cancer to bone", "C79.51"), m("cancer to bone", "D49.2"))
+    coded = code(a, lines(("C61", 0.9, (0,)), ("D49.2", 0.88, (1, 0)), ("C79.51", 0.85, (0,))), cm_catalog)
+    assert "D49.2" not in codes_of(coded) and {"C61", "C79.51"} <= set(codes_of(coded))
+
+
+def test_with_other_complication_names_no_complication(cm_catalog):
+    """B27.89 "... with other complication" does not replace B27.90 for a mononucleosis the note gives no complication."""
+    a = note("A/P: Infectious mononucleosis - supportive care.", m("Infectious mononucleosis", "B27.90"))
+    assert codes_of(code(a, lines(("B27.90", 0.85, (0,)), ("B27.89", 0.8, (0,))), cm_catalog))[0] == "B27.90"
+
+
+def test_a_tuberculin_skin_test_is_no_smoking(cm_catalog):
+    """"PPD 14 mm" is a tuberculin skin test, not packs per day: no F17.2-."""
+    a = note("Health care worker, PPD 14 mm, QuantiFERON positive.\nA/P: LTBI - rifampin.", m("LTBI", "Z22.7"))
+    assert not [c for c in codes_of(code(a, lines(("Z22.7", 0.8, (0,))), cm_catalog)) if c.startswith(("F17", "Z72"))]

@@ -19,7 +19,8 @@ def context(section: str = "unknown", before=(), after=(), sentence=(), number_b
 
 def test_the_packaged_table_covers_the_colliding_abbreviations():
     table = load_sense_table()
-    for form in ("PCP", "HR", "MS", "PE", "RA", "CP", "AF", "DM", "CA", "Ca", "BS", "MR", "PT", "OD", "LE", "ED"):
+    for form in ("PCP", "HR", "MS", "PE", "RA", "CP", "AF", "DM", "CA", "Ca", "BS", "MR", "PT", "OD", "LE", "ED", "CVA", "SBP", "UA",
+                 "AS", "SI", "HI", "CHB", "LAD", "AD", "ASD"):
         rows = table.rows_for(form)
         assert rows, form
         last = rows[-1]
@@ -78,6 +79,27 @@ def mentions(analyzer, text: str) -> dict[str, list[str]]:
         ("CC: fatigue, weight gain, cold intolerance", "cold", "a temperature (cold intolerance, cold extremities)"),
         ("Seen in wound clinic for a diabetic foot ulcer.", "wound", "wound care service"),
         ("Dehiscence and wound infection of left leg.", "wound", "a wound"),
+        ("Exam: R CVA tenderness, abdomen soft.", "CVA", "costovertebral angle"),
+        ("Vitals: T 38.4, SBP 96/58.", "SBP", "systolic blood pressure"),
+        ("Goal SBP < 140.", "SBP", "systolic blood pressure"),
+        ("1. SBP - ceftriaxone 2 g daily, albumin day 1 and 3.", "SBP", "spontaneous bacterial peritonitis"),
+        ("On ciprofloxacin for SBP prophylaxis.", "SBP", "spontaneous bacterial peritonitis prophylaxis"),
+        ("UA: + nitrites, many WBC.", "UA", "urinalysis"),
+        ("UA in a patient with CAD - heparin drip.", "UA", "unstable angina"),
+        ("Echo: severe AS, AVA 0.7 cm2.", "AS", "aortic stenosis"),
+        ("AS on adalimumab, HLA-B27 positive.", "AS", "ankylosing spondylitis"),
+        ("Endorses SI with a plan; denies HI.", "SI", "suicidal ideation"),
+        ("Endorses SI with a plan; denies HI.", "HI", "homicidal ideation"),
+        ("Tender over the right SI joint.", "SI", "sacroiliac"),
+        ("Telemetry: CHB with a junctional escape.", "CHB", "complete heart block"),
+        ("CHB on tenofovir, HBV DNA undetectable.", "CHB", "chronic hepatitis B"),
+        ("Tender posterior cervical LAD.", "LAD", "lymphadenopathy"),
+        ("Cath: 90% proximal LAD stenosis.", "LAD", "left anterior descending artery or left axis deviation"),
+        ("AD flare - triamcinolone ointment, emollients.", "AD", "atopic dermatitis"),
+        ("Mild AD, MoCA 21, on donepezil.", "AD", "alzheimer disease"),
+        ("ASD, level 2 - continue ABA and speech therapy.", "ASD", "autism spectrum disorder"),
+        ("Secundum ASD s/p device closure.", "ASD", "atrial septal defect"),
+        ("PPD 14 mm, QuantiFERON positive.", "PPD", "tuberculin skin test"),
     ],
 )
 def test_the_component_chooses_the_sense_the_context_supports(cm_analyzer, text, word, sense):

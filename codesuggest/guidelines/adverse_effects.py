@@ -56,10 +56,25 @@ def adverse_effects(note: NoteCoding) -> None:
                 added = note.add(code, f"adverse effect of a {what} taken as prescribed, after {line.code} (I.C.19.e.5.a)",
                                  confidence=line.confidence, like=[line])
                 _drug_kind(note, line)
+                _no_substance_use(note, added)
                 for vague in note.starting(("T50.90",), current=False):  # "adverse effect" of unspecified drugs
                     if vague is not added:
                         note.absorb(vague, added, f"{added.code} names the drug (I.B.2)")
                 break
+
+
+# a prescribed drug's adverse effect -> the "use" codes of its substance (F11.9- opioid use, ...)
+SUBSTANCE_OF_DRUG = {"T40.2": "F11.9", "T40.4": "F11.9", "T40.6": "F11.9", "T42.4": "F13.9", "T43.6": "F15.9"}
+
+
+def _no_substance_use(note: NoteCoding, effect: CodeLine) -> None:
+    """A drug taken as prescribed is no substance use: "opioid-induced constipation" on prescribed
+    oxycodone is K59.03 and T40.2X5-, not F11.9- "opioid use with opioid-induced disorder"
+    (I.C.19.e.5.a; I.C.5.b.3: use codes only for use the provider documents as such)."""
+    use = SUBSTANCE_OF_DRUG.get(effect.code[:5])
+    for line in note.starting((use,), current=False) if use else ():
+        note.withdraw(line, f"the drug was taken as prescribed: {effect.code} codes its adverse effect (I.C.19.e.5.a, I.C.5.b.3)",
+                      because_of=effect)
 
 
 DRUG_KIND = re.compile(r"\b(?:due to drugs?|drug[- ]induced)\b")

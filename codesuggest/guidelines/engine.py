@@ -201,6 +201,11 @@ class NoteCoding:
         """Whether the note (or, with ``line``, the sentences of its evidence) matches ``pattern``."""
         return pattern.search(self.sentences(line) if line is not None else self.lower) is not None
 
+    def withdrew(self, code: str, system: str = CM) -> bool:
+        """Whether a rule took ``code`` out (or replaced it) and it is not back in the list: another
+        rule does not bring it back through a sibling."""
+        return self.get(code, system) is None and any(line.code == code and line.system == system for line, _ in self.withdrawn)
+
     def billable(self, code: str, system: str = CM) -> bool:
         record = self.catalog.get(system, code) if self.catalog is not None else None
         return record is not None and record.billable

@@ -269,6 +269,7 @@ NOT_HISTORY_SECTIONS = frozenset({
     "plan", "instructions", "family_history", "allergies",
 })
 SIDE_WORDS = re.compile(r"\b(?:(bilateral|both|b/l)|(right|rt|r)|(left|lt|l))\b")
+EYES = {"od": "right", "os": "left", "ou": "bilateral"}  # oculus dexter / sinister / uterque, after an eye's condition
 SIDE_DIGITS = {"right": ("1",), "left": ("2",), "bilateral": ("3",), "": ("9",), "unspecified": ("0",)}
 
 
@@ -287,8 +288,8 @@ def side_near(note: NoteCoding, start: int, end: int) -> str:
     sides = [("bilateral", "right", "left")[m.lastindex - 1] for m in SIDE_WORDS.finditer(before + " " + note.lower[start:end])]
     if sides:
         return sides[-1]
-    tail = re.match(r"\s*(?:,\s*|\(\s*)?(bilateral|both|right|left|rt|lt)\b", note.lower[end:end + 20])
-    return side_of(tail.group(1)) if tail else ""
+    tail = re.match(r"\s*(?:,\s*|\(\s*)?(bilateral|both|right|left|rt|lt|od|os|ou)\b", note.lower[end:end + 20])
+    return EYES.get(tail.group(1)) or side_of(tail.group(1)) if tail else ""
 
 
 def note_side(note: NoteCoding, line: CodeLine) -> str:
@@ -390,7 +391,9 @@ TOBACCO = re.compile(r"\b(?:smok(?:er|ers|es|ing|ed)|tobacco|cigarettes?|cigs|ci
 NEVER = re.compile(r"\b(?:never|non-?smoker|nonsmoker|denies|denied|no|not|doesn't|does not|negative|none|nil)\b")
 CURRENTLY = re.compile(r"\b(?:current(?:ly)?|active(?:ly)?|still|continues to|continuing to)\b")
 NOT_USE = re.compile(r"\b(?:second[- ]?hand|passive|exposure|exposed|inhalation|detector|cessation counsel\w*|"
-                     r"marijuana|marihuana|cannabis|weed|crack|cocaine|meth\w*|heroin|opium)\b")  # not tobacco use
+                     r"marijuana|marihuana|cannabis|weed|crack|cocaine|meth\w*|heroin|opium|tuberculin|quantiferon|igra|"
+                     r"ppd (?:\d+(?:\.\d+)? ?mm|tests?|skin|placed|read|positive|negative|pos|neg|reactive|nonreactive|was|is|"
+                     r"\+|-))\b")  # not tobacco use: a PPD that is a tuberculin skin test
 FORMER = re.compile(
     r"\b(?:former|ex|quit|quitting|stopped|remote|previous(?:ly)?|used to|gave up|h/o|history of|hx of|"
     r"until (?:19|20)\d\d)\b|\bex-?smoker\b"

@@ -70,6 +70,8 @@ def unspecified_beside_specific(note: NoteCoding) -> None:
         if line.system != CM or line not in note.lines or not title_says(note.description(line.code), "unspecified"):
             continue
         chapter = (line.code[:3],) if line.code.startswith(("R", "Z")) else (line.code[0],)  # R, Z: by I.B.5, III
+        if line.code.startswith("D49"):  # a neoplasm of unspecified behaviour beside its malignant code (I.C.2)
+            chapter = ("C", "D0")
         siblings = [other for other in note.documented(chapter) if _says_more(note, line, other)]
         if siblings:
             best = max(siblings, key=lambda other: other.confidence)
@@ -188,9 +190,13 @@ def uncomplicated_beside_complication(note: NoteCoding) -> None:
             note.absorb(line, best, f"{best.code} codes the condition with its complication (I.B.9)")
 
 
+_NO_COMPLICATION_NAMED = re.compile(r" with (?:other|unspecified|other specified) complications?\b")
+
+
 def _names_a_course(title: str) -> bool:
-    """A complication ("... with withdrawal") or a remission ("... in remission") in a title."""
-    return " with " in title or " in remission" in title
+    """A complication ("... with withdrawal") or a remission ("... in remission") in a title; "with
+    other complication" (B27.89) names none."""
+    return (" with " in title and not _NO_COMPLICATION_NAMED.search(title)) or " in remission" in title
 
 
 # words that name no condition of their own: sharing them does not make two codes one condition
@@ -257,7 +263,7 @@ def specific_candidate(note: NoteCoding) -> None:
             own = max((c.similarity for c in mention.candidates if c.code == line.code), default=0.0)
             for cand in mention.candidates:
                 if (cand.system == CM and cand.code != line.code and cand.code[:3] == line.code[:3]
-                        and cand.similarity >= max(own, 0.9) and note.billable(cand.code)
+                        and cand.similarity >= max(own, 0.9) and note.billable(cand.code) and not note.withdrew(cand.code)
                         and not title_says(note.description(cand.code), "not specific")
                         # a residual "other" code names nothing more, unless it is the mention's own wording
                         and (cand.similarity >= 1.0 or not title_says(note.description(cand.code), "other"))
@@ -529,7 +535,9 @@ def alternatives(note: NoteCoding) -> None:
         if (line.system != CM or line not in note.lines or not line.mention_indexes or line.added
                 or line.code.startswith(MANY_CODES_PER_PHRASE)):
             continue  # a code a rule added is deliberate: J44.0 and J44.1 on one COPD mention
-        own = set(line.mention_indexes)
+        # its words the note states now: a denied "HI" makes R45.850 no condition of its own
+        own = {i for i in line.mention_indexes if i < len(note.analysis.mentions)
+               and note.mention_is_current(note.analysis.mentions[i], line.code)} or set(line.mention_indexes)
         for other in note.starting((line.code[:3], "S") if line.code[0] == "S" else (line.code[:3],), current=False):
             if other is line or other.added:
                 continue
@@ -541,6 +549,72 @@ def alternatives(note: NoteCoding) -> None:
             if _better_reading(note, other, line):
                 note.absorb(line, other, f"the same words are coded as {other.code}: one code per condition (I.B.12)")
                 break
+
+
+def second_reading(note: NoteCoding) -> None:
+    """A code of another category that stands only on words another code reads exactly (the words
+    are that code's own wording) and that reads them only in part is a second reading of the one
+    condition, not a second condition (I.B.12): "LTBI" is Z22.7 latent tuberculosis, not also A15.9
+    read from its "tuberculosis". It stays when either code's tabular notes ask for the other (use
+    additional, code also, code first: I12.9 with N18.-) or when it is the surer of the two."""
+    for line in list(note.lines):
+        if line.system != CM or line not in note.lines or line.added or not line.mention_indexes:
+            continue
+        current = [i for i in line.mention_indexes if 0 <= i < len(note.analysis.mentions)
+                   and note.mention_is_current(note.analysis.mentions[i], line.code)]
+        exact = [_exact_reader(note, line, i) for i in current]
+        if not current or None in exact:
+            continue
+        best = max(exact, key=lambda other: other.confidence)
+        note.absorb(line, best, f"the same words are {best.code}'s own wording; {line.code} reads them in part: "
+                    "one code per condition (I.B.12)")
+
+
+def _exact_reader(note: NoteCoding, line: CodeLine, index: int) -> CodeLine | None:
+    """A surer coded line of another category that reads mention ``index`` exactly where ``line``
+    reads it in part, and that neither asks for ``line`` nor is asked for by it."""
+    candidates = note.analysis.mentions[index].candidates
+    mine = max((c.similarity for c in candidates if c.system == line.system and line.code.startswith(c.code)), default=None)
+    if mine is None or mine >= EXACT:
+        return None  # a code a rule put here, or an exact reading itself
+    for other in note.lines:
+        if (other is line or other.system != CM or other.code[:3] == line.code[:3] or index not in other.mention_indexes
+                or other.confidence < line.confidence):
+            continue
+        if not any(c.similarity >= EXACT and c.code[:3] == other.code[:3] for c in candidates if c.system == CM):
+            continue
+        if _asks_for(note, other, line) or _asks_for(note, line, other):
+            continue
+        return other
+    return None
+
+
+def _asks_for(note: NoteCoding, line: CodeLine, other: CodeLine) -> bool:
+    """Whether ``line``'s tabular notes (use additional, code also, code first) may ask for ``other``:
+    they name its code, or ask in words alone ("use additional code to identify infection")."""
+    for text in _tabular_notes(note, line, "use_additional", "code_also", "code_first"):
+        references = parse_references(text)
+        if not references or any(ref.covers(other.code, strict=False) or ref.start[:3] == other.code[:3] for ref in references):
+            return True
+    return False
+
+
+CONGENITAL_SAID = re.compile(r"\b(?:congenital\w*|born with|since birth|at birth|newborn|neonat\w*|infant|hereditary|inherited)\b")
+
+
+def congenital_unsaid(note: NoteCoding) -> None:
+    """A congenital anomaly code (Q00-Q99) on words another code reads as an acquired condition
+    leaves when the note does not say the condition was present at birth: "aortic stenosis" is
+    I35.0, the Index sending "congenital" aortic stenosis to chapter 17 (I.C.17)."""
+    if CONGENITAL_SAID.search(note.lower):
+        return
+    for line in note.starting(("Q",), current=False):
+        own = set(line.mention_indexes)
+        acquired = [other for other in note.lines if other.system == CM and not other.code.startswith("Q")
+                    and own and own <= set(other.mention_indexes)]
+        if line in note.lines and acquired:
+            best = max(acquired, key=lambda other: other.confidence)
+            note.absorb(line, best, f"the note does not say the condition is congenital: {best.code} (I.C.17)")
 
 
 _SIDE_NAMES = frozenset({"right", "left", "bilateral"})
@@ -579,11 +653,13 @@ EXACT = 1.0  # a mention's candidate that is a wording of the code itself
 
 
 def _shared_mentions(note: NoteCoding, line, other) -> list[Mention]:
-    """The mentions both lines stand on; all of both when they share none (crossing readings)."""
+    """The mentions both lines stand on (those the note states now, when some are); all of both when
+    they share none (crossing readings)."""
     common = set(line.mention_indexes) & set(other.mention_indexes)
     mentions = note.analysis.mentions
-    if common:
-        return [mentions[i] for i in sorted(common) if 0 <= i < len(mentions)]
+    shared = [mentions[i] for i in sorted(common) if 0 <= i < len(mentions)]
+    if shared:
+        return [m for m in shared if note.mention_is_current(m, line.code)] or shared
     return note.mentions(line) + note.mentions(other)
 
 

@@ -107,6 +107,10 @@ RULES: tuple[Rule, ...] = (
          "'with' a complication the note supports", specificity.uncomplicated_beside_complication),
     Rule("alternatives", "I.B.12", "one code per condition: a less sure code of the same category on the same words leaves",
          specificity.alternatives),
+    Rule("second_reading", "I.B.12", "one code per condition: a code reading in part the words another code reads "
+         "exactly leaves, unless one asks for the other", specificity.second_reading),
+    Rule("congenital_unsaid", "I.C.17", "no congenital anomaly code on words read as an acquired condition unless the "
+         "note says it is congenital", specificity.congenital_unsaid),
     Rule("unspecified_beside_specific", "I.B.2, I.B.18", "no unspecified code beside a specific one of its category",
          specificity.unspecified_beside_specific),
     Rule("device_placed_now", "I.C.21.c.3", "no status code for a device placed at this encounter", status.device_placed_now),

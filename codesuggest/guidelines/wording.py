@@ -12,6 +12,7 @@ agrees, or takes it out when the category has none.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -192,6 +193,21 @@ def _category_words(catalog: Any, category: str) -> tuple[tuple[str, str, frozen
     return tuple(out)
 
 
+# the organ a sided title names and its bilateral sibling leaves out: "..., right eye" / "..., bilateral"
+SIDED_ORGANS = frozenset({"eye", "ear"})
+
+
+def _as_titled(words: frozenset[str], titles: Collection[frozenset[str]]) -> frozenset[str] | None:
+    """``words`` as some title of the category says them: with or without the organ of a side."""
+    if words in titles:
+        return words
+    for organ in SIDED_ORGANS:
+        for other in (words | {organ}, words - {organ}):
+            if other != words and other in titles:
+                return other
+    return None
+
+
 def agreeing_sibling(note: NoteCoding, line: CodeLine, found: Conflict, text: str, named: str, side: str) -> str | None:
     """The code of the same category (and 7th character) whose title says what the note says:
     the line's affirmed words less ``found.drop``, plus ``found.take`` (and what the line denies,
@@ -206,7 +222,8 @@ def agreeing_sibling(note: NoteCoding, line: CodeLine, found: Conflict, text: st
             titles.setdefault(words, []).append((code, title, title_words(title)[1]))
     for _ in range(3):
         affirmed, denied = (affirmed - found.drop) | found.take, (denied | found.drop) - found.take
-        if affirmed not in titles:
+        affirmed = _as_titled(affirmed, titles)
+        if affirmed is None:
             return None
         code, title, denied = max(titles[affirmed], key=lambda row: len(row[2] & denied) - len(row[2] ^ denied))
         found = conflict(title, text, named, side)
