@@ -312,6 +312,10 @@ def test_issue_15_follow_ups(nlp, text, expected):
         ("Blood cultures grew gram negative rods consistent with [urosepsis].", [set()]),
         # a medication "as needed" after a dash is the medication's, not the diagnosis's
         ("A/P: Episodic [tension-type headache], not intractable - ibuprofen as needed.", [set()]),
+        # a patient's delusion or fear is no condition of the patient's
+        ("Brought by police for [agitation], believes neighbors are [poisoning] his food.", [set(), {"hypothetical", "possible"}]),
+        ("Delusions that he has [cancer]; [schizophrenia] off medication.", [{"hypothetical", "possible"}, set()]),
+        ("Intense fear of [weight gain], [amenorrhea] for 4 months.", [{"hypothetical", "possible"}, set()]),
     ],
 )
 def test_report_wordings(nlp, text, expected):

@@ -1130,3 +1130,58 @@ def test_a_tuberculin_skin_test_is_no_smoking(cm_catalog):
     """"PPD 14 mm" is a tuberculin skin test, not packs per day: no F17.2-."""
     a = note("Health care worker, PPD 14 mm, QuantiFERON positive.\nA/P: LTBI - rifampin.", m("LTBI", "Z22.7"))
     assert not [c for c in codes_of(code(a, lines(("Z22.7", 0.8, (0,))), cm_catalog)) if c.startswith(("F17", "Z72"))]
+
+
+def test_a_delusion_of_poisoning_is_no_poisoning(cm_catalog):
+    """I.C.19.e.5.b codes a poisoning the note states; "believes neighbors are poisoning his food" states none."""
+    text = "Paranoid schizophrenia, believes neighbors are poisoning his food.\nAssessment: Paranoid schizophrenia."
+    a = note(text, m("Paranoid schizophrenia", "F20.0", "history_present_illness"),
+             m("poisoning", "T36.91XA", "history_present_illness", hypothetical=True, possible=True))
+    coded = code(a, lines(("F20.0", 0.88, (0,)), ("T36.91XA", 0.49, (1,))), cm_catalog, "inpatient")
+    assert not [c for c in codes_of(coded) if c.startswith("T")]
+
+
+def test_a_drug_the_patient_stopped_is_underdosing_with_its_reason(cm_catalog):
+    """I.C.19.e.5.c: stopping risperidone on his own is T43.596A, intentional for another reason Z91.128."""
+    text = "Stopped his risperidone 2 months ago because he did not think he needed it.\nAssessment: Paranoid schizophrenia, acute exacerbation."
+    a = note(text, m("Paranoid schizophrenia", "F20.0"))
+    coded = code(a, lines(("F20.0", 0.88, (0,))), cm_catalog, "inpatient")
+    assert codes_of(coded) == ["F20.0", "T43.596A", "Z91.128"]
+    we = note("We stopped his risperidone for dystonia.\nAssessment: Paranoid schizophrenia.", m("Paranoid schizophrenia", "F20.0"))
+    assert codes_of(code(we, lines(("F20.0", 0.88, (0,))), cm_catalog, "inpatient")) == ["F20.0"]  # the provider's choice
+
+
+@pytest.mark.parametrize("said, expected", [("secondary to celiac malabsorption", "D50.8"),
+                                            ("secondary to chronic GI blood loss", "D50.0"), ("", "D50.9")])
+def test_iron_deficiency_anemia_takes_the_cause_the_note_gives(cm_catalog, said, expected):
+    """The Index: Anemia, iron deficiency, secondary to blood loss D50.0; specified type NEC D50.8."""
+    a = note(f"A/P: Iron deficiency anemia {said} - oral iron.", m("Iron deficiency anemia", "D50.9"))
+    assert codes_of(code(a, lines(("D50.9", 0.8, (0,))), cm_catalog)) == [expected]
+
+
+def test_two_kinds_of_one_disease_read_apart_are_both_coded(cm_catalog):
+    """I.B.18 takes an unspecified code beside a specific one of the same condition; L40.50 (psoriatic
+    arthritis) and L40.0 (psoriasis vulgaris) said apart are two conditions of one category."""
+    text = "A/P: Psoriatic arthritis - start methotrexate; psoriasis vulgaris - topical clobetasol."
+    a = note(text, m("Psoriatic arthritis", "L40.50"), m("psoriasis vulgaris", "L40.0"))
+    assert sorted(codes_of(code(a, lines(("L40.0", 0.88, (1,)), ("L40.50", 0.85, (0,))), cm_catalog))) == ["L40.0", "L40.50"]
+    same = note("CC: abdominal pain.\nA/P: RUQ pain - ultrasound.", m("abdominal pain", "R10.9", "chief_complaint"), m("RUQ pain", "R10.11"))
+    assert codes_of(code(same, lines(("R10.11", 0.8, (1,)), ("R10.9", 0.85, (0,))), cm_catalog)) == ["R10.11"]
+
+
+def test_a_combination_code_holds_what_it_names(cm_catalog):
+    """I.B.9: Crohn's disease of the small intestine with obstruction holds the obstruction; GCA with PMR the PMR."""
+    a = note("Discharge diagnosis: Crohn's disease of the small intestine with partial small bowel obstruction.",
+             m("Crohn's disease of the small intestine with partial small bowel obstruction", "K50.012", "discharge_diagnoses"),
+             m("small bowel obstruction", "K56.609", "discharge_diagnoses"))
+    assert codes_of(code(a, lines(("K50.012", 0.85, (0,)), ("K56.609", 0.8, (1,))), cm_catalog, "inpatient")) == ["K50.012"]
+    gca = note("A/P: Giant cell arteritis with polymyalgia rheumatica.", m("Giant cell arteritis with polymyalgia rheumatica", "M31.5"),
+               m("polymyalgia rheumatica", "M35.3"))
+    assert codes_of(code(gca, lines(("M35.3", 0.85, (1,)), ("M31.5", 0.8, (0,))), cm_catalog)) == ["M31.5"]
+
+
+def test_a_site_title_may_restate_the_kind_in_another_word_form(cm_catalog):
+    """I.B.2: "psoriatic arthritis with distal interphalangeal predominance" is L40.51 "distal interphalangeal
+    psoriatic arthropathy": its "arthropathy" restates L40.50's "arthropathic", the site is said."""
+    a = note("A/P: Psoriatic arthritis with distal interphalangeal predominance - methotrexate.", m("Psoriatic arthritis", "L40.50"))
+    assert codes_of(code(a, lines(("L40.50", 0.85, (0,))), cm_catalog)) == ["L40.51"]

@@ -125,6 +125,9 @@ def poisonings(note: NoteCoding) -> None:
     on the same words leaves."""
     letter = ENCOUNTER_LETTER.get(encounter(note), "D")
     for match in OVERDOSE.finditer(note.lower):
+        said = [m for m in note.analysis.mentions if m.start <= match.start() < m.end]
+        if said and not any(note.mention_is_current(m) for m in said):
+            continue  # "denies overdose", "believes neighbors are poisoning his food"
         start, end = sentence_of(note, match.start(), match.end())
         sentence = note.lower[start:end]
         drug = next(((stem[:-1], what) for pattern, stem, what in ADVERSE_EFFECTS if pattern.search(sentence)), None)
@@ -144,12 +147,15 @@ def poisonings(note: NoteCoding) -> None:
 
 # Taking less of a drug than prescribed (I.C.19.e.5.c): "ran out of insulin", "could not afford",
 # "stopped taking", "missed doses"; the reason, when the note gives one, is the Z91.12- / Z91.13- code
-UNDERDOSING = re.compile(r"\b(?:underdos\w*|ran out of|run(?:ning)? out of|out of (?:his|her|their) |could ?n[o']t afford|"
+UNDERDOSING = re.compile(r"\b(?:underdos\w*|(?<!we )(?<!i )(?<!team )stopped (?:his|her|their) |ran out of|run(?:ning)? out of|out of (?:his|her|their) |could ?n[o']t afford|"
                          r"unable to afford|can ?n?[o']?t afford|stopped taking|not (?:been )?taking|missed (?:\w+ ){0,2}doses?|"
                          r"skipp(?:ed|ing) (?:\w+ ){0,2}doses?|rationing|forg[eo]t(?:ten)? to take|non-?complian\w* with|"
                          r"non-?adheren\w* (?:to|with))")
 UNDERDOSING_REASONS = ((re.compile(r"\b(?:afford|cost|financial\w*|insurance|money)\b"), "Z91.120", "intentional, financial hardship"),
-                       (re.compile(r"\b(?:forg[eo]t\w*|confus\w*|memory)\b"), "Z91.138", "unintentional"))
+                       (re.compile(r"\b(?:forg[eo]t\w*|confus\w*|memory)\b"), "Z91.138", "unintentional"),
+                       (re.compile(r"\b(?:did ?n[o']t (?:think|feel|want|believe)|does ?n[o']t (?:think|want|believe)|"
+                                   r"felt (?:he|she|they) did ?n[o']t need|chose|refus\w*|side effects?)\b"),
+                        "Z91.128", "intentional, other reason"))
 
 
 def underdosing(note: NoteCoding) -> None:

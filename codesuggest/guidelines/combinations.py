@@ -396,6 +396,23 @@ def prostate_with_symptoms(note: NoteCoding) -> None:
         note.replace(line, "R33.8", f"retention due to {target.code} (I.B.9)")
 
 
+# "iron deficiency anemia secondary to <cause>": blood loss is D50.0, any other stated cause D50.8
+IRON_DEFICIENCY_CAUSE = re.compile(r"\b(?:due to|secondary to|caused by|from|because of|related to|in the setting of)\s+(?:\w+[ -]){0,3}?"
+                                   r"(?:(blood loss|bleeding|hemorrhage|menorrhagia|heavy menses|gi losses)|(\w+))")
+
+
+def iron_deficiency_cause(note: NoteCoding) -> None:
+    """An iron deficiency anemia the note gives a cause for is not D50.9 "unspecified": secondary to
+    blood loss is D50.0, any other cause (malabsorption in celiac disease, a gastric bypass, a poor
+    diet) D50.8 "other iron deficiency anemias" (the Index: Anemia, iron deficiency, secondary to
+    blood loss D50.0; specified type NEC D50.8; I.B.2)."""
+    for line in note.starting(("D50.9",), current=False):
+        found = IRON_DEFICIENCY_CAUSE.search(note.sentences(line))
+        if found is not None:
+            code, why = ("D50.0", "blood loss") if found.group(1) else ("D50.8", f"'{found.group(0)}'")
+            note.replace(line, code, f"the note gives its cause: {why} (I.B.2)")
+
+
 CAUSES_OF_SECONDARY_VARICES = ("K70.3", "K70.4", "K71.7", "K74.3", "K74.4", "K74.5", "K74.6", "K76.6", "B65")
 
 

@@ -155,12 +155,23 @@ def _says_more(note: NoteCoding, vague: CodeLine, other: CodeLine) -> bool:
         return False  # D57.1 "... without crisis" says less than D57.00 for a "pain crisis"
     sure = other.confidence >= max(FLOOR, 0.5 * vague.confidence)
     if other.code[:3] == vague.code[:3]:
-        return sure
+        return sure and not _another_kind(note, vague, other)
     if not _kin(note, vague, other):
         return False
     if sure:
         return True
     return note.stated(other) and (other.confidence >= FLOOR or _mention_says_its_detail(note, vague, other))
+
+
+def _another_kind(note: NoteCoding, vague: CodeLine, other: CodeLine) -> bool:
+    """Whether two codes of a category read apart in the note are two conditions: ``other``'s title
+    drops a word of ``vague``'s that ``vague``'s own words say (L40.50 "arthropathic psoriasis" for
+    "psoriatic arthritis" beside L40.0 "psoriasis vulgaris")."""
+    vague_words, other_words = (_named_words(note.description(line.code)) for line in (vague, other))
+    if set(vague.mention_indexes) & set(other.mention_indexes) or not (vague_words & other_words) - _GENERIC:
+        return False  # one phrase, or titles of nothing in common (no two kinds of one disease)
+    words = frozenset().union(*(_words_of(m.text) for m in _current_mentions(note, vague)))
+    return _loses_a_kind(vague_words, note.description(other.code), words)
 
 
 def _mention_says_its_detail(note: NoteCoding, vague: CodeLine, specific: CodeLine) -> bool:
@@ -725,6 +736,10 @@ SITE_WORDS: dict[str, tuple[str, ...]] = {
     # the musculoskeletal chapter's sites: "ankle and foot" holds the toes, "hand" the fingers
     "toe": ("ankle", "foot", "toe"), "toes": ("ankle", "foot", "toe"), "mtp": ("ankle", "foot"),
     "finger": ("hand", "finger"), "fingers": ("hand", "finger"),
+    # the regions of the abdomen
+    "quadrant": ("quadrant", "abdominal"), "epigastric": ("epigastric", "abdominal"),
+    "periumbilic": ("periumbilic", "abdominal"), "periumbilical": ("periumbilical", "abdominal"),
+    "suprapubic": ("suprapubic", "abdominal"),
 }
 SIDES = frozenset({"right", "left", "bilateral"})
 _TITLE_NOISE = frozenset({"of", "the", "and", "or", "with", "without", "due", "initial", "encounter", "subsequent", "sequela",
@@ -766,6 +781,16 @@ def _category_titles(catalog: Any, category: str) -> tuple[tuple[str, frozenset[
     return tuple(out)
 
 
+def _loses_a_kind(own: frozenset[str], title: str, said: frozenset[str]) -> bool:
+    """Whether ``title`` drops a word of ``own`` (the unspecified code's title words) that the note
+    says and the title does not say another way (a site by its part: "limb" by "leg"; a kind by its
+    stem, even inside a word: "arthropathic" by "arthropathy", "neuropathy" by "polyneuropathy"):
+    "psoriatic arthritis" keeps L40.50's "arthropathic"."""
+    words = _words_of(title)
+    spoken = {w[:5] for w in said}
+    return any(w[:5] in spoken and not any(w[:5] in other for other in words) for w in own - words)
+
+
 def site_from_words(note: NoteCoding) -> None:
     """A code for an unspecified site becomes the code of the site (and side) the evidence sentence
     names, when one code of the category has every word of its title that the unspecified code lacks
@@ -781,9 +806,11 @@ def site_from_words(note: NoteCoding) -> None:
         seventh = line.code[7:] if len(line.code) == 8 else ""
         sides = own & SIDES  # a side the code already has is kept: changing it is the laterality rule's call
         fits = []
+        own_stems = {w[:6] for w in title_words(note.description(line.code))[0] if len(w) >= 6}  # what it affirms
         for code, words in _category_titles(note.catalog, line.code[:3]):
             extra = words - own
-            if (code == line.code or not extra or not extra <= said or (seventh and not code.endswith(seventh))
+            unsaid = {w for w in extra - said if w[:6] not in own_stems}  # "arthropathy" restates "arthropathic"
+            if (code == line.code or not extra or unsaid or (seventh and not code.endswith(seventh))
                     or not sides <= words):
                 continue
             title = note.description(code).lower()
@@ -791,6 +818,8 @@ def site_from_words(note: NoteCoding) -> None:
                 continue
             if title_words(title)[1] & (said - denied):
                 continue  # "sickle-cell disease without crisis" for a note that says "pain crisis"
+            if _loses_a_kind(own, title, said):
+                continue  # a site, not another kind: L40.50 "arthropathic psoriasis" is no L40.0 "psoriasis vulgaris"
             fits.append((len(extra), code))
         if not fits:
             continue

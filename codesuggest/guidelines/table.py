@@ -66,6 +66,8 @@ RULES: tuple[Rule, ...] = (
          combinations.diabetic_ulcer_site),
     Rule("atherosclerosis_with_claudication", "I.B.9", "atherosclerosis of the legs with intermittent claudication: "
          "I70.21- by side", combinations.atherosclerosis_with_claudication),
+    Rule("iron_deficiency_cause", "I.B.2", "iron deficiency anemia with the cause the note gives: blood loss D50.0, "
+         "another cause D50.8", combinations.iron_deficiency_cause),
     Rule("secondary_varices", "I.A.13", "esophageal varices in cirrhosis or portal hypertension: I85.1-, after it",
          combinations.secondary_varices),
     Rule("influenza_with_pneumonia", "I.B.9", "influenza with pneumonia: one combination code (J10.00, J11.00)",
