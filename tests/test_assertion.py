@@ -316,6 +316,10 @@ def test_issue_15_follow_ups(nlp, text, expected):
         ("Brought by police for [agitation], believes neighbors are [poisoning] his food.", [set(), {"hypothetical", "possible"}]),
         ("Delusions that he has [cancer]; [schizophrenia] off medication.", [{"hypothetical", "possible"}, set()]),
         ("Intense fear of [weight gain], [amenorrhea] for 4 months.", [{"hypothetical", "possible"}, set()]),
+        # radiology hedges; a condition of an earlier pregnancy
+        ("Patchy opacity, which could reflect [aspiration] or atelectasis.", [{"possible"}]),
+        ("She had [gestational diabetes] with her first pregnancy.", [{"historical"}]),
+        ("[Preeclampsia] during her previous pregnancy; now 12 weeks with [nausea].", [{"historical"}, set()]),
     ],
 )
 def test_report_wordings(nlp, text, expected):
