@@ -1185,3 +1185,41 @@ def test_a_site_title_may_restate_the_kind_in_another_word_form(cm_catalog):
     psoriatic arthropathy": its "arthropathy" restates L40.50's "arthropathic", the site is said."""
     a = note("A/P: Psoriatic arthritis with distal interphalangeal predominance - methotrexate.", m("Psoriatic arthritis", "L40.50"))
     assert codes_of(code(a, lines(("L40.50", 0.85, (0,))), cm_catalog)) == ["L40.51"]
+
+
+def test_bleeding_from_a_supratherapeutic_inr_on_warfarin_is_its_adverse_effect(cm_catalog):
+    """I.C.19.e.5.a: warfarin taken as prescribed with an INR of 4.8: the bleeding, then T45.515A (no poisoning)."""
+    a = note("A/P: Anterior epistaxis due to supratherapeutic INR on warfarin - hold warfarin.", m("Anterior epistaxis", "R04.0"))
+    coded = codes_of(code(a, lines(("R04.0", 0.85, (0,))), cm_catalog, "emergency"))
+    assert coded[:2] == ["R04.0", "T45.515A"] and not [c for c in coded if c.startswith(("T45.511", "T45.512"))]
+
+
+def test_no_weeks_of_gestation_beside_an_ectopic_pregnancy(cm_catalog):
+    """Z3A's "code first" names O09-O9A: a pregnancy with abortive outcome (O00-O08) has no Z3A code;
+    of two readings of one ectopic pregnancy the specific one stays (I.B.12)."""
+    text = "29 yo at 7 weeks by LMP.\nA/P: Right tubal ectopic pregnancy - laparoscopy tonight."
+    a = note(text, m("Right tubal ectopic pregnancy", "O00.101"))
+    assert codes_of(code(a, lines(("O00.101", 0.85, (0,)), ("O00.90", 0.54, (0,))), cm_catalog, "emergency")) == ["O00.101"]
+
+
+def test_a_stem_cell_transplant_leaves_its_status_code(cm_catalog):
+    """I.C.21.c.3: "s/p autologous stem cell transplant" is Z94.84 beside the myeloma in remission."""
+    text = "Multiple myeloma s/p autologous stem cell transplant 2023.\nA/P: Multiple myeloma in complete remission."
+    a = note(text, m("Multiple myeloma in complete remission", "C90.01"))
+    assert "Z94.84" in codes_of(code(a, lines(("C90.01", 0.85, (0,))), cm_catalog))
+
+
+def test_a_stage_the_note_gives_decides_between_siblings(cm_catalog):
+    """I.B.1: "intermediate dry stage" is H35.3112, not the early-stage sibling."""
+    a = note("A/P: Nonexudative AMD, right eye, intermediate dry stage - AREDS2.",
+             m("Nonexudative AMD, right eye, intermediate dry stage", "H35.3111"))
+    assert codes_of(code(a, lines(("H35.3111", 0.76, (0,))), cm_catalog)) == ["H35.3112"]
+
+
+def test_hyperemesis_with_dehydration_holds_its_metabolic_disturbance(cm_catalog):
+    """I.B.12: O21.1 "with metabolic disturbance" says the dehydration and the hypokalemia; one hyperemesis code."""
+    text = "24 yo G1P0 at 9 weeks 3 days.\nAssessment: Hyperemesis gravidarum with dehydration and hypokalemia."
+    a = note(text, m("Hyperemesis gravidarum with dehydration", "O21.1"), m("hypokalemia", "E87.6"))
+    coded = code(a, lines(("O21.1", 0.85, (0,)), ("E86.0", 0.8, (0,)), ("O21.0", 0.54, (0,)), ("E87.6", 0.85, (1,))),
+                 cm_catalog, "inpatient")
+    assert codes_of(coded) == ["O21.1", "Z3A.09"]

@@ -16,6 +16,9 @@ from .wording import affirmed
 CAUSED_BY = re.compile(
     r"\b(?:due to|secondary to|induced by|caused by|related to|attributed to|side effect of|"
     r"adverse (?:drug )?(?:reaction|effect) (?:to|of|from))\s+(?:(?:the|his|her|a|an|high[- ]dose|low[- ]dose|chronic|long[- ]term|daily)\s+)?$"
+    # "epistaxis due to a supratherapeutic INR on warfarin": the drug's level caused it
+    r"|\b(?:due to|secondary to|from|with)\s+(?:an?\s+)?(?:supratherapeutic|elevated|high|labile|toxic)\s+(?:inr|level|levels)\s+"
+    r"(?:on|from)\s+(?:his|her|the)?\s*$"
 )
 INDUCED = re.compile(r"^[- ](?:induced|related|associated)\b")
 # a drug taken wrongly is a poisoning (I.C.19.e.5.b), which this rule does not code

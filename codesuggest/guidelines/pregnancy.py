@@ -77,10 +77,15 @@ def trimester(note: NoteCoding) -> None:
             note.replace(line, sibling, f"{weeks} weeks of gestation is the {wanted} trimester (I.C.15.a.3)")
 
 
+# pregnancies with abortive outcome (ectopic, molar, abortions): Z3A's "code first" note names O09-O9A only
+ABORTIVE_OUTCOMES = ("O00", "O01", "O02", "O03", "O04", "O05", "O06", "O07", "O08")
+
+
 def weeks_of_gestation(note: NoteCoding) -> None:
     """The weeks of gestation (Z3A.-) beside a pregnancy's codes, from the gestational age the note
-    gives (the chapter's "use additional code" note, I.C.15.a); one Z3A code."""
-    pregnancy = [line for line in note.starting(("O", "Z34")) if not line.code.startswith("O09.A")]
+    gives (the chapter's "use additional code" note, I.C.15.a); one Z3A code, not beside a
+    pregnancy with abortive outcome alone (O00-O08: Z3A's "code first" names O09-O9A)."""
+    pregnancy = [line for line in note.starting(("O", "Z34")) if not line.code.startswith(("O09.A",) + ABORTIVE_OUTCOMES)]
     weeks = gestation_weeks(note)
     if not pregnancy or weeks is None or note.documented(("Z38",)):
         return

@@ -165,13 +165,15 @@ def _says_more(note: NoteCoding, vague: CodeLine, other: CodeLine) -> bool:
 
 def _another_kind(note: NoteCoding, vague: CodeLine, other: CodeLine) -> bool:
     """Whether two codes of a category read apart in the note are two conditions: ``other``'s title
-    drops a word of ``vague``'s that ``vague``'s own words say (L40.50 "arthropathic psoriasis" for
-    "psoriatic arthritis" beside L40.0 "psoriasis vulgaris")."""
+    drops a word of ``vague``'s that ``vague``'s own words say and ``other``'s do not (L40.50
+    "arthropathic psoriasis" for "psoriatic arthritis" beside L40.0 "psoriasis vulgaris"; not O00.90
+    "ectopic pregnancy" beside O00.101 read from "right tubal ectopic pregnancy")."""
     vague_words, other_words = (_named_words(note.description(line.code)) for line in (vague, other))
     if set(vague.mention_indexes) & set(other.mention_indexes) or not (vague_words & other_words) - _GENERIC:
         return False  # one phrase, or titles of nothing in common (no two kinds of one disease)
     words = frozenset().union(*(_words_of(m.text) for m in _current_mentions(note, vague)))
-    return _loses_a_kind(vague_words, note.description(other.code), words)
+    theirs = frozenset().union(*(_words_of(m.text) for m in note.mentions(other)))
+    return _loses_a_kind(vague_words - theirs, note.description(other.code), words)  # their words may say it
 
 
 def _mention_says_its_detail(note: NoteCoding, vague: CodeLine, specific: CodeLine) -> bool:
@@ -534,6 +536,9 @@ def _an_event(note: NoteCoding, match: re.Match[str]) -> bool:
 # categories where one phrase often stands for several codes at once (diabetes with two complications,
 # history and status Z codes, pregnancy): left out of the alternatives rule
 MANY_CODES_PER_PHRASE = ("E08", "E09", "E10", "E11", "E13", "I25", "Z", "O")
+# of those, pregnancy categories with one code per condition: an ectopic or molar pregnancy, an
+# abortion, hyperemesis
+ONE_CODE_PER_PHRASE = ("O00", "O01", "O02", "O03", "O04", "O07", "O08", "O21")
 
 
 def alternatives(note: NoteCoding) -> None:
@@ -544,7 +549,7 @@ def alternatives(note: NoteCoding) -> None:
     The specific one stays over an "unspecified" one (I.B.18), else the surer one. A code with words of its own stays (I.B.12: a code is reported once per condition)."""
     for line in list(note.lines):
         if (line.system != CM or line not in note.lines or not line.mention_indexes or line.added
-                or line.code.startswith(MANY_CODES_PER_PHRASE)):
+                or (line.code.startswith(MANY_CODES_PER_PHRASE) and not line.code.startswith(ONE_CODE_PER_PHRASE))):
             continue  # a code a rule added is deliberate: J44.0 and J44.1 on one COPD mention
         # its words the note states now: a denied "HI" makes R45.850 no condition of its own
         own = {i for i in line.mention_indexes if i < len(note.analysis.mentions)

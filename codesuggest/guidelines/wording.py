@@ -122,6 +122,9 @@ def said_without(text: str) -> frozenset[str]:
     return _said(_SAID_WITHOUT, text)
 
 
+_STAGES = ("early", "intermediate", "advanced")  # a disease's stage (H35.31- macular degeneration)
+
+
 def conflict(title: str, text: str, named: str = "", side: str = "") -> Conflict | None:
     """How the title of a code disagrees with the note: ``text``, the lower-cased words of its
     evidence to the end of their clause; ``named``, the evidence mentions' own words; ``side``, the
@@ -150,8 +153,9 @@ def conflict(title: str, text: str, named: str = "", side: str = "") -> Conflict
         return Conflict(frozenset({"single", "episode"}), frozenset({"recurrent"}), "the note says it recurs")
     if "not specified as recurrent" in title.lower() and _RECURRENT.search(text):
         return Conflict(frozenset(), frozenset({"recurrent"}), "the note says it recurs")
-    for said, other, where in (("chronic", "acute", named), ("acute", "chronic", named), ("complete", "partial", text),
-                               ("partial", "complete", text)):
+    stages = [(said, other, named) for said in _STAGES for other in _STAGES if said != other]  # "intermediate dry stage"
+    for said, other, where in [("chronic", "acute", named), ("acute", "chronic", named), ("complete", "partial", text),
+                               ("partial", "complete", text)] + stages:
         if other in affirmed and said not in affirmed and re.search(rf"\b{said}\b", where) and not re.search(rf"\b{other}\b", where):
             return Conflict(frozenset({other}), frozenset({said}), f"the note says '{said}'")
     if "nondisplaced" in affirmed and _DISPLACED.search(text) and not _NONDISPLACED.search(text):
@@ -215,7 +219,7 @@ def agreeing_sibling(note: NoteCoding, line: CodeLine, found: Conflict, text: st
     disagrees in another point ("migraine with aura, intractable" from G43.009 goes through G43.109
     to G43.119); None when there is none."""
     affirmed, denied = title_words(note.description(line.code))
-    seventh = line.code[7:] if len(line.code) == 8 else ""
+    seventh = line.code[7:] if len(line.code) == 8 and line.code[7].isalpha() else ""  # an encounter letter, not H35.3112's stage
     titles: dict[frozenset[str], list[tuple[str, str, frozenset[str]]]] = {}
     for code, title, words in _category_words(note.catalog, line.code[:3]):
         if code != line.code and (not seventh or code.endswith(seventh)):
