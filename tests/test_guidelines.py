@@ -1223,3 +1223,38 @@ def test_hyperemesis_with_dehydration_holds_its_metabolic_disturbance(cm_catalog
     coded = code(a, lines(("O21.1", 0.85, (0,)), ("E86.0", 0.8, (0,)), ("O21.0", 0.54, (0,)), ("E87.6", 0.85, (1,))),
                  cm_catalog, "inpatient")
     assert codes_of(coded) == ["O21.1", "Z3A.09"]
+
+
+def test_steroid_hyperglycemia_is_no_diabetes_and_inpatient_sliding_scale_no_long_term_insulin(cm_catalog):
+    """I.C.19.e.5.a: R73.9 with T38.0X5A; I.C.4.a.3: insulin given for a while in hospital is no Z79.4."""
+    text = "On prednisone 40 mg daily.\nA/P: Steroid-induced hyperglycemia, no diabetes - sliding-scale insulin while on prednisone."
+    a = note(text, m("Steroid-induced hyperglycemia", "R73.9"))
+    coded = codes_of(code(a, lines(("R73.9", 0.85, (0,))), cm_catalog, "inpatient"))
+    assert coded[:2] == ["R73.9", "T38.0X5A"] and "Z79.4" not in coded
+
+
+def test_a_named_drugs_toxicity_is_its_adverse_effect(cm_catalog):
+    """I.C.19.e.5.a: "lithium toxicity (adverse effect, therapeutic use) due to interaction with HCTZ"
+    read as T50.905A is lithium's T43.595A, the drug named nearest."""
+    text = "A/P: Lithium toxicity (adverse effect, therapeutic use) due to interaction with HCTZ, with tremor."
+    a = note(text, m("adverse effect", "T50.905A"), m("tremor", "R25.1"))
+    assert "T43.595A" in codes_of(code(a, lines(("R25.1", 0.85, (1,)), ("T50.905A", 0.85, (0,))), cm_catalog, "emergency"))
+
+
+def test_a_drug_induced_hypothyroidism_is_e03_2_with_the_drug(cm_catalog):
+    """I.C.19.e.5.a: "amiodarone-induced hypothyroidism" is E03.2 "due to medicaments" with T46.2X5A."""
+    a = note("A/P: Amiodarone-induced hypothyroidism - levothyroxine.", m("hypothyroidism", "E03.9"))
+    assert codes_of(code(a, lines(("E03.9", 0.85, (0,))), cm_catalog)) == ["E03.2", "T46.2X5A"]
+
+
+def test_an_organism_named_with_parentheses_in_its_title_leaves_beside_its_pneumonia(cm_catalog):
+    """I.C.1.e.1.a: B96.5 "Pseudomonas (aeruginosa) (mallei) ..." beside J15.1 "pneumonia due to Pseudomonas"."""
+    text = "Sputum culture: Pseudomonas aeruginosa.\nDischarge diagnoses: Pneumonia due to Pseudomonas aeruginosa."
+    a = note(text, m("Pseudomonas aeruginosa", "B96.5", "labs"), m("Pneumonia due to Pseudomonas aeruginosa", "J15.1", "discharge_diagnoses"))
+    assert codes_of(code(a, lines(("J15.1", 0.85, (1,)), ("B96.5", 0.8, (0,))), cm_catalog, "inpatient")) == ["J15.1"]
+
+
+def test_a_code_asking_in_words_for_another_keeps_it(cm_catalog):
+    """K91.89 "use additional code ... to further specify disorder": a postoperative ileus is K91.89 and K56.7."""
+    a = with_candidates(note("A/P: Postoperative ileus - NG tube.", m("Postoperative ileus", "K91.89")), 0, ("K91.89", 1.0), ("K56.7", 0.8))
+    assert codes_of(code(a, lines(("K91.89", 0.78, (0,)), ("K56.7", 0.6, (0,))), cm_catalog, "inpatient")) == ["K91.89", "K56.7"]

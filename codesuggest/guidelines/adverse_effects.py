@@ -39,6 +39,7 @@ def adverse_effects(note: NoteCoding) -> None:
     "lisinopril-induced angioedema") gets the drug's adverse-effect code (T50.2X5A), listed after
     it (I.C.19.e.5.a); a sentence that speaks of overdose or a wrong drug is a poisoning and is left
     to the coder. The code goes with the condition's confidence."""
+    _named_drug(note)
     effects = [line for line in note.lines if line.system == CM and not line.code.startswith(("V", "W", "X", "Y", "Z"))
                and not DRUG_CODES.match(line.code)]
     letter = ENCOUNTER_LETTER.get(encounter(note), "D") if effects else ""
@@ -66,6 +67,26 @@ def adverse_effects(note: NoteCoding) -> None:
                 break
 
 
+def _named_drug(note: NoteCoding) -> None:
+    """"Lithium toxicity" read as T50.905- (an unspecified drug's adverse effect) is the named drug's
+    adverse effect (T43.595-) when the note speaks of no overdose (I.C.19.e.5.a)."""
+    for line in note.starting(("T50.905", "T50.995"), current=False):
+        for mention in note.mentions(line):
+            if POISONING.search(note.lower[mention.sentence_start:mention.sentence_end]):
+                break
+            drug = _drug_nearest(note.lower[mention.sentence_start:mention.sentence_end], mention.start - mention.sentence_start)
+            if drug is not None and note.billable(drug[0] + line.code[7:]):
+                note.replace(line, drug[0] + line.code[7:], f"the adverse effect of the {drug[1]} it names (I.C.19.e.5.a)")
+                break
+
+
+def _drug_nearest(sentence: str, at: int) -> tuple[str, str] | None:
+    """The drug of the sentence named nearest to position ``at`` ("lithium toxicity (adverse effect)
+    due to interaction with HCTZ": lithium), as (code stem, class)."""
+    found = [(abs(match.start() - at), stem, what) for pattern, stem, what in ADVERSE_EFFECTS for match in pattern.finditer(sentence)]
+    return min(found)[1:] if found else None
+
+
 # a prescribed drug's adverse effect -> the "use" codes of its substance (F11.9- opioid use, ...)
 SUBSTANCE_OF_DRUG = {"T40.2": "F11.9", "T40.4": "F11.9", "T40.6": "F11.9", "T42.4": "F13.9", "T43.6": "F15.9"}
 
@@ -80,7 +101,7 @@ def _no_substance_use(note: NoteCoding, effect: CodeLine) -> None:
                       because_of=effect)
 
 
-DRUG_KIND = re.compile(r"\b(?:due to drugs?|drug[- ]induced)\b")
+DRUG_KIND = re.compile(r"\b(?:due to (?:drugs?|medicaments)|drug[- ]induced)\b")
 
 
 def _drug_kind(note: NoteCoding, line: CodeLine) -> None:

@@ -535,7 +535,7 @@ def organism_in_combination(note: NoteCoding) -> None:
     infection (I.C.1.e.1.a: J13 "pneumonia due to Streptococcus pneumoniae" needs no B95.3, J15.212
     no B95.62)."""
     for line in note.starting(ORGANISM_CODES, current=False):
-        organism = _AS_THE_CAUSE.sub("", note.description(line.code).lower())
+        organism = re.sub(r"\s*\([^)]*\)", "", _AS_THE_CAUSE.sub("", note.description(line.code).lower())).strip()  # "pseudomonas"
         naming = [other for other in note.documented("") if other is not line and not other.code.startswith(ORGANISM_CODES)
                   and organism in note.description(other.code).lower()]
         if naming:

@@ -102,9 +102,7 @@ def _names_the_kind(note: NoteCoding, vague: CodeLine, other: CodeLine) -> bool:
     other_acuity = title_words(note.description(other.code))[0] & _ACUITY
     if vague_acuity and other_acuity and vague_acuity.isdisjoint(other_acuity):
         return False  # acute kidney injury on CKD: two conditions (I.B.8)
-    asks = _tabular_notes(note, other, "use_additional", "code_also")
-    return not any(ref.covers(vague.code, strict=False) or ref.start[:3] == vague.code[:3]
-                   for text in asks for ref in parse_references(text))
+    return not _asks_for(note, other, vague)  # K91.89 "use additional code ... to further specify disorder": K56.7
 
 
 def _combines(note: NoteCoding, vague: CodeLine, other: CodeLine) -> bool:
