@@ -171,7 +171,8 @@ def poisonings(note: NoteCoding) -> None:
 
 # Taking less of a drug than prescribed (I.C.19.e.5.c): "ran out of insulin", "could not afford",
 # "stopped taking", "missed doses"; the reason, when the note gives one, is the Z91.12- / Z91.13- code
-UNDERDOSING = re.compile(r"\b(?:underdos\w*|(?<!we )(?<!i )(?<!team )stopped (?:his|her|their) |ran out of|run(?:ning)? out of|out of (?:his|her|their) |could ?n[o']t afford|"
+UNDERDOSING = re.compile(r"\b(?:underdos\w*|(?<!we )(?<!i )(?<!team )stopped (?:his|her|their) |ran out of|"
+                         r"run(?:ning)? out of|out of (?:his|her|their) |could ?n[o']t afford|"
                          r"unable to afford|can ?n?[o']?t afford|stopped taking|not (?:been )?taking|missed (?:\w+ ){0,2}doses?|"
                          r"skipp(?:ed|ing) (?:\w+ ){0,2}doses?|rationing|forg[eo]t(?:ten)? to take|non-?complian\w* with|"
                          r"non-?adheren\w* (?:to|with))")

@@ -398,7 +398,7 @@ def prostate_with_symptoms(note: NoteCoding) -> None:
 
 # "iron deficiency anemia secondary to <cause>": blood loss is D50.0, any other stated cause D50.8
 IRON_DEFICIENCY_CAUSE = re.compile(r"\b(?:due to|secondary to|caused by|from|because of|related to|in the setting of)\s+(?:\w+[ -]){0,3}?"
-                                   r"(?:(blood loss|bleeding|hemorrhage|menorrhagia|heavy menses|gi losses)|(\w+))")
+                                   r"(?:(blood loss|bleeding|hemorrhage|menorrhagia|heavy menses|gi losses)|\w+)")
 
 
 def iron_deficiency_cause(note: NoteCoding) -> None:

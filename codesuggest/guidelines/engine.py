@@ -161,6 +161,10 @@ class NoteCoding:
             return False  # "admitted to rule out sepsis ... sepsis ruled out": ruled out beats rule out
         return any(self._mention_current(i, line.code) for i in line.mention_indexes if 0 <= i < len(self.analysis.mentions))
 
+    def current_indexes(self, line: CodeLine) -> list[int]:
+        """The indexes of the line's mentions the note states as current for its code."""
+        return [i for i in line.mention_indexes if 0 <= i < len(self.analysis.mentions) and self._mention_current(i, line.code)]
+
     def _mention_current(self, index: int, code: str) -> bool:
         key = (index, code)
         known = self._current.get(key)

@@ -550,8 +550,7 @@ def alternatives(note: NoteCoding) -> None:
                 or (line.code.startswith(MANY_CODES_PER_PHRASE) and not line.code.startswith(ONE_CODE_PER_PHRASE))):
             continue  # a code a rule added is deliberate: J44.0 and J44.1 on one COPD mention
         # its words the note states now: a denied "HI" makes R45.850 no condition of its own
-        own = {i for i in line.mention_indexes if i < len(note.analysis.mentions)
-               and note.mention_is_current(note.analysis.mentions[i], line.code)} or set(line.mention_indexes)
+        own = set(note.current_indexes(line)) or set(line.mention_indexes)
         for other in note.starting((line.code[:3], "S") if line.code[0] == "S" else (line.code[:3],), current=False):
             if other is line or other.added:
                 continue
@@ -574,8 +573,7 @@ def second_reading(note: NoteCoding) -> None:
     for line in list(note.lines):
         if line.system != CM or line not in note.lines or line.added or not line.mention_indexes:
             continue
-        current = [i for i in line.mention_indexes if 0 <= i < len(note.analysis.mentions)
-                   and note.mention_is_current(note.analysis.mentions[i], line.code)]
+        current = note.current_indexes(line)
         exact = [_exact_reader(note, line, i) for i in current]
         if not current or None in exact:
             continue
@@ -625,7 +623,7 @@ def congenital_unsaid(note: NoteCoding) -> None:
     for line in note.starting(("Q",), current=False):
         own = set(line.mention_indexes)
         acquired = [other for other in note.lines if other.system == CM and not other.code.startswith("Q")
-                    and own and own <= set(other.mention_indexes)]
+                    and own <= set(other.mention_indexes)] if own else []
         if line in note.lines and acquired:
             best = max(acquired, key=lambda other: other.confidence)
             note.absorb(line, best, f"the note does not say the condition is congenital: {best.code} (I.C.17)")
@@ -669,12 +667,12 @@ EXACT = 1.0  # a mention's candidate that is a wording of the code itself
 def _shared_mentions(note: NoteCoding, line, other) -> list[Mention]:
     """The mentions both lines stand on (those the note states now, when some are); all of both when
     they share none (crossing readings)."""
-    common = set(line.mention_indexes) & set(other.mention_indexes)
     mentions = note.analysis.mentions
-    shared = [mentions[i] for i in sorted(common) if 0 <= i < len(mentions)]
-    if shared:
-        return [m for m in shared if note.mention_is_current(m, line.code)] or shared
-    return note.mentions(line) + note.mentions(other)
+    common = {i for i in set(line.mention_indexes) & set(other.mention_indexes) if 0 <= i < len(mentions)}
+    if not common:
+        return note.mentions(line) + note.mentions(other)
+    now = common & set(note.current_indexes(line))
+    return [mentions[i] for i in sorted(now or common)]
 
 
 def _unsaid(note: NoteCoding, line, other, mentions: list[Mention]) -> bool:
