@@ -1258,3 +1258,40 @@ def test_a_code_asking_in_words_for_another_keeps_it(cm_catalog):
     """K91.89 "use additional code ... to further specify disorder": a postoperative ileus is K91.89 and K56.7."""
     a = with_candidates(note("A/P: Postoperative ileus - NG tube.", m("Postoperative ileus", "K91.89")), 0, ("K91.89", 1.0), ("K56.7", 0.8))
     assert codes_of(code(a, lines(("K91.89", 0.78, (0,)), ("K56.7", 0.6, (0,))), cm_catalog, "inpatient")) == ["K91.89", "K56.7"]
+
+
+@pytest.mark.parametrize("said, expected", [("Spontaneous vaginal delivery of a live infant.", "O99.824"),
+                                            ("Routine prenatal visit at 36 weeks.", "O99.820")])
+def test_a_group_b_strep_carrier_in_pregnancy_is_its_chapter_15_code(cm_catalog, said, expected):
+    """I.C.15.a.1: a pregnant patient's GBS carrier state is O99.82- by the episode, not Z22.330."""
+    a = note(f"G1P0, {said}\nA/P: GBS carrier.", m("GBS carrier", "Z22.330"))
+    assert expected in codes_of(code(a, lines(("Z22.330", 0.8, (0,))), cm_catalog, "inpatient"))
+
+
+def test_diabetes_insipidus_is_no_diabetes_mellitus(cm_catalog):
+    """I.B.1: "DI" read as diabetes insipidus (E23.2) takes no E11.9 from the same words."""
+    a = with_candidates(note("A/P: Central DI after pituitary surgery - desmopressin.", m("DI", "E23.2")), 0,
+                        ("E23.2", 1.0), ("E11.9", 1.0))
+    assert codes_of(code(a, lines(("E11.9", 0.8, (0,)), ("E23.2", 0.8, (0,))), cm_catalog, "inpatient")) == ["E23.2"]
+
+
+def test_a_migraine_is_without_status_migrainosus_unless_the_note_says_it(cm_catalog):
+    """The Index's default: "migraine without aura, not intractable" is G43.009, not G43.001."""
+    a = note("A/P: Migraine without aura, not intractable - metoclopramide.", m("Migraine without aura, not intractable", "G43.001"))
+    assert codes_of(code(a, lines(("G43.001", 0.7, (0,))), cm_catalog, "emergency")) == ["G43.009"]
+
+
+def test_septic_emboli_are_no_sepsis(cm_catalog):
+    """I.C.1.d.1.a: "septic pulmonary emboli" with endocarditis does not say sepsis."""
+    text = "Impression: MSSA tricuspid valve endocarditis with septic pulmonary emboli."
+    a = note(text, m("tricuspid valve endocarditis", "I33.0"), m("septic", "A41.9"))
+    assert "A41.9" not in codes_of(code(a, lines(("I33.0", 0.8, (0,)), ("A41.9", 0.7, (1,))), cm_catalog, "inpatient"))
+
+
+def test_no_integral_symptom_row_is_shadowed_by_an_earlier_one():
+    """The table is read in order and the first row whose prefix matches wins: a row whose prefix
+    starts with an earlier row's prefix would never apply."""
+    from codesuggest.guidelines.tables import INTEGRAL_SYMPTOMS
+    prefixes = list(INTEGRAL_SYMPTOMS)
+    shadowed = [(p, q) for i, p in enumerate(prefixes) for q in prefixes[:i] if p.startswith(q)]
+    assert not shadowed

@@ -20,7 +20,7 @@ def context(section: str = "unknown", before=(), after=(), sentence=(), number_b
 def test_the_packaged_table_covers_the_colliding_abbreviations():
     table = load_sense_table()
     for form in ("PCP", "HR", "MS", "PE", "RA", "CP", "AF", "DM", "CA", "Ca", "BS", "MR", "PT", "OD", "LE", "ED", "CVA", "SBP", "UA",
-                 "AS", "SI", "HI", "CHB", "LAD", "AD", "ASD"):
+                 "AS", "SI", "HI", "CHB", "LAD", "AD", "ASD", "GBS", "HL", "VF", "AR", "MCI", "PSC", "DI", "MG", "TR"):
         rows = table.rows_for(form)
         assert rows, form
         last = rows[-1]
@@ -100,6 +100,19 @@ def mentions(analyzer, text: str) -> dict[str, list[str]]:
         ("ASD, level 2 - continue ABA and speech therapy.", "ASD", "autism spectrum disorder"),
         ("Secundum ASD s/p device closure.", "ASD", "atrial septal defect"),
         ("PPD 14 mm, QuantiFERON positive.", "PPD", "tuberculin skin test"),
+        ("A/P: GBS (AIDP variant) - IVIG, NIF and FVC q6h.", "GBS", "guillain-barre syndrome"),
+        ("39 weeks, GBS positive on rectovaginal culture, penicillin in labor.", "GBS", "group B streptococcus carrier"),
+        ("HL - at goal on atorvastatin, LDL 82.", "HL", "hyperlipidemia"),
+        ("Audiogram: bilateral sensorineural HL.", "HL", "hearing loss"),
+        ("Neuro: PERRL, VF full to confrontation.", "VF", "visual fields"),
+        ("Found in VF arrest, shocked x3, ROSC.", "VF", "ventricular fibrillation"),
+        ("Seasonal AR - fluticasone nasal spray, cetirizine.", "AR", "allergic rhinitis"),
+        ("Echo: moderate AR, EF 55%.", "AR", "aortic regurgitation"),
+        ("MCI, amnestic type, MoCA 23.", "MCI", "mild cognitive impairment"),
+        ("PSC - annual MRCP, colonoscopy for the UC.", "PSC", "primary sclerosing cholangitis"),
+        ("Central DI after pituitary surgery - desmopressin.", "DI", "diabetes insipidus"),
+        ("Generalized MG on pyridostigmine.", "MG", "myasthenia gravis"),
+        ("Echo: MVP with trace MR.", "MR", "trace regurgitation (no disease)"),
     ],
 )
 def test_the_component_chooses_the_sense_the_context_supports(cm_analyzer, text, word, sense):

@@ -286,10 +286,20 @@ DIABETES_TYPES: tuple[tuple[re.Pattern[str], str], ...] = (
 DIABETES_AS_TYPED = ("E10", "E11", "E13")
 
 
+def _no_diabetes_mellitus_in_insipidus(note: NoteCoding) -> None:
+    """"Diabetes insipidus" (E23.2, N25.1) is no diabetes mellitus: an E08-E13 code read from words that
+    are exactly a diabetes insipidus leaves."""
+    for line in note.starting(DIABETES, current=False):
+        mentions = note.mentions(line)
+        if mentions and all(any(c.code in ("E23.2", "N25.1") and c.similarity >= 1.0 for c in m.candidates) for m in mentions):
+            note.withdraw(line, "diabetes insipidus is no diabetes mellitus (I.B.1)")
+
+
 def diabetes_type(note: NoteCoding) -> None:
     """One type of diabetes per note: the type the note names, else type 2 (I.C.4.a.2: "if the type
     of diabetes mellitus is not documented, the default is E11.-"). E10 / E11 / E13 codes of the
     wrong type move to the right category with the same complication, or leave."""
+    _no_diabetes_mellitus_in_insipidus(note)
     lines = note.starting(DIABETES_AS_TYPED)
     if not lines:
         return
@@ -318,7 +328,7 @@ SEPSIS_BY_ORGANISM: tuple[tuple[str, str], ...] = (
     ("B96.20", "A41.51"), ("B96.21", "A41.51"), ("B96.22", "A41.51"), ("B96.23", "A41.51"), ("B96.29", "A41.51"),
     ("B96.5", "A41.52"), ("B96.3", "A41.3"), ("B96.1", "A41.59"), ("B96.89", "A41.89"),
 )
-SEPSIS_SAID = re.compile(r"\b(?:sepsis|septic(?!\s+(?:arthritis|joint|bursitis|emboli|thrombophlebitis|abortion|tenosynovitis))"
+SEPSIS_SAID = re.compile(r"\b(?:sepsis|septic(?!\s+(?:\w+\s+)?(?:arthritis|joint|bursitis|emboli|thrombophlebitis|abortion|tenosynovitis))"
                          r"|septicemia|urosepsis|bacteremia|sirs)\b")
 SEVERE_SEPSIS = re.compile(r"\bsevere sepsis\b|\bsepsis[- ](?:induced|related|associated) (?:\w+ ){0,3}(?:failure|injury|dysfunction|encephalopathy)")
 SEPTIC_SHOCK = re.compile(r"(?<!without )(?<!no )(?<!w/o )\bseptic shock\b")

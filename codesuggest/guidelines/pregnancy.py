@@ -61,6 +61,24 @@ def birth_record(note: NoteCoding) -> None:
         note.withdraw(line, f"{maternal[0].code} codes the pregnancy (I.C.15.a.1)", because_of=maternal[0])
 
 
+DELIVERED = re.compile(r"\b(?:deliver(?:y|ed)|in labou?r|cesarean|c-section|svd|nsvd)\b")
+PREGNANT = re.compile(r"\b(?:pregnan\w*|prenatal|antepartum|antenatal|g\d+ ?p\d+)\b")
+POSTPARTUM = re.compile(r"\b(?:postpartum|post-partum|puerper\w*|pp day|ppd ?#?\d)\b")
+
+
+def carrier_in_pregnancy(note: NoteCoding) -> None:
+    """A group B streptococcus carrier in pregnancy is O99.82- by the episode (pregnancy O99.820,
+    childbirth O99.824, the puerperium O99.825), not Z22.330: chapter 15 codes come first for a
+    pregnant patient's conditions (I.C.15.a.1)."""
+    carriers = note.starting(("Z22.330",), current=False)
+    if not carriers or not (note.starting(("O", "Z3A", "Z34")) or gestation_weeks(note) is not None
+                            or PREGNANT.search(note.lower) or DELIVERED.search(note.lower)):
+        return
+    code = "O99.824" if DELIVERED.search(note.lower) else "O99.825" if POSTPARTUM.search(note.lower) else "O99.820"
+    for line in carriers:
+        note.replace(line, code, "a group B streptococcus carrier in pregnancy, by its episode (I.C.15.a.1)")
+
+
 def trimester(note: NoteCoding) -> None:
     """A pregnancy code gets the trimester of the weeks of gestation the note gives (I.C.15.a.3)."""
     weeks = gestation_weeks(note)

@@ -90,6 +90,8 @@ RULES: tuple[Rule, ...] = (
     Rule("sepsis", "I.C.1.d.1-2", "sepsis by organism; severe sepsis R65.20, septic shock R65.21", combinations.sepsis),
     Rule("gestational_diabetes", "I.C.15.i", "gestational diabetes O24.4-, not an E08-E13 code on its words",
          combinations.gestational_diabetes),
+    Rule("carrier_in_pregnancy", "I.C.15.a.1", "a group B streptococcus carrier in pregnancy: O99.82- by the episode, "
+         "not Z22.330", pregnancy.carrier_in_pregnancy),
     Rule("trimester", "I.C.15.a.3", "a pregnancy code at the trimester of the weeks of gestation the note gives",
          pregnancy.trimester),
     Rule("birth_record", "I.C.15.a.1-2, I.C.15.b.5", "no mother's code on the newborn's record; Z33.1 and O80 only "

@@ -164,6 +164,8 @@ def conflict(title: str, text: str, named: str = "", side: str = "") -> Conflict
         return Conflict(frozenset({"displaced"}), frozenset({"nondisplaced"}), "the note says 'nondisplaced'")
     if "noninfective" in affirmed and _INFECTIVE.search(named):
         return Conflict(frozenset({"noninfective"}), frozenset(), "the note names an infective cause")
+    if "migrainosus" in affirmed and "migrainosus" not in text:  # the Index's default: without status migrainosus
+        return Conflict(frozenset({"status", "migrainosus"}), frozenset(), "the note does not say status migrainosus")
     if "recurrent" in affirmed and "(recurrent)" not in title.lower() and not _RECURRENT.search(text):
         return Conflict(frozenset({"recurrent"}), frozenset(), "the note does not say it recurs")
     title_sites = affirmed & SITES
