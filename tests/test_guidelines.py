@@ -1295,3 +1295,11 @@ def test_no_integral_symptom_row_is_shadowed_by_an_earlier_one():
     prefixes = list(INTEGRAL_SYMPTOMS)
     shadowed = [(p, q) for i, p in enumerate(prefixes) for q in prefixes[:i] if p.startswith(q)]
     assert not shadowed
+
+
+def test_the_code_the_words_read_better_stays_whatever_the_ranker_prefers(cm_catalog):
+    """I.B.2: "atopic dermatitis" (the candidate L20, read by L20.9) is not L30.9 "dermatitis,
+    unspecified", however surer a ranker that rarely saw L20.9 is of L30.9."""
+    a = with_candidates(note("A/P: Atopic dermatitis flare - triamcinolone ointment.", m("Atopic dermatitis", "L20.9")), 0,
+                        ("L20", 1.0), ("L20.9", 0.9), ("L30.9", 0.8))
+    assert codes_of(code(a, lines(("L30.9", 0.69, (0,)), ("L20.9", 0.23, (0,))), cm_catalog)) == ["L20.9"]

@@ -92,12 +92,15 @@ def _names_the_kind(note: NoteCoding, vague: CodeLine, other: CodeLine) -> bool:
     """Whether ``other``, a surer code of another category of the chapter, stands on every mention of
     ``vague`` and is no code ``vague`` may go with: "rheumatoid arthritis" is M06.9, and the M19.90
     "arthritis" read inside the same words is no second condition."""
-    if other is vague or other.code[:3] == vague.code[:3] or other.confidence <= vague.confidence:
+    if other is vague or other.code[:3] == vague.code[:3]:
         return False
     if not vague.mention_indexes or not set(vague.mention_indexes) <= set(other.mention_indexes):
         return False
     if _primary_and_secondary(vague, other) or not note.stated(other):
         return False
+    mine, theirs = _reading(vague, note.mentions(vague)), _reading(other, note.mentions(vague))
+    if mine > theirs or (other.confidence <= vague.confidence and mine == theirs):
+        return False  # the surer code, unless the words read the other better: L20.9 for "atopic dermatitis", not L30.9
     vague_acuity = title_words(note.description(vague.code))[0] & _ACUITY
     other_acuity = title_words(note.description(other.code))[0] & _ACUITY
     if vague_acuity and other_acuity and vague_acuity.isdisjoint(other_acuity):
@@ -688,6 +691,13 @@ def _own_reading(note: NoteCoding, line, other, mentions: list[Mention]) -> bool
     """Whether one of ``mentions`` is the line's own wording and not the other's, and the other's
     title says what that mention does not ("panic attacks": F41.0, not F41.1 "generalized ...")."""
     return any(_match(line, [m]) >= EXACT > _match(other, [m]) and _unsaid(note, other, line, [m]) for m in mentions)
+
+
+def _reading(line, mentions: list[Mention]) -> float:
+    """How well ``mentions`` name the line's code or a code above it (the mention's candidate L20
+    reads L20.9)."""
+    return max((c.similarity for m in mentions for c in m.candidates
+                if c.system == line.system and line.code.startswith(c.code)), default=0.0)
 
 
 def _match(line, mentions: list[Mention]) -> float:
