@@ -1303,3 +1303,12 @@ def test_the_code_the_words_read_better_stays_whatever_the_ranker_prefers(cm_cat
     a = with_candidates(note("A/P: Atopic dermatitis flare - triamcinolone ointment.", m("Atopic dermatitis", "L20.9")), 0,
                         ("L20", 1.0), ("L20.9", 0.9), ("L30.9", 0.8))
     assert codes_of(code(a, lines(("L30.9", 0.69, (0,)), ("L20.9", 0.23, (0,))), cm_catalog)) == ["L20.9"]
+
+
+def test_the_site_a_cancer_spread_to_is_no_primary(cm_catalog):
+    """I.C.2: "metastatic lung carcinoma to the brain" is C34.- with C79.31, not also C71.9 read from
+    "carcinoma to the brain"."""
+    text = "Discharge diagnoses: Metastatic non-small cell lung carcinoma to the brain."
+    a = note(text, m("lung carcinoma", "C34.90", "discharge_diagnoses"), m("carcinoma to the brain", "C71.9", "discharge_diagnoses"))
+    coded = code(a, lines(("C34.90", 0.82, (0,)), ("C71.9", 0.6, (1,)), ("C79.31", 0.79, (1,))), cm_catalog, "inpatient")
+    assert "C71.9" not in codes_of(coded) and {"C34.90", "C79.31"} <= set(codes_of(coded))

@@ -863,6 +863,25 @@ def metastatic_primary(note: NoteCoding) -> None:
             note.absorb(line, primary, f"'metastatic ... cancer' names the primary site ({primary.code}), not a secondary one (I.C.2)")
 
 
+# "carcinoma to the brain", "cancer with bone metastases": words that place the cancer at a site it spread to
+SPREAD_TO = re.compile(r"\b(?:to the|to|into the)\s+(?:\w+\s+)?(?:brain|bones?|liver|lungs?|adrenals?|nodes?|spine|peritoneum)\b|metasta")
+
+
+def spread_site_no_primary(note: NoteCoding) -> None:
+    """A primary neoplasm code read from words that place the cancer where it spread ("metastatic
+    lung carcinoma to the brain": C71.9 from "carcinoma to the brain") leaves beside the secondary
+    code of those words (I.C.2: a secondary site is coded C77-C79, not as a primary of that site)."""
+    secondaries = note.starting(SECONDARY, current=False)
+    for line in [line for line in note.lines if line.system == CM and "C00" <= line.code[:3] <= "C76"] if secondaries else ():
+        mentions = note.mentions(line)
+        if line not in note.lines or not mentions or not all(SPREAD_TO.search(note.lower[m.start:m.end]) for m in mentions):
+            continue
+        site = {w[:5] for w in title_words(note.description(line.code))[0] - _NEOPLASM_WORDS}
+        there = [s for s in secondaries if site & {w[:5] for w in title_words(note.description(s.code))[0]}]
+        if there:
+            note.absorb(line, there[0], f"the words say the cancer spread there: {there[0].code} (I.C.2)")
+
+
 NEOPLASTIC_CAUSE = re.compile(r"\b(?:metasta\w*|tumou?r|malignan\w*|neoplas\w*|myeloma|lytic lesion|cancer|carcinoma|lymphoma)")
 
 

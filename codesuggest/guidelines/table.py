@@ -41,6 +41,8 @@ RULES: tuple[Rule, ...] = (
          "acute for chronic, the other side) gives way to the sibling that agrees", wording.contradicted_titles),
     Rule("metastatic_primary", "I.C.2", "'metastatic <site> cancer' is the primary of that site, not a secondary "
          "neoplasm of it", specificity.metastatic_primary),
+    Rule("spread_site_no_primary", "I.C.2", "no primary neoplasm code for the site the cancer spread to (its C77-C79 "
+         "code)", specificity.spread_site_no_primary),
     Rule("substance_use_level", "I.C.5.b.2", "a substance code at the documented level: use, not abuse, unless the "
          "note says abuse", combinations.substance_use_level),
     Rule("ckd_stage", "I.C.14.a", "one CKD code, at the stage the note gives", specificity.ckd_stage),
