@@ -1312,3 +1312,24 @@ def test_the_site_a_cancer_spread_to_is_no_primary(cm_catalog):
     a = note(text, m("lung carcinoma", "C34.90", "discharge_diagnoses"), m("carcinoma to the brain", "C71.9", "discharge_diagnoses"))
     coded = code(a, lines(("C34.90", 0.82, (0,)), ("C71.9", 0.6, (1,)), ("C79.31", 0.79, (1,))), cm_catalog, "inpatient")
     assert "C71.9" not in codes_of(coded) and {"C34.90", "C79.31"} <= set(codes_of(coded))
+
+
+def test_a_healed_fracture_of_osteoporosis_is_its_history_code(cm_catalog):
+    """I.C.13.d.2: osteoporosis with a healed fragility fracture is M81.0 with Z87.310, not M80.0- nor Z87.81."""
+    text = "Age-related osteoporosis and a healed left distal radius fragility fracture from 2023, on alendronate weekly.\nA/P: Osteoporosis."
+    a = note(text, m("Osteoporosis", "M81.0"), m("distal radius fragility fracture", "S52.502A", "history_present_illness", historical=True))
+    coded = codes_of(code(a, lines(("M81.0", 0.88, (0,)), ("S52.502A", 0.6, (1,))), cm_catalog))
+    assert {"M81.0", "Z87.310", "Z79.83"} <= set(coded) and not [c for c in coded if c.startswith(("M80", "Z87.81", "S52"))]
+
+
+def test_claudication_takes_the_side_of_its_own_words(cm_catalog):
+    """I.B.9: "atherosclerosis of the left leg with intermittent claudication; s/p right BKA" is I70.212."""
+    text = "A/P: Atherosclerosis of native arteries of the left leg with intermittent claudication - cilostazol; status post right BKA."
+    a = note(text, m("Atherosclerosis of native arteries of the left leg", "I70.209"))
+    assert "I70.212" in codes_of(code(a, lines(("I70.209", 0.8, (0,))), cm_catalog))
+
+
+def test_one_long_term_drug_code_per_phrase(cm_catalog):
+    """I.B.12: "anticoagulated with apixaban" is Z79.01, not also Z79.02 read from "anticoagulated"."""
+    a = with_candidates(note("A/P: AF, anticoagulated with apixaban.", m("anticoagulated", "Z79.01")), 0, ("Z79.01", 1.0), ("Z79.02", 0.6))
+    assert "Z79.02" not in codes_of(code(a, lines(("Z79.01", 0.85, (0,)), ("Z79.02", 0.33, (0,))), cm_catalog))

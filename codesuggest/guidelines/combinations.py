@@ -10,7 +10,7 @@ import re
 
 from ..codesets.records import CodeSystem
 from .engine import CodeLine, NoteCoding, any_of
-from .history import evidence, sentence_of, side_of
+from .history import evidence, note_side, sentence_of, side_of
 from .wording import UNCOMPLICATED, affirmed, side_and_site
 
 HYPERTENSION = ("I10",)
@@ -451,8 +451,8 @@ def atherosclerosis_with_claudication(note: NoteCoding) -> None:
     said = "\n".join(note.sentences(line) for line in lines)
     if not re.search(r"\b(?:atherosclero\w*|peripheral arter\w*|pad)\b", said):
         return
-    side = SIDE_DIGIT.get(side_of(said), "9")
     best = max(lines, key=lambda line: line.confidence)
+    side = SIDE_DIGIT.get(note_side(note, best) or side_of(said), "9")  # "left leg ...; s/p right BKA": left
     target = note.replace(best, "I70.21" + side, "atherosclerosis of the legs with intermittent claudication (I.B.9)")
     for line in note.starting(LEG_ARTERY_DISEASE, current=False):
         if line is not target:

@@ -538,8 +538,8 @@ def _an_event(note: NoteCoding, match: re.Match[str]) -> bool:
 # history and status Z codes, pregnancy): left out of the alternatives rule
 MANY_CODES_PER_PHRASE = ("E08", "E09", "E10", "E11", "E13", "I25", "Z", "O")
 # of those, pregnancy categories with one code per condition: an ectopic or molar pregnancy, an
-# abortion, hyperemesis
-ONE_CODE_PER_PHRASE = ("O00", "O01", "O02", "O03", "O04", "O07", "O08", "O21")
+# abortion, hyperemesis; and long-term drug therapy (Z79.01 or Z79.02 for "anticoagulated", not both)
+ONE_CODE_PER_PHRASE = ("O00", "O01", "O02", "O03", "O04", "O07", "O08", "O21", "Z79")
 
 
 def alternatives(note: NoteCoding) -> None:
@@ -915,11 +915,16 @@ def osteoporotic_fracture(note: NoteCoding) -> None:
     osteoporosis, M80.0- by site and side with the encounter's 7th character ("a code from category M80,
     not a traumatic fracture code, should be used for any patient with known osteoporosis who suffers a
     fracture, even if the patient had a minor fall or trauma", I.C.13.d.1); M81.0 and a traumatic or
-    unspecified-site injury code on the fracture's words leave."""
+    unspecified-site injury code on the fracture's words leave. A healed one is Z87.310 (I.C.13.d.2)."""
     osteoporosis = note.documented(("M81.0",))
     if not osteoporosis or MAJOR_TRAUMA.search(note.lower):
         return
+    for line in note.starting(("Z87.81",), current=False):  # a healed fracture of osteoporosis (I.C.13.d.2)
+        note.replace(line, "Z87.310", "a healed fracture of a patient with osteoporosis, no major trauma (I.C.13.d.2)")
     for match in OSTEOPOROTIC_FRACTURE.finditer(note.lower):
+        said = [m for m in note.analysis.mentions if m.start <= match.start() < m.end]
+        if said and not any(note.mention_is_current(m) for m in said):
+            continue  # "a healed fracture from 2023": its history code, above
         start, end = sentence_of(note, match.start(), match.end())
         sentence = note.lower[start:end]
         if DENIED_BEFORE.search(note.lower, start, match.start()):
