@@ -149,8 +149,7 @@ def poisonings(note: NoteCoding) -> None:
     on the same words leaves."""
     letter = ENCOUNTER_LETTER.get(encounter(note), "D")
     for match in OVERDOSE.finditer(note.lower):
-        said = [m for m in note.analysis.mentions if m.start <= match.start() < m.end]
-        if said and not any(note.mention_is_current(m) for m in said):
+        if not note.stated_now_at(match.start()):
             continue  # "denies overdose", "believes neighbors are poisoning his food"
         start, end = sentence_of(note, match.start(), match.end())
         sentence = note.lower[start:end]

@@ -161,6 +161,12 @@ class NoteCoding:
             return False  # "admitted to rule out sepsis ... sepsis ruled out": ruled out beats rule out
         return any(self._mention_current(i, line.code) for i in line.mention_indexes if 0 <= i < len(self.analysis.mentions))
 
+    def stated_now_at(self, position: int) -> bool:
+        """Whether the words at ``position`` are stated as current: no mention holds them, or one
+        that is current does ("believes neighbors are poisoning his food" is not; "healed fracture" is not)."""
+        held = [m for m in self.analysis.mentions if m.start <= position < m.end]
+        return not held or any(self.mention_is_current(m) for m in held)
+
     def current_indexes(self, line: CodeLine) -> list[int]:
         """The indexes of the line's mentions the note states as current for its code."""
         return [i for i in line.mention_indexes if 0 <= i < len(self.analysis.mentions) and self._mention_current(i, line.code)]

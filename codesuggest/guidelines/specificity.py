@@ -863,7 +863,8 @@ def metastatic_primary(note: NoteCoding) -> None:
             note.absorb(line, primary, f"'metastatic ... cancer' names the primary site ({primary.code}), not a secondary one (I.C.2)")
 
 
-# "carcinoma to the brain", "cancer with bone metastases": words that place the cancer at a site it spread to
+# "carcinoma to the brain", "brain ... metastatic": words that place the cancer at a site it spread to (the
+# "metastatic <site> cancer" of a primary has lost its secondary code to metastatic_primary by then)
 SPREAD_TO = re.compile(r"\b(?:to the|to|into the)\s+(?:\w+\s+)?(?:brain|bones?|liver|lungs?|adrenals?|nodes?|spine|peritoneum)\b|metasta")
 
 
@@ -922,8 +923,7 @@ def osteoporotic_fracture(note: NoteCoding) -> None:
     for line in note.starting(("Z87.81",), current=False):  # a healed fracture of osteoporosis (I.C.13.d.2)
         note.replace(line, "Z87.310", "a healed fracture of a patient with osteoporosis, no major trauma (I.C.13.d.2)")
     for match in OSTEOPOROTIC_FRACTURE.finditer(note.lower):
-        said = [m for m in note.analysis.mentions if m.start <= match.start() < m.end]
-        if said and not any(note.mention_is_current(m) for m in said):
+        if not note.stated_now_at(match.start()):
             continue  # "a healed fracture from 2023": its history code, above
         start, end = sentence_of(note, match.start(), match.end())
         sentence = note.lower[start:end]
