@@ -153,7 +153,8 @@ def poisonings(note: NoteCoding) -> None:
             continue  # "denies overdose", "believes neighbors are poisoning his food"
         start, end = sentence_of(note, match.start(), match.end())
         sentence = note.lower[start:end]
-        drug = next(((stem[:-1], what) for pattern, stem, what in ADVERSE_EFFECTS if pattern.search(sentence)), None)
+        drug = _drug_nearest(sentence, match.start() - start)
+        drug = (drug[0][:-1], drug[1]) if drug else None  # the poisoning's stem: its intent character follows
         drug = drug or next(((stem, what) for pattern, stem, what in ILLICIT_DRUGS if pattern.search(sentence)), None)
         if drug is None:
             continue
@@ -194,7 +195,7 @@ def underdosing(note: NoteCoding) -> None:
         sentence = note.lower[start:end]
         if not conditions or not affirmed(UNDERDOSING, sentence):
             continue
-        drug = next(((stem, what) for pattern, stem, what in ADVERSE_EFFECTS if pattern.search(sentence)), None)
+        drug = _drug_nearest(sentence, match.start() - start)
         if drug is None:
             continue
         stem, what = drug

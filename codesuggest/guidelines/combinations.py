@@ -10,7 +10,7 @@ import re
 
 from ..codesets.records import CodeSystem
 from .engine import CodeLine, NoteCoding, any_of
-from .history import evidence, note_side, sentence_of, side_of
+from .history import evidence, note_side, sentence_of, side_digit, side_of
 from .wording import UNCOMPLICATED, affirmed, side_and_site
 
 HYPERTENSION = ("I10",)
@@ -438,7 +438,6 @@ def secondary_varices(note: NoteCoding) -> None:
 CLAUDICATION = re.compile(r"\b(?:intermittent )?claudication\b")
 NEUROGENIC = re.compile(r"\bneurogenic claudication\b")
 LEG_ARTERY_DISEASE = ("I70.2", "I70.9", "I73.9", "I77.9")
-SIDE_DIGIT = {"right": "1", "left": "2", "bilateral": "3"}  # I70.21-'s 6th character
 
 
 def atherosclerosis_with_claudication(note: NoteCoding) -> None:
@@ -452,7 +451,7 @@ def atherosclerosis_with_claudication(note: NoteCoding) -> None:
     if not re.search(r"\b(?:atherosclero\w*|peripheral arter\w*|pad)\b", said):
         return
     best = max(lines, key=lambda line: line.confidence)
-    side = SIDE_DIGIT.get(note_side(note, best) or side_of(said), "9")  # "left leg ...; s/p right BKA": left
+    side = side_digit(note_side(note, best) or side_of(said), "9")  # "left leg ...; s/p right BKA": left
     target = note.replace(best, "I70.21" + side, "atherosclerosis of the legs with intermittent claudication (I.B.9)")
     for line in note.starting(LEG_ARTERY_DISEASE, current=False):
         if line is not target:
@@ -474,7 +473,7 @@ def _ulcer_code(sentence: str) -> tuple[str | None, int]:
     site = next((digit for pattern, digit in _ULCER_SITES if pattern.search(sentence)), None)
     if site is None:
         return None, 0
-    side = {"right": "1", "left": "2"}.get(side_of(sentence), "0")  # L97 has no bilateral code
+    side = side_digit(side_of(sentence), "0", bilateral=False)  # L97 has no bilateral code
     depth = next((digit for pattern, digit in _ULCER_DEPTHS if pattern.search(sentence)), "9")
     return "L97." + site + side + depth, 1 + (side != "0") + (depth != "9")
 

@@ -273,6 +273,14 @@ EYES = {"od": "right", "os": "left", "ou": "bilateral"}  # oculus dexter / sinis
 SIDE_DIGITS = {"right": ("1",), "left": ("2",), "bilateral": ("3",), "": ("9",), "unspecified": ("0",)}
 
 
+def side_digit(side: str, default: str, bilateral: bool = True) -> str:
+    """The character a sided code gives ``side``: 1 right, 2 left, 3 bilateral (only where the category
+    has a bilateral code, ``bilateral``), else ``default`` (9 or 0: unspecified)."""
+    if side == "bilateral" and not bilateral:
+        return default
+    return SIDE_DIGITS[side][0] if side in ("right", "left", "bilateral") else default
+
+
 def side_of(text: str) -> str:
     """'right', 'left', 'bilateral' or '' from words like "right", "lt", "bilateral", "both"."""
     found = {("bilateral", "right", "left")[m.lastindex - 1] for m in SIDE_WORDS.finditer(text)}

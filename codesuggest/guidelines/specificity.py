@@ -13,7 +13,7 @@ from ..codesets.references import parse_references
 from ..codesets.rules import inherited_notes
 from ..pipeline.schema import Mention
 from .engine import CM, FLOOR, CodeLine, NoteCoding
-from .history import clause_before, evidence, mentions_within, note_side, section_at, sentence_of, side_of
+from .history import clause_before, evidence, mentions_within, note_side, section_at, sentence_of, side_digit, side_of
 from .tables import EXTERNAL_CAUSES
 from .combinations import DIABETES
 from .wording import DENIED_BEFORE, UNCOMPLICATED, said_without, title_words
@@ -588,10 +588,11 @@ def second_reading(note: NoteCoding) -> None:
 def _exact_reader(note: NoteCoding, line: CodeLine, index: int) -> CodeLine | None:
     """A surer coded line of another category that reads mention ``index`` exactly where ``line``
     reads it in part, and that neither asks for ``line`` nor is asked for by it."""
-    candidates = note.analysis.mentions[index].candidates
-    mine = max((c.similarity for c in candidates if c.system == line.system and line.code.startswith(c.code)), default=None)
-    if mine is None or mine >= EXACT:
-        return None  # a code a rule put here, or an exact reading itself
+    mention = note.analysis.mentions[index]
+    candidates = mention.candidates
+    mine = _reading(line, [mention])
+    if mine == 0.0 or mine >= EXACT:
+        return None  # a code a rule put here (no candidate of it), or an exact reading itself
     for other in note.lines:
         if (other is line or other.system != CM or other.code[:3] == line.code[:3] or index not in other.mention_indexes
                 or other.confidence < line.confidence):
@@ -847,13 +848,18 @@ SECONDARY = ("C77", "C78", "C79")
 _NEOPLASM_WORDS = frozenset({"secondary", "malignant", "neoplasm", "other", "unspecified", "site", "sites", "and", "of"})
 
 
+def _site_stems(note: NoteCoding, code: str) -> set[str]:
+    """The site of a neoplasm code by its title's words (first five letters), less the neoplasm words."""
+    return {w[:5] for w in title_words(note.description(code))[0] - _NEOPLASM_WORDS}
+
+
 def metastatic_primary(note: NoteCoding) -> None:
     """A secondary neoplasm code (C77-C79) whose site is the one "metastatic <site> cancer" names gives
     way to the primary of that site coded on the same words (I.C.2: the site named is where the cancer
     comes from): C79.81 leaves for C50.919 on "metastatic breast cancer to bone"; C79.51 (bone) stays."""
     primaries = [line for line in note.lines if line.system == CM and line.code[:1] == "C" and "C00" <= line.code[:3] <= "C76"]
     for line in note.starting(SECONDARY, current=False):
-        site = {w[:5] for w in title_words(note.description(line.code))[0] - _NEOPLASM_WORDS}
+        site = _site_stems(note, line.code)
         named = [found.group(1) for m in note.mentions(line) if (found := METASTATIC_FROM.search(note.lower[m.start:m.end]))]
         if not site or not any(site & {w[:5] for w in words.split()} for words in named):
             continue
@@ -877,8 +883,7 @@ def spread_site_no_primary(note: NoteCoding) -> None:
         mentions = note.mentions(line)
         if line not in note.lines or not mentions or not all(SPREAD_TO.search(note.lower[m.start:m.end]) for m in mentions):
             continue
-        site = {w[:5] for w in title_words(note.description(line.code))[0] - _NEOPLASM_WORDS}
-        there = [s for s in secondaries if site & {w[:5] for w in title_words(note.description(s.code))[0]}]
+        there = [s for s in secondaries if _site_stems(note, line.code) & _site_stems(note, s.code)]
         if there:
             note.absorb(line, there[0], f"the words say the cancer spread there: {there[0].code} (I.C.2)")
 
@@ -908,7 +913,6 @@ _OSTEOPOROTIC_SITES = (
     (re.compile(r"\b(?:wrist|radius|radial|distal forearm|colles)\b"), "M80.03", True),
     (re.compile(r"\b(?:humerus|humeral|shoulder)\b"), "M80.02", True),
 )
-_SIDE_DIGIT = {"right": "1", "left": "2"}
 
 
 def osteoporotic_fracture(note: NoteCoding) -> None:
@@ -934,7 +938,7 @@ def osteoporotic_fracture(note: NoteCoding) -> None:
             continue
         code, sided = site
         if sided:
-            code += _SIDE_DIGIT.get(side_of(sentence), "9")
+            code += side_digit(side_of(sentence), "9", bilateral=False)
         code += SEVENTH[encounter(note)][0]  # as a closed fracture's: A, D, G, K, P, S
         if not note.billable(code):
             continue
