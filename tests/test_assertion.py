@@ -140,6 +140,11 @@ def statuses(nlp, text: str) -> list[set[str]]:
         ("[Anemia], not otherwise specified.", [set()]),
         ("No significant interval change in the [right upper lobe nodule].", [set()]),
         ("Patient has had [diarrhea] for the past 3 days.", [set()]),
+        # a condition treated before this episode is past; one under treatment now is not
+        ("Watery stools for 3 days after a course of cefpodoxime for [UTI].", [{"historical"}]),
+        ("She completed a 7-day course of amoxicillin for [otitis media].", [{"historical"}]),
+        ("Recently treated for [pneumonia], now with [diarrhea].", [{"historical"}, set()]),
+        ("He is on a course of nitrofurantoin for [UTI].", [set()]),
     ],
 )
 def test_sentence(nlp, text, expected):

@@ -533,6 +533,10 @@ def test_a_test_result_the_diagnoses_leave_out_is_not_coded(cm_catalog):
     # a poisoning (I.C.19.e.5.b), not an adverse effect: the poisoning first, then its manifestation
     ("Impression: Hyponatremia after an intentional overdose of hydrochlorothiazide", "Hyponatremia", "E87.1",
      ["T50.2X2A", "E87.1"]),
+    # the drug after the condition; a class ("NSAID") is the one drug of it the note names (naproxen: T39.31-)
+    ("A/P: Acute duodenal ulcer with hemorrhage, NSAID-induced - hold naproxen", "Acute duodenal ulcer with hemorrhage",
+     "K26.0", ["K26.0", "T39.315A"]),
+    ("A/P: Gastric ulcer due to NSAID use.", "Gastric ulcer", "K25.9", ["K25.9", "T39.395A"]),
 ])
 def test_the_adverse_effect_of_a_drug_taken_as_prescribed(cm_catalog, text, words, ranked, expected):
     coded = code(note(text, m(words, ranked)), lines((ranked, 0.8, (0,))), cm_catalog, "inpatient")
@@ -1333,3 +1337,68 @@ def test_one_long_term_drug_code_per_phrase(cm_catalog):
     """I.B.12: "anticoagulated with apixaban" is Z79.01, not also Z79.02 read from "anticoagulated"."""
     a = with_candidates(note("A/P: AF, anticoagulated with apixaban.", m("anticoagulated", "Z79.01")), 0, ("Z79.01", 1.0), ("Z79.02", 0.6))
     assert "Z79.02" not in codes_of(code(a, lines(("Z79.01", 0.85, (0,)), ("Z79.02", 0.33, (0,))), cm_catalog))
+
+
+@pytest.mark.parametrize("text, organism, organism_code, expected", [
+    ("A/P: E. coli pneumonia - ceftriaxone.", "E. coli", "B96.20", ["J15.5"]),
+    ("A/P: Pneumonia due to MRSA.", "MRSA", "A49.02", ["J15.212"]),
+    # the organism could be the UTI's: the provider links them, not the coder
+    ("A/P: Pneumonia and E. coli UTI.", "E. coli", "B96.20", ["J18.9", "B96.20", "N39.0"]),
+])
+def test_a_pneumonia_and_the_organism_its_sentence_names_are_one_code(cm_catalog, text, organism, organism_code, expected):
+    """I.B.9: "E. coli pneumonia" is J15.5 (the Index's "Pneumonia, in (due to)"), no B96.20 beside it."""
+    mentions = [m("neumonia", "J18.9"), m(organism, organism_code)] + ([m("UTI", "N39.0")] if "UTI" in text else [])
+    ranked = lines(("J18.9", 0.9, (0,)), (organism_code, 0.85, (1,)), *((("N39.0", 0.8, (2,)),) if "UTI" in text else ()))
+    assert sorted(codes_of(code(note(text, *mentions), ranked, cm_catalog, "inpatient"))) == sorted(expected)
+
+
+def test_an_organism_code_leaves_beside_the_combination_that_names_it(cm_catalog):
+    """I.C.1.e.1.a: B96.1 "Klebsiella pneumoniae [K. pneumoniae] ..." leaves beside J15.0 (the bracketed
+    abbreviation is no part of the organism's name); "Klebsiella pneumonia" names the disease."""
+    text = "A/P: Klebsiella pneumonia, RLL - ceftriaxone."
+    words = "Klebsiella pneumonia"
+    a = note(text, m(words, "B96.1"))
+    a = replace(a, mentions=(replace(a.mentions[0], candidates=(Candidate(CM, "B96.1", "", 1.0, words),
+                                                                  Candidate(CM, "J15.0", "", 1.0, words))),))
+    assert codes_of(code(a, lines(("B96.1", 0.9, (0,)), ("J15.0", 0.85, (0,))), cm_catalog, "inpatient")) == ["J15.0"]
+    culture = "Urine culture: Klebsiella pneumoniae."
+    b = note(culture, m("Klebsiella pneumoniae", "B96.1"))
+    b = replace(b, mentions=(replace(b.mentions[0], candidates=(Candidate(CM, "B96.1", "", 1.0, "k"),
+                                                                  Candidate(CM, "J15.0", "", 1.0, "k"))),))
+    assert "J15.0" not in codes_of(code(b, lines(("B96.1", 0.9, (0,)), ("J15.0", 0.85, (0,))), cm_catalog, "inpatient"))
+
+
+def test_a_staged_ulcer_takes_the_site_of_its_own_clause_and_keeps_its_stage(cm_catalog):
+    """I.C.12.a: "sacrum - stage 3 pressure injury" is L89.153 (the sacral region holds the sacrum), not
+    the stage 4 of the "4 x 3 cm" beside it; the heel of the clause after the semicolon is another ulcer's."""
+    text = "Skin: sacrum - stage 3 pressure injury 4 x 3 cm, full thickness; L heel - skin intact."
+    got = codes_of(code(note(text, m("stage 3 pressure injury", "L89.93")), lines(("L89.93", 0.9, (0,))), cm_catalog,
+                        "inpatient"))
+    assert got == ["L89.153"]
+
+
+@pytest.mark.parametrize("age, expected", [("71 yo F", "R62.7"), ("2 yo M", "R62.51")])
+def test_failure_to_thrive_by_the_patients_age(cm_catalog, age, expected):
+    text = f"{age} admitted with failure to thrive."
+    a = note(text, m("failure to thrive", "R62.51"))
+    assert codes_of(code(a, lines(("R62.51", 0.9, (0,))), cm_catalog, "inpatient")) == [expected]
+
+
+def test_copd_not_in_exacerbation_is_no_exacerbation(cm_catalog):
+    a = note("A/P: COPD, not in exacerbation - continue tiotropium.", m("COPD", "J44.9"))
+    assert codes_of(code(a, lines(("J44.9", 0.9, (0,))), cm_catalog)) == ["J44.9"]
+
+
+def test_a_longer_reading_that_links_more_words_is_the_one_code(cm_catalog):
+    """I.B.9 / I.B.12: "L5-S1 disc herniation with left S1 radiculopathy" is M51.17 (with radiculopathy),
+    not the M51.27 of its first words, though the ranker is surer of the shorter reading and the MRI
+    line says the herniation alone; without a linking "with" the shorter reading is not absorbed."""
+    text = "MRI: L5-S1 disc herniation at the left S1 root.\nA/P: L5-S1 disc herniation with left S1 radiculopathy - PT."
+    inner, outer = "L5-S1 disc herniation", "L5-S1 disc herniation with left S1 radiculopathy"
+    a = note(text, m(inner, "M51.27"), m(outer, "M51.17"))
+    second = text.index(outer)
+    mentions = (a.mentions[0], replace(a.mentions[0], start=second, end=second + len(inner), sentence_start=text.index("A/P"),
+                                       sentence_end=len(text)), a.mentions[1])
+    a = replace(a, mentions=mentions)
+    coded = code(a, lines(("M51.27", 0.8, (0, 1)), ("M51.17", 0.45, (2,))), cm_catalog)
+    assert codes_of(coded) == ["M51.17"] and coded.lines[0].confidence == 0.8

@@ -276,3 +276,57 @@ def test_extremity_is_the_code_sets_limb_and_an_unsided_leg_is_no_side(cm_analyz
 def test_an_abdominal_quadrant_is_its_quadrant_pain_code(cm_analyzer, text, span, code):
     """R10.1- / R10.3- are "right lower quadrant pain" ...: notes say RLQ, and "abdominal pain"."""
     assert _codes_of(cm_analyzer.analyze(text), span)[0] == code
+
+
+@pytest.mark.parametrize("text, span, code, not_codes", [
+    ("Non-traumatic rhabdomyolysis from prolonged immobilization.", "rhabdomyolysis", "M62.82", ("T79.6",)),
+    ("Non-infectious gastroenteritis.", "gastroenteritis", "K52.9", ("A09",)),
+    ("Non-insulin dependent diabetes.", "diabetes", "E11.9", ("E10.9",)),
+    ("Non-alcoholic steatohepatitis.", "Non-alcoholic steatohepatitis", "K75.81", ("F10.10",)),
+    ("Non-Hodgkin lymphoma.", "Non-Hodgkin lymphoma", "C85.90", ()),
+])
+def test_non_denies_the_word_it_joins(cm_analyzer, text, span, code, not_codes):
+    """"non-traumatic rhabdomyolysis" is no traumatic rhabdomyolysis: "non-" either joins its word as the
+    code sets write it (nonalcoholic) or no term starts at the word it denies; a term with "non" in its
+    own wording (non-Hodgkin) still matches whole."""
+    analysis = cm_analyzer.analyze(text)
+    codes = _codes_of(analysis, span)
+    assert codes[0] == code
+    every = {c.code for m in analysis.mentions for c in m.candidates}
+    assert not any(c.startswith(not_codes) for c in every) if not_codes else True
+
+
+@pytest.mark.parametrize("text, span, code, not_code", [
+    ("COPD without exacerbation.", "COPD", "J44.9", "J44.1"),
+    ("COPD, not in exacerbation.", "COPD", "J44.9", "J44.1"),
+    ("Asthma, mild intermittent, without exacerbation.", "Asthma, mild intermittent", "J45.2", "J45.21"),
+])
+def test_without_is_not_read_as_with(cm_analyzer, text, span, code, not_code):
+    """The matcher drops "with" and "without" alike; a term with no negator of its own may not span one,
+    else "COPD without exacerbation" is J44.1 "COPD with (acute) exacerbation"."""
+    analysis = cm_analyzer.analyze(text)
+    assert _codes_of(analysis, span)[0] == code
+    assert not_code not in {c.code for m in analysis.mentions for c in m.candidates if m.text == text.rstrip(".")}
+
+
+def test_a_term_that_says_without_itself_still_spans_it(cm_analyzer):
+    """R03.0 "elevated blood-pressure reading, without diagnosis of hypertension" has its own "without"."""
+    text = "Elevated blood pressure reading without diagnosis of hypertension."
+    assert [m.text for m in cm_analyzer.analyze(text).mentions][0] == text[:-1]
+    codes = _codes_of(cm_analyzer.analyze("Type 2 diabetes without complications."), "Type 2 diabetes")
+    assert "E11.9" in codes[:2]
+
+
+@pytest.mark.parametrize("text, span, code", [
+    ("C. difficile colitis, initial episode.", "C. difficile colitis", "A04.72"),
+    ("C diff infection, recurrent.", "C diff infection, recurrent", "A04.71"),
+    ("CDI, first episode.", "CDI", "A04.72"),
+    ("H. influenzae pneumonia.", "H. influenzae pneumonia", "J14"),
+    ("Sputum grew H. influenzae.", "H. influenzae", "B96.3"),
+])
+def test_organisms_as_notes_write_them(cm_analyzer, text, span, code):
+    """"C. diff" / "CDI" are Clostridioides difficile (A04.7-); "H. influenzae" is the organism, never
+    influenza (J11)."""
+    analysis = cm_analyzer.analyze(text)
+    assert code in _codes_of(analysis, span)[:2]  # beside its category (A04.7), which falls back to it
+    assert not any(c.code.startswith("J11") for m in analysis.mentions for c in m.candidates)

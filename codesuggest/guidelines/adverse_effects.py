@@ -51,10 +51,11 @@ def adverse_effects(note: NoteCoding) -> None:
             if POISONING.search(sentence):
                 continue
             found = (_drug_named_as_cause(note.lower, mention.start, mention.sentence_end, mention.end - mention.start)
-                     or _drug_before(note.lower, mention.sentence_start, mention.end))
+                     or _drug_before(note.lower, mention.sentence_start, mention.end)
+                     or _drug_after(note.lower, mention.end, mention.sentence_end))
             if found is None:
                 continue
-            stem, what = found
+            stem, what = _the_drug_taken(note, *found)
             code = stem + letter
             if note.billable(code):
                 added = note.add(code, f"adverse effect of a {what} taken as prescribed, after {line.code} (I.C.19.e.5.a)",
@@ -135,6 +136,24 @@ def _drug_before(text: str, start: int, end: int) -> tuple[str, str] | None:
             if INDUCED.match(head[match.end():]):
                 return stem, what
     return None
+
+
+def _drug_after(text: str, end: int, sentence_end: int) -> tuple[str, str] | None:
+    """The drug of "<condition>, <drug>-induced" ("acute duodenal ulcer with hemorrhage, NSAID-induced")."""
+    tail = text[end:min(sentence_end, end + 40)]
+    for pattern, stem, what in ADVERSE_EFFECTS:
+        for match in pattern.finditer(tail):
+            if re.fullmatch(r"\s*[,(-]?\s*", tail[:match.start()]) and INDUCED.match(tail[match.end():]):
+                return stem, what
+    return None
+
+
+def _the_drug_taken(note: NoteCoding, stem: str, what: str) -> tuple[str, str]:
+    """A drug class the note names as the cause ("NSAID", T39.395-) is the one drug of that class the
+    note says the patient takes when it has a code of its own ("on naproxen": T39.315-, the Table of
+    Drugs and Chemicals' row for the drug)."""
+    taken = {s for pattern, s, w in ADVERSE_EFFECTS if w == what and s != stem and pattern.search(note.lower)}
+    return (taken.pop(), what) if len(taken) == 1 else (stem, what)
 
 
 # drugs never taken as prescribed (no adverse-effect code): their poisoning codes without the intent character

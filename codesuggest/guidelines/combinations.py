@@ -158,7 +158,7 @@ def copd(note: NoteCoding) -> None:
     if infections:
         note.add("J44.0", f"COPD with a lower respiratory infection ({infections[0].code}, which stays coded) (I.C.10.a)",
                  confidence=_conf(base, infections[0]), like=[base, infections[0]])
-    exacerbation = any(note.says(EXACERBATION, line) for line in lines)
+    exacerbation = any(affirmed(EXACERBATION, note.sentences(line)) for line in lines)  # not "not in exacerbation"
     if exacerbation:
         note.add("J44.1", "COPD in acute exacerbation (I.C.10.a)", confidence=base.confidence, like=[base])
     for code, supported, what in (("J44.0", bool(infections), "no lower respiratory infection is coded"),
@@ -525,6 +525,43 @@ def influenza_with_pneumonia(note: NoteCoding) -> None:
         note.absorb(line, target, f"{code} names the pneumonia (I.B.9)")
 
 
+# an organism (B95-B96, or an infection of unspecified site A49.-) -> the pneumonia due to it (the Index's
+# "Pneumonia, in (due to)"); the first prefix that fits wins
+ORGANISM_PNEUMONIA = (("B96.1", "J15.0"), ("B96.5", "J15.1"), ("B95.62", "J15.212"), ("B95.61", "J15.211"),
+                      ("A49.02", "J15.212"), ("A49.01", "J15.211"), ("B95.7", "J15.29"), ("B95.8", "J15.20"),
+                      ("B95.1", "J15.3"), ("B95.3", "J13"), ("B95.", "J15.4"), ("A49.1", "J15.4"), ("B96.2", "J15.5"),
+                      ("B96.3", "J14"), ("B96.0", "J15.7"), ("A49.3", "J15.7"), ("B96.4", "J15.6"))
+
+
+def pneumonia_by_organism(note: NoteCoding) -> None:
+    """A pneumonia of unspecified organism (J18.-) and an organism named in its sentence are one code,
+    the pneumonia due to that organism (I.B.9): "E. coli pneumonia" is J15.5, not J18.9 with B96.20 (no
+    organism code beside it, I.C.1.e.1.a). An organism a culture names elsewhere is the provider's to
+    link, and one the sentence could give to another infection ("pneumonia and E. coli UTI") stays."""
+    organisms = note.starting(("B95", "B96", "A49"))
+    for line in note.starting(("J18",)) if organisms else ():
+        sentences = {m.sentence_start for m in note.mentions(line)}
+
+        def in_sentence(other: CodeLine) -> bool:
+            return bool(sentences & {m.sentence_start for m in note.mentions(other)})
+
+        combined = [other for other in note.starting(SPECIFIED_PNEUMONIAS) if in_sentence(other)]
+        if combined:  # "MRSA pneumonia" read as J15.212 and as "pneumonia"
+            note.replace(line, combined[0].code, "the sentence names the pneumonia with its organism: one code (I.B.9)")
+            continue
+        others = [other for other in note.starting(SITE_INFECTIONS) if not other.code.startswith(PNEUMONIAS) and in_sentence(other)]
+        # the organism its words link first ("MRSA": A49.02, not the B95.61 a sibling brought)
+        named = sorted((o for o in organisms if in_sentence(o)),
+                       key=lambda o: not any(m.candidates and m.candidates[0].code == o.code for m in note.mentions(o)))
+        target = next((code for o in named for prefix, code in ORGANISM_PNEUMONIA if o.code.startswith(prefix)), None)
+        if others or target is None or not note.billable(target):
+            continue
+        organism = next(o for o in named if any(o.code.startswith(p) for p, c in ORGANISM_PNEUMONIA if c == target))
+        combined = note.replace(line, target, f"its sentence names the organism ({organism.code}): pneumonia due to it "
+                                              "is one code (I.B.9)")
+        note.absorb(organism, combined, f"{target} names the organism (I.C.1.e.1.a)")
+
+
 # "infection, unspecified site" codes and the organism code for an infection coded by its site
 SITE_UNSPECIFIED_ORGANISM = {"A49.01": "B95.61", "A49.02": "B95.62", "A49.1": "B95.5", "A49.3": "B96.0"}
 SITE_INFECTIONS = ("L0", "N10", "N11", "N12", "N30", "N34", "N39.0", "N41", "N45", "N70", "N71", "N73", "J0", "J12",
@@ -544,7 +581,9 @@ def organism_in_combination(note: NoteCoding) -> None:
     infection (I.C.1.e.1.a: J13 "pneumonia due to Streptococcus pneumoniae" needs no B95.3, J15.212
     no B95.62)."""
     for line in note.starting(ORGANISM_CODES, current=False):
-        organism = re.sub(r"\s*\([^)]*\)", "", _AS_THE_CAUSE.sub("", note.description(line.code).lower())).strip()  # "pseudomonas"
+        title = _AS_THE_CAUSE.sub("", note.description(line.code).lower())
+        organism = re.sub(r"\s*(?:\([^)]*\)|\[[^\]]*\])", "", title).strip()  # "klebsiella pneumoniae", no "[k. pneumoniae]"
+        organism = organism.removeprefix("unspecified ").removeprefix("other ")  # B96.20: "escherichia coli"
         naming = [other for other in note.documented("") if other is not line and not other.code.startswith(ORGANISM_CODES)
                   and organism in note.description(other.code).lower()]
         if naming:

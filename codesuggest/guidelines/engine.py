@@ -207,6 +207,16 @@ class NoteCoding:
         spans = sorted({(m.sentence_start, m.sentence_end) for m in mentions})
         return "\n".join(self.lower[s:e] for s, e in spans)
 
+    def clauses_of(self, mentions: Sequence[Mention]) -> str:
+        """Like :meth:`sentences_of`, each sentence cut to the part between semicolons that holds the
+        mention: "sacrum - stage 3 pressure injury; L heel - deep tissue injury" names one site each."""
+        spans = set()
+        for m in mentions:
+            before = self.lower.rfind(";", m.sentence_start, m.start)
+            after = self.lower.find(";", m.end, m.sentence_end)
+            spans.add((before + 1 if before >= 0 else m.sentence_start, after if after >= 0 else m.sentence_end))
+        return "\n".join(self.lower[s:e] for s, e in sorted(spans))
+
     def says(self, pattern: re.Pattern[str], line: CodeLine | None = None) -> bool:
         """Whether the note (or, with ``line``, the sentences of its evidence) matches ``pattern``."""
         return pattern.search(self.sentences(line) if line is not None else self.lower) is not None

@@ -13,7 +13,8 @@ from ..codesets.references import parse_references
 from ..codesets.rules import inherited_notes
 from ..pipeline.schema import Mention
 from .engine import CM, FLOOR, CodeLine, NoteCoding
-from .history import clause_before, evidence, mentions_within, note_side, section_at, sentence_of, side_digit, side_of
+from .history import (clause_before, evidence, mentions_within, note_side, patient_age, section_at, sentence_of, side_digit,
+                      side_of)
 from .tables import EXTERNAL_CAUSES
 from .combinations import DIABETES
 from .wording import DENIED_BEFORE, UNCOMPLICATED, said_without, title_words
@@ -558,11 +559,14 @@ def alternatives(note: NoteCoding) -> None:
             if other is line or other.added:
                 continue
             same_category = other.code[:3] == line.code[:3]
-            if not ((same_category and own <= set(other.mention_indexes)) or _overlapping(note, line, other)):
+            if not ((same_category and own <= set(other.mention_indexes)) or _overlapping(note, line, other)
+                    or (same_category and _reads_around(note, other, line))):
                 continue
             if _both_said(note, line, other):
                 continue
             if _better_reading(note, other, line):
+                if _reads_around(note, other, line):  # the longer reading takes the surety of the words it holds
+                    other.confidence = max(other.confidence, line.confidence)
                 note.absorb(line, other, f"the same words are coded as {other.code}: one code per condition (I.B.12)")
                 break
 
@@ -654,6 +658,10 @@ def _better_reading(note: NoteCoding, other, line) -> bool:
     words, else the less vague (at least half as sure), else the surer ("atypical chest pain" is
     R07.89 by the index, though "other chest pain" is vaguer than R07.81 "pleurodynia", a sibling
     the ranker put forward on the same words)."""
+    if _reads_around(note, line, other):
+        return False  # "L5-S1 disc herniation with left S1 radiculopathy": M51.17, not the M51.27 of its first words
+    if _reads_around(note, other, line):
+        return True  # however unsure the ranker of the longer reading: the words say it
     shared = _shared_mentions(note, line, other)
     if _own_reading(note, line, other, shared):
         return False  # some words are the line's own wording; the other's title says what they do not
@@ -677,6 +685,22 @@ def _shared_mentions(note: NoteCoding, line, other) -> list[Mention]:
         return note.mentions(line) + note.mentions(other)
     now = common & set(note.current_indexes(line))
     return [mentions[i] for i in sorted(now or common)]
+
+
+_LINKED = re.compile(r"\b(?:with|due to|secondary to|caused by|complicated by)\b")  # "X with Y": a combination (I.A.15)
+
+
+def _reads_around(note: NoteCoding, line, other) -> bool:
+    """Whether ``line`` stands on longer words that hold a mention of ``other``, link it to more ("with",
+    "due to") and say a word of its title that ``other``'s lacks ("radiculopathy"): the combination the
+    whole phrase names (I.B.9), not a reading of its first words."""
+    mine = [m for m in note.mentions(line) if _match(line, [m]) > 0
+            and any(_inside(o, m) and _LINKED.search(note.lower, o.end, m.end) for o in note.mentions(other))]
+    if not mine:
+        return False
+    said = _words_of("\n".join(note.lower[m.start:m.end] for m in mine))
+    extra = _named_words(note.description(line.code)) - _named_words(note.description(other.code))
+    return bool(extra & said)
 
 
 def _unsaid(note: NoteCoding, line, other, mentions: list[Mention]) -> bool:
@@ -752,6 +776,8 @@ SITE_WORDS: dict[str, tuple[str, ...]] = {
     "quadrant": ("quadrant", "abdominal"), "epigastric": ("epigastric", "abdominal"),
     "periumbilic": ("periumbilic", "abdominal"), "periumbilical": ("periumbilical", "abdominal"),
     "suprapubic": ("suprapubic", "abdominal"),
+    # the sacral region holds the coccyx (L89.15- "pressure ulcer of coccyx", "of tailbone")
+    "sacrum": ("sacral",), "coccyx": ("sacral",), "coccygeal": ("sacral",), "tailbone": ("sacral",),
 }
 SIDES = frozenset({"right", "left", "bilateral"})
 _TITLE_NOISE = frozenset({"of", "the", "and", "or", "with", "without", "due", "initial", "encounter", "subsequent", "sequela",
@@ -768,6 +794,12 @@ def _words_of(text: str) -> frozenset[str]:
         words.add(w)
         words.update(SITE_WORDS.get(w, ()))
     return frozenset(words)
+
+
+def _numbered_tail(title: str) -> str:
+    """A title's part after its last comma when it holds a number ("stage 3"), else ""."""
+    tail = title.rpartition(",")[2].strip() if "," in title else ""
+    return tail if any(c.isdigit() for c in tail) else ""
 
 
 _UNSPECIFIED_PART = re.compile(r"\bdue to unspecified ((?:\w+ )*?\w+) of\b")
@@ -811,7 +843,10 @@ def site_from_words(note: NoteCoding) -> None:
     for line in list(note.lines):
         if line.system != CM or line not in note.lines or "unspecified" not in note.description(line.code).lower():
             continue
-        sentences = note.sentences_of(_current_mentions(note, line))
+        current = _current_mentions(note, line)
+        # the words that link the code itself, not those another reading brought to it (alternatives)
+        linking = [m for m in current if any(c.code == line.code for c in m.candidates)] or current
+        sentences = note.clauses_of(linking)
         said = _words_of(sentences) | {INDEX_DEFAULT_KIND.get(line.code[:3], "")}
         denied = said_without(sentences)
         own = frozenset(_WORD.findall(note.description(line.code).lower())) - _TITLE_NOISE
@@ -819,6 +854,7 @@ def site_from_words(note: NoteCoding) -> None:
         sides = own & SIDES  # a side the code already has is kept: changing it is the laterality rule's call
         fits = []
         own_stems = {w[:6] for w in title_words(note.description(line.code))[0] if len(w) >= 6}  # what it affirms
+        staged = _numbered_tail(note.description(line.code).lower())
         for code, words in _category_titles(note.catalog, line.code[:3]):
             extra = words - own
             unsaid = {w for w in extra - said if w[:6] not in own_stems}  # "arthropathy" restates "arthropathic"
@@ -826,6 +862,8 @@ def site_from_words(note: NoteCoding) -> None:
                     or not sides <= words):
                 continue
             title = note.description(code).lower()
+            if staged and _numbered_tail(title) != staged:
+                continue  # L89.93 "..., stage 3" takes the site's stage 3 code, not its stage 4 one
             if title_says(_UNSPECIFIED_PART.sub("due to of", title), "unspecified") or title_says(title, "other"):
                 continue
             if title_words(title)[1] & (said - denied):
@@ -948,3 +986,18 @@ def osteoporotic_fracture(note: NoteCoding) -> None:
             if in_sentence & set(line.mention_indexes):
                 note.absorb(line, target, f"{target.code}: not a traumatic fracture code (I.C.13.d.1)")
         return
+
+
+# (a child's code, the adult's code of the same condition): "failure to thrive" in a 71-year-old is R62.7
+BY_AGE = (("R62.51", "R62.7"),)
+ADULT = 18
+
+
+def by_patient_age(note: NoteCoding) -> None:
+    """A condition with one code for children and one for adults takes the one of the patient's age
+    (the tabular list's "(child)" / "adult" titles; I.B.1: the code the Index and Tabular give)."""
+    age = patient_age(note)
+    for child, adult in BY_AGE if age is not None else ():
+        wrong, right = (child, adult) if age >= ADULT else (adult, child)
+        for line in note.starting((wrong,), current=False):
+            note.replace(line, right, f"the patient is {age}: {note.description(right).lower()} (I.B.1)")

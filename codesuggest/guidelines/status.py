@@ -41,7 +41,18 @@ def _organism_only(note: NoteCoding, line: CodeLine) -> bool:
 
 def _on_organisms(note: NoteCoding, line: CodeLine) -> bool:
     mentions = note.mentions(line)
-    return bool(mentions) and all(m.candidates and m.candidates[0].code[:3] in ORGANISMS for m in mentions)
+    return bool(mentions) and all(m.candidates and m.candidates[0].code[:3] in ORGANISMS
+                                  and not _names_the_disease(note, m, m.candidates[0].code, line.code) for m in mentions)
+
+
+def _names_the_disease(note: NoteCoding, mention: Mention, organism: str, code: str) -> bool:
+    """Whether the mention says a word of ``code``'s title that the organism's title lacks: "Klebsiella
+    pneumonia" names the pneumonia of J15.0, "Klebsiella pneumoniae" (a culture) only the organism."""
+    said = set(_WORD.findall(mention.text.lower())) - set(_WORD.findall(note.description(organism).lower()))
+    return bool(said & set(_WORD.findall(note.description(code).lower())))
+
+
+_WORD = re.compile(r"[a-z]+")
 
 
 def uncertain_diagnosis(note: NoteCoding) -> None:

@@ -49,6 +49,7 @@ RULES: tuple[Rule, ...] = (
     Rule("laterality", "I.B.13", "the right / left / bilateral code when the note gives the side", specificity.laterality),
     Rule("paralysis_side", "I.C.6.a", "hemiplegia / monoplegia on the side the note gives, dominant by default "
          "on the right", sequelae.paralysis_side),
+    Rule("by_patient_age", "I.B.1", "a condition with a child's and an adult's code takes the patient's", specificity.by_patient_age),
     Rule("site_from_words", "I.B.2", "the code of the site (and side) the evidence sentence names",
          specificity.site_from_words),
     Rule("neoplastic_fracture", "I.C.13.c", "a pathological fracture through a neoplasm: M84.5- with the neoplasm",
@@ -103,6 +104,8 @@ RULES: tuple[Rule, ...] = (
     Rule("neutropenic_fever", "I.C.3", "neutropenic fever: D70.- by cause with R50.81, not R50.9", combinations.neutropenic_fever),
     Rule("arthritis_by_organism", "I.B.1", "a septic arthritis by its organism and joint (M00.0-/M00.1-/M00.2-)",
          combinations.arthritis_by_organism),
+    Rule("pneumonia_by_organism", "I.B.9", "a pneumonia and the organism its sentence names are one code (J13-J15)",
+         combinations.pneumonia_by_organism),
     Rule("organism_in_combination", "I.C.1.e.1.a", "no organism code beside a code that names the organism",
          combinations.organism_in_combination),
     Rule("organism_of_a_site_infection", "I.C.1.e.1", "the organism of an infection coded by its site is B95-B96, "

@@ -28,6 +28,10 @@ from .terminology import MAX_TERM_WORDS, TermIndex
 _SYN_FIRST_WORDS = frozenset(words[0] for words in SYNONYMS if len(words) > 1)
 _TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:'s)?|[,;:()/]")
 _CLAUSE_BREAK = frozenset(";:()")
+# "COPD without exacerbation", "asthma, not in exacerbation": the words after a negator are denied up to
+# the next of these words, and no term without a negator of its own spans the negator
+_NEGATORS = frozenset({"without", "no", "not", "w/o"})
+_DENIAL_ENDS = frozenset({"with", "and", "but", ","})
 WINDOW_SLACK = 3  # extra content words a window match may span
 # words of side a note puts inside a condition's words ("osteoarthritis of left knee", "OA R knee"):
 # a window over a term's words that only these interrupt reads as the term itself (the laterality
@@ -49,6 +53,7 @@ class Word:
     abbreviation: tuple[str, str] | None = None  # (short, long form) when it came from an abbreviation
     clause: int = 0
     alone: bool = True  # may be a mention by itself (False: only inside a longer term, see senses.INSIDE_ONLY)
+    denied: bool = False  # after "without" / "no" / "not" in its clause (see _spans_a_denial)
 
 
 @dataclass(slots=True)
@@ -131,12 +136,19 @@ def sentence_words(
     (start offset -> expansion, see :mod:`senses`), else through ``resources/abbreviations.tsv``.
     A word whose sense is no mention is dropped and cuts the clause, so that no window spans it."""
     curated = curated_abbreviations()
-    raw: list[tuple[str, int, int, tuple[str, str] | None, int, bool]] = []
+    raw: list[tuple[str, int, int, tuple[str, str] | None, int, bool, bool]] = []
     clause = 0
+    denied = False
     for m in _TOKEN_RE.finditer(text, start, end):
         token = m.group()
+        lowered = token.lower()
+        if lowered in _NEGATORS:
+            denied = True
+        elif lowered in _DENIAL_ENDS:
+            denied = False
         if token in _CLAUSE_BREAK:
             clause += 1
+            denied = False
             continue
         if token in ",/":
             continue
@@ -148,6 +160,7 @@ def sentence_words(
                 long_form = curated.get(token) if not token.islower() else None
             elif sense == NOT_A_MENTION:
                 clause += 1
+                denied = False
                 continue
             elif sense == AS_WRITTEN:
                 long_form = curated.get(token) if not token.islower() else None
@@ -157,13 +170,13 @@ def sentence_words(
                 long_form = sense
         if long_form:
             for w in re.findall(r"[a-z0-9]+", long_form.lower()):
-                raw.append((w, m.start(), m.end(), (token, long_form), clause, alone))
+                raw.append((w, m.start(), m.end(), (token, long_form), clause, alone, denied))
         else:
-            raw.append((token.lower().removesuffix("'s"), m.start(), m.end(), None, clause, alone))
+            raw.append((lowered.removesuffix("'s"), m.start(), m.end(), None, clause, alone, denied))
     return _content_words(raw)
 
 
-def _content_words(raw: list[tuple[str, int, int, tuple[str, str] | None, int, bool]]) -> list[Word]:
+def _content_words(raw: list[tuple[str, int, int, tuple[str, str] | None, int, bool, bool]]) -> list[Word]:
     """Synonyms applied (longest phrase first: the rule of ``normalize.apply_synonyms``, inlined here
     over words that carry offsets, since it runs for every word of every note), stop words dropped,
     stemmed."""
@@ -183,13 +196,13 @@ def _content_words(raw: list[tuple[str, int, int, tuple[str, str] | None, int, b
                 start, last = raw[i], raw[i + n - 1]
                 for w in target:
                     if w not in STOP_WORDS or w in KEEP_IN_KEY:
-                        words.append(Word(stem(w), start[1], last[2], start[3], start[4], start[5] and last[5]))
+                        words.append(Word(stem(w), start[1], last[2], start[3], start[4], start[5] and last[5], start[6]))
                 i += n
                 break
         else:
-            w, s, e, abbr, cl, alone = raw[i]
+            w, s, e, abbr, cl, alone, denied = raw[i]
             if w not in STOP_WORDS or w in KEEP_IN_KEY:
-                words.append(Word(stem(w), s, e, abbr, cl, alone))
+                words.append(Word(stem(w), s, e, abbr, cl, alone, denied))
             i += 1
     return words
 
@@ -211,8 +224,9 @@ def match_sentence(words: list[Word], index: TermIndex, text: str = "") -> list[
     longest = index.longest_term_with
     terms = index.terms
     n = len(words)
+    denied = _denied_by_non(words)
     for i in range(n):
-        if not longest.get(words[i].norm):
+        if i in denied or not longest.get(words[i].norm):
             continue  # no term has this word: no window starting here can match
         clause = words[i].clause
         distinct: list[str] = []  # the window's distinct words, sorted: joined, the bag key
@@ -229,7 +243,7 @@ def match_sentence(words: list[Word], index: TermIndex, text: str = "") -> list[
             if len(distinct) > room:
                 break  # no term has all these words, so no longer window from i has them either
             term = terms.get(sorted_bag_key(distinct))
-            if term is not None and (j > i or words[i].alone):
+            if term is not None and (j > i or words[i].alone) and not _spans_a_denial(words, i, j, term.text):
                 found = mention(i, j)
                 found.add(term.codes, 1.0, term.text, _part_factor(words, i, j))
                 found.exact = True
@@ -249,7 +263,7 @@ def match_sentence(words: list[Word], index: TermIndex, text: str = "") -> list[
                 if span is None:
                     continue
                 i, j = span
-                if words[i].clause == words[j].clause:
+                if i not in denied and words[i].clause == words[j].clause and not _spans_a_denial(words, i, j, term.text):
                     sides = sum(norms[q] in SIDE_WORDS and norms[q] not in term.words for q in range(i, j + 1))
                     length = j - i + 1 - sides
                     if sides and length == len(term.words) and all(c[0] == "ICD10CM" for c in term.codes):
@@ -325,6 +339,32 @@ def match_partial(
         codes = tuple(islice((c for c in term.codes if c[0] in systems), MAX_CODES_PER_TERM))
         mention.add(codes, factor * coverage, term.text, _part_factor(words, i, j))
     return list(mentions.values())
+
+
+def _spans_a_denial(words: list[Word], i: int, j: int, term_text: str) -> bool:
+    """Words ``i..j`` run from affirmed words into denied ones ("COPD without exacerbation") and the term
+    says no negator of its own ("... without complications"): reading them as the term would turn the
+    note's "without" into "with". Words that are all denied are ConText's to negate."""
+    if words[i].denied or not any(words[k].denied for k in range(i + 1, j + 1)):
+        return False
+    return not _has_negator(term_text)
+
+
+@lru_cache(maxsize=50_000)
+def _has_negator(term_text: str) -> bool:
+    return any(w in _NEGATORS or w.startswith("non") for w in re.findall(r"[a-z/]+", term_text.lower()))
+
+
+def _denied_by_non(words: list[Word]) -> frozenset[int]:
+    """The positions of words that "non" / "non-" denies ("non-traumatic rhabdomyolysis", "non-pressure
+    ulcer", "non-alcoholic steatohepatitis", "non-insulin dependent diabetes"): no term may start at one,
+    else the words after "non" read as the kind of disease the note rules out. A term that has "non" in
+    its own words ("non-Hodgkin lymphoma") still starts at "non"."""
+    return frozenset(
+        i for i in range(1, len(words))
+        if words[i - 1].norm == "non" and words[i - 1].clause == words[i].clause
+        and words[i].start - words[i - 1].end <= 1
+    )
 
 
 def _part_factor(words: list[Word], i: int, j: int) -> float:
