@@ -326,7 +326,7 @@ def test_issue_15_follow_ups(nlp, text, expected):
         ("She had [gestational diabetes] with her first pregnancy.", [{"historical"}]),
         ("[Preeclampsia] during her previous pregnancy; now 12 weeks with [nausea].", [{"historical"}, set()]),
         ("A healed left distal radius [fragility fracture] from 2023.", [{"historical"}]),
-        ("The [fracture] has healed; [osteoporosis] on alendronate.", [{"historical"}, set()]),
+        ("The [fracture] has healed; [osteoporosis] on alendronate.", [{"historical", "resolved"}, set()]),
     ],
 )
 def test_report_wordings(nlp, text, expected):
