@@ -145,6 +145,12 @@ def statuses(nlp, text: str) -> list[set[str]]:
         ("She completed a 7-day course of amoxicillin for [otitis media].", [{"historical"}]),
         ("Recently treated for [pneumonia], now with [diarrhea].", [{"historical"}, set()]),
         ("He is on a course of nitrofurantoin for [UTI].", [set()]),
+        # a test not yet resulted names no finding
+        ("Wound culture sent ([MRSA] screen pending).", [{"possible"}]),
+        ("Urine culture: [E. coli].", [set()]),
+        # the indication of the test that found something else is the past of the finding
+        ("Incidental 6 mm [nodule] on a CT for [abdominal pain].", [set(), {"historical"}]),
+        ("CT abdomen for [abdominal pain]: no acute process.", [set()]),
     ],
 )
 def test_sentence(nlp, text, expected):

@@ -272,6 +272,7 @@ def test_right_and_left_knee_replacements_are_the_bilateral_code(catalog):
     ("s/p partial mastectomy 2019.", set()),
     ("Presents for follow-up s/p PCI.", {"Z95.5"}), ("Admitted for elective CABG.", set()),
     ("Candidate for TKA.", set()), ("History of CABG x3.", {"Z95.1"}),
+    ("CAD s/p DES to the LAD in 2019.", {"Z95.5"}), ("In utero DES exposure.", set()),
 ])
 def test_status_wording(catalog, said, expected):
     t = f"HPI: {said}\n"

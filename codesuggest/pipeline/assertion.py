@@ -259,13 +259,15 @@ class _SentenceConText(ConText):
             if self.prune_on_target_overlap:  # before update_scopes, so they do not terminate other modifiers either
                 # A status mention ("family history of colon cancer" -> Z80.0) is made of trigger
                 # words: its trigger must still reach the condition nested inside it.
-                spans = [(t.start, t.end) for t in targets_by_sent[index] if not _is_status(t)]
+                # Nor is a trigger that leads into a procedure ("on a CT for abdominal pain") inside it.
+                targets = [t for t in targets_by_sent[index] if not _is_status(t)]
                 inside = [
                     m
                     for m in modifiers
                     if any(
-                        _overlaps(m.modifier_span, span) and not _after_list_break(doc, span, m.modifier_span)
-                        for span in spans
+                        _overlaps(m.modifier_span, (t.start, t.end)) and not _after_list_break(doc, (t.start, t.end), m.modifier_span)
+                        and not (t.label_ == "procedure" and m.modifier_span[0] < t.start)
+                        for t in targets
                     )
                 ]
                 modifiers = [m for m in modifiers if m not in inside]

@@ -78,6 +78,13 @@ class RawMention:
         best = max(score for score, _ in self.codes.values())
         return any(sys_ == "ICD10CM" and code.startswith("Z") and score >= best for (sys_, code), (score, _) in self.codes.items())
 
+    def is_procedure(self) -> bool:
+        """Its best candidates are procedures (ICD-10-PCS), no condition."""
+        if not self.codes:
+            return False
+        best = max(score for score, _ in self.codes.values())
+        return all(sys_ == "ICD10PCS" for (sys_, _code), (score, _) in self.codes.items() if score >= best)
+
     def is_external_cause(self) -> bool:
         """Its best candidates are external causes (ICD-10-CM V00-Y99: "exposure" X58), no condition."""
         if not self.codes:
@@ -391,6 +398,8 @@ def _window(p: int, needed: tuple[str, ...], positions: dict[str, list[int]], wi
     return lo, hi
 
 
+# "CT for abdominal pain": the condition a procedure is done for stays a mention of its own (its indication)
+_INDICATION = re.compile(r"\bfor\b[^,;]*$", re.IGNORECASE)
 _DENIED_INSIDE = re.compile(r"\b(?:without|w/o|no|not)\b[^,;]*$", re.IGNORECASE)
 
 
@@ -406,11 +415,13 @@ def merge_nested(mentions: list[RawMention], text: str = "") -> list[RawMention]
     inside it is its own wording ("history of breast cancer" in "family history of breast cancer",
     "exposure" in "exposure to COVID-19") and is absorbed. A span
     the wording denies ("hypertension" in "elevated blood pressure reading without diagnosis of
-    hypertension", R03.0) gives it nothing (``text``: the note, to read the words between)."""
+    hypertension", R03.0) gives it nothing (``text``: the note, to read the words between). Nor does a
+    procedure swallow the condition it is done for ("CT for abdominal pain")."""
     kept: list[RawMention] = []
     for m in sorted(mentions, key=lambda m: (m.start - m.end, m.start)):
         containers = [k for k in kept if k.contains(m) and k.exact
-                      and (not k.is_status() or m.is_status() or m.is_external_cause())]
+                      and (not k.is_status() or m.is_status() or m.is_external_cause())
+                      and not (text and k.is_procedure() and _INDICATION.search(text, k.start, m.start))]
         if containers:
             container = min(containers, key=lambda k: k.end - k.start)
             if not (text and _DENIED_INSIDE.search(text, container.start, m.start)):
