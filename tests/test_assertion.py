@@ -167,6 +167,10 @@ def test_sentence(nlp, text, expected):
         # a pending test is to come; a pending workup leaves the condition only possible
         ("[Blood cultures] pending.", "procedure", {"possible", "hypothetical"}),
         ("Workup for [pheochromocytoma] is pending.", "diagnosis", {"possible"}),
+        # a referral is for a procedure to come, and for a condition the patient has now
+        ("Referred for [colonoscopy].", "procedure", {"possible", "hypothetical"}),
+        ("Referred for [asymptomatic microscopic hematuria].", "diagnosis", set()),
+        ("Referral to GI for [dysphagia].", "diagnosis", set()),
     ],
 )
 def test_mention_kind(nlp, text, label, expected):
