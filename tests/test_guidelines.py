@@ -1402,3 +1402,12 @@ def test_a_longer_reading_that_links_more_words_is_the_one_code(cm_catalog):
     a = replace(a, mentions=mentions)
     coded = code(a, lines(("M51.27", 0.8, (0, 1)), ("M51.17", 0.45, (2,))), cm_catalog)
     assert codes_of(coded) == ["M51.17"] and coded.lines[0].confidence == 0.8
+
+
+def test_words_that_name_an_other_kind_beat_the_unspecified_code(cm_catalog):
+    """I.B.18: "sprain, anterior talofibular ligament" is a ligament no S93.4- title lists: S93.49- "other
+    ligament", which the words name (its wording), not S93.40- "unspecified ligament" of "right ankle sprain"."""
+    text = "Impression: Right ankle sprain, anterior talofibular ligament."
+    a = note(text, m("Right ankle sprain", "S93.401A"), m("sprain, anterior talofibular ligament", "S93.49"))
+    coded = code(a, lines(("S93.401A", 0.9, (0,)), ("S93.491A", 0.6, (1,))), cm_catalog, "emergency")
+    assert codes_of(coded)[0] == "S93.491A" and "S93.401A" not in codes_of(coded)

@@ -59,6 +59,7 @@ CODES = {
     "S61.411D": "Laceration without foreign body of right hand, subsequent encounter",
     "W19.XXXA": "Unspecified fall, initial encounter", "W19.XXXD": "Unspecified fall, subsequent encounter",
     "W10.9XXA": "Fall (on) (from) unspecified stairs and steps, initial encounter",
+    "Y93.67": "Activity, basketball", "Y93.55": "Activity, bike riding",
     "W10.9XXD": "Fall (on) (from) unspecified stairs and steps, subsequent encounter",
     "W01.0XXA": "Fall on same level from slipping, tripping and stumbling without subsequent striking against object, initial encounter",
     "W54.0XXA": "Bitten by dog, initial encounter", "V89.2XXA": "Person injured in unspecified motor-vehicle accident, traffic, initial encounter",
@@ -468,6 +469,18 @@ def test_external_cause_takes_the_injury_encounter_and_replaces_an_unspecified_f
     note = code(catalog, t, ms, [line("S61.411A", 0.8, 0), line("W19.XXXA", 0.4, 1)],
                 only={"injury_encounter", "external_cause"})
     assert set(codes(note)) == {"S61.411D", "W10.9XXD"}
+
+
+@pytest.mark.parametrize("said, injury, expected", [
+    ("He fell playing basketball at the gym", "S61.411A", {"S61.411A", "W19.XXXA", "Y93.67"}),
+    ("She fell off her bike", "S61.411A", {"S61.411A", "W19.XXXA", "Y93.55"}),
+    ("He fell playing basketball last month", "S61.411D", {"S61.411D", "W19.XXXD"}),  # initial encounter only
+])
+def test_the_activity_at_the_injury_once_at_the_initial_encounter(catalog, said, injury, expected):
+    """I.C.20.c: an activity code (Y93.-) beside the external cause, at the initial encounter only."""
+    t = f"HPI: {said}. Laceration of the right hand.\n"
+    ms = [mention(t, "Laceration of the right hand", injury)]
+    assert set(codes(code(catalog, t, ms, [line(injury, 0.8, 0)], only={"external_cause"}))) == expected
 
 
 def test_no_external_cause_without_a_current_injury_or_for_fall_risk(catalog):

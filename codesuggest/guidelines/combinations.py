@@ -832,8 +832,10 @@ def stones_with_hydronephrosis(note: NoteCoding) -> None:
 
 
 def kidney_and_ureter_stones(note: NoteCoding) -> None:
-    """Calculi of the kidney and of the ureter together are N20.2, not N20.0 and N20.1 (I.B.9)."""
-    kidney, ureter = note.starting(("N20.0",)), note.starting(("N20.1",))
+    """Calculi of the kidney and of the ureter together are N20.2, not N20.0 and N20.1 (I.B.9); the
+    ureter's stone on words of its own, not a second reading of "nephrolithiasis"."""
+    kidney = note.starting(("N20.0",))
+    ureter = [line for line in note.starting(("N20.1",)) if kidney and set(line.mention_indexes) - set(kidney[0].mention_indexes)]
     if kidney and ureter:
         target = note.replace(kidney[0], "N20.2", "stones in the kidney and the ureter are one code (I.B.9)",
                               confidence=min(kidney[0].confidence, ureter[0].confidence))

@@ -15,7 +15,7 @@ from ..pipeline.schema import Mention
 from .engine import CM, FLOOR, CodeLine, NoteCoding
 from .history import (clause_before, evidence, mentions_within, note_side, patient_age, section_at, sentence_of, side_digit,
                       side_of)
-from .tables import EXTERNAL_CAUSES
+from .tables import ACTIVITIES, EXTERNAL_CAUSES
 from .combinations import DIABETES
 from .wording import DENIED_BEFORE, UNCOMPLICATED, said_without, title_words
 
@@ -480,6 +480,17 @@ def burn_extent(note: NoteCoding) -> None:
 UNSPECIFIED_FALL = "W19.XXX"
 
 
+def _activity(note: NoteCoding, injury: CodeLine, confidence: float) -> None:
+    """The activity the injury happened at (Y93.-, ``resources/activities.tsv``), at the initial
+    encounter only (I.C.20.c)."""
+    for code, pattern, what in ACTIVITIES:
+        match = next((m for m in pattern.finditer(note.lower) if _an_event(note, m)), None)
+        if match is not None and note.billable(code):
+            note.add(code, f"activity at the injury ({injury.code}): {what} (I.C.20.c)", confidence=confidence,
+                     like=[injury] + evidence(note, match.start(), match.end()))
+            return
+
+
 def external_cause(note: NoteCoding) -> None:
     """A current injury with the cause the note gives gets the external cause code (I.C.20: falls
     by where from, motor vehicle collisions, bites, ...; ``resources/external_causes.tsv``, the
@@ -511,6 +522,8 @@ def external_cause(note: NoteCoding) -> None:
         added = note.add(code, f"external cause of {injury.code}: {what} (I.C.20)", confidence=confidence,
                          like=[injury] + evidence(note, match.start(), match.end()))
         break
+    if letter == "A":
+        _activity(note, injury, max(line.confidence for line in injuries))
     for line in [line for line in note.lines if line.system == CM and line.code[:1] in "VWXY" and line is not added]:
         if len(line.code) == 8 and line.code[-1] in "ADS" and line.code[-1] != letter and note.billable(line.code[:-1] + letter):
             line = note.replace(line, line.code[:-1] + letter, f"the injury's encounter: {injury.code} (I.C.20.a.2)")
@@ -565,7 +578,8 @@ def alternatives(note: NoteCoding) -> None:
             if _both_said(note, line, other):
                 continue
             if _better_reading(note, other, line):
-                if _reads_around(note, other, line):  # the longer reading takes the surety of the words it holds
+                if _reads_around(note, other, line) or (_vagueness(note, line) == 1 and _names_its_kind(other, line, note)):
+                    # the longer or exact reading takes the surety of the words the vaguer one stood on
                     other.confidence = max(other.confidence, line.confidence)
                 note.absorb(line, other, f"the same words are coded as {other.code}: one code per condition (I.B.12)")
                 break
@@ -668,6 +682,10 @@ def _better_reading(note: NoteCoding, other, line) -> bool:
     if _own_reading(note, other, line, shared) and _unsaid(note, line, other, note.mentions(line)):
         return other.confidence >= FLOOR  # the line's title says what none of its words say
     vague, other_vague = _vagueness(note, line), _vagueness(note, other)
+    if other_vague == 1 and _names_its_kind(line, other, note):
+        return False  # words that name the line's kind exactly ("ATFL sprain": other ligament); I.B.18
+    if vague == 1 and _names_its_kind(other, line, note):
+        return other.confidence >= FLOOR
     if other_vague == vague:
         return other.confidence >= line.confidence
     return other_vague < vague and other.confidence >= max(FLOOR, 0.5 * line.confidence)
@@ -688,6 +706,12 @@ def _shared_mentions(note: NoteCoding, line, other) -> list[Mention]:
 
 
 _LINKED = re.compile(r"\b(?:with|due to|secondary to|caused by|complicated by)\b")  # "X with Y": a combination (I.A.15)
+
+
+def _names_its_kind(line, other, note: NoteCoding) -> bool:
+    """Whether some words of ``line`` are its own wording (or its category's) and not ``other``'s: the
+    unspecified ``other`` is for words that name no kind (I.B.18)."""
+    return any(_reading(line, [m]) >= EXACT > _reading(other, [m]) for m in note.mentions(line))
 
 
 def _reads_around(note: NoteCoding, line, other) -> bool:

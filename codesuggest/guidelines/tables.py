@@ -62,11 +62,17 @@ def _external_causes() -> tuple[tuple[str, re.Pattern[str], str], ...]:
     return tuple((row[0], re.compile(row[1]), row[2]) for row in _rows("external_causes.tsv"))
 
 
+def _activities() -> tuple[tuple[str, re.Pattern[str], str], ...]:
+    """(Y93 activity code, pattern, what), in the file's order."""
+    return tuple((row[0], re.compile(row[1]), row[2]) for row in _rows("activities.tsv"))
+
+
 HISTORY_CODES: tuple[tuple[str, str, str, str], ...] = _history_codes()
 STATUS_CODES: tuple[tuple[str, str, re.Pattern[str], str], ...] = _status_codes()
 # any status phrase at all: one search before the per-code patterns (most notes have none)
 ANY_STATUS: re.Pattern[str] = re.compile("|".join(f"(?:{pattern.pattern})" for _, _, pattern, _ in STATUS_CODES))
 DRUGS: dict[str, tuple[str, str]] = _drugs()
 EXTERNAL_CAUSES: tuple[tuple[str, re.Pattern[str], str], ...] = _external_causes()
+ACTIVITIES: tuple[tuple[str, re.Pattern[str], str], ...] = _activities()
 ADVERSE_EFFECTS: tuple[tuple[re.Pattern[str], str, str], ...] = _adverse_effects()
 ALLERGY_CODES: tuple[tuple[str, re.Pattern[str], str], ...] = _allergy_codes()
