@@ -578,7 +578,7 @@ def alternatives(note: NoteCoding) -> None:
             if _both_said(note, line, other):
                 continue
             if _better_reading(note, other, line):
-                if _reads_around(note, other, line) or (_vagueness(note, line) == 1 and _names_its_kind(other, line, note)):
+                if _reads_around(note, other, line) or (_vagueness(note, line) == 1 and _names_its_kind(note, other, line)):
                     # the longer or exact reading takes the surety of the words the vaguer one stood on
                     other.confidence = max(other.confidence, line.confidence)
                 note.absorb(line, other, f"the same words are coded as {other.code}: one code per condition (I.B.12)")
@@ -667,9 +667,11 @@ def _both_said(note: NoteCoding, line, other) -> bool:
 
 
 def _better_reading(note: NoteCoding, other, line) -> bool:
-    """Whether ``other`` reads the words better than ``line``: the code whose own wording (title,
-    inclusion term, index term) the words they share are, over one whose title says more than those
-    words, else the less vague (at least half as sure), else the surer ("atypical chest pain" is
+    """Whether ``other`` reads the words better than ``line``: the longer reading that links more words
+    ("... with radiculopathy", :func:`_reads_around`); the code whose own wording (title, inclusion term,
+    index term) the words they share are, over one whose title says more than those words; a kind the
+    words name over the unspecified code (:func:`_names_its_kind`); else the less vague (at least half as
+    sure), else the surer ("atypical chest pain" is
     R07.89 by the index, though "other chest pain" is vaguer than R07.81 "pleurodynia", a sibling
     the ranker put forward on the same words)."""
     if _reads_around(note, line, other):
@@ -682,9 +684,9 @@ def _better_reading(note: NoteCoding, other, line) -> bool:
     if _own_reading(note, other, line, shared) and _unsaid(note, line, other, note.mentions(line)):
         return other.confidence >= FLOOR  # the line's title says what none of its words say
     vague, other_vague = _vagueness(note, line), _vagueness(note, other)
-    if other_vague == 1 and _names_its_kind(line, other, note):
+    if other_vague == 1 and _names_its_kind(note, line, other):
         return False  # words that name the line's kind exactly ("ATFL sprain": other ligament); I.B.18
-    if vague == 1 and _names_its_kind(other, line, note):
+    if vague == 1 and _names_its_kind(note, other, line):
         return other.confidence >= FLOOR
     if other_vague == vague:
         return other.confidence >= line.confidence
@@ -708,7 +710,7 @@ def _shared_mentions(note: NoteCoding, line, other) -> list[Mention]:
 _LINKED = re.compile(r"\b(?:with|due to|secondary to|caused by|complicated by)\b")  # "X with Y": a combination (I.A.15)
 
 
-def _names_its_kind(line, other, note: NoteCoding) -> bool:
+def _names_its_kind(note: NoteCoding, line, other) -> bool:
     """Whether some words of ``line`` are its own wording (or its category's) and not ``other``'s: the
     unspecified ``other`` is for words that name no kind (I.B.18)."""
     return any(_reading(line, [m]) >= EXACT > _reading(other, [m]) for m in note.mentions(line))

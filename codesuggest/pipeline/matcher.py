@@ -30,7 +30,7 @@ _TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:'s)?|[,;:()/]")
 _CLAUSE_BREAK = frozenset(";:()")
 # "COPD without exacerbation", "asthma, not in exacerbation": the words after a negator are denied up to
 # the next of these words, and no term without a negator of its own spans the negator
-_NEGATORS = frozenset({"without", "no", "not", "w/o"})
+_NEGATORS = frozenset({"without", "no", "not"})
 _DENIAL_ENDS = frozenset({"with", "and", "but", ","})
 WINDOW_SLACK = 3  # extra content words a window match may span
 # words of side a note puts inside a condition's words ("osteoarthritis of left knee", "OA R knee"):
@@ -231,9 +231,9 @@ def match_sentence(words: list[Word], index: TermIndex, text: str = "") -> list[
     longest = index.longest_term_with
     terms = index.terms
     n = len(words)
-    denied = _denied_by_non(words)
+    after_non = _denied_by_non(words)
     for i in range(n):
-        if i in denied or not longest.get(words[i].norm):
+        if i in after_non or not longest.get(words[i].norm):
             continue  # no term has this word: no window starting here can match
         clause = words[i].clause
         distinct: list[str] = []  # the window's distinct words, sorted: joined, the bag key
@@ -270,7 +270,7 @@ def match_sentence(words: list[Word], index: TermIndex, text: str = "") -> list[
                 if span is None:
                     continue
                 i, j = span
-                if i not in denied and words[i].clause == words[j].clause and not _spans_a_denial(words, i, j, term.text):
+                if i not in after_non and words[i].clause == words[j].clause and not _spans_a_denial(words, i, j, term.text):
                     sides = sum(norms[q] in SIDE_WORDS and norms[q] not in term.words for q in range(i, j + 1))
                     length = j - i + 1 - sides
                     if sides and length == len(term.words) and all(c[0] == "ICD10CM" for c in term.codes):
@@ -359,7 +359,7 @@ def _spans_a_denial(words: list[Word], i: int, j: int, term_text: str) -> bool:
 
 @lru_cache(maxsize=50_000)
 def _has_negator(term_text: str) -> bool:
-    return any(w in _NEGATORS or w.startswith("non") for w in re.findall(r"[a-z/]+", term_text.lower()))
+    return any(w in _NEGATORS or w.startswith("non") for w in re.findall(r"[a-z]+", term_text.lower()))
 
 
 def _denied_by_non(words: list[Word]) -> frozenset[int]:
