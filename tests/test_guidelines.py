@@ -1411,3 +1411,15 @@ def test_words_that_name_an_other_kind_beat_the_unspecified_code(cm_catalog):
     a = note(text, m("Right ankle sprain", "S93.401A"), m("sprain, anterior talofibular ligament", "S93.49"))
     coded = code(a, lines(("S93.401A", 0.9, (0,)), ("S93.491A", 0.6, (1,))), cm_catalog, "emergency")
     assert codes_of(coded)[0] == "S93.491A" and "S93.401A" not in codes_of(coded)
+
+
+@pytest.mark.parametrize("said, expected", [
+    ("bilateral sciatica", ["M54.41", "M54.42"]), ("left-sided sciatica", ["M54.42"]), ("sciatica", ["M54.40"]),
+])
+def test_lumbago_with_sciatica_on_each_side_the_words_give(cm_catalog, said, expected):
+    """I.B.9 and I.B.13: low back pain with sciatica is M54.4- on the sciatica's side; bilateral, with no
+    bilateral code, is both sides; a sibling side the ranker put forward is not the note's."""
+    text = f"A/P: Low back pain with {said}."
+    a = note(text, m("Low back pain", "M54.50"), m("sciatica", "M54.30"))
+    ranked = lines(("M54.50", 0.8, (0,)), ("M54.30", 0.8, (1,)), ("M54.31", 0.8, (1,)))
+    assert sorted(c for c in codes_of(code(a, ranked, cm_catalog)) if c.startswith("M54")) == expected

@@ -811,10 +811,16 @@ def sciatica_with_lumbago(note: NoteCoding) -> None:
     if not (sciatica and back):
         return
     line = max(sciatica, key=lambda s: s.confidence)
-    target = note.replace(line, "M54.4" + line.code[5:], "sciatica with low back pain is lumbago with sciatica (I.B.9)",
-                          confidence=max(line.confidence, back[0].confidence))
+    side = note_side(note, line)  # the words' side, not a sibling's the ranker put forward
+    digits = ("1", "2") if side == "bilateral" else (side_digit(side, "0", bilateral=False),)  # no bilateral code: both (I.B.13)
+    confidence = max(line.confidence, back[0].confidence)
+    targets = [note.replace(line, "M54.4" + digits[0], "sciatica with low back pain is lumbago with sciatica (I.B.9)",
+                            confidence=confidence)]
+    targets += [note.add("M54.4" + digit, "bilateral, with no bilateral code: each side is coded (I.B.13)",
+                         confidence=confidence, like=targets) for digit in digits[1:]]
     for other in [*sciatica, *back]:
-        note.absorb(other, target, f"{target.code} codes the low back pain and the sciatica together (I.B.9)")
+        if other not in targets:
+            note.absorb(other, targets[0], f"{targets[0].code} codes the low back pain and the sciatica together (I.B.9)")
 
 
 def stones_with_hydronephrosis(note: NoteCoding) -> None:

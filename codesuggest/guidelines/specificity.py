@@ -282,10 +282,28 @@ def specific_candidate(note: NoteCoding) -> None:
                         and not title_says(note.description(cand.code), "not specific")
                         # a residual "other" code names nothing more, unless it is the mention's own wording
                         and (cand.similarity >= 1.0 or not title_says(note.description(cand.code), "other"))
+                        # a side the sentence does not say is the laterality rule's to give ("bilateral sciatica")
+                        and _sides_said(note, cand.code, mention)
                         and (best is None or cand.similarity > best.similarity)):
                     best = cand
         if best is not None:
             note.replace(line, best.code, f"its mention '{best.matched_term or best.code}' names the more specific code (I.B.2)")
+
+
+_BILATERAL = re.compile(r"\b(?:bilateral(?:ly)?|both|b/l)\b")
+
+
+def _both_sides(note: NoteCoding, line, other) -> bool:
+    """Whether the two codes are the right and the left of one condition the note says is bilateral, in
+    a category with no bilateral code: each side is coded (I.B.13)."""
+    mine, theirs = _words_of(note.description(line.code).lower()), _words_of(note.description(other.code).lower())
+    return ({"right", "left"} == (mine ^ theirs) and _BILATERAL.search(note.sentences(line)) is not None)
+
+
+def _sides_said(note: NoteCoding, code: str, mention: Mention) -> bool:
+    """Whether the sentence of ``mention`` says every side word of ``code``'s title."""
+    sides = _words_of(note.description(code).lower()) & SIDES
+    return sides <= _words_of(note.lower[mention.sentence_start:mention.sentence_end])
 
 
 # -- laterality (I.B.13) ---------------------------------------------------------------------------
@@ -575,7 +593,7 @@ def alternatives(note: NoteCoding) -> None:
             if not ((same_category and own <= set(other.mention_indexes)) or _overlapping(note, line, other)
                     or (same_category and _reads_around(note, other, line))):
                 continue
-            if _both_said(note, line, other):
+            if _both_said(note, line, other) or _both_sides(note, line, other):
                 continue
             if _better_reading(note, other, line):
                 if _reads_around(note, other, line) or (_vagueness(note, line) == 1 and _names_its_kind(note, other, line)):
