@@ -130,20 +130,20 @@ def _drug_named_as_cause(text: str, start: int, end: int, within: int = 0) -> tu
 def _drug_before(text: str, start: int, end: int) -> tuple[str, str] | None:
     """The drug of "<drug>-induced <condition>" just before the condition or in its words
     ("heparin-induced thrombocytopenia"): ``end`` is where the condition's words end."""
-    head = text[max(start, end - 40):end]
-    for pattern, stem, what in ADVERSE_EFFECTS:
-        for match in pattern.finditer(head):
-            if INDUCED.match(head[match.end():]):
-                return stem, what
-    return None
+    return _induced_by(text[max(start, end - 40):end])
 
 
 def _drug_after(text: str, end: int, sentence_end: int) -> tuple[str, str] | None:
     """The drug of "<condition>, <drug>-induced" ("acute duodenal ulcer with hemorrhage, NSAID-induced")."""
-    tail = text[end:min(sentence_end, end + 40)]
+    return _induced_by(text[end:min(sentence_end, end + 40)], leading=True)
+
+
+def _induced_by(window: str, leading: bool = False) -> tuple[str, str] | None:
+    """The drug of a "<drug>-induced" in ``window`` (``leading``: only at its start, after a comma,
+    dash or parenthesis)."""
     for pattern, stem, what in ADVERSE_EFFECTS:
-        for match in pattern.finditer(tail):
-            if re.fullmatch(r"\s*[,(-]?\s*", tail[:match.start()]) and INDUCED.match(tail[match.end():]):
+        for match in pattern.finditer(window):
+            if (not leading or re.fullmatch(r"\s*[,(-]?\s*", window[:match.start()])) and INDUCED.match(window[match.end():]):
                 return stem, what
     return None
 
