@@ -325,6 +325,10 @@ def test_issue_15_follow_ups(nlp, text, expected):
         ("Per wife, he has had [confusion] for 2 days.", [set()]),
         ("Rapid [strep] negative. [COVID-19] PCR negative x2.", [{"negated"}, {"negated"}]),
         ("Blood cultures grew gram negative rods consistent with [urosepsis].", [set()]),
+        # "a negative <test>" reads forward only: the finding before "and" is not negated
+        ("Pyelography showed [stenosis in the right pyeloureteral junction] and a negative urine cytology.", [set()]),
+        ("CT showed [hydronephrosis] and negative urine cultures.", [set()]),
+        ("She had a negative [HIV] test.", [{"negated"}]),
         # a medication "as needed" after a dash is the medication's, not the diagnosis's
         ("A/P: Episodic [tension-type headache], not intractable - ibuprofen as needed.", [set()]),
         # a patient's delusion or fear is no condition of the patient's
@@ -337,6 +341,8 @@ def test_issue_15_follow_ups(nlp, text, expected):
         ("[Preeclampsia] during her previous pregnancy; now 12 weeks with [nausea].", [{"historical"}, set()]),
         ("A healed left distal radius [fragility fracture] from 2023.", [{"historical"}]),
         ("The [fracture] has healed; [osteoporosis] on alendronate.", [{"historical", "resolved"}, set()]),
+        ("The [ulcer] has completely healed.", [{"historical", "resolved"}]),
+        ("The [ulcer] completely healed.", [{"historical", "resolved"}]),
     ],
 )
 def test_report_wordings(nlp, text, expected):

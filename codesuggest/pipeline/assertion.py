@@ -180,7 +180,20 @@ class _RuleMatcher:
             matches += self._tokens(doc)
         if self._has_regex:
             matches += self._regex(doc)
-        return longest_matches(matches, len(doc)) if matches else matches
+        if not matches:
+            return matches
+        # of two rules matching the same words, the one listed first wins (the matchers' own order
+        # follows the hashes of the rule keys, which change when a rule is inserted before them)
+        order = self._order()
+        matches.sort(key=lambda m: order[m[0]])
+        return longest_matches(matches, len(doc))
+
+    def _order(self) -> dict[int, int]:
+        """Rule key (its hash in the vocabulary's strings) -> the rule's place in the rules."""
+        if len(self.__dict__.get("_order_of", ())) != len(self.rules):
+            strings = self.nlp.vocab.strings
+            self._order_of = {strings.add(key): i for i, key in enumerate(self.rule_map)}
+        return self._order_of
 
 
 class _SentenceConText(ConText):
