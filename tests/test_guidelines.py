@@ -1423,3 +1423,116 @@ def test_lumbago_with_sciatica_on_each_side_the_words_give(cm_catalog, said, exp
     a = note(text, m("Low back pain", "M54.50"), m("sciatica", "M54.30"))
     ranked = lines(("M54.50", 0.8, (0,)), ("M54.30", 0.8, (1,)), ("M54.31", 0.8, (1,)))
     assert sorted(c for c in codes_of(code(a, ranked, cm_catalog)) if c.startswith("M54")) == expected
+
+
+def test_zoster_without_complications_gives_way_to_any_of_its_complications(cm_catalog):
+    """I.B.9: B02.9 "zoster without complications" is not coded beside B02.29 postherpetic neuralgia, though
+    B02.29's title ("other postherpetic nervous system involvement") has no "with"."""
+    text = "Shingles 6 weeks ago, the pain persists.\nA/P: Postherpetic neuralgia - gabapentin."
+    a = note(text, m("Shingles", "B02.9"), m("Postherpetic neuralgia", "B02.29"))
+    coded = code(a, lines(("B02.9", 0.85, (0,)), ("B02.29", 0.78, (1,))), cm_catalog)
+    assert codes_of(coded) == ["B02.29"]
+
+
+def test_a_cervical_disc_with_radiculopathy_at_the_level_the_note_names(cm_catalog):
+    """I.B.2: "C5-C6" is M50.122's level (not M50.13, whose "cervicothoracic" only begins like "cervical"),
+    and the longer reading with the radiculopathy is the one code (I.B.9)."""
+    text = "A/P: Cervical disc herniation at C5-C6 with right C6 radiculopathy."
+    outer = "disc herniation at C5-C6 with right C6 radiculopathy"
+    a = note(text, m("Cervical disc herniation at C5-C6", "M50.20"), m(outer, "M50.10"))
+    coded = code(a, lines(("M50.20", 0.8, (0,)), ("M50.10", 0.45, (1,))), cm_catalog)
+    assert codes_of(coded) == ["M50.122"]
+
+
+def test_a_titles_with_reads_two_conditions_said_with_and(cm_catalog):
+    """I.B.9: "sarcoidosis of lung and hilar lymph nodes" is D86.2 (lung with lymph nodes), not D86.0 of its
+    first words; the cough and the enlarged nodes are its signs (I.B.5)."""
+    text = "A/P: Sarcoidosis of lung and hilar lymph nodes, mild dry cough."
+    a = note(text, m("Sarcoidosis of lung", "D86.0"), m("Sarcoidosis of lung and hilar lymph nodes", "D86.2"), m("cough", "R05.9"))
+    coded = code(a, lines(("D86.0", 0.9, (0,)), ("D86.2", 0.4, (1,)), ("R05.9", 0.6, (2,))), cm_catalog)
+    assert codes_of(coded) == ["D86.2"]
+
+
+def test_an_allergy_names_allergic_urticaria(cm_catalog):
+    text = "Assessment: Urticaria due to amoxicillin, drug allergy."
+    a = note(text, m("Urticaria", "L50.9"))
+    assert codes_of(code(a, lines(("L50.9", 0.9, (0,))), cm_catalog)) == ["L50.0", "T36.0X5A"]  # and its drug (I.C.19.e.5.a)
+
+
+@pytest.mark.parametrize("said, expected", [
+    ("Acute hypercapnic respiratory failure due to COPD exacerbation.", "J96.02"),
+    ("Acute on chronic hypercapnic respiratory failure.", "J96.22"),
+])
+def test_acute_and_chronic_respiratory_failure_needs_the_word_chronic(cm_catalog, said, expected):
+    """I.B.1: J96.22 "acute and chronic" for words that say only "acute" (COPD's "chronic" is not the
+    failure's) gives way to J96.02."""
+    failure = said.split(" due to")[0].rstrip(".")
+    a = note(f"Assessment: {said}", m(failure, "J96.22"))
+    assert codes_of(code(a, lines(("J96.22", 0.9, (0,))), cm_catalog, "inpatient")) == [expected]
+
+
+def test_gestational_hypertension_before_delivery_is_no_essential_hypertension(cm_catalog):
+    """I.C.15.a.1, I.C.15.d: hypertension in a pregnancy is O13.3 at 34 weeks (not O13.4 "complicating
+    childbirth" before any delivery, a planned one aside), and I10 is not coded beside it."""
+    text = "31 yo G1P0 at 34 weeks.\nAssessment: gestational hypertension without significant proteinuria.\nPlan: delivery at 37 weeks."
+    a = note(text, m("gestational hypertension without significant proteinuria", "O13.9"))
+    coded = code(a, lines(("O13.9", 0.8, (0,)), ("I10", 0.6, (0,)), ("O13.4", 0.3, (0,))), cm_catalog)
+    assert sorted(codes_of(coded)) == ["O13.3", "Z3A.34"]
+
+
+def test_a_named_kind_of_a_condition_takes_its_site_words_too(cm_catalog):
+    """I.B.12: "Dupuytren's contracture, left hand" is M72.0, not also M24.542 "contracture, left hand" read
+    from its last words; a diabetic foot ulcer keeps its L97.4- (E11.621 asks for it)."""
+    text = "Dx: Dupuytren's contracture, left hand."
+    a = note(text, m("Dupuytren's contracture", "M72.0"), m("contracture, left hand", "M24.542"))
+    coded = code(a, lines(("M72.0", 0.8, (0,)), ("M24.542", 0.88, (1,))), cm_catalog)
+    assert codes_of(coded) == ["M72.0"]
+    text = "Dx: Diabetic foot ulcer, left heel, limited to breakdown of skin."
+    a = note(text, m("Diabetic foot ulcer", "E11.621"), m("ulcer, left heel", "L97.421"))
+    coded = code(a, lines(("E11.621", 0.8, (0,)), ("L97.421", 0.8, (1,))), cm_catalog)
+    assert {"E11.621", "L97.421"} <= set(codes_of(coded))
+
+
+@pytest.mark.parametrize("cause, expected", [
+    ("hypertriglyceridemia", "K85.80"), ("gallstones", "K85.90"), ("unclear etiology", "K85.90"),
+])
+def test_acute_pancreatitis_of_another_named_cause(cm_catalog, cause, expected):
+    """I.B.1: the index's "specified NEC": a cause with no K85 code of its own is K85.8-; a cause that has one
+    (biliary K85.1-) is the ranker's and the words' to find, not "other"."""
+    a = note(f"Assessment: Acute pancreatitis due to {cause}.", m("Acute pancreatitis", "K85.90"))
+    assert codes_of(code(a, lines(("K85.90", 0.9, (0,))), cm_catalog, "inpatient")) == [expected]
+
+
+def test_a_bleeding_is_in_the_code_titled_with_it(cm_catalog):
+    """I.B.9: "diverticulosis of the sigmoid colon with hemorrhage" is K57.31 ("with bleeding": a hemorrhage
+    is a bleeding), and the bleeding is not coded apart (R58)."""
+    text = "Discharge diagnoses:\n1. Diverticulosis of the sigmoid colon with hemorrhage."
+    a = note(text, m("Diverticulosis of the sigmoid colon", "K57.30"), m("hemorrhage", "R58"))
+    coded = code(a, lines(("K57.30", 0.9, (0,)), ("R58", 0.85, (1,))), cm_catalog, "inpatient")
+    assert codes_of(coded) == ["K57.31"]
+
+
+def test_pancytopenia_due_to_chemotherapy(cm_catalog):
+    """I.C.3.a: D61.810 with the adverse effect of the antineoplastic (T45.1X5-, I.C.19.e.5.a)."""
+    a = note("Assessment: Pancytopenia due to chemotherapy.", m("Pancytopenia", "D61.818"))
+    assert codes_of(code(a, lines(("D61.818", 0.9, (0,))), cm_catalog, "inpatient")) == ["D61.810", "T45.1X5A"]
+
+
+def test_diabetic_osteomyelitis_of_the_foot(cm_catalog):
+    """I.A.15: diabetes "with" osteomyelitis is E11.69 (the index), the osteomyelitis coded too; "acute
+    osteomyelitis of the right foot" is M86.171 (its "other" is the category's name: the index's M86.1-), and
+    the unspecified M86.9 of "diabetic foot osteomyelitis" leaves beside it."""
+    text = ("67 yo M with type 2 diabetes.\nAssessment: Acute osteomyelitis of the right foot in a patient with type 2 "
+            "diabetes (diabetic foot osteomyelitis).")
+    a = note(text, m("type 2 diabetes", "E11.9"), m("Acute osteomyelitis", "M86.10"), m("osteomyelitis)", "M86.9"))
+    coded = code(a, lines(("E11.9", 0.9, (0,)), ("M86.10", 0.8, (1,)), ("M86.9", 0.9, (2,))), cm_catalog, "inpatient")
+    assert sorted(codes_of(coded)) == ["E11.69", "M86.171"]
+
+
+def test_a_stray_unsure_code_of_the_chapter_does_not_absorb_a_stated_cancer(cm_catalog):
+    """I.B.18: C80.2 (with a transplanted organ), ranked low on the words of a breast cancer, says nothing more
+    of it: C50.911 stays."""
+    text = "Assessment: Hypercalcemia of malignancy from right breast cancer."
+    a = note(text, m("right breast cancer", "C50.911"))
+    coded = code(a, lines(("C50.911", 0.9, (0,)), ("C80.2", 0.21, (0,))), cm_catalog, "inpatient")
+    assert "C50.911" in codes_of(coded)

@@ -20,7 +20,7 @@ def context(section: str = "unknown", before=(), after=(), sentence=(), number_b
 def test_the_packaged_table_covers_the_colliding_abbreviations():
     table = load_sense_table()
     for form in ("PCP", "HR", "MS", "PE", "RA", "CP", "AF", "DM", "CA", "Ca", "BS", "MR", "PT", "OD", "LE", "ED", "CVA", "SBP", "UA",
-                 "AS", "SI", "HI", "CHB", "LAD", "AD", "ASD", "GBS", "HL", "VF", "AR", "MCI", "PSC", "DI", "MG", "TR"):
+                 "AS", "SI", "HI", "CHB", "LAD", "AD", "ASD", "GBS", "HL", "VF", "AR", "MCI", "PSC", "DI", "MG", "TR", "ARF"):
         rows = table.rows_for(form)
         assert rows, form
         last = rows[-1]
@@ -86,6 +86,10 @@ def mentions(analyzer, text: str) -> dict[str, list[str]]:
         ("On ciprofloxacin for SBP prophylaxis.", "SBP", "spontaneous bacterial peritonitis prophylaxis"),
         ("UA: + nitrites, many WBC.", "UA", "urinalysis"),
         ("UA in a patient with CAD - heparin drip.", "UA", "unstable angina"),
+        ("COPD, presents with ARF: ABG pH 7.28, pCO2 68 - BiPAP.", "ARF", "acute respiratory failure"),
+        ("ARF, creatinine 3.1 from 1.0 - IV fluids.", "ARF", "acute kidney failure"),
+        ("No proteinuria; platelets and LFTs normal.", "platelets", "lab value"),
+        ("Thrombocytopenia with low platelets.", "platelets", "as written"),
         ("Echo: severe AS, AVA 0.7 cm2.", "AS", "aortic stenosis"),
         ("AS on adalimumab, HLA-B27 positive.", "AS", "ankylosing spondylitis"),
         ("Endorses SI with a plan; denies HI.", "SI", "suicidal ideation"),

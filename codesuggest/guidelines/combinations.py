@@ -81,6 +81,7 @@ DIABETES_WITH: tuple[tuple[tuple[str, ...], str, bool, str], ...] = (
     (("E16.2", "E16.1", "E16.0"), ".649", False, "hypoglycaemia"),
     (("K05", "K06", "K08"), ".638", True, "oral complications"),
     (("M14.6", "M14.67"), ".610", False, "neuropathic arthropathy"),
+    (("M86",), ".69", True, "osteomyelitis"),  # the index: Diabetes, with, osteomyelitis E11.69 (+ the M86 code)
 )
 
 
@@ -650,6 +651,39 @@ def gestational_diabetes(note: NoteCoding) -> None:
     for line in note.starting(("O24.4",), current=False):
         if line is not best and line.code[:6] == best.code[:6]:
             note.withdraw(line, f"one gestational diabetes code: {best.code} (I.C.15.i)", because_of=best)
+
+
+# "acute pancreatitis due to hypertriglyceridemia": a cause the index has no code of its own for
+PANCREATITIS_CAUSE = re.compile(r"\bpancreatitis,? (?:due to|secondary to|caused by|from|induced by|related to) (\w+)")
+PANCREATITIS_KNOWN_CAUSE = re.compile(r"alcohol|etoh|gallstone|biliary|cholelith|choledocho|drug|medication|idiopathic|unknown|unclear|unspecified")
+
+
+def pancreatitis_cause(note: NoteCoding) -> None:
+    """Acute pancreatitis due to a cause the category names apart (idiopathic K85.0-, biliary K85.1-,
+    alcohol K85.2-, drug K85.3-) is coded there by the words; another named cause (hypertriglyceridemia,
+    hypercalcemia, a procedure) is K85.8- "other acute pancreatitis", not K85.9- (I.B.1: the index's
+    "specified NEC"); the 5th character (necrosis, infection) stays."""
+    for line in note.starting(("K85.9",)):
+        words = " ".join(note.lower[m.start:m.sentence_end] for m in note.mentions(line))
+        found = PANCREATITIS_CAUSE.search(words)
+        if found is None or PANCREATITIS_KNOWN_CAUSE.match(found.group(1)):
+            continue
+        other = "K85.8" + line.code[5:]
+        if note.billable(other):
+            note.replace(line, other, f"a named cause, {found.group(1)}, with no code of its own (I.B.1)")
+
+
+CHEMOTHERAPY_INDUCED = re.compile(r"\b(?:due to|secondary to|from|after|induced by|related to|caused by) (?:the |his |her )?"
+                                  r"(?:chemo\w*|antineoplastic|cytotoxic)|\bchemo(?:therapy)?[- ]induced\b")
+
+
+def chemotherapy_pancytopenia(note: NoteCoding) -> None:
+    """Pancytopenia the note puts down to cancer chemotherapy is D61.810 (with the drug's adverse effect
+    T45.1X5-, I.C.19.e.5.a), not D61.818 "other pancytopenia" (I.C.3.a.2, D61.81-)."""
+    for line in note.starting(("D61.818", "D61.81", "D61.9")):
+        words = " ".join(note.lower[m.start:m.sentence_end] for m in note.mentions(line))
+        if CHEMOTHERAPY_INDUCED.search(words):
+            note.replace(line, "D61.810", "pancytopenia due to antineoplastic chemotherapy (D61.810)")
 
 
 NEUTROPENIC_FEVER = re.compile(r"\b(?:neutropenic fevers?|febrile neutropenia|fever (?:and|with|in) (?:the setting of )?neutropenia)\b")

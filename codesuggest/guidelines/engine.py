@@ -72,6 +72,7 @@ class CodeLine:
     principal: bool = False  # the principal (inpatient) / first-listed (outpatient) diagnosis
     needs_review: bool = False  # a rule asks a coder to look at this code
     added: bool = False  # a rule put it in (not the ranker)
+    read_as: tuple[str, ...] = ()  # the codes it had before rules replaced it: what its words linked
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,6 +269,7 @@ class NoteCoding:
         if existing is not None:
             self.lines.remove(line)
             existing.mention_indexes = tuple(dict.fromkeys(existing.mention_indexes + line.mention_indexes))
+            existing.read_as = tuple(dict.fromkeys(existing.read_as + line.read_as + (line.code,)))
             existing.confidence = max(existing.confidence, line.confidence if confidence is None else confidence)
             existing.notes.extend(line.notes)
             self.explain(existing, text)
@@ -275,6 +277,7 @@ class NoteCoding:
             return existing
         self.withdrawn.append((CodeLine(line.system, line.code, line.score, line.confidence, line.mention_indexes),
                                GuidelineNote(self.rule.name, self.rule.section, text)))
+        line.read_as += (line.code,)
         line.code = code
         if confidence is not None:
             line.confidence = confidence

@@ -16,7 +16,9 @@ GESTATIONAL_AGE = re.compile(
     r"|(\d{1,2})\s*w\s*\d\s*d\b"
     r"|(\d{1,2})\s*(?:weeks?|wks?)\s*(?:(?:and\s*)?\d\s*days?\s*)?(?:of\s+)?(?:gestation|gestational|pregnant|by\s+(?:lmp|dates|ultrasound|first))\b)"
 )
-TRIMESTER = re.compile(r"\b(first|second|third|unspecified) trimester$")
+TRIMESTER = re.compile(r", (first|second|third|unspecified) trimester$")
+EPISODE = re.compile(r", complicating (childbirth|the puerperium)$")  # O13.4, O13.5: no trimester
+HYPERTENSION_IN_PREGNANCY = ("O10", "O11", "O13", "O14", "O15", "O16")
 
 
 def gestation_weeks(note: NoteCoding) -> int | None:
@@ -63,6 +65,9 @@ def birth_record(note: NoteCoding) -> None:
 
 DELIVERED = re.compile(r"\b(?:deliver(?:y|ed)|in labou?r|cesarean|c-section|svd|nsvd)\b")
 PREGNANT = re.compile(r"\b(?:pregnan\w*|prenatal|antepartum|antenatal|g\d+ ?p\d+)\b")
+# a delivery still to come: "delivery at 37 weeks", "plan for induction"
+PLANNED_DELIVERY = re.compile(r"\b(?:delivery|induction|cesarean|c-section) (?:at|by|planned|scheduled|if)\b"
+                              r"|\b(?:plan|planned|schedule|scheduled|consider|discussed|for) (?:for )?(?:delivery|induction|cesarean|c-section)\b")
 POSTPARTUM = re.compile(r"\b(?:postpartum|post-partum|puerper\w*|pp day|ppd ?#?\d)\b")
 
 
@@ -80,19 +85,34 @@ def carrier_in_pregnancy(note: NoteCoding) -> None:
 
 
 def trimester(note: NoteCoding) -> None:
-    """A pregnancy code gets the trimester of the weeks of gestation the note gives (I.C.15.a.3)."""
+    """A pregnancy code gets the trimester of the weeks of gestation the note gives (I.C.15.a.3); a
+    "complicating childbirth / the puerperium" code becomes it too when the note tells of no delivery
+    and no puerperium (an antepartum visit at 34 weeks is O13.3, not O13.4)."""
     weeks = gestation_weeks(note)
     if weeks is None:
         return
     wanted = trimester_of(weeks)
+    antepartum = not DELIVERED.search(PLANNED_DELIVERY.sub(" ", note.lower)) and not POSTPARTUM.search(note.lower)
     for line in note.starting(("O", "Z34")):
         title = note.description(line.code)
-        found = TRIMESTER.search(title)
+        found = TRIMESTER.search(title) or (EPISODE.search(title) if antepartum else None)
         if found is None or found.group(1) == wanted:
             continue
-        sibling = _sibling_titled(note, line.code, TRIMESTER.sub(f"{wanted} trimester", title))
+        sibling = _sibling_titled(note, line.code, found.re.sub(f", {wanted} trimester", title))
         if sibling is not None:
             note.replace(line, sibling, f"{weeks} weeks of gestation is the {wanted} trimester (I.C.15.a.3)")
+
+
+def hypertension_in_pregnancy(note: NoteCoding) -> None:
+    """Hypertension in a pregnancy is coded in O10-O16 (pre-existing, gestational, pre-eclampsia), whose
+    codes come first in a pregnant patient (I.C.15.a.1, I.C.15.d): I10 is not coded beside them (O10.0-
+    is the essential hypertension; I11-I13 stay, as O10.1-O10.3 ask for them)."""
+    pregnancy_codes = note.documented(HYPERTENSION_IN_PREGNANCY)
+    if not pregnancy_codes:
+        return
+    best = max(pregnancy_codes, key=lambda line: line.confidence)
+    for line in note.starting(("I10",), current=False):
+        note.withdraw(line, f"{best.code} codes the hypertension of the pregnancy (I.C.15.a.1, I.C.15.d)", because_of=best)
 
 
 # pregnancies with abortive outcome (ectopic, molar, abortions): Z3A's "code first" note names O09-O9A only

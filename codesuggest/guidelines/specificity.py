@@ -12,12 +12,13 @@ from ..codesets.records import CodeSystem
 from ..codesets.references import parse_references
 from ..codesets.rules import inherited_notes
 from ..pipeline.schema import Mention
-from .engine import CM, FLOOR, CodeLine, NoteCoding
+from .engine import CM, DIAGNOSIS_SECTIONS, FLOOR, CodeLine, NoteCoding
 from .history import (clause_before, evidence, mentions_within, note_side, patient_age, section_at, sentence_of, side_digit,
                       side_of)
 from .tables import ACTIVITIES, EXTERNAL_CAUSES
 from .combinations import DIABETES
 from .wording import DENIED_BEFORE, UNCOMPLICATED, said_without, title_words
+from .wording import SITES as BODY_SITES
 
 CKD_STAGES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b(?:esrd|esrf|end[- ]stage (?:renal|kidney)|stage (?:5|v) (?:ckd|chronic kidney disease)?\W*(?:on|requiring) (?:hemo)?dialysis)\b"), "N18.6"),
@@ -150,8 +151,9 @@ def _says_more(note: NoteCoding, vague: CodeLine, other: CodeLine) -> bool:
     have its mention say a word of the detail its title adds (M17.11 "... right knee" for
     "osteoarthritis of the right knee", not N28.1 "cyst of kidney" for "acute kidney injury")."""
     title = note.description(other.code)
-    if other is vague or title_says(title, "unspecified") or (title_says(title, "other") and not OTHER_PART.search(title)):
-        return False  # "other part of trunk" (C43.59) is a site, not a residual kind
+    if other is vague or title_says(title, "unspecified") or (
+            title_says(title, "other") and not OTHER_PART.search(title) and not _names_its_kind(note, other, vague)):
+        return False  # "other part of trunk" (C43.59) is a site, not a residual kind; nor is an "other" the words name
     said = note.sentences_of(_current_mentions(note, vague))
     if title_words(title)[1] & (_words_of(said) - said_without(said)):
         return False  # D57.1 "... without crisis" says less than D57.00 for a "pain crisis"
@@ -162,7 +164,7 @@ def _says_more(note: NoteCoding, vague: CodeLine, other: CodeLine) -> bool:
         return False
     if sure:
         return True
-    return note.stated(other) and (other.confidence >= FLOOR or _mention_says_its_detail(note, vague, other))
+    return note.stated(other) and _mention_says_its_detail(note, vague, other)
 
 
 def _another_kind(note: NoteCoding, vague: CodeLine, other: CodeLine) -> bool:
@@ -189,22 +191,27 @@ def uncomplicated_beside_complication(note: NoteCoding) -> None:
     a code of its category that names a complication with "with" (F10.230 "Alcohol dependence with
     withdrawal, uncomplicated") whose complication the note says: the combination code codes the
     condition (I.B.9). Nor beside its "in remission" code the note says (F11.21: I.C.5.b.1, the
-    remission codes by the provider's documentation). Diabetes has its own rule (E11.9 beside E11.22)."""
+    remission codes by the provider's documentation). Diabetes has its own rule (E11.9 beside E11.22).
+    The ".9" of a category of one disease's forms ("B02.9 Zoster without complications") gives way to any
+    other code of it: each names a complication, "with" or not (B02.29 postherpetic neuralgia)."""
     for line in list(note.lines):
         title = note.description(line.code).lower()
         if (line.system != CM or line not in note.lines or not UNCOMPLICATED.search(title) or " with " in title
                 or line.code.startswith(DIABETES)):
             continue
+        every_other = _LAST_OF_ITS_FORMS.fullmatch(line.code) is not None
         combined = [other for other in note.documented((line.code[:3],))
-                    if other is not line and _names_a_course(other_title := note.description(other.code).lower())
-                    and not title_says(other_title, "unspecified")
-                    and not _unsaid(note, other, line, note.mentions(line) + note.mentions(other))
+                    if other is not line
+                    and (every_other or _names_a_course(note.description(other.code).lower()))
+                    and not title_says(note.description(other.code).lower(), "unspecified")
+                    and (every_other or not _unsaid(note, other, line, note.mentions(line) + note.mentions(other)))
                     and (other.confidence >= max(FLOOR, 0.5 * line.confidence) or note.stated(other))]
         if combined:
             best = max(combined, key=lambda other: other.confidence)
             note.absorb(line, best, f"{best.code} codes the condition with its complication (I.B.9)")
 
 
+_LAST_OF_ITS_FORMS = re.compile(r"[A-Z]\d\d\.9")  # B02.9: a category's last code, one level below it
 _NO_COMPLICATION_NAMED = re.compile(r" with (?:other|unspecified|other specified) complications?\b")
 
 
@@ -221,6 +228,8 @@ _GENERIC = frozenset({"disease", "diseases", "disorder", "disorders", "syndrome"
 
 
 _ACUITY = frozenset({"acute", "chronic"})
+# nouns a title puts after what it names ("cervical disc disorder"): a note need not say them
+_KIND_NOUNS = frozenset({"disease", "diseases", "disorder", "disorders", "syndrome", "condition", "conditions"})
 
 
 def _primary_and_secondary(one: CodeLine, other: CodeLine) -> bool:
@@ -621,6 +630,41 @@ def second_reading(note: NoteCoding) -> None:
                     "one code per condition (I.B.12)")
 
 
+def kind_over_site_reading(note: NoteCoding) -> None:
+    """A code whose words are a condition's head noun and then only its site ("contracture, left hand":
+    M24.542) leaves for the code of another category that reads exactly the words ending in that noun
+    ("Dupuytren's contracture": M72.0): they are one condition, and the index codes a named kind by
+    its kind (I.B.12). Unless either code's tabular notes ask for the other (E11.621 "use additional code"
+    for the L97.4- of "diabetic foot ulcer, left heel")."""
+    for line in list(note.lines):
+        if line.system != CM or line not in note.lines or line.added:
+            continue
+        mentions = [note.analysis.mentions[i] for i in note.current_indexes(line)]
+        stated = [m for m in mentions if m.section in DIAGNOSIS_SECTIONS]  # the diagnostic statement governs
+        readers = [_kind_reader(note, line, m) for m in stated or mentions]
+        if not readers or None in readers:
+            continue
+        best = max(readers, key=lambda other: other.confidence)
+        note.absorb(line, best, f"the words are {best.code}'s condition and its site: one code per condition (I.B.12)")
+
+
+def _kind_reader(note: NoteCoding, line: CodeLine, mention: Mention) -> CodeLine | None:
+    """The coded line of another category that reads exactly a mention ending in ``mention``'s first word,
+    when the rest of ``mention`` is words of ``line``'s title (its site and side)."""
+    words = _WORD.findall(mention.text.lower())
+    if len(words) < 2 or not set(words[1:]) <= _words_of(note.description(line.code)):
+        return None
+    head_end = mention.start + note.lower[mention.start:].index(words[0]) + len(words[0])
+    for other in note.lines:
+        if (other is line or other.system != CM or other.code[:3] == line.code[:3] or other.confidence < FLOOR
+                or _asks_for(note, other, line) or _asks_for(note, line, other)):
+            continue
+        for kind in note.mentions(other):
+            if kind.start < mention.start and kind.end == head_end and _match(other, [kind]) >= EXACT:
+                return other
+    return None
+
+
 def _exact_reader(note: NoteCoding, line: CodeLine, index: int) -> CodeLine | None:
     """A surer coded line of another category that reads mention ``index`` exactly where ``line``
     reads it in part, and that neither asks for ``line`` nor is asked for by it."""
@@ -726,6 +770,9 @@ def _shared_mentions(note: NoteCoding, line, other) -> list[Mention]:
 
 
 _LINKED = re.compile(r"\b(?:with|due to|secondary to|caused by|complicated by)\b")  # "X with Y": a combination (I.A.15)
+# "sarcoidosis of lung and lymph nodes" is D86.2 "... of lung with sarcoidosis of lymph nodes": a title's "with"
+# reads the two said together
+_LINKED_OR_AND = re.compile(r"\b(?:with|due to|secondary to|caused by|complicated by|and)\b")
 
 
 def _names_its_kind(note: NoteCoding, line, other) -> bool:
@@ -738,8 +785,9 @@ def _reads_around(note: NoteCoding, line, other) -> bool:
     """Whether ``line`` stands on longer words that hold a mention of ``other``, link it to more ("with",
     "due to") and say a word of its title that ``other``'s lacks ("radiculopathy"): the combination the
     whole phrase names (I.B.9), not a reading of its first words."""
-    mine = [m for m in note.mentions(line) if _match(line, [m]) > 0
-            and any(_inside(o, m) and _LINKED.search(note.lower, o.end, m.end) for o in note.mentions(other))]
+    linked = _LINKED_OR_AND if " with " in note.description(line.code).lower() else _LINKED
+    mine = [m for m in note.mentions(line) if _links(line, m)
+            and any(_inside(o, m) and linked.search(note.lower, o.end, m.end) for o in note.mentions(other))]
     if not mine:
         return False
     said = _words_of("\n".join(note.lower[m.start:m.end] for m in mine))
@@ -751,8 +799,12 @@ def _unsaid(note: NoteCoding, line, other, mentions: list[Mention]) -> bool:
     """Whether the title of ``line`` names a word that ``mentions`` do not say and the title of
     ``other`` lacks (compared by their first five letters: "hypoxic" says "hypoxia"). The mentions'
     own words, not their sentences: a sentence often names two conditions."""
-    said = {w[:5] for w in _words_of("\n".join(note.lower[m.start:m.end] for m in mentions))}
-    extra = _named_words(note.description(line.code)) - _named_words(note.description(other.code))
+    # a side or a body site may be said in the mention's clause ("acute osteomyelitis of the right foot")
+    words = _words_of("\n".join(note.lower[m.start:m.end] for m in mentions)) | (_words_of(note.clauses_of(mentions))
+                                                                                 & (SIDES | BODY_SITES))
+    said = {w[:5] for w in words}
+    title = note.description(line.code)
+    extra = _named_words(title) - _named_words(note.description(other.code)) - _KIND_NOUNS - _either_said(title.lower(), words)
     return any(w[:5] not in said for w in extra)
 
 
@@ -764,15 +816,22 @@ def _own_reading(note: NoteCoding, line, other, mentions: list[Mention]) -> bool
 
 def _reading(line, mentions: list[Mention]) -> float:
     """How well ``mentions`` name the line's code or a code above it (the mention's candidate L20
-    reads L20.9)."""
+    reads L20.9), or the code a rule made it from (M86.10 "acute osteomyelitis" reads the M86.171 the
+    site rule made of it)."""
     return max((c.similarity for m in mentions for c in m.candidates
-                if c.system == line.system and line.code.startswith(c.code)), default=0.0)
+                if c.system == line.system and (line.code.startswith(c.code) or c.code in line.read_as)), default=0.0)
 
 
 def _match(line, mentions: list[Mention]) -> float:
     """How well ``mentions`` name the line's code: the best candidate similarity of the code."""
     return max((c.similarity for m in mentions for c in m.candidates
                 if c.system == line.system and c.code == line.code), default=0.0)
+
+
+def _links(line, mention: Mention) -> bool:
+    """Whether ``mention`` linked the line's code, or the code a rule replaced by it (M50.10, which the
+    site rule made M50.122)."""
+    return any(c.system == line.system and (c.code == line.code or c.code in line.read_as) for c in mention.candidates)
 
 
 def _overlapping(note: NoteCoding, line, other) -> bool:
@@ -822,22 +881,48 @@ SITE_WORDS: dict[str, tuple[str, ...]] = {
     "suprapubic": ("suprapubic", "abdominal"),
     # the sacral region holds the coccyx (L89.15- "pressure ulcer of coccyx", "of tailbone")
     "sacrum": ("sacral",), "coccyx": ("sacral",), "coccygeal": ("sacral",), "tailbone": ("sacral",),
+    # a kind by its noun: "urticaria ..., drug allergy" is L50.0 allergic urticaria
+    "allergy": ("allergic",), "allergies": ("allergic",),
 }
 SIDES = frozenset({"right", "left", "bilateral"})
 _TITLE_NOISE = frozenset({"of", "the", "and", "or", "with", "without", "due", "initial", "encounter", "subsequent", "sequela",
-                          "for", "in", "to", "unspecified", "site", "other", "part", "region"})
+                          "for", "in", "to", "unspecified", "site", "other", "part", "region", "at", "level"})
 # the kind the index gives a condition the note names by its site only: "gout, toe" is M10.07-
 # idiopathic gout; "osteoarthritis, knee" M17.1- primary
 INDEX_DEFAULT_KIND = {"M10": "idiopathic", "M16": "primary", "M17": "primary", "M18": "primary", "M19": "primary"}
 
 
+# a spinal level, "C5-C6" / "L4-5" / "L5-S1": one word ("c5c6", "l4l5", "l5s1") in titles and notes alike
+_SPINAL_LEVEL = re.compile(r"\b([ctls])(\d{1,2}) ?[-/] ?([ctls]?)(\d{1,2})\b")
+
+
+def _spinal_levels(lower: str) -> set[str]:
+    return {f"{a}{n}{b or a}{m}" for a, n, b, m in _SPINAL_LEVEL.findall(lower)}
+
+
 @lru_cache(maxsize=8192)
 def _words_of(text: str) -> frozenset[str]:
-    words = set()
+    words = _spinal_levels(text.lower())
     for w in _WORD.findall(text.lower()):
         words.add(w)
         words.update(SITE_WORDS.get(w, ()))
     return frozenset(words)
+
+
+_OTHER_WORD = re.compile(r"\bother\b")
+_SITE_PAIR = re.compile(r"\b([a-z]+) and ([a-z]+)\b")
+
+
+def _either_said(title: str, said: frozenset[str]) -> set[str]:
+    """The words of a title's "X and Y" site (M86.171 "right ankle and foot") when the note says one of them:
+    a foot is in the ankle-and-foot code."""
+    return {w for pair in _SITE_PAIR.findall(title) if set(pair) <= BODY_SITES and said & set(pair) for w in pair}
+
+
+def _restates(word: str, own: list[str]) -> bool:
+    """Whether ``word`` is another form of one of ``own`` ("arthropathy", "arthropathic"): the same six
+    first letters and about the same length, not a compound of more ("cervicothoracic" is no "cervical")."""
+    return any(word[:6] == w[:6] and abs(len(word) - len(w)) <= 3 for w in own)
 
 
 def _numbered_tail(title: str) -> str:
@@ -855,7 +940,7 @@ def _named_words(title: str) -> frozenset[str]:
     artery and the side, not the occlusion)."""
     lower = title.lower()
     vague = {w for part in _UNSPECIFIED_PART.findall(lower) for w in _WORD.findall(part)}
-    return frozenset(_WORD.findall(lower)) - _TITLE_NOISE - vague
+    return frozenset(_WORD.findall(lower)) - _TITLE_NOISE - vague | _spinal_levels(lower)
 
 
 @lru_cache(maxsize=4096)
@@ -893,23 +978,26 @@ def site_from_words(note: NoteCoding) -> None:
         sentences = note.clauses_of(linking)
         said = _words_of(sentences) | {INDEX_DEFAULT_KIND.get(line.code[:3], "")}
         denied = said_without(sentences)
-        own = frozenset(_WORD.findall(note.description(line.code).lower())) - _TITLE_NOISE
+        own_title = note.description(line.code)
+        own = frozenset(_WORD.findall(own_title.lower())) - _TITLE_NOISE
         seventh = line.code[7:] if len(line.code) == 8 else ""
         sides = own & SIDES  # a side the code already has is kept: changing it is the laterality rule's call
         fits = []
-        own_stems = {w[:6] for w in title_words(note.description(line.code))[0] if len(w) >= 6}  # what it affirms
+        own_words = [w for w in title_words(note.description(line.code))[0] if len(w) >= 6]  # what it affirms
         staged = _numbered_tail(note.description(line.code).lower())
         for code, words in _category_titles(note.catalog, line.code[:3]):
             extra = words - own
-            unsaid = {w for w in extra - said if w[:6] not in own_stems}  # "arthropathy" restates "arthropathic"
+            unsaid = {w for w in extra - said - _either_said(note.description(code).lower(), said)
+                      if not _restates(w, own_words)}  # "arthropathy" restates "arthropathic"
             if (code == line.code or not extra or unsaid or (seventh and not code.endswith(seventh))
                     or not sides <= words):
                 continue
             title = note.description(code).lower()
             if staged and _numbered_tail(title) != staged:
                 continue  # L89.93 "..., stage 3" takes the site's stage 3 code, not its stage 4 one
-            if title_says(_UNSPECIFIED_PART.sub("due to of", title), "unspecified") or title_says(title, "other"):
-                continue
+            if (title_says(_UNSPECIFIED_PART.sub("due to of", title), "unspecified")
+                    or len(_OTHER_WORD.findall(title)) > len(_OTHER_WORD.findall(own_title.lower()))):
+                continue  # no more "other" than its own: M86.10 "other acute osteomyelitis" -> M86.171, not E13.8 -> E13.69
             if title_words(title)[1] & (said - denied):
                 continue  # "sickle-cell disease without crisis" for a note that says "pain crisis"
             if _loses_a_kind(own, title, said):

@@ -97,10 +97,16 @@ RULES: tuple[Rule, ...] = (
          "not Z22.330", pregnancy.carrier_in_pregnancy),
     Rule("trimester", "I.C.15.a.3", "a pregnancy code at the trimester of the weeks of gestation the note gives",
          pregnancy.trimester),
+    Rule("hypertension_in_pregnancy", "I.C.15.a.1, I.C.15.d", "hypertension in a pregnancy by its O10-O16 code, "
+         "not I10", pregnancy.hypertension_in_pregnancy),
     Rule("birth_record", "I.C.15.a.1-2, I.C.15.b.5", "no mother's code on the newborn's record; Z33.1 and O80 only "
          "without other pregnancy codes", pregnancy.birth_record),
     Rule("weeks_of_gestation", "I.C.15.a", "the weeks of gestation Z3A.- beside a pregnancy's codes",
          pregnancy.weeks_of_gestation),
+    Rule("pancreatitis_cause", "I.B.1", "acute pancreatitis of another named cause: K85.8-, not K85.9-",
+         combinations.pancreatitis_cause),
+    Rule("chemotherapy_pancytopenia", "I.C.3.a", "pancytopenia due to cancer chemotherapy: D61.810",
+         combinations.chemotherapy_pancytopenia),
     Rule("neutropenic_fever", "I.C.3", "neutropenic fever: D70.- by cause with R50.81, not R50.9", combinations.neutropenic_fever),
     Rule("arthritis_by_organism", "I.B.1", "a septic arthritis by its organism and joint (M00.0-/M00.1-/M00.2-)",
          combinations.arthritis_by_organism),
@@ -118,6 +124,8 @@ RULES: tuple[Rule, ...] = (
          specificity.alternatives),
     Rule("second_reading", "I.B.12", "one code per condition: a code reading in part the words another code reads "
          "exactly leaves, unless one asks for the other", specificity.second_reading),
+    Rule("kind_over_site_reading", "I.B.12", "one code per condition: a code of a condition's noun and its site leaves "
+         "for the code of the kind the words name with that noun", specificity.kind_over_site_reading),
     Rule("congenital_unsaid", "I.C.17", "no congenital anomaly code on words read as an acquired condition unless the "
          "note says it is congenital", specificity.congenital_unsaid),
     Rule("unspecified_beside_specific", "I.B.2, I.B.18", "no unspecified code beside a specific one of its category",

@@ -80,7 +80,9 @@ def _stem(word: str) -> str:
 
 
 # notes' words for what titles say otherwise: "no perforation" denies "with spontaneous rupture of ear drum"
-SAME_AS = {"perforation": "rupture", "perforated": "rupture", "ruptured": "rupture"}
+SAME_AS = {"perforation": "rupture", "perforated": "rupture", "ruptured": "rupture",
+           # "diverticulosis with hemorrhage" says K57.31's "with bleeding"
+           "hemorrhage": "bleeding", "haemorrhage": "bleeding", "bleed": "bleeding", "hemorrhaging": "bleeding"}
 
 
 def _words(text: str) -> list[str]:
@@ -122,6 +124,7 @@ def said_without(text: str) -> frozenset[str]:
     return _said(_SAID_WITHOUT, text)
 
 
+_ACUTE_ON_CHRONIC = re.compile(r"\bacute (?:and|on) chronic\b")  # J96.22, I50.23: one condition, both courses
 _STAGES = ("early", "intermediate", "advanced")  # a disease's stage (H35.31- macular degeneration)
 
 
@@ -158,6 +161,11 @@ def conflict(title: str, text: str, named: str = "", side: str = "") -> Conflict
                                ("partial", "complete", text)] + stages:
         if other in affirmed and said not in affirmed and re.search(rf"\b{said}\b", where) and not re.search(rf"\b{other}\b", where):
             return Conflict(frozenset({other}), frozenset({said}), f"the note says '{said}'")
+    if (_ACUTE_ON_CHRONIC.search(title.lower()) and re.search(r"\bacute\b", named)
+            and not re.search(r"\bchronic\b", text)):
+        # J96.22 "acute and chronic ... failure" for "acute hypercapnic respiratory failure due to COPD": the
+        # chronic is COPD's, not the failure's
+        return Conflict(frozenset({"chronic"}), frozenset({"acute"}), "the note says 'acute', not 'chronic'")
     if "nondisplaced" in affirmed and _DISPLACED.search(text) and not _NONDISPLACED.search(text):
         return Conflict(frozenset({"nondisplaced"}), frozenset({"displaced"}), "the note says 'displaced'")
     if "displaced" in affirmed and _NONDISPLACED.search(text):
