@@ -329,6 +329,9 @@ def test_issue_15_follow_ups(nlp, text, expected):
         ("Pyelography showed [stenosis in the right pyeloureteral junction] and a negative urine cytology.", [set()]),
         ("CT showed [hydronephrosis] and negative urine cultures.", [set()]),
         ("She had a negative [HIV] test.", [{"negated"}]),
+        # a screening settled by its result; a date belongs to the cause of a residual deficit, not the deficit
+        ("Screening for [hepatitis C] was negative.", [{"negated"}]),
+        ("Residual [left-sided weakness] from a [stroke] in 2019.", [set(), {"historical"}]),
         # a medication "as needed" after a dash is the medication's, not the diagnosis's
         ("A/P: Episodic [tension-type headache], not intractable - ibuprofen as needed.", [set()]),
         # a patient's delusion or fear is no condition of the patient's

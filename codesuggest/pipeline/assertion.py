@@ -110,9 +110,13 @@ WORKUP = "workup"
 # up to its comma, is outside the scope of a backward trigger after it: "Other than [fatigue], review of
 # systems is negative" says the fatigue is present.
 EXCEPTION_CLAUSE = "exception_clause"
-# Rule metadata: the status this trigger's own replaces on a mention both reach ("concern for [stroke] was
-# low": negated, not possible)
+# Rule metadata: the status (or list of statuses) this trigger's own replaces on a mention both reach
+# ("concern for [stroke] was low": negated, not possible; "screening for [HCV] was negative": negated, not
+# hypothetical)
 OVERRIDES = "overrides"
+# PSEUDO triggers of this category ("from a", "after a") end the scope of a backward historical trigger: in
+# "residual [weakness] from a stroke in 2019" the year dates the stroke, not the weakness it left
+CAUSE_LINK = "CAUSE_LINK"
 # With cross_category_termination, a trigger of these categories ends the scope of a trigger of the key
 # category: "no pneumonia, possible atelectasis", "history of MI, no CHF". Family scopes end only at
 # terminators; a possible trigger does not end a historical one ("history of possible seizures").
@@ -488,6 +492,8 @@ class AssertionDetector:
                 rule.terminated_by.update((NEGATION_TERMINATE, CLAUSE_TERMINATE))
             if rule.category in ("HISTORICAL", "RESOLVED"):
                 rule.terminated_by.add(CLAUSE_TERMINATE)
+            if rule.category == "HISTORICAL" and rule.direction in ("BACKWARD", "BIDIRECTIONAL"):
+                rule.terminated_by.add(CAUSE_LINK)
             if (rule.metadata or {}).get(WORKUP):
                 rule.terminated_by.add(POSSIBLE_TERMINATE)
             if cross_category_termination:
@@ -515,8 +521,9 @@ class AssertionDetector:
             if metadata.get("hpi_neutral") and section in PRESENT_ILLNESS_SECTIONS and not _dated(target):
                 continue
             fields.update(CATEGORY_FIELDS.get(modifier.category, ()))
-        for modifier in modifiers:
-            fields.discard((modifier.rule.metadata or {}).get(OVERRIDES, ""))  # "concern for [X] was low"
+        for modifier in modifiers:  # "concern for [X] was low", "screening for [X] was negative"
+            overridden = (modifier.rule.metadata or {}).get(OVERRIDES, ())
+            fields.difference_update((overridden,) if isinstance(overridden, str) else overridden)
         if self.section_status and section in SECTION_FIELDS:
             fields.add(SECTION_FIELDS[section])
         return Assertion(**{field: True for field in fields})
