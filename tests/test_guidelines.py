@@ -1536,3 +1536,20 @@ def test_a_stray_unsure_code_of_the_chapter_does_not_absorb_a_stated_cancer(cm_c
     a = note(text, m("right breast cancer", "C50.911"))
     coded = code(a, lines(("C50.911", 0.9, (0,)), ("C80.2", 0.21, (0,))), cm_catalog, "inpatient")
     assert "C50.911" in codes_of(coded)
+
+
+def test_a_residual_code_leaves_for_the_code_its_excludes1_note_names(cm_catalog):
+    """I.A.12.a: J90 "pleural effusion, not elsewhere classified" excludes "malignant pleural effusion (J91.0)":
+    on the same words only J91.0 is coded (with the primary)."""
+    text = "Assessment: Malignant pleural effusion due to right upper lobe lung adenocarcinoma."
+    a = note(text, m("Malignant pleural effusion", "J91.0"), m("right upper lobe lung adenocarcinoma", "C34.11"))
+    coded = code(a, lines(("J90", 0.9, (0,)), ("J91.0", 0.7, (0,)), ("C34.11", 0.9, (1,))), cm_catalog, "inpatient")
+    assert sorted(codes_of(coded)) == ["C34.11", "J91.0"]
+
+
+def test_the_tingling_and_pain_of_a_cold_sore_are_its_own(cm_catalog):
+    """I.B.5: paresthesia and pain are routinely part of herpes labialis (B00.1)."""
+    text = "Tingling then painful vesicles on the upper lip.\nDx: Herpes labialis."
+    a = note(text, m("Tingling", "R20.2"), m("painful", "R52"), m("Herpes labialis", "B00.1"))
+    coded = code(a, lines(("B00.1", 0.9, (2,)), ("R20.2", 0.8, (0,)), ("R52", 0.7, (1,))), cm_catalog)
+    assert codes_of(coded) == ["B00.1"]

@@ -90,6 +90,8 @@ def mentions(analyzer, text: str) -> dict[str, list[str]]:
         ("ARF, creatinine 3.1 from 1.0 - IV fluids.", "ARF", "acute kidney failure"),
         ("No proteinuria; platelets and LFTs normal.", "platelets", "lab value"),
         ("Thrombocytopenia with low platelets.", "platelets", "as written"),
+        ("Difficulty falling and staying asleep most nights.", "falling", "sleep onset (falling asleep)"),
+        ("White then blue fingers in the cold.", "cold", "a temperature (in the cold)"),
         ("Echo: severe AS, AVA 0.7 cm2.", "AS", "aortic stenosis"),
         ("AS on adalimumab, HLA-B27 positive.", "AS", "ankylosing spondylitis"),
         ("Endorses SI with a plan; denies HI.", "SI", "suicidal ideation"),

@@ -630,6 +630,39 @@ def second_reading(note: NoteCoding) -> None:
                     "one code per condition (I.B.12)")
 
 
+def excluded_here(note: NoteCoding) -> None:
+    """A residual code ("not elsewhere classified", "unspecified") whose own Excludes1 note ("not coded
+    here"), or its category's, names a code coded on the same words, which reads them at least as well,
+    leaves for it (I.A.12.a): J90 "pleural effusion, not elsewhere classified" excludes "malignant pleural
+    effusion (J91.0)", so "malignant pleural effusion" is J91.0 alone."""
+    for line in list(note.lines):
+        title = note.description(line.code).lower()
+        if (line.system != CM or line not in note.lines or not line.mention_indexes
+                or not ("not elsewhere classified" in title or title_says(title, "unspecified"))):
+            continue
+        references = _own_excludes1(note, line)
+        for other in list(note.lines):
+            if (other is line or other.system != CM or other.code[:3] == line.code[:3]
+                    or not (other.confidence >= FLOOR or note.stated(other))
+                    or not any(ref.covers(other.code) for ref in references)
+                    or not set(line.mention_indexes) & set(other.mention_indexes)):
+                continue
+            shared = _shared_mentions(note, line, other)
+            if _match(other, shared) >= _match(line, shared):
+                note.absorb(line, other, f"its Excludes1 note names {other.code}, coded on the same words (I.A.12.a)")
+                break
+
+
+def _own_excludes1(note: NoteCoding, line: CodeLine) -> list:
+    """The exact references of the Excludes1 notes of ``line``'s code and its category (not of its block or
+    chapter, whose notes exclude whole groups)."""
+    record = note.catalog.get(CM, line.code) if note.catalog is not None else None
+    if record is None:
+        return []
+    return [ref for owner, text in inherited_notes(note.catalog, record, "excludes1") if owner.startswith(line.code[:3])
+            for ref in parse_references(text) if ref.exact]
+
+
 def kind_over_site_reading(note: NoteCoding) -> None:
     """A code whose words are a condition's head noun and then only its site ("contracture, left hand":
     M24.542) leaves for the code of another category that reads exactly the words ending in that noun
