@@ -1553,3 +1553,25 @@ def test_the_tingling_and_pain_of_a_cold_sore_are_its_own(cm_catalog):
     a = note(text, m("Tingling", "R20.2"), m("painful", "R52"), m("Herpes labialis", "B00.1"))
     coded = code(a, lines(("B00.1", 0.9, (2,)), ("R20.2", 0.8, (0,)), ("R52", 0.7, (1,))), cm_catalog)
     assert codes_of(coded) == ["B00.1"]
+
+
+def test_two_pressure_injuries_of_one_sentence_each_at_its_own_site(cm_catalog):
+    """I.C.12.a, I.B.2: "sacrum - stage 3 pressure injury; L heel - deep tissue pressure injury" is L89.153 and
+    L89.626: the stage 3 code takes the site of the clause that reads it, not the heel of the other clause."""
+    text = "Skin: sacrum - stage 3 pressure injury, full thickness; L heel - deep tissue pressure injury, intact skin."
+    first, second = "stage 3 pressure injury", "deep tissue pressure injury"
+    a = note(text, m(first, "L89.93"), m(second, "L89.96"))
+    mentions = (a.mentions[0], replace(a.mentions[1], candidates=a.mentions[1].candidates + (Candidate(CM, "L89.93", "", 0.6, ""),)))
+    a = replace(a, mentions=mentions)
+    coded = code(a, lines(("L89.93", 0.85, (0, 1)), ("L89.96", 0.9, (1,))), cm_catalog, "inpatient")
+    assert sorted(codes_of(coded)) == ["L89.153", "L89.626"]
+
+
+def test_signs_of_an_infection_and_of_malnutrition_are_theirs(cm_catalog):
+    """I.B.5: the leukocytosis of a cellulitis; the weight loss of a malnutrition."""
+    text = "Assessment: Cellulitis of the left lower leg with leukocytosis. Moderate protein-calorie malnutrition, weight loss."
+    a = note(text, m("Cellulitis of the left lower leg", "L03.116"), m("leukocytosis", "D72.829"),
+             m("Moderate protein-calorie malnutrition", "E44.0"), m("weight loss", "R63.4"))
+    coded = code(a, lines(("L03.116", 0.9, (0,)), ("D72.829", 0.8, (1,)), ("E44.0", 0.9, (2,)), ("R63.4", 0.8, (3,))),
+                 cm_catalog, "inpatient")
+    assert sorted(codes_of(coded)) == ["E44.0", "L03.116"]

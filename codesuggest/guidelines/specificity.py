@@ -1008,6 +1008,9 @@ def site_from_words(note: NoteCoding) -> None:
         current = _current_mentions(note, line)
         # the words that link the code itself, not those another reading brought to it (alternatives)
         linking = [m for m in current if any(c.code == line.code for c in m.candidates)] or current
+        if len({m.sentence_start for m in linking}) == 1:  # two clauses of one sentence name a site each
+            best = max(_match(line, [m]) for m in linking)  # ("sacrum - stage 3 ...; L heel - deep tissue ..."):
+            linking = [m for m in linking if _match(line, [m]) == best]  # the clause that reads the code best
         sentences = note.clauses_of(linking)
         said = _words_of(sentences) | {INDEX_DEFAULT_KIND.get(line.code[:3], "")}
         denied = said_without(sentences)
