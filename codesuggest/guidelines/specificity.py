@@ -653,14 +653,19 @@ def excluded_here(note: NoteCoding) -> None:
                 break
 
 
-def _own_excludes1(note: NoteCoding, line: CodeLine) -> list:
+def _own_excludes1(note: NoteCoding, line: CodeLine) -> tuple:
     """The exact references of the Excludes1 notes of ``line``'s code and its category (not of its block or
     chapter, whose notes exclude whole groups)."""
-    record = note.catalog.get(CM, line.code) if note.catalog is not None else None
+    return _excludes1_of(note.catalog, line.code) if note.catalog is not None else ()
+
+
+@lru_cache(maxsize=8192)
+def _excludes1_of(catalog: Any, code: str) -> tuple:
+    record = catalog.get(CM, code)
     if record is None:
-        return []
-    return [ref for owner, text in inherited_notes(note.catalog, record, "excludes1") if owner.startswith(line.code[:3])
-            for ref in parse_references(text) if ref.exact]
+        return ()
+    return tuple(ref for owner, text in inherited_notes(catalog, record, "excludes1") if owner.startswith(code[:3])
+                 for ref in parse_references(text) if ref.exact)
 
 
 def kind_over_site_reading(note: NoteCoding) -> None:
@@ -689,12 +694,11 @@ def _kind_reader(note: NoteCoding, line: CodeLine, mention: Mention) -> CodeLine
         return None
     head_end = mention.start + note.lower[mention.start:].index(words[0]) + len(words[0])
     for other in note.lines:
-        if (other is line or other.system != CM or other.code[:3] == line.code[:3] or other.confidence < FLOOR
-                or _asks_for(note, other, line) or _asks_for(note, line, other)):
+        if other is line or other.system != CM or other.code[:3] == line.code[:3] or other.confidence < FLOOR:
             continue
-        for kind in note.mentions(other):
-            if kind.start < mention.start and kind.end == head_end and _match(other, [kind]) >= EXACT:
-                return other
+        if any(kind.start < mention.start and kind.end == head_end and _match(other, [kind]) >= EXACT
+               for kind in note.mentions(other)) and not (_asks_for(note, other, line) or _asks_for(note, line, other)):
+            return other
     return None
 
 
@@ -831,14 +835,17 @@ def _reads_around(note: NoteCoding, line, other) -> bool:
 def _unsaid(note: NoteCoding, line, other, mentions: list[Mention]) -> bool:
     """Whether the title of ``line`` names a word that ``mentions`` do not say and the title of
     ``other`` lacks (compared by their first five letters: "hypoxic" says "hypoxia"). The mentions'
-    own words, not their sentences: a sentence often names two conditions."""
-    # a side or a body site may be said in the mention's clause ("acute osteomyelitis of the right foot")
-    words = _words_of("\n".join(note.lower[m.start:m.end] for m in mentions)) | (_words_of(note.clauses_of(mentions))
-                                                                                 & (SIDES | BODY_SITES))
-    said = {w[:5] for w in words}
+    own words, not their sentences: a sentence often names two conditions; but a side or a body site may
+    be said in the mentions' clauses ("acute osteomyelitis of the right foot")."""
+    words = _words_of("\n".join(note.lower[m.start:m.end] for m in mentions))
     title = note.description(line.code)
-    extra = _named_words(title) - _named_words(note.description(other.code)) - _KIND_NOUNS - _either_said(title.lower(), words)
-    return any(w[:5] not in said for w in extra)
+    extra = _named_words(title) - _named_words(note.description(other.code)) - _KIND_NOUNS
+    stems = {w[:5] for w in words}
+    unsaid = {w for w in extra if w[:5] not in stems}
+    if not unsaid or not unsaid <= SIDES | BODY_SITES:
+        return bool(unsaid)
+    words = words | (_words_of(note.clauses_of(mentions)) & (SIDES | BODY_SITES))
+    return bool(unsaid - words - _either_said(title.lower(), frozenset(words)))
 
 
 def _own_reading(note: NoteCoding, line, other, mentions: list[Mention]) -> bool:
@@ -949,13 +956,28 @@ _SITE_PAIR = re.compile(r"\b([a-z]+) and ([a-z]+)\b")
 def _either_said(title: str, said: frozenset[str]) -> set[str]:
     """The words of a title's "X and Y" site (M86.171 "right ankle and foot") when the note says one of them:
     a foot is in the ankle-and-foot code."""
-    return {w for pair in _SITE_PAIR.findall(title) if set(pair) <= BODY_SITES and said & set(pair) for w in pair}
+    return {w for pair in _site_pairs(title) if said & pair for w in pair}
 
 
-def _restates(word: str, own: list[str]) -> bool:
-    """Whether ``word`` is another form of one of ``own`` ("arthropathy", "arthropathic"): the same six
-    first letters and about the same length, not a compound of more ("cervicothoracic" is no "cervical")."""
-    return any(word[:6] == w[:6] and abs(len(word) - len(w)) <= 3 for w in own)
+@lru_cache(maxsize=65536)
+def _site_pairs(title: str) -> tuple[frozenset[str], ...]:
+    return tuple(frozenset(pair) for pair in _SITE_PAIR.findall(title) if set(pair) <= BODY_SITES)
+
+
+def _forms(words: frozenset[str]) -> dict[str, tuple[int, ...]]:
+    """Words of six letters or more by their first six: the lengths of each stem's words."""
+    forms: dict[str, tuple[int, ...]] = {}
+    for w in words:
+        if len(w) >= 6:
+            forms[w[:6]] = forms.get(w[:6], ()) + (len(w),)
+    return forms
+
+
+def _restates(word: str, own: dict[str, tuple[int, ...]]) -> bool:
+    """Whether ``word`` is another form of one of the words ``own`` holds (:func:`_forms`: "arthropathy",
+    "arthropathic"): the same six first letters and about the same length, not a compound of more
+    ("cervicothoracic" is no "cervical")."""
+    return any(abs(len(word) - n) <= 3 for n in own.get(word[:6], ()))
 
 
 def _numbered_tail(title: str) -> str:
@@ -1019,12 +1041,13 @@ def site_from_words(note: NoteCoding) -> None:
         seventh = line.code[7:] if len(line.code) == 8 else ""
         sides = own & SIDES  # a side the code already has is kept: changing it is the laterality rule's call
         fits = []
-        own_words = [w for w in title_words(note.description(line.code))[0] if len(w) >= 6]  # what it affirms
+        own_forms = _forms(title_words(note.description(line.code))[0])  # what it affirms
         staged = _numbered_tail(note.description(line.code).lower())
         for code, words in _category_titles(note.catalog, line.code[:3]):
             extra = words - own
-            unsaid = {w for w in extra - said - _either_said(note.description(code).lower(), said)
-                      if not _restates(w, own_words)}  # "arthropathy" restates "arthropathic"
+            unsaid = {w for w in extra - said if not _restates(w, own_forms)}  # "arthropathy" restates "arthropathic"
+            if unsaid and unsaid <= BODY_SITES:  # a foot is in the ankle-and-foot code
+                unsaid -= _either_said(note.description(code).lower(), said)
             if (code == line.code or not extra or unsaid or (seventh and not code.endswith(seventh))
                     or not sides <= words):
                 continue
