@@ -1575,3 +1575,11 @@ def test_signs_of_an_infection_and_of_malnutrition_are_theirs(cm_catalog):
     coded = code(a, lines(("L03.116", 0.9, (0,)), ("D72.829", 0.8, (1,)), ("E44.0", 0.9, (2,)), ("R63.4", 0.8, (3,))),
                  cm_catalog, "inpatient")
     assert sorted(codes_of(coded)) == ["E44.0", "L03.116"]
+
+
+def test_a_keloid_is_its_scar_and_a_rash_disease_its_itch(cm_catalog):
+    """I.B.12 / I.B.5: the scar of a keloid is L91.0 alone; pityriasis rosea's itch is its own."""
+    text = "Firm raised scar on the left earlobe.\nAssessment: Keloid of the left earlobe. Pityriasis rosea, mild itch."
+    a = note(text, m("raised scar", "L90.5"), m("Keloid", "L91.0"), m("Pityriasis rosea", "L42"), m("itch", "L29.9"))
+    coded = code(a, lines(("L90.5", 0.8, (0,)), ("L91.0", 0.9, (1,)), ("L42", 0.9, (2,)), ("L29.9", 0.7, (3,))), cm_catalog)
+    assert sorted(codes_of(coded)) == ["L42", "L91.0"]
