@@ -1583,3 +1583,14 @@ def test_a_keloid_is_its_scar_and_a_rash_disease_its_itch(cm_catalog):
     a = note(text, m("raised scar", "L90.5"), m("Keloid", "L91.0"), m("Pityriasis rosea", "L42"), m("itch", "L29.9"))
     coded = code(a, lines(("L90.5", 0.8, (0,)), ("L91.0", 0.9, (1,)), ("L42", 0.9, (2,)), ("L29.9", 0.7, (3,))), cm_catalog)
     assert sorted(codes_of(coded)) == ["L42", "L91.0"]
+
+
+@pytest.mark.parametrize("said, expected", [
+    ("Type 2 diabetes without complications, diet controlled.", ["E11.9"]),
+    ("Type 2 diabetes in remission after bariatric surgery, A1c 5.4 off all medication.", ["E11.A"]),
+])
+def test_diabetes_in_remission_only_when_the_note_says_remission(cm_catalog, said, expected):
+    """I.C.5.b.1's rule for remission codes, which E11.A follows: the provider's words, not a ranker's guess."""
+    a = note(f"Assessment: {said}", m("Type 2 diabetes", "E11.9"))
+    coded = code(a, lines(("E11.9", 0.9, (0,)), ("E11.A", 0.45, (0,))), cm_catalog)
+    assert codes_of(coded) == expected

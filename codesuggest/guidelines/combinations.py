@@ -108,6 +108,7 @@ def diabetes(note: NoteCoding) -> None:
                     note.withdraw(line, f"{code} names it with the diabetes (I.A.15)", because_of=added)
         _nephropathy_with_ckd(note, family)
         _without_complications(note, family)
+        _remission_unsaid(note, family)
 
 
 def _nephropathy_with_ckd(note: NoteCoding, family: str) -> None:
@@ -120,6 +121,15 @@ def _nephropathy_with_ckd(note: NoteCoding, family: str) -> None:
 
 
 REMISSION = re.compile(r"\bremission\b")
+
+
+def _remission_unsaid(note: NoteCoding, family: str) -> None:
+    """E11.A "type 2 diabetes without complications in remission" only when the note says remission (a
+    provider's statement, as for the other remission codes: I.C.5.b.1); the ranker puts it forward for any
+    diabetes "without complications"."""
+    line = note.get(family + ".A")
+    if line is not None and not note.says(REMISSION):
+        note.withdraw(line, "the note does not say the diabetes is in remission")
 
 
 def _without_complications(note: NoteCoding, family: str) -> None:
