@@ -17,8 +17,7 @@ from .history import (clause_before, evidence, mentions_within, note_side, patie
                       side_of)
 from .tables import ACTIVITIES, EXTERNAL_CAUSES
 from .combinations import DIABETES
-from .wording import DENIED_BEFORE, UNCOMPLICATED, said_without, title_words
-from .wording import SITES as BODY_SITES
+from .wording import DENIED_BEFORE, SITES as BODY_SITES, UNCOMPLICATED, said_without, title_words
 
 CKD_STAGES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b(?:esrd|esrf|end[- ]stage (?:renal|kidney)|stage (?:5|v) (?:ckd|chronic kidney disease)?\W*(?:on|requiring) (?:hemo)?dialysis)\b"), "N18.6"),
