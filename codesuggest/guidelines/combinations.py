@@ -674,8 +674,7 @@ def pancreatitis_cause(note: NoteCoding) -> None:
     hypercalcemia, a procedure) is K85.8- "other acute pancreatitis", not K85.9- (I.B.1: the index's
     "specified NEC"); the 5th character (necrosis, infection) stays."""
     for line in note.starting(("K85.9",)):
-        words = " ".join(note.lower[m.start:m.sentence_end] for m in note.mentions(line))
-        found = PANCREATITIS_CAUSE.search(words)
+        found = PANCREATITIS_CAUSE.search(note.sentences(line))
         if found is None or PANCREATITIS_KNOWN_CAUSE.match(found.group(1)):
             continue
         other = "K85.8" + line.code[5:]
@@ -691,8 +690,7 @@ def chemotherapy_pancytopenia(note: NoteCoding) -> None:
     """Pancytopenia the note puts down to cancer chemotherapy is D61.810 (with the drug's adverse effect
     T45.1X5-, I.C.19.e.5.a), not D61.818 "other pancytopenia" (I.C.3.a.2, D61.81-)."""
     for line in note.starting(("D61.818", "D61.81", "D61.9")):
-        words = " ".join(note.lower[m.start:m.sentence_end] for m in note.mentions(line))
-        if CHEMOTHERAPY_INDUCED.search(words):
+        if CHEMOTHERAPY_INDUCED.search(note.sentences(line)):
             note.replace(line, "D61.810", "pancytopenia due to antineoplastic chemotherapy (D61.810)")
 
 

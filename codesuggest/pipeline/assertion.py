@@ -151,6 +151,7 @@ class _RuleMatcher:
         self.max_wordings = max_wordings
         self.rules: list[ConTextRule] = []
         self.rule_map: dict[str, ConTextRule] = {}
+        self._order: dict[int, int] = {}  # rule key (its hash in the vocabulary's strings) -> the rule's place
         self._phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
         self._tokens = Matcher(nlp.vocab)
         self._regex = RegexMatcher(nlp.vocab)
@@ -159,6 +160,7 @@ class _RuleMatcher:
     def add(self, rules: Iterable[ConTextRule]) -> None:
         for rule in rules:
             key = f"codesuggest_context_{len(self.rules)}"
+            self._order[self.nlp.vocab.strings.add(key)] = len(self.rules)
             self.rules.append(rule)
             self.rule_map[key] = rule
             if rule.pattern is None:
@@ -188,16 +190,8 @@ class _RuleMatcher:
             return matches
         # of two rules matching the same words, the one listed first wins (the matchers' own order
         # follows the hashes of the rule keys, which change when a rule is inserted before them)
-        order = self._order()
-        matches.sort(key=lambda m: order[m[0]])
+        matches.sort(key=lambda m: self._order[m[0]])
         return longest_matches(matches, len(doc))
-
-    def _order(self) -> dict[int, int]:
-        """Rule key (its hash in the vocabulary's strings) -> the rule's place in the rules."""
-        if len(self.__dict__.get("_order_of", ())) != len(self.rules):
-            strings = self.nlp.vocab.strings
-            self._order_of = {strings.add(key): i for i, key in enumerate(self.rule_map)}
-        return self._order_of
 
 
 class _SentenceConText(ConText):

@@ -71,35 +71,30 @@ class RawMention:
             if score > self.codes.get((system, code), (0.0, ""))[0]:
                 self.codes[(system, code)] = (score, term)
 
+    def _best(self) -> list[tuple[str, str]]:
+        """The (system, code) keys at its best score."""
+        best = max((score for score, _ in self.codes.values()), default=0.0)
+        return [key for key, (score, _) in self.codes.items() if score >= best]
+
     def is_status(self) -> bool:
         """Its best candidates are Z codes (history, status, encounter), not a condition."""
-        if not self.codes:
-            return False
-        best = max(score for score, _ in self.codes.values())
-        return any(sys_ == "ICD10CM" and code.startswith("Z") and score >= best for (sys_, code), (score, _) in self.codes.items())
+        return any(system == "ICD10CM" and code.startswith("Z") for system, code in self._best())
 
     def is_procedure(self) -> bool:
         """Its best candidates are procedures (ICD-10-PCS), no condition."""
-        if not self.codes:
-            return False
-        best = max(score for score, _ in self.codes.values())
-        return all(sys_ == "ICD10PCS" for (sys_, _code), (score, _) in self.codes.items() if score >= best)
+        best = self._best()
+        return bool(best) and all(system == "ICD10PCS" for system, _ in best)
 
     def is_external_cause(self) -> bool:
         """Its best candidates are external causes (ICD-10-CM V00-Y99: "exposure" X58), no condition."""
-        if not self.codes:
-            return False
-        best = max(score for score, _ in self.codes.values())
-        return any(sys_ == "ICD10CM" and code.startswith(("V", "W", "X", "Y")) and score >= best
-                   for (sys_, code), (score, _) in self.codes.items())
+        return any(system == "ICD10CM" and code.startswith(("V", "W", "X", "Y")) for system, code in self._best())
 
     def contains(self, other: "RawMention") -> bool:
         return self.start <= other.start and other.end <= self.end
 
     def names_an_injury(self) -> bool:
         """Some of its best candidates are injury codes (ICD-10-CM S00-T14)."""
-        best = max((score for score, _ in self.codes.values()), default=0.0)
-        return any(score >= best and _is_injury(system, code) for (system, code), (score, _) in self.codes.items())
+        return any(_is_injury(system, code) for system, code in self._best())
 
     def absorb(self, inner: "RawMention", factor: float = 0.8) -> None:
         """Take the candidates of a mention nested inside this one (scaled down a little).
