@@ -597,7 +597,7 @@ def predict(
     model: Annotated[str, typer.Option("--model", help="a model directory, or a version in --models-dir")],
     notes: Annotated[Path, typer.Option("--notes", help="a folder of .txt notes, or a notes file: .parquet, .csv or .jsonl (note_id, text)")],
     out: Annotated[Path, typer.Option("--out", help="predictions TSV: note_id, code, system, score")],
-    top_k: Annotated[int, typer.Option("--top-k", min=1, help="codes per note")] = 50,
+    top_k: Annotated[int, typer.Option("--top-k", min=1, help="codes per note and code system")] = 50,
     billable: Annotated[
         bool,
         typer.Option(
@@ -774,7 +774,7 @@ def batch(
     output_path: Annotated[Path, typer.Option("--output", help="suggestions Parquet: one row per (note, code)")],
     model: Annotated[str, typer.Option("--model", help="a model directory, or a version in --models-dir")],
     engine: Annotated[str, typer.Option("--engine", help="local (a process pool) or spark (mapInPandas)")] = "local",
-    top_k: Annotated[int, typer.Option("--top-k", min=1, help="codes per note")] = 30,
+    top_k: Annotated[int, typer.Option("--top-k", min=1, help="codes per note and code system")] = 30,
     workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="local engine: processes [default: all cores]")] = None,
     master: Annotated[Optional[str], typer.Option("--master", help="spark engine: master URL [default: local[*]; under spark-submit, its --master]")] = None,
     models_dir: ModelsDirOption = None,

@@ -1594,3 +1594,36 @@ def test_diabetes_in_remission_only_when_the_note_says_remission(cm_catalog, sai
     a = note(f"Assessment: {said}", m("Type 2 diabetes", "E11.9"))
     coded = code(a, lines(("E11.9", 0.9, (0,)), ("E11.A", 0.45, (0,))), cm_catalog)
     assert codes_of(coded) == expected
+
+
+@pytest.mark.parametrize("text, sign, sign_code, diagnosis, diagnosis_code", [
+    ("Urgency and frequency.\nA/P: Overactive bladder.", "frequency", "R35.0", "Overactive bladder", "N32.81"),
+    ("Left scrotal pain.\nDx: Acute left epididymitis.", "scrotal pain", "N50.82", "epididymitis", "N45.1"),
+    ("Dysuria for 3 days.\nDx: Acute epididymitis.", "Dysuria", "R30.0", "epididymitis", "N45.1"),
+    ("Nasal congestion, facial pressure.\nA/P: Acute maxillary sinusitis.", "Nasal congestion", "R09.81",
+     "Acute maxillary sinusitis", "J01.00"),
+    ("Amenorrhea for 6 months.\nA/P: Hyperprolactinemia.", "Amenorrhea", "N91.2", "Hyperprolactinemia", "E22.1"),
+    ("Galactorrhea.\nA/P: Hyperprolactinemia.", "Galactorrhea", "N64.3", "Hyperprolactinemia", "E22.1"),
+])
+def test_signs_routinely_part_of_these_diagnoses_are_not_coded(cm_catalog, text, sign, sign_code, diagnosis,
+                                                              diagnosis_code):
+    """I.B.5: urgency and frequency are what an overactive bladder is; scrotal pain and dysuria come with an
+    epididymitis, congestion with a sinusitis, amenorrhea and galactorrhea with a hyperprolactinemia."""
+    a = note(text, m(sign, sign_code, "history_present_illness"), m(diagnosis, diagnosis_code))
+    coded = code(a, lines((sign_code, 0.8, (0,)), (diagnosis_code, 0.8, (1,))), cm_catalog)
+    assert codes_of(coded) == [diagnosis_code]
+
+
+def test_intoxication_with_no_complication_named_is_the_uncomplicated_code(cm_catalog):
+    """I.B.18 / I.C.5.b.2: "acute alcohol intoxication" is F10.920 "... with intoxication, uncomplicated",
+    not F10.921 "... with intoxication delirium", which the note does not say, however the ranker orders them."""
+    a = note("Impression: Acute alcohol intoxication.", m("Acute alcohol intoxication", "F10.92"))
+    coded = code(a, lines(("F10.921", 0.7, (0,)), ("F10.920", 0.6, (0,))), cm_catalog, "emergency")
+    assert codes_of(coded) == ["F10.920"]
+
+
+def test_hypothermia_outdoors_in_the_cold_has_its_external_cause(cm_catalog):
+    """I.C.20: hypothermia (T68) from a night outdoors in freezing weather is X31, exposure to excessive natural cold."""
+    text = "ED NOTE\nFound outdoors overnight in freezing weather.\nAssessment: Accidental hypothermia."
+    a = note(text, m("Accidental hypothermia", "T68.XXXA"))
+    assert "X31.XXXA" in codes_of(code(a, lines(("T68.XXXA", 0.8, (0,))), cm_catalog, "emergency"))

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from codesuggest.models.default import DictionaryRanker
-from codesuggest.models.interface import RankedCode
+from codesuggest.models.interface import RankedCode, top_per_system
 from codesuggest.models.suggester import ModelSuggester, systems_for
 from codesuggest.pipeline.schema import Assertion, Candidate, Mention, NoteAnalysis
 
@@ -124,7 +124,8 @@ class FakeRanker:
             RankedCode("ICD10CM", "I10", 0.55, (0,)),
             RankedCode("ICD10CM", "E11.9", 0.3, (0,)),
         ]
-        return [codes[:top_k] for _ in analyses]
+        kept = top_per_system(range(len(codes)), [(c.system, c.code) for c in codes], top_k)
+        return [[codes[j] for j in kept] for _ in analyses]
 
 
 @pytest.mark.parametrize(
@@ -133,9 +134,11 @@ class FakeRanker:
 )
 def test_setting_selects_systems(setting, systems):
     fake = ModelSuggester(FakeAnalyzer(), FakeRanker(), "fake")
-    suggestions = fake.suggest("one thing", setting=setting, top_k=3)
+    suggestions = fake.suggest("one thing", setting=setting, top_k=2)
     assert {s.system for s in suggestions} == systems
-    assert len(suggestions) == 3  # filtering does not cost the caller codes
+    # top_k is per system: the procedure codes ranked first do not crowd out the diagnoses
+    assert [s.code for s in suggestions if s.system == "ICD10CM"] == ["I10", "E11.9"]
+    assert len(suggestions) == len(systems) + 1
 
 
 def test_unknown_setting_is_refused():

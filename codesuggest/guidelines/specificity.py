@@ -781,6 +781,10 @@ def _better_reading(note: NoteCoding, other, line) -> bool:
         return False  # some words are the line's own wording; the other's title says what they do not
     if _own_reading(note, other, line, shared) and _unsaid(note, line, other, note.mentions(line)):
         return other.confidence >= FLOOR  # the line's title says what none of its words say
+    if _uncomplicated_of(note, line, other) and _unsaid(note, other, line, note.mentions(other)):
+        return False  # "intoxication": F10.920 "... uncomplicated", not F10.921 "... with delirium" (I.B.18)
+    if _uncomplicated_of(note, other, line) and _unsaid(note, line, other, note.mentions(line)):
+        return other.confidence >= FLOOR
     vague, other_vague = _vagueness(note, line), _vagueness(note, other)
     if other_vague == 1 and _names_its_kind(note, line, other):
         return False  # words that name the line's kind exactly ("ATFL sprain": other ligament); I.B.18
@@ -845,6 +849,13 @@ def _unsaid(note: NoteCoding, line, other, mentions: list[Mention]) -> bool:
         return bool(unsaid)
     words = words | (_words_of(note.clauses_of(mentions)) & (SIDES | BODY_SITES))
     return bool(unsaid - words - _either_said(title.lower(), frozenset(words)))
+
+
+def _uncomplicated_of(note: NoteCoding, line, other) -> bool:
+    """Whether the line's title differs from the other's only by saying there is no complication
+    ("uncomplicated"): what a note says by naming none."""
+    extra = _named_words(note.description(line.code)) - _named_words(note.description(other.code))
+    return bool(extra) and extra <= _SAID_BY_SILENCE
 
 
 def _own_reading(note: NoteCoding, line, other, mentions: list[Mention]) -> bool:
@@ -926,6 +937,8 @@ SITE_WORDS: dict[str, tuple[str, ...]] = {
 SIDES = frozenset({"right", "left", "bilateral"})
 _TITLE_NOISE = frozenset({"of", "the", "and", "or", "with", "without", "due", "initial", "encounter", "subsequent", "sequela",
                           "for", "in", "to", "unspecified", "site", "other", "part", "region", "at", "level"})
+# title words a note says by not naming a complication: "intoxication, uncomplicated" is what "intoxication" is
+_SAID_BY_SILENCE = frozenset({"uncomplicated"})
 # the kind the index gives a condition the note names by its site only: "gout, toe" is M10.07-
 # idiopathic gout; "osteoarthritis, knee" M17.1- primary
 INDEX_DEFAULT_KIND = {"M10": "idiopathic", "M16": "primary", "M17": "primary", "M18": "primary", "M19": "primary"}

@@ -55,7 +55,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from ..codesets.systems import review_thresholds
-from .interface import RankedCode
+from .interface import RankedCode, top_per_system
 
 ASSERTION_WEIGHTS: dict[str, float] = {
     "present": 1.0, "historical": 0.55, "family": 0.3, "possible": 0.15, "negated": 0.03,
@@ -145,7 +145,7 @@ class DictionaryRanker(BaseEstimator):
             raw.append(items[0][0] + EXTRA_MENTION_BONUS * extra)
         # one vectorised calibration per note (np.interp one scalar at a time was ~10 % of a request)
         probabilities = calibrate(np.array(raw, dtype=float)).tolist()
-        order = sorted(range(len(keys)), key=lambda j: (-probabilities[j], keys[j]))[:top_k]
+        order = top_per_system(sorted(range(len(keys)), key=lambda j: (-probabilities[j], keys[j])), keys, top_k)
         return [self._ranked(keys[j], probabilities[j], support[keys[j]]) for j in order]
 
     @staticmethod

@@ -7,7 +7,7 @@ versions on disk and which one is active.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Protocol
@@ -62,7 +62,7 @@ class CodeSuggester(Protocol):
 
     ``setting`` (inpatient, outpatient, emergency; None: all systems, and the guidelines infer the
     setting from the note) chooses the code systems and the guideline rules that apply;
-    ``output`` how far the codes go (:class:`Output`). ``top_k`` codes at most per note.
+    ``output`` how far the codes go (:class:`Output`). ``top_k`` codes at most per note and code system.
     """
 
     version: str
@@ -136,3 +136,17 @@ def systems_for(setting: str | None) -> frozenset[str]:
     """The code systems a care setting is coded in (each system's ``care_settings`` entry,
     :mod:`codesuggest.codesets.systems`); ``None`` -> all of them. CPT only when a CPT file was loaded."""
     return systems_in(setting)
+
+
+def top_per_system(order: Iterable[int], keys: Sequence[tuple[str, str]], top_k: int) -> list[int]:
+    """The indexes of ``order`` (best first) that are among the ``top_k`` best of their system (``keys``:
+    (system, code) by index): a cut over all systems merged would let a note's many procedure codes
+    crowd out its diagnoses."""
+    chosen, per_system = [], {}
+    for j in order:
+        system = keys[j][0]
+        if per_system.get(system, 0) >= top_k:
+            continue
+        per_system[system] = per_system.get(system, 0) + 1
+        chosen.append(j)
+    return chosen

@@ -52,7 +52,7 @@ from .features import (
     FEATURE_NAMES, SOURCE_CLASSIFIER, extra_feature_names, SOURCE_DERIVED, SOURCE_DIRECT, SOURCE_HISTORY, CodeStats,
     NoteCandidates, build_candidates, feature_index,
 )
-from .interface import RankedCode
+from .interface import RankedCode, top_per_system
 from .note_classifier import NoteClassifier
 
 __all__ = ["CodeRanker"]
@@ -395,12 +395,7 @@ class CodeRanker(BaseEstimator):
             keys = note.keys
             # best score first, then by code: sorting (-score, key, j) tuples is sorting j by (-score, key)
             order = sorted(zip([-v for v in values], keys, range(len(keys))))
-            chosen, per_system = [], {}
-            for _, (system, code), j in order:
-                if per_system.get(system, 0) >= top_k:
-                    continue
-                per_system[system] = per_system.get(system, 0) + 1
-                chosen.append(j)
+            chosen = top_per_system((j for _, _, j in order), keys, top_k)
             rows = note.X[chosen].tolist()  # one conversion for the kept rows (a row at a time costs more)
             results.append([
                 RankedCode(*keys[j], values[j], note.mention_indexes[j], self._reason(f, note.matched_term(j), wording))

@@ -21,7 +21,7 @@ from typing import Any
 from ..guidelines import RULE_NAMES, CodeLine, apply_guidelines, as_a_coder_reads, care_setting
 from .billable import candidate_scores, make_billable
 from ..codesets.systems import all_systems
-from .interface import Evidence, NoteAnalyzer, NoteRanker, Output, RankedCode, Suggestion, systems_for
+from .interface import Evidence, NoteAnalyzer, NoteRanker, Output, RankedCode, Suggestion, systems_for, top_per_system
 
 DEFAULT_REVIEW_BAND = 0.5
 # codes ranked beyond top_k when codes may be filtered out or rewritten: enough for top_k to remain
@@ -88,7 +88,7 @@ class ModelSuggester:
             seen = analyses
         ranked = self.ranker.rank(seen, top_k=top_k if plain else top_k + FETCH_MORE)
         return [
-            self._suggestions(text, analysis, self._lines(analysis, codes, setting, systems, output)[:top_k])
+            self._suggestions(text, analysis, _top_per_system(self._lines(analysis, codes, setting, systems, output), top_k))
             for text, analysis, codes in zip(texts, analyses, ranked)
         ]
 
@@ -151,6 +151,13 @@ class ModelSuggester:
                 if cand.system == line.system and cand.code == line.code and cand.description:
                     return cand.description
         return ""
+
+
+def _top_per_system(lines: list[CodeLine], top_k: int) -> list[CodeLine]:
+    """The first ``top_k`` lines of each code system, in their order: an inpatient note's many procedure
+    codes must not crowd out its diagnoses."""
+    keys = [(line.system, line.code) for line in lines]
+    return [lines[j] for j in top_per_system(range(len(lines)), keys, top_k)]
 
 
 def _evidence(text: str, mention: Any) -> Evidence:
