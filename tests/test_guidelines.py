@@ -1604,6 +1604,11 @@ def test_diabetes_in_remission_only_when_the_note_says_remission(cm_catalog, sai
      "Acute maxillary sinusitis", "J01.00"),
     ("Amenorrhea for 6 months.\nA/P: Hyperprolactinemia.", "Amenorrhea", "N91.2", "Hyperprolactinemia", "E22.1"),
     ("Galactorrhea.\nA/P: Hyperprolactinemia.", "Galactorrhea", "N64.3", "Hyperprolactinemia", "E22.1"),
+    ("Brief LOC while blood was drawn.\nImpression: Vasovagal syncope.", "LOC", "R40.20", "Vasovagal syncope", "R55"),
+    ("8 lb weight gain, orthopnea.\nA/P: Acute on chronic systolic heart failure.", "weight gain", "R63.5",
+     "Acute on chronic systolic heart failure", "I50.23"),
+    ("Left-sided tinnitus, vertigo.\nA/P: Meniere's disease, left ear.", "tinnitus", "H93.12", "Meniere's disease",
+     "H81.02"),
 ])
 def test_signs_routinely_part_of_these_diagnoses_are_not_coded(cm_catalog, text, sign, sign_code, diagnosis,
                                                               diagnosis_code):
@@ -1627,3 +1632,17 @@ def test_hypothermia_outdoors_in_the_cold_has_its_external_cause(cm_catalog):
     text = "ED NOTE\nFound outdoors overnight in freezing weather.\nAssessment: Accidental hypothermia."
     a = note(text, m("Accidental hypothermia", "T68.XXXA"))
     assert "X31.XXXA" in codes_of(code(a, lines(("T68.XXXA", 0.8, (0,))), cm_catalog, "emergency"))
+
+
+@pytest.mark.parametrize("sentence, expected", [
+    ("Acute inferior ST elevation myocardial infarction due to RCA occlusion.", "I21.11"),
+    ("STEMI with 100% proximal LAD occlusion.", "I21.02"),
+    ("Acute inferior STEMI.", "I21.19"),
+    ("Anterolateral STEMI.", "I21.09"),
+    ("STEMI.", "I21.3"),
+])
+def test_a_stemi_is_coded_by_the_artery_or_wall_named(cm_catalog, sentence, expected):
+    """I.C.9.e.1: STEMI codes by site, the artery before the wall; I21.3 only when neither is documented."""
+    words = "STEMI" if "STEMI" in sentence else "ST elevation myocardial infarction"
+    a = note("Discharge diagnoses: " + sentence, m(words, "I21.3", "discharge_diagnoses"))
+    assert codes_of(code(a, lines(("I21.3", 0.8, (0,))), cm_catalog, "inpatient")) == [expected]

@@ -35,3 +35,12 @@ def test_content_words_at_agrees_on_every_synonym_twice():
             words, starts = content_words_at(text)
             assert words == content_words(text), text
             assert starts == sorted(starts)
+
+
+def test_accents_are_read_as_their_plain_letters_at_the_same_offsets():
+    """The code sets write "Ménière's disease", "Sjögren syndrome"; notes mostly write neither accent."""
+    assert content_words("Ménière's disease") == content_words("Meniere's disease") == ["menier", "diseas"]
+    assert content_words("Sjögren syndrome") == content_words("Sjogren syndrome")
+    text = "Guillain-Barré, then Ménière"
+    words, starts = content_words_at(text)
+    assert words == content_words(text) and starts[-1] == text.index("Ménière")

@@ -178,3 +178,17 @@ def test_the_mention_precision_suite(cm_analyzer):
     missed = [(r.case.id, item.text, item.code) for r in result.cases for item in r.missed]
     assert not violations
     assert not missed
+
+
+def test_a_sound_frequency_is_no_urinary_frequency(cm_analyzer):
+    """"low-frequency hearing loss" and an audiogram's frequencies name a pitch, not R35.0."""
+    for text in ("Audiogram: left low-frequency sensorineural hearing loss.", "Audiogram: high frequency hearing loss."):
+        found = mentions(cm_analyzer, text)
+        assert not any("R35.0" in codes for codes in found.values()), found
+    assert "R35.0" in mentions(cm_analyzer, "Dysuria and frequency for 3 days.")["frequency"]
+
+
+def test_djd_is_osteoarthritis(cm_analyzer):
+    codes = mentions(cm_analyzer, "Assessment: DJD right knee.")
+    assert any(c.startswith("M17") for cs in codes.values() for c in cs), codes
+    assert "R69" not in [c for cs in codes.values() for c in cs[:1]]

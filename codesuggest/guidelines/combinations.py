@@ -682,6 +682,30 @@ def pancreatitis_cause(note: NoteCoding) -> None:
             note.replace(line, other, f"a named cause, {found.group(1)}, with no code of its own (I.B.1)")
 
 
+# The STEMI codes by the artery or wall the note names (I21.0- anterior wall, I21.1- inferior wall,
+# I21.2- other sites), most specific first: (pattern on the sentence, code, what)
+STEMI_SITES: tuple[tuple[re.Pattern, str, str], ...] = tuple((re.compile(p), code, what) for p, code, what in (
+    (r"\bleft main\b|\blmca?\b", "I21.01", "the left main coronary artery"),
+    (r"\bleft anterior descending\b|\blad\b", "I21.02", "the left anterior descending artery"),
+    (r"\bright coronary\b|\brca\b", "I21.11", "the right coronary artery"),
+    (r"\bcircumflex\b|\blcx\b|\bcx\b", "I21.21", "the left circumflex artery"),
+    (r"\b(?:anterior|anteroseptal|anterolateral|anteroapical)\b", "I21.09", "the anterior wall"),
+    (r"\b(?:inferior|inferolateral|inferoposterior|diaphragmatic)\b", "I21.19", "the inferior wall"),
+    (r"\b(?:lateral|posterior|apical-lateral|high lateral)\b", "I21.29", "another site"),
+))
+
+
+def stemi_site(note: NoteCoding) -> None:
+    """A STEMI of unspecified site (I21.3) is coded by the artery or wall its sentence names (I.C.9.e:
+    I21.0-I21.2 by site; I21.3 only when the site is not documented)."""
+    for line in note.starting(("I21.3",)):
+        sentence = note.sentences(line)
+        for pattern, code, what in STEMI_SITES:
+            if pattern.search(sentence) and note.billable(code):
+                note.replace(line, code, f"a STEMI of {what} (I.C.9.e.1)")
+                break
+
+
 CHEMOTHERAPY_INDUCED = re.compile(r"\b(?:due to|secondary to|from|after|induced by|related to|caused by) (?:the |his |her )?"
                                   r"(?:chemo\w*|antineoplastic|cytotoxic)|\bchemo(?:therapy)?[- ]induced\b")
 

@@ -103,6 +103,8 @@ RULES: tuple[Rule, ...] = (
          "without other pregnancy codes", pregnancy.birth_record),
     Rule("weeks_of_gestation", "I.C.15.a", "the weeks of gestation Z3A.- beside a pregnancy's codes",
          pregnancy.weeks_of_gestation),
+    Rule("stemi_site", "I.C.9.e.1", "a STEMI of unspecified site (I21.3) by the artery or wall its sentence names",
+         combinations.stemi_site),
     Rule("pancreatitis_cause", "I.B.1", "acute pancreatitis of another named cause: K85.8-, not K85.9-",
          combinations.pancreatitis_cause),
     Rule("chemotherapy_pancytopenia", "I.C.3.a", "pancytopenia due to cancer chemotherapy: D61.810",

@@ -22,7 +22,7 @@ from functools import lru_cache
 from importlib import resources
 from itertools import islice
 
-from .normalize import KEEP_IN_KEY, STOP_WORDS, SYNONYMS, _SYN_MAX, sorted_bag_key, stem
+from .normalize import KEEP_IN_KEY, STOP_WORDS, SYNONYMS, _SYN_MAX, fold_accents, sorted_bag_key, stem
 from .terminology import MAX_TERM_WORDS, TermIndex
 
 _SYN_FIRST_WORDS = frozenset(words[0] for words in SYNONYMS if len(words) > 1)
@@ -141,8 +141,10 @@ def sentence_words(
     raw: list[tuple[str, int, int, tuple[str, str] | None, int, bool, bool]] = []
     clause = 0
     denied = False
-    for m in _TOKEN_RE.finditer(text, start, end):
+    segment = fold_accents(text[start:end])  # one character for one: offsets hold
+    for m in _TOKEN_RE.finditer(segment):
         token = m.group()
+        m_start, m_end = start + m.start(), start + m.end()
         lowered = token.lower()
         if lowered in _NEGATORS:
             denied = True
@@ -157,7 +159,7 @@ def sentence_words(
         alone = True
         long_form = note_abbreviations.get(token)
         if long_form is None:
-            sense = senses.get(m.start()) if senses else None
+            sense = senses.get(m_start) if senses else None
             if sense is None:
                 long_form = curated.get(token) if not token.islower() else None
             elif sense == NOT_A_MENTION:
@@ -172,9 +174,9 @@ def sentence_words(
                 long_form = sense
         if long_form:
             for w in re.findall(r"[a-z0-9]+", long_form.lower()):
-                raw.append((w, m.start(), m.end(), (token, long_form), clause, alone, denied))
+                raw.append((w, m_start, m_end, (token, long_form), clause, alone, denied))
         else:
-            raw.append((lowered.removesuffix("'s"), m.start(), m.end(), None, clause, alone, denied))
+            raw.append((lowered.removesuffix("'s"), m_start, m_end, None, clause, alone, denied))
     return _content_words(raw)
 
 

@@ -9,11 +9,30 @@ and filler dropped, a light suffix stemmer, and word order ignored.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 
 WORD_RE = re.compile(r"[a-z0-9]+(?:'s)?")
+
+
+def _accent_folding() -> dict[int, str]:
+    """Latin letters with accents -> their plain letter, one character for one (offsets hold): the code
+    sets write "Ménière", "Sjögren", "Guillain-Barré"; notes mostly do not."""
+    table = {}
+    for code_point in range(0xC0, 0x250):
+        plain = unicodedata.normalize("NFKD", chr(code_point))[0]
+        if plain.isascii() and plain.isalpha():
+            table[code_point] = plain
+    return table
+
+
+_FOLD = _accent_folding()
+
+
+def fold_accents(text: str) -> str:
+    return text.translate(_FOLD)
 
 # Function words, and code-set filler that notes never say ("unspecified", "NOS").
 STOP_WORDS = frozenset(
@@ -90,7 +109,7 @@ def _kept_stems(words) -> tuple[str, ...]:
 
 def content_words(text_or_words: str | list[str]) -> list[str]:
     """Stemmed content words of a phrase, synonyms applied, in order (duplicates kept)."""
-    words = WORD_RE.findall(text_or_words.lower()) if isinstance(text_or_words, str) else text_or_words
+    words = WORD_RE.findall(fold_accents(text_or_words.lower())) if isinstance(text_or_words, str) else text_or_words
     words = [w[:-2] if w.endswith("'s") else w for w in words]
     return list(_kept_stems(apply_synonyms(words)))
 
@@ -104,7 +123,7 @@ def content_words_at(text: str) -> tuple[list[str], list[int]]:
     (a synonym's words take the offset of the phrase it replaced). A single pass that looks for a
     synonym phrase only at words that start one, and takes every other word's content words from a
     memo: fast enough for a whole note (the ranker reads every note this way)."""
-    matches = list(_WORD_ANY_CASE_RE.finditer(text))
+    matches = list(_WORD_ANY_CASE_RE.finditer(fold_accents(text)))
     lowered = [m.group().lower() for m in matches]
     lowered = [w[:-2] if w.endswith("'s") else w for w in lowered]
     words: list[str] = []
