@@ -145,6 +145,9 @@ def statuses(nlp, text: str) -> list[set[str]]:
         ("She completed a 7-day course of amoxicillin for [otitis media].", [{"historical"}]),
         ("Recently treated for [pneumonia], now with [diarrhea].", [{"historical"}, set()]),
         ("He is on a course of nitrofurantoin for [UTI].", [set()]),
+        ("Seen 2 weeks ago for a [urinary tract infection], treated with nitrofurantoin.", [{"historical"}]),
+        ("Seen in clinic last week for [bronchitis]; now with [wheezing].", [{"historical"}, set()]),
+        ("[Cough] started 2 weeks ago with [fever].", [set(), set()]),
         # a test not yet resulted names no finding
         ("Wound culture sent ([MRSA] screen pending).", [{"possible"}]),
         ("Urine culture: [E. coli].", [set()]),
