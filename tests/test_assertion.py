@@ -496,3 +496,10 @@ def test_a_negation_word_of_a_longer_mention_denies_the_mentions_nested_after_it
     text = "Discharge diagnosis: Acute gallstone pancreatitis without necrosis or infection."
     found = _with_mentions(nlp, text, ["Acute gallstone pancreatitis without necrosis or infection", "necrosis", "infection"])
     assert [a.negated for a in found] == [False, True, True]
+
+
+def test_acquired_absence_is_a_code_sets_wording_not_a_denial(cm_analyzer):
+    """Z89.612 "acquired absence of left leg above knee": the note states the absence, it denies nothing."""
+    analysis = cm_analyzer.analyze("Assessment: Acquired absence of left leg above the knee; prosthesis fitting well.")
+    found = [m for m in analysis.mentions if m.text.lower().startswith("acquired absence")]
+    assert found and found[0].assertion.label == "present", [(m.text, m.assertion.label) for m in analysis.mentions]

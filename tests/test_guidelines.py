@@ -1609,6 +1609,12 @@ def test_diabetes_in_remission_only_when_the_note_says_remission(cm_catalog, sai
      "Acute on chronic systolic heart failure", "I50.23"),
     ("Left-sided tinnitus, vertigo.\nA/P: Meniere's disease, left ear.", "tinnitus", "H93.12", "Meniere's disease",
      "H81.02"),
+    ("PSA rising.\nA/P: Metastatic prostate cancer.", "PSA rising", "R97.20", "prostate cancer", "C61"),
+    ("Right wrist pain.\nA/P: De Quervain tenosynovitis, right.", "wrist pain", "M25.531", "De Quervain tenosynovitis",
+     "M65.4"),
+    ("Right hip pain.\nA/P: Trochanteric bursitis, right hip.", "hip pain", "M25.551", "Trochanteric bursitis", "M70.61"),
+    ("Left foot pain.\nA/P: Morton's neuroma, left foot.", "foot pain", "M79.672", "Morton's neuroma", "G57.62"),
+    ("Chest wall pain.\nDx: Costochondritis.", "Chest wall pain", "R07.89", "Costochondritis", "M94.0"),
 ])
 def test_signs_routinely_part_of_these_diagnoses_are_not_coded(cm_catalog, text, sign, sign_code, diagnosis,
                                                               diagnosis_code):
@@ -1646,3 +1652,40 @@ def test_a_stemi_is_coded_by_the_artery_or_wall_named(cm_catalog, sentence, expe
     words = "STEMI" if "STEMI" in sentence else "ST elevation myocardial infarction"
     a = note("Discharge diagnoses: " + sentence, m(words, "I21.3", "discharge_diagnoses"))
     assert codes_of(code(a, lines(("I21.3", 0.8, (0,))), cm_catalog, "inpatient")) == [expected]
+
+
+def test_an_atherosclerotic_heel_ulcer_takes_its_site_code_and_its_ulcer_code(cm_catalog):
+    """I.B.9 and I.A.13: atherosclerosis of the right leg with a heel ulcer is I70.234 ("heel and midfoot": the
+    heel is in the pair), and I70.23- asks for the ulcer's severity, L97.411."""
+    text = ("A/P: Atherosclerosis of native arteries of the right leg with ulceration of the right heel, limited to "
+            "breakdown of the skin.")
+    a = note(text, m("Atherosclerosis of native arteries of the right leg with ulceration", "I70.239"))
+    assert codes_of(code(a, lines(("I70.239", 0.8, (0,))), cm_catalog)) == ["I70.234", "L97.411"]
+
+
+def test_a_multiple_sites_code_needs_the_note_to_say_more_than_one(cm_catalog):
+    """I.B.2: "ganglion cyst, left wrist" gives M67.40 no reason to become M67.49 "multiple sites"."""
+    text = "Assessment: Ganglion cyst, left wrist."
+    mention = Mention(text="Ganglion", start=12, end=20, kind="diagnosis", section="assessment", sentence_start=0,
+                      sentence_end=len(text), assertion=Assertion(),
+                      candidates=(Candidate(CM, "M67.4", "", 1.0, "ganglion"), Candidate(CM, "M67.49", "", 0.9, "ganglion"),
+                                  Candidate(CM, "M67.40", "", 0.9, "ganglion")))
+    a = NoteAnalysis(text=text, mentions=(mention,))
+    assert "M67.49" not in codes_of(code(a, lines(("M67.40", 0.8, (0,))), cm_catalog))
+
+
+def test_codes_tied_on_the_same_words_keep_the_one_a_mention_names_exactly(cm_catalog):
+    """I.B.12: R13.12 "oropharyngeal phase", which an earlier sentence names, not the last of its equally sure siblings."""
+    text = "PEG placed 3 months ago for oropharyngeal dysphagia.\nA/P: Dysphagia."
+    a = note(text, m("oropharyngeal dysphagia", "R13.12", "history_present_illness", historical=True),
+             m("Dysphagia", "R13.10"))
+    ranked = lines(("R13.12", 0.4, (0, 1)), ("R13.13", 0.4, (1,)), ("R13.14", 0.4, (1,)))
+    assert codes_of(code(a, ranked, cm_catalog)) == ["R13.12"]
+
+
+def test_an_above_knee_amputation_by_its_abbreviation_is_its_status(cm_catalog):
+    """I.C.21.c.3: "s/p left AKA" is Z89.612; "aka" alone (also known as) is no amputation."""
+    a = note("PMH: s/p left AKA in 2019 for PAD.", m("PAD", "I73.9", "past_medical_history", historical=True))
+    assert "Z89.612" in codes_of(code(a, lines(("I73.9", 0.8, (0,))), cm_catalog))
+    b = note("John Smith aka Jack. A/P: Hypertension.", m("Hypertension", "I10"))
+    assert not any(c.startswith("Z89") for c in codes_of(code(b, lines(("I10", 0.8, (0,))), cm_catalog)))

@@ -192,3 +192,13 @@ def test_djd_is_osteoarthritis(cm_analyzer):
     codes = mentions(cm_analyzer, "Assessment: DJD right knee.")
     assert any(c.startswith("M17") for cs in codes.values() for c in cs), codes
     assert "R69" not in [c for cs in codes.values() for c in cs[:1]]
+
+
+def test_a_fit_is_a_seizure_only_beside_seizure_words(cm_analyzer):
+    assert not mentions(cm_analyzer, "Socket fit good, skin intact at the residual limb.")
+    assert mentions(cm_analyzer, "He had a fit yesterday with tongue biting.")["fit"][0] == "R56.9"
+
+
+def test_hiv_prophylaxis_is_no_hiv_infection(cm_analyzer):
+    assert "HIV" not in mentions(cm_analyzer, "Plan: emergency contraception, HIV PEP, STI prophylaxis.")
+    assert mentions(cm_analyzer, "HIV on ART, CD4 500.")["HIV"][0] == "B20"

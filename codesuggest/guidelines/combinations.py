@@ -489,12 +489,19 @@ def _ulcer_code(sentence: str) -> tuple[str | None, int]:
     return "L97." + site + side + depth, 1 + (side != "0") + (depth != "9")
 
 
-def diabetic_ulcer_site(note: NoteCoding) -> None:
-    """A diabetic foot or skin ulcer (E08-E13 .621 / .622) takes the ulcer's site, side and depth,
-    L97.- (its "use additional code to identify site of ulcer", I.A.13); the unspecified-site ulcer
-    codes leave for it."""
-    diabetic = [line for line in note.starting(DIABETES) if line.code[4:] in ("621", "622")]
-    if not diabetic or note.starting(("L97",)):
+# categories whose "with ulceration" codes ask for the ulcer's site and severity (L97.-, L98.49-):
+# atherosclerosis of the legs, varicose veins, chronic venous hypertension
+ULCERATED_VESSELS = ("I70", "I83", "I87")
+
+
+def ulcer_site(note: NoteCoding) -> None:
+    """A diabetic foot or skin ulcer (E08-E13 .621 / .622), or an atherosclerosis, varicose veins or venous
+    hypertension "with ulceration" (I70.23-, I83.0-, I87.31-, ...), takes the ulcer's site, side and depth,
+    L97.- (their "use additional code to identify site / severity of ulcer", I.A.13); the unspecified-site
+    ulcer codes leave for it."""
+    ulcerated = [line for line in note.starting(DIABETES) if line.code[4:] in ("621", "622")]
+    ulcerated += [line for line in note.starting(ULCERATED_VESSELS) if "ulcer" in note.description(line.code).lower()]
+    if not ulcerated or note.starting(("L97",)):
         return
     best: tuple[int, str] | None = None
     for found in ULCER.finditer(note.lower):  # the ulcer sentence that says the most; the last of equals
@@ -507,7 +514,7 @@ def diabetic_ulcer_site(note: NoteCoding) -> None:
     if best is None:
         return
     code = best[1]
-    added = note.add(code, "the diabetic ulcer's site and depth (I.A.13)", confidence=diabetic[0].confidence, like=diabetic[:1])
+    added = note.add(code, "the ulcer's site and depth (I.A.13)", confidence=ulcerated[0].confidence, like=ulcerated[:1])
     for line in note.starting(("L98.49", "L97.9", "L98.9"), current=False):
         note.absorb(line, added, f"{added.code} names the ulcer's site (I.B.2)")
 

@@ -255,12 +255,15 @@ def _kin(note: NoteCoding, vague: CodeLine, specific: CodeLine) -> bool:
 
 
 NOT_SPECIFIC = re.compile(r"\bunspecified\b|\bwithout complications\b")
-_TITLE_PATTERNS = {"unspecified": UNSPECIFIED, "other": OTHER, "not specific": NOT_SPECIFIC}
+MULTIPLE_SITES = re.compile(r"\bmultiple sites\b")
+_MULTIPLE = re.compile(r"\b(?:multiple|several|multifocal|many|widespread|generali[sz]ed)\b")
+_TITLE_PATTERNS = {"unspecified": UNSPECIFIED, "other": OTHER, "not specific": NOT_SPECIFIC,
+                   "multiple sites": MULTIPLE_SITES}
 
 
 @lru_cache(maxsize=65536)
 def title_says(title: str, what: str) -> bool:
-    """Whether a code title is "unspecified", a residual "other" category, or "not specific"
+    """Whether a code title is "unspecified", a residual "other" category, "not specific" or for "multiple sites"
     (unspecified or "without complications"); cached, as rules ask it of the same titles often."""
     return _TITLE_PATTERNS[what].search(title.lower()) is not None
 
@@ -292,6 +295,8 @@ def specific_candidate(note: NoteCoding) -> None:
                         and (cand.similarity >= 1.0 or not title_says(note.description(cand.code), "other"))
                         # a side the sentence does not say is the laterality rule's to give ("bilateral sciatica")
                         and _sides_said(note, cand.code, mention)
+                        and (not title_says(note.description(cand.code), "multiple sites") or _MULTIPLE.search(
+                            note.lower[mention.sentence_start:mention.sentence_end]))
                         and (best is None or cand.similarity > best.similarity)):
                     best = cand
         if best is not None:
@@ -791,6 +796,8 @@ def _better_reading(note: NoteCoding, other, line) -> bool:
     if vague == 1 and _names_its_kind(note, other, line):
         return other.confidence >= FLOOR
     if other_vague == vague:
+        if other.confidence == line.confidence:  # a tie: the code some mention names exactly, past ones too
+            return _match(other, note.mentions(other)) >= _match(line, note.mentions(line))
         return other.confidence >= line.confidence
     return other_vague < vague and other.confidence >= max(FLOOR, 0.5 * line.confidence)
 
@@ -963,6 +970,8 @@ def _words_of(text: str) -> frozenset[str]:
 
 _OTHER_WORD = re.compile(r"\bother\b")
 _SITE_PAIR = re.compile(r"\b([a-z]+) and ([a-z]+)\b")
+# sites a title names in pairs, "ankle and foot", "heel and midfoot" (I70.234): one of them said is the pair
+PAIRED_SITES = BODY_SITES | {"heel", "midfoot"}
 
 
 def _either_said(title: str, said: frozenset[str]) -> set[str]:
@@ -973,7 +982,7 @@ def _either_said(title: str, said: frozenset[str]) -> set[str]:
 
 @lru_cache(maxsize=65536)
 def _site_pairs(title: str) -> tuple[frozenset[str], ...]:
-    return tuple(frozenset(pair) for pair in _SITE_PAIR.findall(title) if set(pair) <= BODY_SITES)
+    return tuple(frozenset(pair) for pair in _SITE_PAIR.findall(title) if set(pair) <= PAIRED_SITES)
 
 
 def _forms(words: frozenset[str]) -> dict[str, tuple[int, ...]]:
@@ -1058,7 +1067,7 @@ def site_from_words(note: NoteCoding) -> None:
         for code, words in _category_titles(note.catalog, line.code[:3]):
             extra = words - own
             unsaid = {w for w in extra - said if not _restates(w, own_forms)}  # "arthropathy" restates "arthropathic"
-            if unsaid and unsaid <= BODY_SITES:  # a foot is in the ankle-and-foot code
+            if unsaid and unsaid <= PAIRED_SITES:  # a foot is in the ankle-and-foot code
                 unsaid -= _either_said(note.description(code).lower(), said)
             if (code == line.code or not extra or unsaid or (seventh and not code.endswith(seventh))
                     or not sides <= words):

@@ -65,8 +65,8 @@ RULES: tuple[Rule, ...] = (
     Rule("asthma", "I.C.10.a", "asthma in exacerbation / status asthmaticus at its severity", combinations.asthma),
     Rule("prostate_with_symptoms", "I.B.9", "BPH with the urinary symptoms or obstruction it causes: N40.1, "
          "the symptoms after it", combinations.prostate_with_symptoms),
-    Rule("diabetic_ulcer_site", "I.A.13", "a diabetic foot ulcer with its site, side and depth (L97.-)",
-         combinations.diabetic_ulcer_site),
+    Rule("ulcer_site", "I.A.13", "a diabetic, arterial or venous ulcer with its site, side and depth (L97.-)",
+         combinations.ulcer_site),
     Rule("atherosclerosis_with_claudication", "I.B.9", "atherosclerosis of the legs with intermittent claudication: "
          "I70.21- by side", combinations.atherosclerosis_with_claudication),
     Rule("iron_deficiency_cause", "I.B.2", "iron deficiency anemia with the cause the note gives: blood loss D50.0, "
