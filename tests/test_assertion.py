@@ -503,3 +503,13 @@ def test_acquired_absence_is_a_code_sets_wording_not_a_denial(cm_analyzer):
     analysis = cm_analyzer.analyze("Assessment: Acquired absence of left leg above the knee; prosthesis fitting well.")
     found = [m for m in analysis.mentions if m.text.lower().startswith("acquired absence")]
     assert found and found[0].assertion.label == "present", [(m.text, m.assertion.label) for m in analysis.mentions]
+
+
+def test_a_no_that_reads_the_terms_without_denies_nothing(cm_analyzer):
+    """"hernia with obstruction, no gangrene" is the term "... with obstruction, without gangrene" (K40.30): its
+    "no" is the term's "without"; "LVH, no heart failure" still denies the heart failure."""
+    analysis = cm_analyzer.analyze("Incarcerated right inguinal hernia with obstruction, no gangrene.")
+    hernia = [m for m in analysis.mentions if "hernia" in m.text]
+    assert hernia and all(m.assertion.label == "present" for m in hernia), [(m.text, m.assertion.label) for m in hernia]
+    lvh = cm_analyzer.analyze("Hypertensive heart disease with LVH, no heart failure.")
+    assert [m.assertion.label for m in lvh.mentions if m.text == "heart failure"] == ["negated"]

@@ -1615,6 +1615,10 @@ def test_diabetes_in_remission_only_when_the_note_says_remission(cm_catalog, sai
     ("Right hip pain.\nA/P: Trochanteric bursitis, right hip.", "hip pain", "M25.551", "Trochanteric bursitis", "M70.61"),
     ("Left foot pain.\nA/P: Morton's neuroma, left foot.", "foot pain", "M79.672", "Morton's neuroma", "G57.62"),
     ("Chest wall pain.\nDx: Costochondritis.", "Chest wall pain", "R07.89", "Costochondritis", "M94.0"),
+    ("CT: small bowel obstruction.\nDx: Incarcerated right inguinal hernia with obstruction.", "small bowel obstruction",
+     "K56.609", "Incarcerated right inguinal hernia with obstruction", "K40.30"),
+    ("CT: 20% pancreatic necrosis.\nDx: Acute biliary pancreatitis with uninfected necrosis.", "necrosis", "I96",
+     "Acute biliary pancreatitis with uninfected necrosis", "K85.11"),
 ])
 def test_signs_routinely_part_of_these_diagnoses_are_not_coded(cm_catalog, text, sign, sign_code, diagnosis,
                                                               diagnosis_code):
@@ -1689,3 +1693,37 @@ def test_an_above_knee_amputation_by_its_abbreviation_is_its_status(cm_catalog):
     assert "Z89.612" in codes_of(code(a, lines(("I73.9", 0.8, (0,))), cm_catalog))
     b = note("John Smith aka Jack. A/P: Hypertension.", m("Hypertension", "I10"))
     assert not any(c.startswith("Z89") for c in codes_of(code(b, lines(("I10", 0.8, (0,))), cm_catalog)))
+
+
+@pytest.mark.parametrize("text, words", [
+    ("Blood and urine cultures grew E. coli.\nDischarge diagnoses: Acute pyelonephritis with E. coli bacteremia.", "bacteremia"),
+    ("Urine culture grew E. coli.\nDischarge diagnoses: Urosepsis. Type 2 diabetes.", "Urosepsis"),
+])
+def test_bacteremia_and_urosepsis_are_no_sepsis(cm_catalog, text, words):
+    """I.C.1.d.1.a.ii: "urosepsis" has no default code and is not sepsis (the coder queries); bacteremia is R78.81,
+    whose Excludes1 is sepsis. Neither makes an A41 code, even with the organism named."""
+    a = note(text, m("E. coli", "B96.20", "labs"), m(words, "A41.9", "discharge_diagnoses"))
+    coded = code(a, lines(("B96.20", 0.8, (0,)), ("A41.9", 0.8, (1,))), cm_catalog, "inpatient")
+    assert not any(c.startswith(("A40", "A41", "R65")) for c in codes_of(coded)), codes_of(coded)
+
+
+@pytest.mark.parametrize("said, expected", [
+    ("Incarcerated right inguinal hernia with obstruction.", "K40.30"),
+    ("Right inguinal hernia, reducible, no obstruction symptoms.", "K40.90"),
+])
+def test_a_hernia_without_obstruction_gives_way_only_to_an_obstruction_the_note_says(cm_catalog, said, expected):
+    """I.B.9: the hernia code "with obstruction" codes the obstruction, beside the plain code another sentence
+    gave; "no obstruction" keeps K40.90."""
+    text = f"CT: right inguinal hernia.\nDx: {said}"
+    words = said.split(",")[0].rstrip(".")
+    a = note(text, m("right inguinal hernia", "K40.90", "imaging"), m(words, "K40.30", "assessment"))
+    assert codes_of(code(a, lines(("K40.90", 0.8, (0,)), ("K40.30", 0.8, (1,))), cm_catalog, "inpatient")) == [expected]
+
+
+def test_a_denied_cholecystitis_leaves_the_gallstones_plain(cm_catalog):
+    """I.B.9: "gallbladder with multiple stones, no cholecystitis" is K80.20, with no K81 or K80.1- beside it."""
+    text = "CT: gallbladder with multiple stones, no cholecystitis.\nDischarge diagnoses: Cholelithiasis."
+    a = note(text, m("gallbladder with multiple stones", "K80.20", "imaging"), m("cholecystitis", "K81.9", "imaging", negated=True),
+             m("Cholelithiasis", "K80.20", "discharge_diagnoses"))
+    coded = code(a, lines(("K80.20", 0.8, (0, 2)), ("K81.9", 0.6, (0, 1))), cm_catalog, "inpatient")
+    assert codes_of(coded) == ["K80.20"]

@@ -538,3 +538,12 @@ def test_rules_are_in_the_table_in_order():
     assert order.index("tobacco") < order.index("not_current")
     assert order.index("laterality") < order.index("hypertension")
     assert order.index("injury_encounter") < order.index("external_cause") < order.index("principal_diagnosis")
+
+
+def test_a_symptom_given_two_rows_in_the_integral_table_is_refused(monkeypatch):
+    """A second row for one symptom prefix would silently replace the first (the hernias' K56.6 row once did)."""
+    from codesuggest.guidelines import tables
+    rows = [["K56.6", "obstruction", "K56.5"], ["K56.6", "obstruction", "K40.3"]]
+    monkeypatch.setattr(tables, "_rows", lambda name: rows)
+    with pytest.raises(ValueError, match="K56.6 has two rows"):
+        tables._integral_symptoms()

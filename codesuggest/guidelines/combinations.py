@@ -202,13 +202,14 @@ OBSTRUCTION = re.compile(r"(?<!no )(?<!without )\bobstruct\w*")
 def gallbladder(note: NoteCoding) -> None:
     """Cholelithiasis with cholecystitis is one code (K80.0-, K80.1-), never "calculus without
     cholecystitis" or a K81 code beside it (I.B.9, I.A.15). The acuity and obstruction come from
-    the words of the note's cholecystitis mentions ("acute", "chronic", "acute on chronic")."""
+    the words of the note's cholecystitis mentions ("acute", "chronic", "acute on chronic"); a denied
+    cholecystitis ("no cholecystitis") is none."""
     stones = note.starting(GALLSTONES)
     inflamed = [line for line in note.starting(CHOLECYSTITIS + GALLSTONES[:2])
-                if any("cholecyst" in m.text.lower() for m in note.mentions(line))]
+                if any("cholecyst" in m.text.lower() and note.mention_is_current(m, line.code) for m in note.mentions(line))]
     if stones and not inflamed:  # gallstones alone: no code "with cholecystitis"
         plain = [line for line in stones if line.code.startswith("K80.2")]
-        for line in stones:
+        for line in stones + note.starting(CHOLECYSTITIS):
             if plain and not line.code.startswith("K80.2"):
                 note.absorb(line, plain[0], "the note does not say cholecystitis (I.B.9)")
         return
@@ -339,8 +340,10 @@ SEPSIS_BY_ORGANISM: tuple[tuple[str, str], ...] = (
     ("B96.20", "A41.51"), ("B96.21", "A41.51"), ("B96.22", "A41.51"), ("B96.23", "A41.51"), ("B96.29", "A41.51"),
     ("B96.5", "A41.52"), ("B96.3", "A41.3"), ("B96.1", "A41.59"), ("B96.89", "A41.89"),
 )
+# "urosepsis" has no code and is no sepsis (I.C.1.d.1.a.ii: the coder queries); bacteremia is R78.81 (the Index;
+# R78.81 Excludes1 sepsis)
 SEPSIS_SAID = re.compile(r"\b(?:sepsis|septic(?!\s+(?:\w+\s+)?(?:arthritis|joint|bursitis|emboli|thrombophlebitis|abortion|tenosynovitis))"
-                         r"|septicemia|urosepsis|bacteremia|sirs)\b")
+                         r"|septicemia|sirs)\b")
 SEVERE_SEPSIS = re.compile(r"\bsevere sepsis\b|\bsepsis[- ](?:induced|related|associated) (?:\w+ ){0,3}(?:failure|injury|dysfunction|encephalopathy)")
 SEPTIC_SHOCK = re.compile(r"(?<!without )(?<!no )(?<!w/o )\bseptic shock\b")
 SHOCK = ("R57",)

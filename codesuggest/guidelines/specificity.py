@@ -17,7 +17,7 @@ from .history import (clause_before, evidence, mentions_within, note_side, patie
                       side_of)
 from .tables import ACTIVITIES, EXTERNAL_CAUSES
 from .combinations import DIABETES
-from .wording import DENIED_BEFORE, SITES as BODY_SITES, UNCOMPLICATED, said_without, title_words
+from .wording import DENIED_BEFORE, SITES as BODY_SITES, UNCOMPLICATED, affirmed, said_without, title_words
 
 CKD_STAGES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b(?:esrd|esrf|end[- ]stage (?:renal|kidney)|stage (?:5|v) (?:ckd|chronic kidney disease)?\W*(?:on|requiring) (?:hemo)?dialysis)\b"), "N18.6"),
@@ -192,24 +192,29 @@ def uncomplicated_beside_complication(note: NoteCoding) -> None:
     condition (I.B.9). Nor beside its "in remission" code the note says (F11.21: I.C.5.b.1, the
     remission codes by the provider's documentation). Diabetes has its own rule (E11.9 beside E11.22).
     The ".9" of a category of one disease's forms ("B02.9 Zoster without complications") gives way to any
-    other code of it: each names a complication, "with" or not (B02.29 postherpetic neuralgia)."""
+    other code of it: each names a complication, "with" or not (B02.29 postherpetic neuralgia). A hernia
+    "without obstruction or gangrene" (K40.90) gives way to its code "with obstruction" the note says (K40.30)."""
     for line in list(note.lines):
         title = note.description(line.code).lower()
-        if (line.system != CM or line not in note.lines or not UNCOMPLICATED.search(title) or " with " in title
-                or line.code.startswith(DIABETES)):
+        if (line.system != CM or line not in note.lines or not (UNCOMPLICATED.search(title) or _HERNIA_PLAIN.search(title))
+                or " with " in title or line.code.startswith(DIABETES)):
             continue
         every_other = _LAST_OF_ITS_FORMS.fullmatch(line.code) is not None
+        hernia = _HERNIA_PLAIN.search(title) is not None
         combined = [other for other in note.documented((line.code[:3],))
                     if other is not line
                     and (every_other or _names_a_course(note.description(other.code).lower()))
                     and not title_says(note.description(other.code).lower(), "unspecified")
                     and (every_other or not _unsaid(note, other, line, note.mentions(line) + note.mentions(other)))
+                    and (not hernia or affirmed(_HERNIA_COMPLICATED, note.sentences(other)))
                     and (other.confidence >= max(FLOOR, 0.5 * line.confidence) or note.stated(other))]
         if combined:
             best = max(combined, key=lambda other: other.confidence)
             note.absorb(line, best, f"{best.code} codes the condition with its complication (I.B.9)")
 
 
+_HERNIA_PLAIN = re.compile(r"\bwithout obstruction or gangrene\b")  # a hernia's "uncomplicated" (K40-K46)
+_HERNIA_COMPLICATED = re.compile(r"\b(?:obstruct\w*|incarcerat\w*|irreducible|strangulat\w*|gangren\w*)")
 _LAST_OF_ITS_FORMS = re.compile(r"[A-Z]\d\d\.9")  # B02.9: a category's last code, one level below it
 _NO_COMPLICATION_NAMED = re.compile(r" with (?:other|unspecified|other specified) complications?\b")
 

@@ -336,12 +336,24 @@ def _after_list_break(doc: Doc, span: tuple[int, int], trigger: tuple[int, int])
     "not" / "without" ("Migraine without aura, not intractable", "... diabetes mellitus, without coma"):
     those stay words of the term."""
     start, end = span
-    if doc[trigger[0]].lower_ in _TITLE_QUALIFIERS:
+    word = doc[trigger[0]].lower_
+    if word in _TITLE_QUALIFIERS or (word == "no" and _term_says_without(doc, span)):
         return False
     return start <= trigger[0] and trigger[1] <= end and any(doc[i].text in (",", ";") for i in range(start, trigger[0]))
 
 
 _TITLE_QUALIFIERS = frozenset({"not", "without", "w/o", "with"})
+
+
+def _term_says_without(doc: Doc, span: tuple[int, int]) -> bool:
+    """Whether the mention's best candidate term has "without": its "no" then reads the term's "without"
+    ("inguinal hernia with obstruction, no gangrene" is K40.30 "... with obstruction, without gangrene")."""
+    for mention in doc.spans.get("mentions", ()):
+        if (mention.start, mention.end) == span and Span.has_extension("candidates"):
+            candidates = mention._.candidates
+            term = (candidates[0].matched_term or candidates[0].description) if candidates else ""
+            return " without " in f" {term.lower()} "
+    return False
 
 
 def _embedded_edges(doc: Doc, targets: list[Span], modifiers: list[ConTextModifier]) -> list[tuple[Span, ConTextModifier]]:
