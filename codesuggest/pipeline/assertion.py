@@ -336,10 +336,10 @@ def _after_list_break(doc: Doc, span: tuple[int, int], trigger: tuple[int, int])
     "not" / "without" ("Migraine without aura, not intractable", "... diabetes mellitus, without coma"):
     those stay words of the term."""
     start, end = span
-    word = doc[trigger[0]].lower_
-    if word in _TITLE_QUALIFIERS or (word == "no" and _term_says_without(doc, span)):
+    if not (start <= trigger[0] and trigger[1] <= end and any(doc[i].text in (",", ";") for i in range(start, trigger[0]))):
         return False
-    return start <= trigger[0] and trigger[1] <= end and any(doc[i].text in (",", ";") for i in range(start, trigger[0]))
+    word = doc[trigger[0]].lower_
+    return not (word in _TITLE_QUALIFIERS or (word == "no" and _term_says_without(doc, span)))
 
 
 _TITLE_QUALIFIERS = frozenset({"not", "without", "w/o", "with"})
