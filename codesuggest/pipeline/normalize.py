@@ -32,7 +32,7 @@ _FOLD = _accent_folding()
 
 
 def fold_accents(text: str) -> str:
-    return text.translate(_FOLD)
+    return text if text.isascii() else text.translate(_FOLD)  # isascii: a fast scan; most notes are ASCII
 
 # Function words, and code-set filler that notes never say ("unspecified", "NOS").
 STOP_WORDS = frozenset(
