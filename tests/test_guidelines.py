@@ -1727,3 +1727,22 @@ def test_a_denied_cholecystitis_leaves_the_gallstones_plain(cm_catalog):
              m("Cholelithiasis", "K80.20", "discharge_diagnoses"))
     coded = code(a, lines(("K80.20", 0.8, (0, 2)), ("K81.9", 0.6, (0, 1))), cm_catalog, "inpatient")
     assert codes_of(coded) == ["K80.20"]
+
+
+@pytest.mark.parametrize("text, section, setting, coded", [
+    ("Dx: Paroxysmal SVT, resolved after adenosine.", "assessment", "emergency", True),
+    ("Hypokalemia, corrected with oral potassium.", "hospital_course", "inpatient", True),
+    ("Assessment: UTI, resolved after nitrofurantoin.", "assessment", "outpatient", False),
+    ("Dx: Atrial fibrillation, resolved after cardioversion in 2019.", "assessment", "emergency", False),
+    ("PMH: Pneumonia, resolved with antibiotics.", "past_medical_history", "inpatient", False),
+])
+def test_a_condition_resolved_by_treatment_in_this_stay_or_visit_is_coded(cm_catalog, text, section, setting, coded):
+    """Section III and IV.J: a condition treated and resolved during the hospital stay or the emergency visit was
+    present in it; an office follow-up's resolved condition, a dated one or one in the past history is not."""
+    words = {"SVT": "Paroxysmal SVT", "Hypokalemia": "Hypokalemia", "UTI": "UTI", "Atrial": "Atrial fibrillation",
+             "Pneumonia": "Pneumonia"}
+    mention = next(v for k, v in words.items() if k in text)
+    codes = {"Paroxysmal SVT": "I47.10", "Hypokalemia": "E87.6", "UTI": "N39.0", "Atrial fibrillation": "I48.91",
+             "Pneumonia": "J18.9"}
+    a = note(text, m(mention, codes[mention], section, resolved=True, historical=True))
+    assert (codes[mention] in codes_of(code(a, lines((codes[mention], 0.8, (0,))), cm_catalog, setting))) is coded

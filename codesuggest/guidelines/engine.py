@@ -35,6 +35,12 @@ DIAGNOSIS_SECTIONS = frozenset({"assessment", "assessment_plan", "impression", "
                                 "postoperative_diagnosis", "preoperative_diagnosis", "problem_list"})
 
 
+HISTORY_SECTIONS = frozenset({"past_medical_history", "past_surgical_history", "problem_list"})
+RESOLVED_BY_TREATMENT = re.compile(r"\b(?:resolved|converted|corrected|terminated|broke|normali[sz]ed|cleared)\b[^.;\n]{0,30}?"
+                                   r"\b(?:after|with|following|on|by)\b")
+DATED_BEFORE = re.compile(r"\b(?:19|20)\d\d\b|\bago\b|\blast (?:week|month|year|admission)\b|\bprior\b|\bpreviously\b")
+
+
 def established_when_uncertain(mention: Mention, analysis: NoteAnalysis) -> bool:
     """Whether an uncertain inpatient mention ("probable pneumonia") is coded as established
     (II.H, III.C): when it is documented at discharge. Not in the results of a test or an
@@ -96,6 +102,7 @@ class NoteCoding:
         setting: str,
         setting_inferred: bool = False,
         rule: Rule | None = None,
+        emergency: bool = False,
     ):
         self.analysis = analysis
         self.text = analysis.text
@@ -103,6 +110,7 @@ class NoteCoding:
         self.catalog = catalog
         self.setting = setting
         self.setting_inferred = setting_inferred
+        self.emergency = emergency  # an emergency department visit (coded as outpatient care, Section IV)
         self.lines: list[CodeLine] = list(lines)
         self.withdrawn: list[tuple[CodeLine, GuidelineNote]] = []
         self._current: dict[tuple[int, str], bool] = {}  # (mention index, code) -> mention_is_current
@@ -191,6 +199,8 @@ class NoteCoding:
         a = mention.assertion
         if a.family and not a.negated:
             return code.startswith(FAMILY_HISTORY)  # what a family history code codes (I.C.21.c.4)
+        if getattr(a, "resolved", False) and not (a.negated or a.family or a.hypothetical):
+            return self._resolved_in_this_encounter(mention)
         if a.negated or a.family or getattr(a, "resolved", False) or getattr(a, "hypothetical", False):
             return False
         if a.possible:
@@ -198,6 +208,16 @@ class NoteCoding:
         if a.historical:
             return is_chronic(code)
         return True
+
+    def _resolved_in_this_encounter(self, mention: Mention) -> bool:
+        """A condition the note says resolved with a treatment in a hospital stay or an emergency visit ("SVT,
+        resolved after adenosine", "hypokalemia corrected with potassium") was present in this encounter and
+        treated there: it is coded (Section III; IV.J for the emergency department). An office follow-up's
+        "UTI, resolved" is not, nor a resolution the note dates before this encounter."""
+        if (self.setting != INPATIENT and not self.emergency) or mention.section in HISTORY_SECTIONS:
+            return False
+        sentence = self.lower[mention.sentence_start:mention.sentence_end]
+        return RESOLVED_BY_TREATMENT.search(sentence) is not None and not DATED_BEFORE.search(sentence)
 
     def sentences(self, line: CodeLine) -> str:
         """The lower-cased text of the sentences its mentions stand in, joined by newlines."""

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator
 
 from ..pipeline.schema import Mention
-from .engine import CM, FAMILY_HISTORY, CodeLine, NoteCoding, is_chronic
+from .engine import CM, FAMILY_HISTORY, HISTORY_SECTIONS, CodeLine, NoteCoding, is_chronic
 from .tables import ANY_STATUS, DRUGS, HISTORY_CODES, STATUS_CODES
 
 # What a rule-made history, status or drug code is worth when the note states it plainly (the
@@ -24,7 +24,6 @@ from .tables import ANY_STATUS, DRUGS, HISTORY_CODES, STATUS_CODES
 SURE = 0.6
 LESS_SURE = 0.4
 
-HISTORY_SECTIONS = frozenset({"past_medical_history", "past_surgical_history", "problem_list"})
 MEDICATION_SECTIONS = frozenset({"medications"})
 
 

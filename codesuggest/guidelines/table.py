@@ -169,6 +169,7 @@ _INPATIENT_WORDS = re.compile(
     r"discharge diagnos[ie]s|principal diagnosis|inpatient|hospital day)\b"
 )
 SETTINGS = {"inpatient": INPATIENT, "outpatient": OUTPATIENT, "emergency": OUTPATIENT, "ed": OUTPATIENT}
+EMERGENCY = frozenset({"emergency", "ed"})
 
 
 def infer_setting(text: str) -> str:
@@ -200,7 +201,8 @@ def apply_guidelines(
     unknown = set(disabled) - set(RULE_NAMES)
     if unknown:
         raise ValueError(f"unknown guideline rule(s) {', '.join(sorted(unknown))} (known: {', '.join(RULE_NAMES)})")
-    note = NoteCoding(analysis, lines, catalog, care_setting(setting, analysis.text), setting_inferred=setting is None)
+    note = NoteCoding(analysis, lines, catalog, care_setting(setting, analysis.text), setting_inferred=setting is None,
+                      emergency=setting is not None and setting.strip().lower() in EMERGENCY)
     for rule in RULES:
         if rule.name not in disabled:
             note.rule = rule
