@@ -1619,6 +1619,10 @@ def test_diabetes_in_remission_only_when_the_note_says_remission(cm_catalog, sai
      "K56.609", "Incarcerated right inguinal hernia with obstruction", "K40.30"),
     ("CT: 20% pancreatic necrosis.\nDx: Acute biliary pancreatitis with uninfected necrosis.", "necrosis", "I96",
      "Acute biliary pancreatitis with uninfected necrosis", "K85.11"),
+    ("Harsh systolic murmur.\nA/P: Obstructive hypertrophic cardiomyopathy.", "systolic murmur", "R01.1",
+     "Obstructive hypertrophic cardiomyopathy", "I42.1"),
+    ("6 kg weight loss.\nDischarge diagnoses: Adult failure to thrive.", "weight loss", "R63.4", "Adult failure to thrive",
+     "R62.7"),
 ])
 def test_signs_routinely_part_of_these_diagnoses_are_not_coded(cm_catalog, text, sign, sign_code, diagnosis,
                                                               diagnosis_code):
@@ -1746,3 +1750,12 @@ def test_a_condition_resolved_by_treatment_in_this_stay_or_visit_is_coded(cm_cat
              "Pneumonia": "J18.9"}
     a = note(text, m(mention, codes[mention], section, resolved=True, historical=True))
     assert (codes[mention] in codes_of(code(a, lines((codes[mention], 0.8, (0,))), cm_catalog, setting))) is coded
+
+
+def test_a_zoster_the_note_calls_uncomplicated_stays_b02_9(cm_catalog):
+    """I.B.9 gives B02.9 way to a complication's code only when the note says the complication; "without
+    complications" keeps it, whatever siblings the ranker put beside it."""
+    text = "Assessment: Herpes zoster, right T6 dermatome, without complications."
+    a = note(text, m("Herpes zoster", "B02.9"))
+    ranked = lines(("B02.9", 0.6, (0,)), ("B02.0", 0.6, (0,)), ("B02.29", 0.5, (0,)))
+    assert codes_of(code(a, ranked, cm_catalog)) == ["B02.9"]

@@ -202,3 +202,15 @@ def test_a_fit_is_a_seizure_only_beside_seizure_words(cm_analyzer):
 def test_hiv_prophylaxis_is_no_hiv_infection(cm_analyzer):
     assert "HIV" not in mentions(cm_analyzer, "Plan: emergency contraception, HIV PEP, STI prophylaxis.")
     assert mentions(cm_analyzer, "HIV on ART, CD4 500.")["HIV"][0] == "B20"
+
+
+def test_scc_is_a_skin_cancer_unless_the_sentence_is_about_the_spinal_cord(cm_analyzer):
+    skin = mentions(cm_analyzer, "Assessment: SCC of the skin of the left cheek.")
+    assert any(codes[0] == "C44.329" for codes in skin.values()), skin
+    cord = mentions(cm_analyzer, "MRI: epidural metastasis at T8 with SCC; start dexamethasone.")
+    assert cord["SCC"][0].startswith("G95.2"), cord
+
+
+def test_hocm_and_etoh_abuse_are_their_conditions(cm_analyzer):
+    assert mentions(cm_analyzer, "Assessment: HOCM with LVOT obstruction.")["HOCM"][0] == "I42.1"
+    assert "F10.10" in mentions(cm_analyzer, "Assessment: EtOH abuse.")["EtOH abuse"]

@@ -200,6 +200,8 @@ def uncomplicated_beside_complication(note: NoteCoding) -> None:
                 or " with " in title or line.code.startswith(DIABETES)):
             continue
         every_other = _LAST_OF_ITS_FORMS.fullmatch(line.code) is not None
+        if every_other and UNCOMPLICATED.search(note.sentences(line)):
+            continue  # the note itself says so: "herpes zoster, without complications"
         hernia = _HERNIA_PLAIN.search(title) is not None
         combined = [other for other in note.documented((line.code[:3],))
                     if other is not line
