@@ -701,7 +701,7 @@ STEMI_SITES: tuple[tuple[re.Pattern, str, str], ...] = tuple((re.compile(p), cod
     (r"\bcircumflex\b|\blcx\b|\bcx\b", "I21.21", "the left circumflex artery"),
     (r"\b(?:anterior|anteroseptal|anterolateral|anteroapical)\b", "I21.09", "the anterior wall"),
     (r"\b(?:inferior|inferolateral|inferoposterior|diaphragmatic)\b", "I21.19", "the inferior wall"),
-    (r"\b(?:lateral|posterior|apical-lateral|high lateral)\b", "I21.29", "another site"),
+    (r"\b(?:lateral|posterior)\b", "I21.29", "another site"),
 ))
 
 

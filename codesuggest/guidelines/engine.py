@@ -38,7 +38,8 @@ DIAGNOSIS_SECTIONS = frozenset({"assessment", "assessment_plan", "impression", "
 HISTORY_SECTIONS = frozenset({"past_medical_history", "past_surgical_history", "problem_list"})
 RESOLVED_BY_TREATMENT = re.compile(r"\b(?:resolved|converted|corrected|terminated|broke|normali[sz]ed|cleared)\b[^.;\n]{0,30}?"
                                    r"\b(?:after|with|following|on|by)\b")
-DATED_BEFORE = re.compile(r"\b(?:19|20)\d\d\b|\bago\b|\blast (?:week|month|year|admission)\b|\bprior\b|\bpreviously\b")
+DATED = re.compile(r"\b(?:19|20)\d\d\b|\bago\b")  # a year or "... ago": a time before this encounter
+DATED_BEFORE = re.compile(DATED.pattern + r"|\blast (?:week|month|year|admission)\b|\bprior\b|\bpreviously\b")
 
 
 def established_when_uncertain(mention: Mention, analysis: NoteAnalysis) -> bool:
@@ -190,8 +191,9 @@ class NoteCoding:
     def mention_is_current(self, mention: Mention, code: str = "") -> bool:
         """A mention of a condition the patient has now, as a coder reads it.
 
-        Negated, family, resolved and hypothetical mentions are not (a family mention is current for
-        a family history code, Z80-Z84). Uncertain ones ("probable",
+        Negated, family and hypothetical mentions are not (a family mention is current for a family
+        history code, Z80-Z84); resolved ones only when resolved by treatment in this inpatient stay or
+        emergency visit (:meth:`_resolved_in_this_encounter`). Uncertain ones ("probable",
         "suspected") are, in inpatient care only (Sections II.H and III.C; Section IV.H for
         outpatient care), when documented at discharge (:func:`established_when_uncertain`). Past-history ones are when the condition is chronic (a chronic condition
         in the past medical history is still present and coded: Section III, IV.J) unless resolved.
@@ -199,10 +201,10 @@ class NoteCoding:
         a = mention.assertion
         if a.family and not a.negated:
             return code.startswith(FAMILY_HISTORY)  # what a family history code codes (I.C.21.c.4)
-        if getattr(a, "resolved", False) and not (a.negated or a.family or a.hypothetical):
-            return self._resolved_in_this_encounter(mention)
-        if a.negated or a.family or getattr(a, "resolved", False) or getattr(a, "hypothetical", False):
+        if a.negated or a.family or getattr(a, "hypothetical", False):
             return False
+        if getattr(a, "resolved", False):
+            return self._resolved_in_this_encounter(mention)
         if a.possible:
             return self.setting == INPATIENT and not a.historical and established_when_uncertain(mention, self.analysis)
         if a.historical:

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator
 
 from ..pipeline.schema import Mention
-from .engine import CM, FAMILY_HISTORY, HISTORY_SECTIONS, CodeLine, NoteCoding, is_chronic
+from .engine import CM, DATED, FAMILY_HISTORY, HISTORY_SECTIONS, CodeLine, NoteCoding, is_chronic
 from .tables import ANY_STATUS, DRUGS, HISTORY_CODES, STATUS_CODES
 
 # What a rule-made history, status or drug code is worth when the note states it plainly (the
@@ -344,12 +344,12 @@ def _status_wording(note: NoteCoding, start: int, end: int, kind: str) -> float 
         return None
     sentence = note.lower[slice(*sentence_of(note, start, end))]
     section = section_at(note, start)
-    if section in NOT_HISTORY_SECTIONS and not re.search(r"\b(?:19|20)\d\d\b|\bago\b", sentence):
+    if section in NOT_HISTORY_SECTIONS and not DATED.search(sentence):
         return None
     if THIS_STAY.search(sentence):
         return None
     rest = re.split(r"[,;:]", note.lower[end:sentence_of(note, start, end)[1]])[0]
-    if PAST_WORDS.search(before) or re.search(r"\b(?:19|20)\d\d\b|\bago\b", rest) or section in HISTORY_SECTIONS:
+    if PAST_WORDS.search(before) or DATED.search(rest) or section in HISTORY_SECTIONS:
         return SURE
     if kind == "device" and (PRESENT_DEVICE.search(sentence)):
         return LESS_SURE

@@ -1017,6 +1017,7 @@ def _numbered_tail(title: str) -> str:
 _UNSPECIFIED_PART = re.compile(r"\bdue to unspecified ((?:\w+ )*?\w+) of\b")
 
 
+@lru_cache(maxsize=65536)
 def _named_words(title: str) -> frozenset[str]:
     """The words a title needs the note to say: its content words, less those of an unspecified
     part ("due to unspecified occlusion or stenosis of right middle cerebral artery" needs the

@@ -178,11 +178,15 @@ def infer_setting(text: str) -> str:
     return INPATIENT if _INPATIENT_WORDS.search(text.lower()) else OUTPATIENT
 
 
+def _setting_key(setting: str | None) -> str | None:
+    return setting.strip().lower() if setting is not None else None
+
+
 def care_setting(setting: str | None, text: str) -> str:
     """The guidelines' setting (inpatient or outpatient) for a requested one; None: inferred."""
     if setting is None:
         return infer_setting(text)
-    key = setting.strip().lower()
+    key = _setting_key(setting)
     if key not in SETTINGS:
         raise ValueError(f"unknown setting {setting!r} (expected one of {', '.join(SETTINGS)})")
     return SETTINGS[key]
@@ -202,7 +206,7 @@ def apply_guidelines(
     if unknown:
         raise ValueError(f"unknown guideline rule(s) {', '.join(sorted(unknown))} (known: {', '.join(RULE_NAMES)})")
     note = NoteCoding(analysis, lines, catalog, care_setting(setting, analysis.text), setting_inferred=setting is None,
-                      emergency=setting is not None and setting.strip().lower() in EMERGENCY)
+                      emergency=_setting_key(setting) in EMERGENCY)
     for rule in RULES:
         if rule.name not in disabled:
             note.rule = rule

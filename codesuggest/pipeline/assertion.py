@@ -276,7 +276,7 @@ class _SentenceConText(ConText):
                     m
                     for m in modifiers
                     if any(
-                        _overlaps(m.modifier_span, (t.start, t.end)) and not _after_list_break(doc, (t.start, t.end), m.modifier_span)
+                        _overlaps(m.modifier_span, (t.start, t.end)) and not _after_list_break(t, m.modifier_span)
                         and not (t.label_ == "procedure" and m.modifier_span[0] < t.start)
                         for t in targets
                     )
@@ -287,7 +287,7 @@ class _SentenceConText(ConText):
             graph.update_scopes()
             graph.apply_modifiers()
             edges.extend(graph.edges)
-            edges.extend(_embedded_edges(doc, targets_by_sent[index], graph.modifiers))
+            edges.extend(_embedded_edges(targets_by_sent[index], graph.modifiers))
         return edges
 
 
@@ -329,34 +329,31 @@ def _spaced_dash(doc: Doc, i: int) -> bool:
     return doc[i].text in ("-", "–", "—") and i > 0 and bool(doc[i - 1].whitespace_) and bool(doc[i].whitespace_)
 
 
-def _after_list_break(doc: Doc, span: tuple[int, int], trigger: tuple[int, int]) -> bool:
+def _after_list_break(target: Span, trigger: tuple[int, int]) -> bool:
     """The trigger lies inside the mention after a comma or semicolon of it: the mention is a loose
     window match across list items ("Hypertensive heart disease with LVH, no heart failure"), and the
     trigger is a real one, not a word of the term. Code titles put their axes after a comma with
     "not" / "without" ("Migraine without aura, not intractable", "... diabetes mellitus, without coma"):
-    those stay words of the term."""
-    start, end = span
+    those stay words of the term, and so does a "no" where the mention's term says "without"."""
+    doc, start, end = target.doc, target.start, target.end
     if not (start <= trigger[0] and trigger[1] <= end and any(doc[i].text in (",", ";") for i in range(start, trigger[0]))):
         return False
     word = doc[trigger[0]].lower_
-    return not (word in _TITLE_QUALIFIERS or (word == "no" and _term_says_without(doc, span)))
+    return not (word in _TITLE_QUALIFIERS or (word == "no" and _term_says_without(target)))
 
 
 _TITLE_QUALIFIERS = frozenset({"not", "without", "w/o", "with"})
 
 
-def _term_says_without(doc: Doc, span: tuple[int, int]) -> bool:
+def _term_says_without(target: Span) -> bool:
     """Whether the mention's best candidate term has "without": its "no" then reads the term's "without"
     ("inguinal hernia with obstruction, no gangrene" is K40.30 "... with obstruction, without gangrene")."""
-    for mention in doc.spans.get("mentions", ()):
-        if (mention.start, mention.end) == span and Span.has_extension("candidates"):
-            candidates = mention._.candidates
-            term = (candidates[0].matched_term or candidates[0].description) if candidates else ""
-            return " without " in f" {term.lower()} "
-    return False
+    candidates = target._.candidates if Span.has_extension("candidates") else ()
+    term = (candidates[0].matched_term or candidates[0].description) if candidates else ""
+    return " without " in f" {term.lower()} "
 
 
-def _embedded_edges(doc: Doc, targets: list[Span], modifiers: list[ConTextModifier]) -> list[tuple[Span, ConTextModifier]]:
+def _embedded_edges(targets: list[Span], modifiers: list[ConTextModifier]) -> list[tuple[Span, ConTextModifier]]:
     """Edges from a trigger inside a mention after a list break to that mention, when the words of the
     mention on the trigger's side are in its scope: the window mention "LVH, no heart failure" is
     negated like "heart failure" (medspaCy never lets a modifier modify a span it overlaps)."""
@@ -367,7 +364,7 @@ def _embedded_edges(doc: Doc, targets: list[Span], modifiers: list[ConTextModifi
         m_start, m_end = modifier.modifier_span
         s_start, s_end = modifier.scope_span
         for target in targets:
-            if not _after_list_break(doc, (target.start, target.end), (m_start, m_end)):
+            if not _after_list_break(target, (m_start, m_end)):
                 continue
             if not modifier.allows(target.label_.upper()):
                 continue
