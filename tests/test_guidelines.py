@@ -1623,6 +1623,16 @@ def test_diabetes_in_remission_only_when_the_note_says_remission(cm_catalog, sai
      "Obstructive hypertrophic cardiomyopathy", "I42.1"),
     ("6 kg weight loss.\nDischarge diagnoses: Adult failure to thrive.", "weight loss", "R63.4", "Adult failure to thrive",
      "R62.7"),
+    ("Painful bump at the left great toe.\nA/P: Hallux valgus, left foot.", "Painful bump at the left great toe", "M79.675",
+     "Hallux valgus, left foot", "M20.12"),
+    ("Palpitations on standing.\nA/P: POTS.", "Palpitations", "R00.2", "POTS", "G90.A"),
+    ("Bloating after meals.\nA/P: SIBO.", "Bloating", "R14.0", "SIBO", "K63.8219"),
+    ("Morning stiffness 15 minutes.\nA/P: Ankylosing spondylitis, lumbosacral.", "Morning stiffness", "M25.60",
+     "Ankylosing spondylitis, lumbosacral", "M45.7"),
+    ("Duplex: thrombus in the left great saphenous vein.\nA/P: Superficial thrombophlebitis, left leg.",
+     "thrombus in the left great saphenous vein", "I82.90", "Superficial thrombophlebitis, left leg", "I80.02"),
+    ("CXR: bilateral pleural effusions.\nDx: Acute on chronic systolic heart failure.", "pleural effusions", "J90",
+     "Acute on chronic systolic heart failure", "I50.23"),
 ])
 def test_signs_routinely_part_of_these_diagnoses_are_not_coded(cm_catalog, text, sign, sign_code, diagnosis,
                                                               diagnosis_code):
@@ -1759,3 +1769,34 @@ def test_a_zoster_the_note_calls_uncomplicated_stays_b02_9(cm_catalog):
     a = note(text, m("Herpes zoster", "B02.9"))
     ranked = lines(("B02.9", 0.6, (0,)), ("B02.0", 0.6, (0,)), ("B02.29", 0.5, (0,)))
     assert codes_of(code(a, ranked, cm_catalog)) == ["B02.9"]
+
+
+def test_a_heart_failures_effusion_drained_on_its_own_is_coded(cm_catalog):
+    """Section III: a pleural effusion the heart failure's diuresis treats is the failure's (I.B.5); one the note
+    drains by a thoracentesis of its own is an additional diagnosis. "No thoracentesis" drains nothing."""
+    for text, kept in (("CXR: right pleural effusion, thoracentesis 1.2 L.\nDx: Acute on chronic systolic heart failure.", True),
+                       ("CXR: right pleural effusion, no thoracentesis.\nDx: Acute on chronic systolic heart failure.", False)):
+        a = note(text, m("pleural effusion", "J90", "imaging"), m("Acute on chronic systolic heart failure", "I50.23"))
+        coded = code(a, lines(("J90", 0.8, (0,)), ("I50.23", 0.8, (1,))), cm_catalog, "inpatient")
+        assert ("J90" in codes_of(coded)) is kept, text
+
+
+def test_a_code_leaves_for_the_code_its_excludes1_note_sends_the_notes_words_to(cm_catalog):
+    """I.A.12.a: H90 excludes "noise-induced hearing loss (H83.3-)": the audiogram's sensorineural hearing loss
+    of a noise-induced hearing loss is H83.3X3 alone. An Excludes1 phrase with "NOS" names the condition said
+    alone: "uterine atony NOS (O62.2)" does not take O72.1's "hemorrhage due to uterine atony"."""
+    text = "Audiogram: bilateral sensorineural hearing loss.\nA/P: Noise-induced hearing loss, bilateral."
+    a = note(text, m("sensorineural hearing loss", "H90.5", "imaging"), m("Noise-induced hearing loss", "H83.3X3"))
+    assert codes_of(code(a, lines(("H90.3", 0.8, (0,)), ("H83.3X3", 0.8, (1,))), cm_catalog)) == ["H83.3X3"]
+    text = "Uterine atony noted.\nDx: Postpartum hemorrhage due to uterine atony."
+    a = note(text, m("Uterine atony", "O62.2", "hospital_course"), m("Postpartum hemorrhage due to uterine atony", "O72.1"))
+    assert "O72.1" in codes_of(code(a, lines(("O62.2", 0.8, (0,)), ("O72.1", 0.8, (1,))), cm_catalog, "inpatient"))
+
+
+def test_of_two_equally_sure_readings_the_one_whose_side_the_note_says_stays(cm_catalog):
+    """I.B.13: "bilateral sensorineural hearing loss" is H90.3, not H90.41 (unilateral, right ear), a sibling
+    the ranker scored the same on the same words."""
+    text = "Audiogram: bilateral high-frequency sensorineural hearing loss."
+    a = note(text, m("sensorineural hearing loss", "H90.5", "imaging"))
+    for ranked in (lines(("H90.41", 0.8, (0,)), ("H90.3", 0.8, (0,))), lines(("H90.3", 0.8, (0,)), ("H90.41", 0.8, (0,)))):
+        assert codes_of(code(a, ranked, cm_catalog)) == ["H90.3"]

@@ -400,6 +400,13 @@ def test_short_courses_and_topical_forms_are_not_long_term(catalog):
     assert not any(c.startswith("Z79") for c in got)
 
 
+def test_a_drug_given_as_prophylaxis_in_the_stay_is_not_long_term(catalog):
+    """I.C.21.c.3: "DVT ppx: enoxaparin" in a hospital plan is prophylaxis for the stay, not Z79.01."""
+    head = "MEDICATIONS: none at home.\nALLERGIES: none.\nASSESSMENT:\n1. CAP, RLL - ceftriaxone.\n"
+    assert "Z79.01" not in codes(_meds(catalog, head + "2. DVT ppx: enoxaparin 40 mg SQ daily.\n"))
+    assert "Z79.01" in codes(_meds(catalog, head + "2. Left leg DVT: on enoxaparin 1 mg/kg SQ BID.\n"))
+
+
 # -- 5. the 7th character from the encounter -------------------------------------------------------
 
 

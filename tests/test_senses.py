@@ -64,6 +64,10 @@ def mentions(analyzer, text: str) -> dict[str, list[str]]:
     "text, word, sense",
     [
         ("Follow up with PCP in 1 week.", "PCP", "primary care provider"),
+        ("Plan: hearing aids, hearing protection at work.", "aids", "devices (hearing aids, walking aids)"),
+        ("CXR: effusions improved with diuresis.", "effusions", "pleural effusions (the chest x-ray's)"),
+        ("Echo: EF 55%, small effusion.", "effusion", "a pericardial effusion (the echo's)"),
+        ("Negative TB skin test.", "TB", "a tuberculosis test or screening (TB skin test), not the disease"),
         ("HIV with CD4 of 30 and bilateral infiltrates, likely PCP.", "PCP", "pneumocystis pneumonia"),
         ("Vitals: HR 88, BP 120/80.", "HR", "heart rate"),
         ("SpO2 97% RA.", "RA", "room air"),
@@ -214,3 +218,10 @@ def test_scc_is_a_skin_cancer_unless_the_sentence_is_about_the_spinal_cord(cm_an
 def test_hocm_and_etoh_abuse_are_their_conditions(cm_analyzer):
     assert mentions(cm_analyzer, "Assessment: HOCM with LVOT obstruction.")["HOCM"][0] == "I42.1"
     assert "F10.10" in mentions(cm_analyzer, "Assessment: EtOH abuse.")["EtOH abuse"]
+
+
+def test_prophylaxis_and_an_eye_exam_for_a_condition_are_not_the_condition(cm_analyzer):
+    """"DVT ppx: enoxaparin" prevents a DVT; "annual eye exam for uveitis" looks for one: neither is present."""
+    for text, word in (("2. DVT ppx: enoxaparin 40 mg SQ daily.", "DVT"), ("Plan: annual eye exam for uveitis.", "uveitis")):
+        found = [m for m in cm_analyzer.analyze(text).mentions if m.text == word]
+        assert found and all(m.assertion.hypothetical for m in found), text

@@ -527,7 +527,7 @@ NOT_TAKEN = re.compile(
 NOT_SYSTEMIC = re.compile(r"\b(?:cream|ointment|lotion|topical|gel|drops|ophthalmic|otic|eye|inhaler|inhaled|nasal|spray|"
                           r"patch test|injections?|injected|intra-?articular|epidural)\b")
 AS_NEEDED = re.compile(r"\b(?:as needed|prn)\b")
-SHORT_COURSE = re.compile(r"\b(?:taper\w*|burst|dose ?pa(?:c)?k|sliding[- ]scale|ssi|x ?\d+ ?days|for \d+ days|\d+[- ]day course|"
+SHORT_COURSE = re.compile(r"\b(?:(?:dvt|vte|gi|stress ulcer) (?:ppx|prophylaxis)|ppx|taper\w*|burst|dose ?pa(?:c)?k|sliding[- ]scale|ssi|x ?\d+ ?days|for \d+ days|\d+[- ]day course|"
                           r"while (?:on|in|inpatient|hospitali[sz]ed|admitted)|during (?:the |this )?(?:admission|hospitali[sz]ation|stay))\b")
 # "insulin-dependent" (IDDM) is not type 1: the Alphabetic Index codes it to the type documented (E11 by default)
 # Classes the lexicon knows so that a Z79 code without such a drug leaves, but that are not coded from the

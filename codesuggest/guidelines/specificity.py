@@ -664,6 +664,45 @@ def excluded_here(note: NoteCoding) -> None:
                 break
 
 
+def excluded_by_name(note: NoteCoding) -> None:
+    """A code leaves for a code its category's Excludes1 note sends a condition to, when a current
+    mention of that code says the note's words for the condition: H90 (conductive and sensorineural
+    hearing loss) excludes "noise-induced hearing loss (H83.3-)", so a note's "noise-induced hearing loss"
+    is H83.3X3 alone, its audiogram's "sensorineural hearing loss" not H90.3 beside it (I.A.12.a)."""
+    for line in list(note.lines):
+        if line.system != CM or line not in note.lines or not line.mention_indexes or note.catalog is None:
+            continue
+        for phrase, words, references in _named_exclusions(note.catalog, line.code):
+            other = next((o for o in note.lines if o is not line and o.system == CM and o.code[:3] != line.code[:3]
+                          and any(ref.covers(o.code) for ref in references)
+                          and any(i not in line.mention_indexes and words <= _words_of(note.analysis.mentions[i].text)
+                                  for i in note.current_indexes(o))), None)
+            if other is not None:
+                note.absorb(line, other, f"its Excludes1 note sends '{phrase}', which the note says, to {other.code} (I.A.12.a)")
+                break
+
+
+_NOS = re.compile(r"\bnos\b")
+_NOT_NAMING = frozenset({"nec", "of", "the", "and", "or", "in", "with", "due", "to"})
+
+
+@lru_cache(maxsize=8192)
+def _named_exclusions(catalog: Any, code: str) -> tuple[tuple[str, frozenset[str], tuple], ...]:
+    """(the condition, its words, its exact references) of each Excludes1 note of ``code`` and its category."""
+    record = catalog.get(CM, code)
+    if record is None:
+        return ()
+    out = []
+    for owner, text in inherited_notes(catalog, record, "excludes1"):
+        references = tuple(ref for ref in parse_references(text) if ref.exact)
+        phrase = text.split("(")[0].strip().lower()
+        words = frozenset(_WORD.findall(phrase)) - _NOT_NAMING
+        # "uterine atony NOS (O62.2)": the condition said alone; the note's "hemorrhage due to atony" is O72.1's
+        if owner.startswith(code[:3]) and references and len(words) >= 2 and not _NOS.search(phrase):
+            out.append((phrase, words, references))
+    return tuple(out)
+
+
 def _own_excludes1(note: NoteCoding, line: CodeLine) -> tuple:
     """The exact references of the Excludes1 notes of ``line``'s code and its category (not of its block or
     chapter, whose notes exclude whole groups)."""
@@ -804,6 +843,9 @@ def _better_reading(note: NoteCoding, other, line) -> bool:
         return other.confidence >= FLOOR
     if other_vague == vague:
         if other.confidence == line.confidence:  # a tie: the code some mention names exactly, past ones too
+            line_side_unsaid = _side_unsaid(note, line, other)
+            if line_side_unsaid != _side_unsaid(note, other, line):
+                return line_side_unsaid  # the side the note says: "bilateral" H90.3, not "unilateral, right ear" H90.41
             return _match(other, note.mentions(other)) >= _match(line, note.mentions(line))
         return other.confidence >= line.confidence
     return other_vague < vague and other.confidence >= max(FLOOR, 0.5 * line.confidence)
@@ -863,6 +905,21 @@ def _unsaid(note: NoteCoding, line, other, mentions: list[Mention]) -> bool:
         return bool(unsaid)
     words = words | (_words_of(note.clauses_of(mentions)) & (SIDES | BODY_SITES))
     return bool(unsaid - words - _either_said(title.lower(), frozenset(words)))
+
+
+def _side_unsaid(note: NoteCoding, line, other) -> bool:
+    """Whether the title of ``line`` names a side (or "unilateral") that the title of ``other`` lacks and
+    the clauses of the line's mentions do not say."""
+    sides = (_named_words(note.description(line.code)) - _named_words(note.description(other.code))) & _SIDE_WORDS
+    if not sides:
+        return False
+    said = _words_of(note.clauses_of(note.mentions(line)))
+    if said & {"right", "left"}:
+        said = said | {"unilateral"}
+    return bool(sides - said)
+
+
+_SIDE_WORDS = frozenset({"right", "left", "bilateral", "unilateral"})
 
 
 def _uncomplicated_of(note: NoteCoding, line, other) -> bool:

@@ -6,10 +6,15 @@ import re
 
 from .engine import CM, CodeLine, NoteCoding
 from .tables import INTEGRAL_SYMPTOMS
+from .wording import affirmed
 
 # codes of a bleeding the note names apart from its source, and a title that names the bleeding with it
 BLEEDING = ("R58", "K92.0", "K92.1", "K92.2", "K62.5", "R04")
 WITH_BLEEDING = re.compile(r"\bwith (?:\w+ )?(?:bleeding|hemorrhage)\b")
+# a finding of its diagnosis that the note treats on its own is an additional diagnosis (Section III:
+# it gets a procedure of its own): a heart failure's pleural effusion drained, not just diuresed
+_DRAINED = re.compile(r"\b(?:thoracente[sz][ei]s|chest tubes?|pleurx|pleurodesis|pigtail catheter)\b")
+TREATED_ON_ITS_OWN = {"J90": _DRAINED, "J91.8": _DRAINED}
 
 
 def integral_symptoms(note: NoteCoding) -> None:
@@ -24,6 +29,9 @@ def integral_symptoms(note: NoteCoding) -> None:
         for prefix, (what, diagnoses, section) in INTEGRAL_SYMPTOMS.items():
             if not line.code.startswith(prefix):
                 continue
+            treated = TREATED_ON_ITS_OWN.get(prefix)
+            if treated is not None and affirmed(treated, note.lower):
+                break
             explaining = _explaining(note, line, note.documented(diagnoses))
             if explaining:
                 d = explaining[0]

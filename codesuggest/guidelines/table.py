@@ -128,6 +128,8 @@ RULES: tuple[Rule, ...] = (
          "exactly leaves, unless one asks for the other", specificity.second_reading),
     Rule("excluded_here", "I.A.12.a", "a code leaves for the code its Excludes1 note names on the same words",
          specificity.excluded_here),
+    Rule("excluded_by_name", "I.A.12.a", "a code leaves for the code its Excludes1 note sends a condition the note "
+         "names in the note's words", specificity.excluded_by_name),
     Rule("kind_over_site_reading", "I.B.12", "one code per condition: a code of a condition's noun and its site leaves "
          "for the code of the kind the words name with that noun", specificity.kind_over_site_reading),
     Rule("congenital_unsaid", "I.C.17", "no congenital anomaly code on words read as an acquired condition unless the "
