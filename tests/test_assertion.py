@@ -153,6 +153,11 @@ def statuses(nlp, text: str) -> list[set[str]]:
         ("Urine culture: [E. coli].", [set()]),
         # the indication of the test that found something else is the past of the finding
         ("Incidental 6 mm [nodule] on a CT for [abdominal pain].", [set(), {"historical"}]),
+        # return precautions name what might come; a stay "for" a condition weeks ago is its past
+        ("Return precautions: sudden [weakness] or [facial droop] could mean a [stroke].",
+         [{"hypothetical", "possible"}] * 3),
+        ("Seen 6 weeks after a hospital stay for [pneumonia].", [{"historical"}]),
+        ("Follow-up exam after completed treatment of [pneumonia].", [{"historical"}]),
         ("CT abdomen for [abdominal pain]: no acute process.", [set()]),
     ],
 )

@@ -1633,6 +1633,9 @@ def test_diabetes_in_remission_only_when_the_note_says_remission(cm_catalog, sai
      "thrombus in the left great saphenous vein", "I82.90", "Superficial thrombophlebitis, left leg", "I80.02"),
     ("CXR: bilateral pleural effusions.\nDx: Acute on chronic systolic heart failure.", "pleural effusions", "J90",
      "Acute on chronic systolic heart failure", "I50.23"),
+    ("Palpable right breast lump.\nA/P: Fibroadenoma of the right breast.", "right breast lump", "N63.10",
+     "Fibroadenoma of the right breast", "D24.1"),
+    ("Sharp chest pain on deep breaths.\nImpression: Pleurisy.", "chest pain", "R07.9", "Pleurisy", "R09.1"),
 ])
 def test_signs_routinely_part_of_these_diagnoses_are_not_coded(cm_catalog, text, sign, sign_code, diagnosis,
                                                               diagnosis_code):
@@ -1800,3 +1803,12 @@ def test_of_two_equally_sure_readings_the_one_whose_side_the_note_says_stays(cm_
     a = note(text, m("sensorineural hearing loss", "H90.5", "imaging"))
     for ranked in (lines(("H90.41", 0.8, (0,)), ("H90.3", 0.8, (0,))), lines(("H90.3", 0.8, (0,)), ("H90.41", 0.8, (0,)))):
         assert codes_of(code(a, ranked, cm_catalog)) == ["H90.3"]
+
+
+def test_each_side_of_a_bilateral_condition_is_said(cm_catalog):
+    """I.B.13: "pain in the small joints of both hands" says the right hand and the left (M25.541, M25.542: no
+    bilateral code); neither leaves for M25.50 "pain in unspecified joint" read from "arthralgia"."""
+    text = "Pain in the small joints of both hands.\nA/P: Arthralgia of both hands."
+    a = note(text, m("Pain in the small joints of both hands", "M25.549", "history_present_illness"), m("Arthralgia", "M25.50"))
+    coded = code(a, lines(("M25.549", 0.8, (0,)), ("M25.50", 0.8, (1,))), cm_catalog)
+    assert {"M25.541", "M25.542"} <= set(codes_of(coded)), codes_of(coded)

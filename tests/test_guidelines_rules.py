@@ -24,6 +24,8 @@ CODES = {
     "I10": "Essential (primary) hypertension", "C50.919": "Malignant neoplasm of unspecified site of unspecified female breast",
     "Z85.3": "Personal history of malignant neoplasm of breast", "Z85.9": "Personal history of malignant neoplasm, unspecified",
     "Z80.3": "Family history of malignant neoplasm of breast", "Z83.3": "Family history of diabetes mellitus",
+    "M32.9": "Systemic lupus erythematosus, unspecified",
+    "Z82.69": "Family history of other diseases of the musculoskeletal system and connective tissue",
     "E11.9": "Type 2 diabetes mellitus without complications", "J18.9": "Pneumonia, unspecified organism",
     "Z87.01": "Personal history of pneumonia (recurrent)", "R69": "Illness, unspecified",
     "Z95.5": "Presence of coronary angioplasty implant and graft", "Z95.1": "Presence of aortocoronary bypass graft",
@@ -200,6 +202,14 @@ def test_family_mentions_become_family_history_codes(catalog):
     assert "Z80.3" in got and got["Z80.3"].mention_indexes == (3,)  # the family mention only
     assert got["Z85.3"].mention_indexes == (1,)
     assert "Z83.3" in got and "E11.9" not in got  # diabetes is chronic, but the patient's father's
+
+
+def test_a_relatives_lupus_is_a_family_history_code(catalog):
+    """I.C.21.c.4: "her sister has SLE" is Z82.69, not the patient's M32.9."""
+    t = "HPI: joint pain. Her sister has SLE.\n"
+    ms = [mention(t, "SLE", "M32.9", section="family_history", family=True)]
+    got = codes(code(catalog, t, ms, [line("M32.9", 0.5, 0)], only={"personal_history", "not_current"}))
+    assert set(got) == {"Z82.69"}
 
 
 def test_coarse_history_code_refined_by_the_condition_inside_its_evidence(catalog):

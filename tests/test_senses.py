@@ -225,3 +225,17 @@ def test_prophylaxis_and_an_eye_exam_for_a_condition_are_not_the_condition(cm_an
     for text, word in (("2. DVT ppx: enoxaparin 40 mg SQ daily.", "DVT"), ("Plan: annual eye exam for uveitis.", "uveitis")):
         found = [m for m in cm_analyzer.analyze(text).mentions if m.text == word]
         assert found and all(m.assertion.hypothetical for m in found), text
+
+
+def test_no_mention_spans_a_modal_verb(cm_analyzer):
+    """"a mole on her upper back could be melanoma": the mole and the melanoma it may be are two things, and
+    "could be" makes the melanoma possible; no window "back could be melanoma" reads a melanoma of the back."""
+    analysis = cm_analyzer.analyze("She is worried that a changing mole on her upper back could be melanoma.")
+    assert all("could" not in m.text for m in analysis.mentions)
+    assert [m.assertion.possible for m in analysis.mentions if m.text == "melanoma"] == [True]
+
+
+def test_a_nevus_is_a_melanocytic_nevus(cm_analyzer):
+    """The Index: "Nevus" is D22.9 (see Neoplasm, skin, benign); "Nevus, non-neoplastic" I78.1 is a spider nevus."""
+    found = mentions(cm_analyzer, "Shave biopsy: compound melanocytic nevus, no atypia. Assessment: nevus of the back.")
+    assert found["compound melanocytic nevus"][0] == "D22.9" and found["nevus of the back"][0] == "D22.5", found

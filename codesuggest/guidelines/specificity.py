@@ -904,6 +904,8 @@ def _unsaid(note: NoteCoding, line, other, mentions: list[Mention]) -> bool:
     if not unsaid or not unsaid <= SIDES | BODY_SITES:
         return bool(unsaid)
     words = words | (_words_of(note.clauses_of(mentions)) & (SIDES | BODY_SITES))
+    if "bilateral" in words:
+        words = words | {"right", "left"}  # each side of a bilateral condition with no bilateral code (I.B.13)
     return bool(unsaid - words - _either_said(title.lower(), frozenset(words)))
 
 
@@ -995,7 +997,7 @@ SITE_WORDS: dict[str, tuple[str, ...]] = {
     "pca": ("posterior", "cerebral", "artery"),
     # the musculoskeletal chapter's sites: "ankle and foot" holds the toes, "hand" the fingers
     "toe": ("ankle", "foot", "toe"), "toes": ("ankle", "foot", "toe"), "mtp": ("ankle", "foot"),
-    "finger": ("hand", "finger"), "fingers": ("hand", "finger"),
+    "finger": ("hand", "finger"), "fingers": ("hand", "finger"), "feet": ("foot",),
     # the regions of the abdomen
     "quadrant": ("quadrant", "abdominal"), "epigastric": ("epigastric", "abdominal"),
     "periumbilic": ("periumbilic", "abdominal"), "periumbilical": ("periumbilical", "abdominal"),
@@ -1029,6 +1031,8 @@ def _words_of(text: str) -> frozenset[str]:
     for w in _WORD.findall(text.lower()):
         words.add(w)
         words.update(SITE_WORDS.get(w, ()))
+        if w[-1:] == "s" and w[:-1] in BODY_SITES:
+            words.add(w[:-1])  # "both hands" says the hand of each side
     return frozenset(words)
 
 

@@ -28,6 +28,8 @@ from .terminology import MAX_TERM_WORDS, TermIndex
 _SYN_FIRST_WORDS = frozenset(words[0] for words in SYNONYMS if len(words) > 1)
 _TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:'s)?|[,;:()/]")
 _CLAUSE_BREAK = frozenset(";:()")
+# a modal verb stands between a thing and what it may be ("a mole on her back could be melanoma"): no window spans it
+_MODALS = frozenset({"could", "might", "would", "should", "may"})
 # "COPD without exacerbation", "asthma, not in exacerbation": the words after a negator are denied up to
 # the next of these words, and no term without a negator of its own spans the negator
 _NEGATORS = frozenset({"without", "no", "not"})
@@ -150,7 +152,7 @@ def sentence_words(
             denied = True
         elif lowered in _DENIAL_ENDS:
             denied = False
-        if token in _CLAUSE_BREAK:
+        if token in _CLAUSE_BREAK or token in _MODALS:
             clause += 1
             denied = False
             continue
