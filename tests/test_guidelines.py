@@ -1636,6 +1636,15 @@ def test_diabetes_in_remission_only_when_the_note_says_remission(cm_catalog, sai
     ("Palpable right breast lump.\nA/P: Fibroadenoma of the right breast.", "right breast lump", "N63.10",
      "Fibroadenoma of the right breast", "D24.1"),
     ("Sharp chest pain on deep breaths.\nImpression: Pleurisy.", "chest pain", "R07.9", "Pleurisy", "R09.1"),
+    ("Painless gross hematuria.\nA/P: Urothelial carcinoma of the dome of the bladder.", "gross hematuria", "R31.0",
+     "Urothelial carcinoma of the dome of the bladder", "C67.1"),
+    ("Drenching night sweats.\nA/P: Nodular sclerosis Hodgkin lymphoma, mediastinal nodes.", "night sweats", "R61",
+     "Nodular sclerosis Hodgkin lymphoma, mediastinal nodes", "C81.12"),
+    ("Referred for an HSIL Pap.\nA/P: CIN II.", "HSIL Pap", "R87.613", "CIN II", "N87.1"),
+    ("Grouped calcifications on mammogram.\nA/P: Right breast DCIS.", "calcifications on mammogram", "R92.1",
+     "Right breast DCIS", "D05.11"),
+    ("MRI: 4 cm ring-enhancing mass, left frontal lobe.\nDx: Glioblastoma of the left frontal lobe.", "mass", "R22.9",
+     "Glioblastoma of the left frontal lobe", "C71.1"),
 ])
 def test_signs_routinely_part_of_these_diagnoses_are_not_coded(cm_catalog, text, sign, sign_code, diagnosis,
                                                               diagnosis_code):
@@ -1812,3 +1821,18 @@ def test_each_side_of_a_bilateral_condition_is_said(cm_catalog):
     a = note(text, m("Pain in the small joints of both hands", "M25.549", "history_present_illness"), m("Arthralgia", "M25.50"))
     coded = code(a, lines(("M25.549", 0.8, (0,)), ("M25.50", 0.8, (1,))), cm_catalog)
     assert {"M25.541", "M25.542"} <= set(codes_of(coded)), codes_of(coded)
+
+
+def test_a_site_the_clause_says_keeps_the_code_that_names_it(cm_catalog):
+    """I.B.2: "lung cancer of the right upper lobe" is C34.11, though the mention is "lung cancer" (C34.90's own
+    words) and the ranker is surer of C34.90; "PD-L1" says no left side (nor "L5")."""
+    text = "A/P: Lung cancer of the right upper lobe, PD-L1 80%, L5 metastasis."
+    a = note(text, m("Lung cancer", "C34.90"))
+    coded = codes_of(code(a, lines(("C34.90", 0.85, (0,)), ("C34.11", 0.35, (0,)), ("C34.12", 0.35, (0,))), cm_catalog))
+    assert "C34.11" in coded and "C34.12" not in coded, coded
+
+
+def test_one_encounter_code_for_one_treatment_phrase(cm_catalog):
+    """I.B.12: "encounter for immunotherapy" is Z51.12, not also its sibling Z51.11 (chemotherapy)."""
+    a = note("A/P: Lung cancer; encounter for immunotherapy.", m("encounter for immunotherapy", "Z51.12"))
+    assert codes_of(code(a, lines(("Z51.12", 0.85, (0,)), ("Z51.11", 0.33, (0,))), cm_catalog)) == ["Z51.12"]

@@ -239,3 +239,12 @@ def test_a_nevus_is_a_melanocytic_nevus(cm_analyzer):
     """The Index: "Nevus" is D22.9 (see Neoplasm, skin, benign); "Nevus, non-neoplastic" I78.1 is a spider nevus."""
     found = mentions(cm_analyzer, "Shave biopsy: compound melanocytic nevus, no atypia. Assessment: nevus of the back.")
     assert found["compound melanocytic nevus"][0] == "D22.9" and found["nevus of the back"][0] == "D22.5", found
+
+
+@pytest.mark.parametrize("text, category", [
+    ("Assessment: Right breast DCIS.", "D05"), ("Assessment: GBM of the left frontal lobe.", "C71"),
+    ("Assessment: Stage IV NSCLC.", "C34"), ("Pap: ASC-US.", "R87"), ("Assessment: SIBO.", "K63"),
+])
+def test_oncology_and_gi_abbreviations_name_their_category(cm_analyzer, text, category):
+    found = mentions(cm_analyzer, text)
+    assert any(codes and codes[0].startswith(category) for codes in found.values()), found

@@ -590,8 +590,9 @@ def _an_event(note: NoteCoding, match: re.Match[str]) -> bool:
 # history and status Z codes, pregnancy): left out of the alternatives rule
 MANY_CODES_PER_PHRASE = ("E08", "E09", "E10", "E11", "E13", "I25", "Z", "O")
 # of those, pregnancy categories with one code per condition: an ectopic or molar pregnancy, an
-# abortion, hyperemesis; and long-term drug therapy (Z79.01 or Z79.02 for "anticoagulated", not both)
-ONE_CODE_PER_PHRASE = ("O00", "O01", "O02", "O03", "O04", "O07", "O08", "O21", "Z79")
+# abortion, hyperemesis; long-term drug therapy (Z79.01 or Z79.02 for "anticoagulated", not both); and the
+# encounter for a cancer treatment ("encounter for immunotherapy" is Z51.12, not also Z51.11)
+ONE_CODE_PER_PHRASE = ("O00", "O01", "O02", "O03", "O04", "O07", "O08", "O21", "Z79", "Z51")
 
 
 def alternatives(note: NoteCoding) -> None:
@@ -842,10 +843,10 @@ def _better_reading(note: NoteCoding, other, line) -> bool:
     if vague == 1 and _names_its_kind(note, other, line):
         return other.confidence >= FLOOR
     if other_vague == vague:
+        line_side_unsaid = _side_unsaid(note, line, other)
+        if line_side_unsaid != _side_unsaid(note, other, line) and _names_a_side(note, line) and _names_a_side(note, other):
+            return line_side_unsaid  # the side the note says: "bilateral" H90.3, not "unilateral, right ear" H90.41
         if other.confidence == line.confidence:  # a tie: the code some mention names exactly, past ones too
-            line_side_unsaid = _side_unsaid(note, line, other)
-            if line_side_unsaid != _side_unsaid(note, other, line):
-                return line_side_unsaid  # the side the note says: "bilateral" H90.3, not "unilateral, right ear" H90.41
             return _match(other, note.mentions(other)) >= _match(line, note.mentions(line))
         return other.confidence >= line.confidence
     return other_vague < vague and other.confidence >= max(FLOOR, 0.5 * line.confidence)
@@ -901,9 +902,9 @@ def _unsaid(note: NoteCoding, line, other, mentions: list[Mention]) -> bool:
     extra = _named_words(title) - _named_words(note.description(other.code)) - _KIND_NOUNS
     stems = {w[:5] for w in words}
     unsaid = {w for w in extra if w[:5] not in stems}
-    if not unsaid or not unsaid <= SIDES | BODY_SITES:
+    if not unsaid or not unsaid <= _CLAUSE_SITES:
         return bool(unsaid)
-    words = words | (_words_of(note.clauses_of(mentions)) & (SIDES | BODY_SITES))
+    words = words | (_words_of(note.clauses_of(mentions)) & _CLAUSE_SITES)
     if "bilateral" in words:
         words = words | {"right", "left"}  # each side of a bilateral condition with no bilateral code (I.B.13)
     return bool(unsaid - words - _either_said(title.lower(), frozenset(words)))
@@ -918,7 +919,13 @@ def _side_unsaid(note: NoteCoding, line, other) -> bool:
     said = _words_of(note.clauses_of(note.mentions(line)))
     if said & {"right", "left"}:
         said = said | {"unilateral"}
+    if "bilateral" in said:
+        said = said | {"right", "left"}  # each side of a bilateral condition with no bilateral code (I.B.13)
     return bool(sides - said)
+
+
+def _names_a_side(note: NoteCoding, line) -> bool:
+    return bool(_named_words(note.description(line.code)) & _SIDE_WORDS)
 
 
 _SIDE_WORDS = frozenset({"right", "left", "bilateral", "unilateral"})
@@ -985,6 +992,8 @@ def _vagueness(note: NoteCoding, line) -> int:
 # -- the site the note names (I.B.2) ----------------------------------------------------------------
 
 _WORD = re.compile(r"[a-z]+")
+_ALNUM = re.compile(r"[a-z0-9]+")
+_LETTERS = re.compile(r"[0-9]+")
 # how notes name a site, in the words of the code titles
 SITE_WORDS: dict[str, tuple[str, ...]] = {
     "leg": ("lower", "limb", "leg"), "legs": ("lower", "limb", "leg"), "calf": ("lower", "limb", "leg"),
@@ -998,6 +1007,9 @@ SITE_WORDS: dict[str, tuple[str, ...]] = {
     # the musculoskeletal chapter's sites: "ankle and foot" holds the toes, "hand" the fingers
     "toe": ("ankle", "foot", "toe"), "toes": ("ankle", "foot", "toe"), "mtp": ("ankle", "foot"),
     "finger": ("hand", "finger"), "fingers": ("hand", "finger"), "feet": ("foot",),
+    # lymph nodes by region, in the words of the lymphoma titles (C81-C85)
+    "mediastinal": ("intrathoracic",), "hilar": ("intrathoracic",), "cervical": ("neck",), "axillary": ("axilla",),
+    "inguinal": ("inguinal",), "retroperitoneal": ("intra-abdominal",), "mesenteric": ("intra-abdominal",),
     # the regions of the abdomen
     "quadrant": ("quadrant", "abdominal"), "epigastric": ("epigastric", "abdominal"),
     "periumbilic": ("periumbilic", "abdominal"), "periumbilical": ("periumbilical", "abdominal"),
@@ -1008,6 +1020,8 @@ SITE_WORDS: dict[str, tuple[str, ...]] = {
     "allergy": ("allergic",), "allergies": ("allergic",),
 }
 SIDES = frozenset({"right", "left", "bilateral"})
+# what a clause may say of a mention's site beside its words: "lung cancer of the right upper lobe" (C34.11)
+_CLAUSE_SITES = SIDES | BODY_SITES | {"upper", "lower", "middle", "lobe"}
 _TITLE_NOISE = frozenset({"of", "the", "and", "or", "with", "without", "due", "initial", "encounter", "subsequent", "sequela",
                           "for", "in", "to", "unspecified", "site", "other", "part", "region", "at", "level"})
 # title words a note says by not naming a complication: "intoxication, uncomplicated" is what "intoxication" is
@@ -1028,9 +1042,13 @@ def _spinal_levels(lower: str) -> set[str]:
 @lru_cache(maxsize=8192)
 def _words_of(text: str) -> frozenset[str]:
     words = _spinal_levels(text.lower())
-    for w in _WORD.findall(text.lower()):
+    for token in _ALNUM.findall(text.lower()):
+        w = token if token.isalpha() else _LETTERS.sub("", token)
+        if not w:
+            continue
         words.add(w)
-        words.update(SITE_WORDS.get(w, ()))
+        if w == token:  # "l" of "L knee" is left; of "PD-L1" or "L5" it is not
+            words.update(SITE_WORDS.get(w, ()))
         if w[-1:] == "s" and w[:-1] in BODY_SITES:
             words.add(w[:-1])  # "both hands" says the hand of each side
     return frozenset(words)
