@@ -788,6 +788,22 @@ def test_a_delivery_record_and_a_newborn_record(cm_catalog):
     assert sorted(codes_of(coded)) == ["P59.9", "Z38.00"]
 
 
+def test_a_delivery_is_not_coded_on_a_postpartum_office_visit(cm_catalog):
+    """I.C.15.b.4-5: O80 and Z37.- belong to the delivery's stay; 6 weeks later the office visit is Z39.2 (I.C.15.n)."""
+    text = "Seen 6 weeks after an uncomplicated vaginal delivery.\nAssessment: Routine postpartum follow-up."
+    a = note(text, m("uncomplicated vaginal delivery", "O80", "history_present_illness"), m("Routine postpartum follow-up", "Z39.2"))
+    coded = code(a, lines(("O80", 0.8, (0,)), ("Z39.2", 0.8, (1,)), ("Z39.1", 0.4, (1,))), cm_catalog)
+    assert codes_of(coded) == ["Z39.2"]
+
+
+def test_no_long_term_insulin_beside_insulin_controlled_gestational_diabetes(cm_catalog):
+    """I.C.15.i: O24.414 says the insulin; Z79.4 is not assigned with O24.4-."""
+    text = "On NPH insulin 10 units qhs.\nA/P: Gestational diabetes, insulin controlled."
+    a = note(text, m("Gestational diabetes, insulin controlled", "O24.414"), m("insulin", "Z79.4", "medications"))
+    coded = code(a, lines(("O24.414", 0.8, (0,)), ("Z79.4", 0.8, (1,))), cm_catalog)
+    assert "Z79.4" not in codes_of(coded) and "O24.414" in codes_of(coded)
+
+
 @pytest.mark.parametrize("treatment, expected", [("Started on diet.", "O24.410"), ("Started insulin NPH.", "O24.414"),
                                                  ("Diet and metformin.", "O24.415")])
 def test_gestational_diabetes_by_how_it_is_controlled(cm_catalog, treatment, expected):
@@ -1641,6 +1657,8 @@ def test_diabetes_in_remission_only_when_the_note_says_remission(cm_catalog, sai
     ("Drenching night sweats.\nA/P: Nodular sclerosis Hodgkin lymphoma, mediastinal nodes.", "night sweats", "R61",
      "Nodular sclerosis Hodgkin lymphoma, mediastinal nodes", "C81.12"),
     ("Referred for an HSIL Pap.\nA/P: CIN II.", "HSIL Pap", "R87.613", "CIN II", "N87.1"),
+    ("Abdominal pain before stooling.\nA/P: Functional constipation.", "Abdominal pain", "R10.9", "Functional constipation",
+     "K59.04"),
     ("Grouped calcifications on mammogram.\nA/P: Right breast DCIS.", "calcifications on mammogram", "R92.1",
      "Right breast DCIS", "D05.11"),
     ("MRI: 4 cm ring-enhancing mass, left frontal lobe.\nDx: Glioblastoma of the left frontal lobe.", "mass", "R22.9",

@@ -64,6 +64,7 @@ def mentions(analyzer, text: str) -> dict[str, list[str]]:
     "text, word, sense",
     [
         ("Follow up with PCP in 1 week.", "PCP", "primary care provider"),
+        ("ECG: sinus rhythm, RAD, incomplete RBBB.", "RAD", "right axis deviation (an ECG's)"),
         ("Plan: hearing aids, hearing protection at work.", "aids", "devices (hearing aids, walking aids)"),
         ("CXR: effusions improved with diuresis.", "effusions", "pleural effusions (the chest x-ray's)"),
         ("Echo: EF 55%, small effusion.", "effusion", "a pericardial effusion (the echo's)"),
@@ -244,6 +245,7 @@ def test_a_nevus_is_a_melanocytic_nevus(cm_analyzer):
 @pytest.mark.parametrize("text, category", [
     ("Assessment: Right breast DCIS.", "D05"), ("Assessment: GBM of the left frontal lobe.", "C71"),
     ("Assessment: Stage IV NSCLC.", "C34"), ("Pap: ASC-US.", "R87"), ("Assessment: SIBO.", "K63"),
+    ("4 yo with RAD, using albuterol.", "J45"),
 ])
 def test_oncology_and_gi_abbreviations_name_their_category(cm_analyzer, text, category):
     found = mentions(cm_analyzer, text)

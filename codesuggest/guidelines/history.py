@@ -533,6 +533,7 @@ SHORT_COURSE = re.compile(r"\b(?:(?:dvt|vte|gi|stress ulcer) (?:ppx|prophylaxis)
 # Classes the lexicon knows so that a Z79 code without such a drug leaves, but that are not coded from the
 # text alone: a course of antibiotics or NSAIDs is rarely long-term unless the note says so.
 EVIDENCE_ONLY = frozenset({"Z79.1", "Z79.2"})
+DIABETES_DRUGS = frozenset({"Z79.4", "Z79.84", "Z79.85"})  # insulin, oral and injectable non-insulin antidiabetics
 TYPE_1 = re.compile(r"\b(?:type (?:1|i|one) (?:diabetes|dm)|diabetes (?:mellitus )?(?:type )?(?:1|i)\b|t1dm|dm ?(?:type )?(?:1|i)\b|juvenile[- ]onset diabetes|juvenile diabetes)")
 
 
@@ -587,6 +588,7 @@ def long_term_drugs(note: NoteCoding) -> None:
     """
     uses = drug_uses(note)
     type1 = TYPE_1.search(note.lower) is not None  # the note's words, not a ranked E10 (often "insulin-dependent")
+    gestational = note.documented(("O24.4",))  # its own code says how it is controlled (I.C.15.i)
     unsupported = []
     for line in note.starting(("Z79",), current=False):
         if line.mention_indexes:
@@ -596,7 +598,7 @@ def long_term_drugs(note: NoteCoding) -> None:
             if not line.mention_indexes:
                 unsupported.append(line)
     for code, (confidence, drug, start, end) in sorted(uses.items()):
-        if (code == "Z79.4" and type1) or code in EVIDENCE_ONLY or not note.billable(code):
+        if (code == "Z79.4" and type1) or (code in DIABETES_DRUGS and gestational) or code in EVIDENCE_ONLY or not note.billable(code):
             continue
         cls = next(c for z, c in DRUGS.values() if z == code)
         add_code(note, code, f"long-term use of {cls} ({drug}) (I.C.21.c.3)", confidence=confidence,
@@ -605,6 +607,9 @@ def long_term_drugs(note: NoteCoding) -> None:
     for line in note.starting(("Z79",), current=False):
         if line.code == "Z79.4" and type1:
             note.withdraw(line, "insulin is not coded as long-term use in type 1 diabetes (I.C.4.a.3)")
+        elif line.code in DIABETES_DRUGS and gestational:
+            note.withdraw(line, f"{gestational[0].code} says how the gestational diabetes is controlled: no Z79.4 or "
+                          "Z79.84 beside it (I.C.15.i)", because_of=gestational[0])
         elif line.code not in uses and (line in unsupported or (not line.mention_indexes and line.code in classes)):
             note.withdraw(line, "no drug of this class is taken for the long term in the note (I.C.21.c.3)")
 

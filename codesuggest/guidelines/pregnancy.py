@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from ..codesets.records import CodeSystem
-from .engine import CM, NoteCoding
+from .engine import CM, INPATIENT, NoteCoding
 
 # The gestational age a note gives: "at 24 weeks", "24 weeks gestation", "39w2d", "GA 35 wks",
 # "24 weeks by first-trimester ultrasound"; not "in 2 weeks", "for 6 weeks", "3 weeks ago".
@@ -47,7 +47,8 @@ def birth_record(note: NoteCoding) -> None:
     only) and no outcome of delivery Z37.- or weeks of gestation Z3A.- (I.C.15.b.5); the mother's
     record takes Z34.- (supervision of a normal pregnancy) only without chapter 15 codes or a delivery
     (its Excludes1 note), Z33.1 "pregnant state, incidental" only when no chapter 15 or prenatal code
-    is coded (I.C.15.a.1), and O80 only alone among chapter 15 codes (its tabular note)."""
+    is coded (I.C.15.a.1), and O80 only alone among chapter 15 codes (its tabular note). A delivery's
+    codes (O80, O82, Z37.-) belong to the stay of the delivery, not to an office or emergency visit."""
     newborn = note.documented(("Z38",))
     if newborn:
         for line in note.starting(("O", "Z37", "Z3A"), current=False):
@@ -61,6 +62,14 @@ def birth_record(note: NoteCoding) -> None:
     maternal = [line for line in note.starting(("O", "Z34")) if line.code != "O80"]
     for line in note.starting(("Z33.1", "O80"), current=False) if maternal else ():
         note.withdraw(line, f"{maternal[0].code} codes the pregnancy (I.C.15.a.1)", because_of=maternal[0])
+    if note.setting != INPATIENT:  # a postpartum visit's "after an uncomplicated vaginal delivery"
+        for line in note.starting(DELIVERY_ENCOUNTER, current=False):
+            note.withdraw(line, "a delivery is coded on the record of the stay it happened in, not an office or "
+                          "emergency visit (I.C.15.b.4, I.C.15.b.5)")
+
+
+# the codes of the delivery itself: the encounter for it and its outcome
+DELIVERY_ENCOUNTER = ("O80", "O82", "Z37")
 
 
 DELIVERED = re.compile(r"\b(?:deliver(?:y|ed)|in labou?r|cesarean|c-section|svd|nsvd)\b")
