@@ -468,7 +468,8 @@ def test_open_fracture_keeps_its_column(catalog):
     ("She fell down the stairs at home", "W10.9XXA"), ("He tripped on the curb", "W01.0XXA"),
     ("Bitten by the neighbor's dog", "W54.0XXA"), ("Restrained occupant in a motor vehicle collision", "V89.2XXA"),
     ("Found on the floor after a fall", "W19.XXXA"), ("He fell ~6 ft from a ladder", "W11.XXXA"),
-    ("She cut her right hand with a kitchen knife", "W26.0XXA"), ("He cut his right hand on broken glass", "W25.XXXA"),
+    ("She cut her right hand with a kitchen knife", "W26.0XXA"),
+    ("She cut the palmar side of her right hand with a kitchen knife", "W26.0XXA"), ("He cut his right hand on broken glass", "W25.XXXA"),
     ("Bitten on the right hand by neighbor's dog", "W54.0XXA"),
 ])
 def test_external_cause_beside_a_current_injury(catalog, said, cause):

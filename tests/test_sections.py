@@ -65,6 +65,12 @@ def test_headers_on_their_own_line_or_with_colon(nlp, word, expected):
     assert section_at(nlp(US_NOTE), word) == expected
 
 
+def test_an_ed_dispo_line_is_the_plan(nlp):
+    """"Dispo: suture removal in 10 days" plans a later visit; it does not make this visit a follow-up (I.C.19.a)."""
+    doc = nlp("Impression: Laceration of the right index finger.\nDispo: suture removal in 10 days.")
+    assert section_at(doc, "suture") == "plan"
+
+
 def test_last_section_runs_to_the_end(nlp):
     doc = nlp(US_NOTE)
     assert section_at(doc, "angina", 2) == "discharge_diagnoses"

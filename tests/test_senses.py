@@ -250,3 +250,18 @@ def test_a_nevus_is_a_melanocytic_nevus(cm_analyzer):
 def test_oncology_and_gi_abbreviations_name_their_category(cm_analyzer, text, category):
     found = mentions(cm_analyzer, text)
     assert any(codes and codes[0].startswith(category) for codes in found.values()), found
+
+
+@pytest.mark.parametrize("text, code", [
+    ("Impression: Exertional heat stroke.", "I63.9"), ("Tetanus up to date.", "A35"),
+    ("ED course: cold-water immersion to 38.9 C.", "T75.1XXA"),
+])
+def test_words_that_name_no_condition_here(cm_analyzer, text, code):
+    """A heat stroke is no cerebral infarction, an up-to-date tetanus shot no tetanus, an immersion bath no drowning."""
+    found = mentions(cm_analyzer, text)
+    assert not any(code in codes[:1] for codes in found.values()), found
+
+
+def test_a_middle_phalanx_is_no_middle_finger(cm_analyzer):
+    found = mentions(cm_analyzer, "2 cm laceration over the right index finger, middle phalanx.")
+    assert not any(c.startswith("S61.21") and c[6] in "23" for codes in found.values() for c in codes[:1]), found
