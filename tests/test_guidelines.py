@@ -1662,6 +1662,11 @@ def test_diabetes_in_remission_only_when_the_note_says_remission(cm_catalog, sai
     ("Left eye pain and tearing.\nImpression: Corneal foreign body, left eye.", "Left eye pain", "H57.12",
      "Corneal foreign body, left eye", "T15.02XA"),
     ("Confused on arrival.\nImpression: Exertional heat stroke.", "Confused", "R41.0", "Exertional heat stroke", "T67.02XA"),
+    ("Palpitations for 6 months.\nA/P: WPW syndrome.", "Palpitations", "R00.2", "WPW syndrome", "I45.6"),
+    ("BP 88/60, pulsus paradoxus.\nDx: Cardiac tamponade.", "BP 88/60", "I95.9", "Cardiac tamponade", "I31.4"),
+    ("Crushing chest pain.\nDx: Takotsubo cardiomyopathy.", "chest pain", "R07.9", "Takotsubo cardiomyopathy", "I51.81"),
+    ("Thyroid diffusely enlarged.\nDx: Graves' disease with diffuse goiter.", "Thyroid diffusely enlarged", "E04.0",
+     "Graves' disease with diffuse goiter", "E05.00"),
     ("Toes pale and waxy.\nImpression: Superficial frostbite of the right toes.", "pale", "R23.1",
      "Superficial frostbite of the right toes", "T33.831A"),
     ("Grouped calcifications on mammogram.\nA/P: Right breast DCIS.", "calcifications on mammogram", "R92.1",
@@ -1859,3 +1864,17 @@ def test_one_encounter_code_for_one_treatment_phrase(cm_catalog):
     """I.B.12: "encounter for immunotherapy" is Z51.12, not also its sibling Z51.11 (chemotherapy)."""
     a = note("A/P: Lung cancer; encounter for immunotherapy.", m("encounter for immunotherapy", "Z51.12"))
     assert codes_of(code(a, lines(("Z51.12", 0.85, (0,)), ("Z51.11", 0.33, (0,))), cm_catalog)) == ["Z51.12"]
+
+
+def test_pulmonary_hypertension_is_no_systemic_hypertension(cm_catalog):
+    """I.C.9.a: "pulmonary hypertension due to left heart disease" is I27.22; its words do not make the heart failure
+    hypertensive heart disease (I11.0), nor does a classifier's I11.0 on no words when the note names no other hypertension."""
+    text = "Normotensive.\nA/P: Pulmonary hypertension due to left heart disease. Chronic diastolic heart failure."
+    a = note(text, m("Pulmonary hypertension due to left heart disease", "I27.22"), m("Chronic diastolic heart failure", "I50.32"))
+    ranked = lines(("I27.22", 0.88, (0,)), ("I50.32", 0.85, (1,)), ("I10", 0.6, (0,)), ("I11.0", 0.3, ()))
+    assert sorted(codes_of(code(a, ranked, cm_catalog))) == ["I27.22", "I50.32"]
+    text = "A/P: Hypertension. Chronic diastolic heart failure. Pulmonary hypertension due to left heart disease."
+    a = note(text, m("Hypertension", "I10"), m("Chronic diastolic heart failure", "I50.32"),
+             m("Pulmonary hypertension due to left heart disease", "I27.22"))
+    coded = codes_of(code(a, lines(("I10", 0.8, (0,)), ("I50.32", 0.85, (1,)), ("I27.22", 0.88, (2,))), cm_catalog))
+    assert "I11.0" in coded, coded

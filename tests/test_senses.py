@@ -246,6 +246,7 @@ def test_a_nevus_is_a_melanocytic_nevus(cm_analyzer):
     ("Assessment: Right breast DCIS.", "D05"), ("Assessment: GBM of the left frontal lobe.", "C71"),
     ("Assessment: Stage IV NSCLC.", "C34"), ("Pap: ASC-US.", "R87"), ("Assessment: SIBO.", "K63"),
     ("4 yo with RAD, using albuterol.", "J45"),
+    ("Assessment: WPW syndrome.", "I45"), ("A/P: Iatrogenic pneumothorax after central line placement.", "J95"),
 ])
 def test_oncology_and_gi_abbreviations_name_their_category(cm_analyzer, text, category):
     found = mentions(cm_analyzer, text)

@@ -20,6 +20,8 @@ HEART_DISEASE = ("I51.4", "I51.5", "I51.7", "I51.89", "I51.9")  # "with" hyperte
 CKD = ("N18",)
 CKD_5 = ("N18.5", "N18.6")
 UNRELATED = re.compile(r"\b(?:unrelated|not related|not due to|not caused by)\b")
+# hypertensions of one vascular bed, each coded elsewhere (I27, K76.6, G93.2, H40.05): no I10
+NOT_SYSTEMIC = re.compile(r"\b(?:pulmonary|portal|intracranial|ocular|intraocular)(?: arterial| venous)? hypertension\b")
 
 
 def _conf(*lines: CodeLine) -> float:
@@ -31,6 +33,7 @@ def hypertension(note: NoteCoding) -> None:
     """Hypertension with heart disease (I11), with chronic kidney disease (I12), with both (I13):
     the link is presumed unless the note says the conditions are unrelated (I.C.9.a.1-3). The heart
     failure type (I50.-) and the CKD stage (N18.-) are coded as well."""
+    _other_hypertensions(note)
     htn = note.starting(HYPERTENSION) + note.starting(HYPERTENSIVE)
     if not htn:
         return
@@ -62,6 +65,19 @@ def hypertension(note: NoteCoding) -> None:
     for line in note.starting(HYPERTENSION + HYPERTENSIVE, current=False):
         if line is not target:
             note.withdraw(line, f"{code} codes the hypertension ({section})", because_of=target)
+
+
+def _other_hypertensions(note: NoteCoding) -> None:
+    """No I10-I13 code on words that name the hypertension of one vascular bed ("pulmonary hypertension due to left
+    heart disease" is I27.22), nor, when the note names no other hypertension, on no words at all."""
+    lines = note.starting(HYPERTENSION + HYPERTENSIVE, current=False)
+    said = [(line, [note.analysis.mentions[i] for i in note.current_indexes(line)]) for line in lines]
+    other = {line.code: bool(mentions) and all(NOT_SYSTEMIC.search(m.text.lower()) for m in mentions) for line, mentions in said}
+    systemic = any(mentions and not other[line.code] for line, mentions in said)
+    for line, mentions in said:
+        if other[line.code] or (not mentions and not systemic and NOT_SYSTEMIC.search(note.lower)):
+            note.withdraw(line, "the note's hypertension is of the lung's, liver's or skull's vessels, not the systemic "
+                          "hypertension of I10-I16 (I.C.9.a)")
 
 
 DIABETES = ("E08", "E09", "E10", "E11", "E13")
