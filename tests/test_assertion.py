@@ -157,6 +157,9 @@ def statuses(nlp, text: str) -> list[set[str]]:
         ("Return precautions: sudden [weakness] or [facial droop] could mean a [stroke].",
          [{"hypothetical", "possible"}] * 3),
         ("Seen 6 weeks after a hospital stay for [pneumonia].", [{"historical"}]),
+        # a condition dated "last week" right after it is over; one that started then goes on
+        ("Chest pain after a viral [URI] last week.", [{"historical"}]),
+        ("[Cough] since last week.", [set()]),
         ("Follow-up exam after completed treatment of [pneumonia].", [{"historical"}]),
         ("CT abdomen for [abdominal pain]: no acute process.", [set()]),
     ],

@@ -1663,6 +1663,7 @@ def test_diabetes_in_remission_only_when_the_note_says_remission(cm_catalog, sai
      "Corneal foreign body, left eye", "T15.02XA"),
     ("Confused on arrival.\nImpression: Exertional heat stroke.", "Confused", "R41.0", "Exertional heat stroke", "T67.02XA"),
     ("Palpitations for 6 months.\nA/P: WPW syndrome.", "Palpitations", "R00.2", "WPW syndrome", "I45.6"),
+    ("Fainted, preceded by nausea and warmth.\nImpression: Vasovagal syncope.", "nausea", "R11.0", "Vasovagal syncope", "R55"),
     ("BP 88/60, pulsus paradoxus.\nDx: Cardiac tamponade.", "BP 88/60", "I95.9", "Cardiac tamponade", "I31.4"),
     ("Crushing chest pain.\nDx: Takotsubo cardiomyopathy.", "chest pain", "R07.9", "Takotsubo cardiomyopathy", "I51.81"),
     ("Thyroid diffusely enlarged.\nDx: Graves' disease with diffuse goiter.", "Thyroid diffusely enlarged", "E04.0",
@@ -1878,3 +1879,10 @@ def test_pulmonary_hypertension_is_no_systemic_hypertension(cm_catalog):
              m("Pulmonary hypertension due to left heart disease", "I27.22"))
     coded = codes_of(code(a, lines(("I10", 0.8, (0,)), ("I50.32", 0.85, (1,)), ("I27.22", 0.88, (2,))), cm_catalog))
     assert "I11.0" in coded, coded
+
+
+def test_one_contraception_encounter_code_per_phrase(cm_catalog):
+    """I.B.12: "encounter for insertion of intrauterine contraceptive device" is Z30.430, not also Z30.011 (pills)."""
+    text = "A/P: Encounter for insertion of intrauterine contraceptive device."
+    a = note(text, m("Encounter for insertion of intrauterine contraceptive device", "Z30.430"))
+    assert codes_of(code(a, lines(("Z30.430", 0.85, (0,)), ("Z30.011", 0.4, (0,))), cm_catalog)) == ["Z30.430"]

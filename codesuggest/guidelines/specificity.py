@@ -591,9 +591,9 @@ def _an_event(note: NoteCoding, match: re.Match[str]) -> bool:
 MANY_CODES_PER_PHRASE = ("E08", "E09", "E10", "E11", "E13", "I25", "Z", "O")
 # of those, pregnancy categories with one code per condition: an ectopic or molar pregnancy, an
 # abortion, hyperemesis; long-term drug therapy (Z79.01 or Z79.02 for "anticoagulated", not both); the encounters
-# for a cancer treatment, a postpartum visit or a general exam ("encounter for immunotherapy" is Z51.12, not also
-# Z51.11); and housing problems ("homelessness" is Z59.00 alone)
-ONE_CODE_PER_PHRASE = ("O00", "O01", "O02", "O03", "O04", "O07", "O08", "O21", "Z79", "Z51", "Z39", "Z00", "Z59")
+# for a cancer treatment, contraception, a postpartum visit or a general exam ("encounter for immunotherapy" is
+# Z51.12, not also Z51.11); and housing problems ("homelessness" is Z59.00 alone)
+ONE_CODE_PER_PHRASE = ("O00", "O01", "O02", "O03", "O04", "O07", "O08", "O21", "Z79", "Z51", "Z39", "Z00", "Z59", "Z30")
 
 
 def alternatives(note: NoteCoding) -> None:
