@@ -160,6 +160,7 @@ def statuses(nlp, text: str) -> list[set[str]]:
         # a condition dated "last week" right after it is over; one that started then goes on
         ("Chest pain after a viral [URI] last week.", [{"historical"}]),
         ("[Cough] since last week.", [set()]),
+        ("Avoid [alcohol] and acetaminophen.", [{"hypothetical", "possible"}]),
         ("Follow-up exam after completed treatment of [pneumonia].", [{"historical"}]),
         ("CT abdomen for [abdominal pain]: no acute process.", [set()]),
     ],

@@ -1664,6 +1664,10 @@ def test_diabetes_in_remission_only_when_the_note_says_remission(cm_catalog, sai
     ("Confused on arrival.\nImpression: Exertional heat stroke.", "Confused", "R41.0", "Exertional heat stroke", "T67.02XA"),
     ("Palpitations for 6 months.\nA/P: WPW syndrome.", "Palpitations", "R00.2", "WPW syndrome", "I45.6"),
     ("Fainted, preceded by nausea and warmth.\nImpression: Vasovagal syncope.", "nausea", "R11.0", "Vasovagal syncope", "R55"),
+    ("Retching, then blood in the vomit.\nImpression: Mallory-Weiss tear.", "Retching", "R11.10", "Mallory-Weiss tear", "K22.6"),
+    ("Itching for a year.\nA/P: Primary biliary cholangitis.", "Itching", "L29.9", "Primary biliary cholangitis", "K74.3"),
+    ("Dysphagia to solids and liquids.\nA/P: Achalasia.", "Dysphagia", "R13.10", "Achalasia", "K22.0"),
+    ("BP 84/50.\nDx: Addison's disease.", "BP 84/50", "I95.9", "Addison's disease", "E27.1"),
     ("BP 88/60, pulsus paradoxus.\nDx: Cardiac tamponade.", "BP 88/60", "I95.9", "Cardiac tamponade", "I31.4"),
     ("Crushing chest pain.\nDx: Takotsubo cardiomyopathy.", "chest pain", "R07.9", "Takotsubo cardiomyopathy", "I51.81"),
     ("Thyroid diffusely enlarged.\nDx: Graves' disease with diffuse goiter.", "Thyroid diffusely enlarged", "E04.0",
@@ -1886,3 +1890,10 @@ def test_one_contraception_encounter_code_per_phrase(cm_catalog):
     text = "A/P: Encounter for insertion of intrauterine contraceptive device."
     a = note(text, m("Encounter for insertion of intrauterine contraceptive device", "Z30.430"))
     assert codes_of(code(a, lines(("Z30.430", 0.85, (0,)), ("Z30.011", 0.4, (0,))), cm_catalog)) == ["Z30.430"]
+
+
+def test_a_former_name_in_a_title_is_no_stage(cm_catalog):
+    """The Index: primary biliary cholangitis is K74.3 "primary biliary cirrhosis", with or without cirrhosis."""
+    text = "A/P: PBC, early stage, without cirrhosis."
+    a = note(text, m("PBC", "K74.3"))
+    assert codes_of(code(a, lines(("K74.3", 0.85, (0,))), cm_catalog)) == ["K74.3"]

@@ -255,6 +255,7 @@ def test_oncology_and_gi_abbreviations_name_their_category(cm_analyzer, text, ca
 
 @pytest.mark.parametrize("text, code", [
     ("Impression: Exertional heat stroke.", "I63.9"), ("Tetanus up to date.", "A35"),
+    ("Hospital course: stress-dose hydrocortisone.", "F43.9"),
     ("ED course: cold-water immersion to 38.9 C.", "T75.1XXA"),
 ])
 def test_words_that_name_no_condition_here(cm_analyzer, text, code):

@@ -246,6 +246,11 @@ def agreeing_sibling(note: NoteCoding, line: CodeLine, found: Conflict, text: st
     return None
 
 
+# titles that keep a condition's former name, whatever its stage: primary biliary cholangitis without cirrhosis is
+# K74.3 "primary biliary cirrhosis" (the Index: Cholangitis, primary biliary)
+OLD_NAMES = frozenset({"K74.3"})
+
+
 def contradicted_titles(note: NoteCoding) -> None:
     """A ranked code whose title the evidence contradicts ("with coma" where the note says
     "without coma"; "acute" where it says "chronic"; "noninfective" for a viral gastroenteritis;
@@ -257,7 +262,8 @@ def contradicted_titles(note: NoteCoding) -> None:
     "without" title whose category has no code "with" what the note adds (I25.10 for "CAD with
     unstable angina") stays for the combination rules after this one."""
     for line in list(note.lines):
-        if line.system != CM or line.added or line not in note.lines or not line.mention_indexes:
+        if (line.system != CM or line.added or line not in note.lines or not line.mention_indexes
+                or line.code in OLD_NAMES):
             continue
         title = note.description(line.code)
         side = note_side(note, line) if title_words(title)[0] & _SIDE_SET else ""  # only a sided title asks
