@@ -161,6 +161,9 @@ def statuses(nlp, text: str) -> list[set[str]]:
         ("Chest pain after a viral [URI] last week.", [{"historical"}]),
         ("[Cough] since last week.", [set()]),
         ("Avoid [alcohol] and acetaminophen.", [{"hypothetical", "possible"}]),
+        # "X: negative" denies what comes before; "ROS: negative for" what comes after
+        ("ROS: negative for [fever], [chest pain], shortness of breath.", [{"negated"}, {"negated"}]),
+        ("Flu swab: negative for [influenza].", [{"negated"}]),
         ("Follow-up exam after completed treatment of [pneumonia].", [{"historical"}]),
         ("CT abdomen for [abdominal pain]: no acute process.", [set()]),
     ],

@@ -1897,3 +1897,20 @@ def test_a_former_name_in_a_title_is_no_stage(cm_catalog):
     text = "A/P: PBC, early stage, without cirrhosis."
     a = note(text, m("PBC", "K74.3"))
     assert codes_of(code(a, lines(("K74.3", 0.85, (0,))), cm_catalog)) == ["K74.3"]
+
+
+def test_a_past_condition_no_ranked_line_stands_on_gets_its_history_code(cm_catalog):
+    """I.C.21.c.4: a long past medical history's "pulmonary embolism in 2016", whose I26 code the ranker left below
+    the list's cut, is Z86.711 all the same."""
+    text = "PMH: COPD; pulmonary embolism in 2016, completed anticoagulation.\nA/P: COPD exacerbation."
+    a = note(text, m("pulmonary embolism", "I26.99", "past_medical_history", historical=True), m("COPD exacerbation", "J44.1"))
+    coded = codes_of(code(a, lines(("J44.1", 0.9, (1,))), cm_catalog, "inpatient"))
+    assert "Z86.711" in coded and "I26.99" not in coded, coded
+
+
+def test_a_well_child_exam_is_a_childs_exam_without_an_age_in_years(cm_catalog):
+    """I.C.21.c.13: "WELL CHILD VISIT, 2 YEARS" is Z00.129, not the adult Z00.00."""
+    text = "WELL CHILD VISIT, 2 YEARS\nNo concerns.\nAssessment: Well child exam, normal growth and development."
+    a = note(text, m("Well child exam", "Z00.129"))
+    coded = codes_of(code(a, lines(("Z00.00", 0.8, (0,))), cm_catalog))
+    assert "Z00.129" in coded and "Z00.00" not in coded, coded

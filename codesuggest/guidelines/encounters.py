@@ -38,6 +38,8 @@ SURVEILLANCE = re.compile(r"\b(?:surveillance|post-?treatment follow-?up)\b")
 VISIT_REASON_SECTIONS = ("chief_complaint", "indications", "history_present_illness", "subjective", "unknown")
 ENCOUNTER_CODES = ("Z00.0", "Z12", "Z08")
 CONFIDENCE = 0.7  # a stated reason for the visit in the note's own words; not a ranker's figure
+GENERAL_EXAMS = ("Z00.00", "Z00.01", "Z00.121", "Z00.129")
+WELL_CHILD = re.compile(r"\bwell[- ]?(?:child|baby|infant)\b")  # a child's exam when the note gives no age in our forms
 
 
 def encounter_reason(note: NoteCoding) -> None:
@@ -55,13 +57,16 @@ def encounter_reason(note: NoteCoding) -> None:
             note.absorb(line, added, f"{added.code} is the examination, by its kind (I.C.21.c.13)")
     elif GENERAL_EXAM.search(reason):
         age = patient_age(note)
-        child = age is not None and age < 18
+        child = age < 18 if age is not None else WELL_CHILD.search(note.lower) is not None
         if ABNORMAL_FINDINGS.search(note.lower):
-            note.add("Z00.121" if child else "Z00.01", "a general examination with abnormal findings, coded beside them "
-                     "(I.C.21.c.13)", confidence=CONFIDENCE)
+            added = note.add("Z00.121" if child else "Z00.01", "a general examination with abnormal findings, coded "
+                             "beside them (I.C.21.c.13)", confidence=CONFIDENCE)
         else:
-            note.add("Z00.129" if child else "Z00.00", "the encounter is a general examination (I.C.21.c.13)",
-                     confidence=CONFIDENCE)
+            added = note.add("Z00.129" if child else "Z00.00", "the encounter is a general examination (I.C.21.c.13)",
+                             confidence=CONFIDENCE)
+        for line in note.starting(GENERAL_EXAMS, current=False):
+            if line is not added:
+                note.absorb(line, added, f"{added.code} is the examination, by the patient's age and its findings (I.C.21.c.13)")
     if SURVEILLANCE.search(reason) and note.starting(("Z85",), current=False):
         note.add("Z08", "follow-up after completed cancer treatment, with the history code (I.C.21.c.8)", confidence=CONFIDENCE)
         return

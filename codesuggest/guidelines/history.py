@@ -195,7 +195,29 @@ def personal_history(note: NoteCoding) -> None:
         if past and personal and note.billable(personal) and not is_chronic(line.code):
             section = "I.C.9.e.4" if personal == "I25.2" else "I.C.21.c.4"
             _history_line(note, line, personal, past, f"{what} is past history, no longer present ({section})", replace=True)
+    _unranked_history(note)
     _refine_coarse(note)
+
+
+def _unranked_history(note: NoteCoding) -> None:
+    """A past condition the note names in the words of its code, that no ranked line stands on (the ranker
+    puts the codes of past mentions low, below the list's cut), is coded by its history code all the same
+    (I.C.21.c.4): a long past medical history's "pulmonary embolism in 2016" is Z86.711."""
+    mentions = note.analysis.mentions
+    covered = {i for line in note.lines for i in line.mention_indexes}
+    covered |= {i for line, _ in note.withdrawn for i in line.mention_indexes}
+    for i, mention in enumerate(mentions):
+        top = mention.candidates[0] if mention.candidates else None
+        if (i in covered or top is None or top.system != CM or top.similarity < 1.0 or mention.kind != "diagnosis"
+                or not _past(note, mention) or is_chronic(top.code)):
+            continue
+        codes = history_codes_for(top.code)
+        if codes is None or not codes[0] or not note.billable(codes[0]) or note.get(codes[0]) is not None:
+            continue
+        personal, _, what = codes
+        section = "I.C.9.e.4" if personal == "I25.2" else "I.C.21.c.4"
+        note.add(personal, f"{what} is past history, no longer present ({section})", confidence=LESS_SURE,
+                 like=[CodeLine(CM, "", 0.0, 0.0, (i,))])
 
 
 def _refine_coarse(note: NoteCoding) -> None:
