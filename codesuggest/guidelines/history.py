@@ -206,9 +206,11 @@ def _unranked_history(note: NoteCoding) -> None:
     mentions = note.analysis.mentions
     covered = {i for line in note.lines for i in line.mention_indexes}
     covered |= {i for line, _ in note.withdrawn for i in line.mention_indexes}
+    spans = [(mentions[i].start, mentions[i].end) for i in covered if 0 <= i < len(mentions)]
     for i, mention in enumerate(mentions):
         top = mention.candidates[0] if mention.candidates else None
-        if (i in covered or top is None or top.system != CM or top.similarity < 1.0 or mention.kind != "diagnosis"
+        inside = any(s <= mention.start and mention.end <= e for s, e in spans)  # "breast cancer" of "History of breast cancer"
+        if (i in covered or inside or top is None or top.system != CM or top.similarity < 1.0 or mention.kind != "diagnosis"
                 or not _past(note, mention) or is_chronic(top.code)):
             continue
         codes = history_codes_for(top.code)

@@ -672,7 +672,8 @@ def excluded_by_name(note: NoteCoding) -> None:
     hearing loss) excludes "noise-induced hearing loss (H83.3-)", so a note's "noise-induced hearing loss"
     is H83.3X3 alone, its audiogram's "sensorineural hearing loss" not H90.3 beside it (I.A.12.a)."""
     for line in list(note.lines):
-        if line.system != CM or line not in note.lines or not line.mention_indexes or note.catalog is None:
+        if (line.system != CM or line not in note.lines or not line.mention_indexes or note.catalog is None
+                or note.catalog.get(CM, line.code) is None):
             continue
         for phrase, words, references in _named_exclusions(note.catalog, line.code):
             other = next((o for o in note.lines if o is not line and o.system == CM and o.code[:3] != line.code[:3]
@@ -1010,7 +1011,7 @@ SITE_WORDS: dict[str, tuple[str, ...]] = {
     "finger": ("hand", "finger"), "fingers": ("hand", "finger"), "feet": ("foot",),
     # lymph nodes by region, in the words of the lymphoma titles (C81-C85)
     "mediastinal": ("intrathoracic",), "hilar": ("intrathoracic",), "cervical": ("neck",), "axillary": ("axilla",),
-    "inguinal": ("inguinal",), "retroperitoneal": ("intra-abdominal",), "mesenteric": ("intra-abdominal",),
+    "retroperitoneal": ("intra-abdominal",), "mesenteric": ("intra-abdominal",),
     # the regions of the abdomen
     "quadrant": ("quadrant", "abdominal"), "epigastric": ("epigastric", "abdominal"),
     "periumbilic": ("periumbilic", "abdominal"), "periumbilical": ("periumbilical", "abdominal"),
