@@ -21,7 +21,7 @@ CKD = ("N18",)
 CKD_5 = ("N18.5", "N18.6")
 UNRELATED = re.compile(r"\b(?:unrelated|not related|not due to|not caused by)\b")
 # hypertensions of one vascular bed, each coded elsewhere (I27, K76.6, G93.2, H40.05): no I10
-NOT_SYSTEMIC = re.compile(r"\b(?:pulmonary|portal|intracranial|ocular|intraocular)(?: arterial| venous)? hypertension\b")
+ONE_VASCULAR_BED = re.compile(r"\b(?:pulmonary|portal|intracranial|ocular|intraocular)(?: arterial| venous)? hypertension\b")
 
 
 def _conf(*lines: CodeLine) -> float:
@@ -72,10 +72,10 @@ def _other_hypertensions(note: NoteCoding) -> None:
     heart disease" is I27.22), nor, when the note names no other hypertension, on no words at all."""
     lines = note.starting(HYPERTENSION + HYPERTENSIVE, current=False)
     said = [(line, [note.analysis.mentions[i] for i in note.current_indexes(line)]) for line in lines]
-    other = {line.code: bool(mentions) and all(NOT_SYSTEMIC.search(m.text.lower()) for m in mentions) for line, mentions in said}
+    other = {line.code: bool(mentions) and all(ONE_VASCULAR_BED.search(m.text.lower()) for m in mentions) for line, mentions in said}
     systemic = any(mentions and not other[line.code] for line, mentions in said)
     for line, mentions in said:
-        if other[line.code] or (not mentions and not systemic and NOT_SYSTEMIC.search(note.lower)):
+        if other[line.code] or (not mentions and not systemic and ONE_VASCULAR_BED.search(note.lower)):
             note.withdraw(line, "the note's hypertension is of the lung's, liver's or skull's vessels, not the systemic "
                           "hypertension of I10-I16 (I.C.9.a)")
 

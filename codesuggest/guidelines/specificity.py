@@ -803,16 +803,13 @@ def congenital_unsaid(note: NoteCoding) -> None:
             note.absorb(line, best, f"the note does not say the condition is congenital: {best.code} (I.C.17)")
 
 
-_SIDE_NAMES = frozenset({"right", "left", "bilateral"})
-
-
 def _both_said(note: NoteCoding, line, other) -> bool:
     """Whether each title adds a detail the other lacks and the words they share say both: two
     conditions, not two readings of one ("acute on chronic hypoxic and hypercapnic respiratory
     failure" is J96.21 and J96.22). Not for sides: "right and left" is a bilateral code."""
     mine = _named_words(note.description(line.code)) - _named_words(note.description(other.code))
     theirs = _named_words(note.description(other.code)) - _named_words(note.description(line.code))
-    if not mine or not theirs or (mine | theirs) & _SIDE_NAMES or {w[:5] for w in mine} & {w[:5] for w in theirs}:
+    if not mine or not theirs or (mine | theirs) & SIDES or {w[:5] for w in mine} & {w[:5] for w in theirs}:
         return False  # sides, or one word read two ways ("diverticulitis" / "diverticulosis")
     shared = _shared_mentions(note, line, other)
     return not _unsaid(note, line, other, shared) and not _unsaid(note, other, line, shared)
@@ -930,9 +927,6 @@ def _names_a_side(note: NoteCoding, line) -> bool:
     return bool(_named_words(note.description(line.code)) & _SIDE_WORDS)
 
 
-_SIDE_WORDS = frozenset({"right", "left", "bilateral", "unilateral"})
-
-
 def _uncomplicated_of(note: NoteCoding, line, other) -> bool:
     """Whether the line's title differs from the other's only by saying there is no complication
     ("uncomplicated"): what a note says by naming none."""
@@ -995,7 +989,7 @@ def _vagueness(note: NoteCoding, line) -> int:
 
 _WORD = re.compile(r"[a-z]+")
 _ALNUM = re.compile(r"[a-z0-9]+")
-_LETTERS = re.compile(r"[0-9]+")
+_DIGITS = re.compile(r"[0-9]+")
 # how notes name a site, in the words of the code titles
 SITE_WORDS: dict[str, tuple[str, ...]] = {
     "leg": ("lower", "limb", "leg"), "legs": ("lower", "limb", "leg"), "calf": ("lower", "limb", "leg"),
@@ -1022,6 +1016,7 @@ SITE_WORDS: dict[str, tuple[str, ...]] = {
     "allergy": ("allergic",), "allergies": ("allergic",),
 }
 SIDES = frozenset({"right", "left", "bilateral"})
+_SIDE_WORDS = SIDES | {"unilateral"}  # the words a title names a side with
 # what a clause may say of a mention's site beside its words: "lung cancer of the right upper lobe" (C34.11)
 _CLAUSE_SITES = SIDES | BODY_SITES | {"upper", "lower", "middle", "lobe"}
 _TITLE_NOISE = frozenset({"of", "the", "and", "or", "with", "without", "due", "initial", "encounter", "subsequent", "sequela",
@@ -1045,7 +1040,7 @@ def _spinal_levels(lower: str) -> set[str]:
 def _words_of(text: str) -> frozenset[str]:
     words = _spinal_levels(text.lower())
     for token in _ALNUM.findall(text.lower()):
-        w = token if token.isalpha() else _LETTERS.sub("", token)
+        w = token if token.isalpha() else _DIGITS.sub("", token)
         if not w:
             continue
         words.add(w)
