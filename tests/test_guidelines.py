@@ -1914,3 +1914,22 @@ def test_a_well_child_exam_is_a_childs_exam_without_an_age_in_years(cm_catalog):
     a = note(text, m("Well child exam", "Z00.129"))
     coded = codes_of(code(a, lines(("Z00.00", 0.8, (0,))), cm_catalog))
     assert "Z00.129" in coded and "Z00.00" not in coded, coded
+
+
+@pytest.mark.parametrize("setting, coded", [("outpatient", False), ("inpatient", True)])
+def test_a_resolved_condition_named_only_as_a_cause_is_not_coded_at_an_office_visit(cm_catalog, setting, coded):
+    """IV.J: the conditions that exist at the visit. An office note that says the pancreatitis resolved and
+    names it otherwise only as the pseudocyst's cause codes the pseudocyst alone; a hospital stay's
+    "resolved" condition is the one treated there (Section III) and stays."""
+    text = "CT: pancreatitis resolved.\nAssessment: Pancreatic pseudocyst after acute pancreatitis."
+    a = note(text, m("pancreatitis resolved", "K85.90", "imaging", resolved=True, historical=True),
+             m("Pancreatic pseudocyst", "K86.3"), m("acute pancreatitis", "K85.90"))
+    coded_codes = codes_of(code(a, lines(("K86.3", 0.8, (1,)), ("K85.90", 0.8, (0, 2))), cm_catalog, setting))
+    assert "K86.3" in coded_codes
+    assert ("K85.90" in coded_codes) is coded
+
+
+def test_a_resolved_condition_also_named_on_its_own_is_not_withdrawn_by_the_cause_rule(cm_catalog):
+    text = "Labs: UTI resolved.\nAssessment: Recurrent UTI. Sepsis after UTI ruled out."
+    a = note(text, m("UTI resolved", "N39.0", "labs", resolved=True, historical=True), m("Recurrent UTI", "N39.0"))
+    assert "N39.0" in codes_of(code(a, lines(("N39.0", 0.8, (0, 1))), cm_catalog))

@@ -99,6 +99,25 @@ def not_current(note: NoteCoding) -> None:
         note.withdraw(line, f"the note does not state it as current ({_why(mentions[0])})")
 
 
+# The words before a condition named as the cause of another: "pseudocyst after acute pancreatitis"
+SAID_AS_THE_CAUSE = re.compile(r"\b(?:after|following|post)\s+(?:(?:an?|the|his|her|recent|prior|episode|bout|attack|of)\s+)*$")
+
+
+def resolved_before_this_visit(note: NoteCoding) -> None:
+    """Outside a hospital stay or an emergency visit, a condition the note says resolved and otherwise names
+    only as the cause of another ("Pancreatic pseudocyst after acute pancreatitis ... pancreatitis resolved")
+    is not a condition of this encounter (IV.J: code the conditions that exist at the time of the visit)."""
+    if note.setting == INPATIENT or note.emergency:
+        return
+    for line in list(note.lines):
+        mentions = note.mentions(line)
+        if line.system != CM or not any(getattr(m.assertion, "resolved", False) and not m.assertion.negated for m in mentions):
+            continue
+        current = [m for m in mentions if note.mention_is_current(m, line.code)]
+        if current and all(SAID_AS_THE_CAUSE.search(note.lower, m.sentence_start, m.start) for m in current):
+            note.withdraw(line, f"resolved; '{current[0].text}' names it only as the cause of another condition (IV.J)")
+
+
 ALLERGY_SECTIONS = frozenset({"allergies"})
 
 

@@ -30,6 +30,8 @@ RULES: tuple[Rule, ...] = (
          status.allergies),
     Rule("not_current", "III, IV.J", "conditions not stated as current (negated, family, past, resolved, "
          "hypothetical) and procedures from before this encounter are not coded", status.not_current),
+    Rule("resolved_before_this_visit", "IV.J", "outside a stay or an emergency visit, a condition the note says "
+         "resolved and names only as the cause of another is not coded", status.resolved_before_this_visit),
     Rule("abnormal_findings", "III.B, IV.K", "a finding stated only in a test result is not coded when the note "
          "has a diagnostic statement", status.abnormal_findings),
     Rule("long_term_drugs", "I.C.21.c.3, I.C.4.a.3", "long-term (current) drug therapy Z79.- from the medications",
