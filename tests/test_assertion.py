@@ -166,6 +166,11 @@ def statuses(nlp, text: str) -> list[set[str]]:
         ("Flu swab: negative for [influenza].", [{"negated"}]),
         ("Follow-up exam after completed treatment of [pneumonia].", [{"historical"}]),
         ("CT abdomen for [abdominal pain]: no acute process.", [set()]),
+        ("The suspected [pulmonary embolism] was ruled out by CT angiography.", [{"negated"}]),
+        ("Negative workup for [adrenal insufficiency].", [{"negated"}]),
+        ("The previously noted hilar [lymphadenopathy] is no longer visualized.", [{"resolved", "historical"}]),
+        ("Like her mother, she has [migraine headaches].", [set()]),
+        ("She had [endocarditis], which was cured.", [{"resolved", "historical"}]),
     ],
 )
 def test_sentence(nlp, text, expected):

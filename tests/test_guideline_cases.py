@@ -43,9 +43,12 @@ def test_the_guidelines_hold_what_they_reached(reports):
     # vasovagal faint) until the 796-case one, which reads "last week" right after a condition as its past and the
     # prodrome's nausea as the syncope's; 4 and 3 from the 803-case one, whose new one is the K85.90 of "pancreatic
     # pseudocyst after acute pancreatitis" in a note that also says the pancreatitis resolved
-    # (pancreatic-pseudocyst-outpt-1: "after" a condition is no sure sign of its past)
-    assert after["must_not_in_top_k"] <= 4
-    assert after["confident_errors"] <= 3
+    # (pancreatic-pseudocyst-outpt-1, fixed in the 818-case suite: 3 and 2); 15 and 14 from the 866-case one, whose
+    # 48 new notes were written by coders who did not read the engine, and 12 of whose must-not codes are still
+    # suggested (organisms beside a colonisation or an asymptomatic bacteriuria, a post-procedural stricture read
+    # as a plain one, ...): the list is in BENCHMARKS.md
+    assert after["must_not_in_top_k"] <= 15
+    assert after["confident_errors"] <= 14
 
 
 @pytest.mark.parametrize("case_id", [

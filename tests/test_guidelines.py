@@ -1678,6 +1678,18 @@ def test_diabetes_in_remission_only_when_the_note_says_remission(cm_catalog, sai
      "Right breast DCIS", "D05.11"),
     ("MRI: 4 cm ring-enhancing mass, left frontal lobe.\nDx: Glioblastoma of the left frontal lobe.", "mass", "R22.9",
      "Glioblastoma of the left frontal lobe", "C71.1"),
+    ("Severe L eye pain and frontal headache.\nA/P: Acute angle-closure glaucoma OS.", "headache", "R51.9",
+     "Acute angle-closure glaucoma", "H40.212"),
+    ("Urinary incontinence for a year.\nA/P: Idiopathic normal pressure hydrocephalus.", "Urinary incontinence", "R32",
+     "normal pressure hydrocephalus", "G91.2"),
+    ("Excessive daytime sleepiness.\nA/P: Narcolepsy with cataplexy.", "daytime sleepiness", "R40.0",
+     "Narcolepsy with cataplexy", "G47.411"),
+    ("Fever for 6 days.\nDx: Kawasaki disease.", "Fever", "R50.9", "Kawasaki disease", "M30.3"),
+    ("Progressive low back pain.\nA/P: L3 vertebral osteomyelitis.", "low back pain", "M54.50",
+     "vertebral osteomyelitis", "M46.26"),
+    ("Purulent urethral discharge.\nA/P: Gonococcal urethritis.", "urethral discharge", "R36.0", "Gonococcal urethritis",
+     "A54.01"),
+    ("US: innumerable bilateral kidney cysts.\nA/P: ADPKD.", "kidney cysts", "N28.1", "ADPKD", "Q61.2"),
 ])
 def test_signs_routinely_part_of_these_diagnoses_are_not_coded(cm_catalog, text, sign, sign_code, diagnosis,
                                                               diagnosis_code):
@@ -1933,3 +1945,68 @@ def test_a_resolved_condition_also_named_on_its_own_is_not_withdrawn_by_the_caus
     text = "Labs: UTI resolved.\nAssessment: Recurrent UTI. Sepsis after UTI ruled out."
     a = note(text, m("UTI resolved", "N39.0", "labs", resolved=True, historical=True), m("Recurrent UTI", "N39.0"))
     assert "N39.0" in codes_of(code(a, lines(("N39.0", 0.8, (0, 1))), cm_catalog))
+
+
+def test_an_ears_side_in_capitals_chooses_between_sided_readings(cm_catalog):
+    """I.B.13: "SSNHL, idiopathic, AD" is the right ear (auris dextra); H90's Excludes1 note sends "sudden
+    (idiopathic) hearing loss" to H91.2-, its parenthesised word nonessential (I.A.12.a)."""
+    text = "HPI: muffled hearing AD; sensorineural hearing loss AD.\nAssessment: Sudden sensorineural hearing loss, idiopathic, AD."
+    a = note(text, m("sensorineural hearing loss AD", "H90.41", "history_present_illness"),
+             m("Sudden sensorineural hearing loss", "H91.20"))
+    ranked = lines(("H90.41", 0.8, (0,)), ("H91.23", 0.4, (1,)), ("H91.22", 0.4, (1,)), ("H91.21", 0.4, (1,)))
+    assert codes_of(code(a, ranked, cm_catalog)) == ["H91.21"]
+
+
+def test_a_relatives_esrd_does_not_stage_the_patients_ckd(cm_catalog):
+    """I.C.14.a: "mother with ADPKD, now ESRD on HD" is family history; the patient's CKD is stage 3a."""
+    text = "FHx: mother with ADPKD, now ESRD on HD.\nA/P: ADPKD with CKD stage 3a."
+    a = note(text, m("ESRD", "N18.6", "family_history", family=True), m("CKD stage 3a", "N18.31"))
+    coded = code(a, lines(("N18.31", 0.8, (0, 1))), cm_catalog)
+    assert [c for c in codes_of(coded) if c.startswith("N18")] == ["N18.31"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("44 yo F. A/P: Autosomal dominant polycystic kidney disease.", "Q61.2"),
+    ("5 wk old M. Dx: Hypertrophic pyloric stenosis.", "Q40.0"),
+])
+def test_an_inherited_or_infants_condition_keeps_its_congenital_code(cm_catalog, text, expected):
+    """I.C.17: "autosomal dominant" says the condition is inherited, and an infant's pyloric stenosis is the
+    congenital one (Q40.0; K31.1 is the adult's: I.B.1), so the acquired reading does not replace it."""
+    words = "polycystic kidney disease" if "polycystic" in text else "pyloric stenosis"
+    acquired = "N28.1" if "polycystic" in text else "K31.1"
+    coded = code(note(text, m(words, expected)), lines((expected, 0.8, (0,)), (acquired, 0.7, (0,))), cm_catalog, "inpatient")
+    assert codes_of(coded)[0] == expected and acquired not in codes_of(coded)
+
+
+def test_an_anaphylaxis_due_to_a_drug_taken_as_prescribed_is_t88_6(cm_catalog):
+    """I.C.19.e.5.a; T78.2's Excludes1 note: anaphylaxis due to a correct drug properly administered is T88.6,
+    then the drug's adverse-effect code."""
+    text = "A/P: Anaphylaxis due to cefdinir, taken correctly."
+    coded = code(note(text, m("Anaphylaxis", "T78.2XXA")), lines(("T78.2XXA", 0.8, (0,))), cm_catalog, "emergency")
+    assert codes_of(coded) == ["T88.6XXA", "T36.1X5A"]
+
+
+@pytest.mark.parametrize("text, words, ranked, expected", [
+    ("Assessment: Acute gout flare R great toe, drug-induced (thiazide).", "gout flare R great toe", "M10.271",
+     ["M10.271", "T50.2X5A"]),
+    ("Assessment: Bilateral ototoxic hearing loss, residual of prior gentamicin therapy.", "Bilateral ototoxic hearing loss",
+     "H91.03", ["H91.03", "T36.5X5S"]),
+])
+def test_a_drug_named_as_the_cause_in_parentheses_or_as_a_residual(cm_catalog, text, words, ranked, expected):
+    """I.C.19.e.5.a: the adverse effect's T code; a residual of past therapy is its sequela (I.C.19.a)."""
+    assert codes_of(code(note(text, m(words, ranked)), lines((ranked, 0.8, (0,))), cm_catalog)) == expected
+
+
+def test_the_underdosings_reason_may_stand_in_another_sentence(cm_catalog):
+    """I.C.19.e.5.c: the HPI says why ("on his own"), the assessment that it was underdosing."""
+    text = ("HPI: Stopped taking his furosemide on his own 2 weeks ago.\n"
+            "A/P: Acute on chronic systolic HF due to intentional underdosing of furosemide.")
+    coded = code(note(text, m("Acute on chronic systolic HF", "I50.23")), lines(("I50.23", 0.8, (0,))), cm_catalog, "inpatient")
+    assert codes_of(coded) == ["I50.23", "T50.1X6A", "Z91.128"]
+
+
+def test_a_device_complication_found_at_the_operations_wound_check_is_initial(cm_catalog):
+    """I.C.19.a: the wound check follows up the implantation; the lead dislodgement found there is first treated now."""
+    text = "Here for wound check and interrogation.\nA/P: Dislodgement of RV pacing lead. Repositioning tomorrow."
+    coded = code(note(text, m("Dislodgement of RV pacing lead", "T82.120A")), lines(("T82.120A", 0.8, (0,))), cm_catalog)
+    assert codes_of(coded) == ["T82.120A"]

@@ -267,3 +267,15 @@ def test_words_that_name_no_condition_here(cm_analyzer, text, code):
 def test_a_middle_phalanx_is_no_middle_finger(cm_analyzer):
     found = mentions(cm_analyzer, "2 cm laceration over the right index finger, middle phalanx.")
     assert not any(c.startswith("S61.21") and c[6] in "23" for codes in found.values() for c in codes[:1]), found
+
+
+@pytest.mark.parametrize("text, words, code", [
+    ("Dx: Kawasaki disease (complete).", "Kawasaki disease", "M30.3"),  # the title's bracketed eponym
+    ("A/P: Vestibular neuritis, left.", "Vestibular neuritis", "H81.20"),
+    ("A/P: ADPKD - continue tolvaptan.", "ADPKD", "Q61.2"),
+    ("Assessment: SSNHL, idiopathic.", "SSNHL", "H91.20"),
+    ("A/P: Recurrent falls, no clear single cause.", "Recurrent falls", "R29.6"),
+    ("Assessment: Dislodged gastrostomy tube, replaced.", "Dislodged gastrostomy tube", "K94.23"),
+])
+def test_us_wordings_of_eponyms_abbreviations_and_complications(cm_analyzer, text, words, code):
+    assert mentions(cm_analyzer, text)[words][0] == code

@@ -14,8 +14,11 @@ from .wording import affirmed
 
 # "hyponatremia due to hydrochlorothiazide", "lisinopril-induced angioedema"; not "HTN on lisinopril"
 CAUSED_BY = re.compile(
-    r"\b(?:due to|secondary to|induced by|caused by|related to|attributed to|side effect of|"
-    r"adverse (?:drug )?(?:reaction|effect) (?:to|of|from))\s+(?:(?:the|his|her|a|an|high[- ]dose|low[- ]dose|chronic|long[- ]term|daily)\s+)?$"
+    r"\b(?:due to|secondary to|induced by|caused by|related to|attributed to|side effect of|residual (?:effects? )?of|late effects? of|"
+    r"adverse (?:drug )?(?:reaction|effect) (?:to|of|from))\s+(?:(?:the|his|her|a|an|high[- ]dose|low[- ]dose|chronic|long[- ]term|daily|"
+    r"prior|previous|past)\s+)?$"
+    # "gout flare, drug-induced (thiazide)"
+    r"|\bdrug[- ]induced\s*\(\s*$"
     # "epistaxis due to a supratherapeutic INR on warfarin": the drug's level caused it
     r"|\b(?:due to|secondary to|from|with)\s+(?:an?\s+)?(?:supratherapeutic|elevated|high|labile|toxic)\s+(?:inr|level|levels)\s+"
     r"(?:on|from)\s+(?:his|her|the)?\s*$"
@@ -24,6 +27,9 @@ INDUCED = re.compile(r"^[- ](?:induced|related|associated)\b")
 # a drug taken wrongly is a poisoning (I.C.19.e.5.b), which this rule does not code
 POISONING = re.compile(r"\b(?:overdose|overdosed|intentional|suicid\w*|took too many|wrong (?:drug|medication|dose)|"
                        r"accidental ingestion|poisoning|toxicity from taking extra)\b")
+# allergic reactions of unnamed cause: a drug taken as prescribed makes an anaphylaxis T88.6
+ALLERGIC_REACTIONS = ("T78.2", "T78.3", "T78.4")
+ANAPHYLAXIS = re.compile(r"\banaphyla\w*")
 DRUG_CODES = re.compile(r"T(?:3[6-9]|[45]\d|6[0-5])\.")  # drugs, poisonings and toxic effects: not an effect
 ENCOUNTER_LETTER = {"initial": "A", "sequela": "S"}
 OVERDOSE = re.compile(r"\b(?:overdos\w*|od'?d|poisoning|took too many|ingest(?:ed|ion) of (?:\d+|too many|an? (?:bottle|handful)))")
@@ -58,6 +64,9 @@ def adverse_effects(note: NoteCoding) -> None:
             stem, what = _the_drug_taken(note, *found)
             code = stem + letter
             if note.billable(code):
+                if line.code.startswith(ALLERGIC_REACTIONS) and ANAPHYLAXIS.search(sentence) and note.billable("T88.6XX" + letter):
+                    line = note.replace(line, "T88.6XX" + letter, "anaphylaxis due to a drug taken as prescribed: T88.6, "
+                                        "which T78.2's Excludes1 note names (I.C.19.e.5.a)")
                 added = note.add(code, f"adverse effect of a {what} taken as prescribed, after {line.code} (I.C.19.e.5.a)",
                                  confidence=line.confidence, like=[line])
                 _drug_kind(note, line)
@@ -196,10 +205,16 @@ UNDERDOSING = re.compile(r"\b(?:underdos\w*|(?<!we )(?<!i )(?<!team )stopped (?:
                          r"skipp(?:ed|ing) (?:\w+ ){0,2}doses?|rationing|forg[eo]t(?:ten)? to take|non-?complian\w* with|"
                          r"non-?adheren\w* (?:to|with))")
 UNDERDOSING_REASONS = ((re.compile(r"\b(?:afford|cost|financial\w*|insurance|money)\b"), "Z91.120", "intentional, financial hardship"),
-                       (re.compile(r"\b(?:forg[eo]t\w*|confus\w*|memory)\b"), "Z91.138", "unintentional"),
+                       (re.compile(r"\b(?:forg[eo]t\w*|confus\w*|memory|unintentional\w*)\b"), "Z91.138", "unintentional"),
                        (re.compile(r"\b(?:did ?n[o']t (?:think|feel|want|believe)|does ?n[o']t (?:think|want|believe)|"
-                                   r"felt (?:he|she|they) did ?n[o']t need|chose|refus\w*|side effects?)\b"),
+                                   r"felt (?:he|she|they) did ?n[o']t need|chose|refus\w*|side effects?|intentional\w*|"
+                                   r"on (?:his|her|their) own|self[- ]discontinu\w*)\b"),
                         "Z91.128", "intentional, other reason"))
+
+
+def _sentences_saying(note: NoteCoding, pattern: re.Pattern[str]) -> list[str]:
+    """The lower-cased sentences of the note that match ``pattern``."""
+    return [note.lower[slice(*sentence_of(note, m.start(), m.end()))] for m in pattern.finditer(note.lower)]
 
 
 def underdosing(note: NoteCoding) -> None:
@@ -223,7 +238,9 @@ def underdosing(note: NoteCoding) -> None:
             continue
         confidence = min(0.8, max(line.confidence for line in conditions))
         note.add(code, f"underdosing of a {what} (I.C.19.e.5.c)", confidence=confidence, like=evidence(note, start, end))
-        reason = next(((z_code, why) for pattern, z_code, why in UNDERDOSING_REASONS if pattern.search(sentence)), None)
+        said = [text for text in _sentences_saying(note, UNDERDOSING) if affirmed(UNDERDOSING, text)]
+        reason = next(((z_code, why) for pattern, z_code, why in UNDERDOSING_REASONS  # the reason any such sentence gives
+                       if any(pattern.search(text) for text in said)), None)
         if reason is not None:
             note.add(reason[0], f"the underdosing's reason: {reason[1]} (I.C.19.e.5.c)", confidence=confidence,
                      like=evidence(note, start, end))

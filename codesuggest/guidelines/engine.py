@@ -233,12 +233,16 @@ class NoteCoding:
     def clauses_of(self, mentions: Sequence[Mention]) -> str:
         """Like :meth:`sentences_of`, each sentence cut to the part between semicolons that holds the
         mention: "sacrum - stage 3 pressure injury; L heel - deep tissue injury" names one site each."""
+        return "\n".join(self.lower[s:e] for s, e in self.clause_spans(mentions))
+
+    def clause_spans(self, mentions: Sequence[Mention]) -> list[tuple[int, int]]:
+        """The (start, end) offsets of the clauses :meth:`clauses_of` joins, in note order."""
         spans = set()
         for m in mentions:
             before = self.lower.rfind(";", m.sentence_start, m.start)
             after = self.lower.find(";", m.end, m.sentence_end)
             spans.add((before + 1 if before >= 0 else m.sentence_start, after if after >= 0 else m.sentence_end))
-        return "\n".join(self.lower[s:e] for s, e in sorted(spans))
+        return sorted(spans)
 
     def says(self, pattern: re.Pattern[str], line: CodeLine | None = None) -> bool:
         """Whether the note (or, with ``line``, the sentences of its evidence) matches ``pattern``."""

@@ -11,7 +11,7 @@ history (Z87.891); the drugs a patient takes for the long term by Z79.-. These r
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from ..pipeline.schema import Mention
 from .engine import CM, DATED, FAMILY_HISTORY, HISTORY_SECTIONS, CodeLine, NoteCoding, is_chronic
@@ -68,11 +68,12 @@ def section_at(note: NoteCoding, offset: int) -> str:
     return "unknown"
 
 
-AGE = re.compile(r"\b(\d{1,3})[- ]?(?:yo|y/o|y\.o\.|year[- ]old|yr[- ]old)\b|\b\d{1,2}[- ]?(?:mo|months?)[- ]?old\b|\b\d{1,2} mo\b")
+AGE = re.compile(r"\b(\d{1,3})[- ]?(?:yo|y/o|y\.o\.|year[- ]old|yr[- ]old)\b|\b\d{1,2}[- ]?(?:mo|months?|wks?|weeks?|days?)[- ]?old\b"
+                 r"|\b\d{1,2} mo\b")
 
 
 def patient_age(note: NoteCoding) -> int | None:
-    """The patient's age in whole years from "45 yo", "67 year-old" ("4 mo old": 0), else None."""
+    """The patient's age in whole years from "45 yo", "67 year-old" ("4 mo old", "5 wk old": 0), else None."""
     found = AGE.search(note.lower)
     if found is None:
         return None
@@ -324,9 +325,25 @@ def side_near(note: NoteCoding, start: int, end: int) -> str:
 
 
 def note_side(note: NoteCoding, line: CodeLine) -> str:
-    """The one side the code's current mentions give ("" when none, or they disagree)."""
-    sides = {side_near(note, m.start, m.end) for m in note.mentions(line) if not m.assertion.negated} - {""}
+    """The one side the code's current mentions give ("" when none, or they disagree); for an ear's
+    condition (H60-H95) also the AD / AS / AU of their clauses."""
+    mentions = [m for m in note.mentions(line) if not m.assertion.negated]
+    sides = {side_near(note, m.start, m.end) for m in mentions} - {""}
+    if not sides and line.code[:2] in EAR_CHAPTER:
+        sides = ear_sides(note, mentions)
     return sides.pop() if len(sides) == 1 else ""
+
+
+EAR_CHAPTER = ("H6", "H7", "H8", "H9")  # diseases of the ear and mastoid process
+EARS = {"AD": "right", "AS": "left", "AU": "bilateral"}  # auris dextra / sinistra / utraque, in capitals only
+_EAR_ABBREVIATION = re.compile(r"\b(AD|AS|AU)\b")
+
+
+def ear_sides(note: NoteCoding, mentions: Sequence[Mention]) -> set[str]:
+    """The sides the clauses of ``mentions`` give an ear in capitals, "SNHL, AD": in lower case "as" and
+    "ad" are words."""
+    text = note.analysis.text
+    return {EARS[m.group(1)] for start, end in note.clause_spans(mentions) for m in _EAR_ABBREVIATION.finditer(text, start, end)}
 
 
 def procedure_status(note: NoteCoding) -> None:

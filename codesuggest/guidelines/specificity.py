@@ -13,7 +13,7 @@ from ..codesets.references import parse_references
 from ..codesets.rules import inherited_notes
 from ..pipeline.schema import Mention
 from .engine import CM, DIAGNOSIS_SECTIONS, FLOOR, CodeLine, NoteCoding
-from .history import (clause_before, evidence, mentions_within, note_side, patient_age, section_at, sentence_of, side_digit,
+from .history import (clause_before, ear_sides, evidence, mentions_within, note_side, patient_age, section_at, sentence_of, side_digit,
                       side_of)
 from .tables import ACTIVITIES, EXTERNAL_CAUSES
 from .combinations import DIABETES
@@ -39,7 +39,8 @@ def ckd_stage(note: NoteCoding) -> None:
     if not lines:
         return
     best = max(lines, key=lambda line: line.confidence)
-    mentions = [m for line in lines for m in note.mentions(line)]
+    # the patient's own: not a relative's "mother with ADPKD, now ESRD on HD", nor a denied stage
+    mentions = [m for line in lines for m in note.mentions(line) if not m.assertion.family and not m.assertion.negated]
     stage = None
     for group in ([m for m in mentions if not m.assertion.historical], mentions):
         # the stage said now before one of the history ("s/p kidney transplant for ESRD ... CKD stage 3a")
@@ -406,6 +407,7 @@ SUBSEQUENT = re.compile(
 # complication found at it (a wound infection treated there is "A", I.C.19.a)
 POSTOPERATIVE_VISIT = re.compile(r"\bpost-?op(?:erative)? (?:visit|check|follow[- ]?up)\b")
 COMPLICATIONS_OF_CARE = tuple(f"T8{digit}" for digit in range(9))  # T80-T88
+ROUTINE_AFTER_OPERATION = re.compile(r"\b(?:wound|incision|pocket|site) checks?\b|\b(?:suture|staple) removal\b|\bdressing change\b")
 SEQUELA = re.compile(
     r"\b(?:late effects?|sequela[e]?|residual (?:\w+ ){0,3}(?:from|after|due to|of) (?:an? |the |his |her )?(?:old|prior|previous|remote)|"
     r"(?:scar|contracture|deformity) (?:from|after|due to|secondary to) (?:an? |the |his |her )?(?:old|prior|previous|remote|healed))\b"
@@ -424,10 +426,12 @@ def encounter(note: NoteCoding, complication: bool = False) -> str:
     'sequela' (late effect), 'subsequent' (follow-up, cast check, routine healing, a post-operative
     visit; with 'delayed healing', 'nonunion' or 'malunion' when said), else 'initial' (active
     treatment: ED, admission, surgery; the default). For a complication of care
-    (``complication``), a post-operative visit is where it is first treated: initial."""
+    (``complication``), a post-operative visit or the operation's wound check is where it is first treated: initial."""
     text = _encounter_text(note)
     if SEQUELA.search(text):
         return "sequela"
+    if complication:  # the wound check of the operation is not a follow-up of the complication found at it
+        text = ROUTINE_AFTER_OPERATION.sub(" ", text)
     followed_up = SUBSEQUENT.search(text) or (not complication and POSTOPERATIVE_VISIT.search(text))
     if INITIAL.search(text) or not followed_up:
         return "initial"
@@ -686,6 +690,8 @@ def excluded_by_name(note: NoteCoding) -> None:
 
 
 _NOS = re.compile(r"\bnos\b")
+# nonessential modifiers in parentheses, "sudden (idiopathic) hearing loss (H91.2-)": not a code reference
+_OPTIONAL_WORDS = re.compile(r"\((?![A-Z][0-9])[^()]*\)")
 _NOT_NAMING = frozenset({"nec", "of", "the", "and", "or", "in", "with", "due", "to"})
 
 
@@ -698,7 +704,7 @@ def _named_exclusions(catalog: Any, code: str) -> tuple[tuple[str, frozenset[str
     out = []
     for owner, text in inherited_notes(catalog, record, "excludes1"):
         references = tuple(ref for ref in parse_references(text) if ref.exact)
-        phrase = text.split("(")[0].strip().lower()
+        phrase = _OPTIONAL_WORDS.sub("", text).split("(")[0].strip().lower()
         words = frozenset(_WORD.findall(phrase)) - _NOT_NAMING
         # "uterine atony NOS (O62.2)": the condition said alone; the note's "hemorrhage due to atony" is O72.1's
         if owner.startswith(code[:3]) and references and len(words) >= 2 and not _NOS.search(phrase):
@@ -785,14 +791,16 @@ def _asks_for(note: NoteCoding, line: CodeLine, other: CodeLine) -> bool:
     return False
 
 
-CONGENITAL_SAID = re.compile(r"\b(?:congenital\w*|born with|since birth|at birth|newborn|neonat\w*|infant|hereditary|inherited)\b")
+CONGENITAL_SAID = re.compile(r"\b(?:congenital\w*|born with|since birth|at birth|newborn|neonat\w*|infant|infantile|hereditary|inherited|"
+                             r"autosomal|x-linked|genetic|adpkd|arpkd)\b")
 
 
 def congenital_unsaid(note: NoteCoding) -> None:
     """A congenital anomaly code (Q00-Q99) on words another code reads as an acquired condition
     leaves when the note does not say the condition was present at birth: "aortic stenosis" is
-    I35.0, the Index sending "congenital" aortic stenosis to chapter 17 (I.C.17)."""
-    if CONGENITAL_SAID.search(note.lower):
+    I35.0, the Index sending "congenital" aortic stenosis to chapter 17 (I.C.17). In an infant (under one
+    year) the congenital reading stands."""
+    if CONGENITAL_SAID.search(note.lower) or patient_age(note) == 0:
         return
     for line in note.starting(("Q",), current=False):
         own = set(line.mention_indexes)
@@ -916,6 +924,8 @@ def _side_unsaid(note: NoteCoding, line, other) -> bool:
     if not sides:
         return False
     said = _words_of(note.clauses_of(note.mentions(line)))
+    if "ear" in _named_words(note.description(line.code)):
+        said = said | ear_sides(note, note.mentions(line))
     if said & {"right", "left"}:
         said = said | {"unilateral"}
     if "bilateral" in said:
@@ -1285,7 +1295,7 @@ def osteoporotic_fracture(note: NoteCoding) -> None:
 
 
 # (a child's code, the adult's code of the same condition): "failure to thrive" in a 71-year-old is R62.7
-BY_AGE = (("R62.51", "R62.7"),)
+BY_AGE = (("R62.51", "R62.7"), ("Q40.0", "K31.1"))  # pyloric stenosis: infantile (congenital) or adult
 ADULT = 18
 
 

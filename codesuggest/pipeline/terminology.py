@@ -32,6 +32,9 @@ _SIDE_RE = re.compile(r"\b(right|left|bilateral)\b", re.IGNORECASE)
 # index finger without damage to nail" is what a note calls "laceration of left index finger"
 _WITHOUT_RE = re.compile(r"\s+without\s+(?:(?!\bof\b)[^,])*?(?=\s+of\s|,|$)", re.IGNORECASE)
 MAX_TERM_WORDS = 8
+# an eponym a title gives in brackets, "Mucocutaneous lymph node syndrome [Kawasaki]": notes say "Kawasaki
+# disease" (or syndrome); not an abbreviation ("[HIV]", "[IgA]") nor a synonym of several words
+_EPONYM_RE = re.compile(r"\[([A-Z][a-zäéöü]+(?:-[A-Z][a-zäéöü]+)*)\]")
 
 
 FILLER_RE = re.compile(r"\b(other|unspecified|specified|nos|nec)\b", re.IGNORECASE)
@@ -74,6 +77,7 @@ def term_variants(code: Code, extra: list[str] = (), excluded_heads: frozenset[s
         core = _PCS_TAIL_RE.sub("", plain)
         variants += [(core, 1.0), (_SIDE_RE.sub(" ", core), SIDE_QUALITY)]
     else:
+        variants += [(f"{name} {noun}", 1.0) for name in _EPONYM_RE.findall(code.description) for noun in ("disease", "syndrome")]
         if _SIDE_RE.search(plain):
             variants.append((_SIDE_RE.sub(" ", plain), SIDE_QUALITY))
         if code.code[0] == "S" and (bare := _WITHOUT_RE.sub("", plain)) != plain:
