@@ -46,9 +46,10 @@ def test_the_guidelines_hold_what_they_reached(reports):
     # (pancreatic-pseudocyst-outpt-1, fixed in the 818-case suite: 3 and 2); 15 and 14 from the 866-case one, whose
     # 48 new notes were written by coders who did not read the engine, and 12 of whose must-not codes are still
     # suggested (organisms beside a colonisation or an asymptomatic bacteriuria, a post-procedural stricture read
-    # as a plain one, ...): the list is in BENCHMARKS.md
-    assert after["must_not_in_top_k"] <= 15
-    assert after["confident_errors"] <= 14
+    # as a plain one, ...): the list is in BENCHMARKS.md; 18 and 16 from the 914-case one (48 more such notes:
+    # endocrine, injuries, pulmonary, Z codes)
+    assert after["must_not_in_top_k"] <= 18
+    assert after["confident_errors"] <= 16
 
 
 @pytest.mark.parametrize("case_id", [

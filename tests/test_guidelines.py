@@ -2010,3 +2010,74 @@ def test_a_device_complication_found_at_the_operations_wound_check_is_initial(cm
     text = "Here for wound check and interrogation.\nA/P: Dislodgement of RV pacing lead. Repositioning tomorrow."
     coded = code(note(text, m("Dislodgement of RV pacing lead", "T82.120A")), lines(("T82.120A", 0.8, (0,))), cm_catalog)
     assert codes_of(coded) == ["T82.120A"]
+
+
+@pytest.mark.parametrize("text, words, ranked, expected", [
+    ("Dx 3 mo ago w/ steroid-induced diabetes. FHx: father w/ type 2 DM.\nA/P: Drug-induced diabetes due to long-term "
+     "prednisone, no complications.", "Drug-induced diabetes", "E11.9", "E09.9"),
+    ("A/P: DM secondary to chronic alcoholic pancreatitis, no complications; not type 1 or type 2.", "DM", "E11.9", "E08.9"),
+])
+def test_a_secondary_diabetes_takes_its_category_before_any_type_word(cm_catalog, text, words, ranked, expected):
+    """I.C.4.a.6: diabetes due to a drug is E09, due to an underlying condition E08, whatever "type" word the note
+    also says (a father's type 2, "not type 1 or type 2")."""
+    coded = code(note(text, m(words, ranked)), lines((ranked, 0.8, (0,))), cm_catalog)
+    assert codes_of(coded)[0] == expected
+
+
+def test_diabetes_after_a_pancreatectomy_is_e13_with_e89_1_and_z90_41(cm_catalog):
+    """I.C.4.a.6.b.i: postpancreatectomy diabetes is E89.1, with an E13 code and Z90.41- (total: Z90.410)."""
+    text = "s/p total pancreatectomy for IPMN.\nA/P: Diabetes due to total pancreatectomy, stable."
+    coded = code(note(text, m("Diabetes", "E11.9")), lines(("E11.9", 0.8, (0,))), cm_catalog)
+    assert codes_of(coded) == ["E13.9", "E89.1", "Z90.410"]
+
+
+def test_a_follow_up_after_completed_treatment_of_a_resolved_condition_is_z09(cm_catalog):
+    """I.C.21.c.8: the condition was fully treated and no longer exists: Z09 with its history code."""
+    text = "Follow-up visit.\nA/P: Cellulitis L lower leg - resolved after completed antibiotic course."
+    a = note(text, m("Cellulitis L lower leg", "L03.116", resolved=True, historical=True))
+    assert codes_of(code(a, lines(("L03.116", 0.8, (0,))), cm_catalog)) == ["Z09", "Z87.2"]
+
+
+def test_aftercare_codes_give_way_to_the_injurys_subsequent_encounter(cm_catalog):
+    """I.C.21.c.7: suture removal of a healing laceration is the laceration's D code, not Z48.02."""
+    text = "Returns for suture removal.\nA/P: Healing laceration of left forearm - sutures removed."
+    a = note(text, m("suture removal", "Z48.02", "chief_complaint"), m("laceration of left forearm", "S51.812A"))
+    coded = code(a, lines(("S51.812A", 0.8, (1,)), ("Z48.02", 0.8, (0,))), cm_catalog)
+    assert codes_of(coded) == ["S51.812D"]
+
+
+def test_a_vaccine_given_at_an_earlier_visit_is_not_z23(cm_catalog):
+    text = "Tetanus (Tdap) given at the ED visit.\nA/P: Healing laceration of left forearm."
+    coded = code(note(text, m("laceration of left forearm", "S51.812D")), lines(("S51.812D", 0.8, (0,))), cm_catalog)
+    assert "Z23" not in codes_of(coded)
+
+
+def test_a_test_the_note_calls_diagnostic_is_no_screening(cm_catalog):
+    """I.C.21.c.5: a colonoscopy for rectal bleeding is diagnostic; its finding is coded, not Z12.11."""
+    text = ("Referred as a 'screening colonoscopy'; however he reports rectal bleeding, so this is a diagnostic exam.\n"
+            "Impression: sigmoid tubular adenoma, removed.")
+    a = note(text, m("sigmoid tubular adenoma", "D12.5", "impression"))
+    assert codes_of(code(a, lines(("D12.5", 0.9, (0,)), ("Z12.11", 0.8, (0,))), cm_catalog)) == ["D12.5"]
+
+
+def test_a_ventilator_associated_pneumonia_is_j95_851_with_its_organism(cm_catalog):
+    """I.C.10.d.1: VAP is J95.851 and the organism's code (B96.5), not J15.1; another pneumonia stays."""
+    text = "Admission dx: pneumococcal pneumonia.\nDx: ventilator-associated pneumonia due to Pseudomonas."
+    a = note(text, m("pneumococcal pneumonia", "J13", "discharge_diagnoses"),
+             m("ventilator-associated pneumonia due to Pseudomonas", "J95.851", "discharge_diagnoses"))
+    coded = code(a, lines(("J13", 0.9, (0,)), ("J95.851", 0.9, (1,)), ("J15.1", 0.8, (1,))), cm_catalog, "inpatient")
+    assert sorted(codes_of(coded)) == ["B96.5", "J13", "J95.851"]
+
+
+def test_a_discharge_diagnosis_resolved_during_the_stay_is_coded(cm_catalog):
+    """Section III: a discharge diagnosis the summary calls resolved was present and treated in the stay."""
+    text = "Discharge diagnoses:\n2. Viral gastroenteritis - resolved."
+    a = note(text, m("Viral gastroenteritis", "A08.4", "discharge_diagnoses", resolved=True, historical=True))
+    assert codes_of(code(a, lines(("A08.4", 0.8, (0,))), cm_catalog, "inpatient")) == ["A08.4"]
+
+
+def test_a_childs_bmi_percentile_is_the_bmis_not_the_heights(cm_catalog):
+    """I.B.14: "Ht 50th %ile ... BMI 13.6 = 3rd percentile" is under the 5th (Z68.51); "<5th" too."""
+    text = "10 yo F. Ht 50th %ile, Wt 2nd %ile; BMI 13.6 kg/m2 = 3rd percentile for age.\nA/P: Underweight."
+    coded = code(note(text, m("Underweight", "R63.6")), lines(("R63.6", 0.8, (0,))), cm_catalog)
+    assert "Z68.51" in codes_of(coded)

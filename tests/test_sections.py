@@ -177,3 +177,18 @@ def test_speed_of_a_400_word_note(nlp):
     sectioning, _ = _seconds(lambda: [component(doc) for doc in docs])
     # relative to tokenizing the same notes in the same run (0.3-0.4x here), not a wall-clock bound
     assert sectioning < 5 * tokenizing, (tokenizing, sectioning)
+
+
+def test_a_ct_of_the_abdomen_and_pelvis_is_no_assessment(nlp):
+    """"CT A/P:" names the study; its incidental kidney cyst is a finding, not a diagnosis of the assessment (III.B)."""
+    doc = nlp("HPI: back pain.\nCT A/P: incidental simple cyst of the left kidney.\nA/P: L3 vertebral osteomyelitis.")
+    assert section_at(doc, "cyst") != "assessment_plan"
+    assert section_at(doc, "osteomyelitis") == "assessment_plan"
+
+
+@pytest.mark.parametrize("header, word, expected", [
+    ("Family:", "Hashimoto", "family_history"), ("Social:", "smokes", "social_history"), ("Final dx:", "VAP", "discharge_diagnoses"),
+])
+def test_short_headers_at_the_start_of_a_line(nlp, header, word, expected):
+    doc = nlp(f"HPI: palpitations.\n{header} mother w/ Hashimoto thyroiditis; smokes; VAP.")
+    assert section_at(doc, word) == expected

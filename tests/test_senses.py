@@ -276,6 +276,11 @@ def test_a_middle_phalanx_is_no_middle_finger(cm_analyzer):
     ("Assessment: SSNHL, idiopathic.", "SSNHL", "H91.20"),
     ("A/P: Recurrent falls, no clear single cause.", "Recurrent falls", "R29.6"),
     ("Assessment: Dislodged gastrostomy tube, replaced.", "Dislodged gastrostomy tube", "K94.23"),
+    ("1. Aspiration pneumonitis (gastric contents).", "Aspiration pneumonitis", "J69.0"),
+    ("A/P: Thyroid storm, admit ICU.", "Thyroid storm", "E05.91"),
+    ("Dx: Pigeon breeder's lung.", "Pigeon breeder's lung", "J67.2"),
+    ("Dx: Near drowning in a backyard pool.", "Near drowning", "T75.1XXA"),
+    ("A/P: Steroid-induced diabetes, on insulin.", "Steroid-induced diabetes", "E09.9"),
 ])
 def test_us_wordings_of_eponyms_abbreviations_and_complications(cm_analyzer, text, words, code):
     assert mentions(cm_analyzer, text)[words][0] == code

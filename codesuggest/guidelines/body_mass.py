@@ -24,7 +24,8 @@ def bmi_code(value: float) -> str:
     return "Z68.45"
 
 
-PERCENTILE = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)? (?:percentile|%ile)")
+PERCENTILE = re.compile(r"(<\s*)?\b(\d{1,2})(?:st|nd|rd|th)? (?:percentile|%ile)")
+BMI_WORD = re.compile(r"\bbmi\b")
 PERCENT_OF_95TH = re.compile(r"\b(120|140)\s?% of the 95th")
 
 
@@ -44,6 +45,16 @@ def pediatric_bmi_code(percentile: int, text: str) -> str:
     return "Z68.55" if share.group(1) == "120" else "Z68.56"
 
 
+def _bmi_percentile(text: str) -> re.Match[str] | None:
+    """The percentile the note gives the BMI ("BMI 13.6 = 3rd percentile"), before a height's or a weight's
+    ("Ht 50th %ile"): the first one within 40 characters after "BMI", else the first one."""
+    found = list(PERCENTILE.finditer(text))
+    for match in found:
+        if BMI_WORD.search(text, max(0, match.start() - 40), match.start()):
+            return match
+    return found[0] if found else None
+
+
 def body_mass_index(note: NoteCoding) -> None:
     """An adult's BMI from the note ("BMI 32.4") is coded beside the weight diagnosis the provider
     documents (obesity, overweight, underweight, malnutrition): BMI codes are secondary codes that
@@ -54,9 +65,10 @@ def body_mass_index(note: NoteCoding) -> None:
         return
     found = BMI_VALUE.search(note.lower)
     age = patient_age(note)
-    percentile = PERCENTILE.search(note.lower)
+    percentile = _bmi_percentile(note.lower)
     if age is not None and 2 <= age < 20 and percentile is not None:
-        code, said = pediatric_bmi_code(int(percentile.group(1)), note.lower), f"BMI {percentile.group(0)}"
+        value = int(percentile.group(2)) - (1 if percentile.group(1) else 0)  # "<5th percentile": under the 5th
+        code, said = pediatric_bmi_code(value, note.lower), f"BMI {percentile.group(0)}"
     elif found is not None and (age is None or age >= 20):
         code, said = bmi_code(float(found.group(1))), f"BMI {float(found.group(1)):g}"
     else:

@@ -311,7 +311,20 @@ DIABETES_TYPES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b(?:type (?:1|i|one)\b|t1dm|dm ?(?:1|i)\b|iddm|juvenile)"), "E10"),
     (re.compile(r"\b(?:type (?:2|ii|two)\b|t2dm|dm ?(?:2|ii)\b|niddm|adult[- ]onset)"), "E11"),
 )
-DIABETES_AS_TYPED = ("E10", "E11", "E13")
+DIABETES_AS_TYPED = ("E08", "E09", "E10", "E11", "E13")
+# diabetes of a cause the note names (I.C.4.a.6: secondary diabetes): due to an underlying condition E08, drug-induced
+# E09, after a pancreatectomy E13 (with E89.1); said of the patient, these outrank a "type" word of the note ("not type
+# 1 or type 2", a father's type 2)
+SECONDARY_DIABETES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\b(?:(?:steroid|drug|chemical|medication|glucocorticoid|prednisone)[- ]induced (?:diabetes|dm)\b|"
+                r"(?:diabetes|dm)\b(?: \w+){0,2} (?:due to|secondary to|from) (?:the |long[- ]term |chronic )*"
+                r"(?:prednisone|steroids?|glucocorticoids?|corticosteroids?|drugs?|medications?)\b)"), "E09"),
+    (re.compile(r"\b(?:post-?pancreatectomy (?:diabetes|dm)|(?:diabetes|dm)\b(?: \w+){0,2} (?:due to|after|following) "
+                r"(?:a |the |total |partial )*pancreatectomy)\b"), "E13"),
+    (re.compile(r"\b(?:type 3c|pancreatogenic (?:diabetes|dm)|(?:diabetes|dm)\b(?: \w+){0,2} (?:due to|secondary to) "
+                r"(?:the |chronic |alcoholic |recurrent )*(?:pancreatitis|cystic fibrosis|cushing'?s?|hemochromatosis|"
+                r"pancreatic (?:cancer|carcinoma|adenocarcinoma)))\b"), "E08"),
+)
 
 
 def _no_diabetes_mellitus_in_insipidus(note: NoteCoding) -> None:
@@ -332,7 +345,8 @@ def diabetes_type(note: NoteCoding) -> None:
     if not lines:
         return
     said = "\n".join(note.sentences(line) for line in lines) or note.lower
-    named = {family for pattern, family in DIABETES_TYPES if pattern.search(said)}
+    named = {family for pattern, family in SECONDARY_DIABETES if affirmed(pattern, said)}
+    named = named or {family for pattern, family in DIABETES_TYPES if pattern.search(said)}
     if len(named) > 1:
         return  # both types named: leave it to the coder
     family = named.pop() if named else "E11"
@@ -346,6 +360,24 @@ def diabetes_type(note: NoteCoding) -> None:
             note.replace(line, code, f"{why} ({note.description(code).split(' with')[0].split(',')[0].lower()})")
         else:
             note.withdraw(line, f"{why}: {family} diabetes, not {line.code[:3]}")
+    if family == "E13" and affirmed(SECONDARY_DIABETES[1][0], said):
+        _postpancreatectomy(note)
+
+
+def _postpancreatectomy(note: NoteCoding) -> None:
+    """Diabetes after a pancreatectomy: E89.1 postprocedural hypoinsulinemia, beside the E13 code, with the absence
+    of the pancreas Z90.41- (I.C.4.a.6.b.i)."""
+    best = max(note.starting(("E13",)), key=lambda line: line.confidence, default=None)
+    if best is None:
+        return
+    note.add("E89.1", "diabetes after a pancreatectomy: postprocedural hypoinsulinemia (I.C.4.a.6.b.i)",
+             confidence=best.confidence, like=[best])
+    absence = "Z90.411" if PARTIAL_PANCREATECTOMY.search(note.lower) else "Z90.410"
+    note.add(absence, "the acquired absence of the pancreas beside postpancreatectomy diabetes (I.C.4.a.6.b.i)",
+             confidence=best.confidence, like=[best])
+
+
+PARTIAL_PANCREATECTOMY = re.compile(r"\b(?:partial|distal|subtotal) pancreatectomy\b|\bwhipple\b|\bpancreaticoduodenectomy\b")
 
 
 SEPSIS = ("A41.9", "A40.9")
@@ -599,12 +631,35 @@ def pneumonia_by_organism(note: NoteCoding) -> None:
         note.absorb(organism, combined, f"{target} names the organism (I.C.1.e.1.a)")
 
 
+VENTILATOR_PNEUMONIA = "J95.851"
+
+
+def ventilator_pneumonia(note: NoteCoding) -> None:
+    """A ventilator-associated pneumonia is J95.851 with the organism's B95-B96 code, never a J12-J18 code
+    for it (I.C.10.d.1): "VAP due to Pseudomonas" is J95.851 and B96.5, not J15.1. A pneumonia the note
+    names in other sentences (the admission's pneumococcal pneumonia) stays."""
+    vap = note.starting((VENTILATOR_PNEUMONIA,))
+    if not vap:
+        return
+    sentences = {m.sentence_start for m in note.mentions(vap[0])}
+    said = [line for line in note.starting(PNEUMONIAS, current=False)
+            if note.mentions(line) and all(m.sentence_start in sentences for m in note.mentions(line))]
+    best = max(said, key=lambda line: line.confidence, default=None)
+    organism = next((prefix for prefix, code in ORGANISM_PNEUMONIA if best is not None and code == best.code
+                     and prefix[:1] == "B" and len(prefix) > 4 and note.billable(prefix)), None)
+    if organism is not None:
+        note.add(organism, "the organism of the ventilator-associated pneumonia (I.C.10.d.1)", confidence=best.confidence,
+                 like=[best])
+    for line in said:
+        note.absorb(line, vap[0], "a ventilator-associated pneumonia takes no J12-J18 code (I.C.10.d.1)")
+
+
 # "infection, unspecified site" codes and the organism code for an infection coded by its site
 SITE_UNSPECIFIED_ORGANISM = {"A49.01": "B95.61", "A49.02": "B95.62", "A49.1": "B95.5", "A49.3": "B96.0"}
 SITE_INFECTIONS = ("L0", "N10", "N11", "N12", "N30", "N34", "N39.0", "N41", "N45", "N70", "N71", "N73", "J0", "J12",
                    "J13", "J14", "J15", "J16", "J18", "J20", "J22", "J85", "J86", "H60", "H66", "M00", "M46.2", "M86",
                    "K61", "K63.0", "K65", "K81", "K83.0", "I33", "G00", "G04", "G06", "T81.4", "T82.6", "T82.7",
-                   "T83.5", "T84.5", "T84.6", "T84.7", "T85.7", "A40", "A41")
+                   "T83.5", "T84.5", "T84.6", "T84.7", "T85.7", "T80.2", "A40", "A41")
 # combination codes that name the organism with the infection (no B95-B96 beside them)
 WITH_ORGANISM = ("A40", "A41", "J15", "J13", "J14", "G00", "A04.7")
 

@@ -31,6 +31,7 @@ FAMILY_HISTORY = ("Z80", "Z81", "Z82", "Z83", "Z84")
 # coded unless the provider indicates their significance).
 FINDING_SECTIONS = frozenset({"imaging", "labs", "findings", "physical_exam", "objective", "review_of_systems"})
 # Sections where the provider states the diagnoses (the final diagnostic statement).
+DISCHARGE_DIAGNOSES = "discharge_diagnoses"
 DIAGNOSIS_SECTIONS = frozenset({"assessment", "assessment_plan", "impression", "discharge_diagnoses",
                                 "postoperative_diagnosis", "preoperative_diagnosis", "problem_list"})
 
@@ -214,12 +215,16 @@ class NoteCoding:
     def _resolved_in_this_encounter(self, mention: Mention) -> bool:
         """A condition the note says resolved with a treatment in a hospital stay or an emergency visit ("SVT,
         resolved after adenosine", "hypokalemia corrected with potassium") was present in this encounter and
-        treated there: it is coded (Section III; IV.J for the emergency department). An office follow-up's
-        "UTI, resolved" is not, nor a resolution the note dates before this encounter."""
+        treated there: it is coded (Section III; IV.J for the emergency department), as is a discharge diagnosis
+        the summary calls resolved. An office follow-up's "UTI, resolved" is not, nor a resolution the note dates
+        before this encounter."""
         if (self.setting != INPATIENT and not self.emergency) or mention.section in HISTORY_SECTIONS:
             return False
         sentence = self.lower[mention.sentence_start:mention.sentence_end]
-        return RESOLVED_BY_TREATMENT.search(sentence) is not None and not DATED_BEFORE.search(sentence)
+        if DATED_BEFORE.search(sentence):
+            return False
+        # a discharge diagnosis "resolved" resolved during the stay: "Viral gastroenteritis - resolved"
+        return RESOLVED_BY_TREATMENT.search(sentence) is not None or (self.setting == INPATIENT and mention.section == DISCHARGE_DIAGNOSES)
 
     def sentences(self, line: CodeLine) -> str:
         """The lower-cased text of the sentences its mentions stand in, joined by newlines."""

@@ -114,6 +114,8 @@ RULES: tuple[Rule, ...] = (
     Rule("neutropenic_fever", "I.C.3", "neutropenic fever: D70.- by cause with R50.81, not R50.9", combinations.neutropenic_fever),
     Rule("arthritis_by_organism", "I.B.1", "a septic arthritis by its organism and joint (M00.0-/M00.1-/M00.2-)",
          combinations.arthritis_by_organism),
+    Rule("ventilator_pneumonia", "I.C.10.d.1", "a ventilator-associated pneumonia: J95.851 with the organism's code, no "
+         "J12-J18 code", combinations.ventilator_pneumonia),
     Rule("pneumonia_by_organism", "I.B.9", "a pneumonia and the organism its sentence names are one code (J13-J15)",
          combinations.pneumonia_by_organism),
     Rule("organism_in_combination", "I.C.1.e.1.a", "no organism code beside a code that names the organism",
@@ -164,6 +166,8 @@ RULES: tuple[Rule, ...] = (
          encounters.encounter_reason),
     Rule("immunization", "I.C.21.c.2", "a vaccine given at the encounter: Z23, not the disease it protects from",
          encounters.immunization),
+    Rule("aftercare_of_an_injury", "I.C.21.c.7", "no aftercare Z code beside a healing injury's subsequent-encounter code",
+         encounters.aftercare_of_an_injury),
     Rule("principal_diagnosis", "II, IV.A, I.C.1.d.4", "the principal / first-listed diagnosis", sequencing.principal_diagnosis),
 )
 RULE_NAMES: tuple[str, ...] = tuple(rule.name for rule in RULES)

@@ -12,9 +12,10 @@ A header counts when
 * it stands alone on its own line ("HISTORY OF PRESENT ILLNESS" + newline).
 
 Ambiguous short headers ("CC", "PE", "Exam", "History", "Course", ...) need
-the start of a line; the SOAP letters "S:", "O:", "A:", "P:" need the start
-of a line or a preceding ``.``, ``,`` or ``;``. Notes without headers (case
-reports such as CodiEsp) are one section of category ``"unknown"``.
+the start of a line; the SOAP letters "S:", "O:", "A:", "P:" and "A/P:" need
+the start of a line or a preceding ``.``, ``,`` or ``;`` ("CT A/P:" is a CT of
+the abdomen and pelvis). Notes without headers (case reports such as CodiEsp)
+are one section of category ``"unknown"``.
 """
 
 # No `from __future__ import annotations`: spaCy validates factory signatures at runtime.
@@ -41,9 +42,10 @@ _AFTER_BREAK = "after_break"  # at the start of a line or after . , ;
 _OWN_LINE = "own_line"  # alone on its line
 
 
-def _load_sections(path: Path) -> tuple[dict[str, list[str]], set[str], set[str]]:
+def _load_sections(path: Path) -> tuple[dict[str, list[str]], set[str], set[str], set[str]]:
     data = json.loads(Path(path).read_text(encoding="utf-8"))
-    return data["sections"], set(data.get("line_only", ())), set(data.get("soap_letters", ()))
+    return (data["sections"], set(data.get("line_only", ())), set(data.get("soap_letters", ())),
+            set(data.get("after_break", ())))
 
 
 SECTION_CATEGORIES: tuple[str, ...] = tuple(_load_sections(RULES_PATH)[0])
@@ -55,11 +57,11 @@ def build_section_rules(path: Path | str = RULES_PATH) -> list[SectionRule]:
     Each phrase gives a "<phrase>:" rule and, except for the SOAP letters, a bare
     "<phrase>" rule that only counts when it fills its line (see ``_PositionalSectionizer``).
     """
-    sections, line_only, letters = _load_sections(Path(path))
+    sections, line_only, letters, after_break = _load_sections(Path(path))
     rules: list[SectionRule] = []
     for category, phrases in sections.items():
         for phrase in phrases:
-            if phrase in letters:
+            if phrase in letters or phrase in after_break:
                 colon_position = _AFTER_BREAK
             elif phrase in line_only:
                 colon_position = _LINE_START
