@@ -1690,6 +1690,10 @@ def test_diabetes_in_remission_only_when_the_note_says_remission(cm_catalog, sai
     ("Purulent urethral discharge.\nA/P: Gonococcal urethritis.", "urethral discharge", "R36.0", "Gonococcal urethritis",
      "A54.01"),
     ("US: innumerable bilateral kidney cysts.\nA/P: ADPKD.", "kidney cysts", "N28.1", "ADPKD", "Q61.2"),
+    ("Abuse suspected on arrival.\nDx: Child physical abuse, confirmed by CPS.", "Abuse suspected", "T76.12XA",
+     "Child physical abuse, confirmed", "T74.12XA"),
+    ("CT: hemoperitoneum.\nDx: Moderate laceration of the spleen.", "hemoperitoneum", "K66.1",
+     "laceration of the spleen", "S36.031A"),
 ])
 def test_signs_routinely_part_of_these_diagnoses_are_not_coded(cm_catalog, text, sign, sign_code, diagnosis,
                                                               diagnosis_code):
@@ -2081,3 +2085,12 @@ def test_a_childs_bmi_percentile_is_the_bmis_not_the_heights(cm_catalog):
     text = "10 yo F. Ht 50th %ile, Wt 2nd %ile; BMI 13.6 kg/m2 = 3rd percentile for age.\nA/P: Underweight."
     coded = code(note(text, m("Underweight", "R63.6")), lines(("R63.6", 0.8, (0,))), cm_catalog)
     assert "Z68.51" in codes_of(coded)
+
+
+def test_mrsa_the_note_says_colonises_the_nares_is_a_carrier(cm_catalog):
+    """I.C.1.e.2: "MRSA nares colonization" is Z22.322, not the cellulitis's organism B95.62."""
+    text = "No prior MRSA infections.\nA/P: 1) Cellulitis of LLE. 2) MRSA nares colonization - contact precautions."
+    a = note(text, m("MRSA", "A49.02", "history_present_illness", negated=True), m("Cellulitis of LLE", "L03.116"),
+             m("MRSA nares colonization", "A49.02"))
+    coded = code(a, lines(("L03.116", 0.9, (1,)), ("A49.02", 0.8, (0, 2))), cm_catalog, "inpatient")
+    assert codes_of(coded) == ["L03.116", "Z22.322"]

@@ -631,6 +631,25 @@ def pneumonia_by_organism(note: NoteCoding) -> None:
         note.absorb(organism, combined, f"{target} names the organism (I.C.1.e.1.a)")
 
 
+# a staphylococcus the note says colonises (nares screen, carrier) -> its carrier code (I.C.1.e.2)
+CARRIER_OF = {"B95.62": "Z22.322", "A49.02": "Z22.322", "B95.61": "Z22.321", "A49.01": "Z22.321"}
+COLONIZED = re.compile(r"\b(?:coloni[sz](?:ation|ed)|carrier|nares (?:pcr|screen|swab|culture)|nasal swab)\b")
+
+
+def colonization(note: NoteCoding) -> None:
+    """MRSA or MSSA the note only says colonises the patient ("MRSA nares colonization") is a carrier, Z22.322 /
+    Z22.321, not an infection's organism (I.C.1.e.2: colonization is not necessarily a disease process)."""
+    for line in note.starting(tuple(CARRIER_OF), current=False):
+        mentions = [note.analysis.mentions[i] for i in note.current_indexes(line)]  # not "no prior MRSA infections"
+        if mentions and all(COLONIZED.search(note.lower, m.sentence_start, m.sentence_end) for m in mentions):
+            note.replace(line, CARRIER_OF[line.code], "the note says the patient carries it, not that it causes an infection "
+                                                      "(I.C.1.e.2)")
+    carriers = sorted(note.starting(("Z22.32",)), key=lambda line: -line.confidence)
+    for line in carriers[1:]:  # MRSA read as MSSA too: one carrier per organism the words name
+        if set(line.mention_indexes) & set(carriers[0].mention_indexes):
+            note.absorb(line, carriers[0], "the same words are coded as the more likely carrier code (I.B.12)")
+
+
 VENTILATOR_PNEUMONIA = "J95.851"
 
 

@@ -120,6 +120,8 @@ RULES: tuple[Rule, ...] = (
          combinations.pneumonia_by_organism),
     Rule("organism_in_combination", "I.C.1.e.1.a", "no organism code beside a code that names the organism",
          combinations.organism_in_combination),
+    Rule("colonization", "I.C.1.e.2", "MRSA / MSSA the note says colonises the patient: Z22.322 / Z22.321",
+         combinations.colonization),
     Rule("organism_of_a_site_infection", "I.C.1.e.1", "the organism of an infection coded by its site is B95-B96, "
          "not A49.- (infection, unspecified site)", combinations.organism_of_a_site_infection),
     Rule("hiv_status", "I.C.1.a.2", "B20 for HIV disease (AIDS, an HIV-related condition); Z21 for an HIV-positive "
