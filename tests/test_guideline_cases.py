@@ -47,9 +47,10 @@ def test_the_guidelines_hold_what_they_reached(reports):
     # 48 new notes were written by coders who did not read the engine, and 12 of whose must-not codes are still
     # suggested (organisms beside a colonisation or an asymptomatic bacteriuria, a post-procedural stricture read
     # as a plain one, ...): the list is in BENCHMARKS.md; 18 and 16 from the 914-case one (48 more such notes:
-    # endocrine, injuries, pulmonary, Z codes)
-    assert after["must_not_in_top_k"] <= 18
-    assert after["confident_errors"] <= 16
+    # endocrine, injuries, pulmonary, Z codes), 15 and 14 after the colonisation rule; 29 and 26 from the 962-case one
+    # (48 more: cardiology, neoplasms, behavioural health, obstetrics)
+    assert after["must_not_in_top_k"] <= 29
+    assert after["confident_errors"] <= 26
 
 
 @pytest.mark.parametrize("case_id", [

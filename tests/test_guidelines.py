@@ -1694,6 +1694,14 @@ def test_diabetes_in_remission_only_when_the_note_says_remission(cm_catalog, sai
      "Child physical abuse, confirmed", "T74.12XA"),
     ("CT: hemoperitoneum.\nDx: Moderate laceration of the spleen.", "hemoperitoneum", "K66.1",
      "laceration of the spleen", "S36.031A"),
+    ("Acute pyelonephritis.\nDx: Pyelonephritis in pregnancy, 28 weeks.", "Acute pyelonephritis", "N10",
+     "Pyelonephritis in pregnancy", "O23.03"),
+    ("Pleuritic chest pain, pericarditis.\nDx: Dressler syndrome.", "pericarditis", "I30.9", "Dressler syndrome", "I24.1"),
+    ("Auditory hallucinations, psychosis.\nA/P: MDD, single episode, severe with psychotic features.", "psychosis", "F29",
+     "MDD, single episode, severe with psychotic features", "F32.3"),
+    ("Trouble sleeping, insomnia.\nA/P: Insomnia due to GAD.", "insomnia", "G47.00", "Insomnia due to GAD", "F51.05"),
+    ("Tearing chest pain.\nImpression: Type A aortic dissection of the ascending aorta.", "chest pain", "R07.9",
+     "aortic dissection of the ascending aorta", "I71.010"),
 ])
 def test_signs_routinely_part_of_these_diagnoses_are_not_coded(cm_catalog, text, sign, sign_code, diagnosis,
                                                               diagnosis_code):
@@ -2094,3 +2102,40 @@ def test_mrsa_the_note_says_colonises_the_nares_is_a_carrier(cm_catalog):
              m("MRSA nares colonization", "A49.02"))
     coded = code(a, lines(("L03.116", 0.9, (1,)), ("A49.02", 0.8, (0, 2))), cm_catalog, "inpatient")
     assert codes_of(coded) == ["L03.116", "Z22.322"]
+
+
+@pytest.mark.parametrize("text", ["Procedure: repeat low transverse cesarean; viable female.", "SVD of DCDA twins at 37 weeks."])
+def test_o80_is_only_a_single_spontaneous_vaginal_delivery(cm_catalog, text):
+    """I.C.15.b.4: O80 is the full-term spontaneous vaginal delivery of a single healthy infant."""
+    coded = code(note(text, m("viable" if "viable" in text else "SVD", "O80", "procedures")), lines(("O80", 0.8, (0,))),
+                 cm_catalog, "inpatient")
+    assert "O80" not in codes_of(coded)
+
+
+def test_a_drug_induced_form_the_excludes1_note_names_replaces_the_plain_code(cm_catalog):
+    """I.A.12.a, I.C.19.e.5.a: I95.1 excludes "orthostatic hypotension due to drugs (I95.2)"."""
+    text = "Impression: Orthostatic hypotension due to tamsulosin, taken as prescribed."
+    coded = code(note(text, m("Orthostatic hypotension", "I95.1")), lines(("I95.1", 0.8, (0,))), cm_catalog, "emergency")
+    assert codes_of(coded) == ["I95.2", "T44.6X5A"]
+
+
+def test_an_intentional_overdose_is_its_poisoning_code_not_t14_91(cm_catalog):
+    """I.C.19.e.5.b: the poisoning's 6th character says the self-harm; no T14.91 suicide attempt beside it."""
+    text = "Dx: Intentional overdose of quetiapine, suicide attempt."
+    coded = code(note(text, m("suicide attempt", "T14.91XA")), lines(("T14.91XA", 0.85, (0,))), cm_catalog, "emergency")
+    assert codes_of(coded) == ["T43.592A"]
+
+
+def test_a_pacemaker_implanted_in_this_stay_has_no_status_code(cm_catalog):
+    """I.C.21.c.3: Z95.0 says a pacemaker from before; one implanted on hospital day 2 is the stay's procedure."""
+    text = "HD2: dual-chamber PPM implanted via L cephalic vein.\nDx: Mobitz II AV block, s/p DDD PPM."
+    a = note(text, m("Mobitz II AV block", "I44.1", "discharge_diagnoses"))
+    coded = code(a, lines(("I44.1", 0.9, (0,)), ("Z95.0", 0.6, (0,))), cm_catalog, "inpatient")
+    assert codes_of(coded) == ["I44.1"]
+
+
+def test_a_lung_lobe_abbreviation_gives_the_site_and_side(cm_catalog):
+    """I.B.2: "SCLC of the RUL" is the right upper lobe, C34.11."""
+    text = "A/P: Extensive-stage SCLC of the RUL."
+    coded = code(note(text, m("SCLC", "C34.90")), lines(("C34.90", 0.8, (0,)), ("C34.11", 0.6, (0,))), cm_catalog)
+    assert codes_of(coded) == ["C34.11"]

@@ -565,3 +565,12 @@ def test_a_symptom_given_two_rows_in_the_integral_table_is_refused(monkeypatch):
     monkeypatch.setattr(tables, "_rows", lambda name: rows)
     with pytest.raises(ValueError, match="K56.6 has two rows"):
         tables._integral_symptoms()
+
+
+def test_a_row_under_an_earlier_rows_prefix_is_refused(monkeypatch):
+    """The lookup takes the first row whose prefix fits: a G47.00 row after G47.0 would never be read."""
+    from codesuggest.guidelines import tables
+    rows = [["G47.0", "insomnia", "F32"], ["G47.00", "insomnia", "F51.05"]]
+    monkeypatch.setattr(tables, "_rows", lambda name: rows)
+    with pytest.raises(ValueError, match="G47.00 comes after G47.0"):
+        tables._integral_symptoms()

@@ -281,6 +281,9 @@ def test_a_middle_phalanx_is_no_middle_finger(cm_analyzer):
     ("Dx: Pigeon breeder's lung.", "Pigeon breeder's lung", "J67.2"),
     ("Dx: Near drowning in a backyard pool.", "Near drowning", "T75.1XXA"),
     ("A/P: Steroid-induced diabetes, on insulin.", "Steroid-induced diabetes", "E09.9"),
+    ("Impression: Cannabis-induced anxiety disorder.", "Cannabis-induced anxiety disorder", "F12.980"),
+    ("Dx: Follicular lymphoma grade 2.", "Follicular lymphoma grade 2", "C82.10"),
+    ("Adenocarcinoma of the gastroesophageal junction.", "Adenocarcinoma of the gastroesophageal junction", "C16.0"),
 ])
 def test_us_wordings_of_eponyms_abbreviations_and_complications(cm_analyzer, text, words, code):
     assert mentions(cm_analyzer, text)[words][0] == code

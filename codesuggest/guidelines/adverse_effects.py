@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 
 from ..codesets.records import CodeSystem
+from ..codesets.references import parse_references
+from ..codesets.rules import inherited_notes
 from .engine import CM, CodeLine, NoteCoding
 from .history import evidence, sentence_of
 from .specificity import encounter, title_says
@@ -117,12 +119,30 @@ DRUG_KIND = re.compile(r"\b(?:due to (?:drugs?|medicaments)|drug[- ]induced)\b")
 def _drug_kind(note: NoteCoding, line: CodeLine) -> None:
     """An unspecified effect's "due to drugs" code when its category has exactly one (I95.9 -> I95.2
     "hypotension due to drugs"), the adverse effect's T code beside it."""
-    if note.catalog is None or not title_says(note.description(line.code), "unspecified"):
+    if note.catalog is None:
+        return
+    by_exclusion = _excluded_drug_kind(note, line.code)
+    if by_exclusion is not None:  # I95.1 orthostatic hypotension excludes "orthostatic hypotension due to drugs (I95.2)"
+        note.replace(line, by_exclusion, "the note names the drug that caused it; the code's Excludes1 note sends its "
+                                         "drug-induced form there (I.A.12.a, I.C.19.e.5.a)")
+        return
+    if not title_says(note.description(line.code), "unspecified"):
         return  # only a vague code: D64.81 "anemia due to antineoplastic chemotherapy" already names its cause
     kinds = [code for code in note.catalog.with_prefix(CodeSystem.ICD10CM, line.code[:3])
              if (record := note.catalog.get(CM, code)) is not None and record.billable and DRUG_KIND.search(record.description.lower())]
     if len(kinds) == 1:
         note.replace(line, kinds[0], "the note names the drug that caused it (I.C.19.e.5.a)")
+
+
+def _excluded_drug_kind(note: NoteCoding, code: str) -> str | None:
+    """The billable code an Excludes1 note of ``code`` sends its form "due to drugs" to, if any."""
+    record = note.catalog.get(CM, code)
+    for owner, text in inherited_notes(note.catalog, record, "excludes1") if record is not None else ():
+        if owner.startswith(code[:3]) and DRUG_KIND.search(text.lower()):
+            for ref in parse_references(text):
+                if ref.exact and ref.start == ref.end and note.billable(ref.start):
+                    return ref.start
+    return None
 
 
 def _drug_named_as_cause(text: str, start: int, end: int, within: int = 0) -> tuple[str, str] | None:
@@ -193,7 +213,7 @@ def poisonings(note: NoteCoding) -> None:
             continue
         added = note.add(code, f"poisoning by a {what}, {intent} (I.C.19.e.5.b)", confidence=0.6,
                          like=evidence(note, start, end))
-        for line in note.starting(("X58",), current=False):
+        for line in note.starting(("X58",) + (("T14.91",) if digit == "2" else ()), current=False):
             note.absorb(line, added, f"{added.code} names the poisoning's cause and intent (I.C.19.e.5.b)")
 
 

@@ -62,12 +62,19 @@ def birth_record(note: NoteCoding) -> None:
     maternal = [line for line in note.starting(("O", "Z34")) if line.code != "O80"]
     for line in note.starting(("Z33.1", "O80"), current=False) if maternal else ():
         note.withdraw(line, f"{maternal[0].code} codes the pregnancy (I.C.15.a.1)", because_of=maternal[0])
+    if NOT_A_NORMAL_DELIVERY.search(note.lower):
+        for line in note.starting(("O80",), current=False):
+            note.withdraw(line, "O80 is the spontaneous vaginal delivery of a single healthy infant: not a cesarean, "
+                                "an assisted or a multiple delivery (I.C.15.b.4)")
     if note.setting != INPATIENT:  # a postpartum visit's "after an uncomplicated vaginal delivery"
         for line in note.starting(DELIVERY_ENCOUNTER, current=False):
             note.withdraw(line, "a delivery is coded on the record of the stay it happened in, not an office or "
                           "emergency visit (I.C.15.b.4, I.C.15.b.5)")
 
 
+# what O80 is not (I.C.15.b.4: a full-term normal delivery of a single healthy infant, spontaneous and vaginal)
+NOT_A_NORMAL_DELIVERY = re.compile(r"\b(?:cesarean|caesarean|c-section|c/s|ltcs|twins?|triplets|multiple gestation|dcda|mcda|mcma|"
+                                   r"forceps|vacuum[- ]assisted)\b")
 # the codes of the delivery itself: the encounter for it and its outcome
 DELIVERY_ENCOUNTER = ("O80", "O82", "Z37")
 

@@ -1008,6 +1008,9 @@ SITE_WORDS: dict[str, tuple[str, ...]] = {
     "l": ("left",), "lt": ("left",), "bilat": ("bilateral",), "both": ("bilateral",), "lle": ("left", "lower", "limb"),
     "rle": ("right", "lower", "limb"), "lue": ("left", "upper", "limb"), "rue": ("right", "upper", "limb"),
     "od": ("right", "eye"), "os": ("left", "eye"), "ou": ("bilateral", "eye"),
+    # the lobes of the lungs ("SCLC of the RUL": C34.11)
+    "rul": ("right", "upper", "lobe"), "rml": ("right", "middle", "lobe"), "rll": ("right", "lower", "lobe"),
+    "lul": ("left", "upper", "lobe"), "lll": ("left", "lower", "lobe"),
     "mca": ("middle", "cerebral", "artery"), "aca": ("anterior", "cerebral", "artery"),
     "pca": ("posterior", "cerebral", "artery"),
     # the musculoskeletal chapter's sites: "ankle and foot" holds the toes, "hand" the fingers

@@ -190,6 +190,11 @@ def replaced_joint(note: NoteCoding) -> None:
 
 PROCEDURE_SECTIONS = frozenset({"procedures", "procedure", "operations"})
 DEVICE_STATUS = ("Z95", "Z96", "Z97", "Z98.8")
+CARDIAC_DEVICES = ("Z95.0", "Z95.81")  # pacemaker, defibrillator
+CARDIAC_DEVICE_PLACED_NOW = re.compile(
+    r"\b(?:hd|hospital day|pod) ?#?\d+\b[^.\n]*\b(?:ppm|pacemaker|pacer|icd|aicd|defibrillator|crt-?d?)\b[^.\n]*\b"
+    r"(?:implanted|placed|inserted)\b|\b(?:ppm|pacemaker|icd|aicd|defibrillator)\b (?:was )?(?:implanted|placed|inserted) "
+    r"(?:today|this admission|on hd ?\d+)\b")
 
 
 def device_placed_now(note: NoteCoding) -> None:
@@ -199,6 +204,9 @@ def device_placed_now(note: NoteCoding) -> None:
         mentions = note.mentions(line)
         if mentions and all(m.section in PROCEDURE_SECTIONS for m in mentions):
             note.withdraw(line, "the device is placed at this encounter: no status code (I.C.21.c.3)")
+    if note.setting == INPATIENT and CARDIAC_DEVICE_PLACED_NOW.search(note.lower):  # "HD2: dual-chamber PPM implanted"
+        for line in note.starting(CARDIAC_DEVICES, current=False):
+            note.withdraw(line, "the device is placed in this stay: no status code (I.C.21.c.3)")
 
 
 # A replaced heart valve: the words naming the replacement -> the disease codes of that valve it ends

@@ -21,11 +21,16 @@ def _chronic_prefixes() -> tuple[str, ...]:
 def _integral_symptoms() -> dict[str, tuple[str, tuple[str, ...], str]]:
     """Symptom code prefix -> (what it is, prefixes of the diagnoses it is integral to, the section
     that says so: I.B.5 unless the row's fourth column names another). A prefix given twice is an error:
-    the second row would silently replace the first."""
+    the second row would silently replace the first; so is a row under an earlier row's prefix (G47.00
+    after G47.0), which the first-match lookup never reaches."""
     table: dict[str, tuple[str, tuple[str, ...], str]] = {}
     for row in _rows("integral_symptoms.tsv"):
         if row[0] in table:
             raise ValueError(f"integral_symptoms.tsv: {row[0]} has two rows; add the diagnoses to the first")
+        broader = next((prefix for prefix in table if row[0].startswith(prefix)), None)
+        if broader is not None:
+            raise ValueError(f"integral_symptoms.tsv: {row[0]} comes after {broader}, whose row it never reaches; "
+                             "add the diagnoses to that row")
         table[row[0]] = (row[1], tuple(p.strip() for p in row[2].split(",") if p.strip()),
                          row[3].strip() if len(row) > 3 else "I.B.5")
     return table
