@@ -171,6 +171,8 @@ def statuses(nlp, text: str) -> list[set[str]]:
         ("The previously noted hilar [lymphadenopathy] is no longer visualized.", [{"resolved", "historical"}]),
         ("Like her mother, she has [migraine headaches].", [set()]),
         ("She had [endocarditis], which was cured.", [{"resolved", "historical"}]),
+        ("[Schizophrenia] and schizoaffective d/o not supported.", [{"negated"}]),
+        ("[Panic disorder] not suspected.", [{"negated"}]),
     ],
 )
 def test_sentence(nlp, text, expected):

@@ -1702,6 +1702,10 @@ def test_diabetes_in_remission_only_when_the_note_says_remission(cm_catalog, sai
     ("Trouble sleeping, insomnia.\nA/P: Insomnia due to GAD.", "insomnia", "G47.00", "Insomnia due to GAD", "F51.05"),
     ("Tearing chest pain.\nImpression: Type A aortic dissection of the ascending aorta.", "chest pain", "R07.9",
      "aortic dissection of the ascending aorta", "I71.010"),
+    ("Anxious, palpitations.\nImpression: Cannabis-induced anxiety disorder.", "palpitations", "R00.2",
+     "Cannabis-induced anxiety disorder", "F12.980"),
+    ("Progressive headaches.\nDx: Solitary brain metastasis from melanoma.", "headaches", "R51.9", "brain metastasis",
+     "C79.31"),
 ])
 def test_signs_routinely_part_of_these_diagnoses_are_not_coded(cm_catalog, text, sign, sign_code, diagnosis,
                                                               diagnosis_code):
@@ -2139,3 +2143,24 @@ def test_a_lung_lobe_abbreviation_gives_the_site_and_side(cm_catalog):
     text = "A/P: Extensive-stage SCLC of the RUL."
     coded = code(note(text, m("SCLC", "C34.90")), lines(("C34.90", 0.8, (0,)), ("C34.11", 0.6, (0,))), cm_catalog)
     assert codes_of(coded) == ["C34.11"]
+
+
+def test_an_excised_primary_cancer_with_no_evidence_left_is_its_history_code(cm_catalog):
+    """I.C.2.d: excised, no further treatment directed to the site, no evidence of it: Z85.820, beside the brain
+    metastasis it left (C79.31)."""
+    text = ("61 yo F w/ melanoma of upper back s/p wide local excision 2020; NED on surveillance since.\n"
+            "Discharge dx: Solitary brain metastasis.")
+    a = note(text, m("melanoma of upper back", "C43.59", "history_present_illness"),
+             m("brain metastasis", "C79.31", "discharge_diagnoses"))
+    coded = code(a, lines(("C79.31", 0.9, (1,)), ("C43.59", 0.85, (0,))), cm_catalog, "inpatient")
+    assert codes_of(coded) == ["C79.31", "Z85.820"]
+
+
+def test_a_substance_induced_disorder_keeps_its_disorder_over_a_bare_use_level(cm_catalog):
+    """I.B.2: "Cannabis use, unspecified with anxiety disorder" (F12.980) is not replaced by "cannabis abuse,
+    uncomplicated" because its title says "unspecified" (of the use level)."""
+    text = "Impression: Cannabis-induced anxiety disorder."
+    a = note(text, m("Cannabis-induced anxiety disorder", "F12.980"))
+    a = replace(a, mentions=(replace(a.mentions[0], candidates=a.mentions[0].candidates + (
+        Candidate(CM, "F12.10", "", 1.0, "cannabis"),)),))
+    assert codes_of(code(a, lines(("F12.980", 0.85, (0,))), cm_catalog, "emergency")) == ["F12.980"]

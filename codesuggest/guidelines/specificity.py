@@ -303,6 +303,8 @@ def specific_candidate(note: NoteCoding) -> None:
                         and (cand.similarity >= 1.0 or not title_says(note.description(cand.code), "other"))
                         # a side the sentence does not say is the laterality rule's to give ("bilateral sciatica")
                         and _sides_said(note, cand.code, mention)
+                        # "cannabis use, unspecified with anxiety disorder" keeps its disorder: not "cannabis abuse"
+                        and (" with " not in note.description(line.code) or " with " in note.description(cand.code))
                         and (not title_says(note.description(cand.code), "multiple sites") or _MULTIPLE.search(
                             note.lower[mention.sentence_start:mention.sentence_end]))
                         and (best is None or cand.similarity > best.similarity)):

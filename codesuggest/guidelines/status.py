@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from ..pipeline.schema import Mention, NoteAnalysis
 from .engine import CM, DIAGNOSIS_SECTIONS, INPATIENT, CodeLine, NoteCoding, established_when_uncertain, is_chronic
-from .history import SURE, add_code, evidence
+from .history import SURE, add_code, evidence, history_codes_for
 from .tables import ALLERGY_CODES
 from .wording import DENIED_BEFORE, affirmed, side_and_site
 
@@ -116,6 +116,32 @@ def resolved_before_this_visit(note: NoteCoding) -> None:
         current = [m for m in mentions if note.mention_is_current(m, line.code)]
         if current and all(SAID_AS_THE_CAUSE.search(note.lower, m.sentence_start, m.start) for m in current):
             note.withdraw(line, f"resolved; '{current[0].text}' names it only as the cause of another condition (IV.J)")
+
+
+# a primary cancer removed and gone (I.C.2.d): excised in its own sentence, no evidence of disease in the note
+EXCISED = re.compile(r"\b(?:s/p|status post|after)\b[^.;\n]{0,40}\b(?:excision|resection|mastectomy|lumpectomy|"
+                     r"nephrectomy|prostatectomy|orchiectomy|colectomy|lobectomy|thyroidectomy|hysterectomy)\b|"
+                     r"\b(?:excised|resected|removed)\b")
+NO_EVIDENCE_OF_DISEASE = re.compile(r"\bned\b|\bno evidence of (?:disease|recurrence|residual)|\bno (?:local )?recurrence\b")
+TREATED_NOW = re.compile(r"\b(?:on|receiving|currently|continues?|undergoing)\b[^.;\n]{0,30}\b(?:chemo\w*|radiation|"
+                         r"adjuvant|tamoxifen|anastrozole|letrozole|immunotherapy|xrt)\b")
+PRIMARY_CANCERS = tuple(f"C{n:02d}" for n in range(0, 77))  # C00-C76: primary malignant neoplasms of stated sites
+
+
+def excised_cancer(note: NoteCoding) -> None:
+    """A primary malignancy excised from its site, with no further treatment directed to it and no evidence
+    of it left, is its history code (I.C.2.d): "melanoma of upper back s/p wide local excision 2020 ... NED"
+    beside a brain metastasis is Z85.820 with C79.31, not C43.59."""
+    if not NO_EVIDENCE_OF_DISEASE.search(note.lower):
+        return
+    for line in note.starting(PRIMARY_CANCERS, current=False):
+        mentions = [note.analysis.mentions[i] for i in note.current_indexes(line)]
+        sentences = [note.lower[m.sentence_start:m.sentence_end] for m in mentions]
+        if not sentences or not all(EXCISED.search(t) and not TREATED_NOW.search(t) for t in sentences):
+            continue
+        codes = history_codes_for(line.code)
+        if codes is not None and codes[0] and note.billable(codes[0]):
+            note.replace(line, codes[0], f"excised, no further treatment, no evidence of it left: {codes[2]} is history (I.C.2.d)")
 
 
 ALLERGY_SECTIONS = frozenset({"allergies"})

@@ -28,6 +28,8 @@ RULES: tuple[Rule, ...] = (
     Rule("tobacco", "I.C.5.b", "current tobacco dependence F17.2- by product, former use Z87.891", history.tobacco),
     Rule("allergies", "I.C.21.c.3", "an allergy listed under allergies by its status code (Z88.-, Z91.0-), not its reaction",
          status.allergies),
+    Rule("excised_cancer", "I.C.2.d", "a primary cancer excised, with no further treatment and no evidence of it left, "
+         "by its history code (Z85.-)", status.excised_cancer),
     Rule("not_current", "III, IV.J", "conditions not stated as current (negated, family, past, resolved, "
          "hypothetical) and procedures from before this encounter are not coded", status.not_current),
     Rule("resolved_before_this_visit", "IV.J", "outside a stay or an emergency visit, a condition the note says "
