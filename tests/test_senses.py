@@ -287,3 +287,10 @@ def test_a_middle_phalanx_is_no_middle_finger(cm_analyzer):
 ])
 def test_us_wordings_of_eponyms_abbreviations_and_complications(cm_analyzer, text, words, code):
     assert mentions(cm_analyzer, text)[words][0] == code
+
+
+def test_a_curated_wording_with_a_side_also_matches_without_it(cm_analyzer):
+    """The side-free form of a sided wording ("aseptic loosening of left total hip prosthesis") matches a note that
+    gives the side another way ("L total hip") or not at all; the coding layer then takes the side from the note."""
+    found = mentions(cm_analyzer, "A/P: Aseptic loosening of L total hip prosthesis.")
+    assert {"T84.030A", "T84.031A"} <= set(found["Aseptic loosening of L total hip prosthesis"])

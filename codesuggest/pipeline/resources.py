@@ -19,7 +19,7 @@ from ..codesets import CodeCatalog
 from .terminology import TermIndex
 
 log = logging.getLogger(__name__)
-TERM_INDEX_FORMAT = 18
+TERM_INDEX_FORMAT = 19
 
 
 # the curated wordings the term index is built from: editing one must not reuse an index built before

@@ -78,8 +78,7 @@ def term_variants(code: Code, extra: list[str] = (), excluded_heads: frozenset[s
         variants += [(core, 1.0), (_SIDE_RE.sub(" ", core), SIDE_QUALITY)]
     else:
         variants += [(f"{name} {noun}", 1.0) for name in _EPONYM_RE.findall(code.description) for noun in ("disease", "syndrome")]
-        if _SIDE_RE.search(plain):
-            variants.append((_SIDE_RE.sub(" ", plain), SIDE_QUALITY))
+        variants += [(_SIDE_RE.sub(" ", text), SIDE_QUALITY) for text in (plain, *extra) if _SIDE_RE.search(text)]
         if code.code[0] == "S" and (bare := _WITHOUT_RE.sub("", plain)) != plain:
             variants.append((bare, DEFAULT_CHILD_QUALITY))
         head = _COMMA_HEAD_RE.match(plain)  # "Splenomegaly, not elsewhere classified" -> "Splenomegaly"
