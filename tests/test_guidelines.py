@@ -2164,3 +2164,12 @@ def test_a_substance_induced_disorder_keeps_its_disorder_over_a_bare_use_level(c
     a = replace(a, mentions=(replace(a.mentions[0], candidates=a.mentions[0].candidates + (
         Candidate(CM, "F12.10", "", 1.0, "cannabis"),)),))
     assert codes_of(code(a, lines(("F12.980", 0.85, (0,))), cm_catalog, "emergency")) == ["F12.980"]
+
+
+def test_i13_0_stays_beside_the_heart_failure_it_combines_with(cm_catalog):
+    """I.C.9.a.3: hypertension, heart failure and CKD stage 3a are I13.0, I50.32 and N18.31. I13.0's title says
+    "or unspecified chronic kidney disease": it is no unspecified code for I50.32 to replace (I.B.2)."""
+    text = "A/P: 1. Chronic diastolic HF (HFpEF). 2. CKD 3a - stable. 3. HTN - controlled."
+    a = note(text, m("Chronic diastolic HF", "I50.32"), m("CKD 3a", "N18.31"), m("HTN", "I10"))
+    coded = code(a, lines(("I50.32", 0.88, (0, 2)), ("N18.31", 0.85, (1,)), ("I10", 0.85, (2,))), cm_catalog)
+    assert sorted(codes_of(coded)) == ["I13.0", "I50.32", "N18.31"]

@@ -55,7 +55,9 @@ def ckd_stage(note: NoteCoding) -> None:
             note.withdraw(line, f"one CKD code per note: {best.code} (I.C.14.a)", because_of=best)
 
 
-UNSPECIFIED = re.compile(r"\bunspecified\b(?! type of)")  # "with unspecified type of pneumonia" (J10.00) names the pneumonia
+# "with unspecified type of pneumonia" (J10.00) names the pneumonia; "stage 1 through stage 4 chronic kidney disease,
+# or unspecified chronic kidney disease" (I12.9, I13.0, I13.10) is a combination code whatever the stage
+UNSPECIFIED = re.compile(r"(?<!, or )\bunspecified\b(?! type of)")
 OTHER = re.compile(r"\bother\b")  # a residual category ("Other hyperlipidemia", "Sprain of other ligament")
 OTHER_PART = re.compile(r"\bother parts? of\b", re.I)
 
@@ -262,7 +264,7 @@ def _kin(note: NoteCoding, vague: CodeLine, specific: CodeLine) -> bool:
     return bool((vague_words & specific_words) - _GENERIC)
 
 
-NOT_SPECIFIC = re.compile(r"\bunspecified\b|\bwithout complications\b")
+NOT_SPECIFIC = re.compile(r"(?<!, or )\bunspecified\b(?! type of)|\bwithout complications\b")
 MULTIPLE_SITES = re.compile(r"\bmultiple sites\b")
 _MULTIPLE = re.compile(r"\b(?:multiple|several|multifocal|many|widespread|generali[sz]ed)\b")
 _TITLE_PATTERNS = {"unspecified": UNSPECIFIED, "other": OTHER, "not specific": NOT_SPECIFIC,
