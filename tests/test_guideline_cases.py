@@ -48,9 +48,10 @@ def test_the_guidelines_hold_what_they_reached(reports):
     # suggested (organisms beside a colonisation or an asymptomatic bacteriuria, a post-procedural stricture read
     # as a plain one, ...): the list is in BENCHMARKS.md; 18 and 16 from the 914-case one (48 more such notes:
     # endocrine, injuries, pulmonary, Z codes), 15 and 14 after the colonisation rule; 29 and 26 from the 962-case one
-    # (48 more: cardiology, neoplasms, behavioural health, obstetrics), 25 and 22 after the fixes that followed
-    assert after["must_not_in_top_k"] <= 25
-    assert after["confident_errors"] <= 22
+    # (48 more: cardiology, neoplasms, behavioural health, obstetrics), 25 and 22 after the fixes that followed; 36 and
+    # 31 from the 1010-case one (48 more: inpatient infections, neurology, rheumatology, newborns and children)
+    assert after["must_not_in_top_k"] <= 36
+    assert after["confident_errors"] <= 31
 
 
 @pytest.mark.parametrize("case_id", [

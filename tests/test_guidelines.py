@@ -1706,6 +1706,10 @@ def test_diabetes_in_remission_only_when_the_note_says_remission(cm_catalog, sai
      "Cannabis-induced anxiety disorder", "F12.980"),
     ("Progressive headaches.\nDx: Solitary brain metastasis from melanoma.", "headaches", "R51.9", "brain metastasis",
      "C79.31"),
+    ("Total bili 18.\nDx: Hyperbilirubinemia; neonatal jaundice of prematurity.", "Hyperbilirubinemia", "E80.7",
+     "neonatal jaundice of prematurity", "P59.0"),
+    ("Dry mouth and dry eyes.\nA/P: Sjogren syndrome with keratoconjunctivitis sicca.", "Dry mouth", "R68.2",
+     "Sjogren syndrome with keratoconjunctivitis sicca", "M35.01"),
 ])
 def test_signs_routinely_part_of_these_diagnoses_are_not_coded(cm_catalog, text, sign, sign_code, diagnosis,
                                                               diagnosis_code):
@@ -2173,3 +2177,48 @@ def test_i13_0_stays_beside_the_heart_failure_it_combines_with(cm_catalog):
     a = note(text, m("Chronic diastolic HF", "I50.32"), m("CKD 3a", "N18.31"), m("HTN", "I10"))
     coded = code(a, lines(("I50.32", 0.88, (0, 2)), ("N18.31", 0.85, (1,)), ("I10", 0.85, (2,))), cm_catalog)
     assert sorted(codes_of(coded)) == ["I13.0", "I50.32", "N18.31"]
+
+
+def test_an_acute_strokes_nihss_score_and_tpa_given_elsewhere(cm_catalog):
+    """I.C.18.j: the NIHSS score documented with an acute ischemic stroke (R29.714 for 14); I.C.21.c.3: Z92.82 for
+    tPA given at another facility within 24 hours before this admission."""
+    text = ("Received IV tPA (alteplase) at the OSH ED at 0950, then transferred here.\nExam: NIHSS 14 on arrival.\n"
+            "A/P: Acute ischemic stroke due to thrombosis of the L ICA.")
+    a = note(text, m("Acute ischemic stroke due to thrombosis of the L ICA", "I63.032", "assessment_plan"))
+    coded = code(a, lines(("I63.032", 0.9, (0,))), cm_catalog, "inpatient")
+    assert sorted(codes_of(coded)) == ["I63.032", "R29.714", "Z92.82"]
+
+
+def test_a_code_stroke_activated_is_no_stroke_to_score(cm_catalog):
+    text = "CC: R arm weakness after a seizure; code stroke activated by EMS. NIHSS 2.\nA/P: Todd's paralysis."
+    a = note(text, m("stroke", "I63.9", "chief_complaint"), m("Todd's paralysis", "G83.84"))
+    coded = code(a, lines(("G83.84", 0.9, (1,)), ("I63.9", 0.6, (0,))), cm_catalog, "emergency")
+    assert not any(c.startswith("R29.7") for c in codes_of(coded))
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Fell 10 ft off a ladder, struck head.\nImpression: Traumatic SAH with brief LOC.", "S06.6X1A"),
+    ("No trauma; on apixaban for AF.\nDx: Spontaneous chronic subdural hematoma.", "I62.03"),
+])
+def test_an_intracranial_bleed_is_an_injury_only_with_a_trauma(cm_catalog, text, expected):
+    """I.B.12: one code for one bleed; the note's trauma (or its absence) decides between S06.- and I60-I62."""
+    words = "Traumatic SAH" if "SAH" in text else "chronic subdural hematoma"
+    other = "I60.9" if "SAH" in text else "S06.5X0A"
+    coded = code(note(text, m(words, expected)), lines((expected, 0.8, (0,)), (other, 0.8, (0,))), cm_catalog, "inpatient")
+    assert expected in codes_of(coded) and other not in codes_of(coded)
+
+
+def test_a_newborn_by_cesarean_and_by_its_weeks_and_weight(cm_catalog):
+    """I.C.16.a.2: Z38.01 for a cesarean birth; I.C.16.e: the weeks (P07.37 for 34) and the birth weight (P07.18)."""
+    text = "Born at 34 0/7 wks GA by repeat C/S; BW 2,140 g.\nAssessment: Prematurity."
+    a = note(text, m("Prematurity", "P07.30"))
+    coded = code(a, lines(("Z38.00", 0.9, (0,)), ("P07.30", 0.8, (0,))), cm_catalog, "inpatient")
+    assert sorted(codes_of(coded)) == ["P07.18", "P07.37", "Z38.01"]
+
+
+def test_sirs_of_non_infectious_origin_with_organ_dysfunction_is_r65_11(cm_catalog):
+    """I.C.18.g: SIRS with the acute respiratory failure the note codes is R65.11, not R65.10."""
+    text = "Dx: Alcoholic pancreatitis with SIRS; acute hypoxic respiratory failure."
+    a = note(text, m("SIRS", "R65.10"), m("acute hypoxic respiratory failure", "J96.01"))
+    coded = code(a, lines(("R65.10", 0.8, (0,)), ("J96.01", 0.8, (1,))), cm_catalog, "inpatient")
+    assert "R65.11" in codes_of(coded) and "R65.10" not in codes_of(coded)

@@ -284,6 +284,9 @@ def test_a_middle_phalanx_is_no_middle_finger(cm_analyzer):
     ("Impression: Cannabis-induced anxiety disorder.", "Cannabis-induced anxiety disorder", "F12.980"),
     ("Dx: Follicular lymphoma grade 2.", "Follicular lymphoma grade 2", "C82.10"),
     ("Adenocarcinoma of the gastroesophageal junction.", "Adenocarcinoma of the gastroesophageal junction", "C16.0"),
+    ("A/P: Acute L thalamic lacunar infarct.", "lacunar infarct", "I63.81"),
+    ("Dx: Rotavirus gastroenteritis with moderate dehydration.", "Rotavirus gastroenteritis", "A08.0"),
+    ("A/P: Seronegative rheumatoid arthritis.", "Seronegative rheumatoid arthritis", "M06.00"),
 ])
 def test_us_wordings_of_eponyms_abbreviations_and_complications(cm_analyzer, text, words, code):
     assert mentions(cm_analyzer, text)[words][0] == code

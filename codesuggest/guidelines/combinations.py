@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from ..codesets.records import CodeSystem
-from .engine import CodeLine, NoteCoding, any_of
+from .engine import DIAGNOSIS_SECTIONS, INPATIENT, CodeLine, NoteCoding, any_of
 from .history import evidence, note_side, sentence_of, side_digit, side_of
 from .wording import UNCOMPLICATED, affirmed, side_and_site
 
@@ -650,6 +650,66 @@ def colonization(note: NoteCoding) -> None:
             note.absorb(line, carriers[0], "the same words are coded as the more likely carrier code (I.B.12)")
 
 
+# intracranial bleeding read both as an injury and as a nontraumatic hemorrhage: (traumatic, nontraumatic)
+INTRACRANIAL_BLEEDS = (("S06.5", "I62.0"), ("S06.6", "I60"), ("S06.4", "I62.1"))
+TRAUMA = re.compile(r"\b(?:fall|fell|trauma\w*|mvc|mva|collision|struck|hit|assault\w*|injur\w*|blow to)\b")
+
+
+def traumatic_or_not(note: NoteCoding) -> None:
+    """A subdural, subarachnoid or epidural bleed is the injury code (S06.-) when the note names a trauma and the
+    nontraumatic one (I60-I62) when it does not, or says so: one code for one bleed (I.B.12)."""
+    said_traumatic = re.search(r"(?<!non)(?<!non-)\btraumatic\b", note.lower) is not None
+    said_not = re.search(r"\b(?:non-?traumatic|spontaneous|no (?:head )?trauma|without trauma)\b", note.lower) is not None
+    traumatic = said_traumatic if said_traumatic != said_not else TRAUMA.search(note.lower) is not None
+    for injury, disease in INTRACRANIAL_BLEEDS:
+        injuries, diseases = note.starting((injury,)), note.starting((disease,))
+        if not injuries or not diseases:
+            continue
+        keep, drop = (injuries, diseases) if traumatic else (diseases, injuries)
+        for line in drop:
+            note.absorb(line, keep[0], "the note " + ("names the trauma: the injury code" if traumatic else
+                                                       "names no trauma: the nontraumatic hemorrhage") + " (I.B.12)")
+
+
+# acute organ dysfunctions (I.C.1.d.4, I.C.18.g: SIRS of non-infectious origin "with acute organ dysfunction")
+ORGAN_DYSFUNCTIONS = ("J96.0", "J96.2", "J80", "N17", "G93.41", "K72.0", "D65", "R57", "R40.2", "I95")
+
+
+def sirs_with_organ_dysfunction(note: NoteCoding) -> None:
+    """SIRS of non-infectious origin with an acute organ dysfunction the note codes (acute respiratory failure,
+    acute kidney injury, encephalopathy, ...) is R65.11, not R65.10 (I.C.18.g)."""
+    organs = note.starting(ORGAN_DYSFUNCTIONS)
+    for line in note.starting(("R65.10",)) if organs else ():
+        note.replace(line, "R65.11", f"SIRS with an acute organ dysfunction ({organs[0].code}) (I.C.18.g)")
+
+
+NIHSS = re.compile(r"\bnihss(?: score)?(?: of| was| is| on arrival| at presentation)?:?\s*(\d{1,2})\b")
+THROMBOLYTIC = re.compile(r"\b(?:tpa|rtpa|alteplase|tenecteplase|tnk|thrombolysis|thrombolytics?)\b")
+ELSEWHERE = re.compile(r"\b(?:osh|outside hospital|outside facility|another (?:hospital|facility)|referring (?:hospital|facility|ed)|"
+                       r"transferred from|transfer from)\b")
+
+
+def stroke_details(note: NoteCoding) -> None:
+    """With an acute ischemic stroke (I63): the NIHSS score the note documents first, R29.7- (I.C.18.j), and
+    Z92.82 when the patient received tPA at another facility before this admission (I.C.21.c.3)."""
+    strokes = [line for line in note.starting(("I63",))  # a stroke the provider diagnoses, not a "code stroke" activated
+               if any(note.analysis.mentions[i].section in DIAGNOSIS_SECTIONS for i in note.current_indexes(line))]
+    if not strokes:
+        return
+    stroke = max(strokes, key=lambda line: line.confidence)
+    score = NIHSS.search(note.lower)
+    if score is not None and int(score.group(1)) <= 42 and note.billable(f"R29.7{int(score.group(1)):02d}"):
+        note.add(f"R29.7{int(score.group(1)):02d}", f"the NIHSS score documented with the stroke, {score.group(1)} (I.C.18.j)",
+                 confidence=stroke.confidence, like=[stroke])
+    if note.setting == INPATIENT and any(THROMBOLYTIC.search(t) and ELSEWHERE.search(t) for t in _sentences(note.lower)):
+        note.add("Z92.82", "tPA given at another facility before this admission (I.C.21.c.3)", confidence=stroke.confidence,
+                 like=[stroke])
+
+
+def _sentences(text: str) -> list[str]:
+    return [part for part in re.split(r"(?<=[.!?])\s+|\n", text) if part]
+
+
 VENTILATOR_PNEUMONIA = "J95.851"
 
 
@@ -678,7 +738,7 @@ SITE_UNSPECIFIED_ORGANISM = {"A49.01": "B95.61", "A49.02": "B95.62", "A49.1": "B
 SITE_INFECTIONS = ("L0", "N10", "N11", "N12", "N30", "N34", "N39.0", "N41", "N45", "N70", "N71", "N73", "J0", "J12",
                    "J13", "J14", "J15", "J16", "J18", "J20", "J22", "J85", "J86", "H60", "H66", "M00", "M46.2", "M86",
                    "K61", "K63.0", "K65", "K81", "K83.0", "I33", "G00", "G04", "G06", "T81.4", "T82.6", "T82.7",
-                   "T83.5", "T84.5", "T84.6", "T84.7", "T85.7", "T80.2", "A40", "A41")
+                   "T83.5", "T84.5", "T84.6", "T84.7", "T85.7", "T80.2", "A40", "A41", "R78.81")
 # combination codes that name the organism with the infection (no B95-B96 beside them)
 WITH_ORGANISM = ("A40", "A41", "J15", "J13", "J14", "G00", "A04.7")
 

@@ -72,6 +72,40 @@ def birth_record(note: NoteCoding) -> None:
                           "emergency visit (I.C.15.b.4, I.C.15.b.5)")
 
 
+CESAREAN = re.compile(r"\b(?:cesarean|caesarean|c-section|c/s|ltcs)\b")
+GESTATIONAL_WEEKS = re.compile(r"\b(2[2-9]|3[0-6])(?:\s?(?:\+|and )?\d/7)?\s?(?:w|wk|wks|weeks?)\b(?:\s?\d+\s?d\b)?|\bga (2[2-9]|3[0-6])\b")
+BIRTH_WEIGHT = re.compile(r"\b(?:bw|birth ?weight|weight)\s*(?:of\s*|:\s*)?(\d,?\d{3}|\d{3})\s?(?:g|grams?)\b")
+# completed weeks -> the P07.2- / P07.3- code (I.C.16.e: weeks of gestation); grams -> P07.0- / P07.1-
+_WEEK_CODES = {23: "P07.22", 24: "P07.23", 25: "P07.24", 26: "P07.25", 27: "P07.26", 28: "P07.31", 29: "P07.32", 30: "P07.33",
+               31: "P07.34", 32: "P07.35", 33: "P07.36", 34: "P07.37", 35: "P07.38", 36: "P07.39"}
+_WEIGHT_CODES = ((500, "P07.01"), (750, "P07.02"), (1000, "P07.03"), (1250, "P07.14"), (1500, "P07.15"), (1750, "P07.16"),
+                 (2000, "P07.17"), (2500, "P07.18"))
+
+
+def newborn_details(note: NoteCoding) -> None:
+    """A newborn's record: delivered by cesarean is Z38.x1, not Z38.x0 (I.C.16.a.2); a preterm newborn's P07.2- /
+    P07.3- code by the completed weeks and its P07.0- / P07.1- code by the birth weight the note gives, the weight
+    first (I.C.16.e)."""
+    for line in note.starting(("Z38.0", "Z38.3", "Z38.6"), current=False):
+        if line.code.endswith("0") and CESAREAN.search(note.lower) and note.billable(line.code[:-1] + "1"):
+            note.replace(line, line.code[:-1] + "1", "delivered by cesarean (I.C.16.a.2)")
+    preterm = note.starting(("P07.2", "P07.3"))
+    weeks = GESTATIONAL_WEEKS.search(note.lower)
+    if not preterm or weeks is None:
+        return
+    week = int(weeks.group(1) or weeks.group(2))
+    code = _WEEK_CODES.get(week)
+    best = max(preterm, key=lambda line: line.confidence)
+    if code is not None and best.code != code and note.billable(code):
+        best = note.replace(best, code, f"the note gives the gestational age: {week} completed weeks (I.C.16.e)")
+    weight = BIRTH_WEIGHT.search(note.lower)
+    grams = int(weight.group(1).replace(",", "")) if weight else 0
+    by_weight = next((c for limit, c in _WEIGHT_CODES if grams < limit), None) if 0 < grams else None
+    if by_weight is not None and note.get(by_weight) is None:
+        note.add(by_weight, f"the birth weight, {grams} g, sequenced before the weeks (I.C.16.e)", confidence=best.confidence,
+                 like=[best])
+
+
 # what O80 is not (I.C.15.b.4: a full-term normal delivery of a single healthy infant, spontaneous and vaginal)
 NOT_A_NORMAL_DELIVERY = re.compile(r"\b(?:cesarean|caesarean|c-section|c/s|ltcs|twins?|triplets|multiple gestation|dcda|mcda|mcma|"
                                    r"forceps|vacuum[- ]assisted)\b")

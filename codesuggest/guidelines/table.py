@@ -105,8 +105,16 @@ RULES: tuple[Rule, ...] = (
          "not I10", pregnancy.hypertension_in_pregnancy),
     Rule("birth_record", "I.C.15.a.1-2, I.C.15.b.5", "no mother's code on the newborn's record; Z33.1 and O80 only "
          "without other pregnancy codes", pregnancy.birth_record),
+    Rule("newborn_details", "I.C.16.a.2, I.C.16.e", "a newborn delivered by cesarean (Z38.x1); prematurity by weeks "
+         "and birth weight (P07.-)", pregnancy.newborn_details),
     Rule("weeks_of_gestation", "I.C.15.a", "the weeks of gestation Z3A.- beside a pregnancy's codes",
          pregnancy.weeks_of_gestation),
+    Rule("traumatic_or_not", "I.B.12", "an intracranial bleed: the injury code with a trauma, the nontraumatic code "
+         "without", combinations.traumatic_or_not),
+    Rule("sirs_with_organ_dysfunction", "I.C.18.g", "SIRS of non-infectious origin with an acute organ dysfunction: "
+         "R65.11", combinations.sirs_with_organ_dysfunction),
+    Rule("stroke_details", "I.C.18.j, I.C.21.c.3", "an acute ischemic stroke's NIHSS score (R29.7-) and tPA given at "
+         "another facility (Z92.82)", combinations.stroke_details),
     Rule("stemi_site", "I.C.9.e.1", "a STEMI of unspecified site (I21.3) by the artery or wall its sentence names",
          combinations.stemi_site),
     Rule("pancreatitis_cause", "I.B.1", "acute pancreatitis of another named cause: K85.8-, not K85.9-",
