@@ -173,6 +173,7 @@ def statuses(nlp, text: str) -> list[set[str]]:
         ("She had [endocarditis], which was cured.", [{"resolved", "historical"}]),
         ("[Schizophrenia] and schizoaffective d/o not supported.", [{"negated"}]),
         ("[Panic disorder] not suspected.", [{"negated"}]),
+        ("Dx: 1) [AKI] on CKD 4, prerenal - ATN not present.", [set()]),
     ],
 )
 def test_sentence(nlp, text, expected):

@@ -1710,6 +1710,7 @@ def test_diabetes_in_remission_only_when_the_note_says_remission(cm_catalog, sai
      "neonatal jaundice of prematurity", "P59.0"),
     ("Dry mouth and dry eyes.\nA/P: Sjogren syndrome with keratoconjunctivitis sicca.", "Dry mouth", "R68.2",
      "Sjogren syndrome with keratoconjunctivitis sicca", "M35.01"),
+    ("Chills since last night.\nA/P: Fever without a source.", "Chills", "R68.83", "Fever", "R50.9"),
 ])
 def test_signs_routinely_part_of_these_diagnoses_are_not_coded(cm_catalog, text, sign, sign_code, diagnosis,
                                                               diagnosis_code):
@@ -2222,3 +2223,10 @@ def test_sirs_of_non_infectious_origin_with_organ_dysfunction_is_r65_11(cm_catal
     a = note(text, m("SIRS", "R65.10"), m("acute hypoxic respiratory failure", "J96.01"))
     coded = code(a, lines(("R65.10", 0.8, (0,)), ("J96.01", 0.8, (1,))), cm_catalog, "inpatient")
     assert "R65.11" in codes_of(coded) and "R65.10" not in codes_of(coded)
+
+
+def test_a_stage_the_note_denies_is_not_the_stage(cm_catalog):
+    """I.C.14.a: "CKD 5 ... not yet ESRD, no dialysis" is N18.5, not N18.6."""
+    text = "A/P: CKD 5 d/t diabetic and hypertensive kidney disease - not yet ESRD, no dialysis indication today."
+    coded = code(note(text, m("CKD 5", "N18.6")), lines(("N18.6", 0.85, (0,))), cm_catalog)
+    assert codes_of(coded) == ["N18.5"]

@@ -287,6 +287,9 @@ def test_a_middle_phalanx_is_no_middle_finger(cm_analyzer):
     ("A/P: Acute L thalamic lacunar infarct.", "lacunar infarct", "I63.81"),
     ("Dx: Rotavirus gastroenteritis with moderate dehydration.", "Rotavirus gastroenteritis", "A08.0"),
     ("A/P: Seronegative rheumatoid arthritis.", "Seronegative rheumatoid arthritis", "M06.00"),
+    ("Impression: Left flank pain.", "flank pain", "R10.A0"),  # FY2026 has flank pain by side (R10.A-), not R10.9
+    ("A/P: Schatzki ring, dilated.", "Schatzki ring", "K22.2"),
+    ("Dx: Intradialytic hypotension.", "Intradialytic hypotension", "I95.3"),
 ])
 def test_us_wordings_of_eponyms_abbreviations_and_complications(cm_analyzer, text, words, code):
     assert mentions(cm_analyzer, text)[words][0] == code

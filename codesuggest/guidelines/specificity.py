@@ -45,7 +45,7 @@ def ckd_stage(note: NoteCoding) -> None:
     for group in ([m for m in mentions if not m.assertion.historical], mentions):
         # the stage said now before one of the history ("s/p kidney transplant for ESRD ... CKD stage 3a")
         said = note.sentences_of(group)
-        stage = next((code for pattern, code in CKD_STAGES if pattern.search(said)), None)
+        stage = next((code for pattern, code in CKD_STAGES if affirmed(pattern, said)), None)  # not "not yet ESRD"
         if stage is not None:
             break
     if stage is not None and stage != best.code:
