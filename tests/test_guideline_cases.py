@@ -52,7 +52,7 @@ def test_the_guidelines_hold_what_they_reached(reports):
     # 31 from the 1010-case one (48 more: inpatient infections, neurology, rheumatology, newborns and children); 44 and
     # 41 from the 1058-case one (48 more: ED symptoms, multimorbid inpatients, GI and liver, kidneys)
     assert after["must_not_in_top_k"] <= 44
-    assert after["confident_errors"] <= 41
+    assert after["confident_errors"] <= 40
 
 
 @pytest.mark.parametrize("case_id", [

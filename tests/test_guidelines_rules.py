@@ -574,3 +574,11 @@ def test_a_row_under_an_earlier_rows_prefix_is_refused(monkeypatch):
     monkeypatch.setattr(tables, "_rows", lambda name: rows)
     with pytest.raises(ValueError, match="G47.00 comes after G47.0"):
         tables._integral_symptoms()
+
+
+@pytest.mark.parametrize("meds", ["amlodipine, losartan, furosemide. No anticoagulants.",
+                                  "remote PE, completed 6 mo apixaban; losartan."])
+def test_a_drug_class_denied_or_a_course_completed_is_not_long_term(catalog, meds):
+    """I.C.21.c.3: "No anticoagulants" and "completed 6 mo apixaban" are no current anticoagulation (Z79.01)."""
+    text = f"MEDICATIONS: {meds}\nALLERGIES: none.\nASSESSMENT: CHF.\n"
+    assert "Z79.01" not in codes(_meds(catalog, text))

@@ -562,12 +562,13 @@ def _tobacco_confidence(note: NoteCoding, offset: int) -> float:
 _DRUG_NAMES = re.compile(r"\b(?:" + "|".join(sorted((re.escape(n) for n in DRUGS), key=len, reverse=True)) + r")\b")
 TAKES = re.compile(r"\b(?:on|takes|taking|continue[sd]?|maintained on|chronic|long[- ]term|home|daily|bid|tid|qd|qhs|mg)\b")
 NOT_TAKEN = re.compile(
-    r"\b(?:allerg\w*|intoleran\w*|stopped|discontinued?|d/c|off|no longer|avoid|not on|never|denies|"
+    r"\b(?:allerg\w*|intoleran\w*|stopped|discontinued?|d/c|off|no longer|avoid|not on|never|denies|completed|finished|"
     r"refused|instead of|switched from|was on|given|received|administered|in the ed|loading dose|x ?1|once)\b"
 )
 NOT_SYSTEMIC = re.compile(r"\b(?:cream|ointment|lotion|topical|gel|drops|ophthalmic|otic|eye|inhaler|inhaled|nasal|spray|"
                           r"patch test|injections?|injected|intra-?articular|epidural)\b")
 AS_NEEDED = re.compile(r"\b(?:as needed|prn)\b")
+NONE_OF = re.compile(r"\bno\s+(?:\w+\s+)?$")  # "No anticoagulants", "no home insulin"
 SHORT_COURSE = re.compile(r"\b(?:(?:dvt|vte|gi|stress ulcer) (?:ppx|prophylaxis)|ppx|taper\w*|burst|dose ?pa(?:c)?k|sliding[- ]scale|ssi|x ?\d+ ?days|for \d+ days|\d+[- ]day course|"
                           r"while (?:on|in|inpatient|hospitali[sz]ed|admitted)|during (?:the |this )?(?:admission|hospitali[sz]ation|stay))\b")
 # "insulin-dependent" (IDDM) is not type 1: the Alphabetic Index codes it to the type documented (E11 by default)
@@ -594,7 +595,7 @@ def drug_statement(note: NoteCoding, start: int, end: int) -> float | None:
     before = _ITEM_BREAK.split(note.lower[max(s, start - 60):start])[-1]
     after = _ITEM_BREAK.split(note.lower[end:min(e, end + 40)])[0]
     around = before + note.lower[start:end] + after
-    if NOT_TAKEN.search(around) or NOT_SYSTEMIC.search(after) or SHORT_COURSE.search(around):
+    if NOT_TAKEN.search(around) or NOT_SYSTEMIC.search(after) or SHORT_COURSE.search(around) or NONE_OF.search(before):
         return None
     if section in MEDICATION_SECTIONS:
         return LESS_SURE if AS_NEEDED.search(after) else SURE
