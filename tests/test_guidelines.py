@@ -1711,6 +1711,8 @@ def test_diabetes_in_remission_only_when_the_note_says_remission(cm_catalog, sai
     ("Dry mouth and dry eyes.\nA/P: Sjogren syndrome with keratoconjunctivitis sicca.", "Dry mouth", "R68.2",
      "Sjogren syndrome with keratoconjunctivitis sicca", "M35.01"),
     ("Chills since last night.\nA/P: Fever without a source.", "Chills", "R68.83", "Fever", "R50.9"),
+    ("Exam: crackles R base.\nA/P: Community-acquired pneumonia.", "crackles", "R09.89", "Community-acquired pneumonia",
+     "J18.9"),
 ])
 def test_signs_routinely_part_of_these_diagnoses_are_not_coded(cm_catalog, text, sign, sign_code, diagnosis,
                                                               diagnosis_code):
