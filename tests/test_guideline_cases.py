@@ -46,7 +46,7 @@ def test_the_guidelines_hold_what_they_reached(reports):
     # (pancreatic-pseudocyst-outpt-1, fixed in the 818-case suite: 3 and 2); 15 and 14 from the 866-case one, whose
     # 48 new notes were written by coders who did not read the engine, and 12 of whose must-not codes are still
     # suggested (organisms beside a colonisation or an asymptomatic bacteriuria, a post-procedural stricture read
-    # as a plain one, ...): the list is in BENCHMARKS.md; 18 and 16 from the 914-case one (48 more such notes:
+    # as a plain one, ...): G1 --failures lists them; 18 and 16 from the 914-case one (48 more such notes:
     # endocrine, injuries, pulmonary, Z codes), 15 and 14 after the colonisation rule; 29 and 26 from the 962-case one
     # (48 more: cardiology, neoplasms, behavioural health, obstetrics), 25 and 22 after the fixes that followed; 36 and
     # 31 from the 1010-case one (48 more: inpatient infections, neurology, rheumatology, newborns and children); 44 and
