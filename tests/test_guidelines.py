@@ -2232,3 +2232,22 @@ def test_a_stage_the_note_denies_is_not_the_stage(cm_catalog):
     text = "A/P: CKD 5 d/t diabetic and hypertensive kidney disease - not yet ESRD, no dialysis indication today."
     coded = code(note(text, m("CKD 5", "N18.6")), lines(("N18.6", 0.85, (0,))), cm_catalog)
     assert codes_of(coded) == ["N18.5"]
+
+
+def test_cirrhosis_due_to_nash_is_other_cirrhosis(cm_catalog):
+    """I.B.2: NASH cirrhosis is K75.81 with K74.69, not the unspecified K74.60."""
+    text = "A/P: NASH cirrhosis with hepatorenal syndrome."
+    a = note(text, m("NASH", "K75.81"), m("cirrhosis", "K74.60"))
+    coded = code(a, lines(("K75.81", 0.85, (0,)), ("K74.60", 0.85, (1,))), cm_catalog, "inpatient")
+    assert sorted(codes_of(coded)) == ["K74.69", "K75.81"]
+
+
+@pytest.mark.parametrize("text, kept", [
+    ("s/p deceased-donor kidney transplant 2020 for ESRD, off dialysis since.\nDx: Acute T-cell mediated rejection.", False),
+    ("Failed kidney transplant for ESRD, back on hemodialysis.\nDx: Chronic rejection.", True),
+])
+def test_the_esrd_a_kidney_transplant_replaced_is_not_coded(cm_catalog, text, kept):
+    """I.C.14.a.2: the transplant ended the end-stage disease; a failed graft back on dialysis has it again."""
+    a = note(text, m("ESRD", "N18.6", "history_present_illness"), m("rejection", "T86.11"))
+    coded = code(a, lines(("T86.11", 0.9, (1,)), ("N18.6", 0.8, (0,))), cm_catalog, "inpatient")
+    assert ("N18.6" in codes_of(coded)) is kept

@@ -671,6 +671,26 @@ def traumatic_or_not(note: NoteCoding) -> None:
                                                        "names no trauma: the nontraumatic hemorrhage") + " (I.B.12)")
 
 
+def nash_cirrhosis(note: NoteCoding) -> None:
+    """Cirrhosis from nonalcoholic steatohepatitis is K75.81 with K74.69 "other cirrhosis of liver", not the
+    unspecified K74.60 (I.B.2: the Index's "Cirrhosis, ... due to NASH")."""
+    if note.starting(("K75.81",)):
+        for line in note.starting(("K74.60",)):
+            note.replace(line, "K74.69", "cirrhosis of a known cause (NASH, K75.81): other cirrhosis (I.B.2)")
+
+
+def transplanted_kidney(note: NoteCoding) -> None:
+    """After a kidney transplant, the end-stage kidney disease it replaced is gone unless the patient is on
+    dialysis again (Z99.2): no N18.6 beside Z94.0 or a transplant complication T86.1- (I.C.14.a.2: code the
+    graft's CKD stage when the note gives one)."""
+    transplant = note.starting(("Z94.0", "T86.1"))
+    if not transplant or note.starting(("Z99.2",)) or re.search(r"\b(?:on|back on|resumed|restarted) (?:hemo)?dialysis\b", note.lower):
+        return
+    for line in note.starting(("N18.6",), current=False):
+        note.withdraw(line, f"the kidney transplant ({transplant[0].code}) ended the end-stage disease; no dialysis now "
+                            "(I.C.14.a.2)", because_of=transplant[0])
+
+
 # acute organ dysfunctions (I.C.1.d.4, I.C.18.g: SIRS of non-infectious origin "with acute organ dysfunction")
 ORGAN_DYSFUNCTIONS = ("J96.0", "J96.2", "J80", "N17", "G93.41", "K72.0", "D65", "R57", "R40.2", "I95")
 

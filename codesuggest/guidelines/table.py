@@ -109,6 +109,9 @@ RULES: tuple[Rule, ...] = (
          "and birth weight (P07.-)", pregnancy.newborn_details),
     Rule("weeks_of_gestation", "I.C.15.a", "the weeks of gestation Z3A.- beside a pregnancy's codes",
          pregnancy.weeks_of_gestation),
+    Rule("nash_cirrhosis", "I.B.2", "cirrhosis due to NASH: K75.81 with K74.69, not K74.60", combinations.nash_cirrhosis),
+    Rule("transplanted_kidney", "I.C.14.a.2", "no end-stage kidney disease beside a kidney transplant unless on dialysis",
+         combinations.transplanted_kidney),
     Rule("traumatic_or_not", "I.B.12", "an intracranial bleed: the injury code with a trauma, the nontraumatic code "
          "without", combinations.traumatic_or_not),
     Rule("sirs_with_organ_dysfunction", "I.C.18.g", "SIRS of non-infectious origin with an acute organ dysfunction: "
