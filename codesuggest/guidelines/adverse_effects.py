@@ -9,7 +9,7 @@ from ..codesets.records import CodeSystem
 from ..codesets.references import parse_references
 from ..codesets.rules import inherited_notes
 from .engine import CM, CodeLine, NoteCoding
-from .history import evidence, sentence_of
+from .history import evidence, sentence_of, sentences_saying
 from .specificity import encounter, title_says
 from .tables import ADVERSE_EFFECTS
 from .wording import affirmed
@@ -232,11 +232,6 @@ UNDERDOSING_REASONS = ((re.compile(r"\b(?:afford|cost|financial\w*|insurance|mon
                         "Z91.128", "intentional, other reason"))
 
 
-def _sentences_saying(note: NoteCoding, pattern: re.Pattern[str]) -> list[str]:
-    """The lower-cased sentences of the note that match ``pattern``."""
-    return [note.lower[slice(*sentence_of(note, m.start(), m.end()))] for m in pattern.finditer(note.lower)]
-
-
 def underdosing(note: NoteCoding) -> None:
     """A drug taken in less than the prescribed amount, or stopped on the patient's own (I.C.19.e.5.c):
     the drug's underdosing code (T36-T50 with 5th or 6th character 6), never first-listed, with the
@@ -258,7 +253,7 @@ def underdosing(note: NoteCoding) -> None:
             continue
         confidence = min(0.8, max(line.confidence for line in conditions))
         note.add(code, f"underdosing of a {what} (I.C.19.e.5.c)", confidence=confidence, like=evidence(note, start, end))
-        said = [text for text in _sentences_saying(note, UNDERDOSING) if affirmed(UNDERDOSING, text)]
+        said = [text for text in sentences_saying(note, UNDERDOSING) if affirmed(UNDERDOSING, text)]
         reason = next(((z_code, why) for pattern, z_code, why in UNDERDOSING_REASONS  # the reason any such sentence gives
                        if any(pattern.search(text) for text in said)), None)
         if reason is not None:

@@ -10,7 +10,7 @@ import re
 
 from ..codesets.records import CodeSystem
 from .engine import DIAGNOSIS_SECTIONS, INPATIENT, CodeLine, NoteCoding, any_of
-from .history import evidence, note_side, sentence_of, side_digit, side_of
+from .history import evidence, note_side, sentence_of, sentences_saying, side_digit, side_of
 from .wording import UNCOMPLICATED, affirmed, side_and_site
 
 HYPERTENSION = ("I10",)
@@ -71,7 +71,7 @@ def _other_hypertensions(note: NoteCoding) -> None:
     """No I10-I13 code on words that name the hypertension of one vascular bed ("pulmonary hypertension due to left
     heart disease" is I27.22), nor, when the note names no other hypertension, on no words at all."""
     lines = note.starting(HYPERTENSION + HYPERTENSIVE, current=False)
-    said = [(line, [note.analysis.mentions[i] for i in note.current_indexes(line)]) for line in lines]
+    said = [(line, note.current_mentions(line)) for line in lines]
     other = {line.code: bool(mentions) and all(ONE_VASCULAR_BED.search(m.text.lower()) for m in mentions) for line, mentions in said}
     systemic = any(mentions and not other[line.code] for line, mentions in said)
     for line, mentions in said:
@@ -640,7 +640,7 @@ def colonization(note: NoteCoding) -> None:
     """MRSA or MSSA the note only says colonises the patient ("MRSA nares colonization") is a carrier, Z22.322 /
     Z22.321, not an infection's organism (I.C.1.e.2: colonization is not necessarily a disease process)."""
     for line in note.starting(tuple(CARRIER_OF), current=False):
-        mentions = [note.analysis.mentions[i] for i in note.current_indexes(line)]  # not "no prior MRSA infections"
+        mentions = note.current_mentions(line)  # not "no prior MRSA infections"
         if mentions and all(COLONIZED.search(note.lower, m.sentence_start, m.sentence_end) for m in mentions):
             note.replace(line, CARRIER_OF[line.code], "the note says the patient carries it, not that it causes an infection "
                                                       "(I.C.1.e.2)")
@@ -653,13 +653,15 @@ def colonization(note: NoteCoding) -> None:
 # intracranial bleeding read both as an injury and as a nontraumatic hemorrhage: (traumatic, nontraumatic)
 INTRACRANIAL_BLEEDS = (("S06.5", "I62.0"), ("S06.6", "I60"), ("S06.4", "I62.1"))
 TRAUMA = re.compile(r"\b(?:fall|fell|trauma\w*|mvc|mva|collision|struck|hit|assault\w*|injur\w*|blow to)\b")
+SAID_TRAUMATIC = re.compile(r"(?<!non)(?<!non-)\btraumatic\b")
+SAID_NONTRAUMATIC = re.compile(r"\b(?:non-?traumatic|spontaneous|no (?:head )?trauma|without trauma)\b")
 
 
 def traumatic_or_not(note: NoteCoding) -> None:
     """A subdural, subarachnoid or epidural bleed is the injury code (S06.-) when the note names a trauma and the
     nontraumatic one (I60-I62) when it does not, or says so: one code for one bleed (I.B.12)."""
-    said_traumatic = re.search(r"(?<!non)(?<!non-)\btraumatic\b", note.lower) is not None
-    said_not = re.search(r"\b(?:non-?traumatic|spontaneous|no (?:head )?trauma|without trauma)\b", note.lower) is not None
+    said_traumatic, said_not = SAID_TRAUMATIC.search(note.lower) is not None, SAID_NONTRAUMATIC.search(note.lower) is not None
+    # the note's word when it gives one only; else whether it names a mechanism of injury
     traumatic = said_traumatic if said_traumatic != said_not else TRAUMA.search(note.lower) is not None
     for injury, disease in INTRACRANIAL_BLEEDS:
         injuries, diseases = note.starting((injury,)), note.starting((disease,))
@@ -679,12 +681,15 @@ def nash_cirrhosis(note: NoteCoding) -> None:
             note.replace(line, "K74.69", "cirrhosis of a known cause (NASH, K75.81): other cirrhosis (I.B.2)")
 
 
+ON_DIALYSIS = re.compile(r"\b(?:on|back on|resumed|restarted) (?:hemo|peritoneal )?dialysis\b")
+
+
 def transplanted_kidney(note: NoteCoding) -> None:
     """After a kidney transplant, the end-stage kidney disease it replaced is gone unless the patient is on
     dialysis again (Z99.2): no N18.6 beside Z94.0 or a transplant complication T86.1- (I.C.14.a.2: code the
     graft's CKD stage when the note gives one)."""
     transplant = note.starting(("Z94.0", "T86.1"))
-    if not transplant or note.starting(("Z99.2",)) or re.search(r"\b(?:on|back on|resumed|restarted) (?:hemo)?dialysis\b", note.lower):
+    if not transplant or note.starting(("Z99.2",)) or ON_DIALYSIS.search(note.lower):
         return
     for line in note.starting(("N18.6",), current=False):
         note.withdraw(line, f"the kidney transplant ({transplant[0].code}) ended the end-stage disease; no dialysis now "
@@ -713,21 +718,18 @@ def stroke_details(note: NoteCoding) -> None:
     """With an acute ischemic stroke (I63): the NIHSS score the note documents first, R29.7- (I.C.18.j), and
     Z92.82 when the patient received tPA at another facility before this admission (I.C.21.c.3)."""
     strokes = [line for line in note.starting(("I63",))  # a stroke the provider diagnoses, not a "code stroke" activated
-               if any(note.analysis.mentions[i].section in DIAGNOSIS_SECTIONS for i in note.current_indexes(line))]
+               if any(m.section in DIAGNOSIS_SECTIONS for m in note.current_mentions(line))]
     if not strokes:
         return
     stroke = max(strokes, key=lambda line: line.confidence)
     score = NIHSS.search(note.lower)
-    if score is not None and int(score.group(1)) <= 42 and note.billable(f"R29.7{int(score.group(1)):02d}"):
-        note.add(f"R29.7{int(score.group(1)):02d}", f"the NIHSS score documented with the stroke, {score.group(1)} (I.C.18.j)",
+    code = f"R29.7{int(score.group(1)):02d}" if score is not None else ""  # R29.700-R29.742: scores 0-42
+    if code and note.billable(code):
+        note.add(code, f"the NIHSS score documented with the stroke, {score.group(1)} (I.C.18.j)",
                  confidence=stroke.confidence, like=[stroke])
-    if note.setting == INPATIENT and any(THROMBOLYTIC.search(t) and ELSEWHERE.search(t) for t in _sentences(note.lower)):
+    if note.setting == INPATIENT and any(ELSEWHERE.search(t) for t in sentences_saying(note, THROMBOLYTIC)):
         note.add("Z92.82", "tPA given at another facility before this admission (I.C.21.c.3)", confidence=stroke.confidence,
                  like=[stroke])
-
-
-def _sentences(text: str) -> list[str]:
-    return [part for part in re.split(r"(?<=[.!?])\s+|\n", text) if part]
 
 
 VENTILATOR_PNEUMONIA = "J95.851"

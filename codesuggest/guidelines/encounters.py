@@ -100,7 +100,7 @@ def _follow_up_after_treatment(note: NoteCoding) -> None:
     """A follow-up visit after the completed treatment of a condition the note says resolved, with no current
     condition coded: Z09 and the condition's history code (I.C.21.c.8: "Cellulitis L lower leg - resolved after
     completed antibiotic course" is Z09 and Z87.2)."""
-    if not FOLLOW_UP_VISIT.search(note.lower) or any(line.code[:1] not in "Z" for line in note.starting("")):
+    if not FOLLOW_UP_VISIT.search(note.lower) or any(not line.code.startswith("Z") for line in note.starting("")):
         return
     for mention in note.analysis.mentions:
         top = mention.candidates[0] if mention.candidates else None

@@ -32,7 +32,7 @@ FAMILY_HISTORY = ("Z80", "Z81", "Z82", "Z83", "Z84")
 FINDING_SECTIONS = frozenset({"imaging", "labs", "findings", "physical_exam", "objective", "review_of_systems"})
 # Sections where the provider states the diagnoses (the final diagnostic statement).
 DISCHARGE_DIAGNOSES = "discharge_diagnoses"
-DIAGNOSIS_SECTIONS = frozenset({"assessment", "assessment_plan", "impression", "discharge_diagnoses",
+DIAGNOSIS_SECTIONS = frozenset({"assessment", "assessment_plan", "impression", DISCHARGE_DIAGNOSES,
                                 "postoperative_diagnosis", "preoperative_diagnosis", "problem_list"})
 
 
@@ -181,6 +181,10 @@ class NoteCoding:
     def current_indexes(self, line: CodeLine) -> list[int]:
         """The indexes of the line's mentions the note states as current for its code."""
         return [i for i in line.mention_indexes if 0 <= i < len(self.analysis.mentions) and self._mention_current(i, line.code)]
+
+    def current_mentions(self, line: CodeLine) -> list[Mention]:
+        """The line's mentions the note states as current for its code (:meth:`current_indexes`)."""
+        return [self.analysis.mentions[i] for i in self.current_indexes(line)]
 
     def _mention_current(self, index: int, code: str) -> bool:
         key = (index, code)

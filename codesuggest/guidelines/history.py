@@ -92,6 +92,11 @@ def sentence_of(note: NoteCoding, start: int, end: int) -> tuple[int, int]:
     return left, min(right_candidates) if right_candidates else len(text)
 
 
+def sentences_saying(note: NoteCoding, pattern: re.Pattern[str]) -> list[str]:
+    """The lower-cased sentences (:func:`sentence_of`) of the note that match ``pattern``."""
+    return [note.lower[slice(*sentence_of(note, m.start(), m.end()))] for m in pattern.finditer(note.lower)]
+
+
 def _last_stop(text: str, before: int) -> int:
     for match in reversed(list(re.finditer(r"\.(?!\d)", text[:before]))):
         return match.start()

@@ -740,7 +740,7 @@ def kind_over_site_reading(note: NoteCoding) -> None:
     for line in list(note.lines):
         if line.system != CM or line not in note.lines or line.added:
             continue
-        mentions = [note.analysis.mentions[i] for i in note.current_indexes(line)]
+        mentions = note.current_mentions(line)
         stated = [m for m in mentions if m.section in DIAGNOSIS_SECTIONS]  # the diagnostic statement governs
         readers = [_kind_reader(note, line, m) for m in stated or mentions]
         if not readers or None in readers:

@@ -135,8 +135,7 @@ def excised_cancer(note: NoteCoding) -> None:
     if not NO_EVIDENCE_OF_DISEASE.search(note.lower):
         return
     for line in note.starting(PRIMARY_CANCERS, current=False):
-        mentions = [note.analysis.mentions[i] for i in note.current_indexes(line)]
-        sentences = [note.lower[m.sentence_start:m.sentence_end] for m in mentions]
+        sentences = [note.lower[m.sentence_start:m.sentence_end] for m in note.current_mentions(line)]
         if not sentences or not all(EXCISED.search(t) and not TREATED_NOW.search(t) for t in sentences):
             continue
         codes = history_codes_for(line.code)
