@@ -174,6 +174,13 @@ def statuses(nlp, text: str) -> list[set[str]]:
         ("[Schizophrenia] and schizoaffective d/o not supported.", [{"negated"}]),
         ("[Panic disorder] not suspected.", [{"negated"}]),
         ("Dx: 1) [AKI] on CKD 4, prerenal - ATN not present.", [set()]),
+        # "from prior" dates the cause and only the cause
+        ("Residual left [hemiparesis] from prior [stroke].", [set(), {"historical"}]),
+        ("Residual [weakness] from a previous [stroke] in 2019.", [set(), {"historical"}]),
+        ("Dense adhesions from prior [laparotomy] were lysed.", [{"historical"}]),
+        # a templated review of systems: "Neg:" negates its list, "Pos:" ends it
+        ("ROS: Neg: chills, [night sweats], weight loss. Pos: [cough].", [{"negated"}, set()]),
+        ("Negative: [fever], [rash]; Positive: [dysuria].", [{"negated"}, {"negated"}, set()]),
     ],
 )
 def test_sentence(nlp, text, expected):

@@ -72,6 +72,7 @@ CATEGORY_FIELDS: dict[str, tuple[str, ...]] = {
     "POSSIBLE_EXISTENCE": ("possible",),
     "HYPOTHETICAL": ("hypothetical", "possible"),  # possible too: the ranker's features predate hypothetical
     "HISTORICAL": ("historical",),
+    "HISTORICAL_CAUSE": ("historical",),
     "RESOLVED": ("resolved", "historical"),  # historical too, for the same reason
     "FAMILY": ("family",),
     "NEGATED_FAMILY": ("negated", "family"),
@@ -117,14 +118,20 @@ OVERRIDES = "overrides"
 # PSEUDO triggers of this category ("from a", "after a") end the scope of a backward historical trigger: in
 # "residual [weakness] from a stroke in 2019" the year dates the stroke, not the weakness it left
 CAUSE_LINK = "CAUSE_LINK"
+# A trigger that both links a cause and dates it ("from prior", "after a previous"): the cause after it is
+# historical ("hemiparesis from prior [stroke]"), and, as a CAUSE_LINK, it ends the scope of a backward
+# historical trigger ("residual [weakness] from prior stroke in 2019": the weakness is current)
+HISTORICAL_CAUSE = "HISTORICAL_CAUSE"
 # With cross_category_termination, a trigger of these categories ends the scope of a trigger of the key
 # category: "no pneumonia, possible atelectasis", "history of MI, no CHF". Family scopes end only at
 # terminators; a possible trigger does not end a historical one ("history of possible seizures").
+_HISTORICAL = frozenset({"HISTORICAL", HISTORICAL_CAUSE})
 _TERMINATED_BY: dict[str, frozenset[str]] = {
-    "NEGATED_EXISTENCE": frozenset({"POSSIBLE_EXISTENCE", "HYPOTHETICAL", "HISTORICAL", "FAMILY", "NEGATED_FAMILY"}),
-    "POSSIBLE_EXISTENCE": frozenset({"NEGATED_EXISTENCE", "HYPOTHETICAL", "HISTORICAL", "FAMILY", "NEGATED_FAMILY"}),
-    "HYPOTHETICAL": frozenset({"NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HISTORICAL", "FAMILY", "NEGATED_FAMILY"}),
+    "NEGATED_EXISTENCE": frozenset({"POSSIBLE_EXISTENCE", "HYPOTHETICAL", *_HISTORICAL, "FAMILY", "NEGATED_FAMILY"}),
+    "POSSIBLE_EXISTENCE": frozenset({"NEGATED_EXISTENCE", "HYPOTHETICAL", *_HISTORICAL, "FAMILY", "NEGATED_FAMILY"}),
+    "HYPOTHETICAL": frozenset({"NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", *_HISTORICAL, "FAMILY", "NEGATED_FAMILY"}),
     "HISTORICAL": frozenset({"NEGATED_EXISTENCE", "FAMILY", "NEGATED_FAMILY"}),
+    HISTORICAL_CAUSE: frozenset({"NEGATED_EXISTENCE", "FAMILY", "NEGATED_FAMILY"}),
     "RESOLVED": frozenset({"NEGATED_EXISTENCE", "POSSIBLE_EXISTENCE", "HYPOTHETICAL", "FAMILY", "NEGATED_FAMILY"}),
 }
 
@@ -493,10 +500,10 @@ class AssertionDetector:
                 continue
             if rule.category.startswith("NEGATED"):
                 rule.terminated_by.update((NEGATION_TERMINATE, CLAUSE_TERMINATE))
-            if rule.category in ("HISTORICAL", "RESOLVED"):
+            if rule.category in ("HISTORICAL", HISTORICAL_CAUSE, "RESOLVED"):
                 rule.terminated_by.add(CLAUSE_TERMINATE)
             if rule.category == "HISTORICAL" and rule.direction in ("BACKWARD", "BIDIRECTIONAL"):
-                rule.terminated_by.add(CAUSE_LINK)
+                rule.terminated_by.update((CAUSE_LINK, HISTORICAL_CAUSE))
             if (rule.metadata or {}).get(WORKUP):
                 rule.terminated_by.add(POSSIBLE_TERMINATE)
             if cross_category_termination:
