@@ -1713,6 +1713,11 @@ def test_diabetes_in_remission_only_when_the_note_says_remission(cm_catalog, sai
     ("Chills since last night.\nA/P: Fever without a source.", "Chills", "R68.83", "Fever", "R50.9"),
     ("Exam: crackles R base.\nA/P: Community-acquired pneumonia.", "crackles", "R09.89", "Community-acquired pneumonia",
      "J18.9"),
+    ("CC: R shoulder pain.\nImpression: fragility fracture R proximal humerus, age-related osteoporosis.", "shoulder pain",
+     "M25.511", "fragility fracture R proximal humerus", "M80.021A"),
+    ("Large R knee effusion.\nImpression: Lyme arthritis, R knee.", "knee effusion", "M25.461", "Lyme arthritis", "A69.23"),
+    ("Pleuritic chest pain, cough.\nA/P: Hb SC disease with acute chest syndrome.", "chest pain", "R07.9",
+     "Hb SC disease with acute chest syndrome", "D57.211"),
 ])
 def test_signs_routinely_part_of_these_diagnoses_are_not_coded(cm_catalog, text, sign, sign_code, diagnosis,
                                                               diagnosis_code):
@@ -2251,3 +2256,48 @@ def test_the_esrd_a_kidney_transplant_replaced_is_not_coded(cm_catalog, text, ke
     a = note(text, m("ESRD", "N18.6", "history_present_illness"), m("rejection", "T86.11"))
     coded = code(a, lines(("T86.11", 0.9, (1,)), ("N18.6", 0.8, (0,))), cm_catalog, "inpatient")
     assert ("N18.6" in codes_of(coded)) is kept
+
+
+def test_chronic_gout_is_m1a_alone_not_gout_nos_beside_it(cm_catalog):
+    """M1A (chronic gout) excludes "gout NOS (M10.-)": one condition, coded as its kind (I.A.12.a)."""
+    text = "A: Chronic tophaceous gout R great toe, no flare."
+    a = note(text, m("Chronic tophaceous gout", "M1A.0711"), m("gout", "M10.071"))
+    both = lines(("M1A.0711", 0.6, (0, 1)), ("M10.071", 0.8, (1,)))
+    assert codes_of(code(a, both, cm_catalog)) == ["M1A.0711"]
+
+
+def test_a_side_letter_after_the_condition_gives_its_side(cm_catalog):
+    """"gout R great toe": the R after the words is the toe's side, whatever side the rest of the note names."""
+    text = "A: Chronic tophaceous gout R great toe. L foot normal."
+    a = note(text, m("Chronic tophaceous gout", "M1A.0721"))
+    assert codes_of(code(a, lines(("M1A.0721", 0.6, (0,))), cm_catalog)) == ["M1A.0711"]
+
+
+def test_fever_with_a_sickle_cell_crisis_is_r50_81(cm_catalog):
+    """D57 asks for "any associated fever (R50.81)" (I.A.13): not R50.9."""
+    text = "A/P: Hb SC disease with acute chest syndrome. Fever 39.1."
+    a = note(text, m("Hb SC disease with acute chest syndrome", "D57.211"), m("Fever", "R50.9"))
+    coded = codes_of(code(a, lines(("D57.211", 0.8, (0,)), ("R50.9", 0.8, (1,))), cm_catalog, "inpatient"))
+    assert "R50.81" in coded and "R50.9" not in coded
+    alone = note("A/P: Fever 39.1, viral syndrome.", m("Fever", "R50.9"))
+    assert codes_of(code(alone, lines(("R50.9", 0.8, (0,))), cm_catalog)) == ["R50.9"]
+
+
+def test_a_traumatic_rotator_cuff_tear_is_the_injury_code(cm_catalog):
+    """M75.1- excludes "tear of rotator cuff, traumatic (S46.01-)"; a degenerative tear stays M75.1-."""
+    text = "A/P: Acute traumatic rotator cuff tear, R shoulder, after a fall from a ladder."
+    a = note(text, m("traumatic rotator cuff tear", "M75.101"))
+    coded = codes_of(code(a, lines(("M75.101", 0.7, (0,))), cm_catalog))
+    assert coded[0] == "S46.011A" and "M75.101" not in coded
+    worn = "A/P: Degenerative rotator cuff tear, R shoulder. No injury."
+    b = note(worn, m("rotator cuff tear", "M75.101"))
+    assert codes_of(code(b, lines(("M75.101", 0.7, (0,))), cm_catalog)) == ["M75.101"]
+
+
+def test_osteoporosis_with_its_fracture_leaves_no_m81_code(cm_catalog):
+    """M81 excludes "osteoporosis with current pathological fracture (M80.-)": no M81.x beside M80.0-."""
+    text = "HPI: age-related osteoporosis.\nA/P: Osteoporotic compression fracture of T12, initial visit."
+    a = note(text, m("osteoporosis", "M81.0", "history_present_illness"), m("age-related osteoporosis", "M81.6",
+                                                                            "history_present_illness"))
+    coded = codes_of(code(a, lines(("M81.0", 0.8, (0,)), ("M81.6", 0.5, (1,))), cm_catalog))
+    assert "M80.08XA" in coded and not any(c.startswith("M81") for c in coded)

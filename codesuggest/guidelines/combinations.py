@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from ..codesets.records import CodeSystem
+from ..codesets.rules import inherited_notes
 from .engine import DIAGNOSIS_SECTIONS, INPATIENT, CodeLine, NoteCoding, any_of
 from .history import evidence, note_side, sentence_of, sentences_saying, side_digit, side_of
 from .wording import UNCOMPLICATED, affirmed, side_and_site
@@ -925,6 +926,21 @@ def neutropenic_fever(note: NoteCoding) -> None:
     else:
         note.add("R50.81", f"fever with {target.code} (D70: use additional code for fever)", confidence=target.confidence,
                  like=[target])
+
+
+def fever_a_condition_asks_for(note: NoteCoding) -> None:
+    """A fever beside a condition whose tabular notes ask for "any associated fever (R50.81)" (sickle-cell
+    disorders D57, neutropenia D70) is R50.81 "fever presenting with conditions classified elsewhere",
+    not R50.9."""
+    fever = note.starting(("R50.9",))
+    if not fever or note.catalog is None:
+        return
+    for line in note.lines:
+        record = note.catalog.get(CodeSystem.ICD10CM, line.code) if line.system == "ICD10CM" else None
+        if record is not None and any("(R50.81)" in text for _, text in inherited_notes(note.catalog, record, "use_additional")):
+            note.replace(fever[0], "R50.81", f"fever with {line.code}: R50.81 ({line.code[:3]}: use additional code "
+                         "for any associated fever)")
+            return
 
 
 HIV_DISEASE = re.compile(r"\baids\b|\bhiv disease\b|\bhuman immunodeficiency virus disease\b")

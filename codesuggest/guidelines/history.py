@@ -325,7 +325,8 @@ def side_near(note: NoteCoding, start: int, end: int) -> str:
     sides = [("bilateral", "right", "left")[m.lastindex - 1] for m in SIDE_WORDS.finditer(before + " " + note.lower[start:end])]
     if sides:
         return sides[-1]
-    tail = re.match(r"\s*(?:,\s*|\(\s*)?(bilateral|both|right|left|rt|lt|od|os|ou)\b", note.lower[end:end + 20])
+    tail = re.match(r"\s*(?:,\s*|\(\s*)?(bilateral|both|right|left|rt|lt|od|os|ou|[rl](?=\s+[a-z]{3}))\b",
+                    note.lower[end:end + 20])  # "gout R great toe"
     return EYES.get(tail.group(1)) or side_of(tail.group(1)) if tail else ""
 
 

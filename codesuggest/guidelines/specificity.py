@@ -16,7 +16,7 @@ from .engine import CM, DIAGNOSIS_SECTIONS, FLOOR, CodeLine, NoteCoding
 from .history import (clause_before, ear_sides, evidence, mentions_within, note_side, patient_age, section_at, sentence_of, side_digit,
                       side_of)
 from .tables import ACTIVITIES, EXTERNAL_CAUSES
-from .combinations import DIABETES
+from .combinations import DIABETES, SAID_TRAUMATIC
 from .wording import DENIED_BEFORE, SITES as BODY_SITES, UNCOMPLICATED, affirmed, said_without, title_words
 
 CKD_STAGES: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -693,6 +693,35 @@ def excluded_by_name(note: NoteCoding) -> None:
                 break
 
 
+def nos_beside_its_kind(note: NoteCoding) -> None:
+    """A code for a condition "NOS" leaves when a code whose category's Excludes1 note sends that NOS to it
+    reads the same words: M1A (chronic gout) excludes "gout NOS (M10.-)", so "chronic tophaceous gout" is
+    M1A.0711 alone, not M10.071 beside it (I.A.12.a)."""
+    for line in list(note.lines):
+        if (line.system != CM or line not in note.lines or not line.mention_indexes or note.catalog is None
+                or note.catalog.get(CM, line.code) is None):
+            continue
+        mine = set(note.current_indexes(line))
+        for references in _nos_exclusions(note.catalog, line.code):
+            for other in list(note.lines):
+                if (other is not line and other.system == CM and other.code[:3] != line.code[:3]
+                        and any(ref.covers(other.code) for ref in references)
+                        and mine & set(note.current_indexes(other))):
+                    note.absorb(other, line, f"{line.code}'s Excludes1 note sends the condition NOS to "
+                                f"{other.code}: the note names its kind (I.A.12.a)")
+
+
+@lru_cache(maxsize=8192)
+def _nos_exclusions(catalog: Any, code: str) -> tuple[tuple, ...]:
+    """The exact references of the "<condition> NOS" Excludes1 notes of ``code``'s category."""
+    record = catalog.get(CM, code)
+    if record is None:
+        return ()
+    return tuple(refs for owner, text in inherited_notes(catalog, record, "excludes1")
+                 if owner.startswith(code[:3]) and _NOS.search(text.lower().split("(")[0])
+                 and (refs := tuple(ref for ref in parse_references(text) if ref.exact)))
+
+
 _NOS = re.compile(r"\bnos\b")
 # nonessential modifiers in parentheses, "sudden (idiopathic) hearing loss (H91.2-)": not a code reference
 _OPTIONAL_WORDS = re.compile(r"\((?![A-Z][0-9])[^()]*\)")
@@ -1298,7 +1327,20 @@ def osteoporotic_fracture(note: NoteCoding) -> None:
         for line in note.starting(("S", "T14"), current=False):
             if in_sentence & set(line.mention_indexes):
                 note.absorb(line, target, f"{target.code}: not a traumatic fracture code (I.C.13.d.1)")
+        for line in note.starting(("M81",), current=False):  # M81 Excludes1: "with current pathological fracture"
+            note.absorb(line, target, f"{target.code} is the osteoporosis with its fracture: no M81 beside it (I.A.12.a)")
         return
+
+
+def traumatic_rotator_cuff_tear(note: NoteCoding) -> None:
+    """A rotator cuff tear the note calls traumatic is the injury S46.01- by side with the encounter's 7th
+    character: M75.1- excludes "tear of rotator cuff, traumatic (S46.01-)" (I.A.12.a, I.C.19.a)."""
+    for line in note.starting(("M75.1",)):
+        if not SAID_TRAUMATIC.search(note.sentences(line)):
+            continue
+        code = "S46.01" + side_digit(note_side(note, line), "9", bilateral=False) + SEVENTH[encounter(note)][0]
+        if note.billable(code):
+            note.replace(line, code, "a traumatic rotator cuff tear is the injury's code: M75.1 excludes it (I.A.12.a)")
 
 
 # (a child's code, the adult's code of the same condition): "failure to thrive" in a 71-year-old is R62.7

@@ -58,6 +58,8 @@ RULES: tuple[Rule, ...] = (
          specificity.site_from_words),
     Rule("neoplastic_fracture", "I.C.13.c", "a pathological fracture through a neoplasm: M84.5- with the neoplasm",
          specificity.neoplastic_fracture),
+    Rule("traumatic_rotator_cuff_tear", "I.C.19.a", "a traumatic rotator cuff tear: S46.01- by side and encounter, "
+         "not M75.1-", specificity.traumatic_rotator_cuff_tear),
     Rule("osteoporotic_fracture", "I.C.13.d.1", "a fracture with osteoporosis and no major trauma: M80.0- by site, "
          "not a traumatic fracture code", specificity.osteoporotic_fracture),
     Rule("injury_encounter", "I.C.19.a", "injury 7th character from the encounter: A initial, D subsequent, S sequela",
@@ -125,6 +127,8 @@ RULES: tuple[Rule, ...] = (
     Rule("chemotherapy_pancytopenia", "I.C.3.a", "pancytopenia due to cancer chemotherapy: D61.810",
          combinations.chemotherapy_pancytopenia),
     Rule("neutropenic_fever", "I.C.3", "neutropenic fever: D70.- by cause with R50.81, not R50.9", combinations.neutropenic_fever),
+    Rule("fever_a_condition_asks_for", "I.A.13", "a fever beside a condition that asks for R50.81 is R50.81, not R50.9",
+         combinations.fever_a_condition_asks_for),
     Rule("arthritis_by_organism", "I.B.1", "a septic arthritis by its organism and joint (M00.0-/M00.1-/M00.2-)",
          combinations.arthritis_by_organism),
     Rule("ventilator_pneumonia", "I.C.10.d.1", "a ventilator-associated pneumonia: J95.851 with the organism's code, no "
@@ -149,6 +153,8 @@ RULES: tuple[Rule, ...] = (
          specificity.excluded_here),
     Rule("excluded_by_name", "I.A.12.a", "a code leaves for the code its Excludes1 note sends a condition the note "
          "names in the note's words", specificity.excluded_by_name),
+    Rule("nos_beside_its_kind", "I.A.12.a", "a condition's NOS code leaves for the code whose Excludes1 note sends "
+         "the NOS to it, on the same words", specificity.nos_beside_its_kind),
     Rule("kind_over_site_reading", "I.B.12", "one code per condition: a code of a condition's noun and its site leaves "
          "for the code of the kind the words name with that noun", specificity.kind_over_site_reading),
     Rule("congenital_unsaid", "I.C.17", "no congenital anomaly code on words read as an acquired condition unless the "
