@@ -174,6 +174,8 @@ def statuses(nlp, text: str) -> list[set[str]]:
         ("[Schizophrenia] and schizoaffective d/o not supported.", [{"negated"}]),
         ("[Panic disorder] not suspected.", [{"negated"}]),
         ("Dx: 1) [AKI] on CKD 4, prerenal - ATN not present.", [set()]),
+        ("Inconclusive serology - [HIV infection] not established.", [{"negated"}]),
+        ("[Pneumonia] was not confirmed on CT.", [{"negated"}]),
         # "from prior" dates the cause and only the cause
         ("Residual left [hemiparesis] from prior [stroke].", [set(), {"historical"}]),
         ("Residual [weakness] from a previous [stroke] in 2019.", [set(), {"historical"}]),

@@ -2301,3 +2301,21 @@ def test_osteoporosis_with_its_fracture_leaves_no_m81_code(cm_catalog):
                                                                             "history_present_illness"))
     coded = codes_of(code(a, lines(("M81.0", 0.8, (0,)), ("M81.6", 0.5, (1,))), cm_catalog))
     assert "M80.08XA" in coded and not any(c.startswith("M81") for c in coded)
+
+
+def test_an_obstruction_with_infection_is_pyonephrosis(cm_catalog):
+    """N13.6 includes "conditions in N13.0-N13.5 with infection" (I.B.9): not N13.2 beside N39.0."""
+    text = "Impression: Obstructing L ureteral stone w/ hydronephrosis. UTI."
+    a = note(text, m("ureteral stone w/ hydronephrosis", "N13.2"), m("UTI", "N39.0"))
+    coded = codes_of(code(a, lines(("N13.2", 0.8, (0,)), ("N39.0", 0.8, (1,))), cm_catalog, "emergency"))
+    assert "N13.6" in coded and "N13.2" not in coded and "N39.0" not in coded
+    dry = note("Impression: Obstructing L ureteral stone w/ hydronephrosis.", m("ureteral stone w/ hydronephrosis", "N13.2"))
+    assert codes_of(code(dry, lines(("N13.2", 0.8, (0,))), cm_catalog, "emergency")) == ["N13.2"]
+
+
+def test_metastases_of_a_neuroendocrine_tumour_are_c7b(cm_catalog):
+    """C78 excludes "secondary carcinoid tumors of liver (C7B.02)"; no D49 beside the coded tumour (I.C.2)."""
+    text = "A/P: Metastatic ileal neuroendocrine tumor to liver."
+    a = note(text, m("ileal neuroendocrine tumor", "C7A.012"), m("to liver", "C78.7"), m("tumor", "D49.9"))
+    coded = codes_of(code(a, lines(("C7A.012", 0.8, (0,)), ("C78.7", 0.7, (1,)), ("D49.9", 0.6, (2,))), cm_catalog))
+    assert coded == ["C7A.012", "C7B.02"]

@@ -290,6 +290,15 @@ def test_a_middle_phalanx_is_no_middle_finger(cm_analyzer):
     ("Impression: Left flank pain.", "flank pain", "R10.A0"),  # FY2026 has flank pain by side (R10.A-), not R10.9
     ("A/P: Schatzki ring, dilated.", "Schatzki ring", "K22.2"),
     ("Dx: Intradialytic hypotension.", "Intradialytic hypotension", "I95.3"),
+    ("A/P: R hip fx.", "hip fx", "S72.00"),  # "fx" is a fracture in any case
+    ("A/P: closed Colles Fx R wrist.", "Colles Fx", "S52.53"),
+    ("A/P: CIN 3 of cervix.", "CIN 3", "D06.9"),
+    ("A/P: DLBCL, stage III.", "DLBCL", "C83.3"),
+    ("A/P: DLBCL, in complete remission.", "DLBCL, in complete remission", "C83.3A"),
+    ("A/P: Metastatic ileal NET to liver.", "Metastatic ileal NET", "C7A.012"),
+    ("Dx: Serous borderline tumor, L ovary.", "Serous borderline tumor", "D39.10"),
+    ("A/P: Supratherapeutic INR on warfarin, no bleeding.", "Supratherapeutic INR", "R79.1"),
+    ("A/P: Surgical menopause after TAH-BSO.", "Surgical menopause", "E89.41"),
 ])
 def test_us_wordings_of_eponyms_abbreviations_and_complications(cm_analyzer, text, words, code):
     assert mentions(cm_analyzer, text)[words][0] == code

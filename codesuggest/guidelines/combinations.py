@@ -943,6 +943,58 @@ def fever_a_condition_asks_for(note: NoteCoding) -> None:
             return
 
 
+INFECTED_OBSTRUCTION = re.compile(r"\binfected\b|\bwith (?:an? )?(?:superimposed )?infection\b|\bpyonephrosis\b")
+URINARY_INFECTIONS = ("N39.0", "N10", "N11", "N12", "N30")
+
+
+def obstruction_with_infection(note: NoteCoding) -> None:
+    """Hydronephrosis or obstructive uropathy (N13.0-N13.5) with infection is N13.6 "pyonephrosis" (its
+    inclusion term: "conditions in N13.0-N13.5 with infection"), not the obstruction beside a UTI code:
+    one combination code (I.B.9)."""
+    obstructions = [line for line in note.starting(("N13.0", "N13.1", "N13.2", "N13.3", "N13.4", "N13.5"))]
+    if not obstructions:
+        return
+    infections = note.starting(URINARY_INFECTIONS)
+    if not infections and not INFECTED_OBSTRUCTION.search(note.sentences(obstructions[0])):
+        return
+    target = note.replace(obstructions[0], "N13.6", "obstruction with infection: N13.6, one combination code (I.B.9)")
+    for line in obstructions[1:] + infections:
+        note.absorb(line, target, "N13.6 codes the obstruction with its infection (I.B.9)")
+
+
+# a secondary site's code -> the secondary neuroendocrine tumour's (C78 Excludes1 "secondary carcinoid tumors")
+SECONDARY_NEUROENDOCRINE = (("C77", "C7B.01"), ("C78.7", "C7B.02"), ("C79.5", "C7B.03"), ("C78.6", "C7B.04"),
+                            ("C78", "C7B.09"), ("C79", "C7B.09"))
+
+
+def secondary_neuroendocrine(note: NoteCoding) -> None:
+    """The metastases of a neuroendocrine (carcinoid) tumour are C7B.- by site, not C77-C79 (C78 and C79
+    exclude secondary carcinoid and neuroendocrine tumours): liver C7B.02, bone C7B.03, peritoneum C7B.04,
+    distant lymph nodes C7B.01 (I.C.2)."""
+    if not note.starting(("C7A",)):
+        return
+    for line in note.starting(("C77", "C78", "C79")):
+        code = next(target for prefix, target in SECONDARY_NEUROENDOCRINE if line.code.startswith(prefix))
+        note.replace(line, code, f"a metastasis of the neuroendocrine tumour: {code}, not {line.code} (C78/C79 Excludes1)")
+    sited = [line for line in note.starting(("C7B.0",)) if line.code != "C7B.09"]
+    for line in note.starting(("C7B.09", "D3A")) if sited else ():  # "other sites" or benign beside a named site
+        note.absorb(line, sited[0], f"the metastases are coded by their site ({sited[0].code})")
+
+
+KNOWN_BEHAVIOUR = ("C", "D0", "D1", "D2", "D3", "D4")  # C00-D48: malignant, in situ, benign, uncertain
+
+
+def unspecified_behaviour_beside_known(note: NoteCoding) -> None:
+    """A neoplasm "of unspecified behavior" (D49) leaves when the sentences of its words code the neoplasm's
+    behaviour (C00-D48): one neoplasm, one code (I.C.2; D49 is for a behaviour the record does not give)."""
+    for line in note.starting(("D49",)):
+        sentences = {(m.sentence_start, m.sentence_end) for m in note.current_mentions(line)}
+        known = [other for other in note.starting(KNOWN_BEHAVIOUR) if not other.code.startswith("D49") and
+                 sentences and sentences <= {(m.sentence_start, m.sentence_end) for m in note.current_mentions(other)}]
+        if known:
+            note.absorb(line, known[0], f"its sentence gives the neoplasm's behaviour: {known[0].code} (I.C.2)")
+
+
 HIV_DISEASE = re.compile(r"\baids\b|\bhiv disease\b|\bhuman immunodeficiency virus disease\b")
 # conditions HIV makes a patient prone to (opportunistic infections, AIDS-defining cancers): with one, B20
 HIV_RELATED = ("A07.2", "A07.3", "A15", "A31", "B00", "B25", "B37", "B38", "B39", "B45", "B58", "B59", "C46", "C83.3",

@@ -127,6 +127,12 @@ RULES: tuple[Rule, ...] = (
     Rule("chemotherapy_pancytopenia", "I.C.3.a", "pancytopenia due to cancer chemotherapy: D61.810",
          combinations.chemotherapy_pancytopenia),
     Rule("neutropenic_fever", "I.C.3", "neutropenic fever: D70.- by cause with R50.81, not R50.9", combinations.neutropenic_fever),
+    Rule("obstruction_with_infection", "I.B.9", "hydronephrosis or obstruction with infection: N13.6, not N13.x "
+         "beside a UTI code", combinations.obstruction_with_infection),
+    Rule("unspecified_behaviour_beside_known", "I.C.2", "no D49 for a neoplasm whose sentence codes its behaviour",
+         combinations.unspecified_behaviour_beside_known),
+    Rule("secondary_neuroendocrine", "I.C.2", "metastases of a neuroendocrine tumour: C7B.- by site, not C77-C79",
+         combinations.secondary_neuroendocrine),
     Rule("fever_a_condition_asks_for", "I.A.13", "a fever beside a condition that asks for R50.81 is R50.81, not R50.9",
          combinations.fever_a_condition_asks_for),
     Rule("arthritis_by_organism", "I.B.1", "a septic arthritis by its organism and joint (M00.0-/M00.1-/M00.2-)",
