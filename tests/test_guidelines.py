@@ -2319,3 +2319,32 @@ def test_metastases_of_a_neuroendocrine_tumour_are_c7b(cm_catalog):
     a = note(text, m("ileal neuroendocrine tumor", "C7A.012"), m("to liver", "C78.7"), m("tumor", "D49.9"))
     coded = codes_of(code(a, lines(("C7A.012", 0.8, (0,)), ("C78.7", 0.7, (1,)), ("D49.9", 0.6, (2,))), cm_catalog))
     assert coded == ["C7A.012", "C7B.02"]
+
+
+@pytest.mark.parametrize("text, words, codes, expected", [
+    # DSM-5 severity: moderate or severe is dependence, with its withdrawal in one code (I.C.5.b, I.B.9)
+    ("Assessment: Cannabis use disorder, moderate, with cannabis withdrawal.", ("Cannabis use disorder", "cannabis withdrawal"),
+     ("F12.20", "F12.93"), "F12.23"),
+    ("A/P: Opioid use disorder, severe, with acute opioid withdrawal.", ("Opioid use disorder", "opioid withdrawal"),
+     ("F11.13", "F11.93"), "F11.23"),
+    ("A/P: Alcohol use disorder, severe, in early remission.", ("Alcohol use disorder", "remission"), ("F10.20", "F10.10"),
+     "F10.21"),
+    ("A/P: Alcohol use disorder, mild.", ("Alcohol use disorder", "mild"), ("F10.20", "F10.90"), "F10.10"),
+])
+def test_a_use_disorder_is_coded_at_its_level_and_course(cm_catalog, text, words, codes, expected):
+    a = note(text, *(m(w, c) for w, c in zip(words, codes)))
+    coded = codes_of(code(a, lines(*((c, 0.8, (i,)) for i, c in enumerate(codes))), cm_catalog))
+    assert coded == [expected]
+
+
+def test_a_withdrawal_delirium_code_is_kept_beside_the_use_disorder(cm_catalog):
+    """F10.231 says more of the course than F10.230: the rule leaves it."""
+    text = "A/P: Alcohol use disorder, severe, with withdrawal delirium."
+    a = note(text, m("Alcohol use disorder", "F10.20"), m("withdrawal delirium", "F10.231"))
+    assert "F10.231" in codes_of(code(a, lines(("F10.20", 0.8, (0,)), ("F10.231", 0.8, (1,))), cm_catalog, "inpatient"))
+
+
+def test_nicotine_dependence_with_withdrawal_is_f17_2x3(cm_catalog):
+    text = "Discharge dx: Nicotine dependence, cigarettes, with withdrawal."
+    a = note(text, m("Nicotine dependence, cigarettes", "F17.210", "discharge_diagnosis"))
+    assert codes_of(code(a, lines(("F17.210", 0.8, (0,))), cm_catalog, "inpatient")) == ["F17.213"]

@@ -450,6 +450,71 @@ def substance_use_level(note: NoteCoding) -> None:
             note.replace(line, code, "the note documents use, not abuse (I.C.5.b.2)")
 
 
+# DSM-5 severity of a "use disorder": the Index's "Disorder, use, <substance>, mild" is abuse (F1x.1-), moderate or
+# severe dependence (F1x.2-)
+USE_DISORDER_LEVEL = re.compile(r"\buse disorders?\b[^.;\n]{0,30}?\b(mild|moderate|severe)\b|"
+                                r"\b(mild|moderate|severe)\s+(?:[\w-]+\s+){0,3}use disorders?\b")
+IN_REMISSION = re.compile(r"\bin (?:early |sustained |full |partial |complete )?remission\b")
+WITHDRAWAL = re.compile(r"\bwithdrawal\b(?! (?:seizures? )?precautions)")
+
+
+def use_disorder_course(note: NoteCoding) -> None:
+    """A substance use disorder at its documented level and course (I.C.5.b.1-2): mild is abuse, moderate
+    or severe dependence; "in remission" F1x.11 / F1x.21, "with withdrawal" F1x.13- / F1x.23- (one
+    combination code for the disorder and its withdrawal, I.B.9: not F12.20 beside F12.93). A code that
+    says more of the course (withdrawal delirium F10.231) stays; nicotine (F17) has its own rule."""
+    for category in sorted({line.code[:3] for line in note.starting(SUBSTANCES)} - {"F17"}):
+        lines = note.starting((category,))
+        text = "\n".join(note.sentences(line) for line in lines)
+        level = _use_level(text)
+        if not level:
+            continue
+        _same_course_at_level(note, category, level)
+        lines = note.starting((category,))
+        course = "1" if affirmed(IN_REMISSION, text) else "3" if affirmed(WITHDRAWAL, text) else "0"
+        code = next((c for c in (f"{category}.{level}{course}", f"{category}.{level}{course}0") if note.billable(c)), None)
+        plain = [line for line in lines if line.code[5:] in PLAIN_COURSES]
+        said_more = [line for line in lines if line.code[5:6] == course and line.code[5:] not in PLAIN_COURSES]
+        if code is None or not plain or said_more:
+            continue
+        target = note.replace(max(plain, key=lambda line: line.confidence), code,
+                              f"the documented use disorder: {note.description(code)} (I.C.5.b)")
+        for line in plain:
+            note.absorb(line, target, f"{target.code} codes the disorder at its level and course (I.B.9)")
+
+
+def _same_course_at_level(note: NoteCoding, category: str, level: str) -> None:
+    """A code that has its twin at the documented level ("alcohol-induced amnestic disorder" F10.96 beside
+    F10.26 of "alcohol use disorder, severe") leaves into it."""
+    for line in note.starting((category,)):
+        twin = next((other for other in note.documented((category,)) if other.code[4:5] == level
+                     and line.code[4:5] != level and other.code[5:] == line.code[5:]), None)
+        if twin is not None:
+            note.absorb(line, twin, f"{twin.code} codes it at the documented level (I.C.5.b)")
+
+
+def nicotine_dependence_course(note: NoteCoding) -> None:
+    """Nicotine dependence by its documented course (I.C.5.b): "with withdrawal" F17.2x3, "in remission"
+    F17.2x1, not the uncomplicated F17.2x0."""
+    for line in note.starting(("F17.2",)):
+        text = note.sentences(line)
+        course = "1" if affirmed(IN_REMISSION, text) else "3" if affirmed(WITHDRAWAL, text) else ""
+        if course and line.code[6:] == "0" and note.billable(line.code[:6] + course):  # F17.2 + product + course
+            note.replace(line, line.code[:6] + course, "the nicotine dependence's documented course (I.C.5.b)")
+
+
+PLAIN_COURSES = ("", "0", "1", "3", "30")  # uncomplicated, in remission, with withdrawal (uncomplicated)
+DEPENDENCE = re.compile(r"\bdependen(?:ce|t)\b")
+
+
+def _use_level(text: str) -> str:
+    """'1' (abuse) or '2' (dependence) from a use disorder's severity, else from the words dependence / abuse."""
+    said = USE_DISORDER_LEVEL.search(text)
+    if said:
+        return "1" if "mild" in said.groups() else "2"
+    return "2" if affirmed(DEPENDENCE, text) else "1" if affirmed(ABUSE_SAID, text) and "use disorder" not in text else ""
+
+
 # N40.1's "use additional code for associated symptoms": retention, obstruction, frequency, nocturia, ...
 PROSTATE_SYMPTOMS = ("R33", "R35", "R39.1", "N13", "N32.0", "N39.4")
 PROSTATE_SYMPTOM_WORDS = re.compile(r"\b(?:luts|lower urinary tract symptoms?|retention|obstruct\w*|hydronephrosis|frequency|"

@@ -175,7 +175,8 @@ def allergies(note: NoteCoding) -> None:
 # with T86.2 complications of heart transplant"): status prefix -> the complication prefixes that say it
 STATUS_IN_COMPLICATION: dict[str, tuple[str, ...]] = {
     "Z96.6": ("T84.0", "T84.5", "T84.8", "T84.9"),  # artificial joints: internal joint prosthesis complications
-    "Z95.0": ("T82.11", "T82.12", "T82.19", "T82.7"),  # cardiac pacemaker
+    "Z95.0": ("T82.11", "T82.12", "T82.19", "T82.7", "Z45.01"),  # cardiac pacemaker (Z45.0 excludes Z95)
+    "Z95.81": ("T82.11", "T82.12", "T82.19", "T82.7", "Z45.02"),  # automatic implantable defibrillator
     "Z95.2": ("T82.0", "T82.22", "T82.6"),  # heart valve prosthesis
     "Z96.0": ("T83",),  # urogenital implants: catheters, stents, prostheses of the genitourinary tract
     "Z94.0": ("T86.1",), "Z94.1": ("T86.2",), "Z94.2": ("T86.81",), "Z94.3": ("T86.3",), "Z94.4": ("T86.4",),

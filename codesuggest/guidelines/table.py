@@ -26,6 +26,8 @@ RULES: tuple[Rule, ...] = (
     Rule("procedure_status", "I.C.21.c.3", "status after a procedure (Z89-Z96: stent, CABG, pacemaker, joint replacement, ...)",
          history.procedure_status),
     Rule("tobacco", "I.C.5.b", "current tobacco dependence F17.2- by product, former use Z87.891", history.tobacco),
+    Rule("nicotine_dependence_course", "I.C.5.b", "nicotine dependence with withdrawal or in remission: F17.2x3 / "
+         "F17.2x1", combinations.nicotine_dependence_course),
     Rule("allergies", "I.C.21.c.3", "an allergy listed under allergies by its status code (Z88.-, Z91.0-), not its reaction",
          status.allergies),
     Rule("excised_cancer", "I.C.2.d", "a primary cancer excised, with no further treatment and no evidence of it left, "
@@ -49,6 +51,8 @@ RULES: tuple[Rule, ...] = (
          "code)", specificity.spread_site_no_primary),
     Rule("substance_use_level", "I.C.5.b.2", "a substance code at the documented level: use, not abuse, unless the "
          "note says abuse", combinations.substance_use_level),
+    Rule("use_disorder_course", "I.C.5.b", "a use disorder at its level (mild: abuse; moderate, severe: dependence) "
+         "and course (in remission, with withdrawal) in one code", combinations.use_disorder_course),
     Rule("ckd_stage", "I.C.14.a", "one CKD code, at the stage the note gives", specificity.ckd_stage),
     Rule("laterality", "I.B.13", "the right / left / bilateral code when the note gives the side", specificity.laterality),
     Rule("paralysis_side", "I.C.6.a", "hemiplegia / monoplegia on the side the note gives, dominant by default "
