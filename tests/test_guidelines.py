@@ -1718,6 +1718,8 @@ def test_diabetes_in_remission_only_when_the_note_says_remission(cm_catalog, sai
     ("Large R knee effusion.\nImpression: Lyme arthritis, R knee.", "knee effusion", "M25.461", "Lyme arthritis", "A69.23"),
     ("Pleuritic chest pain, cough.\nA/P: Hb SC disease with acute chest syndrome.", "chest pain", "R07.9",
      "Hb SC disease with acute chest syndrome", "D57.211"),
+    ("Ca 6.9, perioral tingling.\nA/P: Hypoparathyroidism after total thyroidectomy.", "Ca 6.9", "E83.51",
+     "Hypoparathyroidism after total thyroidectomy", "E89.2"),
 ])
 def test_signs_routinely_part_of_these_diagnoses_are_not_coded(cm_catalog, text, sign, sign_code, diagnosis,
                                                               diagnosis_code):
@@ -2348,3 +2350,26 @@ def test_nicotine_dependence_with_withdrawal_is_f17_2x3(cm_catalog):
     text = "Discharge dx: Nicotine dependence, cigarettes, with withdrawal."
     a = note(text, m("Nicotine dependence, cigarettes", "F17.210", "discharge_diagnosis"))
     assert codes_of(code(a, lines(("F17.210", 0.8, (0,))), cm_catalog, "inpatient")) == ["F17.213"]
+
+
+def test_diabetes_with_hypoglycaemic_coma_is_e1x_641(cm_catalog):
+    """"Type 1 DM with hypoglycemic coma": E10.641 with the level (E16.A3), the coma inside it (I.B.9)."""
+    text = "A/P: Type 1 DM with hypoglycemic coma; level 3 hypoglycemia."
+    a = note(text, m("Type 1 DM", "E10.9"), m("coma", "R40.20"), m("level 3 hypoglycemia", "E16.A3"))
+    coded = codes_of(code(a, lines(("E10.9", 0.8, (0,)), ("R40.20", 0.8, (1,)), ("E16.A3", 0.8, (2,))), cm_catalog, "emergency"))
+    assert set(coded) == {"E10.641", "E16.A3"}
+
+
+def test_rheumatic_disease_of_two_valves_is_one_i08_code(cm_catalog):
+    text = "A/P: Rheumatic mitral regurgitation and rheumatic tricuspid regurgitation."
+    a = note(text, m("Rheumatic mitral regurgitation", "I05.1"), m("rheumatic tricuspid regurgitation", "I07.1"))
+    assert codes_of(code(a, lines(("I05.1", 0.8, (0,)), ("I07.1", 0.8, (1,))), cm_catalog)) == ["I08.1"]
+    degenerative = note("A/P: Mitral regurgitation; aortic stenosis, degenerative.", m("Mitral regurgitation", "I34.0"),
+                        m("aortic stenosis", "I35.0"))
+    assert codes_of(code(degenerative, lines(("I34.0", 0.8, (0,)), ("I35.0", 0.8, (1,))), cm_catalog)) == ["I34.0", "I35.0"]
+
+
+def test_a_well_child_visit_with_a_new_finding_is_z00_121(cm_catalog):
+    text = "WELL CHILD CHECK - 9 MONTH\nA/P: 1. Well child. 2. Positional plagiocephaly - new finding today."
+    a = note(text, m("Positional plagiocephaly", "Q67.3"))
+    assert "Z00.121" in codes_of(code(a, lines(("Q67.3", 0.8, (0,))), cm_catalog))

@@ -96,6 +96,7 @@ DIABETES_WITH: tuple[tuple[tuple[str, ...], str, bool, str], ...] = (
     (("L97", "L98.4"), ".622", True, "skin ulcer"),
     (("R73.9", "R73.0", "R73"), ".65", False, "hyperglycaemia"),
     (("E16.2", "E16.1", "E16.0"), ".649", False, "hypoglycaemia"),
+    (("E16.A",), ".649", True, "hypoglycaemia"),  # the level (E16.A1-A3) is coded beside it: its "use additional code"
     (("K05", "K06", "K08"), ".638", True, "oral complications"),
     (("M14.6", "M14.67"), ".610", False, "neuropathic arthropathy"),
     (("M86",), ".69", True, "osteomyelitis"),  # the index: Diabetes, with, osteomyelitis E11.69 (+ the M86 code)
@@ -124,6 +125,7 @@ def diabetes(note: NoteCoding) -> None:
                 for line in complications:
                     note.withdraw(line, f"{code} names it with the diabetes (I.A.15)", because_of=added)
         _nephropathy_with_ckd(note, family)
+        _hypoglycaemia_with_coma(note, family)
         _without_complications(note, family)
         _remission_unsaid(note, family)
 
@@ -135,6 +137,21 @@ def _nephropathy_with_ckd(note: NoteCoding, family: str) -> None:
     nephropathy = note.get(family + ".21")
     if ckd is not None and nephropathy is not None and note.is_current(ckd):
         note.absorb(nephropathy, ckd, f"{ckd.code} codes the diabetic kidney disease with its stage (I.A.15, I.B.12)")
+
+
+HYPOGLYCAEMIC_COMA = re.compile(r"\b(?:hypoglycemic|hypoglycaemic|insulin) coma\b")
+
+
+def _hypoglycaemia_with_coma(note: NoteCoding, family: str) -> None:
+    """Diabetes with hypoglycaemia and the coma it caused is E1x.641 "with coma", the coma (R40.2-) in it
+    (I.B.9); not E1x.649 "without coma"."""
+    without = note.get(family + ".649")
+    comas = note.starting(("R40.2",))
+    if without is None or not (comas or affirmed(HYPOGLYCAEMIC_COMA, note.lower)) or not note.billable(family + ".641"):
+        return
+    target = note.replace(without, family + ".641", "hypoglycaemia with coma (I.B.9)")
+    for line in comas:
+        note.absorb(line, target, f"{target.code} codes the coma (I.B.9)")
 
 
 REMISSION = re.compile(r"\bremission\b")
@@ -469,8 +486,6 @@ def use_disorder_course(note: NoteCoding) -> None:
         level = _use_level(text)
         if not level:
             continue
-        _same_course_at_level(note, category, level)
-        lines = note.starting((category,))
         course = "1" if affirmed(IN_REMISSION, text) else "3" if affirmed(WITHDRAWAL, text) else "0"
         code = next((c for c in (f"{category}.{level}{course}", f"{category}.{level}{course}0") if note.billable(c)), None)
         plain = [line for line in lines if line.code[5:] in PLAIN_COURSES]
@@ -483,14 +498,17 @@ def use_disorder_course(note: NoteCoding) -> None:
             note.absorb(line, target, f"{target.code} codes the disorder at its level and course (I.B.9)")
 
 
-def _same_course_at_level(note: NoteCoding, category: str, level: str) -> None:
-    """A code that has its twin at the documented level ("alcohol-induced amnestic disorder" F10.96 beside
-    F10.26 of "alcohol use disorder, severe") leaves into it."""
-    for line in note.starting((category,)):
-        twin = next((other for other in note.documented((category,)) if other.code[4:5] == level
-                     and line.code[4:5] != level and other.code[5:] == line.code[5:]), None)
-        if twin is not None:
-            note.absorb(line, twin, f"{twin.code} codes it at the documented level (I.C.5.b)")
+def use_disorder_twins(note: NoteCoding) -> None:
+    """A substance code at another level than the use disorder's documented one, beside its twin at that
+    level ("alcohol-induced amnestic disorder" F10.96 beside F10.26 of "alcohol use disorder, severe"),
+    leaves into the twin: one condition, at the documented level (I.C.5.b)."""
+    for category in sorted({line.code[:3] for line in note.starting(SUBSTANCES)} - {"F17"}):
+        level = _use_level("\n".join(note.sentences(line) for line in note.documented((category,))))
+        for line in note.starting((category,)) if level else ():
+            twin = next((other for other in note.documented((category,)) if other.code[4:5] == level
+                         and line.code[4:5] != level and other.code[5:] == line.code[5:]), None)
+            if twin is not None:
+                note.absorb(line, twin, f"{twin.code} codes it at the documented level (I.C.5.b)")
 
 
 def nicotine_dependence_course(note: NoteCoding) -> None:
@@ -1058,6 +1076,30 @@ def unspecified_behaviour_beside_known(note: NoteCoding) -> None:
                  sentences and sentences <= {(m.sentence_start, m.sentence_end) for m in note.current_mentions(other)}]
         if known:
             note.absorb(line, known[0], f"its sentence gives the neoplasm's behaviour: {known[0].code} (I.C.2)")
+
+
+VALVES = {"mitral": ("I05", "I34"), "aortic": ("I06", "I35"), "tricuspid": ("I07", "I36")}
+MULTIPLE_VALVES = {frozenset({"mitral", "aortic"}): "I08.0", frozenset({"mitral", "tricuspid"}): "I08.1",
+                   frozenset({"aortic", "tricuspid"}): "I08.2", frozenset(VALVES): "I08.3"}
+RHEUMATIC = re.compile(r"(?<!non)(?<!non-)\brheumatic\b")
+
+
+def rheumatic_multiple_valves(note: NoteCoding) -> None:
+    """Rheumatic disease of two or three valves is one code, I08.- (I05-I07 exclude "with aortic and/or
+    tricuspid valve involvement (I08.-)"; I.B.9), not a code per valve; nonrheumatic valve codes of
+    the same valves (I34-I36) leave into it too."""
+    found = {valve: note.starting(prefixes) for valve, prefixes in VALVES.items()}
+    found = {valve: lines for valve, lines in found.items() if lines}
+    lines = [line for valve_lines in found.values() for line in valve_lines]
+    rheumatic = any(line.code[:3] in ("I05", "I06", "I07") for line in lines) or affirmed(
+        RHEUMATIC, "\n".join(note.sentences(line) for line in lines))
+    if len(found) < 2 or not rheumatic:
+        return
+    code = MULTIPLE_VALVES[frozenset(found)]
+    target = note.replace(max(lines, key=lambda line: line.confidence), code,
+                          f"rheumatic disease of the {' and '.join(sorted(found))} valves: one code (I.B.9)")
+    for line in lines:
+        note.absorb(line, target, f"{target.code} codes the valves together (I.B.9)")
 
 
 HIV_DISEASE = re.compile(r"\baids\b|\bhiv disease\b|\bhuman immunodeficiency virus disease\b")

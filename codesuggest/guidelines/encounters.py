@@ -10,7 +10,7 @@ from .engine import CM, OUTPATIENT, NoteCoding
 from .history import history_codes_for, patient_age
 
 ABNORMAL_FINDINGS = re.compile(r"(?<!without )(?<!no )\babnormal (?:findings?|exam\w*|results?)\b|\bnew(?:ly)? diagnos\w*\b"
-                               r"|\bnew diagnosis\b|\bnewly (?:found|detected)\b")
+                               r"|\bnew diagnosis\b|\bnewly (?:found|detected)\b|(?<!no )(?<!without )\bnew (?:abnormal )?findings?\b")
 GENERAL_EXAM = re.compile(
     r"\b(?:annual (?:physical|exam\w*|wellness|visit|check-?up)|wellness (?:visit|exam\w*)|preventive (?:visit|exam\w*|care)"
     r"|health maintenance|routine (?:physical|check-?up|exam\w*)|well adult|establishing care|complete physical"

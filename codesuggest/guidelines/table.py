@@ -131,6 +131,8 @@ RULES: tuple[Rule, ...] = (
     Rule("chemotherapy_pancytopenia", "I.C.3.a", "pancytopenia due to cancer chemotherapy: D61.810",
          combinations.chemotherapy_pancytopenia),
     Rule("neutropenic_fever", "I.C.3", "neutropenic fever: D70.- by cause with R50.81, not R50.9", combinations.neutropenic_fever),
+    Rule("rheumatic_multiple_valves", "I.B.9", "rheumatic disease of two or three valves: one I08.- code",
+         combinations.rheumatic_multiple_valves),
     Rule("obstruction_with_infection", "I.B.9", "hydronephrosis or obstruction with infection: N13.6, not N13.x "
          "beside a UTI code", combinations.obstruction_with_infection),
     Rule("unspecified_behaviour_beside_known", "I.C.2", "no D49 for a neoplasm whose sentence codes its behaviour",
@@ -157,6 +159,8 @@ RULES: tuple[Rule, ...] = (
          "'with' a complication the note supports", specificity.uncomplicated_beside_complication),
     Rule("alternatives", "I.B.12", "one code per condition: a less sure code of the same category on the same words leaves",
          specificity.alternatives),
+    Rule("use_disorder_twins", "I.C.5.b", "a substance code beside its twin at the use disorder's documented level "
+         "leaves into it", combinations.use_disorder_twins),
     Rule("second_reading", "I.B.12", "one code per condition: a code reading in part the words another code reads "
          "exactly leaves, unless one asks for the other", specificity.second_reading),
     Rule("excluded_here", "I.A.12.a", "a code leaves for the code its Excludes1 note names on the same words",
