@@ -299,6 +299,11 @@ def test_a_middle_phalanx_is_no_middle_finger(cm_analyzer):
     ("Dx: Serous borderline tumor, L ovary.", "Serous borderline tumor", "D39.10"),
     ("A/P: Supratherapeutic INR on warfarin, no bleeding.", "Supratherapeutic INR", "R79.1"),
     ("A/P: Surgical menopause after TAH-BSO.", "Surgical menopause", "E89.41"),
+    # a parenthesised lower-case modifier between the words is read through
+    ("Discharge dx: Takotsubo (stress-induced) cardiomyopathy.", "Takotsubo (stress-induced) cardiomyopathy", "I51.81"),
+    ("A/P: Alprazolam (sedative/anxiolytic) use disorder.", "Alprazolam (sedative/anxiolytic) use disorder", "F13.20"),
+    # a parenthesised name keeps its own reading
+    ("PMH: hypothyroidism (Hashimoto) on levothyroxine.", "Hashimoto", "E06.3"),
 ])
 def test_us_wordings_of_eponyms_abbreviations_and_complications(cm_analyzer, text, words, code):
     assert mentions(cm_analyzer, text)[words][0] == code

@@ -144,7 +144,11 @@ def sentence_words(
     clause = 0
     denied = False
     segment = fold_accents(text[start:end])  # one character for one: offsets hold
-    for m in _TOKEN_RE.finditer(segment):
+    tokens = list(_TOKEN_RE.finditer(segment))
+    inserted = _inserted_modifiers(segment, tokens)
+    for i, m in enumerate(tokens):
+        if i in inserted:
+            continue
         token = m.group()
         m_start, m_end = start + m.start(), start + m.end()
         lowered = token.lower()
@@ -180,6 +184,27 @@ def sentence_words(
         else:
             raw.append((lowered.removesuffix("'s"), m_start, m_end, None, clause, alone, denied))
     return _content_words(raw)
+
+
+def _inserted_modifiers(segment: str, tokens: list[re.Match], longest: int = 3) -> set[int]:
+    """Positions of a parenthesised modifier set between two words, brackets included: one to ``longest``
+    lower-case words joined by hyphens or slashes, "Takotsubo (stress-induced) cardiomyopathy", "alprazolam
+    (sedative/anxiolytic) use disorder", read as "Takotsubo cardiomyopathy". Any other parenthesis
+    breaks the clause as before: "(-) chills", "hypothyroidism (Hashimoto)" keeps its own reading."""
+    words = [m.group() for m in tokens]
+    skipped: set[int] = set()
+    for i, token in enumerate(words):
+        if token != "(" or i == 0 or not words[i - 1][0].isalnum():
+            continue
+        close = next((j for j in range(i + 1, min(i + 2 * longest + 1, len(words))) if words[j] not in "/"
+                      and not words[j][0].isalnum()), None)
+        if close is None or words[close] != ")" or close + 1 >= len(words) or not words[close + 1][0].isalnum():
+            continue
+        inside = segment[tokens[i].end():tokens[close].start()]
+        if (1 <= sum(w[0].isalnum() for w in words[i + 1:close]) <= longest and re.search(r"\w[-/]\w", inside)
+                and inside.islower()):  # "(HRS-AKI)" names a condition of its own
+            skipped.update(range(i, close + 1))
+    return skipped
 
 
 def _content_words(raw: list[tuple[str, int, int, tuple[str, str] | None, int, bool, bool]]) -> list[Word]:
