@@ -2373,3 +2373,19 @@ def test_a_well_child_visit_with_a_new_finding_is_z00_121(cm_catalog):
     text = "WELL CHILD CHECK - 9 MONTH\nA/P: 1. Well child. 2. Positional plagiocephaly - new finding today."
     a = note(text, m("Positional plagiocephaly", "Q67.3"))
     assert "Z00.121" in codes_of(code(a, lines(("Q67.3", 0.8, (0,))), cm_catalog))
+
+
+def test_a_delayed_union_is_a_subsequent_encounter_without_follow_up_words(cm_catalog):
+    """A delayed union, nonunion or malunion is a later encounter's 7th character (G / K / P, I.C.19.a) whatever
+    the note's header; "not a nonunion" does not make it one."""
+    text = "ORTHO FOLLOW-UP\nA/P: Delayed union of R tibial shaft fx; not a nonunion at this point."
+    a = note(text, m("tibial shaft fx", "S82.221A"))
+    assert codes_of(code(a, lines(("S82.221A", 0.7, (0,))), cm_catalog))[0] == "S82.221G"
+
+
+def test_a_former_cigarette_smoker_now_on_cigars_has_no_history_code(cm_catalog):
+    """Z87.891 excludes current nicotine dependence (F17.2-)."""
+    text = "Social: former cigarette smoker, quit 2015; now smokes 2 cigars daily.\nA/P: Nicotine dependence, cigars."
+    a = note(text, m("Nicotine dependence, cigars", "F17.290"), m("former cigarette smoker", "Z87.891", "social_history"))
+    coded = codes_of(code(a, lines(("F17.290", 0.8, (0,)), ("Z87.891", 0.8, (1,))), cm_catalog))
+    assert "F17.290" in coded and "Z87.891" not in coded

@@ -554,9 +554,8 @@ def _current_smoker(note: NoteCoding, statements: list, dependence: list[CodeLin
     for line in note.starting(("Z72.0",), current=False):
         note.withdraw(line, f"a smoker is coded as nicotine dependence {code} (Alphabetic Index: Smoker)", because_of=target)
     target.needs_review = target.needs_review or review
-    if not review:
-        for line in history:
-            note.withdraw(line, "the patient smokes now", because_of=target)
+    for line in history:  # Z87.891 excludes current nicotine dependence (F17.2-): a switch of product is no past use
+        note.withdraw(line, "the patient uses tobacco now (Z87.891 Excludes1)", because_of=target)
 
 
 def _tobacco_confidence(note: NoteCoding, offset: int) -> float:

@@ -436,12 +436,13 @@ def encounter(note: NoteCoding, complication: bool = False) -> str:
         return "sequela"
     if complication:  # the wound check of the operation is not a follow-up of the complication found at it
         text = ROUTINE_AFTER_OPERATION.sub(" ", text)
+    if not complication and not INITIAL.search(text):  # a healing problem is a later encounter's by definition
+        for pattern, kind in ((NONUNION, "nonunion"), (MALUNION, "malunion"), (DELAYED, "delayed healing")):
+            if affirmed(pattern, text):  # "delayed union; not a nonunion at this point"
+                return kind
     followed_up = SUBSEQUENT.search(text) or (not complication and POSTOPERATIVE_VISIT.search(text))
     if INITIAL.search(text) or not followed_up:
         return "initial"
-    for pattern, kind in ((NONUNION, "nonunion"), (MALUNION, "malunion"), (DELAYED, "delayed healing")):
-        if pattern.search(text):
-            return kind
     return "subsequent"
 
 
