@@ -2389,3 +2389,14 @@ def test_a_former_cigarette_smoker_now_on_cigars_has_no_history_code(cm_catalog)
     a = note(text, m("Nicotine dependence, cigars", "F17.290"), m("former cigarette smoker", "Z87.891", "social_history"))
     coded = codes_of(code(a, lines(("F17.290", 0.8, (0,)), ("Z87.891", 0.8, (1,))), cm_catalog))
     assert "F17.290" in coded and "Z87.891" not in coded
+
+
+def test_a_burn_takes_the_degree_its_clause_gives(cm_catalog):
+    """I.C.19.d: "2nd degree ... chest wall, 1st degree R forearm": each site at its own degree; T30.0 leaves."""
+    text = "A/P: 2nd degree scald chest wall, 1st degree R forearm, 12% TBSA. Burn."
+    a = note(text, m("scald chest wall", "T21.01XA"), m("R forearm", "T22.011A"), m("Burn", "T30.0"))
+    coded = codes_of(code(a, lines(("T21.01XA", 0.6, (0,)), ("T22.011A", 0.6, (1,)), ("T30.0", 0.7, (2,))), cm_catalog,
+                          "inpatient"))
+    assert {"T21.21XA", "T22.111A"} <= set(coded) and "T30.0" not in coded
+    chemical = note("A/P: Alkali (lye) corrosion, 2nd degree, R hand.", m("corrosion, 2nd degree, R hand", "T23.401A"))
+    assert codes_of(code(chemical, lines(("T23.401A", 0.6, (0,))), cm_catalog, "emergency"))[0] == "T23.601A"

@@ -508,6 +508,41 @@ BURN_EXTENT = re.compile(r"\b(\d{1,2}(?:\.\d)?)\s?%\s?(?:of (?:the )?)?(?:tbsa|t
 THIRD_DEGREE_EXTENT = re.compile(r"\b(\d{1,2})\s?%\s?(?:of (?:the )?(?:tbsa|body surface) )?(?:is )?(?:third[- ]degree|3rd[- ]degree|full[- ]thickness)")
 
 
+BURN_DEGREES = (("3", re.compile(r"\b(?:third|3rd)[- ]degree\b|\bfull[- ]thickness\b")),
+                ("2", re.compile(r"\b(?:second|2nd)[- ]degree\b|\bpartial[- ]thickness\b")),
+                ("1", re.compile(r"\b(?:first|1st)[- ]degree\b|\bsuperficial (?:burn|scald|thickness)\b")))
+CORROSION = re.compile(r"\b(?:corrosion|chemical burn|alkali|lye|acid burn|caustic)\b")
+
+
+def burn_degree(note: NoteCoding) -> None:
+    """A burn of unspecified degree (4th character 0, a corrosion's 4) takes the highest degree its sentences
+    give: first 1, second 2 (partial thickness), third 3 (full thickness); a corrosion (chemical burn) the
+    corrosion characters 5-7 (I.C.19.d: burns are classified by depth). T30.0 "burn of unspecified body
+    region, unspecified degree" leaves beside a burn coded by its site."""
+    sited = []
+    for line in note.starting(BURNS):
+        text = note.sentences(line)
+        degree = _burn_degree_of(note, line) or next((digit for digit, pattern in BURN_DEGREES if affirmed(pattern, text)), None)
+        corrosion = line.code[4:5] in "4567" or CORROSION.search(text) is not None
+        if degree is not None and line.code[4:5] in ("0", "4"):
+            code = line.code[:4] + (str(int(degree) + 4) if corrosion else degree) + line.code[5:]
+            if note.billable(code):
+                line = note.replace(line, code, f"the burn's degree as the note gives it (I.C.19.d)")
+        sited.append(line)
+    for line in note.starting(("T30",), current=False) if sited else ():
+        note.absorb(line, sited[0], f"{sited[0].code} codes the burn by its site (I.C.19.d)")
+
+
+def _burn_degree_of(note: NoteCoding, line: CodeLine) -> str | None:
+    """The degree said in the clause of one of the line's mentions, up to the mention ("1st degree R forearm")."""
+    for mention in note.current_mentions(line):
+        said = clause_before(note, mention.start)[-60:] + note.lower[mention.start:mention.end]
+        degree = next((digit for digit, pattern in BURN_DEGREES if pattern.search(said)), None)
+        if degree is not None:
+            return degree
+    return None
+
+
 def burn_extent(note: NoteCoding) -> None:
     """A burn takes the extent of body surface burned, T31.- (I.C.19.d.6: with the site codes when
     the note gives the percentage): tens of the total, then tens of the third-degree part."""

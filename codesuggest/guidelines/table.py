@@ -192,6 +192,8 @@ RULES: tuple[Rule, ...] = (
          "character 5, after the effect", adverse_effects.adverse_effects),
     Rule("underdosing", "I.C.19.e.5.c", "a drug taken in less than the prescribed amount: T36-T50 with 5th/6th "
          "character 6, with the reason's Z91.12- / Z91.13- code", adverse_effects.underdosing),
+    Rule("burn_degree", "I.C.19.d", "a burn of unspecified degree takes the degree its sentences give; no T30.0 "
+         "beside a burn coded by site", specificity.burn_degree),
     Rule("burn_extent", "I.C.19.d.6", "a burn with the extent of body surface the note gives (T31.-)", specificity.burn_extent),
     Rule("external_cause", "I.C.20", "the external cause of a current injury, with its 7th character", specificity.external_cause),
     Rule("body_mass_index", "I.B.14", "an adult's BMI (Z68.-) beside the weight diagnosis the provider documents",
