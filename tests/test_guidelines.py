@@ -2400,3 +2400,41 @@ def test_a_burn_takes_the_degree_its_clause_gives(cm_catalog):
     assert {"T21.21XA", "T22.111A"} <= set(coded) and "T30.0" not in coded
     chemical = note("A/P: Alkali (lye) corrosion, 2nd degree, R hand.", m("corrosion, 2nd degree, R hand", "T23.401A"))
     assert codes_of(code(chemical, lines(("T23.401A", 0.6, (0,))), cm_catalog, "emergency"))[0] == "T23.601A"
+
+
+@pytest.mark.parametrize("text, words, given, expected", [
+    ("A/P: Perforated duodenal ulcer with free air.", "duodenal ulcer", "K26.9", "K26.5"),
+    ("A/P: Chronic gastric ulcer with bleeding and perforation.", "gastric ulcer", "K25.9", "K25.6"),
+    ("A/P: Acute duodenal ulcer, bleeding; EGD clipping.", "duodenal ulcer", "K26.9", "K26.0"),
+    ("A/P: Duodenal ulcer, no bleeding.", "Duodenal ulcer", "K26.9", "K26.9"),
+])
+def test_a_peptic_ulcer_is_coded_with_its_bleeding_and_perforation(cm_catalog, text, words, given, expected):
+    a = note(text, m(words, given))
+    assert codes_of(code(a, lines((given, 0.8, (0,))), cm_catalog, "inpatient"))[0] == expected
+
+
+def test_crohns_disease_by_the_bowel_it_involves(cm_catalog):
+    text = "A/P: Crohn's disease of the terminal ileum with interloop abscess."
+    a = note(text, m("Crohn's disease", "K50.914"))
+    assert codes_of(code(a, lines(("K50.914", 0.8, (0,))), cm_catalog, "inpatient")) == ["K50.014"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Assessment: concussion; LOC status unknown.", "S06.0XAA"),
+    ("Assessment: epidural hematoma with LOC ~2 hr.", "S06.4X3A"),
+    ("Assessment: concussion with brief LOC for 5 min.", "S06.0X1A"),
+    ("Assessment: concussion, no LOC.", "S06.0X0A"),
+])
+def test_an_intracranial_injury_takes_its_loss_of_consciousness(cm_catalog, text, expected):
+    words, given = ("epidural hematoma", "S06.4X0A") if "epidural" in text else ("concussion", "S06.0X0A")
+    a = note(text, m(words, given))
+    assert codes_of(code(a, lines((given, 0.8, (0,))), cm_catalog, "emergency"))[0] == expected
+
+
+def test_one_code_for_one_embolism_and_emphysema_is_the_copd(cm_catalog):
+    text = "A/P: Single subsegmental PE. Centrilobular emphysema; COPD."
+    a = note(text, m("Single subsegmental PE", "I26.93"), m("PE", "I26.99"), m("Centrilobular emphysema", "J43.2"),
+             m("COPD", "J44.9"))
+    coded = codes_of(code(a, lines(("I26.93", 0.8, (0,)), ("I26.99", 0.7, (1,)), ("J43.2", 0.8, (2,)), ("J44.9", 0.8, (3,))),
+                          cm_catalog, "emergency"))
+    assert set(coded) == {"I26.93", "J43.2"}

@@ -302,6 +302,7 @@ def test_a_middle_phalanx_is_no_middle_finger(cm_analyzer):
     # a parenthesised lower-case modifier between the words is read through
     ("Discharge dx: Takotsubo (stress-induced) cardiomyopathy.", "Takotsubo (stress-induced) cardiomyopathy", "I51.81"),
     ("A/P: Alprazolam (sedative/anxiolytic) use disorder.", "Alprazolam (sedative/anxiolytic) use disorder", "F13.20"),
+    ("Assessment: Traumatic epidural hematoma w/ LOC ~2 hr.", "Traumatic epidural hematoma", "S06.4X0A"),
     # a parenthesised name keeps its own reading
     ("PMH: hypothyroidism (Hashimoto) on levothyroxine.", "Hashimoto", "E06.3"),
 ])
@@ -314,3 +315,9 @@ def test_a_curated_wording_with_a_side_also_matches_without_it(cm_analyzer):
     gives the side another way ("L total hip") or not at all; the coding layer then takes the side from the note."""
     found = mentions(cm_analyzer, "A/P: Aseptic loosening of L total hip prosthesis.")
     assert {"T84.030A", "T84.031A"} <= set(found["Aseptic loosening of L total hip prosthesis"])
+
+
+def test_hours_after_a_number_are_no_hormone_receptor(cm_analyzer):
+    """"LOC ~2 hr": hours, not HR (hormone receptor, Z17.4-)."""
+    found = mentions(cm_analyzer, "Assessment: Traumatic epidural hematoma w/ LOC ~2 hr; closed skull fx.")
+    assert not any(code.startswith("Z17") for codes in found.values() for code in codes)

@@ -1102,6 +1102,72 @@ def rheumatic_multiple_valves(note: NoteCoding) -> None:
         note.absorb(line, target, f"{target.code} codes the valves together (I.B.9)")
 
 
+ULCERS = ("K25", "K26", "K27", "K28")  # gastric, duodenal, peptic, gastrojejunal: the 4th character is the course
+ULCER_BLEEDING = re.compile(r"\b(?:bleed\w*|hemorrhag\w*|haemorrhag\w*|hematemesis|melena|coffee[- ]ground\w*)\b")
+ULCER_PERFORATION = re.compile(r"\bperforat\w*|\bfree (?:intraperitoneal )?air\b|\bpneumoperitoneum\b")
+ACUTE_ULCER = re.compile(r"\bacute (?:\w+ ){0,2}ulcers?\b")
+CHRONIC_ULCER = re.compile(r"\bchronic (?:\w+ ){0,2}ulcers?\b")
+BLEEDING_SIGNS = ("K92.0", "K92.1", "K92.2")  # hematemesis, melena, GI hemorrhage unspecified
+
+
+def ulcer_complications(note: NoteCoding) -> None:
+    """A peptic ulcer is coded with what the note says of it (I.B.9, the 4th character of K25-K28): acute
+    0-3, chronic or unspecified 4-6 with hemorrhage, perforation or both, 7 chronic without, 9 neither
+    said; the bleeding's own codes (hematemesis, melena, K92.2) leave into the ulcer's."""
+    for line in note.starting(ULCERS):
+        text = note.sentences(line)
+        bleeding = affirmed(ULCER_BLEEDING, text) or bool(note.starting(BLEEDING_SIGNS))
+        perforated = affirmed(ULCER_PERFORATION, text)
+        acute, chronic = affirmed(ACUTE_ULCER, text), affirmed(CHRONIC_ULCER, text)
+        if acute:
+            digit = "2" if bleeding and perforated else "0" if bleeding else "1" if perforated else "3"
+        else:
+            digit = "6" if bleeding and perforated else "4" if bleeding else "5" if perforated else "7" if chronic else "9"
+        code = line.code[:4] + digit
+        if code != line.code and (bleeding or perforated or line.code[4:5] == "9") and note.billable(code):
+            line = note.replace(line, code, f"the ulcer as the note describes it: {note.description(code)} (I.B.9)")
+        if bleeding and note.is_current(line):
+            for sign in note.starting(BLEEDING_SIGNS):
+                note.absorb(sign, line, f"{line.code} codes the ulcer's bleeding (I.B.9)")
+
+
+SMALL_BOWEL = re.compile(r"\b(?:terminal ileum|ileum|ileal|ileitis|jejun\w*|duoden\w*|small (?:bowel|intestine))\b")
+LARGE_BOWEL = re.compile(r"\b(?:colon\w*|colitis|rect\w*|proctitis|cec\w*|sigmoid|large (?:bowel|intestine))\b")
+BOTH_BOWELS = re.compile(r"\bileo-?colo?n?ic\b|\bileocolitis\b")
+
+
+def crohn_site(note: NoteCoding) -> None:
+    """Crohn's disease by the bowel it involves (the 4th character of K50): small intestine K50.0-, large
+    intestine K50.1-, both K50.8-, with the complication characters kept; K50.9- only when the note
+    names no site (I.B.2: the most specific code)."""
+    for line in note.starting(("K50.8", "K50.9")):
+        text = note.sentences(line)
+        small, large = affirmed(SMALL_BOWEL, text), affirmed(LARGE_BOWEL, text)
+        site = "8" if BOTH_BOWELS.search(text) or (small and large) else "0" if small else "1" if large else ""
+        code = line.code[:4] + site + line.code[5:]
+        if site and code != line.code and note.billable(code):
+            note.replace(line, code, f"Crohn's disease of the bowel the note names: {note.description(code)} (I.B.2)")
+
+
+def pulmonary_embolism_kind(note: NoteCoding) -> None:
+    """One code for one embolism (I.B.12): "other pulmonary embolism" (I26.09 / I26.99) leaves beside the
+    code that names its kind (septic, saddle, single or multiple subsegmental) or beside chronic pulmonary
+    embolism (I27.82), which the note's chronic clot is."""
+    for other in note.starting(("I26.09", "I26.99")):
+        kind = next((line for line in note.starting(("I26", "I27.82")) if line is not other
+                     and line.code not in ("I26.09", "I26.99") and line.confidence >= other.confidence), None)
+        if kind is not None:
+            note.absorb(other, kind, f"{kind.code} names the embolism's kind (I.B.12)")
+
+
+def copd_with_emphysema(note: NoteCoding) -> None:
+    """COPD with emphysema is the emphysema code (J43.-) alone, not J44.9 beside it: emphysema is a form of
+    COPD (I.B.12; the Index's "Disease, lung, obstructive, with emphysema - see Emphysema")."""
+    emphysema = note.starting(("J43",))
+    for line in note.starting(("J44.9", "J44.8")) if emphysema else ():
+        note.absorb(line, emphysema[0], f"{emphysema[0].code}: the emphysema is the COPD (I.B.12)")
+
+
 HIV_DISEASE = re.compile(r"\baids\b|\bhiv disease\b|\bhuman immunodeficiency virus disease\b")
 # conditions HIV makes a patient prone to (opportunistic infections, AIDS-defining cancers): with one, B20
 HIV_RELATED = ("A07.2", "A07.3", "A15", "A31", "B00", "B25", "B37", "B38", "B39", "B45", "B58", "B59", "C46", "C83.3",

@@ -543,6 +543,49 @@ def _burn_degree_of(note: NoteCoding, line: CodeLine) -> str | None:
     return None
 
 
+LOC_UNKNOWN = re.compile(r"\bloc (?:status )?unknown\b|\bunknown (?:loc|loss of consciousness)\b|"
+                         r"\b(?:does not|doesn't|cannot|can't|unable to) (?:know|recall|say) (?:whether|if) (?:he|she|they) "
+                         r"(?:passed out|lost consciousness)\b")
+LOC_NONE = re.compile(r"\b(?:no|without|denies|denied|negative for) (?:\w+ ){0,2}(?:loc|loss of consciousness)\b|"
+                      r"\bdid not (?:lose consciousness|pass out)\b")
+LOC_SAID = re.compile(r"\b(?:loc|loss of consciousness|lost consciousness|unresponsive|unconscious|passed out|knocked out)\b")
+LOC_DURATION = re.compile(r"\b(?:loc|loss of consciousness|lost consciousness|unresponsive|unconscious|passed out|knocked out|"
+                          r"regained consciousness)\b[^.;\n]{0,60}?(?:~|approx\.?|about|around|x|for)?\s*(\d+(?:\.\d+)?)\s*"
+                          r"(sec\w*|s\b|min\w*|h\b|hr\w*|hour\w*)")
+# minutes of loss of consciousness -> the S06 code's 6th character (I.C.19; the S06 subcategory notes)
+LOC_CHARACTERS = ((30, "1"), (59, "2"), (359, "3"), (1440, "4"))
+
+
+def loss_of_consciousness(note: NoteCoding) -> None:
+    """An intracranial injury (S06) by the loss of consciousness the note documents, its 6th character: 0 none,
+    1 30 minutes or less, 2 31-59 minutes, 3 1-5 hours 59 minutes, 4 6-24 hours, 5 over 24 hours, 9 of
+    unspecified duration, A unknown whether it occurred; a loss of consciousness (R55) in the injury code leaves."""
+    lines = [line for line in note.starting(("S06",)) if len(line.code) == 8 and line.code[6] in "09"]
+    if not lines:
+        return
+    character = _loc_character(note.lower)
+    for line in lines:
+        code = line.code[:6] + character + line.code[7:] if character else line.code
+        if code != line.code and note.billable(code):
+            line = note.replace(line, code, f"the loss of consciousness the note documents: {note.description(code)} (I.C.19)")
+        if line.code[6] not in "0A":
+            for syncope in note.starting(("R55", "R40.2")):
+                note.absorb(syncope, line, f"{line.code} codes the loss of consciousness")
+
+
+def _loc_character(text: str) -> str:
+    if LOC_UNKNOWN.search(text):
+        return "A"
+    duration = LOC_DURATION.search(text)
+    if duration and not LOC_NONE.search(text):
+        amount, unit = float(duration.group(1)), duration.group(2)
+        minutes = amount / 60 if unit.startswith("s") else amount * 60 if unit.startswith("h") else amount
+        return next((char for limit, char in LOC_CHARACTERS if minutes <= limit), "5")
+    if LOC_NONE.search(text):
+        return "0"
+    return "9" if affirmed(LOC_SAID, text) else ""
+
+
 def burn_extent(note: NoteCoding) -> None:
     """A burn takes the extent of body surface burned, T31.- (I.C.19.d.6: with the site codes when
     the note gives the percentage): tens of the total, then tens of the third-degree part."""

@@ -133,6 +133,12 @@ RULES: tuple[Rule, ...] = (
     Rule("neutropenic_fever", "I.C.3", "neutropenic fever: D70.- by cause with R50.81, not R50.9", combinations.neutropenic_fever),
     Rule("rheumatic_multiple_valves", "I.B.9", "rheumatic disease of two or three valves: one I08.- code",
          combinations.rheumatic_multiple_valves),
+    Rule("ulcer_complications", "I.B.9", "a peptic ulcer with its hemorrhage / perforation / acuity in one K25-K28 code",
+         combinations.ulcer_complications),
+    Rule("crohn_site", "I.B.2", "Crohn's disease by the bowel it involves: K50.0- / K50.1- / K50.8-", combinations.crohn_site),
+    Rule("pulmonary_embolism_kind", "I.B.12", "no 'other pulmonary embolism' beside the code naming its kind",
+         combinations.pulmonary_embolism_kind),
+    Rule("copd_with_emphysema", "I.B.12", "COPD with emphysema: the J43 code alone", combinations.copd_with_emphysema),
     Rule("obstruction_with_infection", "I.B.9", "hydronephrosis or obstruction with infection: N13.6, not N13.x "
          "beside a UTI code", combinations.obstruction_with_infection),
     Rule("unspecified_behaviour_beside_known", "I.C.2", "no D49 for a neoplasm whose sentence codes its behaviour",
@@ -192,6 +198,8 @@ RULES: tuple[Rule, ...] = (
          "character 5, after the effect", adverse_effects.adverse_effects),
     Rule("underdosing", "I.C.19.e.5.c", "a drug taken in less than the prescribed amount: T36-T50 with 5th/6th "
          "character 6, with the reason's Z91.12- / Z91.13- code", adverse_effects.underdosing),
+    Rule("loss_of_consciousness", "I.C.19", "an intracranial injury by its documented loss of consciousness (S06 6th "
+         "character)", specificity.loss_of_consciousness),
     Rule("burn_degree", "I.C.19.d", "a burn of unspecified degree takes the degree its sentences give; no T30.0 "
          "beside a burn coded by site", specificity.burn_degree),
     Rule("burn_extent", "I.C.19.d.6", "a burn with the extent of body surface the note gives (T31.-)", specificity.burn_extent),
