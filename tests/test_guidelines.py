@@ -2438,3 +2438,11 @@ def test_one_code_for_one_embolism_and_emphysema_is_the_copd(cm_catalog):
     coded = codes_of(code(a, lines(("I26.93", 0.8, (0,)), ("I26.99", 0.7, (1,)), ("J43.2", 0.8, (2,)), ("J44.9", 0.8, (3,))),
                           cm_catalog, "emergency"))
     assert set(coded) == {"I26.93", "J43.2"}
+
+
+def test_an_acute_dystonia_from_metoclopramide_taken_as_prescribed(cm_catalog):
+    """G24.02 with the adverse effect T45.0X5A (I.C.19.e.5.a); the torticollis is the dystonia's."""
+    text = "Exam: sustained torticollis to R.\nAssessment: acute dystonic reaction due to metoclopramide, taken as prescribed."
+    a = note(text, m("acute dystonic reaction", "G24.02"), m("torticollis", "M43.6", "physical_exam"))
+    coded = codes_of(code(a, lines(("G24.02", 0.8, (0,)), ("M43.6", 0.8, (1,))), cm_catalog, "emergency"))
+    assert "T45.0X5A" in coded and "M43.6" not in coded

@@ -39,7 +39,8 @@ OVERDOSE = re.compile(r"\b(?:overdos\w*|od'?d|poisoning|took too many|ingest(?:e
 # note gives none, I.C.19.e.5.b), 2 intentional self-harm, 3 assault, 4 undetermined (only when so documented)
 INTENT = ((re.compile(r"\b(?:intentional\w*|suicid\w*|self[- ]harm|to (?:kill|hurt) (?:him|her)self)"), "2", "intentional self-harm"),
           (re.compile(r"\b(?:assault\w*|poisoned by (?:her|his|a) )"), "3", "assault"),
-          (re.compile(r"\b(?:intent (?:is |was )?(?:unknown|unclear|undetermined)|undetermined intent)"), "4", "undetermined"))
+          (re.compile(r"\b(?:intent (?:is |was )?(?:unknown|unclear|undetermined)|undetermined intent|"
+                      r"intent (?:could not|cannot|can't|couldn't) be (?:determined|established|ascertained))"), "4", "undetermined"))
 
 
 def adverse_effects(note: NoteCoding) -> None:
@@ -207,7 +208,8 @@ def poisonings(note: NoteCoding) -> None:
         if drug is None:
             continue
         stem, what = drug
-        digit, intent = next(((d, name) for pattern, d, name in INTENT if affirmed(pattern, sentence)), ("1", "accidental"))
+        digit, intent = next(((d, name) for pattern, d, name in INTENT if affirmed(pattern, sentence)),
+                             ("4", "undetermined") if affirmed(INTENT[-1][0], note.lower) else ("1", "accidental"))
         code = stem + digit + letter
         if not note.billable(code):
             continue
