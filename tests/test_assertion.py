@@ -176,6 +176,11 @@ def statuses(nlp, text: str) -> list[set[str]]:
         ("Dx: 1) [AKI] on CKD 4, prerenal - ATN not present.", [set()]),
         ("Inconclusive serology - [HIV infection] not established.", [{"negated"}]),
         ("[Pneumonia] was not confirmed on CT.", [{"negated"}]),
+        ("Films are unremarkable for [fracture].", [{"negated"}]),
+        ("Suspicious for, but not diagnostic of, [Hodgkin lymphoma].", [{"possible"}]),
+        ("Mom denies any [vomiting] or diarrhea.", [{"negated"}]),
+        ("Mom reports [fever] x 2 days.", [set()]),
+        ("Persistent [atrial fibrillation] despite DCCV in 2023.", [set()]),
         # "from prior" dates the cause and only the cause
         ("Residual left [hemiparesis] from prior [stroke].", [set(), {"historical"}]),
         ("Residual [weakness] from a previous [stroke] in 2019.", [set(), {"historical"}]),
