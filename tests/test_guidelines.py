@@ -2446,3 +2446,25 @@ def test_an_acute_dystonia_from_metoclopramide_taken_as_prescribed(cm_catalog):
     a = note(text, m("acute dystonic reaction", "G24.02"), m("torticollis", "M43.6", "physical_exam"))
     coded = codes_of(code(a, lines(("G24.02", 0.8, (0,)), ("M43.6", 0.8, (1,))), cm_catalog, "emergency"))
     assert "T45.0X5A" in coded and "M43.6" not in coded
+
+
+def test_the_mothers_delivery_stay_takes_the_outcome_of_delivery(cm_catalog):
+    """I.C.15.b.5: Z37.- on every maternal record of a delivery; a stillbirth is Z37.1; not at an office visit."""
+    text = "32 yo G2P1 at 39w. A/P: Term PROM; SVD of a healthy girl."
+    a = note(text, m("Term PROM", "O42.12"))
+    assert "Z37.0" in codes_of(code(a, lines(("O42.12", 0.8, (0,))), cm_catalog, "inpatient"))
+    still = note("A/P: IUFD at 37 wks; induction, delivered a stillborn male.", m("IUFD", "O36.4XX0"))
+    assert "Z37.1" in codes_of(code(still, lines(("O36.4XX0", 0.8, (0,))), cm_catalog, "inpatient"))
+    assert "Z37.0" not in codes_of(code(a, lines(("O42.12", 0.8, (0,))), cm_catalog, "outpatient"))
+
+
+def test_a_puerperal_condition_alone_takes_no_weeks_of_gestation(cm_catalog):
+    text = "A/P: Peripartum cardiomyopathy, 4 wks after delivery at 38 weeks."
+    a = note(text, m("Peripartum cardiomyopathy", "O90.3"), m("38 weeks", "Z3A.38"))
+    assert codes_of(code(a, lines(("O90.3", 0.8, (0,)), ("Z3A.38", 0.8, (1,))), cm_catalog, "emergency")) == ["O90.3"]
+
+
+def test_gestational_diabetes_on_metformin_who_declined_insulin_is_oral_controlled(cm_catalog):
+    text = "A/P: A2GDM at 31 weeks, on metformin. Declined insulin."
+    a = note(text, m("A2GDM", "O24.414"))
+    assert "O24.415" in codes_of(code(a, lines(("O24.414", 0.8, (0,))), cm_catalog))

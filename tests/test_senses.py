@@ -321,3 +321,8 @@ def test_hours_after_a_number_are_no_hormone_receptor(cm_analyzer):
     """"LOC ~2 hr": hours, not HR (hormone receptor, Z17.4-)."""
     found = mentions(cm_analyzer, "Assessment: Traumatic epidural hematoma w/ LOC ~2 hr; closed skull fx.")
     assert not any(code.startswith("Z17") for codes in found.values() for code in codes)
+
+
+def test_hours_after_a_hyphenated_number_are_no_hormone_receptor(cm_analyzer):
+    found = mentions(cm_analyzer, "HPI: gestational diabetes dx on 3-hr GTT at 26 wks.")
+    assert not any(code.startswith("Z17") for codes in found.values() for code in codes)

@@ -904,7 +904,8 @@ def organism_of_a_site_infection(note: NoteCoding) -> None:
 
 # I.C.15.i: treated with insulin (with or without diet) is insulin controlled; with oral drugs (and
 # diet), controlled by oral hypoglycemic drugs; else diet controlled when the note says so
-GESTATIONAL_CONTROL = ((re.compile(r"\b(?:insulin|nph|lispro|aspart|glargine|detemir)\b"), "O24.4x4"),
+GESTATIONAL_CONTROL = ((re.compile(r"(?<!declined )(?<!refused )(?<!declines )\b(?:insulin|nph|lispro|aspart|glargine|detemir)\b"),
+                        "O24.4x4"),
                        (re.compile(r"\b(?:metformin|glyburide|oral (?:agent|hypoglycemic|medication)s?)\b"), "O24.4x5"),
                        (re.compile(r"\bdiet(?:[- ]controlled| alone|ary)?\b"), "O24.4x0"))
 

@@ -8,6 +8,7 @@ import re
 
 from ..codesets.records import CodeSystem
 from .engine import CM, INPATIENT, NoteCoding
+from .wording import affirmed
 
 # The gestational age a note gives: "at 24 weeks", "24 weeks gestation", "39w2d", "GA 35 wks",
 # "24 weeks by first-trimester ultrasound"; not "in 2 weeks", "for 6 weeks", "3 weeks ago".
@@ -163,6 +164,44 @@ def hypertension_in_pregnancy(note: NoteCoding) -> None:
     best = max(pregnancy_codes, key=lambda line: line.confidence)
     for line in note.starting(("I10",), current=False):
         note.withdraw(line, f"{best.code} codes the hypertension of the pregnancy (I.C.15.a.1, I.C.15.d)", because_of=best)
+
+
+DELIVERED = re.compile(r"\b(?:delivered|delivery of (?:a|an|live|viable|healthy|twins?)|svd|nsvd|sravd|vaginal delivery|"
+                       r"(?:primary |repeat |low transverse |emergency |urgent )?(?:cesarean|c-section|c/s|ltcs)(?: delivery| section)?|"
+                       r"stillbirth|stillborn)\b")
+STILLBORN = re.compile(r"\b(?:stillbirth|stillborn|iufd|intrauterine fetal (?:demise|death)|fetal demise)\b")
+NEWBORN_RECORD = re.compile(r"\bnicu\b|\bneonatal (?:discharge|admission)\b|\bnewborn (?:discharge|admission|nursery)\b|"
+                            r"\bdol ?#?\d")  # the baby's record, which a mother's delivery words do not make hers
+TWINS = re.compile(r"\btwins?\b|\btwin gestation\b|\bdi-?di\b|\bmo-?di\b")
+
+
+def delivery_outcome(note: NoteCoding) -> None:
+    """The mother's record of the stay in which she delivered takes the outcome of delivery, Z37.- (I.C.15.b.5:
+    "should be included on every maternal record when a delivery has occurred"): a single liveborn Z37.0,
+    a stillborn Z37.1, liveborn twins Z37.2. Not on the newborn's record, nor at an office or emergency visit."""
+    if (note.setting != INPATIENT or note.documented(("Z38",)) or note.starting(("Z37",), current=False)
+            or NEWBORN_RECORD.search(note.lower)):
+        return
+    maternal = note.starting(("O",))
+    if not maternal or not affirmed(DELIVERED, note.lower):
+        return
+    code = "Z37.1" if STILLBORN.search(note.lower) else "Z37.2" if TWINS.search(note.lower) else "Z37.0"
+    note.add(code, f"the outcome of the delivery this stay (I.C.15.b.5)", confidence=max(line.confidence for line in maternal),
+             like=maternal[:1])
+
+
+# the puerperium's own conditions: weeks of gestation (Z3A) are for a pregnancy, not after it
+PUERPERAL = ("O85", "O86", "O87", "O89", "O90")
+
+
+def no_weeks_after_pregnancy(note: NoteCoding) -> None:
+    """Z3A (weeks of gestation) goes with a pregnancy's codes, not with the puerperium's alone (O85-O90 coded
+    after the delivery: a postpartum cardiomyopathy O90.3 takes no Z3A; Z3A's "code first" names O09-O9A
+    for the pregnancy itself)."""
+    chapter = note.starting(("O",))
+    if chapter and all(line.code.startswith(PUERPERAL) for line in chapter):
+        for line in note.starting(("Z3A",), current=False):
+            note.withdraw(line, "the note codes the puerperium, not a pregnancy: no weeks of gestation (I.C.15)")
 
 
 # pregnancies with abortive outcome (ectopic, molar, abortions): Z3A's "code first" note names O09-O9A only

@@ -197,7 +197,9 @@ def word_context(doc: Doc, i: int, sent: Span) -> WordContext:
             break
         if word not in _NUMBER_FILLERS:
             break
-    previous = next((doc[k].text for k in range(i - 1, sent.start - 1, -1) if not doc[k].is_space), "")
+    previous_two = [doc[k].text for k in range(i - 1, sent.start - 1, -1) if not doc[k].is_space][:2]
+    # "3-hr GTT": the number before a hyphen precedes the word too
+    previous = previous_two[-1] if previous_two[:1] == ["-"] else (previous_two[0] if previous_two else "")
     return WordContext(
         section=section_of(doc[i]),
         before=tuple(before),
