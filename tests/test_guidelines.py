@@ -2468,3 +2468,19 @@ def test_gestational_diabetes_on_metformin_who_declined_insulin_is_oral_controll
     text = "A/P: A2GDM at 31 weeks, on metformin. Declined insulin."
     a = note(text, m("A2GDM", "O24.414"))
     assert "O24.415" in codes_of(code(a, lines(("O24.414", 0.8, (0,))), cm_catalog))
+
+
+def test_a_condition_of_a_delivery_stay_is_coded_in_childbirth(cm_catalog):
+    """I.C.15.a.3: when the delivery happens this admission, the "in childbirth" code of the complication."""
+    text = "L&D ADMISSION\n31 yo G1P0 at 32 weeks. A/P: HELLP syndrome; primary cesarean, delivered a liveborn girl."
+    a = note(text, m("HELLP syndrome", "O14.23"))
+    coded = codes_of(code(a, lines(("O14.23", 0.8, (0,))), cm_catalog, "inpatient"))
+    assert "O14.24" in coded and "O14.23" not in coded and "Z37.0" in coded
+
+
+def test_the_mothers_record_takes_no_newborn_code(cm_catalog):
+    """I.C.16.a.1: chapter 16 codes and Z38 are never on the maternal record."""
+    text = "L&D ADMISSION\n28 yo G2P1 at 37 weeks, IUFD. Induction; delivered a stillborn male."
+    a = note(text, m("IUFD", "O36.4XX0"), m("stillborn", "P95"))
+    coded = codes_of(code(a, lines(("O36.4XX0", 0.8, (0,)), ("P95", 0.85, (1,))), cm_catalog, "inpatient"))
+    assert "P95" not in coded and "Z37.1" in coded

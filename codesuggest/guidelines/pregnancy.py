@@ -50,6 +50,9 @@ def birth_record(note: NoteCoding) -> None:
     (its Excludes1 note), Z33.1 "pregnant state, incidental" only when no chapter 15 or prenatal code
     is coded (I.C.15.a.1), and O80 only alone among chapter 15 codes (its tabular note). A delivery's
     codes (O80, O82, Z37.-) belong to the stay of the delivery, not to an office or emergency visit."""
+    if MOTHER_RECORD.search(note.lower) and not newborn_record(note):
+        for line in note.starting(("Z38", "P"), current=False):  # I.C.16.a.1: never on the maternal record
+            note.withdraw(line, "the mother's record takes no newborn or perinatal code (I.C.16.a.1)")
     newborn = note.documented(("Z38",))
     if newborn:
         for line in note.starting(("O", "Z37", "Z3A"), current=False):
@@ -170,8 +173,18 @@ DELIVERED = re.compile(r"\b(?:delivered|delivery of (?:a|an|live|viable|healthy|
                        r"(?:primary |repeat |low transverse |emergency |urgent )?(?:cesarean|c-section|c/s|ltcs)(?: delivery| section)?|"
                        r"stillbirth|stillborn)\b")
 STILLBORN = re.compile(r"\b(?:stillbirth|stillborn|iufd|intrauterine fetal (?:demise|death)|fetal demise)\b")
-NEWBORN_RECORD = re.compile(r"\bnicu\b|\bneonatal (?:discharge|admission)\b|\bnewborn (?:discharge|admission|nursery)\b|"
-                            r"\bdol ?#?\d")  # the baby's record, which a mother's delivery words do not make hers
+# a note about a pregnant or delivering woman: her age, then her obstetric history ("28 yo G2P1001")
+MOTHER_RECORD = re.compile(r"\b(?:1[2-9]|[2-5]\d) ?(?:yo|y/o|y\.o\.|year[- ]old)\s+(?:f\s+|female\s+|woman\s+)?"
+                           r"(?:g\d|gravida|primigravida|multigravida|primip|multip)")
+# the baby's record, which a mother's delivery words ("SVD to a 24 yo G1") do not make hers: a NICU or newborn
+# note's title, or the baby's day of life
+NEWBORN_TITLE = re.compile(r"\bnicu\b|\bnewborn\b|\bneonat\w*|\bnursery\b")
+DAY_OF_LIFE = re.compile(r"\bdol ?#?\d")
+
+
+def newborn_record(note: NoteCoding) -> bool:
+    title = note.lower.lstrip().split("\n", 1)[0]
+    return NEWBORN_TITLE.search(title) is not None or DAY_OF_LIFE.search(note.lower) is not None
 TWINS = re.compile(r"\btwins?\b|\btwin gestation\b|\bdi-?di\b|\bmo-?di\b")
 
 
@@ -179,15 +192,37 @@ def delivery_outcome(note: NoteCoding) -> None:
     """The mother's record of the stay in which she delivered takes the outcome of delivery, Z37.- (I.C.15.b.5:
     "should be included on every maternal record when a delivery has occurred"): a single liveborn Z37.0,
     a stillborn Z37.1, liveborn twins Z37.2. Not on the newborn's record, nor at an office or emergency visit."""
-    if (note.setting != INPATIENT or note.documented(("Z38",)) or note.starting(("Z37",), current=False)
-            or NEWBORN_RECORD.search(note.lower)):
+    if note.setting != INPATIENT or note.documented(("Z38",)) or newborn_record(note):
         return
     maternal = note.starting(("O",))
     if not maternal or not affirmed(DELIVERED, note.lower):
         return
     code = "Z37.1" if STILLBORN.search(note.lower) else "Z37.2" if TWINS.search(note.lower) else "Z37.0"
-    note.add(code, f"the outcome of the delivery this stay (I.C.15.b.5)", confidence=max(line.confidence for line in maternal),
-             like=maternal[:1])
+    if not note.starting(("Z37",)):
+        note.add(code, f"the outcome of the delivery this stay (I.C.15.b.5)",
+                 confidence=max(line.confidence for line in maternal), like=maternal[:1])
+    for line in maternal:  # the conditions the delivery stay treats complicate the childbirth (I.C.15.a.3)
+        childbirth = _in_childbirth(note, line.code)
+        if childbirth is not None:
+            note.replace(line, childbirth, f"the delivery happened this stay: {note.description(childbirth)} (I.C.15.a.3)")
+
+
+_EPISODE_WORDS = re.compile(r"\([^)]*\)|\b(?:in|complicating|pregnancy|childbirth|first|second|third|unspecified|trimester)\b|,")
+
+
+def _in_childbirth(note: NoteCoding, code: str) -> str | None:
+    """The "complicating childbirth" / "in childbirth" code of a condition coded by its trimester or "in pregnancy"
+    (O14.23 -> O14.24, O24.414 -> O24.424, O10.013 -> O10.02), if the category has one."""
+    title = note.description(code).lower()
+    if note.catalog is None or not re.search(r"trimester|in pregnancy", title):
+        return None
+    condition = " ".join(_EPISODE_WORDS.sub(" ", title).split())
+    for candidate in note.catalog.with_prefix(CodeSystem.ICD10CM, code[:5]):
+        record = note.catalog.get(CM, candidate)
+        if (record is not None and record.billable and "childbirth" in record.description.lower()
+                and " ".join(_EPISODE_WORDS.sub(" ", record.description.lower()).split()) == condition):
+            return record.code
+    return None
 
 
 # the puerperium's own conditions: weeks of gestation (Z3A) are for a pregnancy, not after it
