@@ -2484,3 +2484,12 @@ def test_the_mothers_record_takes_no_newborn_code(cm_catalog):
     a = note(text, m("IUFD", "O36.4XX0"), m("stillborn", "P95"))
     coded = codes_of(code(a, lines(("O36.4XX0", 0.8, (0,)), ("P95", 0.85, (1,))), cm_catalog, "inpatient"))
     assert "P95" not in coded and "Z37.1" in coded
+
+
+def test_covid_19_manifestations_take_the_guidelines_codes(cm_catalog):
+    """I.C.1.g.1.c: COVID-19 pneumonia J12.82, bronchitis J20.8, sepsis A41.89, each with U07.1."""
+    text = "A/P: COVID-19 with viral pneumonia and sepsis; acute bronchitis."
+    a = note(text, m("COVID-19", "U07.1"), m("viral pneumonia", "J12.89"), m("sepsis", "A41.9"), m("acute bronchitis", "J20.9"))
+    coded = codes_of(code(a, lines(("U07.1", 0.9, (0,)), ("J12.89", 0.8, (1,)), ("A41.9", 0.8, (2,)), ("J20.9", 0.7, (3,))),
+                          cm_catalog, "inpatient"))
+    assert {"U07.1", "J12.82", "A41.89", "J20.8"} <= set(coded) and not {"J12.89", "A41.9", "J20.9"} & set(coded)

@@ -1169,6 +1169,27 @@ def copd_with_emphysema(note: NoteCoding) -> None:
         note.absorb(line, emphysema[0], f"{emphysema[0].code}: the emphysema is the COPD (I.B.12)")
 
 
+# a COVID-19 manifestation's code (I.C.1.g.1.c): the unspecified or "other virus" code -> the COVID one
+COVID_MANIFESTATIONS = ((("J18", "J12.89", "J12.9"), "J12.82", "pneumonia due to COVID-19"),
+                        (("J20.9", "J40"), "J20.8", "acute bronchitis due to another specified organism"),
+                        (("A41.9",), "A41.89", "sepsis due to COVID-19: other specified sepsis"))
+
+
+def covid_manifestations(note: NoteCoding) -> None:
+    """COVID-19 (U07.1) with pneumonia is J12.82, with acute bronchitis J20.8, with sepsis A41.89 (the
+    guideline's own codes for its manifestations, I.C.1.g.1.c), not the unspecified ones."""
+    if not note.starting(("U07.1",)):
+        return
+    for prefixes, code, what in COVID_MANIFESTATIONS:
+        lines = note.starting(prefixes)
+        if lines and note.billable(code):
+            target = note.get(code) or note.replace(lines[0], code, f"{what} (I.C.1.g.1.c)")
+            words = set(target.mention_indexes)
+            for line in lines + [o for o in note.starting((code[:3],), current=False) if words & set(o.mention_indexes)]:
+                if line is not target and line in note.lines:  # the category's other readings of the same words too
+                    note.absorb(line, target, f"{target.code} codes it with COVID-19 (I.C.1.g.1.c)")
+
+
 HIV_DISEASE = re.compile(r"\baids\b|\bhiv disease\b|\bhuman immunodeficiency virus disease\b")
 # conditions HIV makes a patient prone to (opportunistic infections, AIDS-defining cancers): with one, B20
 HIV_RELATED = ("A07.2", "A07.3", "A15", "A31", "B00", "B25", "B37", "B38", "B39", "B45", "B58", "B59", "C46", "C83.3",

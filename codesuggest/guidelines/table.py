@@ -143,6 +143,8 @@ RULES: tuple[Rule, ...] = (
     Rule("pulmonary_embolism_kind", "I.B.12", "no 'other pulmonary embolism' beside the code naming its kind",
          combinations.pulmonary_embolism_kind),
     Rule("copd_with_emphysema", "I.B.12", "COPD with emphysema: the J43 code alone", combinations.copd_with_emphysema),
+    Rule("covid_manifestations", "I.C.1.g.1.c", "COVID-19 with pneumonia J12.82, with bronchitis J20.8, with sepsis "
+         "A41.89", combinations.covid_manifestations),
     Rule("obstruction_with_infection", "I.B.9", "hydronephrosis or obstruction with infection: N13.6, not N13.x "
          "beside a UTI code", combinations.obstruction_with_infection),
     Rule("unspecified_behaviour_beside_known", "I.C.2", "no D49 for a neoplasm whose sentence codes its behaviour",
