@@ -37,8 +37,9 @@ def test_the_guidelines_find_more_of_the_right_codes_and_fewer_wrong_ones(report
 def test_the_guidelines_hold_what_they_reached(reports):
     after = reports[Output.CODED].summary()
     # 0.92 until the 1058-case suite, whose 240 newest notes score 0.75 (0.921 in all); 0.91 until the 1202-case one,
-    # whose 48 newest (neurology, pulmonary, GI, injuries and burns) score 0.70 (0.905 in all)
-    assert after["recall_at_k"] >= 0.90
+    # whose 48 newest (neurology, pulmonary, GI, injuries and burns) score 0.70 (0.905 in all); 0.90 until the
+    # 1250-case one (48 more: obstetrics, dermatology, infections, geriatrics, 0.76; 0.900 in all)
+    assert after["recall_at_k"] >= 0.89
     # 3 and 1 until the 620-case suite, whose new one is N40.0 read from an exam's "mildly enlarged prostate"
     # beside an elevated PSA (elevated-psa-outpt-1): a finding on examination the assessment does not take up;
     # 6 and 4 from the 682-case suite (J06.9 from "after a viral URI last week", R11.0 for the nausea before a
@@ -56,9 +57,10 @@ def test_the_guidelines_hold_what_they_reached(reports):
     # NASH-cirrhosis and kidney-transplant rules; 64 and 59 from the 1154-case one (96 more blind notes: neoplasms,
     # hematology and ID, musculoskeletal, GU / gyn / eye, pediatrics, cardiology, mental health, endocrine; their
     # first run had 47 must-not codes, 22 after the fixes that followed); 77 and 72 from the 1202-case one (48 more:
-    # 24 must-not codes on their first run, 14 after)
-    assert after["must_not_in_top_k"] <= 77
-    assert after["confident_errors"] <= 72
+    # 24 must-not codes on their first run, 14 after); 88 and 84 from the 1250-case one (48 more: 21 must-not codes on
+    # their first run, 11 after)
+    assert after["must_not_in_top_k"] <= 88
+    assert after["confident_errors"] <= 84
 
 
 @pytest.mark.parametrize("case_id", [
