@@ -1720,6 +1720,8 @@ def test_diabetes_in_remission_only_when_the_note_says_remission(cm_catalog, sai
      "Hb SC disease with acute chest syndrome", "D57.211"),
     ("Ca 6.9, perioral tingling.\nA/P: Hypoparathyroidism after total thyroidectomy.", "Ca 6.9", "E83.51",
      "Hypoparathyroidism after total thyroidectomy", "E89.2"),
+    ("CC: hand injury.\nAssessment: 2nd degree burn of back of L hand.", "hand injury", "T14.8XXA",
+     "2nd degree burn of back of L hand", "T23.262A"),
 ])
 def test_signs_routinely_part_of_these_diagnoses_are_not_coded(cm_catalog, text, sign, sign_code, diagnosis,
                                                               diagnosis_code):
