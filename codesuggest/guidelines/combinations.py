@@ -1035,7 +1035,7 @@ def obstruction_with_infection(note: NoteCoding) -> None:
     """Hydronephrosis or obstructive uropathy (N13.0-N13.5) with infection is N13.6 "pyonephrosis" (its
     inclusion term: "conditions in N13.0-N13.5 with infection"), not the obstruction beside a UTI code:
     one combination code (I.B.9)."""
-    obstructions = [line for line in note.starting(("N13.0", "N13.1", "N13.2", "N13.3", "N13.4", "N13.5"))]
+    obstructions = note.starting(("N13.0", "N13.1", "N13.2", "N13.3", "N13.4", "N13.5"))
     if not obstructions:
         return
     infections = note.starting(URINARY_INFECTIONS)
@@ -1284,7 +1284,7 @@ def dementia_severity(note: NoteCoding) -> None:
         behaviour = next((digits for pattern, digits in _BEHAVIOUR if affirmed(pattern, said)), "0")
         code = f"{category}.{severity}{behaviour}"
         if code != line.code and note.billable(code):
-            note.replace(line, code, f"the dementia's severity and behaviour as the note says them (I.C.5.d)")
+            note.replace(line, code, "the dementia's severity and behaviour as the note says them (I.C.5.d)")
 
 
 # the diseases a dementia is "in" (F02.-, "code first the underlying physiological condition"): words, code, prefix

@@ -5,6 +5,7 @@ codes only on the mother's record, the trimester the weeks of gestation give, th
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from ..codesets.records import CodeSystem
 from .engine import CM, INPATIENT, NoteCoding
@@ -199,7 +200,7 @@ def delivery_outcome(note: NoteCoding) -> None:
         return
     code = "Z37.1" if STILLBORN.search(note.lower) else "Z37.2" if TWINS.search(note.lower) else "Z37.0"
     if not note.starting(("Z37",)):
-        note.add(code, f"the outcome of the delivery this stay (I.C.15.b.5)",
+        note.add(code, "the outcome of the delivery this stay (I.C.15.b.5)",
                  confidence=max(line.confidence for line in maternal), like=maternal[:1])
     for line in maternal:  # the conditions the delivery stay treats complicate the childbirth (I.C.15.a.3)
         childbirth = _in_childbirth(note, line.code)
@@ -214,15 +215,15 @@ def _in_childbirth(note: NoteCoding, code: str) -> str | None:
     """The "complicating childbirth" / "in childbirth" code of a condition coded by its trimester or "in pregnancy"
     (O14.23 -> O14.24, O24.414 -> O24.424, O10.013 -> O10.02), if the category has one."""
     title = note.description(code).lower()
-    if note.catalog is None or not re.search(r"trimester|in pregnancy", title):
+    if not re.search(r"trimester|in pregnancy", title):
         return None
-    condition = " ".join(_EPISODE_WORDS.sub(" ", title).split())
-    for candidate in note.catalog.with_prefix(CodeSystem.ICD10CM, code[:5]):
-        record = note.catalog.get(CM, candidate)
-        if (record is not None and record.billable and "childbirth" in record.description.lower()
-                and " ".join(_EPISODE_WORDS.sub(" ", record.description.lower()).split()) == condition):
-            return record.code
-    return None
+    condition = _condition_of(title)
+    return _billable_sibling(note, code[:5], lambda other: "childbirth" in other and _condition_of(other) == condition)
+
+
+def _condition_of(title: str) -> str:
+    """A chapter 15 title without its episode words: what the pregnancy, childbirth and puerperium codes share."""
+    return " ".join(_EPISODE_WORDS.sub(" ", title).split())
 
 
 # the puerperium's own conditions: weeks of gestation (Z3A) are for a pregnancy, not after it
@@ -263,8 +264,18 @@ def weeks_of_gestation(note: NoteCoding) -> None:
 def _sibling_titled(note: NoteCoding, code: str, title: str) -> str | None:
     """The billable code of ``code``'s subcategory with exactly this title (O14.13 for "Severe
     pre-eclampsia, third trimester" from O14.12)."""
+    return _billable_sibling(note, code[:-1], lambda other: other == title.lower())
+
+
+def _billable_sibling(note: NoteCoding, prefix: str, title_fits: Callable[[str], bool]) -> str | None:
+    """The first billable code under ``prefix`` whose lower-cased title ``title_fits``."""
     if note.catalog is None:
         return None
+    for candidate in note.catalog.with_prefix(CodeSystem.ICD10CM, prefix):
+        record = note.catalog.get(CM, candidate)
+        if record is not None and record.billable and title_fits(record.description.lower()):
+            return record.code
+    return None
     for candidate in note.catalog.with_prefix(CodeSystem.ICD10CM, code[:-1]):
         record = note.catalog.get(CM, candidate)
         if record is not None and record.billable and record.description == title:

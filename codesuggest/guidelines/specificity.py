@@ -527,7 +527,7 @@ def burn_degree(note: NoteCoding) -> None:
         if degree is not None and line.code[4:5] in ("0", "4"):
             code = line.code[:4] + (str(int(degree) + 4) if corrosion else degree) + line.code[5:]
             if note.billable(code):
-                line = note.replace(line, code, f"the burn's degree as the note gives it (I.C.19.d)")
+                line = note.replace(line, code, "the burn's degree as the note gives it (I.C.19.d)")
         sited.append(line)
     for line in note.starting(("T30",), current=False) if sited else ():
         note.absorb(line, sited[0], f"{sited[0].code} codes the burn by its site (I.C.19.d)")

@@ -19,6 +19,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from itertools import islice
 from typing import Iterable, Optional
 
 import numpy
@@ -197,7 +198,7 @@ def word_context(doc: Doc, i: int, sent: Span) -> WordContext:
             break
         if word not in _NUMBER_FILLERS:
             break
-    previous_two = [doc[k].text for k in range(i - 1, sent.start - 1, -1) if not doc[k].is_space][:2]
+    previous_two = list(islice((doc[k].text for k in range(i - 1, sent.start - 1, -1) if not doc[k].is_space), 2))
     # "3-hr GTT": the number before a hyphen precedes the word too
     previous = previous_two[-1] if previous_two[:1] == ["-"] else (previous_two[0] if previous_two else "")
     return WordContext(
